@@ -1,0 +1,149 @@
+"""Say what a mismatch looks like, so a learner reads the cause and not just a number.
+
+:func:`diagnose` looks at one quantity (scratch ``actual`` vs reference ``expected``);
+:func:`diagnose_group` at all the gradients of one check together ("only the bias is wrong").
+Each returns a sentence, or ``None`` when it finds no pattern worth naming.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from parity_tests.tolerances import Tolerance
+
+
+_HINT_MISSING_1_OVER_M = "the 1/m of the cost J = 1/m Σ L is missing"
+_HINT_EXTRA_1_OVER_M = "divided by m once too often (or the upstream gradient already had the 1/m)"
+_HINT_SIGN = "the sign is flipped (e.g. y − a instead of a − y, or w += instead of w −=)"
+
+
+def _factor_name(c: float, m: int | None) -> tuple[str, str] | None:
+    """Name a constant factor ``c`` (``actual = c · expected``) if it is one of the typical slips."""
+    candidates: list[tuple[float, str, str]] = [
+        (-1.0, "−1", _HINT_SIGN),
+        (2.0, "2", "a factor 2 too many (the ½ of the squared error dropped?)"),
+        (0.5, "½", "half the expected value (a ½ too many?)"),
+        (-2.0, "−2", _HINT_SIGN + ", and a factor 2"),
+        (-0.5, "−½", _HINT_SIGN + ", and a factor ½"),
+    ]
+    if m is not None and m > 2:
+        candidates = [
+            (float(m), f"m (m={m})", _HINT_MISSING_1_OVER_M),
+            (1.0 / m, f"1/m (m={m})", _HINT_EXTRA_1_OVER_M),
+            (-float(m), f"−m (m={m})", _HINT_SIGN + ", and " + _HINT_MISSING_1_OVER_M),
+            (-1.0 / m, f"−1/m (m={m})", _HINT_SIGN + ", and " + _HINT_EXTRA_1_OVER_M),
+        ] + candidates
+    for value, name, hint in candidates:
+        if abs(c - value) <= 1e-3 * abs(value):
+            return name, hint
+    return None
+
+
+def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int | None = None,
+             x: np.ndarray | None = None) -> str | None:
+    """Describe how ``actual`` differs from ``expected``.
+
+    Args:
+        actual: the scratch value.  expected: the reference value (torch or finite differences).
+        tol: the tolerance that was applied.
+        m: the batch size, so a factor of ``m`` or ``1/m`` can be named.
+        x: the input this quantity is elementwise in (same shape), so a mismatch confined to
+            negative, zero or positive inputs can be named.
+
+    Checks in order: shape (transposed, layout kept, summed over the wrong axis, an accidental
+    broadcast), NaN/Inf, a constant factor, transposed values, a constant offset, a mismatch
+    confined by the sign of ``x``, a mismatch confined to some rows or columns.
+    """
+    a, e = np.asarray(actual), np.asarray(expected)
+    if a.shape != e.shape:
+        return _diagnose_shape(a, e)
+    a64, e64 = a.astype(np.float64), e.astype(np.float64)
+    bad_a = ~np.isfinite(a64) & np.isfinite(e64)
+    if bad_a.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_a)[0])
+        kinds = "NaN" if np.isnan(a64[bad_a]).any() else "Inf"
+        return (f"{kinds} present in {int(bad_a.sum())} of {a.size} entries (first at {idx}) where "
+                "the reference is finite: overflow in exp, log(0), or 0/0 — use a stable form")
+    if (~np.isfinite(e64) & np.isfinite(a64)).any():
+        return "the reference has NaN/Inf where this value is finite"
+    finite = np.isfinite(a64) & np.isfinite(e64)
+    a64, e64 = np.where(finite, a64, 0), np.where(finite, e64, 0)
+    close = np.abs(a64 - e64) <= tol.atol + tol.rtol * np.abs(e64)
+    if close.all():
+        return None
+    ee = float(np.sum(e64 * e64))
+    if ee > 0:
+        c = float(np.sum(a64 * e64) / ee)  # least-squares factor: actual ≈ c · expected
+        residual = np.abs(a64 - c * e64)
+        if c != 0 and np.all(residual <= 10 * (tol.atol + tol.rtol * np.abs(c * e64))):
+            named = _factor_name(c, m)
+            if named:
+                return f"off by a constant factor of {named[0]}: {named[1]}"
+            if a.size > 1:
+                return f"off by a constant factor of {c:.6g} (every entry scaled alike)"
+    if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1:
+        if np.all(np.abs(a64 - e64.T) <= tol.atol + tol.rtol * np.abs(e64.T)):
+            return "transposed: equals the reference's transpose (a missing or extra .T)"
+    if a.size > 1:
+        d = a64 - e64
+        if np.all(np.abs(d - d.flat[0]) <= tol.atol + tol.rtol * np.abs(e64)):
+            return f"off by a constant offset of {d.flat[0]:.6g} everywhere (a bias added twice or missing?)"
+    if x is not None and np.shape(x) == a.shape:
+        xv = np.asarray(x, dtype=np.float64)
+        wrong = ~close
+        for region, mask in (("negative inputs (x < 0)", xv < 0), ("inputs at exactly 0", xv == 0),
+                             ("positive inputs (x > 0)", xv > 0)):
+            if mask.any() and wrong[mask].all() and not wrong[~mask].any():
+                return (f"wrong only for {region}: {int(wrong.sum())} entries, every other one "
+                        "matches — check that branch of the derivative")
+            if wrong.any() and not wrong[~mask].any():
+                return (f"wrong only for {region} ({int(wrong.sum())} of {int(mask.sum())} such "
+                        "entries) — check that branch of the function")
+    if a.ndim == 2 and a.size > 1:
+        wrong = ~close
+        rows = np.flatnonzero(wrong.any(axis=1))
+        cols = np.flatnonzero(wrong.any(axis=0))
+        if len(rows) < a.shape[0] and len(rows) <= 3:
+            return f"only row(s) {rows.tolist()} differ; the other {a.shape[0] - len(rows)} rows match"
+        if len(cols) < a.shape[1] and len(cols) <= 3:
+            return f"only column(s) {cols.tolist()} differ; the other {a.shape[1] - len(cols)} columns match"
+    return None
+
+
+def _diagnose_shape(a: np.ndarray, e: np.ndarray) -> str:
+    if a.ndim == 2 and a.shape == e.shape[::-1]:
+        return (f"transposed: shape {a.shape}, expected {e.shape} — course layout is (n, m) with "
+                "examples as columns; W[l] is (n[l], n[l-1])")
+    if a.size == e.size:
+        return (f"same number of entries but shape {a.shape} instead of {e.shape} (a bias kept as "
+                "(n,) instead of (n, 1), or the other way round?)")
+    if a.size == 1 and e.size > 1:
+        return (f"a single number where {e.shape} was expected: summed over every axis "
+                "(np.sum without axis=1, keepdims=True?)")
+    try:
+        np.broadcast_shapes(a.shape, e.shape)
+        return (f"shape {a.shape} instead of {e.shape}: the two broadcast against each other, so "
+                "NumPy would have hidden this — check the axis of each sum")
+    except ValueError:
+        return f"shape {a.shape} instead of {e.shape}"
+
+
+def _is_bias(name: str) -> bool:
+    n = name.lower().lstrip("d")
+    return n == "b" or n.startswith("b[") or (n.startswith("b") and n[1:].isdigit()) or n == "bias"
+
+
+def diagnose_group(names: Sequence[str], passed: Sequence[bool]) -> str | None:
+    """A diagnosis across the quantities of one check (e.g. ``dW``, ``db``, ``dA_prev``)."""
+    failed = [n for n, p in zip(names, passed) if not p]
+    if not failed or len(failed) == len(names):
+        return None
+    if all(_is_bias(n) for n in failed):
+        ok = [n for n in names if n not in failed]
+        return (f"wrong only in the bias ({', '.join(failed)}; {', '.join(ok)} match): check its sum "
+                "over the examples (axis=1, keepdims=True) and its 1/m")
+    if len(failed) == 1:
+        return f"only {failed[0]} is wrong; {len(names) - 1} other quantities match"
+    return None

@@ -1,0 +1,100 @@
+"""dlparity's one tolerance policy: per dtype and per parity level, each number justified.
+
+An element passes when ``|actual − expected| <= atol + rtol · |expected|`` (the rule of
+``torch.testing.assert_close``/``np.isclose``). We start from ``assert_close``'s defaults —
+float64 ``(rtol 1e-7, atol 1e-7)``, float32 ``(1.3e-6, 1e-5)``, float16 ``(1e-3, 1e-5)``,
+bfloat16 ``(1.6e-2, 1e-5)`` — and change them as written below, never silently: a tolerance
+changes only together with its reason in this file.
+
+Why the numbers are what they are
+---------------------------------
+* Both sides evaluate the same formula in the same dtype; they differ only in the order of
+  floating-point operations (BLAS blocking, ``exp``/``log1p`` implementations, reduction
+  trees). For a sum of ``n`` terms the difference is bounded by about ``n · ε · Σ|terms|``
+  and is typically ``√n · ε`` relative. Our parity sizes have ``n <= ~1000``.
+* **float64** (``ε = 1.1e-16``) is where a scratch implementation is *proven* right, so it is
+  far tighter than ``assert_close``'s ``1e-7``: forward ``rtol 1e-10`` leaves ~10⁴× the
+  expected ``√n ε`` headroom for ``n = 1000`` and still catches any real mistake (a wrong
+  formula is off by ``>= 1e-3`` relative, a lost ``1/m`` by a factor). ``atol 1e-12`` covers
+  results that cancel to ~0 (ReLU at 0, sums of mixed-sign terms of unit size).
+* **gradients** go through one more reduction (``dW = 1/m dZ A_prevᵀ``) and the chain rule
+  multiplies roundings: 10× the forward numbers.
+* **float32** (``ε = 6e-8``): forward keeps ``assert_close``'s ``rtol 1.3e-6`` (~20 ε) and
+  ``atol 1e-5``; gradients ``rtol 1e-5`` (two reductions of up to ~1000 terms, √n ε ≈ 2e-6).
+* **float16 / bfloat16** (CUDA only; compared against a float32 scratch reference): the
+  half-precision rounding of every intermediate dominates: ``rtol`` ≈ 2 ulps at 1 (float16
+  ``2e-3``, bfloat16 ``1.6e-2``) and an ``atol`` of the same size for values near 0.
+* **trajectories**: both sides start from identical parameters, so step 0 has the gradient
+  tolerance. Afterwards each step adds one more independent rounding difference, which
+  gradient descent on these (convex or small-step) problems does not amplify; independent
+  differences accumulate like a random walk, so the tolerance at step ``t`` (counting from 0)
+  is the gradient tolerance × ``√(1 + t)`` (:func:`trajectory_scale`). 1000 steps widen it
+  31×, e.g. float64 ``rtol 3e-8``, float32 ``3e-4``: still far below any real mistake.
+* **finite differences** (float64 only, independent of torch): central differences with step
+  ``h = 1e-6 · max(1, |x|)`` have truncation error ``O(h²) ≈ 1e-12`` and rounding error
+  ``O(ε/h) ≈ 1e-10`` relative to the objective's scale: ``rtol 1e-6, atol 1e-7`` sits 1000×
+  above that and 1000× below a wrong derivative.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+LEVELS = ("forward", "gradient", "trajectory", "finite-difference")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``|actual − expected| <= atol + rtol · |expected|`` elementwise."""
+
+    rtol: float
+    atol: float
+
+    def scaled(self, factor: float) -> "Tolerance":
+        return Tolerance(self.rtol * factor, self.atol * factor)
+
+    def __str__(self) -> str:
+        return f"rtol={self.rtol:.1e}, atol={self.atol:.1e}"
+
+
+_POLICY: dict[tuple[str, str], Tolerance] = {
+    ("float64", "forward"): Tolerance(1e-10, 1e-12),
+    ("float64", "gradient"): Tolerance(1e-9, 1e-11),
+    ("float32", "forward"): Tolerance(1.3e-6, 1e-5),
+    ("float32", "gradient"): Tolerance(1e-5, 1e-5),
+    ("float16", "forward"): Tolerance(2e-3, 2e-3),
+    ("float16", "gradient"): Tolerance(4e-3, 4e-3),
+    ("bfloat16", "forward"): Tolerance(1.6e-2, 1.6e-2),
+    ("bfloat16", "gradient"): Tolerance(3.2e-2, 3.2e-2),
+}
+_FINITE_DIFFERENCE = Tolerance(1e-6, 1e-7)
+FD_STEP = 1e-6
+"""Relative finite-difference step ``h = FD_STEP · max(1, |x|)``."""
+
+
+def trajectory_scale(step: int) -> float:
+    """How much the gradient tolerance widens at training step ``step`` (0-based): ``√(1 + t)``."""
+    return math.sqrt(1 + step)
+
+
+def tolerance(dtype: str, level: str, step: int = 0) -> Tolerance:
+    """The tolerance for comparing at ``dtype`` (its name) and ``level`` (one of :data:`LEVELS`).
+
+    ``step`` only matters for ``"trajectory"``.
+    """
+    dtype = str(dtype).replace("torch.", "")
+    if level == "finite-difference":
+        if dtype != "float64":
+            raise ValueError(f"dtype: finite-difference checks run in float64 only, got {dtype}")
+        return _FINITE_DIFFERENCE
+    if level not in LEVELS:
+        raise ValueError(f"level: expected one of {LEVELS}, got {level!r}")
+    base_level = "gradient" if level == "trajectory" else level
+    try:
+        tol = _POLICY[(dtype, base_level)]
+    except KeyError:
+        raise ValueError(
+            f"dtype: no tolerance for {dtype!r}; expected float64, float32, float16 or bfloat16"
+        ) from None
+    return tol.scaled(trajectory_scale(step)) if level == "trajectory" else tol

@@ -1,0 +1,181 @@
+"""The one place where the course's layout meets torch's.
+
+=====================  =====================  ============================
+course (``scratch``)   torch (``torch_ref``)  conversion
+=====================  =====================  ============================
+``X (n_x, m)``         ``X (m, n_x)``         :data:`COLUMNS` (transpose)
+``b (n, 1)``           ``bias (n,)``          :data:`BIAS` (reshape)
+``W (n[l], n[l-1])``   ``weight (out, in)``   :data:`SAME` — it *is* ``W[l]``
+``w (n_x, 1)``         ``weight (1, n_x)``    :data:`TRANSPOSED`
+=====================  =====================  ============================
+
+Every conversion is a pure re-indexing (a transpose or a reshape), so a gradient converts
+exactly like the value it is the gradient of. The per-concept converters between a scratch
+parameter dict and a ``state_dict`` are built from these.
+
+Example:
+    >>> import numpy as np
+    >>> X = np.arange(6.0).reshape(2, 3)     # n_x = 2 features, m = 3 examples
+    >>> columns_to_rows(X).shape, rows_to_columns(columns_to_rows(X)).shape
+    ((3, 2), (2, 3))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+__all__ = [
+    "Layout", "SAME", "COLUMNS", "TRANSPOSED", "BIAS",
+    "columns_to_rows", "rows_to_columns", "bias_to_torch", "bias_to_course",
+    "to_tensor", "to_numpy", "torch_dtype", "numpy_dtype",
+]
+
+
+def _need_ndim(name: str, a: np.ndarray, ndim: int, meaning: str) -> None:
+    if a.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array {meaning}, got shape {a.shape}")
+
+
+def columns_to_rows(X: np.ndarray) -> np.ndarray:
+    """Course ``(n, m)`` (examples as columns) -> torch ``(m, n)`` (batch first)."""
+    X = np.asarray(X)
+    _need_ndim("X", X, 2, "(n, m) with examples as columns")
+    return np.ascontiguousarray(X.T)
+
+
+def rows_to_columns(X: np.ndarray) -> np.ndarray:
+    """Torch ``(m, n)`` (batch first) -> course ``(n, m)`` (examples as columns)."""
+    X = np.asarray(X)
+    _need_ndim("X", X, 2, "(m, n), batch first")
+    return np.ascontiguousarray(X.T)
+
+
+def bias_to_torch(b: np.ndarray) -> np.ndarray:
+    """Course bias ``(n, 1)`` -> torch bias ``(n,)``."""
+    b = np.asarray(b)
+    if b.ndim != 2 or b.shape[1] != 1:
+        raise ValueError(f"b: expected a course bias of shape (n, 1), got {b.shape}")
+    return b.reshape(-1).copy()
+
+
+def bias_to_course(bias: np.ndarray) -> np.ndarray:
+    """Torch bias ``(n,)`` -> course bias ``(n, 1)``."""
+    bias = np.asarray(bias)
+    _need_ndim("bias", bias, 1, "(n,)")
+    return bias.reshape(-1, 1).copy()
+
+
+def _same(a: np.ndarray) -> np.ndarray:
+    return np.array(a, copy=True)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A named pair of inverse re-indexings between the course layout and torch's."""
+
+    name: str
+    to_torch: Callable[[np.ndarray], np.ndarray]
+    to_course: Callable[[np.ndarray], np.ndarray]
+
+
+SAME = Layout("same", _same, _same)
+"""Identical in both layouts (``W[l]`` is ``nn.Linear.weight``; scalars; elementwise data)."""
+COLUMNS = Layout("columns", columns_to_rows, rows_to_columns)
+"""Examples as columns ``(n, m)`` <-> batch first ``(m, n)``."""
+TRANSPOSED = Layout("transposed", columns_to_rows, rows_to_columns)
+"""A column vector ``w (n_x, 1)`` <-> ``nn.Linear(n_x, 1).weight (1, n_x)``; any 2-D transpose."""
+BIAS = Layout("bias", bias_to_torch, bias_to_course)
+"""Course bias ``(n, 1)`` <-> torch bias ``(n,)``."""
+
+
+_TORCH_DTYPES = {
+    "float64": torch.float64, "float32": torch.float32,
+    "float16": torch.float16, "bfloat16": torch.bfloat16,
+}
+
+
+def torch_dtype(dtype: str | np.dtype | torch.dtype) -> torch.dtype:
+    """``"float32"``/``np.float32``/``torch.float32`` -> ``torch.float32`` (floats only)."""
+    if isinstance(dtype, torch.dtype):
+        if not dtype.is_floating_point:
+            raise TypeError(f"dtype: expected a floating dtype, got {dtype}")
+        return dtype
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    try:
+        return _TORCH_DTYPES[name]
+    except KeyError:
+        raise TypeError(f"dtype: expected one of {sorted(_TORCH_DTYPES)}, got {dtype!r}") from None
+
+
+def numpy_dtype(dtype: str | np.dtype | torch.dtype) -> np.dtype:
+    """The NumPy dtype the scratch side computes in for a parity run at ``dtype``.
+
+    float16/bfloat16 runs (CUDA) are compared against a float32 scratch reference.
+    """
+    t = torch_dtype(dtype)
+    return np.dtype(np.float64) if t == torch.float64 else np.dtype(np.float32)
+
+
+def to_tensor(a: np.ndarray, device: str | torch.device = "cpu",
+              dtype: str | np.dtype | torch.dtype | None = None,
+              requires_grad: bool = False) -> torch.Tensor:
+    """A NumPy array as a fresh tensor on ``device`` (a copy, so neither side aliases the other)."""
+    a = np.asarray(a)
+    t = torch.tensor(a, device=device, dtype=torch_dtype(dtype) if dtype is not None else None)
+    return t.requires_grad_(requires_grad)
+
+
+def to_numpy(t: torch.Tensor, dtype: np.dtype | None = None) -> np.ndarray:
+    """A tensor as a NumPy array on the CPU (half precision widened to float32)."""
+    t = t.detach().cpu()
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()
+    a = t.numpy().copy()
+    return a if dtype is None else a.astype(dtype)
+
+
+# --- scratch parameter dict <-> state_dict -------------------------------------------------
+ParamSpec = dict[str, tuple[str, Layout]]
+"""``{scratch name: (state_dict key, layout)}`` — each concept declares one (nanoGPT's
+``from_pretrained`` style: which tensors need a transform, shapes asserted before each copy)."""
+
+
+def params_to_state_dict(params: dict[str, np.ndarray], spec: ParamSpec) -> dict[str, torch.Tensor]:
+    """Scratch parameters (course layout) -> a ``state_dict`` (torch layout, CPU tensors).
+
+    Load it with ``module.load_state_dict(sd)``, which copies into the module's device/dtype.
+    """
+    missing = sorted(set(spec) - set(params))
+    extra = sorted(set(params) - set(spec))
+    if missing or extra:
+        raise ValueError(f"params: expected keys {sorted(spec)}, missing {missing}, unexpected {extra}")
+    return {key: torch.from_numpy(layout.to_torch(np.asarray(params[name])))
+            for name, (key, layout) in spec.items()}
+
+
+def state_dict_to_params(state_dict: dict[str, torch.Tensor], spec: ParamSpec) -> dict[str, np.ndarray]:
+    """A ``state_dict`` (any device; half precision widened) -> scratch parameters (course layout)."""
+    missing = sorted(key for key, _ in spec.values() if key not in state_dict)
+    if missing:
+        raise ValueError(f"state_dict: missing keys {missing}; it has {sorted(state_dict)}")
+    return {name: layout.to_course(to_numpy(state_dict[key])) for name, (key, layout) in spec.items()}
+
+
+def load_scratch_params(module: torch.nn.Module, params: dict[str, np.ndarray], spec: ParamSpec) -> None:
+    """Copy scratch parameters into ``module`` in place, asserting every shape before the copy."""
+    sd = params_to_state_dict(params, spec)
+    own = module.state_dict()
+    for name, (key, _) in spec.items():
+        if key not in own:
+            raise ValueError(f"{type(module).__name__} has no parameter {key!r} (for scratch {name!r})")
+        if tuple(own[key].shape) != tuple(sd[key].shape):
+            raise ValueError(
+                f"params[{name!r}]: shape {np.asarray(params[name]).shape} converts to "
+                f"{tuple(sd[key].shape)}, but {type(module).__name__}.{key} has shape "
+                f"{tuple(own[key].shape)}"
+            )
+    module.load_state_dict(sd, strict=False)
