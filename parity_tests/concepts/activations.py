@@ -1,0 +1,54 @@
+"""Parity checks of ``activations``: ``g(Z)`` and ``g'(Z)`` vs torch and autograd.
+
+Inputs mix a grid of edge values (0, ±1e-8, ±1, ±20, ±1e4) with random normals; the
+finite-difference inputs stay away from the kink at 0, where a derivative is a convention.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from parity_tests.registry import register_finite_differences, register_forward, register_gradient
+from scratch import activations as S
+from torch_ref import activations as T
+from torch_ref.layout import COLUMNS
+
+EDGES = np.array([0.0, 1e-8, -1e-8, 1.0, -1.0, 20.0, -20.0, 1e4, -1e4])
+
+
+def edge_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``Z (3, 7)``: the edge grid followed by random normals, shuffled."""
+    values = np.concatenate([EDGES, rng.standard_normal(21 - EDGES.size) * 3])
+    return {"Z": rng.permutation(values).reshape(3, 7)}
+
+
+def smooth_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``Z (3, 7)`` with ``|z| >= 0.1``: no kink inside a finite-difference step."""
+    Z = rng.standard_normal((3, 7)) * 3
+    return {"Z": np.where(np.abs(Z) < 0.1, 0.5, Z)}
+
+
+for _name, (_g, _g_prime) in S.ACTIVATIONS.items():
+    _torch_g = T.FUNCTIONS[_name]
+
+    def _backward(dA: np.ndarray, Z: np.ndarray, g_prime=_g_prime) -> dict[str, np.ndarray]:
+        return {"dZ": dA * g_prime(Z)}  # dZ = dA ⊙ g'(Z)
+
+    register_forward("activations", _name, lambda Z, g=_g: g(Z), lambda Z, f=_torch_g: f(Z),
+                     edge_inputs)
+    register_gradient("activations", _name, _backward, lambda Z, f=_torch_g: f(Z), edge_inputs,
+                      wrt=["Z"])
+    register_finite_differences("activations", _name, lambda Z, g=_g: g(Z), _backward,
+                                smooth_inputs, wrt=["Z"])
+
+
+def _softmax_backward(dA: np.ndarray, Z: np.ndarray) -> dict[str, np.ndarray]:
+    return {"dZ": S.softmax_backward(dA, S.softmax(Z))}
+
+
+register_forward("activations", "softmax", S.softmax, T.softmax, edge_inputs,
+                 layouts={"Z": COLUMNS}, output_layout=COLUMNS)
+register_gradient("activations", "softmax", _softmax_backward, T.softmax, edge_inputs, wrt=["Z"],
+                  layouts={"Z": COLUMNS}, output_layout=COLUMNS)
+register_finite_differences("activations", "softmax", S.softmax, _softmax_backward, smooth_inputs,
+                            wrt=["Z"])

@@ -1,0 +1,154 @@
+"""The registry of concept pairs × generic checks (scikit-learn's ``parametrize_with_checks`` shape).
+
+A concept registers, once, in ``parity_tests/concepts/<id>.py``: its cases at each parity level,
+built from its scratch side, torch side, converters and sample inputs. The pytest suite and
+``dlparity report`` both iterate :func:`all_checks` × devices × dtypes; neither knows any
+concept by name.
+
+Example (what a concept module writes)::
+
+    register_gradient("dense", "linear", scratch_grads=..., torch_fn=F.linear,
+                      make_inputs=lambda rng: {...}, wrt=["A_prev", "W", "b"], ...)
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from parity_tests.api import check_finite_differences, check_forward, check_gradients
+from parity_tests.compare import CheckResult
+from parity_tests.devices import DTYPES
+from parity_tests.trajectory import check_training
+
+CONCEPT_IDS = ("activations", "losses", "dense", "gd", "logreg", "compgraph", "shallow", "init",
+               "deep", "regression", "cnn", "rnn", "kmeans", "anomaly", "similarity", "rl")
+"""Every concept id of ``CONCEPTS.md``, in the catalogue's order."""
+
+LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "property")
+
+MakeInputs = Callable[[np.random.Generator], Mapping[str, np.ndarray]]
+
+
+class CheckUnavailable(Exception):
+    """Raised by a check whose optional requirement (e.g. scikit-learn's data) is missing."""
+
+
+@dataclass(frozen=True)
+class ParityCheck:
+    """One registered check: ``run(device, dtype) -> CheckResult``."""
+
+    concept: str
+    case: str
+    level: str
+    run: Callable[[str, str], CheckResult]
+    dtypes: tuple[str, ...] = DTYPES
+    cpu_only: bool = False
+    slow: bool = False
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        return f"{self.concept}-{self.case}-{self.level}"
+
+
+_REGISTRY: dict[str, ParityCheck] = {}
+
+
+def register(check: ParityCheck) -> ParityCheck:
+    """Add a check; ids must be unique."""
+    if check.concept not in CONCEPT_IDS:
+        raise ValueError(f"concept: {check.concept!r} is not a concept id of CONCEPTS.md {CONCEPT_IDS}")
+    if check.id in _REGISTRY:
+        raise ValueError(f"check {check.id!r} is registered twice")
+    _REGISTRY[check.id] = check
+    return check
+
+
+def seed_for(*parts: str) -> int:
+    """A stable seed per case (not Python's salted ``hash``)."""
+    return zlib.crc32("/".join(parts).encode())
+
+
+def _rng(concept: str, case: str) -> np.random.Generator:
+    return np.random.default_rng(seed_for(concept, case))
+
+
+def register_forward(concept: str, case: str, scratch_fn: Callable[..., Any],
+                     torch_fn: Callable[..., Any], make_inputs: MakeInputs, **kwargs: Any) -> ParityCheck:
+    """Register a forward check; ``kwargs`` go to :func:`~parity_tests.api.check_forward`."""
+    def run(device: str, dtype: str) -> CheckResult:
+        return check_forward(scratch_fn, torch_fn, make_inputs(_rng(concept, case)), device=device,
+                             dtype=dtype, concept=concept, case=case, **kwargs)
+    return register(ParityCheck(concept, case, "forward", run))
+
+
+def register_gradient(concept: str, case: str, scratch_grads: Callable[..., Any],
+                      torch_fn: Callable[..., Any], make_inputs: MakeInputs, wrt: Sequence[str],
+                      **kwargs: Any) -> ParityCheck:
+    """Register a gradient check; ``kwargs`` go to :func:`~parity_tests.api.check_gradients`."""
+    def run(device: str, dtype: str) -> CheckResult:
+        return check_gradients(scratch_grads, torch_fn, make_inputs(_rng(concept, case)), wrt,
+                               device=device, dtype=dtype, seed=seed_for(concept, case, "G"),
+                               concept=concept, case=case, **kwargs)
+    return register(ParityCheck(concept, case, "gradient", run))
+
+
+def register_finite_differences(concept: str, case: str, scratch_fn: Callable[..., Any],
+                                scratch_grads: Callable[..., Any], make_inputs: MakeInputs,
+                                wrt: Sequence[str], **kwargs: Any) -> ParityCheck:
+    """Register a float64 finite-difference check of a scratch backward (CPU, no torch)."""
+    def run(device: str, dtype: str) -> CheckResult:
+        return check_finite_differences(scratch_fn, scratch_grads, make_inputs(_rng(concept, case)),
+                                        wrt, seed=seed_for(concept, case, "G"), concept=concept,
+                                        case=case, **kwargs)
+    return register(ParityCheck(concept, case, "finite-difference", run, dtypes=("float64",),
+                                cpu_only=True))
+
+
+def register_trajectory(concept: str, case: str, make_problem: Callable[[np.random.Generator], Mapping[str, Any]],
+                        slow: bool = False, **kwargs: Any) -> ParityCheck:
+    """Register a training trajectory.
+
+    ``make_problem(rng)`` returns the keyword arguments of
+    :func:`~parity_tests.trajectory.check_training` (``scratch_step``, a fresh ``torch_model``,
+    ``torch_loss``, ``init_params``, ``batches``, ``param_spec``, ``learning_rate``), so every
+    run starts from a fresh model.
+    """
+    def run(device: str, dtype: str) -> CheckResult:
+        problem = dict(make_problem(_rng(concept, case)))
+        return check_training(device=device, dtype=dtype, concept=concept, case=case, **problem)
+    return register(ParityCheck(concept, case, "trajectory", run, slow=slow, **kwargs))
+
+
+def load_concepts() -> None:
+    """Import every module of :mod:`parity_tests.concepts`, which registers its checks."""
+    import parity_tests.concepts as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        importlib.import_module(f"{pkg.__name__}.{info.name}")
+
+
+def all_checks(concepts: Sequence[str] | None = None, include_slow: bool = True) -> list[ParityCheck]:
+    """Every registered check (optionally only some concepts), in catalogue then level order."""
+    load_concepts()
+    if concepts:
+        unknown = sorted(set(concepts) - {c.concept for c in _REGISTRY.values()})
+        if unknown:
+            known = sorted({c.concept for c in _REGISTRY.values()})
+            raise ValueError(f"concepts: {unknown} are not registered; registered: {known}")
+    checks = [c for c in _REGISTRY.values()
+              if (not concepts or c.concept in concepts) and (include_slow or not c.slow)]
+    return sorted(checks, key=lambda c: (CONCEPT_IDS.index(c.concept), LEVEL_ORDER.index(c.level)
+                                         if c.level in LEVEL_ORDER else 99))
+
+
+def registered_concepts() -> list[str]:
+    """Concept ids with at least one registered check."""
+    load_concepts()
+    return [c for c in CONCEPT_IDS if any(k.concept == c for k in _REGISTRY.values())]

@@ -1,0 +1,27 @@
+"""The generic parity suite: every registered check × device × dtype.
+
+A concept plugs in by registering in ``parity_tests/concepts/<id>.py``; nothing here names one.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from parity_tests.compare import assert_parity
+from parity_tests.registry import all_checks
+from parity_tests.tests.conftest import device_params
+
+CASES = []
+for check in all_checks():
+    for dev in device_params():
+        name, dev_marks = (dev, []) if isinstance(dev, str) else (dev.values[0], list(dev.marks))
+        if check.cpu_only and name != "cpu":
+            continue
+        marks = dev_marks + ([pytest.mark.slow] if check.slow else [])
+        for dt in check.dtypes:
+            CASES.append(pytest.param(check, name, dt, id=f"{check.id}-{name}-{dt}", marks=marks))
+
+
+@pytest.mark.parametrize("check, device, dtype", CASES)
+def test_parity(check, device: str, dtype: str) -> None:
+    assert_parity(check.run(device, dtype))
