@@ -1,0 +1,117 @@
+"""Timing helpers shared by every benchmark.
+
+Rules (from the project's PERFORMANCE notes): time each library in its own phase with a
+warm-up (NumPy's and torch's thread pools busy-wait against each other when interleaved), take
+the median of several repeats, report the thread counts and the BLAS in use, quote ratios
+measured within one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def time_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, min_time: float = 0.05,
+              sync: Callable[[], None] | None = None) -> float:
+    """Median seconds per call of ``fn`` over ``repeats`` timed batches (each >= ``min_time``)."""
+    for _ in range(warmup):
+        fn()
+    if sync:
+        sync()
+    # choose how many calls make one timed batch
+    n, elapsed = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if sync:
+            sync()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_time or n >= 1 << 20:
+            break
+        n *= 2
+    samples = [elapsed / n]
+    for _ in range(repeats - 1):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if sync:
+            sync()
+        samples.append((time.perf_counter() - t0) / n)
+    return statistics.median(samples)
+
+
+def environment() -> dict[str, Any]:
+    """What the numbers were measured on: CPU count, thread settings, BLAS, versions, GPU."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+                        for p in threadpool_info() if p.get("user_api") == "blas"]
+    except ImportError:
+        info["blas"] = "threadpoolctl not installed"
+    return info
+
+
+def threads(n: int):
+    """Context manager: ``n`` threads for NumPy's BLAS (threadpoolctl) and torch."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def _ctx():
+        old = torch.get_num_threads()
+        torch.set_num_threads(n)
+        try:
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(n):
+                yield
+        except ImportError:
+            yield
+        finally:
+            torch.set_num_threads(old)
+
+    return _ctx()
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """A plain-text table of ``rows`` showing ``columns``."""
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return "-" if v is None else str(v)
+
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(out)
+
+
+def write_json(name: str, payload: dict[str, Any], out_dir: Path | None = None) -> Path:
+    """Write ``payload`` (plus the environment) to ``<out_dir>/<name>.json``."""
+    out_dir = Path(out_dir or RESULTS)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps({"benchmark": name, "environment": environment(), **payload},
+                               indent=2, default=str))
+    return path
