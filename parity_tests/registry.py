@@ -30,7 +30,7 @@ CONCEPT_IDS = ("activations", "losses", "dense", "gd", "logreg", "compgraph", "s
                "deep", "regression", "cnn", "rnn", "kmeans", "anomaly", "similarity", "rl")
 """Every concept id of ``CONCEPTS.md``, in the catalogue's order."""
 
-LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "property")
+LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "optimum")
 
 MakeInputs = Callable[[np.random.Generator], Mapping[str, np.ndarray]]
 

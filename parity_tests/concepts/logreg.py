@@ -10,13 +10,18 @@ import numpy as np
 from torch.nn import functional as F
 
 from parity_tests import datasets
+from parity_tests.compare import CheckResult, compare, group_result
+from parity_tests.devices import parity_mode
 from parity_tests.registry import (
-    register_finite_differences, register_forward, register_gradient, register_trajectory,
+    CheckUnavailable, ParityCheck, register, register_finite_differences, register_forward,
+    register_gradient, register_trajectory,
 )
+from parity_tests.tolerances import OPTIMUM_GRAD_TOL, tolerance
 from parity_tests.torch_functional import module_function
 from scratch import logreg as S
+from scratch.gd import gd_update
 from torch_ref import logreg as T
-from torch_ref.layout import COLUMNS
+from torch_ref.layout import COLUMNS, numpy_dtype, to_tensor, torch_dtype
 
 N_X, M = 4, 7
 
@@ -84,3 +89,41 @@ for _form in FORMS:
 register_trajectory("logreg", "breast-cancer-vectorized",
                     lambda rng: breast_cancer_problem("vectorized", 300))
 register_trajectory("logreg", "breast-cancer-loop", lambda rng: breast_cancer_problem("loop", 40))
+
+
+def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
+    """Scratch (vectorized) and torch, trained to convergence, against scikit-learn's
+    unpenalized L-BFGS optimum; accuracies go into ``extra["metrics"]``."""
+    try:
+        from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    except ImportError:
+        raise CheckUnavailable("scikit-learn is not installed (pip install 'dlparity[data]')") from None
+    X, Y, _ = datasets.breast_cancer()
+    solver = SkLogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X.T, Y.ravel())
+    optimum = {"w": solver.coef_.reshape(-1, 1), "b": solver.intercept_.reshape(1, 1)}
+    np_dtype, lr = numpy_dtype(dtype), 4.0  # 4 < 2 / λ_max(H) at w = 0 for these features
+    Xs, Ys = X.astype(np_dtype), Y.astype(np_dtype)
+    params = {k: v.astype(np_dtype) for k, v in S.initialize_with_zeros(X.shape[0]).items()}
+    steps = 0
+    for steps in range(1, 20_001):
+        _, grads = S.propagate(params, Xs, Ys)
+        if max(float(np.abs(g).max()) for g in grads.values()) < OPTIMUM_GRAD_TOL[dtype]:
+            break
+        params = gd_update(params, grads, lr)
+    model = T.LogisticRegression(X.shape[0], device=device, dtype=torch_dtype(dtype))
+    with parity_mode():
+        Xt = to_tensor(COLUMNS.to_torch(Xs), device, dtype)
+        Yt = to_tensor(COLUMNS.to_torch(Ys), device, dtype)
+        T.train(model, Xt, Yt, steps, lr)
+        torch_params = T.from_state_dict(model.state_dict())
+        torch_acc = float((model.predict(Xt) == Yt).double().mean())
+    tol = tolerance(dtype, "optimum")
+    records = [compare(f"{name} ({side}) vs solver", got[name], optimum[name], tol)
+               for side, got in (("scratch", params), ("torch", torch_params)) for name in ("w", "b")]
+    metrics = {"steps": steps, "accuracy_scratch": float(np.mean(S.predict(params, Xs) == Ys)),
+               "accuracy_torch": torch_acc, "accuracy_solver": float(solver.score(X.T, Y.ravel()))}
+    return group_result("logreg", "breast-cancer", "optimum", device, dtype, records,
+                        extra={"metrics": metrics})
+
+
+register(ParityCheck("logreg", "breast-cancer", "optimum", breast_cancer_optimum))
