@@ -1,0 +1,189 @@
+"""``dlparity report``: run every registered check on every available device and dtype.
+
+Prints progress and a table; writes ``report.json``, ``report.md`` and (with matplotlib) one PNG
+per trajectory overlaying the scratch and torch loss curves and their difference.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+import numpy as np
+import torch
+
+from parity_tests.compare import CheckResult
+from parity_tests.devices import available_devices
+from parity_tests.registry import CheckUnavailable, ParityCheck, all_checks
+
+
+@dataclass
+class Row:
+    """One line of the report: a check at one device and dtype."""
+
+    concept: str
+    case: str
+    level: str
+    device: str
+    dtype: str
+    verdict: str  # PASS, FAIL, ERROR, UNAVAILABLE
+    worst_error: str = ""
+    tolerance: str = ""
+    diagnosis: str = ""
+    seconds: float = 0.0
+    result: CheckResult | None = field(default=None, repr=False)
+    plot: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in ("concept", "case", "level", "device", "dtype", "verdict",
+                                          "worst_error", "tolerance", "diagnosis", "seconds", "plot")}
+        if self.result is not None:
+            d["records"] = self.result.to_dict()["records"]
+            d["extra"] = json.loads(json.dumps(self.result.extra, default=_plain))
+        return d
+
+
+def _plain(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _summarize(result: CheckResult) -> tuple[str, str, str]:
+    worst = result.worst
+    if worst is None:
+        return "", "", result.diagnosis or ""
+    if worst.shape_actual != worst.shape_expected:
+        err = f"shape {worst.shape_actual} vs {worst.shape_expected}"
+    else:
+        err = f"{worst.max_abs_err:.2e} abs / {worst.max_rel_err:.1e} rel"
+        if worst.step is not None:
+            err += f" @ step {worst.step}"
+    tol = f"rtol {worst.rtol:.0e}, atol {worst.atol:.0e}"
+    failing = [r for r in result.records if not r.passed]
+    diag = result.diagnosis or (failing[0].diagnosis if failing and failing[0].diagnosis else "")
+    if failing and not diag:
+        diag = f"{failing[0].name} differs"
+    return err, tol, diag
+
+
+def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str],
+               progress: TextIO | None = sys.stderr) -> list[Row]:
+    """Run each check at each applicable device and dtype; never raises for a failing check."""
+    jobs = [(c, dev, dt) for c in checks for dev in devices if not (c.cpu_only and dev != "cpu")
+            for dt in c.dtypes if dt in dtypes]
+    rows: list[Row] = []
+    for i, (check, dev, dt) in enumerate(jobs, 1):
+        label = f"{check.concept}/{check.case} {check.level} {dev} {dt}"
+        t0 = time.perf_counter()
+        try:
+            result = check.run(dev, dt)
+            err, tol, diag = _summarize(result)
+            row = Row(check.concept, check.case, check.level, dev, dt,
+                      "PASS" if result.passed else "FAIL", err, tol, diag, result=result)
+        except CheckUnavailable as exc:
+            row = Row(check.concept, check.case, check.level, dev, dt, "UNAVAILABLE", diagnosis=str(exc))
+        except Exception as exc:  # a crashing check is a failure, reported with its cause
+            tb = traceback.extract_tb(exc.__traceback__)[-1]
+            row = Row(check.concept, check.case, check.level, dev, dt, "ERROR",
+                      diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})")
+        row.seconds = time.perf_counter() - t0
+        rows.append(row)
+        if progress is not None:
+            print(f"[{i:>3}/{len(jobs)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)", file=progress,
+                  flush=True)
+    return rows
+
+
+COLUMNS = ("concept", "case", "level", "device", "dtype", "worst_error", "tolerance", "verdict",
+           "diagnosis")
+
+
+def format_table(rows: Sequence[Row], markdown: bool = False) -> str:
+    """The report table (plain text, or GitHub markdown)."""
+    cells = [[str(getattr(r, c)).replace("|", "/") for c in COLUMNS] for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+        lines += ["| " + " | ".join(row) + " |" for row in cells]
+        return "\n".join(lines)
+    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c)
+              for i, c in enumerate(COLUMNS)]
+    widths[-1] = len(COLUMNS[-1])  # the diagnosis runs on freely
+    fmt = lambda row: "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip()  # noqa: E731
+    return "\n".join([fmt(list(COLUMNS)), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells])
+
+
+def plot_trajectory(row: Row, out_dir: Path) -> str | None:
+    """PNG: scratch and torch loss per step (top) and their absolute difference, log scale."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    extra = row.result.extra if row.result is not None else {}
+    s, t = np.asarray(extra.get("scratch_loss", [])), np.asarray(extra.get("torch_loss", []))
+    if not s.size:
+        return None
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
+    steps = np.arange(s.size)
+    ax1.plot(steps, s, label="scratch (NumPy)", lw=2.5, alpha=0.6)
+    ax1.plot(steps, t, "--", label=f"torch ({row.device})", lw=1.2)
+    ax1.set_ylabel("loss J")
+    ax1.legend()
+    ax1.set_title(f"{row.concept}/{row.case} — {row.device} {row.dtype}: {row.verdict}")
+    diff = np.abs(s - t)
+    ax2.semilogy(steps, np.where(diff > 0, diff, np.nan), ".", ms=3)
+    ax2.set_ylabel("|J_scratch − J_torch|")
+    ax2.set_xlabel("step")
+    if not np.any(diff > 0):
+        ax2.text(0.5, 0.5, "identical at every step", transform=ax2.transAxes, ha="center")
+    fig.tight_layout()
+    name = f"{row.concept}-{row.case}-{row.device}-{row.dtype}.png".replace("/", "_")
+    fig.savefig(out_dir / name, dpi=80)
+    plt.close(fig)
+    return name
+
+
+def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> None:
+    """``report.json``, ``report.md`` and the trajectory PNGs in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if plots:
+        for row in rows:
+            if row.level == "trajectory" and row.result is not None:
+                row.plot = plot_trajectory(row, out_dir)
+    counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
+    env = {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+           "devices": available_devices(),
+           "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    (out_dir / "report.json").write_text(json.dumps(
+        {"environment": env, "counts": counts, "rows": [r.to_dict() for r in rows]}, indent=1,
+        default=_plain))
+    md = ["# dlparity report", "",
+          f"torch {env['torch']}, numpy {env['numpy']}, devices: {', '.join(env['devices'])}", "",
+          ", ".join(f"{v}: {n}" for v, n in counts.items()), "", format_table(rows, markdown=True)]
+    metrics = [(r, r.result.extra["metrics"]) for r in rows
+               if r.result is not None and "metrics" in r.result.extra]
+    if metrics:
+        md += ["", "## Metrics", ""]
+        md += [f"- {r.concept}/{r.case} ({r.device}, {r.dtype}): "
+               + ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+                           for k, v in m.items()) for r, m in metrics]
+    pngs = [r for r in rows if r.plot]
+    if pngs:
+        md += ["", "## Loss curves", ""] + [f"![{r.plot}]({r.plot})" for r in pngs]
+    failing = [r for r in rows if r.verdict in ("FAIL", "ERROR")]
+    if failing:
+        md += ["", "## Failures", ""]
+        md += ["```\n" + (str(r.result) if r.result else f"{r.verdict} {r.diagnosis}") + "\n```"
+               for r in failing]
+    (out_dir / "report.md").write_text("\n".join(md) + "\n")
