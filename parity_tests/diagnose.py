@@ -116,6 +116,9 @@ def _diagnose_shape(a: np.ndarray, e: np.ndarray) -> str:
     if a.ndim == 2 and a.shape == e.shape[::-1]:
         return (f"transposed: shape {a.shape}, expected {e.shape} — course layout is (n, m) with "
                 "examples as columns; W[l] is (n[l], n[l-1])")
+    if a.size == 1 and a.ndim < e.ndim:
+        return (f"a {a.ndim}-d scalar where shape {e.shape} was expected: keep the dimensions "
+                "(np.sum(..., axis=1, keepdims=True))")
     if a.size == e.size:
         return (f"same number of entries but shape {a.shape} instead of {e.shape} (a bias kept as "
                 "(n,) instead of (n, 1), or the other way round?)")
@@ -145,5 +148,7 @@ def diagnose_group(names: Sequence[str], passed: Sequence[bool]) -> str | None:
         return (f"wrong only in the bias ({', '.join(failed)}; {', '.join(ok)} match): check its sum "
                 "over the examples (axis=1, keepdims=True) and its 1/m")
     if len(failed) == 1:
-        return f"only {failed[0]} is wrong; {len(names) - 1} other quantities match"
+        others = len(names) - 1
+        rest = "the other quantity matches" if others == 1 else f"the other {others} quantities match"
+        return f"only {failed[0]} is wrong; {rest}"
     return None
