@@ -1,0 +1,38 @@
+"""The README's public-API example runs and prints exactly what the README shows."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _block(text: str, marker: str, lang: str) -> str:
+    m = re.search(rf"<!-- {marker}:start -->\s*```{lang}\n(.*?)```\s*<!-- {marker}:end -->", text, re.S)
+    assert m, f"README.md has no ```{lang} block between <!-- {marker}:start/end --> markers"
+    return m.group(1)
+
+
+def test_readme_example_runs_and_prints_the_documented_diagnosis() -> None:
+    text = README.read_text()
+    code, expected = _block(text, "example", "python"), _block(text, "output", "text")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md example", "exec"), {"__name__": "readme_example"})
+    assert out.getvalue().strip() == expected.strip()
+    assert "off by a constant factor of m" in out.getvalue()
+
+
+def test_readme_quickstart_matches_ci() -> None:
+    """`.ci/run` runs exactly the README's test command."""
+    text = README.read_text()
+    commands = re.findall(r"```bash\n(python3 -m venv[^\n]*)\n```", text)
+    assert len(commands) == 2, commands
+    report_cmd, test_cmd = commands
+    assert report_cmd.endswith("dlparity report") and "torch==2.13.0" in report_cmd
+    assert test_cmd.endswith("pytest -n auto")
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert test_cmd in ci.splitlines()
