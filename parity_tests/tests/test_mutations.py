@@ -1,0 +1,88 @@
+"""Break a scratch backward on purpose (a sign, a 1/m, a transpose, a branch) and check that the
+registered parity checks fail *and* that their diagnosis names the mistake.
+
+Each mutant edits one line of a copy of the sources in a temporary folder and runs that
+concept's registered checks (CPU, float64) in a subprocess, so the real tree is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (id, file, original line fragment, mutated fragment, concept, phrase the diagnosis must contain)
+MUTANTS = [
+    ("dense-dW-missing-1/m", "scratch/dense.py", "dW = (dZ @ A_prev.T) / m", "dW = (dZ @ A_prev.T)",
+     "dense", "factor of m (m=5): the 1/m of the cost"),
+    ("dense-dW-transposed", "scratch/dense.py", "dW = (dZ @ A_prev.T) / m", "dW = (A_prev @ dZ.T) / m",
+     "dense", "transposed"),
+    ("dense-db-summed-over-everything", "scratch/dense.py",
+     "db = np.sum(dZ, axis=1, keepdims=True) / m", "db = np.sum(dZ) / m", "dense", "keepdims=True"),
+    ("dense-dA_prev-sign", "scratch/dense.py", "dA_prev = W.T @ dZ", "dA_prev = -W.T @ dZ", "dense",
+     "sign is flipped"),
+    ("logreg-dZ-sign", "scratch/logreg.py", "dZ = A - Y  # (1, m)", "dZ = Y - A  # (1, m)", "logreg",
+     "sign is flipped"),
+    ("logreg-loop-dw-missing-1/m", "scratch/logreg.py", '{"dw": dw / m, "db": db / m}',
+     '{"dw": dw, "db": db / m}', "logreg", "the 1/m of the cost J = 1/m Σ L is missing"),
+    ("logreg-db-missing-1/m", "scratch/logreg.py",
+     "db = np.sum(dZ, axis=1, keepdims=True) / m  # (1, 1)",
+     "db = np.sum(dZ, axis=1, keepdims=True)  # (1, 1)", "logreg", "wrong only in the bias"),
+    ("relu-prime-at-0", "scratch/activations.py", "return (Z > 0).astype(Z.dtype)",
+     "return (Z >= 0).astype(Z.dtype)", "activations", "inputs at exactly 0"),
+    ("leaky-relu-prime-negative-branch", "scratch/activations.py",
+     "np.where(Z > 0, Z.dtype.type(1), Z.dtype.type(slope))",
+     "np.where(Z > 0, Z.dtype.type(1), Z.dtype.type(0))", "activations", "negative inputs"),
+    ("squared-error-without-half", "scratch/losses.py", "np.sum((Y_hat - Y) ** 2) / (2 * m)",
+     "np.sum((Y_hat - Y) ** 2) / m", "losses", "factor of 2"),
+    ("gd-ascends", "scratch/gd.py", "p - p.dtype.type(alpha) * dp", "p + p.dtype.type(alpha) * dp",
+     "gd", "first diverges at step 0"),
+]
+
+RUNNER = """
+import json, sys
+from parity_tests.registry import all_checks
+out = []
+for check in all_checks([sys.argv[1]]):
+    if "breast-cancer" in check.case or check.slow:  # real-data runs add time, not coverage
+        continue
+    try:
+        r = check.run("cpu", "float64")
+        out.append({"id": check.id, "passed": r.passed,
+                    "text": str(r)})
+    except Exception as exc:
+        out.append({"id": check.id, "passed": False, "text": f"{type(exc).__name__}: {exc}"})
+print(json.dumps(out))
+"""
+
+
+def _mutated_tree(tmp: Path, file: str, old: str, new: str) -> Path:
+    for pkg in ("scratch", "torch_ref", "parity_tests"):
+        shutil.copytree(ROOT / pkg, tmp / pkg, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    path = tmp / file
+    src = path.read_text()
+    assert src.count(old) == 1, f"mutation site {old!r} must occur exactly once in {file}"
+    path.write_text(src.replace(old, new))
+    return tmp
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_mutant_is_caught_and_named(mutant, tmp_path: Path) -> None:
+    _, file, old, new, concept, phrase = mutant
+    root = _mutated_tree(tmp_path, file, old, new)
+    proc = subprocess.run([sys.executable, "-c", RUNNER, concept], cwd=root, capture_output=True,
+                          text=True, timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin",
+                                                       "OMP_NUM_THREADS": "1",
+                                                       "OPENBLAS_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    failed = [r for r in results if not r["passed"]]
+    assert failed, f"mutant {mutant[0]} survived: every {concept} check passed"
+    texts = "\n".join(r["text"] for r in failed)
+    assert phrase in texts, f"no diagnosis names the mistake ({phrase!r}); got:\n{texts[:3000]}"

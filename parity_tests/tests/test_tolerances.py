@@ -1,0 +1,36 @@
+"""The tolerance policy's shape: float64 is tight, trajectories widen by the stated rule."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from parity_tests.tolerances import tolerance, trajectory_scale
+
+
+def test_float64_is_far_tighter_than_assert_close_defaults() -> None:
+    assert tolerance("float64", "forward").rtol <= 1e-10
+    assert tolerance("float64", "gradient").rtol <= 1e-9
+
+
+@pytest.mark.parametrize("level", ["forward", "gradient"])
+def test_precision_ordering(level: str) -> None:
+    rtols = [tolerance(d, level).rtol for d in ("float64", "float32", "float16", "bfloat16")]
+    assert rtols == sorted(rtols)
+
+
+def test_trajectory_widens_as_sqrt_of_steps() -> None:
+    base = tolerance("float32", "gradient")
+    assert tolerance("float32", "trajectory", step=0) == base
+    assert tolerance("float32", "trajectory", step=99).rtol == pytest.approx(base.rtol * 10)
+    assert trajectory_scale(999) == pytest.approx(math.sqrt(1000))
+
+
+def test_unknown_dtype_or_level_is_refused() -> None:
+    with pytest.raises(ValueError, match="no tolerance for 'int32'"):
+        tolerance("int32", "forward")
+    with pytest.raises(ValueError, match="level: expected one of"):
+        tolerance("float32", "sideways")
+    with pytest.raises(ValueError, match="float64 only"):
+        tolerance("float32", "finite-difference")
