@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
+import inspect
+
 import numpy as np
 import torch
 
@@ -59,6 +61,20 @@ def _to_torch(inputs: Arrays, layouts: Mapping[str, Layout], device: str, dtype:
     return out
 
 
+def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any) -> Any:
+    """Call ``fn(*leading, **values)`` when its signature accepts those names, else positionally
+    in the inputs' order (``torch.sigmoid(input)``, ``F.linear(input, weight, bias)``)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())[len(leading):]
+    except (TypeError, ValueError):  # builtins without an inspectable signature
+        return fn(*leading, *values.values())
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
+    names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if takes_kwargs or set(values) <= names:
+        return fn(*leading, **values)
+    return fn(*leading, *values.values())
+
+
 def _named(value: Any, names: Sequence[str] | None, default: str) -> dict[str, Any]:
     """Outputs as ``{name: value}`` from a dict, a tuple/list (with ``names``) or a single value."""
     if isinstance(value, Mapping):
@@ -91,7 +107,9 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
                   m: int | None = None) -> CheckResult:
     """Compare ``scratch_fn(**inputs)`` with ``torch_fn(**tensors)`` (outputs in course layout).
 
-    Both may return one array, a tuple (named by ``output_names``) or a dict. ``inputs`` are in
+    Both functions get the inputs as keyword arguments when their signatures name them, else
+    positionally in the order of ``inputs`` (so ``torch.sigmoid`` or ``F.linear`` work as they
+    are). Both may return one array, a tuple (named by ``output_names``) or a dict. ``inputs`` are in
     the course layout; ``layouts[name]`` converts an input for torch, ``output_layout`` converts
     torch's outputs back.
     """
@@ -100,8 +118,8 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
     inputs = _cast_inputs(inputs, dtype)
     expected_raw = None
     with parity_mode(), torch.no_grad():
-        expected_raw = torch_fn(**_to_torch(inputs, layouts, device, dtype))
-    actual = _named(scratch_fn(**inputs), output_names, "out")
+        expected_raw = _call(torch_fn, _to_torch(inputs, layouts, device, dtype))
+    actual = _named(_call(scratch_fn, inputs), output_names, "out")
     expected = _named(expected_raw, output_names, "out")
     if set(actual) != set(expected):
         raise ValueError(f"outputs: scratch returned {sorted(actual)}, torch returned {sorted(expected)}")
@@ -118,7 +136,7 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
 def _call_grads(scratch_grads: Callable[..., Any], inputs: Arrays, dout: np.ndarray | None,
                 wrt: Sequence[str]) -> dict[str, np.ndarray]:
     """Call the user's backward and return ``{input name: gradient}``."""
-    raw = scratch_grads(**inputs) if dout is None else scratch_grads(dout, **inputs)
+    raw = _call(scratch_grads, inputs) if dout is None else _call(scratch_grads, inputs, dout)
     if isinstance(raw, Mapping):
         grads = {}
         for k in wrt:
@@ -163,7 +181,7 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
         raise ValueError(f"wrt: {missing} are not among the inputs {sorted(inputs)}")
     with parity_mode():
         tensors = _to_torch(inputs, layouts, device, dtype, wrt)
-        out = torch_fn(**tensors)
+        out = _call(torch_fn, tensors)
         if out.ndim == 0:
             G = None
             objective = out.sum()
@@ -190,7 +208,7 @@ def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[st
     ``wrt`` input (this is the test oracle, not a fast path).
     """
     def objective(values: Arrays) -> float:
-        out = np.asarray(fn(**values), dtype=np.float64)
+        out = np.asarray(_call(fn, values), dtype=np.float64)
         return float(np.sum(out * upstream)) if upstream is not None else float(out)
 
     grads = {}
@@ -221,7 +239,7 @@ def check_finite_differences(scratch_fn: Callable[..., Any], scratch_grads: Call
     differentiated directly, otherwise ``Σ out ⊙ G`` for a random ``G``.
     """
     inputs = _cast_inputs(inputs, "float64")
-    out = np.asarray(scratch_fn(**inputs))
+    out = np.asarray(_call(scratch_fn, inputs))
     G = None if out.ndim == 0 else _upstream(out.shape, np.float64, seed)
     numeric = numerical_gradients(scratch_fn, inputs, wrt, G)
     actual = _call_grads(scratch_grads, inputs, G, wrt)

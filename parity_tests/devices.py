@@ -28,7 +28,10 @@ def available_devices() -> list[str]:
 
 def check_device(device: str) -> str:
     """Refuse unknown or absent devices with a clear message."""
-    kind = torch.device(device).type
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        kind = None
     if kind not in ("cpu", "cuda"):
         raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}")
     if kind == "cuda" and not torch.cuda.is_available():
