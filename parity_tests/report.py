@@ -13,7 +13,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -76,7 +76,7 @@ def _summarize(result: CheckResult) -> tuple[str, str, str]:
 
 
 def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str],
-               progress: TextIO | None = sys.stderr) -> list[Row]:
+               progress: bool = True) -> list[Row]:
     """Run each check at each applicable device and dtype; never raises for a failing check."""
     jobs = [(c, dev, dt) for c in checks for dev in devices if not (c.cpu_only and dev != "cpu")
             for dt in c.dtypes if dt in dtypes]
@@ -97,8 +97,8 @@ def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Se
                       diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})")
         row.seconds = time.perf_counter() - t0
         rows.append(row)
-        if progress is not None:
-            print(f"[{i:>3}/{len(jobs)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)", file=progress,
+        if progress:
+            print(f"[{i:>3}/{len(jobs)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)", file=sys.stderr,
                   flush=True)
     return rows
 
