@@ -40,12 +40,20 @@ def _dtype_name(dtype: Any) -> str:
 
 
 def _cast_inputs(inputs: Arrays, dtype: Any) -> dict[str, np.ndarray]:
-    """Float inputs in the scratch dtype for this run; integer inputs (labels) unchanged."""
+    """Float inputs in the scratch dtype for this run; integer inputs (labels) unchanged.
+
+    For a float16/bfloat16 run the scratch side computes in float32 on the *half-rounded*
+    inputs, so both sides start from identical values and only the arithmetic differs.
+    """
     np_dtype = numpy_dtype(dtype)
+    half = torch_dtype(dtype) in (torch.float16, torch.bfloat16)
     out = {}
     for k, v in inputs.items():
         a = np.asarray(v)
-        out[k] = a.astype(np_dtype) if a.dtype.kind == "f" else a
+        if a.dtype.kind == "f":
+            a = to_numpy(to_tensor(a, "cpu", dtype)) if half else a
+            a = a.astype(np_dtype)
+        out[k] = a
     return out
 
 
@@ -186,7 +194,8 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
             G = None
             objective = out.sum()
         else:
-            G = _upstream(output_layout.to_course(to_numpy(out)).shape, numpy_dtype(dtype), seed)
+            G = _cast_inputs({"G": _upstream(output_layout.to_course(to_numpy(out)).shape,
+                                             np.float64, seed)}, dtype)["G"]
             objective = (out * to_tensor(output_layout.to_torch(G), device, dtype)).sum()
         ref = torch.autograd.grad(objective, [tensors[k] for k in wrt], allow_unused=True)
     actual = _call_grads(scratch_grads, inputs, G, wrt)

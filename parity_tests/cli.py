@@ -43,9 +43,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"dlparity report: --devices {absent} not available here (available: "
               f"{available_devices()})", file=sys.stderr)
         return 2
-    bad = sorted(set(args.dtypes) - set(DTYPES))
+    bad = sorted(set(args.dtypes) - set(DTYPES) - set(HALF_DTYPES))
     if bad:
-        print(f"dlparity report: --dtypes {bad} unknown; expected some of {list(DTYPES)}",
+        print(f"dlparity report: --dtypes {bad} unknown; expected some of "
+              f"{list(DTYPES + HALF_DTYPES)}",
               file=sys.stderr)
         return 2
     try:
@@ -82,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--concepts", type=_csv, default=[], help="comma-separated concept ids")
     rep.add_argument("--devices", type=_csv, default=[], help="e.g. cpu,cuda (default: all present)")
     rep.add_argument("--dtypes", type=_csv, default=list(DTYPES),
-                     help=f"comma-separated, from {list(DTYPES)} (half precision {list(HALF_DTYPES)} "
-                          "has tolerances but no registered checks yet)")
+                     help=f"comma-separated, from {list(DTYPES + HALF_DTYPES)} (default "
+                          f"{list(DTYPES)}; half precision runs the checks registered for it)")
     rep.add_argument("--out", type=Path, default=Path("dlparity-report"), help="output folder")
     rep.add_argument("--no-plots", action="store_true", help="skip the loss-curve PNGs")
     rep.add_argument("--include-slow", action="store_true", help="also run checks marked slow")

@@ -23,7 +23,7 @@ import numpy as np
 
 from parity_tests.api import check_finite_differences, check_forward, check_gradients
 from parity_tests.compare import CheckResult
-from parity_tests.devices import DTYPES
+from parity_tests.devices import DTYPES, HALF_DTYPES
 from parity_tests.trajectory import check_training
 
 CONCEPT_IDS = ("activations", "losses", "dense", "gd", "logreg", "compgraph", "shallow", "init",
@@ -79,24 +79,32 @@ def _rng(concept: str, case: str) -> np.random.Generator:
     return np.random.default_rng(seed_for(concept, case))
 
 
+def _dtypes(half: bool) -> tuple[str, ...]:
+    return DTYPES + HALF_DTYPES if half else DTYPES
+
+
 def register_forward(concept: str, case: str, scratch_fn: Callable[..., Any],
-                     torch_fn: Callable[..., Any], make_inputs: MakeInputs, **kwargs: Any) -> ParityCheck:
-    """Register a forward check; ``kwargs`` go to :func:`~parity_tests.api.check_forward`."""
+                     torch_fn: Callable[..., Any], make_inputs: MakeInputs, half: bool = False,
+                     **kwargs: Any) -> ParityCheck:
+    """Register a forward check; ``kwargs`` go to :func:`~parity_tests.api.check_forward`.
+
+    ``half=True`` also runs it in float16 and bfloat16 (against a float32 scratch reference).
+    """
     def run(device: str, dtype: str) -> CheckResult:
         return check_forward(scratch_fn, torch_fn, make_inputs(_rng(concept, case)), device=device,
                              dtype=dtype, concept=concept, case=case, **kwargs)
-    return register(ParityCheck(concept, case, "forward", run))
+    return register(ParityCheck(concept, case, "forward", run, dtypes=_dtypes(half)))
 
 
 def register_gradient(concept: str, case: str, scratch_grads: Callable[..., Any],
                       torch_fn: Callable[..., Any], make_inputs: MakeInputs, wrt: Sequence[str],
-                      **kwargs: Any) -> ParityCheck:
+                      half: bool = False, **kwargs: Any) -> ParityCheck:
     """Register a gradient check; ``kwargs`` go to :func:`~parity_tests.api.check_gradients`."""
     def run(device: str, dtype: str) -> CheckResult:
         return check_gradients(scratch_grads, torch_fn, make_inputs(_rng(concept, case)), wrt,
                                device=device, dtype=dtype, seed=seed_for(concept, case, "G"),
                                concept=concept, case=case, **kwargs)
-    return register(ParityCheck(concept, case, "gradient", run))
+    return register(ParityCheck(concept, case, "gradient", run, dtypes=_dtypes(half)))
 
 
 def register_finite_differences(concept: str, case: str, scratch_fn: Callable[..., Any],

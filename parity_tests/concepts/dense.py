@@ -39,9 +39,9 @@ def torch_forward(A_prev, W, b):
 PER_EXAMPLE = {"W": 1 / M, "b": 1 / M}  # the course's 1/m on parameter gradients
 
 register_forward("dense", "linear", forward, torch_forward, layer_inputs, layouts=LAYOUTS,
-                 output_layout=COLUMNS)
+                 output_layout=COLUMNS, half=True)
 register_gradient("dense", "linear", backward, torch_forward, layer_inputs,
                   wrt=["A_prev", "W", "b"], layouts=LAYOUTS, output_layout=COLUMNS,
-                  grad_scale=PER_EXAMPLE)
+                  grad_scale=PER_EXAMPLE, half=True)
 register_finite_differences("dense", "linear", forward, backward, layer_inputs,
                             wrt=["A_prev", "W", "b"], grad_scale=PER_EXAMPLE)

@@ -45,9 +45,9 @@ def torch_cost(w, b, X, Y):
 register_forward("logreg", "predict_proba",
                  lambda w, b, X, Y: S.predict_proba({"w": w, "b": b}, X),
                  lambda w, b, X, Y: proba(X, w=w, b=b), model_inputs, layouts=LAYOUTS,
-                 output_layout=COLUMNS)
+                 output_layout=COLUMNS, half=True)
 register_forward("logreg", "cost", lambda w, b, X, Y: S.propagate({"w": w, "b": b}, X, Y)[0],
-                 torch_cost, model_inputs, layouts=LAYOUTS, output_names=["J"])
+                 torch_cost, model_inputs, layouts=LAYOUTS, output_names=["J"], half=True)
 
 FORMS = {"vectorized": S.propagate, "loop": S.propagate_loop}
 for _form, _propagate in FORMS.items():
@@ -58,7 +58,7 @@ for _form, _propagate in FORMS.items():
         return propagate({"w": w, "b": b}, X, Y)[0]
 
     register_gradient("logreg", _form, _grads, torch_cost, model_inputs, wrt=["w", "b"],
-                      layouts=LAYOUTS)
+                      layouts=LAYOUTS, half=True)
     register_finite_differences("logreg", _form, _cost, _grads, model_inputs, wrt=["w", "b"])
 
 

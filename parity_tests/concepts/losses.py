@@ -66,7 +66,7 @@ for _case, _cost, _grad, _torch_cost, _x, _inputs, _smooth in CASES:
         return {"d" + x: grad(kw[x], kw["Y"])}
 
     register_forward("losses", _case, _scratch_cost, _torch_cost, _inputs, layouts=_BATCH,
-                     output_names=["J"])
+                     output_names=["J"], half=True)
     register_gradient("losses", _case, _scratch_grad, _torch_cost, _inputs, wrt=[_x],
-                      layouts=_BATCH)
+                      layouts=_BATCH, half=True)
     register_finite_differences("losses", _case, _scratch_cost, _scratch_grad, _smooth, wrt=[_x])
