@@ -10,7 +10,10 @@ mistakes (a missing ``1/m``, a flipped sign, a transpose, a wrong bias, NaN).
 """
 
 from parity_tests.api import (
-    check_finite_differences, check_forward, check_gradients, numerical_gradients,
+    check_finite_differences,
+    check_forward,
+    check_gradients,
+    numerical_gradients,
 )
 from parity_tests.compare import CheckResult, Comparison, assert_parity, compare
 from parity_tests.tolerances import Tolerance, tolerance

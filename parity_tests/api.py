@@ -19,9 +19,9 @@ from the single policy in :mod:`parity_tests.tolerances`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
-
 import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch

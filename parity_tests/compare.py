@@ -8,8 +8,9 @@ the errors, the tolerance, the verdict and — when it fails — a diagnosis.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -32,4 +32,5 @@ def breast_cancer() -> tuple[np.ndarray, np.ndarray, list[str]]:
     cols = [names.index(f) for f in BREAST_CANCER_FEATURES]
     X = data.data[:, cols]
     X = (X - X.mean(axis=0)) / X.std(axis=0)
-    return np.ascontiguousarray(X.T), data.target.reshape(1, -1).astype(np.float64), list(BREAST_CANCER_FEATURES)
+    Y = data.target.reshape(1, -1).astype(np.float64)
+    return np.ascontiguousarray(X.T), Y, list(BREAST_CANCER_FEATURES)

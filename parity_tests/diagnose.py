@@ -7,12 +7,11 @@ Each returns a sentence, or ``None`` when it finds no pattern worth naming.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from parity_tests.tolerances import Tolerance
-
 
 _HINT_MISSING_1_OVER_M = "the 1/m of the cost J = 1/m Σ L is missing"
 _HINT_EXTRA_1_OVER_M = "divided by m once too often (or the upstream gradient already had the 1/m)"

@@ -16,8 +16,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,8 @@ def register_finite_differences(concept: str, case: str, scratch_fn: Callable[..
                                 cpu_only=True))
 
 
-def register_trajectory(concept: str, case: str, make_problem: Callable[[np.random.Generator], Mapping[str, Any]],
+def register_trajectory(concept: str, case: str,
+                        make_problem: Callable[[np.random.Generator], Mapping[str, Any]],
                         slow: bool = False, **kwargs: Any) -> ParityCheck:
     """Register a training trajectory.
 

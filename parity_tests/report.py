@@ -11,16 +11,17 @@ import platform
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from parity_tests.compare import CheckResult
 from parity_tests.devices import available_devices
-from parity_tests.registry import CheckUnavailable, ParityCheck, all_checks
+from parity_tests.registry import CheckUnavailable, ParityCheck
 
 
 @dataclass

@@ -4,7 +4,7 @@ gradient checks exercise the production module itself (``torch.func.functional_c
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

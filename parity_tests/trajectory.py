@@ -8,19 +8,25 @@ where the two sides diverged.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
-from parity_tests.diagnose import diagnose
 from parity_tests.devices import check_device, parity_mode
+from parity_tests.diagnose import diagnose
 from parity_tests.tolerances import tolerance
 from scratch.gd import gd_update
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import (
-    COLUMNS, Layout, ParamSpec, load_scratch_params, numpy_dtype, state_dict_to_params, to_tensor,
+    COLUMNS,
+    Layout,
+    ParamSpec,
+    load_scratch_params,
+    numpy_dtype,
+    state_dict_to_params,
+    to_tensor,
     torch_dtype,
 )
 

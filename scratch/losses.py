@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch.activations import sigmoid, softmax
 from scratch._validate import (
     as_float_array,
     check_binary_labels,
     check_examples,
     check_probabilities,
 )
+from scratch.activations import sigmoid, softmax
 
 
 def _pair(a_name: str, A: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

@@ -6,7 +6,7 @@ Softmax normalizes over the class dimension, which is ``dim=1`` in torch's batch
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

@@ -11,7 +11,12 @@ import torch
 from torch import nn
 
 from torch_ref.layout import (
-    BIAS, SAME, ParamSpec, load_scratch_params, params_to_state_dict, state_dict_to_params,
+    BIAS,
+    SAME,
+    ParamSpec,
+    load_scratch_params,
+    params_to_state_dict,
+    state_dict_to_params,
 )
 
 PARAM_SPEC: ParamSpec = {"W": ("weight", SAME), "b": ("bias", BIAS)}

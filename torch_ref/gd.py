@@ -5,7 +5,7 @@ which is exactly ``w := w − α ∂J/∂w`` for every parameter.
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 
@@ -32,7 +32,8 @@ def gradient_descent(module: torch.nn.Module, cost: Callable[[], torch.Tensor], 
         opt.zero_grad(set_to_none=True)
         J = cost()
         if not torch.isfinite(J):
-            raise FloatingPointError(f"cost became {J.item()} at iteration {i} (learning_rate={learning_rate})")
+            raise FloatingPointError(
+                f"cost became {J.item()} at iteration {i} (learning_rate={learning_rate})")
         J.backward()
         opt.step()
         costs.append(J.item())

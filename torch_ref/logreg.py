@@ -9,7 +9,12 @@ from torch.nn import functional as F
 
 from torch_ref.gd import gradient_descent
 from torch_ref.layout import (
-    BIAS, TRANSPOSED, ParamSpec, load_scratch_params, params_to_state_dict, state_dict_to_params,
+    BIAS,
+    TRANSPOSED,
+    ParamSpec,
+    load_scratch_params,
+    params_to_state_dict,
+    state_dict_to_params,
 )
 
 PARAM_SPEC: ParamSpec = {"w": ("linear.weight", TRANSPOSED), "b": ("linear.bias", BIAS)}

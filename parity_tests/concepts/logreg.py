@@ -13,8 +13,13 @@ from parity_tests import datasets
 from parity_tests.compare import CheckResult, compare, group_result
 from parity_tests.devices import parity_mode
 from parity_tests.registry import (
-    CheckUnavailable, ParityCheck, register, register_finite_differences, register_forward,
-    register_gradient, register_trajectory,
+    CheckUnavailable,
+    ParityCheck,
+    register,
+    register_finite_differences,
+    register_forward,
+    register_gradient,
+    register_trajectory,
 )
 from parity_tests.tolerances import OPTIMUM_GRAD_TOL, tolerance
 from parity_tests.torch_functional import module_function
@@ -104,12 +109,13 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
     np_dtype, lr = numpy_dtype(dtype), 4.0  # 4 < 2 / λ_max(H) at w = 0 for these features
     Xs, Ys = X.astype(np_dtype), Y.astype(np_dtype)
     params = {k: v.astype(np_dtype) for k, v in S.initialize_with_zeros(X.shape[0]).items()}
-    steps = 0
-    for steps in range(1, 20_001):
+    steps = 0  # the number of updates made, so that torch makes exactly as many
+    while steps < 20_000:
         _, grads = S.propagate(params, Xs, Ys)
         if max(float(np.abs(g).max()) for g in grads.values()) < OPTIMUM_GRAD_TOL[dtype]:
             break
         params = gd_update(params, grads, lr)
+        steps += 1
     model = T.LogisticRegression(X.shape[0], device=device, dtype=torch_dtype(dtype))
     with parity_mode():
         Xt = to_tensor(COLUMNS.to_torch(Xs), device, dtype)

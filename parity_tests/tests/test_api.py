@@ -8,7 +8,11 @@ import torch
 from torch.nn import functional as F
 
 from parity_tests import (
-    assert_parity, check_finite_differences, check_forward, check_gradients, check_training,
+    assert_parity,
+    check_finite_differences,
+    check_forward,
+    check_gradients,
+    check_training,
 )
 from scratch import logreg
 from torch_ref import logreg as torch_logreg

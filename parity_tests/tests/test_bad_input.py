@@ -40,7 +40,7 @@ class TestLogreg:
             fn(PARAMS, Xb, Y)
 
     def test_complex(self, fn) -> None:
-        with pytest.raises(TypeError, match="X: expected a real floating array, got complex dtype complex128"):
+        with pytest.raises(TypeError, match="X: expected a real floating array, got complex dtype"):
             fn(PARAMS, X.astype(complex), Y)
 
     def test_non_numeric(self, fn) -> None:
@@ -79,7 +79,8 @@ def test_losses_refuse_bad_labels_and_shapes() -> None:
         losses.binary_cross_entropy(A, np.array([[0, 1, -1]]))
     with pytest.raises(ValueError, match=r"A: probabilities must lie in \[0, 1\]"):
         losses.binary_cross_entropy(np.array([[0.5, 1.5, 0.2]]), np.array([[0, 1, 1]]))
-    with pytest.raises(ValueError, match=r"Y: expected the shape of Y_hat \(n_y, m\) = \(1, 3\), got \(3, 1\)"):
+    with pytest.raises(ValueError,
+                       match=r"Y: expected the shape of Y_hat \(n_y, m\) = \(1, 3\), got \(3, 1\)"):
         losses.squared_error(A, np.zeros((3, 1)))
     with pytest.raises(ValueError, match="Y: each column must be one-hot"):
         losses.softmax_cross_entropy(np.zeros((3, 2)), np.ones((3, 2)))

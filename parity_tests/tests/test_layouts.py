@@ -9,8 +9,17 @@ import torch
 from torch_ref import dense as TD
 from torch_ref import logreg as TL
 from torch_ref.layout import (
-    BIAS, COLUMNS, SAME, TRANSPOSED, bias_to_course, bias_to_torch, columns_to_rows,
-    load_scratch_params, rows_to_columns, to_numpy, to_tensor,
+    BIAS,
+    COLUMNS,
+    SAME,
+    TRANSPOSED,
+    bias_to_course,
+    bias_to_torch,
+    columns_to_rows,
+    load_scratch_params,
+    rows_to_columns,
+    to_numpy,
+    to_tensor,
 )
 
 
