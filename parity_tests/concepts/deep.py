@@ -1,0 +1,186 @@
+"""Parity checks of ``deep``: the L-layer network with caches vs :class:`DeepNetwork`.
+
+Forward outputs and all ``2L`` parameter gradients for every hidden activation with a sigmoid
+and a softmax output; every layer's backward from a random upstream ``dZ[L]`` (including the
+input gradient ``dA[0]``); central differences; and training trajectories for a grid of
+hyperparameters (learning rate × hidden sizes × activation × initializer) built from one
+:class:`scratch.deep.Config` that both sides accept, plus the digits data.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from parity_tests.datasets_planar import digits
+from parity_tests.registry import (
+    register_finite_differences,
+    register_forward,
+    register_gradient,
+    register_trajectory,
+)
+from parity_tests.torch_functional import module_function
+from scratch import deep as S
+from scratch.activations import ACTIVATIONS
+from scratch.losses import one_hot
+from torch_ref import deep as T
+from torch_ref.layout import COLUMNS
+
+M = 7
+DIMS = {"sigmoid": (3, 5, 4, 1), "softmax": (3, 5, 4, 2)}  # distinct, non-square W[l]
+
+
+def make_inputs(output: str):
+    dims = DIMS[output]
+
+    def inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+        kw = {}
+        for layer in range(1, len(dims)):
+            kw[f"W{layer}"] = rng.standard_normal((dims[layer], dims[layer - 1]))
+            kw[f"b{layer}"] = rng.standard_normal((dims[layer], 1))
+        kw["X"] = rng.standard_normal((dims[0], M))
+        if output == "sigmoid":
+            kw["Y"] = (rng.random((1, M)) < 0.5).astype(float)
+        else:
+            kw["Y"] = one_hot(rng.integers(0, dims[-1], M), dims[-1])
+        return kw
+    return inputs
+
+
+def _params(kw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: v for k, v in kw.items() if k[0] in "Wb"}
+
+
+for _out, _dims in DIMS.items():
+    _L = len(_dims) - 1
+    _names = [f"{p}{layer}" for layer in range(1, _L + 1) for p in "Wb"]
+    _per_example = {n: 1 / M for n in _names}
+    for _act in ACTIVATIONS:
+        def _make(a=_act, o=_out, d=_dims):
+            return T.DeepNetwork(d, a, o, device="meta")
+
+        _logits, _layouts = module_function(_make, T.param_spec(_L))
+        _proba, _ = module_function(_make, T.param_spec(_L), method="predict_proba")
+        _loss, _ = module_function(_make, T.param_spec(_L), method="loss")
+        _layouts = {**_layouts, "X": COLUMNS, "Y": COLUMNS}
+
+        def _forward(act=_act, out=_out, **kw):
+            return S.L_model_forward(kw["X"], _params(kw), act, out)[0]
+
+        def _torch_proba(proba=_proba, **kw):
+            return proba(kw["X"], **_params(kw))
+
+        def _cost(act=_act, out=_out, **kw):
+            return S.propagate(_params(kw), kw["X"], kw["Y"], act, out)[0]
+
+        def _grads(act=_act, out=_out, **kw):
+            return S.propagate(_params(kw), kw["X"], kw["Y"], act, out)[1]
+
+        def _torch_cost(loss=_loss, **kw):
+            return loss(kw["X"], kw["Y"], **_params(kw))
+
+        case = f"{_act}-{_out}"
+        _inputs = make_inputs(_out)
+        register_forward("deep", case, _forward, _torch_proba, _inputs, layouts=_layouts,
+                         output_layout=COLUMNS)
+        register_gradient("deep", f"{case}-cost", _grads, _torch_cost, _inputs, wrt=_names,
+                          layouts=_layouts)
+        register_finite_differences("deep", f"{case}-cost", _cost, _grads, _inputs, wrt=_names)
+        if _out != "softmax":
+            continue
+
+        def _ZL(act=_act, out=_out, **kw):
+            return S.L_model_forward(kw["X"], _params(kw), act, out)[1][-1].Z
+
+        def _backward(dZL, act=_act, out=_out, **kw):
+            _, caches = S.L_model_forward(kw["X"], _params(kw), act, out)
+            grads = S.backward_from_output(dZL, caches)
+            return {"dX": grads["dA0"], **grads}
+
+        def _torch_logits(logits=_logits, **kw):
+            return logits(kw["X"], **_params(kw))
+
+        register_gradient("deep", f"{_act}-upstream", _backward, _torch_logits, _inputs,
+                          wrt=["X", *_names], layouts=_layouts, output_layout=COLUMNS,
+                          grad_scale=_per_example)
+        register_finite_differences("deep", f"{_act}-upstream", _ZL, _backward, _inputs,
+                                    wrt=["X", *_names], grad_scale=_per_example)
+
+
+# --- trajectories --------------------------------------------------------------------------
+def torch_loss(model, X, Y):
+    return model.loss(X, Y)
+
+
+def config_problem(config: S.Config, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator,
+                   fast: bool = False) -> dict[str, Any]:
+    """Both sides built from ``config``: its network, initializer, α, batches and iterations.
+
+    ``Y`` is ``(n[L], m)`` (0/1 or one-hot). ``fast`` uses :class:`scratch.deep.TrainingStep`
+    instead of the reference ``L_model_forward``/``L_model_backward``.
+    """
+    init = S.initialize_parameters_deep(config.layer_dims, rng, config.initializer)
+    slices = S.minibatches(X.shape[1], config.batch_size, config.num_iterations)
+    batches = [(np.ascontiguousarray(X[:, s]), np.ascontiguousarray(Y[:, s])) for s in slices]
+    if fast:
+        steps = {}
+
+        def scratch_step(p, Xb, Yb):
+            key = Xb.dtype
+            if key not in steps:
+                steps[key] = S.TrainingStep(config.layer_dims, Xb.shape[1], key, config.activation,
+                                            config.output)
+            cost, grads = steps[key].cost_and_grads(p, Xb, Yb)
+            return cost, {k: v.copy() for k, v in grads.items()}
+    else:
+        def scratch_step(p, Xb, Yb):
+            return S.propagate(p, Xb, Yb, config.activation, config.output)
+    return {"scratch_step": scratch_step, "torch_model": T.DeepNetwork.from_config(config),
+            "torch_loss": torch_loss, "init_params": init, "batches": batches,
+            "param_spec": T.param_spec(config.L), "learning_rate": config.learning_rate}
+
+
+def grid_problem(config: S.Config, rng: np.random.Generator, fast: bool = False) -> dict[str, Any]:
+    """30 examples, batches of 10 (three distinct batches, cycled), a nonlinear target."""
+    X = rng.standard_normal((config.layer_dims[0], 30))
+    score = X[0] * X[1] + np.sin(2 * X[2])
+    if config.output == "sigmoid":
+        Y = (score > 0).reshape(1, -1).astype(float)
+    else:
+        Y = one_hot(np.digitize(score, [-0.5, 0.5]), config.layer_dims[-1])
+    return config_problem(config, X, Y, rng, fast)
+
+
+LEARNING_RATES = (0.05, 0.5)
+HIDDEN = {(5,): "sigmoid", (6, 4): "softmax"}  # hidden sizes -> the output used with them
+GRID = [S.Config(layer_dims=(3, *hidden, 1 if out == "sigmoid" else 3), activation=act,
+                 output=out, initializer=init, learning_rate=lr, num_iterations=24, batch_size=10)
+        for lr, (hidden, out), act, init in itertools.product(
+            LEARNING_RATES, HIDDEN.items(), ACTIVATIONS, ("random", "zeros", "xavier", "he"))]
+"""2 learning rates × 2 hidden-size lists × 4 activations × 4 initializers = 64 settings."""
+
+
+def grid_case(c: S.Config) -> str:
+    hidden = "x".join(map(str, c.layer_dims[1:-1]))
+    return f"lr{c.learning_rate}-h{hidden}-{c.activation}-{c.initializer}"
+
+
+for _config in GRID:
+    register_trajectory("deep", grid_case(_config), lambda rng, c=_config: grid_problem(c, rng))
+register_trajectory("deep", "fast-step-" + grid_case(GRID[-1]),
+                    lambda rng: grid_problem(GRID[-1], rng, fast=True))
+
+
+DIGITS_CONFIG = S.Config(layer_dims=(64, 32, 10), activation="relu", output="softmax",
+                         initializer="he", learning_rate=0.5, num_iterations=400, batch_size=256)
+"""The registered digits run: 400 mini-batch steps of 256 (7 per epoch, ~57 epochs; ~1 s)."""
+
+
+def digits_problem(config: S.Config, rng: np.random.Generator) -> dict[str, Any]:
+    X, labels = digits()
+    return config_problem(config, X, one_hot(labels, 10), rng, fast=True)
+
+
+register_trajectory("deep", "digits-relu-softmax", lambda rng: digits_problem(DIGITS_CONFIG, rng))

@@ -1,0 +1,242 @@
+"""``deep`` beyond the generic registry: every layer's ``dA``, the fast step, the shared config,
+converters, ``torch.compile``/``torch.export``, real data (digits) and bad input."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from parity_tests.compare import assert_parity, compare, group_result
+from parity_tests.concepts.deep import DIGITS_CONFIG
+from parity_tests.datasets_planar import digits
+from parity_tests.devices import parity_mode
+from parity_tests.tolerances import tolerance
+from scratch import deep as S
+from torch_ref import deep as T
+from torch_ref.layout import columns_to_rows, rows_to_columns, to_numpy, to_tensor
+
+DIMS = (3, 6, 5, 4, 2)  # L = 4, every W[l] non-square, m = 7 below
+
+
+def _net(rng, dtype=np.float64, dims=DIMS, init="he"):
+    return S.initialize_parameters_deep(dims, rng, init, dtype)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_layers_dA_dW_db_against_autograd(activation, dtype):
+    """Random upstream ``dZ[L]``; each hidden ``A[l]`` of the torch module is captured with a
+    forward hook and its gradient compared with the scratch ``dA[l]`` (per example)."""
+    rng = np.random.default_rng(0)
+    p = _net(rng, np.dtype(dtype))
+    X = rng.standard_normal((DIMS[0], 7)).astype(dtype)
+    G = rng.standard_normal((DIMS[-1], 7)).astype(dtype)  # upstream dZ[L] (per example)
+    _, caches = S.L_model_forward(X, p, activation, "softmax")
+    grads = S.backward_from_output(G, caches)
+
+    net = T.DeepNetwork.from_scratch(p, activation, "softmax")
+    A = {}
+    for layer, g in enumerate(net.activations, start=1):
+        g.register_forward_hook(lambda mod, inp, out, layer=layer: A.__setitem__(layer, out))
+    x = to_tensor(columns_to_rows(X), requires_grad=True)
+    with parity_mode():
+        z = net(x)
+        for a in A.values():
+            a.retain_grad()
+        (z * to_tensor(columns_to_rows(G))).sum().backward()
+    m = X.shape[1]
+    tol = tolerance(dtype, "gradient")
+    records = [compare("dA0", grads["dA0"], rows_to_columns(to_numpy(x.grad)), tol)]
+    records += [compare(f"dA{layer}", grads[f"dA{layer}"], rows_to_columns(to_numpy(a.grad)), tol)
+                for layer, a in A.items()]
+    for layer, linear in enumerate(net.layers, start=1):
+        records.append(compare(f"dW{layer}", grads[f"dW{layer}"], to_numpy(linear.weight.grad) / m, tol))
+        records.append(compare(f"db{layer}", grads[f"db{layer}"],
+                               to_numpy(linear.bias.grad).reshape(-1, 1) / m, tol))
+    assert len(records) == 1 + 3 + 2 * 4
+    assert_parity(group_result("deep", f"every-layer-{activation}", "gradient", "cpu", dtype, records))
+
+
+@pytest.mark.parametrize("output, dims", [("sigmoid", (3, 6, 5, 1)), ("softmax", DIMS)])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_step_equals_the_reference_and_keeps_the_dtype(output, dims, activation, dtype):
+    rng = np.random.default_rng(1)
+    p = _net(rng, dtype, dims)
+    X = rng.standard_normal((dims[0], 9)).astype(dtype)
+    labels = rng.integers(0, dims[-1] if output == "softmax" else 2, 9)
+    Y = S.prepare_labels(labels if output == "softmax" else labels.reshape(1, -1), dims[-1],
+                         output, 9, np.dtype(dtype))
+    cost, grads = S.propagate(p, X, Y, activation, output)
+    step = S.TrainingStep(dims, 9, dtype, activation, output)
+    fast_cost, fast = step.cost_and_grads(p, X, Y)
+    name = np.dtype(dtype).name
+    tol = tolerance(name, "forward")
+    records = [compare("J", fast_cost, cost, tol)]
+    records += [compare(k, fast[k], grads[k], tol) for k in grads]
+    assert_parity(group_result("deep", "fast-step", "forward", "cpu", name, records))
+    assert all(g.dtype == dtype for g in fast.values())
+    q = {k: v.copy() for k, v in p.items()}
+    step.step(q, X, Y, 0.1)
+    for k in p:
+        np.testing.assert_allclose(q[k], p[k] - dtype(0.1) * grads["d" + k],
+                                   rtol=tol.rtol, atol=tol.atol)
+        assert q[k].dtype == dtype
+
+
+def test_config_is_accepted_by_both_sides():
+    config = S.Config(layer_dims=(4, 6, 3), activation="tanh", output="softmax",
+                      initializer="xavier", learning_rate=0.3, num_iterations=12, batch_size=5,
+                      seed=3)
+    for cfg in (config, config.to_dict()):
+        net = T.DeepNetwork.from_config(cfg, dtype=torch.float64)
+        assert net.layer_dims == (4, 6, 3) and net.activation_names == ("tanh",)
+        assert "initializer='xavier'" in repr(net) and "output='softmax'" in repr(net)
+    assert S.Config.from_dict(config.to_dict()) == config
+    rng = np.random.default_rng(0)
+    X, labels = rng.standard_normal((4, 15)), rng.integers(0, 3, 15)
+    p, costs = S.train(config, X, labels)  # initialized from config.seed
+    p0 = S.initialize_parameters_deep(config.layer_dims, np.random.default_rng(config.seed),
+                                      "xavier")
+    net = T.DeepNetwork.from_scratch(p0, "tanh", "softmax")
+    torch_costs = T.train(net, to_tensor(columns_to_rows(X)), torch.from_numpy(labels), config)
+    tol = tolerance("float64", "trajectory", step=11)
+    records = [compare("loss", costs, torch_costs, tol)]
+    records += [compare(k, p[k], v, tol) for k, v in T.from_state_dict(net.state_dict()).items()]
+    assert_parity(group_result("deep", "config-train", "trajectory", "cpu", "float64", records))
+
+
+def test_converters_round_trip_and_predict_identically():
+    rng = np.random.default_rng(2)
+    p = _net(rng)
+    back = T.from_state_dict(T.to_state_dict(p))
+    for k in p:
+        np.testing.assert_array_equal(back[k], p[k])
+    X = rng.standard_normal((3, 20))
+    net = T.DeepNetwork.from_scratch(p, "relu", "softmax")
+    np.testing.assert_array_equal(S.predict(p, X, "relu", "softmax").ravel(),
+                                  net.predict(to_tensor(columns_to_rows(X))).numpy())
+
+
+def test_torch_compile_and_export_match_eager():
+    """One small compile (g++; ~20 s on first use) and an export, both against eager."""
+    p = _net(np.random.default_rng(3), np.float32)
+    net = T.DeepNetwork.from_scratch(p, "relu", "softmax")
+    x = torch.from_numpy(columns_to_rows(np.random.default_rng(4).standard_normal((3, 8)).astype(np.float32)))
+    with torch.no_grad():
+        eager = to_numpy(net(x))
+        exported = to_numpy(torch.export.export(net, (x,)).module()(x))
+        compiled = to_numpy(torch.compile(net)(x))
+    tol = tolerance("float32", "forward")
+    assert_parity(group_result("deep", "compile-export", "forward", "cpu", "float32",
+                               [compare("export", exported, eager, tol),
+                                compare("compile", compiled, eager, tol)]))
+
+
+def test_digits_accuracy_on_held_out_examples():
+    """Train on 1500 digits (minibatches of 250), test on the other 297, both sides."""
+    X, labels = digits()
+    config = replace(DIGITS_CONFIG, num_iterations=600, batch_size=250)
+    p0 = S.initialize_parameters_deep(config.layer_dims, np.random.default_rng(0), "he")
+    p, costs = S.train(config, X[:, :1500], labels[:1500], params=p0)
+    net = T.DeepNetwork.from_scratch(p0, "relu", "softmax")
+    torch_costs = T.train(net, to_tensor(columns_to_rows(X[:, :1500])),
+                          torch.from_numpy(labels[:1500]), config)
+    acc = float(np.mean(S.predict(p, X[:, 1500:], "relu", "softmax") == labels[1500:]))
+    torch_acc = float((net.predict(to_tensor(columns_to_rows(X[:, 1500:]))).numpy()
+                       == labels[1500:]).mean())
+    print(f"digits held-out accuracy: scratch {acc:.3f}, torch {torch_acc:.3f}")
+    assert acc >= 0.9 and abs(acc - torch_acc) <= 1 / 297
+    tol = tolerance("float64", "trajectory", step=len(costs) - 1)
+    assert_parity(group_result("deep", "digits-costs", "trajectory", "cpu", "float64",
+                               [compare("loss", costs, torch_costs, tol)]))
+
+
+# --- bad input -----------------------------------------------------------------------------
+def test_layer_sizes_that_do_not_chain_name_the_layer_and_both_shapes():
+    p = _net(np.random.default_rng(0), dims=(2, 4, 1))
+    p["W2"] = np.zeros((1, 3))
+    X = np.zeros((2, 5))
+    with pytest.raises(ValueError, match=r"W\[2\] has shape \(1, 3\) but A\[1\] has 4 rows"):
+        S.L_model_forward(X, p)
+    p = _net(np.random.default_rng(0), dims=(2, 4, 1))
+    with pytest.raises(ValueError, match=r"W\[1\] has shape \(4, 2\) but A\[0\] \(X\) has 3 rows"):
+        S.L_model_forward(np.zeros((3, 5)), p)
+    with pytest.raises(ValueError, match=r"b\[1\]: expected shape \(n\[1\], 1\) = \(4, 1\)"):
+        S.L_model_forward(X, {**p, "b1": np.zeros((4,))})
+    with pytest.raises(ValueError, match="params: expected keys"):
+        S.L_model_forward(X, {"W1": p["W1"], "b1": p["b1"], "W3": p["W2"], "b3": p["b2"]})
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"layer_dims": (3, 0, 1)}, r"n\[1\] must be a positive integer"),
+    ({"activation": "swish"}, "activation: unknown name 'swish'"),
+    ({"layer_dims": (3, 4, 4, 1), "activation": ("relu",)}, "expected one name or 2 names"),
+    ({"output": "linear"}, "output: expected one of"),
+    ({"layer_dims": (3, 4, 2)}, "a sigmoid output needs n"),
+    ({"initializer": "ones"}, "initializer: unknown name"),
+    ({"learning_rate": 0.0}, "learning_rate: expected a positive finite number"),
+    ({"learning_rate": float("nan")}, "learning_rate: expected a positive finite number"),
+    ({"learning_rate": -1}, "learning_rate: expected a positive finite number"),
+    ({"batch_size": 0}, "batch_size: expected a positive integer"),
+])
+def test_bad_config(kw, match):
+    with pytest.raises(ValueError, match=match):
+        S.Config(**{"layer_dims": (3, 4, 1), **kw})
+
+
+def test_bad_config_on_the_torch_side():
+    with pytest.raises(ValueError, match="activation: unknown name 'swish'"):
+        T.DeepNetwork([3, 4, 1], "swish")
+    with pytest.raises(ValueError, match="layer_dims"):
+        T.DeepNetwork([3, -4, 1])
+    with pytest.raises(ValueError, match="learning_rate: expected a positive finite number"):
+        T.train(T.DeepNetwork([3, 4, 1]), torch.zeros(5, 3), torch.zeros(5, 1),
+                {"learning_rate": float("inf"), "num_iterations": 1})
+    with pytest.raises(ValueError, match="unknown keys"):
+        S.Config.from_dict({"layer_dims": (3, 1), "momentum": 0.9})
+
+
+@pytest.mark.parametrize("Y, match", [
+    (np.array([0, 1, 3, 1, 0]), r"labels: class indices must lie in \[0, 2\]"),
+    (np.array([[0, 1, 2, 1]]), r"class indices of shape \(5,\) or \(1, 5\)"),
+    (np.zeros((2, 5)), r"Y: expected shape \(n\[L\], m\) = \(3, 5\)"),
+    (np.full((3, 5), 0.5), "each column must be one-hot"),
+])
+def test_bad_softmax_labels(Y, match):
+    p = _net(np.random.default_rng(0), dims=(2, 4, 3))
+    with pytest.raises(ValueError, match=match):
+        S.propagate(p, np.zeros((2, 5)), Y, "relu", "softmax")
+
+
+def test_bad_labels_on_the_torch_side():
+    net = T.DeepNetwork([2, 4, 3], output="softmax")
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 2\]"):
+        T.train(net, torch.zeros(5, 2), torch.tensor([0, 1, 3, 1, 0]),
+                {"learning_rate": 0.1, "num_iterations": 1})
+    with pytest.raises(ValueError, match="binary labels must be 0 or 1"):
+        T.train(T.DeepNetwork([2, 4, 1]), torch.zeros(5, 2), torch.full((5, 1), 2.0),
+                {"learning_rate": 0.1, "num_iterations": 1})
+
+
+def test_binary_labels_must_be_0_or_1():
+    p = _net(np.random.default_rng(0), dims=(2, 4, 1))
+    with pytest.raises(ValueError, match="binary labels must be 0 or 1"):
+        S.propagate(p, np.zeros((2, 3)), np.array([[0, 2, 1]]), "relu", "sigmoid")
+
+
+def test_nan_loss_stops_training_naming_the_step_on_both_sides():
+    config = S.Config(layer_dims=(2, 4, 1), activation="relu", learning_rate=1e200,
+                      num_iterations=20)
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((2, 6)) * 1e10, np.array([[0, 1, 1, 0, 1, 0]])
+    p0 = _net(rng, dims=(2, 4, 1))
+    with pytest.raises(FloatingPointError, match=r"cost became nan at step [0-9]+"):
+        S.train(config, X, Y, params=p0)
+    net = T.DeepNetwork.from_scratch(p0, "relu")
+    with pytest.raises(FloatingPointError, match=r"cost became nan at step [0-9]+"):
+        T.train(net, to_tensor(columns_to_rows(X)), to_tensor(columns_to_rows(Y.astype(float))),
+                config)
