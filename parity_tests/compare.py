@@ -66,6 +66,22 @@ class Comparison:
         return asdict(self)
 
 
+def tolerance_ratio(actual: Any, expected: Any, tol: Tolerance) -> float:
+    """``max |a − e| / (atol + rtol·|e|)`` — a cheap pass test (``<= 1``) for hot loops; ``inf``
+    for a shape mismatch or a non-finite value the other side does not share."""
+    a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape:
+        return float("inf")
+    if a.size == 0:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        ratio = np.abs(a - e) / (tol.atol + tol.rtol * np.abs(e))
+    if np.isnan(ratio).any():  # inf − inf or NaN somewhere: equal only if identical
+        same = (a == e) | (np.isnan(a) & np.isnan(e))
+        ratio = np.where(same, 0.0, np.where(np.isnan(ratio), np.inf, ratio))
+    return float(ratio.max())
+
+
 def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | None = None,
             x: np.ndarray | None = None, step: int | None = None) -> Comparison:
     """Compare ``actual`` (scratch) with ``expected`` (reference) elementwise under ``tol``.

@@ -122,8 +122,9 @@ def format_table(rows: Sequence[Row], markdown: bool = False) -> str:
     return "\n".join([fmt(list(COLUMNS)), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells])
 
 
-def plot_trajectory(row: Row, out_dir: Path) -> str | None:
-    """PNG: scratch and torch loss per step (top) and their absolute difference, log scale."""
+def plot_trajectory(rows: Sequence[Row], out_dir: Path) -> str | None:
+    """One PNG per trajectory case and device: the scratch and torch loss per step for each dtype
+    (top) and their absolute difference on a log scale (bottom)."""
     try:
         import matplotlib
 
@@ -131,25 +132,30 @@ def plot_trajectory(row: Row, out_dir: Path) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    extra = row.result.extra if row.result is not None else {}
-    s, t = np.asarray(extra.get("scratch_loss", [])), np.asarray(extra.get("torch_loss", []))
-    if not s.size:
+    curves = [(r, np.asarray(r.result.extra.get("scratch_loss", [])),
+               np.asarray(r.result.extra.get("torch_loss", []))) for r in rows if r.result is not None]
+    curves = [c for c in curves if c[1].size]
+    if not curves:
         return None
+    first = curves[0][0]
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    steps = np.arange(s.size)
-    ax1.plot(steps, s, label="scratch (NumPy)", lw=2.5, alpha=0.6)
-    ax1.plot(steps, t, "--", label=f"torch ({row.device})", lw=1.2)
+    verdicts = []
+    for i, (row, s, t) in enumerate(curves):
+        color = f"C{i}"
+        steps = np.arange(s.size)
+        ax1.plot(steps, s, color=color, lw=3, alpha=0.45, label=f"scratch (NumPy) {row.dtype}")
+        ax1.plot(steps, t, "--", color=color, lw=1.2, label=f"torch ({row.device}) {row.dtype}")
+        diff = np.abs(s - t)
+        ax2.semilogy(steps, np.where(diff > 0, diff, np.nan), ".", ms=3, color=color, label=row.dtype)
+        verdicts.append(f"{row.dtype} {row.verdict}")
     ax1.set_ylabel("loss J")
-    ax1.legend()
-    ax1.set_title(f"{row.concept}/{row.case} — {row.device} {row.dtype}: {row.verdict}")
-    diff = np.abs(s - t)
-    ax2.semilogy(steps, np.where(diff > 0, diff, np.nan), ".", ms=3)
+    ax1.legend(fontsize=8)
+    ax1.set_title(f"{first.concept}/{first.case} on {first.device}: {', '.join(verdicts)}", fontsize=10)
     ax2.set_ylabel("|J_scratch − J_torch|")
     ax2.set_xlabel("step")
-    if not np.any(diff > 0):
-        ax2.text(0.5, 0.5, "identical at every step", transform=ax2.transAxes, ha="center")
-    fig.tight_layout()
-    name = f"{row.concept}-{row.case}-{row.device}-{row.dtype}.png".replace("/", "_")
+    ax2.legend(fontsize=8, title="(no dot: identical)", title_fontsize=7)
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.94, bottom=0.08, hspace=0.08)
+    name = f"{first.concept}-{first.case}-{first.device}.png".replace("/", "_")
     fig.savefig(out_dir / name, dpi=80)
     plt.close(fig)
     return name
@@ -159,9 +165,14 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> Non
     """``report.json``, ``report.md`` and the trajectory PNGs in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if plots:
+        groups: dict[tuple[str, str, str], list[Row]] = {}
         for row in rows:
             if row.level == "trajectory" and row.result is not None:
-                row.plot = plot_trajectory(row, out_dir)
+                groups.setdefault((row.concept, row.case, row.device), []).append(row)
+        for group in groups.values():
+            name = plot_trajectory(group, out_dir)
+            for row in group:
+                row.plot = name
     counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
     env = {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
            "devices": available_devices(),
@@ -179,9 +190,9 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> Non
         md += [f"- {r.concept}/{r.case} ({r.device}, {r.dtype}): "
                + ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
                            for k, v in m.items()) for r, m in metrics]
-    pngs = [r for r in rows if r.plot]
+    pngs = list(dict.fromkeys(r.plot for r in rows if r.plot))
     if pngs:
-        md += ["", "## Loss curves", ""] + [f"![{r.plot}]({r.plot})" for r in pngs]
+        md += ["", "## Loss curves", ""] + [f"![{p}]({p})" for p in pngs]
     failing = [r for r in rows if r.verdict in ("FAIL", "ERROR")]
     if failing:
         md += ["", "## Failures", ""]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from parity_tests.compare import CheckResult, Comparison, compare, group_result
+from parity_tests.compare import CheckResult, Comparison, compare, group_result, tolerance_ratio
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.diagnose import diagnose
 from parity_tests.tolerances import tolerance
@@ -79,7 +79,8 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
     opt = make_optimizer(model.parameters(), learning_rate)
     x_layout, y_layout = batch_layouts
     names = ["loss", *params]
-    chosen: dict[str, Comparison] = {}
+    chosen: dict[str, Comparison] = {}  # the first failing step of each quantity
+    worst: dict[str, tuple] = {}  # else its closest call: (ratio, step, scratch, torch, tol)
     scratch_losses: list[float] = []
     torch_losses: list[float] = []
     stopped: str | None = None
@@ -106,16 +107,25 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
             tol = tolerance(dtype_name, "trajectory", step=t)
             for name in names:
                 a, e = (cost, J.item()) if name == "loss" else (params[name], now[name])
+                ratio = tolerance_ratio(a, e, tol)
+                old = chosen.get(name)
+                if old is not None and not old.passed:
+                    continue  # keep the first failing step of each quantity
+                if ratio <= 1 and name in worst and ratio <= worst[name][0]:
+                    continue  # passing, and not the closest call so far
+                if ratio <= 1:
+                    worst[name] = (ratio, t, np.copy(a), np.copy(e), tol)
+                    continue
                 rec = compare(name, a, e, tol, step=t)
-                if not rec.passed and name != "loss" and (name not in chosen or chosen[name].passed):
+                if name != "loss":
                     # name the mistake from this step's update Δp = −α dp on each side
                     update = diagnose(params[name] - before[name], now[name] - torch_before[name],
                                       tol, m=X.shape[-1])
                     if update:
                         rec.diagnosis = f"its update this step is {update}"
-                old = chosen.get(name)
-                if old is None or (old.passed and (not rec.passed or rec.tol_ratio > old.tol_ratio)):
-                    chosen[name] = rec
+                chosen[name] = rec
+    for name, (_, t, a, e, tol) in worst.items():
+        chosen.setdefault(name, compare(name, a, e, tol, step=t))
     records = [chosen[n] for n in names if n in chosen]
     failing = [r for r in records if not r.passed]
     first = min(failing, key=lambda r: (r.step, names.index(r.name))) if failing else None
