@@ -42,30 +42,54 @@ def gd_update(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
     return updated
 
 
+def gradient_norm(grads: Mapping[str, np.ndarray]) -> float:
+    """``||∇J||₂`` over all parameters: ``√(Σ_p Σ dp²)``."""
+    return float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
+
+
 def gradient_descent(params: Mapping[str, np.ndarray], cost_and_grads: CostAndGrads,
                      learning_rate: float, num_iterations: int,
                      callback: Callable[[int, float, Params], None] | None = None,
-                     ) -> tuple[Params, list[float]]:
+                     grad_tol: float | None = None) -> tuple[Params, list[float]]:
     """Repeat ``num_iterations`` times: ``J, grads = cost_and_grads(params)``; update.
 
     Returns the final parameters and the cost at every iteration (measured *before* that
-    iteration's update, as in the notes' loop). Stops with ``FloatingPointError`` naming the
-    iteration if the cost becomes NaN or infinite, rather than training on garbage.
+    iteration's update, as in the notes' loop). With ``grad_tol``, stops early — before
+    updating — at the first iteration where ``||∇J||₂ <= grad_tol``.
+
+    Divergence stops training with ``FloatingPointError`` naming the iteration, rather than
+    training on garbage: a cost that is NaN or infinite, a parameter that the update made
+    non-finite, or (from the second iteration on, when the inputs have already been accepted
+    once) a ``ValueError`` raised because an intermediate result overflowed.
     """
     check_learning_rate(learning_rate)
     if int(num_iterations) != num_iterations or num_iterations < 0:
         raise ValueError(f"num_iterations: expected a non-negative integer, got {num_iterations!r}")
+    if grad_tol is not None and not grad_tol > 0:
+        raise ValueError(f"grad_tol: expected a positive number or None, got {grad_tol!r}")
     params = dict(params)
     costs: list[float] = []
+    hint = f"(learning_rate={learning_rate}); the step size is probably too large"
     for i in range(int(num_iterations)):
-        cost, grads = cost_and_grads(params)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                cost, grads = cost_and_grads(params)
+        except ValueError as exc:
+            if i == 0:
+                raise
+            raise FloatingPointError(f"training produced a non-finite value at iteration {i} "
+                                     f"{hint}: {exc}") from exc
         if not np.isfinite(cost):
-            raise FloatingPointError(
-                f"cost became {cost} at iteration {i} (learning_rate={learning_rate}); "
-                "the step size is probably too large"
-            )
+            raise FloatingPointError(f"cost became {cost} at iteration {i} {hint}")
         costs.append(float(cost))
-        params = gd_update(params, grads, learning_rate)
+        if grad_tol is not None and gradient_norm(grads) <= grad_tol:
+            break
+        with np.errstate(over="ignore", invalid="ignore"):
+            params = gd_update(params, grads, learning_rate)
+        bad = [k for k, p in params.items() if not np.all(np.isfinite(p))]
+        if bad:
+            raise FloatingPointError(
+                f"parameters {bad} became NaN or Inf in the update of iteration {i} {hint}")
         if callback is not None:
             callback(i, float(cost), params)
     return params, costs

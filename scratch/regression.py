@@ -27,14 +27,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from scratch._validate import as_float_array, check_examples, check_learning_rate, check_shape
 from scratch.activations import get_activation
 from scratch.dense import DenseCache, check_layer, dense_backward, dense_forward
-from scratch.gd import Params, gd_update
+from scratch.gd import Params, gradient_descent, gradient_norm  # noqa: F401 (re-exported)
 from scratch.losses import squared_error
 
 MLPCache = list[tuple[DenseCache, np.ndarray]]
@@ -136,7 +136,7 @@ def linear_propagate(params: Params, X: np.ndarray, Y: np.ndarray) -> tuple[np.f
     Y = _check_targets(cache[0], Y, Y_hat.shape[0])
     J = _cost(Y_hat, Y)
     if not np.isfinite(J):
-        return J, {}  # diverged: no gradient to take (descend names the iteration)
+        return J, {}  # diverged: no gradient to take (gradient_descent names the iteration)
     dZ = Y_hat - Y  # (n_y, m)
     _, dW, db = dense_backward(dZ, cache)
     return J, {"dW": dW, "db": db}
@@ -211,13 +211,13 @@ def mlp_propagate(params: Params, X: np.ndarray, Y: np.ndarray,
                   activation: str = "relu") -> tuple[np.floating, Params]:
     """``J`` and every ``dW[l]``, ``db[l]`` of the MLP regressor (forward, then backward).
 
-    The gradients are ``{}`` if ``J`` overflowed (a diverging run; see :func:`descend`).
+    The gradients are ``{}`` if ``J`` overflowed (a diverging run; see :func:`scratch.gd.gradient_descent`).
     """
     Y_hat, caches = mlp_forward(params, X, activation)
     Y = _check_targets(caches[0][0][0], Y, Y_hat.shape[0])  # against A[0] = X, as validated
     J = _cost(Y_hat, Y)
     if not np.isfinite(J):
-        return J, {}  # diverged: no gradient to take (descend names the iteration)
+        return J, {}  # diverged: no gradient to take (gradient_descent names the iteration)
     return J, mlp_backward(Y_hat, Y, caches, activation)
 
 
@@ -238,7 +238,7 @@ def _cost(Y_hat: np.ndarray, Y: np.ndarray) -> np.floating:
     """``J``, or ``+inf`` once ``Ŷ`` or ``(ŷ − y)²`` has overflowed.
 
     A diverging run then returns ``(inf, {})`` from the propagate functions, and the training
-    loop (:func:`descend`, or the parity trajectory runner) stops with an error naming the
+    loop (:func:`scratch.gd.gradient_descent`, or the parity trajectory runner) stops with an error naming the
     iteration, instead of a validation error from deep inside the backward pass.
     """
     if not np.all(np.isfinite(Y_hat)):
@@ -247,63 +247,20 @@ def _cost(Y_hat: np.ndarray, Y: np.ndarray) -> np.floating:
         return squared_error(Y_hat, Y)
 
 
-def gradient_norm(grads: Mapping[str, np.ndarray]) -> float:
-    """``||∇J||₂`` over all parameters: ``√(Σ_p Σ dp²)``."""
-    return float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
-
-
-def descend(params: Mapping[str, np.ndarray], propagate: Callable[[Params], tuple[float, Params]],
-            num_iterations: int, learning_rate: float,
-            grad_tol: float | None = None) -> tuple[Params, list[float]]:
-    """Gradient descent ``p := p − α dp`` with a stopping rule; returns params and cost history.
-
-    Stops early, *before* updating, at the first iteration where ``||∇J||₂ <= grad_tol`` (the
-    cost there is the last one recorded). Raises ``FloatingPointError`` naming the iteration
-    when the cost or a parameter stops being finite (the learning rate is too large).
-    """
-    check_learning_rate(learning_rate)
-    if int(num_iterations) != num_iterations or num_iterations < 0:
-        raise ValueError(f"num_iterations: expected a non-negative integer, got {num_iterations!r}")
-    if grad_tol is not None and not grad_tol > 0:
-        raise ValueError(f"grad_tol: expected a positive number or None, got {grad_tol!r}")
-    params = dict(params)
-    costs: list[float] = []
-    for i in range(int(num_iterations)):
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported just below
-            J, grads = propagate(params)
-        if not np.isfinite(J):
-            raise FloatingPointError(
-                f"cost became {J} at iteration {i} (learning_rate={learning_rate}); "
-                "the step size is probably too large"
-            )
-        costs.append(float(J))
-        if grad_tol is not None and gradient_norm(grads) <= grad_tol:
-            break
-        with np.errstate(over="ignore", invalid="ignore"):
-            params = gd_update(params, grads, learning_rate)
-        bad = [k for k, p in params.items() if not np.all(np.isfinite(p))]
-        if bad:
-            raise FloatingPointError(
-                f"parameters {bad} became NaN or Inf in the update of iteration {i} "
-                f"(learning_rate={learning_rate}); the step size is probably too large"
-            )
-    return params, costs
-
-
 def train_linear(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,
                  learning_rate: float, grad_tol: float | None = None) -> tuple[Params, list[float]]:
-    """Gradient descent on linear regression's ``J(W, b)`` (see :func:`descend`)."""
+    """Gradient descent on linear regression's ``J(W, b)`` (see :func:`scratch.gd.gradient_descent`)."""
     check_learning_rate(learning_rate)
     linear_propagate(params, X, Y)  # validate once, with the arguments' names in any error
-    return descend(params, lambda p: linear_propagate(p, X, Y), num_iterations, learning_rate,
-                   grad_tol)
+    return gradient_descent(params, lambda p: linear_propagate(p, X, Y), learning_rate,
+                            num_iterations, grad_tol=grad_tol)
 
 
 def train_mlp(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,
               learning_rate: float, activation: str = "relu",
               grad_tol: float | None = None) -> tuple[Params, list[float]]:
-    """Gradient descent on the MLP regressor's ``J`` (see :func:`descend`)."""
+    """Gradient descent on the MLP regressor's ``J`` (see :func:`scratch.gd.gradient_descent`)."""
     check_learning_rate(learning_rate)
     mlp_propagate(params, X, Y, activation)
-    return descend(params, lambda p: mlp_propagate(p, X, Y, activation), num_iterations,
-                   learning_rate, grad_tol)
+    return gradient_descent(params, lambda p: mlp_propagate(p, X, Y, activation), learning_rate,
+                            num_iterations, grad_tol=grad_tol)

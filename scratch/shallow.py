@@ -160,17 +160,4 @@ def train(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,
     p = _check_params(params)
     _check_Y(Y, _check_X(X, p), p)
 
-    iteration = iter(range(int(num_iterations)))
-
-    def cost_and_grads(q: Params) -> tuple[float, Params]:
-        i = next(iteration)
-        if not all(np.all(np.isfinite(v)) for v in q.values()):
-            return np.nan, {}  # the last update overflowed: gradient_descent stops, naming i
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                return propagate(q, X, Y, activation)
-        except ValueError as e:  # X, Y and q were checked: an intermediate overflowed
-            raise FloatingPointError(f"training produced a non-finite value at iteration {i} "
-                                     f"(learning_rate={learning_rate}): {e}") from None
-
-    return gradient_descent(p, cost_and_grads, learning_rate, num_iterations)
+    return gradient_descent(p, lambda q: propagate(q, X, Y, activation), learning_rate, num_iterations)

@@ -2,7 +2,7 @@
 
 Both train on the course's squared error ``J = 1/m Σ ½ (ŷ − y)²``
 (:class:`torch_ref.losses.SquaredErrorLoss` — half of ``nn.MSELoss`` for one output) with plain
-``torch.optim.SGD`` (:func:`torch_ref.gd.make_optimizer`). Every ``nn.Linear.weight (out, in)``
+``torch.optim.SGD`` (:func:`torch_ref.gd.gradient_descent`). Every ``nn.Linear.weight (out, in)``
 *is* the course's ``W[l]``; only biases (``(n,)`` <-> ``(n, 1)``) and data (``(m, n_x)`` <->
 ``(n_x, m)``) change layout, as the parameter specs below declare.
 
@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from torch_ref.activations import make_activation
-from torch_ref.gd import make_optimizer
+from torch_ref.gd import gradient_descent, gradient_norm  # noqa: F401 (re-exported)
 from torch_ref.layout import (
     BIAS,
     SAME,
@@ -227,11 +227,6 @@ def from_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, np.ndarray
     return state_dict_to_params(state_dict, mlp_param_spec(L))
 
 
-def gradient_norm(model: nn.Module) -> torch.Tensor:
-    """``||∇J||₂`` over every parameter's ``.grad`` (a 0-d tensor on the model's device)."""
-    return torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters()))
-
-
 def train(model: LinearRegression | MLPRegressor, X: torch.Tensor, Y: torch.Tensor,
           num_iterations: int, learning_rate: float, grad_tol: float | None = None) -> list[float]:
     """Full-batch gradient descent on ``J = 1/m Σ ½ (ŷ − y)²``; ``X (m, n_x)``, ``Y (m, n_y)``.
@@ -255,20 +250,6 @@ def train(model: LinearRegression | MLPRegressor, X: torch.Tensor, Y: torch.Tens
         raise ValueError(f"num_iterations: expected a non-negative integer, got {num_iterations!r}")
     if grad_tol is not None and not grad_tol > 0:
         raise ValueError(f"grad_tol: expected a positive number or None, got {grad_tol!r}")
-    opt = make_optimizer(model.parameters(), learning_rate)
     loss = SquaredErrorLoss()
-    costs: list[float] = []
-    for i in range(int(num_iterations)):
-        opt.zero_grad(set_to_none=True)
-        J = loss(model(X), Y)
-        if not torch.isfinite(J):
-            raise FloatingPointError(
-                f"cost became {J.item()} at iteration {i} (learning_rate={learning_rate}); "
-                "the step size is probably too large"
-            )
-        J.backward()
-        costs.append(J.item())
-        if grad_tol is not None and gradient_norm(model).item() <= grad_tol:
-            break
-        opt.step()
-    return costs
+    return gradient_descent(model, lambda: loss(model(X), Y), learning_rate, num_iterations,
+                            grad_tol=grad_tol)
