@@ -31,7 +31,7 @@ CONCEPT_IDS = ("activations", "losses", "dense", "gd", "logreg", "compgraph", "s
                "deep", "regression", "cnn", "rnn", "kmeans", "anomaly", "similarity", "rl")
 """Every concept id of ``CONCEPTS.md``, in the catalogue's order."""
 
-LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "optimum")
+LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "optimum", "property")
 
 MakeInputs = Callable[[np.random.Generator], Mapping[str, np.ndarray]]
 
@@ -134,6 +134,14 @@ def register_trajectory(concept: str, case: str,
         problem = dict(make_problem(_rng(concept, case)))
         return check_training(device=device, dtype=dtype, concept=concept, case=case, **problem)
     return register(ParityCheck(concept, case, "trajectory", run, slow=slow, **kwargs))
+
+
+def register_property(concept: str, case: str, run: Callable[[str, str], CheckResult],
+                      **kwargs: Any) -> ParityCheck:
+    """Register a check that is not a comparison of two computations on the same data — e.g.
+    that both sides' initializers draw the same distribution. ``run(device, dtype)`` builds its
+    own :class:`CheckResult`; ``kwargs`` go to :class:`ParityCheck` (``dtypes``, ``cpu_only``)."""
+    return register(ParityCheck(concept, case, "property", run, **kwargs))
 
 
 def load_concepts() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from parity_tests.datasets_planar import digits
+from parity_tests.datasets import digits
 from parity_tests.registry import (
     register_finite_differences,
     register_forward,

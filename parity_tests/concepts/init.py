@@ -9,14 +9,8 @@ theoretical ``N(0, σ²)``:
 - the Kolmogorov–Smirnov statistic ``D`` of ``W/σ`` against the standard normal CDF, per side;
 - the two-sample KS statistic between the scratch and the torch sample.
 
-Statistical tolerances (these are *not* floating-point tolerances, so they are not in
-``parity_tests.tolerances``; they follow from the sample size ``N`` alone):
-
-- moments: 5 standard errors, ``SE(mean) = σ/√N``, ``SE(std) ≈ σ/√(2N)`` — a correct sampler
-  fails with probability ~6e-7 per moment, while a wrong ``σ`` (e.g. fan-out instead of fan-in,
-  18% off here) is ~70 standard errors away;
-- KS: the critical value at level ``α = 1e-4``, ``D_crit = √(−ln(α/2) / (2 N_eff))`` (the
-  asymptotic Kolmogorov distribution; ``N_eff = N`` for one sample, ``N₁N₂/(N₁+N₂)`` for two).
+The statistical limits (moments within ``MOMENT_SE`` standard errors, KS at level
+``KS_ALPHA``) are part of the tolerance policy, justified in :mod:`parity_tests.tolerances`.
 
 Seeds are fixed per case, so a verdict is reproducible. A second property check shows the
 notes' symmetry point; ``test_init.py`` shows it in more detail.
@@ -32,8 +26,8 @@ from scipy import stats
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
 from parity_tests.devices import check_device
-from parity_tests.registry import ParityCheck, register, register_trajectory, seed_for
-from parity_tests.tolerances import Tolerance, tolerance
+from parity_tests.registry import register_property, register_trajectory, seed_for
+from parity_tests.tolerances import KS_ALPHA, MOMENT_SE, Tolerance, tolerance
 from scratch import init as SI
 from scratch import shallow as SS
 from torch_ref import deep as TD
@@ -41,8 +35,6 @@ from torch_ref import shallow as TS
 from torch_ref.layout import columns_to_rows, numpy_dtype, to_numpy, to_tensor, torch_dtype
 
 SHAPE = (300, 200)  # (n[l], n[l-1]): N = 60 000 draws
-MOMENT_SE = 5.0
-KS_ALPHA = 1e-4
 
 
 def ks_critical(n_eff: float, alpha: float = KS_ALPHA) -> float:
@@ -103,7 +95,7 @@ def distribution_check(name: str):
 
 
 for _name in SI.INITIALIZERS:
-    register(ParityCheck("init", _name, "property", distribution_check(_name)))
+    register_property("init", _name, distribution_check(_name))
 
 
 # --- symmetry: zeros keep every hidden unit identical; random init does not ------------------
@@ -146,7 +138,7 @@ def symmetry_check(device: str, dtype: str) -> CheckResult:
     return group_result("init", "zeros-symmetry", "property", device, dtype_name, records)
 
 
-register(ParityCheck("init", "zeros-symmetry", "property", symmetry_check))
+register_property("init", "zeros-symmetry", symmetry_check)
 
 
 def torch_loss(model, X, Y):

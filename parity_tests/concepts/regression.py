@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from parity_tests.datasets import diabetes
 from parity_tests.registry import (
-    CheckUnavailable,
     register_finite_differences,
     register_forward,
     register_gradient,
@@ -23,7 +23,7 @@ from parity_tests.registry import (
 from parity_tests.torch_functional import module_function
 from scratch import regression as S
 from torch_ref import regression as T
-from torch_ref.layout import COLUMNS, rows_to_columns
+from torch_ref.layout import COLUMNS
 from torch_ref.losses import SquaredErrorLoss
 
 # distinct, non-square sizes so a missing transpose fails instead of broadcasting
@@ -31,27 +31,6 @@ N_X, N_Y, M = 3, 2, 5
 MLP_DIMS = [N_X, 4, 6, N_Y]
 ACTIVATIONS = ("relu", "tanh")
 DIABETES_MLP_DIMS = [10, 16, 8, 1]
-
-
-def diabetes() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's bundled diabetes data (442 patients, 10 features), in the course layout.
-
-    Returns ``X (10, 442)`` with every feature standardized (zero mean, unit variance) and
-    ``Y (1, 442)`` — disease progression after one year — standardized too, so that a
-    predictor of the mean has ``RMSE = 1`` and learning rates need no tuning to the target's
-    units. Raises :class:`CheckUnavailable` when scikit-learn is missing.
-    """
-    try:
-        from sklearn.datasets import load_diabetes
-    except ImportError:
-        raise CheckUnavailable(
-            "scikit-learn is not installed (pip install 'dlparity[data]')"
-        ) from None
-    data = load_diabetes()
-    X, y = data.data, data.target
-    X = (X - X.mean(axis=0)) / X.std(axis=0)  # (m, n_x) standardized
-    y = (y - y.mean()) / y.std()
-    return rows_to_columns(X), y.reshape(1, -1)  # (n_x, m), (1, m)
 
 
 # --- linear regression -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from torch.nn import functional as F
 
-from parity_tests.datasets_planar import planar_flower
+from parity_tests.datasets import planar_flower
 from parity_tests.registry import (
     register_finite_differences,
     register_forward,

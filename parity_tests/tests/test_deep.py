@@ -11,7 +11,7 @@ import torch
 
 from parity_tests.compare import assert_parity, compare, group_result
 from parity_tests.concepts.deep import DIGITS_CONFIG
-from parity_tests.datasets_planar import digits
+from parity_tests.datasets import digits
 from parity_tests.devices import parity_mode
 from parity_tests.tolerances import tolerance
 from scratch import deep as S

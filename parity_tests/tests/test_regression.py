@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from parity_tests.compare import assert_parity, compare, group_result
-from parity_tests.concepts.regression import DIABETES_MLP_DIMS, diabetes
+from parity_tests.concepts.regression import DIABETES_MLP_DIMS
+from parity_tests.datasets import diabetes
 from parity_tests.tolerances import tolerance
 from scratch import regression as S
 from torch_ref import regression as T

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from parity_tests.compare import assert_parity, compare, group_result
-from parity_tests.datasets_planar import planar_flower
+from parity_tests.datasets import planar_flower
 from parity_tests.tolerances import tolerance
 from scratch import logreg
 from scratch import shallow as S
