@@ -23,9 +23,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from torch_ref.layout import (
-    BIAS,
-    SAME,
     ParamSpec,
+    layer_param_spec,
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
@@ -74,11 +73,7 @@ _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 def param_spec(n_layers: int) -> ParamSpec:
     """``W[l]`` is ``layers.{l-1}.weight`` as it is; ``b[l] (n[l], 1)`` is ``layers.{l-1}.bias``."""
-    spec: ParamSpec = {}
-    for k in range(1, n_layers + 1):
-        spec[f"W{k}"] = (f"layers.{k - 1}.weight", SAME)
-        spec[f"b{k}"] = (f"layers.{k - 1}.bias", BIAS)
-    return spec
+    return layer_param_spec(n_layers)
 
 
 class MLP(nn.Module):

@@ -21,9 +21,8 @@ from torch_ref.activations import make_activation
 from torch_ref.gd import make_optimizer
 from torch_ref.init import check_initializer, init_linear_
 from torch_ref.layout import (
-    BIAS,
-    SAME,
     ParamSpec,
+    layer_param_spec,
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
@@ -34,11 +33,7 @@ OUTPUTS = ("sigmoid", "softmax")
 
 def param_spec(L: int) -> ParamSpec:
     """``W[l]`` *is* ``layers.<l-1>.weight``; ``b[l] (n, 1)`` is ``layers.<l-1>.bias (n,)``."""
-    spec: ParamSpec = {}
-    for layer in range(1, L + 1):
-        spec[f"W{layer}"] = (f"layers.{layer - 1}.weight", SAME)
-        spec[f"b{layer}"] = (f"layers.{layer - 1}.bias", BIAS)
-    return spec
+    return layer_param_spec(L)
 
 
 def _check_dims(layer_dims: Sequence[int]) -> tuple[int, ...]:

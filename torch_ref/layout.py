@@ -32,6 +32,8 @@ __all__ = [
     "Layout", "SAME", "COLUMNS", "TRANSPOSED", "BIAS",
     "columns_to_rows", "rows_to_columns", "bias_to_torch", "bias_to_course",
     "to_tensor", "to_numpy", "torch_dtype", "numpy_dtype",
+    "ParamSpec", "layer_param_spec", "params_to_state_dict", "state_dict_to_params",
+    "load_scratch_params",
 ]
 
 
@@ -142,6 +144,18 @@ def to_numpy(t: torch.Tensor, dtype: np.dtype | None = None) -> np.ndarray:
 ParamSpec = dict[str, tuple[str, Layout]]
 """``{scratch name: (state_dict key, layout)}`` — each concept declares one (nanoGPT's
 ``from_pretrained`` style: which tensors need a transform, shapes asserted before each copy)."""
+
+
+def layer_param_spec(num_layers: int, container: str = "layers") -> ParamSpec:
+    """The spec of a stack of ``nn.Linear`` in an ``nn.ModuleList`` named ``container``: scratch
+    ``W{l}`` *is* ``{container}.{l-1}.weight``; ``b{l} (n[l], 1)`` is ``{container}.{l-1}.bias``."""
+    if int(num_layers) != num_layers or num_layers < 1:
+        raise ValueError(f"num_layers: expected a positive integer, got {num_layers!r}")
+    spec: ParamSpec = {}
+    for layer in range(1, int(num_layers) + 1):
+        spec[f"W{layer}"] = (f"{container}.{layer - 1}.weight", SAME)
+        spec[f"b{layer}"] = (f"{container}.{layer - 1}.bias", BIAS)
+    return spec
 
 
 def params_to_state_dict(params: dict[str, np.ndarray], spec: ParamSpec) -> dict[str, torch.Tensor]:

@@ -32,6 +32,7 @@ from torch_ref.layout import (
     BIAS,
     SAME,
     ParamSpec,
+    layer_param_spec,
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
@@ -45,13 +46,7 @@ PARAM_SPEC: ParamSpec = {"W": ("linear.weight", SAME), "b": ("linear.bias", BIAS
 
 def mlp_param_spec(num_layers: int) -> ParamSpec:
     """MLP: scratch ``W{l}``/``b{l}`` (``l = 1..L``) are ``layers.{l-1}.weight``/``.bias``."""
-    if int(num_layers) != num_layers or num_layers < 1:
-        raise ValueError(f"num_layers: expected a positive integer, got {num_layers!r}")
-    spec: ParamSpec = {}
-    for layer in range(1, int(num_layers) + 1):
-        spec[f"W{layer}"] = (f"layers.{layer - 1}.weight", SAME)
-        spec[f"b{layer}"] = (f"layers.{layer - 1}.bias", BIAS)
-    return spec
+    return layer_param_spec(num_layers)
 
 
 def _dtype_of(a: np.ndarray) -> torch.dtype:
