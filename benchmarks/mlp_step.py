@@ -8,7 +8,9 @@ For float32 and float64, at 1 thread and at all threads: steps per second of
   which allocate every intermediate) — to show what the buffers are worth;
 - ``torch`` on the CPU (and on CUDA when present): ``DeepNetwork`` + ``torch.optim.SGD``;
 
-the ratio torch-time / numpy-time (> 1: NumPy is faster; median step times), and the fraction of
+the ratio torch-time / numpy-time (> 1: NumPy is faster; median step times), the time the
+step's GEMMs alone take in each library (so a gap is split into the BLAS's share and the rest),
+and the fraction of
 the matrix-multiply peak each reaches, the peak measured here (the best call of NumPy's and of
 torch's square GEMM at that dtype and thread count) and the FLOPs counted exactly: per layer
 ``2·m·n[l-1]·n[l]`` forward,
@@ -113,6 +115,33 @@ def torch_step(dtype: np.dtype, device: str):
     return run
 
 
+def step_gemms(dtype: np.dtype, library: str):
+    """Only the step's matrix multiplies, same shapes as the step (forward ``W A``, ``dZ Aᵀ`` for
+    every layer, ``Wᵀ dZ`` except layer 1), in NumPy or torch — to split a step's time into the
+    BLAS's share and the rest."""
+    rng = np.random.default_rng(1)
+    W = [rng.standard_normal((DIMS[i + 1], DIMS[i])).astype(dtype) for i in range(len(DIMS) - 1)]
+    A = [rng.standard_normal((DIMS[i], M)).astype(dtype) for i in range(len(DIMS))]
+    if library == "numpy":
+        def run() -> None:
+            for i in range(len(W)):
+                W[i] @ A[i]  # Z[l] = W[l] A[l-1]
+                A[i + 1] @ A[i].T  # dW[l] = dZ[l] A[l-1]ᵀ
+                if i:
+                    W[i].T @ A[i + 1]  # dA[l-1] = W[l]ᵀ dZ[l]
+        return run
+    Wt = [torch.from_numpy(w) for w in W]
+    At = [torch.from_numpy(columns_to_rows(a)) for a in A]  # batch first, as nn.Linear sees it
+
+    def run_torch() -> None:
+        for i in range(len(Wt)):
+            At[i] @ Wt[i].T
+            At[i + 1].T @ At[i]
+            if i:
+                At[i + 1] @ Wt[i]
+    return run_torch
+
+
 def allocated_per_step(fn) -> int:
     """Peak bytes NumPy/Python allocate during one call (tracemalloc sees NumPy's buffers)."""
     fn()
@@ -137,13 +166,17 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                 t_fast = time_call(numpy_fast(dtype), repeats=repeats)
                 t_ref = time_call(numpy_reference(dtype), repeats=repeats)
                 t_torch = time_call(torch_step(dtype, "cpu"), repeats=repeats)
+                g_np = time_call(step_gemms(dtype, "numpy"), repeats=repeats)
+                g_torch = time_call(step_gemms(dtype, "torch"), repeats=repeats)
             peak = max(peak_np, peak_torch)
             row = {"dtype": name, "threads": n_threads, "peak GFLOP/s": peak,
                    "numpy step/s": 1 / t_fast, "numpy-ref step/s": 1 / t_ref,
                    "torch step/s": 1 / t_torch, "torch/numpy time": t_torch / t_fast,
                    "numpy % peak": 100 * flops / t_fast / 1e9 / peak,
                    "torch % peak": 100 * flops / t_torch / 1e9 / peak,
-                   "buffers gain": t_ref / t_fast}
+                   "buffers gain": t_ref / t_fast,
+                   "numpy gemm ms": 1e3 * g_np, "torch gemm ms": 1e3 * g_torch,
+                   "numpy rest ms": 1e3 * (t_fast - g_np), "torch rest ms": 1e3 * (t_torch - g_torch)}
             if torch.cuda.is_available():
                 sync = torch.cuda.synchronize
                 t_cuda = time_call(torch_step(dtype, "cuda"), repeats=repeats, sync=sync)
@@ -154,7 +187,8 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
              for d in (np.float32, np.float64)}
     columns = ["dtype", "threads", "peak GFLOP/s", "numpy step/s", "torch step/s",
                "torch/numpy time", "numpy % peak", "torch % peak", "numpy-ref step/s",
-               "buffers gain"] + (["cuda step/s"] if torch.cuda.is_available() else [])
+               "buffers gain", "numpy gemm ms", "torch gemm ms", "numpy rest ms", "torch rest ms",
+               ] + (["cuda step/s"] if torch.cuda.is_available() else [])
     print(f"MLP {'-'.join(map(str, DIMS))}, batch {M}: {flops / 1e6:.1f} MFLOP per step "
           "(exact: no input gradient in layer 1)")
     print(table(rows, columns))
@@ -187,6 +221,15 @@ def diagnose(rows: list[dict[str, Any]], alloc: dict[str, dict[str, int]]) -> li
             causes.append(f"NumPy at {r['torch/numpy time']:.2f}x torch's speed")
         if not ok_peak:
             causes.append(f"NumPy at {r['numpy % peak']:.0f}% of peak")
+        gemm_ratio = r["numpy gemm ms"] / r["torch gemm ms"]
+        if not ok_speed and gemm_ratio > 1.02 and r["numpy rest ms"] <= r["torch rest ms"] * 1.1:
+            causes.append(f"the gap is the BLAS: the step's GEMMs alone take {gemm_ratio:.2f}x as "
+                          f"long in NumPy's BLAS as in torch's, while NumPy's other work "
+                          f"({r['numpy rest ms']:.2f} ms) is no more than torch's "
+                          f"({r['torch rest ms']:.2f} ms)")
+        elif not ok_speed and r["numpy rest ms"] > r["torch rest ms"] * 1.1:
+            causes.append(f"NumPy's non-GEMM work ({r['numpy rest ms']:.2f} ms) exceeds torch's "
+                          f"({r['torch rest ms']:.2f} ms): elementwise passes or allocations")
         if alloc[r["dtype"]]["numpy"] > 1e6:
             causes.append("the fast step allocates > 1 MB per step (buffers not reused?)")
         if r["threads"] > 1 and r["torch/numpy time"] < 1.0:

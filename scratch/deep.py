@@ -312,10 +312,12 @@ def _activate(name: str, Z: np.ndarray, out: np.ndarray) -> None:
 
 
 def _backprop_activation(name: str, dA: np.ndarray, Z: np.ndarray, A: np.ndarray,
-                         out: np.ndarray) -> None:
-    """``out = dA * g'(Z)``, using ``A = g(Z)`` where that is cheaper."""
+                         out: np.ndarray, mask: np.ndarray) -> None:
+    """``out = dA * g'(Z)``, using ``A = g(Z)`` where that is cheaper; ``mask`` is a reusable
+    boolean buffer of ``Z``'s shape."""
     if name == "relu":  # g'(z) = 1[z > 0]
-        np.multiply(dA, Z > 0, out=out)
+        np.greater(Z, 0, out=mask)
+        np.multiply(dA, mask, out=out)
     elif name == "tanh":  # g'(z) = 1 − a²
         np.multiply(A, A, out=out)
         np.subtract(1, out, out=out)
@@ -335,6 +337,13 @@ class TrainingStep:
     is only *where results go*: every ``Z[l], A[l], dZ[l], dA[l], dW[l], db[l]`` lives in a
     buffer allocated once (in the parameters' dtype — nothing is upcast), each NumPy call
     writes with ``out=``, and layer 1 skips ``dA[0] = W[1]ᵀ dZ[1]``, which no update needs.
+
+    One more saving: the notes' ``1/m`` (and, in :meth:`step`, the learning rate ``α``) is
+    applied once, to the small ``dZ[L] = (A[L] − Y) · 1/m``, instead of to every ``dW[l]`` and
+    ``db[l]``. Backprop is linear in ``dZ[L]`` (``dZ[l-1] = W[l]ᵀ dZ[l] * g'(Z[l-1])``), so
+    ``dZ[l] A[l-1]ᵀ`` is then exactly the notes' ``1/m dZ[l] A[l-1]ᵀ`` (and ``α`` times it in
+    :meth:`step`, whose update ``W[l] −= α dW[l]`` is then a single subtraction, like torch's
+    fused ``SGD``).
 
     ``step(params, X, Y, α)`` updates ``params`` in place and returns ``J``;
     ``cost_and_grads(params, X, Y)`` returns ``J`` and the gradients (views of the buffers,
@@ -359,6 +368,7 @@ class TrainingStep:
         self.dA = [None] + [buf(n[layer], m) for layer in range(1, L)]  # dA[l] (n[l], m), l < L
         self.dW = [None] + [buf(n[layer], n[layer - 1]) for layer in range(1, L + 1)]  # (n[l], n[l-1])
         self.db = [None] + [buf(n[layer], 1) for layer in range(1, L + 1)]  # (n[l], 1)
+        self.mask = [None] + [np.empty((n[layer], m), dtype=bool) for layer in range(1, L)]
 
     def _check(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> None:
         for layer in range(1, self.L + 1):
@@ -373,10 +383,12 @@ class TrainingStep:
                 raise ValueError(f"{name}: expected ({rows}, {self.m}) {self.dtype}, got "
                                  f"{a.shape} {a.dtype}")
 
-    def cost_and_grads(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-                       ) -> tuple[float, Params]:
+    def _run(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
+             scale: float) -> float:
+        """Forward and backward; leaves ``scale · m · ∂J/∂W[l]`` in ``dW[l]`` (same for ``db``)
+        and returns ``J``."""
         self._check(params, X, Y)
-        L, m, Z, A, dZ, dA, dW, db = self.L, self.m, self.Z, self.A, self.dZ, self.dA, self.dW, self.db
+        L, Z, A, dZ, dA, dW, db = self.L, self.Z, self.A, self.dZ, self.dA, self.dW, self.db
         A_prev = X  # A[0], (n_x, m)
         for layer in range(1, L + 1):  # forward
             np.matmul(params[f"W{layer}"], A_prev, out=Z[layer])  # Z[l] = W[l] A[l-1] ...
@@ -384,20 +396,25 @@ class TrainingStep:
             _activate(self.names[layer - 1], Z[layer], out=A[layer])  # A[l] = g[l](Z[l])
             A_prev = A[layer]
         cost = self._cost(Z[L], A[L], Y)
-        np.subtract(A[L], Y, out=dZ[L])  # dZ[L] = A[L] − Y
+        np.subtract(A[L], Y, out=dZ[L])  # dZ[L] = A[L] − Y ...
+        dZ[L] *= self.dtype.type(scale)  # ... · 1/m (or · α/m), carried by every layer below
         for layer in range(L, 0, -1):  # backward
             A_prev = A[layer - 1] if layer > 1 else X
             np.matmul(dZ[layer], A_prev.T, out=dW[layer])  # dW[l] = 1/m dZ[l] A[l-1]ᵀ
-            dW[layer] *= self.dtype.type(1 / m)
             np.sum(dZ[layer], axis=1, keepdims=True, out=db[layer])  # db[l] = 1/m Σ dZ[l]
-            db[layer] *= self.dtype.type(1 / m)
             if layer > 1:  # no dA[0]: nothing is updated with it
                 np.matmul(params[f"W{layer}"].T, dZ[layer], out=dA[layer - 1])  # dA[l-1] = W[l]ᵀ dZ[l]
                 _backprop_activation(self.names[layer - 2], dA[layer - 1], Z[layer - 1], A[layer - 1],
-                                     out=dZ[layer - 1])  # dZ[l-1] = dA[l-1] * g'(Z[l-1])
+                                     out=dZ[layer - 1], mask=self.mask[layer - 1])  # dA * g'(Z[l-1])
+        return cost
+
+    def cost_and_grads(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
+                       ) -> tuple[float, Params]:
+        """``J`` and ``{"dW1": ..., "db1": ...}`` (views of the buffers, valid until the next call)."""
+        cost = self._run(params, X, Y, 1 / self.m)
         grads = {}
-        for layer in range(1, L + 1):
-            grads[f"dW{layer}"], grads[f"db{layer}"] = dW[layer], db[layer]
+        for layer in range(1, self.L + 1):
+            grads[f"dW{layer}"], grads[f"db{layer}"] = self.dW[layer], self.db[layer]
         return cost, grads
 
     def _cost(self, ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
@@ -423,10 +440,12 @@ class TrainingStep:
         """One step in place; returns ``J`` before the update. A non-finite ``J`` raises
         ``FloatingPointError`` and leaves ``params`` untouched."""
         with np.errstate(over="ignore", invalid="ignore"):
-            cost, grads = self.cost_and_grads(params, X, Y)
+            cost = self._run(params, X, Y, learning_rate / self.m)  # buffers hold α dW[l], α db[l]
         if not math.isfinite(cost):
             raise FloatingPointError(f"cost became {cost}; parameters left as they were")
-        self.update(params, grads, learning_rate)
+        for layer in range(1, self.L + 1):
+            params[f"W{layer}"] -= self.dW[layer]  # W[l] := W[l] − α dW[l]
+            params[f"b{layer}"] -= self.db[layer]  # b[l] := b[l] − α db[l]
         return cost
 
 
