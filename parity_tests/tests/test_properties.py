@@ -109,3 +109,28 @@ def test_extreme_inputs_stay_finite_without_warnings() -> None:
     assert SL.binary_cross_entropy(np.array([[0.0, 1.0]]), np.array([[0, 1]])) == 0.0  # 0·log 0 = 0
     assert SL.binary_cross_entropy(np.array([[0.0]]), np.array([[1]])) == np.inf  # as the math says
     assert torch.isfinite(TL.bce_with_logits(torch.tensor([[1e4]]), torch.tensor([[0.0]])))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@SETTINGS
+@given(data=st.data(), n_x=sides, m=sides)
+def test_logreg_parity(dtype: str, data, n_x: int, m: int) -> None:
+    """Both of the notes' forms against torch's module, on random sizes, weights and labels."""
+    from parity_tests.concepts.logreg import LAYOUTS
+    from scratch import logreg as S
+    from torch_ref import logreg as T
+
+    unit = st.floats(-5, 5, allow_nan=False)
+    inputs = {"w": data.draw(arrays(np.float64, (n_x, 1), elements=unit)),
+              "b": data.draw(arrays(np.float64, (1, 1), elements=unit)),
+              "X": data.draw(arrays(np.float64, (n_x, m), elements=unit)),
+              "Y": data.draw(arrays(np.float64, (1, m), elements=st.sampled_from([0.0, 1.0])))}
+
+    def torch_cost(w, b, X, Y):
+        model = T.LogisticRegression(n_x, device=X.device, dtype=X.dtype)
+        return F.binary_cross_entropy_with_logits(
+            torch.func.functional_call(model, {"linear.weight": w, "linear.bias": b}, (X,)), Y)
+
+    for propagate in (S.propagate, S.propagate_loop):
+        assert_parity(check_gradients(lambda w, b, X, Y, f=propagate: f({"w": w, "b": b}, X, Y)[1],
+                                      torch_cost, inputs, ["w", "b"], layouts=LAYOUTS, dtype=dtype))
