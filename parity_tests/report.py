@@ -196,6 +196,7 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> Non
     failing = [r for r in rows if r.verdict in ("FAIL", "ERROR")]
     if failing:
         md += ["", "## Failures", ""]
-        md += ["```\n" + (str(r.result) if r.result else f"{r.verdict} {r.diagnosis}") + "\n```"
-               for r in failing]
+        md += ["```\n" + (str(r.result) if r.result else
+                           f"{r.verdict} {r.concept}/{r.case} [{r.level}, {r.device}, {r.dtype}]: "
+                           f"{r.diagnosis}") + "\n```" for r in failing]
     (out_dir / "report.md").write_text("\n".join(md) + "\n")

@@ -16,6 +16,7 @@ import torch
 from parity_tests.compare import CheckResult, Comparison, compare, group_result, tolerance_ratio
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.diagnose import diagnose
+from parity_tests.metrics import Metrics
 from parity_tests.tolerances import tolerance
 from scratch.gd import gd_update
 from torch_ref.gd import make_optimizer
@@ -45,7 +46,7 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
                    batches: Sequence[tuple[np.ndarray, np.ndarray]], *, param_spec: ParamSpec,
                    learning_rate: float, batch_layouts: tuple[Layout, Layout] = (COLUMNS, COLUMNS),
                    device: str = "cpu", dtype: str = "float64", concept: str = "user",
-                   case: str = "training") -> CheckResult:
+                   case: str = "training", metrics: Metrics | None = None) -> CheckResult:
     """Gradient descent on both sides, compared step by step.
 
     Args:
@@ -58,6 +59,8 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
         init_params: the starting parameters (course layout), shared by both sides.
         batches: ``[(X, Y), ...]`` in the course layout, one per step, same order on both sides.
         batch_layouts: how ``X`` and ``Y`` convert to torch (default: examples as rows).
+        metrics: optional ``(final scratch params, trained model) -> {name: value}`` (see
+            :mod:`parity_tests.metrics`), reported in ``extra["metrics"]``.
 
     Returns:
         A :class:`CheckResult` with one record per quantity (``loss`` and each parameter): the
@@ -142,6 +145,8 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
     extra = {"scratch_loss": scratch_losses, "torch_loss": torch_losses,
              "first_divergence": (first.step, first.name) if first else None,
              "learning_rate": learning_rate}
+    if metrics is not None and stopped is None:
+        extra["metrics"] = metrics(params, model)
     result = group_result(concept, case, "trajectory", device, dtype_name, records, extra,
                           diagnosis=diagnosis)
     if stopped and not failing:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from parity_tests import metrics
 from parity_tests.datasets import digits
 from parity_tests.registry import (
     register_finite_differences,
@@ -180,7 +181,10 @@ DIGITS_CONFIG = S.Config(layer_dims=(64, 32, 10), activation="relu", output="sof
 
 def digits_problem(config: S.Config, rng: np.random.Generator) -> dict[str, Any]:
     X, labels = digits()
-    return config_problem(config, X, one_hot(labels, 10), rng, fast=True)
+    problem = config_problem(config, X, one_hot(labels, 10), rng, fast=True)
+    problem["metrics"] = metrics.accuracy(
+        lambda p, X: S.predict(p, X, config.activation, config.output), X, labels)
+    return problem
 
 
 register_trajectory("deep", "digits-relu-softmax", lambda rng: digits_problem(DIGITS_CONFIG, rng))

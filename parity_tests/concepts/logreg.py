@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from torch.nn import functional as F
 
-from parity_tests import datasets
+from parity_tests import datasets, metrics
 from parity_tests.compare import CheckResult, compare, group_result
 from parity_tests.devices import parity_mode
 from parity_tests.registry import (
@@ -86,7 +86,8 @@ def breast_cancer_problem(form: str, steps: int) -> dict[str, Any]:
     X, Y, _ = datasets.breast_cancer()
     return {"scratch_step": FORMS[form], "torch_model": T.LogisticRegression(X.shape[0]),
             "torch_loss": torch_loss, "init_params": S.initialize_with_zeros(X.shape[0]),
-            "batches": [(X, Y)] * steps, "param_spec": T.PARAM_SPEC, "learning_rate": 1.0}
+            "batches": [(X, Y)] * steps, "param_spec": T.PARAM_SPEC, "learning_rate": 1.0,
+            "metrics": metrics.accuracy(S.predict, X, Y)}
 
 
 for _form in FORMS:
@@ -126,10 +127,11 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
     tol = tolerance(dtype, "optimum")
     records = [compare(f"{name} ({side}) vs solver", got[name], optimum[name], tol)
                for side, got in (("scratch", params), ("torch", torch_params)) for name in ("w", "b")]
-    metrics = {"steps": steps, "accuracy_scratch": float(np.mean(S.predict(params, Xs) == Ys)),
-               "accuracy_torch": torch_acc, "accuracy_solver": float(solver.score(X.T, Y.ravel()))}
+    scores = {"steps": steps, "train_accuracy_scratch": float(np.mean(S.predict(params, Xs) == Ys)),
+              "train_accuracy_torch": torch_acc,
+              "train_accuracy_solver": float(solver.score(X.T, Y.ravel()))}
     return group_result("logreg", "breast-cancer", "optimum", device, dtype, records,
-                        extra={"metrics": metrics})
+                        extra={"metrics": scores})
 
 
 register(ParityCheck("logreg", "breast-cancer", "optimum", breast_cancer_optimum))

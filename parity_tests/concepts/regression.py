@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from parity_tests import metrics
 from parity_tests.datasets import diabetes
 from parity_tests.registry import (
     register_finite_differences,
@@ -156,7 +157,8 @@ def diabetes_linear_problem(steps: int) -> dict[str, Any]:
     X, Y = diabetes()
     return {"scratch_step": linear_step, "torch_model": T.LinearRegression(X.shape[0]),
             "torch_loss": torch_loss, "init_params": S.initialize_linear(X.shape[0]),
-            "batches": [(X, Y)] * steps, "param_spec": T.PARAM_SPEC, "learning_rate": 0.4}
+            "batches": [(X, Y)] * steps, "param_spec": T.PARAM_SPEC, "learning_rate": 0.4,
+            "metrics": metrics.rmse(S.predict, X, Y)}
 
 
 def diabetes_mlp_problem(rng: np.random.Generator, steps: int,
@@ -168,7 +170,8 @@ def diabetes_mlp_problem(rng: np.random.Generator, steps: int,
     return {"scratch_step": mlp_step(activation),
             "torch_model": T.MLPRegressor(dims, activation), "torch_loss": torch_loss,
             "init_params": S.initialize_mlp(dims, rng), "batches": [(X, Y)] * steps,
-            "param_spec": T.mlp_param_spec(len(dims) - 1), "learning_rate": 0.1}
+            "param_spec": T.mlp_param_spec(len(dims) - 1), "learning_rate": 0.1,
+            "metrics": metrics.rmse(lambda p, X: S.predict(p, X, activation), X, Y)}
 
 
 register_trajectory("regression", "linear", toy_linear_problem)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from torch.nn import functional as F
 
+from parity_tests import metrics
 from parity_tests.datasets import planar_flower
 from parity_tests.registry import (
     register_finite_differences,
@@ -110,7 +111,8 @@ def flower_problem(steps: int, rng: np.random.Generator) -> dict[str, Any]:
     return {"scratch_step": lambda p, X, Y: S.propagate(p, X, Y, "tanh"),
             "torch_model": T.ShallowNetwork(2, 4, 1, "tanh"), "torch_loss": torch_loss,
             "init_params": S.initialize_parameters(2, 4, 1, np.random.default_rng(2)),
-            "batches": [(X, Y)] * steps, "param_spec": T.PARAM_SPEC, "learning_rate": 1.2}
+            "batches": [(X, Y)] * steps, "param_spec": T.PARAM_SPEC, "learning_rate": 1.2,
+            "metrics": metrics.accuracy(lambda p, X: S.predict(p, X, "tanh"), X, Y)}
 
 
 FLOWER_STEPS = 1000  # ~1 s per registered run (88.5% accuracy); tests train 10000 steps (~90%)

@@ -121,3 +121,15 @@ def test_loop_equals_vectorized_directly() -> None:
     tol = tolerance("float64", "gradient")
     records = [compare("J", c1, c2, tol)] + [compare(k, g1[k], g2[k], tol) for k in g1]
     assert all(r.passed for r in records), "\n".join(map(str, records))
+
+
+def test_check_training_reports_metrics_of_both_sides() -> None:
+    from parity_tests import metrics
+
+    result = check_training(logreg.propagate, torch_logreg.LogisticRegression(3), _loss,
+                            logreg.initialize_with_zeros(3), [(X, Y)] * 30,
+                            param_spec=torch_logreg.PARAM_SPEC, learning_rate=0.5, dtype="float32",
+                            metrics=metrics.accuracy(logreg.predict, X, Y))
+    m = result.extra["metrics"]
+    assert set(m) == {"train_accuracy_scratch", "train_accuracy_torch"}
+    assert m["train_accuracy_scratch"] == m["train_accuracy_torch"] > 0.5
