@@ -36,3 +36,14 @@ def test_readme_quickstart_matches_ci() -> None:
     assert test_cmd.endswith("pytest -n auto")
     ci = (README.parent / ".ci" / "run").read_text()
     assert test_cmd in ci.splitlines()
+
+
+def test_readme_production_example_runs() -> None:
+    text = README.read_text()
+    code = _block(text, "production-example", "python")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md production example", "exec"), {"__name__": "readme_example"})
+    printed = out.getvalue().strip()
+    assert printed == "accuracy 0.885, same predictions: True, round trip exact: True"
+    assert f"prints `{printed}`" in text
