@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from parity_tests.diagnose import diagnose, diagnose_group
-from parity_tests.tolerances import Tolerance
+from parity_tests.tolerances import Tolerance, tolerance
 
 
 @dataclass
@@ -99,10 +99,10 @@ def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | N
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
     both_finite = np.isfinite(a64) & np.isfinite(e64)
     same_nonfinite = ~both_finite & ((a64 == e64) | (np.isnan(a64) & np.isnan(e64)))
-    abs_err = np.where(both_finite, np.abs(a64 - e64), np.where(same_nonfinite, 0.0, np.inf))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf − inf is masked out
+        abs_err = np.where(both_finite, np.abs(a64 - e64), np.where(same_nonfinite, 0.0, np.inf))
         rel_err = np.where(abs_err == 0, 0.0, abs_err / np.abs(e64))
-    excess = abs_err - (tol.atol + tol.rtol * np.where(both_finite, np.abs(e64), 0.0))
+        excess = abs_err - (tol.atol + tol.rtol * np.where(both_finite, np.abs(e64), 0.0))
     passed = bool(np.all(excess <= 0)) if a.size else True
     if a.size:
         worst = np.unravel_index(int(np.argmax(excess)), a.shape)
@@ -172,6 +172,22 @@ def group_result(concept: str, case: str, level: str, device: str, dtype: str,
     if diagnosis is None:
         diagnosis = diagnose_group([r.name for r in records], [r.passed for r in records])
     return CheckResult(concept, case, level, device, dtype, records, diagnosis, extra or {})
+
+
+def assert_close(actual: Any, expected: Any, *, level: str = "forward", dtype: str | None = None,
+                 name: str = "value", step: int = 0, m: int | None = None) -> Comparison:
+    """pytest helper: compare one quantity under the policy's tolerance for ``dtype`` (default:
+    ``actual``'s own) and ``level``; raise ``AssertionError`` showing the record and diagnosis.
+
+    Tests use this instead of ad-hoc ``rtol``/``atol`` so that every tolerance in the suite
+    comes from :mod:`parity_tests.tolerances`.
+    """
+    a = np.asarray(actual)
+    dtype = dtype or (a.dtype.name if a.dtype.kind == "f" else "float64")
+    rec = compare(name, actual, expected, tolerance(dtype, level, step), m=m)
+    if not rec.passed:
+        raise AssertionError(str(rec))
+    return rec
 
 
 def assert_parity(result: CheckResult | Sequence[CheckResult]) -> None:

@@ -14,15 +14,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 from parity_tests.api import check_forward, check_gradients
-from parity_tests.compare import assert_parity
+from parity_tests.compare import assert_close, assert_parity
 from parity_tests.concepts.compgraph import OpCase, engine_forward, engine_grads, torch_op
 from scratch import compgraph as S
 from scratch import logreg as SL
 from scratch.compgraph import Tensor, no_grad
 from torch_ref import compgraph as T
 from torch_ref.layout import to_numpy
-
-EXACT = {"rtol": 1e-12, "atol": 0.0}
 
 
 def tt(a, requires_grad: bool = True) -> torch.Tensor:
@@ -41,19 +39,19 @@ def test_notes_example_chain_rule(y: float) -> None:
     av = 1 / (1 + np.exp(-(0.8 * x1 - 1.2 * x2 + 0.1)))
     da = -y / av + (1 - y) / (1 - av)  # ∂L/∂a
     dz = da * av * (1 - av)  # ∂L/∂z = ∂L/∂a · ∂a/∂z, ∂a/∂z = a(1 − a)
-    np.testing.assert_allclose(a.data, av, **EXACT)
-    np.testing.assert_allclose(a.grad, da, rtol=1e-14)
-    np.testing.assert_allclose(z.grad, dz, rtol=1e-14)
-    np.testing.assert_allclose(z.grad, av - y, rtol=1e-14)  # the notes' dz = a − y
-    np.testing.assert_allclose(w1.grad, x1 * dz, rtol=1e-14)  # ∂L/∂w1 = x1 · dz
-    np.testing.assert_allclose(w2.grad, x2 * dz, rtol=1e-14)
-    np.testing.assert_allclose(b.grad, dz, rtol=1e-14)
+    assert_close(a.data, av, name="a")
+    assert_close(a.grad, da, level="gradient")
+    assert_close(z.grad, dz, level="gradient")
+    assert_close(z.grad, av - y, level="gradient")  # the notes' dz = a − y
+    assert_close(w1.grad, x1 * dz, level="gradient")  # ∂L/∂w1 = x1 · dz
+    assert_close(w2.grad, x2 * dz, level="gradient")
+    assert_close(b.grad, dz, level="gradient")
     # and torch.autograd agrees
     tw1, tw2, tb = tt(0.8), tt(-1.2), tt(0.1)
     ta = torch.sigmoid(tw1 * x1 + tw2 * x2 + tb)
     (-(y * torch.log(ta) + (1 - y) * torch.log(1 - ta))).backward()
     for mine, ref in [(w1, tw1), (w2, tw2), (b, tb)]:
-        np.testing.assert_allclose(mine.grad, to_numpy(ref.grad), rtol=1e-14)
+        assert_close(mine.grad, to_numpy(ref.grad), level="gradient")
 
 
 # --- edge values, each against torch ----------------------------------------------------------
@@ -84,8 +82,8 @@ EDGES = {
 def test_edge_values_match_torch(name: str) -> None:
     fe, ft, values = EDGES[name]
     out, grad, tout, tgrad = _both(fe, ft, np.array(values))
-    np.testing.assert_allclose(out, tout, rtol=1e-15, atol=0, equal_nan=True)
-    np.testing.assert_allclose(grad, tgrad, rtol=1e-15, atol=0, equal_nan=True)
+    assert_close(out, tout, name="value")  # inf/NaN must sit where torch has them
+    assert_close(grad, tgrad, level="gradient", name="grad")
 
 
 def test_log_at_zero_is_minus_inf_with_infinite_gradient() -> None:
@@ -119,7 +117,7 @@ def test_tensor_used_twice_accumulates_both_paths() -> None:
     y = (x * x + x.exp() * x).sum()  # dy/dx = 2x + eˣ + x eˣ
     y.backward()
     xv = x.data
-    np.testing.assert_allclose(x.grad, 2 * xv + np.exp(xv) + xv * np.exp(xv), rtol=1e-14)
+    assert_close(x.grad, 2 * xv + np.exp(xv) + xv * np.exp(xv), level="gradient")
 
 
 def test_node_reused_many_times_matches_torch() -> None:
@@ -136,7 +134,7 @@ def test_node_reused_many_times_matches_torch() -> None:
     G = rng.standard_normal((3, 4))
     s.backward(G)
     ts.backward(torch.from_numpy(G))
-    np.testing.assert_allclose(w.grad, to_numpy(tw.grad), rtol=1e-12)
+    assert_close(w.grad, to_numpy(tw.grad), level="gradient")
 
 
 def test_graph_ten_thousand_nodes_deep_needs_no_recursion() -> None:
@@ -152,8 +150,8 @@ def test_graph_ten_thousand_nodes_deep_needs_no_recursion() -> None:
     assert len(S.topological_order(h)) == depth + 1
     h.sum().backward()
     th.sum().backward()
-    np.testing.assert_allclose(h.data, to_numpy(th), rtol=1e-12)
-    np.testing.assert_allclose(x.grad, to_numpy(tx.grad), rtol=1e-9)
+    assert_close(h.data, to_numpy(th))
+    assert_close(x.grad, to_numpy(tx.grad), level="gradient")
     # drawing is iterative too; it also lists the 5,000 constants 0.999
     assert len(S.to_text(h).splitlines()) == depth + depth // 2 + 1
 
@@ -179,7 +177,7 @@ def test_no_grad_records_nothing_and_restores() -> None:
         y = (x * 2.0).exp()
     assert S.is_grad_enabled()
     assert not y.requires_grad and y._parents == () and y.grad is None
-    np.testing.assert_allclose(y.data, np.exp(2 * x.data), rtol=1e-15)
+    assert_close(y.data, np.exp(2 * x.data))
     with pytest.raises(RuntimeError, match="does not require grad"):
         y.sum().backward()
     with pytest.raises(KeyError), no_grad():  # an exception inside still restores recording
@@ -278,8 +276,7 @@ def test_unbroadcast_sums_back_to_each_operands_shape(shapes, seed: int) -> None
     out.backward(np.ones(out.shape))
     assert a.grad.shape == a.shape and b.grad.shape == b.shape
     # every entry of b was multiplied by some entries of a: its gradient is their sum
-    np.testing.assert_allclose(b.grad.sum(), (np.broadcast_to(a.data, out.shape)).sum(), rtol=1e-9,
-                               atol=1e-12)
+    assert_close(b.grad.sum(), (np.broadcast_to(a.data, out.shape)).sum(), level="gradient")
 
 
 # --- models on the engine vs hand-written backprop -----------------------------------------
@@ -294,11 +291,10 @@ def test_engine_logreg_equals_handwritten_logreg(dtype) -> None:
     X, Y = rng.standard_normal((4, 7)).astype(dtype), _labels(rng, 7).astype(dtype)
     J_engine, g_engine = S.logreg_propagate(params, X, Y)
     J_hand, g_hand = SL.propagate(params, X, Y)
-    tol = {"rtol": 1e-12, "atol": 1e-14} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-6}
-    np.testing.assert_allclose(J_engine, J_hand, **tol)
+    assert_close(J_engine, J_hand, name="J")
     for k in ("dw", "db"):
         assert g_engine[k].dtype == dtype
-        np.testing.assert_allclose(g_engine[k], g_hand[k], **tol)
+        assert_close(g_engine[k], g_hand[k], level="gradient", name=k)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
@@ -310,9 +306,9 @@ def test_engine_mlp_equals_handwritten_shallow(activation: str) -> None:
     X, Y = rng.standard_normal((3, 5)), _labels(rng, 5)
     J_engine, g_engine = S.mlp_propagate(params, X, Y, activation)
     J_hand, g_hand = shallow.propagate(params, X, Y, activation)
-    np.testing.assert_allclose(J_engine, J_hand, rtol=1e-12)
+    assert_close(J_engine, J_hand, name="J")
     for k in g_hand:
-        np.testing.assert_allclose(g_engine[k], g_hand[k], rtol=1e-10, atol=1e-14, err_msg=k)
+        assert_close(g_engine[k], g_hand[k], level="gradient", name=k)
 
 
 def test_engine_mlp_equals_handwritten_deep() -> None:
@@ -326,10 +322,10 @@ def test_engine_mlp_equals_handwritten_deep() -> None:
     X, Y = rng.standard_normal((3, 6)), _labels(rng, 6)
     J_engine, g_engine = S.mlp_propagate(params, X, Y, "relu")
     J_hand, g_hand = deep.propagate(params, X, Y, "relu", "sigmoid")
-    np.testing.assert_allclose(J_engine, J_hand, rtol=1e-12)
+    assert_close(J_engine, J_hand, name="J")
     assert sorted(g_hand) == sorted(g_engine)
     for k in g_hand:
-        np.testing.assert_allclose(g_engine[k], g_hand[k], rtol=1e-10, atol=1e-14, err_msg=k)
+        assert_close(g_engine[k], g_hand[k], level="gradient", name=k)
 
 
 def test_torch_mlp_converters_round_trip() -> None:

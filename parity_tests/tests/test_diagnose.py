@@ -98,3 +98,10 @@ def test_records_carry_both_values_of_the_worst_element() -> None:
 def test_passing_record_has_no_diagnosis() -> None:
     rec = compare("dW", E * (1 + 1e-13), E, TOL)
     assert rec.passed and rec.diagnosis is None and rec.max_rel_err < 1e-12
+
+
+def test_matching_infinities_and_nans_compare_equal_without_warnings() -> None:
+    a = np.array([np.inf, -np.inf, np.nan, 1.0])
+    assert compare("x", a, a.copy(), TOL).passed
+    rec = compare("x", a, np.array([np.inf, np.inf, np.nan, 1.0]), TOL)
+    assert not rec.passed and rec.worst_index == (1,)

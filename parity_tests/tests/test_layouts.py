@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from parity_tests.compare import assert_close
 from torch_ref import dense as TD
 from torch_ref import logreg as TL
 from torch_ref.layout import (
@@ -68,7 +69,7 @@ def test_dense_converter_round_trip_and_prediction() -> None:
     assert all(np.array_equal(back[k], params[k]) for k in params)
     X = rng.standard_normal((3, 5))
     Z = rows_to_columns(to_numpy(layer(to_tensor(columns_to_rows(X)))))
-    np.testing.assert_allclose(Z, params["W"] @ X + params["b"], rtol=1e-12)
+    assert_close(Z, params["W"] @ X + params["b"], name="Z")
 
 
 def test_logreg_converter_round_trip() -> None:
