@@ -28,6 +28,7 @@ from torch_ref.layout import (
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
+    torch_dtype,
 )
 
 
@@ -139,7 +140,7 @@ class MLP(nn.Module):
         """A model holding scratch ``{"W1": (n[1], n_x), "b1": (n[1], 1), …}``."""
         L = len(params) // 2
         dims = [np.shape(params["W1"])[1]] + [np.shape(params[f"W{k}"])[0] for k in range(1, L + 1)]
-        dtype = dtype if dtype is not None else torch.from_numpy(np.asarray(params["W1"])[:0].copy()).dtype
+        dtype = dtype if dtype is not None else torch_dtype(np.asarray(params["W1"]).dtype)
         model = cls(dims, activation, device=device, dtype=dtype)
         load_scratch_params(model, params, param_spec(L))
         return model

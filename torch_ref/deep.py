@@ -26,6 +26,7 @@ from torch_ref.layout import (
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
+    torch_dtype,
 )
 
 OUTPUTS = ("sigmoid", "softmax")
@@ -158,7 +159,7 @@ class DeepNetwork(nn.Module):
         if L == 0 or any(W.ndim != 2 for W in Ws):
             raise ValueError(f"params: expected 2-D W1..W{L}, got {[W.shape for W in Ws]}")
         dims = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
-        dtype = dtype if dtype is not None else torch.from_numpy(Ws[0][:0, :0].copy()).dtype
+        dtype = dtype if dtype is not None else torch_dtype(np.asarray(Ws[0]).dtype)
         net = cls(dims, activation, output, device=device, dtype=dtype)
         load_scratch_params(net, dict(params), param_spec(L))
         return net

@@ -17,6 +17,7 @@ from torch_ref.layout import (
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
+    torch_dtype,
 )
 
 PARAM_SPEC: ParamSpec = {"W": ("weight", SAME), "b": ("bias", BIAS)}
@@ -49,7 +50,7 @@ class Dense(nn.Linear):
         W = np.asarray(params["W"])
         if W.ndim != 2:
             raise ValueError(f"W: expected shape (n[l], n[l-1]), got {W.shape}")
-        dtype = dtype if dtype is not None else torch.from_numpy(W[:0, :0].copy()).dtype
+        dtype = dtype if dtype is not None else torch_dtype(np.asarray(W).dtype)
         layer = cls(W.shape[1], W.shape[0], device=device, dtype=dtype)
         load_scratch_params(layer, params, PARAM_SPEC)
         return layer

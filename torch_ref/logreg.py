@@ -15,6 +15,7 @@ from torch_ref.layout import (
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
+    torch_dtype,
 )
 
 PARAM_SPEC: ParamSpec = {"w": ("linear.weight", TRANSPOSED), "b": ("linear.bias", BIAS)}
@@ -77,7 +78,7 @@ class LogisticRegression(nn.Module):
         w = np.asarray(params["w"])
         if w.ndim != 2 or w.shape[1] != 1:
             raise ValueError(f"w: expected shape (n_x, 1), got {w.shape}")
-        dtype = dtype if dtype is not None else torch.from_numpy(w[:0].copy()).dtype
+        dtype = dtype if dtype is not None else torch_dtype(np.asarray(w).dtype)
         model = cls(w.shape[0], device=device, dtype=dtype)
         load_scratch_params(model, params, PARAM_SPEC)
         return model

@@ -36,6 +36,7 @@ from torch_ref.layout import (
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
+    torch_dtype,
 )
 from torch_ref.losses import SquaredErrorLoss
 
@@ -49,8 +50,8 @@ def mlp_param_spec(num_layers: int) -> ParamSpec:
     return layer_param_spec(num_layers)
 
 
-def _dtype_of(a: np.ndarray) -> torch.dtype:
-    return torch.from_numpy(np.asarray(a).reshape(-1)[:0].copy()).dtype
+def _torch_dtype_of(a: np.ndarray) -> torch.dtype:
+    return torch_dtype(np.asarray(a).dtype)
 
 
 class LinearRegression(nn.Module):
@@ -104,7 +105,7 @@ class LinearRegression(nn.Module):
         if W.ndim != 2:
             raise ValueError(f"W: expected shape (n_y, n_x), got {W.shape}")
         model = cls(W.shape[1], W.shape[0], device=device,
-                    dtype=dtype if dtype is not None else _dtype_of(W))
+                    dtype=dtype if dtype is not None else _torch_dtype_of(W))
         load_scratch_params(model, params, PARAM_SPEC)
         return model
 
@@ -190,7 +191,7 @@ class MLPRegressor(nn.Module):
                 raise ValueError(f"W{layer}: expected shape (n[{layer}], n[{layer - 1}]), got {W.shape}")
         dims = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
         model = cls(dims, activation, device=device,
-                    dtype=dtype if dtype is not None else _dtype_of(Ws[0]))
+                    dtype=dtype if dtype is not None else _torch_dtype_of(Ws[0]))
         load_scratch_params(model, params, model.param_spec)
         return model
 

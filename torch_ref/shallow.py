@@ -17,6 +17,7 @@ from torch_ref.layout import (
     load_scratch_params,
     params_to_state_dict,
     state_dict_to_params,
+    torch_dtype,
 )
 
 PARAM_SPEC: ParamSpec = {
@@ -95,7 +96,7 @@ class ShallowNetwork(nn.Module):
         W1, W2 = np.asarray(params["W1"]), np.asarray(params["W2"])
         if W1.ndim != 2 or W2.ndim != 2:
             raise ValueError(f"W1, W2: expected 2-D (n[l], n[l-1]), got {W1.shape} and {W2.shape}")
-        dtype = dtype if dtype is not None else torch.from_numpy(W1[:0, :0].copy()).dtype
+        dtype = dtype if dtype is not None else torch_dtype(np.asarray(W1).dtype)
         net = cls(W1.shape[1], W1.shape[0], W2.shape[0], activation, device=device, dtype=dtype)
         load_scratch_params(net, params, PARAM_SPEC)
         return net
