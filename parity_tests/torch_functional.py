@@ -4,7 +4,7 @@ gradient checks exercise the production module itself (``torch.func.functional_c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -26,19 +26,36 @@ class _Method(nn.Module):
 
 
 def module_function(make_module: Callable[[], nn.Module], spec: ParamSpec, method: str = "forward",
+                    inputs: Sequence[str] = ("X",),
                     ) -> tuple[Callable[..., torch.Tensor], dict[str, Layout]]:
-    """``fn(*inputs, **params)`` that runs ``make_module().<method>(*inputs)`` with the given
-    parameters (torch layout, keyed by their *scratch* names), and the layouts of those params.
+    """``fn(**tensors)`` that runs ``make_module().<method>(*inputs)`` with the module's
+    parameters taken from the arguments (torch layout, keyed by their *scratch* names from
+    ``spec``), and the layouts of those parameters — ready for
+    :func:`~parity_tests.api.check_forward`/:func:`~parity_tests.api.check_gradients`, so
+    gradients with respect to a module's parameters are compared like any other.
 
-    Build the module on ``device="meta"``: every parameter is replaced at call time.
+    The module's own inputs are the arguments named in ``inputs`` (in that order), or given
+    positionally. Build the module on ``device="meta"``: every parameter is replaced per call.
+
+    Example::
+
+        fn, layouts = module_function(lambda: ShallowNetwork(3, 4, device="meta"), PARAM_SPEC)
+        check_gradients(my_backward, fn, {"X": X, "W1": W1, ...}, wrt=["W1", ...],
+                        layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS)
     """
     wrapper = _Method(make_module(), method)
+    input_names = tuple(inputs)
 
-    def fn(*inputs: torch.Tensor, **params: torch.Tensor) -> torch.Tensor:
-        missing = sorted(set(spec) - set(params))
+    def fn(*args: torch.Tensor, **tensors: torch.Tensor) -> torch.Tensor:
+        unknown = sorted(set(tensors) - set(spec) - set(input_names))
+        if unknown:
+            raise TypeError(f"{type(wrapper.inner).__name__}: unexpected arguments {unknown}; "
+                            f"parameters are {sorted(spec)}, inputs {list(input_names)}")
+        missing = sorted(set(spec) - set(tensors))
         if missing:
             raise ValueError(f"params: missing {missing} for {type(wrapper.inner).__name__}")
-        tensors = {f"inner.{key}": params[name] for name, (key, _) in spec.items()}
-        return functional_call(wrapper, tensors, inputs)
+        args = args + tuple(tensors[k] for k in input_names if k in tensors)
+        params = {f"inner.{key}": tensors[name] for name, (key, _) in spec.items()}
+        return functional_call(wrapper, params, args)
 
     return fn, {name: layout for name, (_, layout) in spec.items()}

@@ -133,3 +133,24 @@ def test_check_training_reports_metrics_of_both_sides() -> None:
     m = result.extra["metrics"]
     assert set(m) == {"train_accuracy_scratch", "train_accuracy_torch"}
     assert m["train_accuracy_scratch"] == m["train_accuracy_torch"] > 0.5
+
+
+def test_gradients_against_a_torch_module_parameters() -> None:
+    """A learner's 2-layer backward checked against the production ShallowNetwork itself."""
+    from parity_tests import module_function
+    from torch_ref.shallow import PARAM_SPEC, ShallowNetwork
+
+    def my_backward(dZ2, X, W1, b1, W2, b2):  # upstream dZ2 on the logits Z2 (1, m)
+        A1 = np.tanh(W1 @ X + b1)
+        dZ1 = W2.T @ dZ2 * (1 - A1**2)
+        return {"dW1": dZ1 @ X.T, "db1": dZ1.sum(axis=1, keepdims=True),
+                "dW2": dZ2 @ A1.T, "db2": dZ2.sum(axis=1, keepdims=True), "dX": W1.T @ dZ1}
+
+    fn, layouts = module_function(lambda: ShallowNetwork(3, 4, 1, "tanh", device="meta"), PARAM_SPEC)
+    inputs = {"X": X, "W1": RNG.standard_normal((4, 3)), "b1": RNG.standard_normal((4, 1)),
+              "W2": RNG.standard_normal((1, 4)), "b2": RNG.standard_normal((1, 1))}
+    result = check_gradients(my_backward, fn, inputs, wrt=["X", "W1", "b1", "W2", "b2"],
+                             layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS)
+    assert_parity(result)
+    with pytest.raises(TypeError, match=r"unexpected arguments \['Q'\]"):
+        fn(Q=torch.zeros(1))
