@@ -35,7 +35,7 @@ def _pin_threads() -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from parity_tests.registry import all_checks
-    from parity_tests.report import format_table, run_checks, write_outputs
+    from parity_tests.report import format_table, run_checks, summary_table, write_outputs
 
     devices = args.devices or available_devices()
     absent = sorted(set(devices) - set(available_devices()))
@@ -60,6 +60,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     rows = run_checks(checks, devices, args.dtypes)
     write_outputs(rows, args.out, plots=not args.no_plots)
     print(format_table(rows))
+    print("\n" + summary_table(rows))
     counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
     print("\n" + ", ".join(f"{n} {v.lower()}" for v, n in counts.items() if n or v == "FAIL"))
     print(f"wrote {args.out / 'report.md'} and {args.out / 'report.json'}")

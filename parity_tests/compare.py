@@ -41,7 +41,7 @@ class Comparison:
         """How close to its tolerance the worst element is (> 1 means failing)."""
         if self.shape_actual != self.shape_expected:
             return float("inf")
-        if self.worst_expected is None:
+        if self.worst_expected is None or self.max_abs_err == 0:
             return 0.0
         bound = self.atol + self.rtol * abs(self.worst_expected)
         return self.max_abs_err / bound if bound > 0 else float("inf")

@@ -122,6 +122,30 @@ def format_table(rows: Sequence[Row], markdown: bool = False) -> str:
     return "\n".join([fmt(list(COLUMNS)), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells])
 
 
+def summary_table(rows: Sequence[Row], markdown: bool = False) -> str:
+    """One line per concept: how many checks, how many passed, which levels, devices and dtypes,
+    and how close the closest call came to its tolerance (worst error / tolerance, 1 = at it)."""
+    cols = ("concept", "checks", "passed", "failed", "levels", "devices", "dtypes", "closest call")
+    lines = []
+    for concept in dict.fromkeys(r.concept for r in rows):
+        mine = [r for r in rows if r.concept == concept]
+        ratios = [r.result.worst.tol_ratio for r in mine
+                  if r.result is not None and r.result.worst is not None and r.verdict == "PASS"]
+        lines.append([concept, str(len(mine)), str(sum(r.verdict == "PASS" for r in mine)),
+                      str(sum(r.verdict in ("FAIL", "ERROR") for r in mine)),
+                      ",".join(dict.fromkeys(r.level for r in mine)),
+                      ",".join(dict.fromkeys(r.device for r in mine)),
+                      ",".join(dict.fromkeys(r.dtype for r in mine)),
+                      f"{max(ratios):.2g} of tol" if ratios else "-"])
+    if markdown:
+        return "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+                         + ["| " + " | ".join(line) + " |" for line in lines])
+    widths = [max(len(c), *(len(line[i]) for line in lines)) if lines else len(c)
+              for i, c in enumerate(cols)]
+    fmt = lambda line: "  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip()  # noqa: E731
+    return "\n".join([fmt(list(cols)), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines])
+
+
 def plot_trajectory(rows: Sequence[Row], out_dir: Path) -> str | None:
     """One PNG per trajectory case and device: the scratch and torch loss per step for each dtype
     (top) and their absolute difference on a log scale (bottom)."""
@@ -182,7 +206,8 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> Non
         default=_plain))
     md = ["# dlparity report", "",
           f"torch {env['torch']}, numpy {env['numpy']}, devices: {', '.join(env['devices'])}", "",
-          ", ".join(f"{v}: {n}" for v, n in counts.items()), "", format_table(rows, markdown=True)]
+          ", ".join(f"{v}: {n}" for v, n in counts.items()), "", "## Summary", "",
+          summary_table(rows, markdown=True), "", "## Every check", "", format_table(rows, markdown=True)]
     metrics = [(r, r.result.extra["metrics"]) for r in rows
                if r.result is not None and "metrics" in r.result.extra]
     if metrics:

@@ -78,3 +78,17 @@ def test_bad_options_exit_2(args, message, capsys, tmp_path: Path) -> None:
 def test_write_outputs_without_rows(tmp_path: Path) -> None:
     write_outputs([], tmp_path, plots=False)
     assert json.loads((tmp_path / "report.json").read_text())["rows"] == []
+
+
+def test_summary_table_one_line_per_concept() -> None:
+    from parity_tests.report import summary_table
+
+    def run(device, dtype):
+        return group_result("dense", "exact", "forward", device, dtype,
+                            [compare("Z", np.ones(3), np.ones(3), tolerance(dtype, "forward"))])
+
+    rows = run_checks([ParityCheck("dense", "exact", "forward", run)], ["cpu"], ["float32", "float64"],
+                      progress=False)
+    table = summary_table(rows)
+    assert table.splitlines()[2].split()[:4] == ["dense", "2", "2", "0"]
+    assert "0 of tol" in table  # an exact match is not 'inf of tol'
