@@ -37,7 +37,8 @@ def accuracy(scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.n
     def metrics(params: dict[str, np.ndarray], model: torch.nn.Module) -> dict[str, float]:
         Xs = _like_params(X, params)
         with torch.no_grad():
-            torch_pred = to_numpy(model.predict(model_input(model, X))).ravel()
+            torch_pred = to_numpy(model.predict(model_input(model, X)))
+        torch_pred = torch_pred.T.ravel()  # (m, n) batch first -> (n, m) like scratch, flattened
         return {"train_accuracy_scratch": float(np.mean(scratch_predict(params, Xs).ravel() == labels)),
                 "train_accuracy_torch": float(np.mean(torch_pred == labels))}
 

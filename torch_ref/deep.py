@@ -113,9 +113,11 @@ class DeepNetwork(nn.Module):
         return torch.sigmoid(z) if self.output == "sigmoid" else torch.softmax(z, dim=1)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Labels ``(m,)`` int64: ``1[σ(z) > ½]`` or ``argmax_k``."""
+        """int64 labels: ``1[σ(z) > ½]`` of shape ``(m, 1)`` for the sigmoid output (as
+        :class:`~torch_ref.logreg.LogisticRegression` and :class:`~torch_ref.shallow.ShallowNetwork`),
+        ``argmax_k z`` of shape ``(m,)`` for softmax (as ``scratch.deep.predict``, transposed)."""
         z = self(x)
-        return (z[:, 0] > 0).long() if self.output == "sigmoid" else z.argmax(dim=1)
+        return (z > 0).long() if self.output == "sigmoid" else z.argmax(dim=1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy from the logits; ``y (m, 1)`` 0/1, or ``(m,)`` class indices /

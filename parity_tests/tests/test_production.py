@@ -68,3 +68,13 @@ def test_compile_matches_eager(name, make, n_x, converters, device: str) -> None
     eager, compiled = _eager_and(module, x, torch.compile)
     assert_parity(group_result(name, "compile", "forward", device, "float32",
                                [compare("compile", compiled, eager, tolerance("float32", "forward"))]))
+
+
+def test_binary_predictions_have_one_shape_across_modules() -> None:
+    """Sigmoid-output modules all predict ``(m, n_y)`` labels; softmax predicts ``(m,)``."""
+    x = torch.randn(6, 3, dtype=torch.float64)
+    binary = [logreg.LogisticRegression(3, dtype=torch.float64),
+              shallow.ShallowNetwork(3, 4, 2, "tanh", dtype=torch.float64),
+              deep.DeepNetwork([3, 5, 1], "relu", "sigmoid", dtype=torch.float64)]
+    assert [tuple(m.predict(x).shape) for m in binary] == [(6, 1), (6, 2), (6, 1)]
+    assert tuple(deep.DeepNetwork([3, 5, 4], "relu", "softmax", dtype=torch.float64).predict(x).shape) == (6,)
