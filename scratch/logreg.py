@@ -14,8 +14,8 @@ Example:
     >>> X = np.array([[1.0, -2.0, 3.0], [0.5, 0.0, -1.0]]); Y = np.array([[1, 0, 1]])
     >>> params = initialize_with_zeros(2)
     >>> cost, grads = propagate(params, X, Y)
-    >>> round(float(cost), 6), grads["dw"].ravel().tolist()
-    (0.693147, [-0.5, 0.0])
+    >>> round(float(cost), 6), grads["dw"].ravel().round(4).tolist()  # 1/m X (A − Y)ᵀ, A = ½
+    (0.693147, [-1.0, 0.0833])
 """
 
 from __future__ import annotations
