@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from torch_ref._validate import check_size
 from torch_ref.layout import (
     BIAS,
     SAME,
@@ -42,6 +43,11 @@ class Dense(nn.Linear):
         >>> layer(torch.ones(5, 3, dtype=torch.float64)).shape
         torch.Size([5, 4])
     """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+        check_size(in_features=in_features, out_features=out_features)
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
 
     @classmethod
     def from_scratch(cls, params: dict[str, np.ndarray], device: str | torch.device | None = None,

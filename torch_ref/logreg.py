@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torch_ref._validate import check_size
 from torch_ref.gd import gradient_descent
 from torch_ref.layout import (
     BIAS,
@@ -47,6 +48,7 @@ class LogisticRegression(nn.Module):
     def __init__(self, n_x: int, device: str | torch.device | None = None,
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
+        check_size(n_x=n_x)
         factory_kwargs = {"device": device, "dtype": dtype}
         self.n_x = n_x
         self.linear = nn.Linear(n_x, 1, **factory_kwargs)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from torch_ref._validate import check_size
 from torch_ref.activations import make_activation
 from torch_ref.gd import gradient_descent, gradient_norm  # noqa: F401 (re-exported)
 from torch_ref.layout import (
@@ -77,6 +78,7 @@ class LinearRegression(nn.Module):
     def __init__(self, n_x: int, n_y: int = 1, device: str | torch.device | None = None,
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
+        check_size(n_x=n_x, n_y=n_y)
         factory_kwargs = {"device": device, "dtype": dtype}
         self.n_x, self.n_y = n_x, n_y
         self.linear = nn.Linear(n_x, n_y, **factory_kwargs)

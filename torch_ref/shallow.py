@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torch_ref._validate import check_size
 from torch_ref.activations import make_activation
 from torch_ref.gd import gradient_descent
 from torch_ref.init import check_initializer, init_linear_
@@ -56,6 +57,7 @@ class ShallowNetwork(nn.Module):
                  initializer: str = "random", generator: torch.Generator | None = None,
                  device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
+        check_size(n_x=n_x, n_h=n_h, n_y=n_y)
         factory_kwargs = {"device": device, "dtype": dtype}
         self.n_x, self.n_h, self.n_y = n_x, n_h, n_y
         self.activation_name = activation

@@ -8,8 +8,11 @@ import pytest
 import torch
 
 from scratch import activations, dense, gd, logreg, losses
+from torch_ref import dense as torch_dense
 from torch_ref import gd as torch_gd
 from torch_ref import logreg as torch_logreg
+from torch_ref import regression as torch_regression
+from torch_ref import shallow as torch_shallow
 
 RNG = np.random.default_rng(0)
 PARAMS = {"w": RNG.standard_normal((3, 1)), "b": np.zeros((1, 1))}
@@ -123,3 +126,15 @@ def test_torch_train_checks_batch_first_shapes() -> None:
     with pytest.raises(ValueError, match=r"X: expected shape \(m, n_x\) = \(\*, 3\), got \(3, 5\)"):
         torch_logreg.train(model, torch.zeros(3, 5, dtype=torch.float64),
                            torch.zeros(5, 1, dtype=torch.float64), 1, 0.1)
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: torch_logreg.LogisticRegression(0), "n_x"),
+    (lambda: torch_logreg.LogisticRegression(2.5), "n_x"),
+    (lambda: torch_shallow.ShallowNetwork(3, 0), "n_h"),
+    (lambda: torch_regression.LinearRegression(3, 0), "n_y"),
+    (lambda: torch_dense.Dense(0, 3), "in_features"),
+])
+def test_torch_modules_refuse_non_positive_sizes(make, name: str) -> None:
+    with pytest.raises(ValueError, match=f"{name}: expected a positive integer"):
+        make()
