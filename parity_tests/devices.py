@@ -1,8 +1,9 @@
 """Devices and the numerics settings every parity run uses.
 
-On CUDA, parity runs turn TF32 off (torch >= 2.9's ``fp32_precision`` switches, falling back to
-the older ``allow_tf32`` flags) and ask for deterministic algorithms; cuBLAS needs
-``CUBLAS_WORKSPACE_CONFIG`` set before CUDA starts, which importing this module does.
+On CUDA, parity runs turn TF32 off — matmul through torch >= 2.9's ``fp32_precision = "ieee"``,
+cuDNN through its ``allow_tf32`` flag (see :func:`_set_tf32` for why not cuDNN's per-operator
+switches) — and ask for deterministic algorithms; cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG`` set
+before CUDA starts, which importing this module does.
 """
 
 from __future__ import annotations
@@ -39,31 +40,41 @@ def check_device(device: str) -> str:
     return device
 
 
-def _set_tf32(enabled: bool) -> None:
-    precision = "tf32" if enabled else "ieee"
+def _get_tf32() -> tuple[object, bool | None]:
+    """(matmul precision or legacy flag, cuDNN's legacy flag or None if it cannot be read)."""
     try:
-        torch.backends.cuda.matmul.fp32_precision = precision
-        torch.backends.cudnn.conv.fp32_precision = precision
-        torch.backends.cudnn.rnn.fp32_precision = precision
+        matmul: object = torch.backends.cuda.matmul.fp32_precision
     except AttributeError:  # torch < 2.9
-        torch.backends.cuda.matmul.allow_tf32 = enabled
-        torch.backends.cudnn.allow_tf32 = enabled
+        matmul = torch.backends.cuda.matmul.allow_tf32
+    try:
+        cudnn = torch.backends.cudnn.allow_tf32
+    except RuntimeError:  # a caller mixed the legacy and per-operator cuDNN APIs
+        cudnn = None
+    return matmul, cudnn
+
+
+def _set_tf32(matmul: object, cudnn: bool | None) -> None:
+    """Matmul through torch >= 2.9's ``fp32_precision`` (else the legacy flag). cuDNN through its
+    ``allow_tf32`` flag, which sets conv and RNN together: setting them through the per-operator
+    ``fp32_precision`` leaves that flag stale, and torch itself (``torch.export``, torch 2.13)
+    still reads it and then refuses the mix with a RuntimeError."""
+    if isinstance(matmul, str):
+        torch.backends.cuda.matmul.fp32_precision = matmul
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = bool(matmul)
+    if cudnn is not None:
+        torch.backends.cudnn.allow_tf32 = cudnn
 
 
 @contextlib.contextmanager
 def parity_mode() -> Iterator[None]:
-    """TF32 off and deterministic algorithms on, restored on exit."""
+    """TF32 off (matmul and cuDNN) and deterministic algorithms on, restored on exit."""
     deterministic = torch.are_deterministic_algorithms_enabled()
-    try:
-        old_precision = (torch.backends.cuda.matmul.fp32_precision,
-                         torch.backends.cudnn.conv.fp32_precision,
-                         torch.backends.cudnn.rnn.fp32_precision)
-    except AttributeError:
-        old_precision = None
+    old_tf32 = _get_tf32()
     cudnn_det = torch.backends.cudnn.deterministic
     cudnn_bench = torch.backends.cudnn.benchmark
     try:
-        _set_tf32(False)
+        _set_tf32("ieee" if isinstance(old_tf32[0], str) else False, False)
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
@@ -72,6 +83,4 @@ def parity_mode() -> Iterator[None]:
         torch.use_deterministic_algorithms(deterministic)
         torch.backends.cudnn.deterministic = cudnn_det
         torch.backends.cudnn.benchmark = cudnn_bench
-        if old_precision is not None:
-            (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision,
-             torch.backends.cudnn.rnn.fp32_precision) = old_precision
+        _set_tf32(*old_tf32)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from parity_tests.devices import DTYPES
+from parity_tests.devices import DTYPES, parity_mode
 
 try:
     from threadpoolctl import threadpool_limits
@@ -40,3 +40,11 @@ def device(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(params=DTYPES)
 def dtype(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _parity_numerics():
+    """Every test runs with TF32 off and deterministic algorithms on (restored afterwards), so a
+    test that calls torch directly on CUDA gets the same numerics as the harness's checks."""
+    with parity_mode():
+        yield
