@@ -105,7 +105,8 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
     except ImportError:
         raise CheckUnavailable("scikit-learn is not installed (pip install 'dlparity[data]')") from None
     X, Y, _ = datasets.breast_cancer()
-    solver = SkLogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X.T, Y.ravel())
+    X_rows = COLUMNS.to_torch(X)  # scikit-learn, like torch, wants examples as rows
+    solver = SkLogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X_rows, Y.ravel())
     optimum = {"w": solver.coef_.reshape(-1, 1), "b": solver.intercept_.reshape(1, 1)}
     np_dtype, lr = numpy_dtype(dtype), 4.0  # 4 < 2 / λ_max(H) at w = 0 for these features
     Xs, Ys = X.astype(np_dtype), Y.astype(np_dtype)
@@ -129,7 +130,7 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
                for side, got in (("scratch", params), ("torch", torch_params)) for name in ("w", "b")]
     scores = {"steps": steps, "train_accuracy_scratch": float(np.mean(S.predict(params, Xs) == Ys)),
               "train_accuracy_torch": torch_acc,
-              "train_accuracy_solver": float(solver.score(X.T, Y.ravel()))}
+              "train_accuracy_solver": float(solver.score(X_rows, Y.ravel()))}
     return group_result("logreg", "breast-cancer", "optimum", device, dtype, records,
                         extra={"metrics": scores})
 

@@ -13,6 +13,7 @@ from torch_ref import gd as torch_gd
 from torch_ref import logreg as torch_logreg
 from torch_ref import regression as torch_regression
 from torch_ref import shallow as torch_shallow
+from torch_ref.layout import columns_to_rows
 
 RNG = np.random.default_rng(0)
 PARAMS = {"w": RNG.standard_normal((3, 1)), "b": np.zeros((1, 1))}
@@ -25,7 +26,7 @@ class TestLogreg:
     def test_batch_first_X_is_named(self, fn) -> None:
         with pytest.raises(ValueError, match=r"X: expected shape \(n_x, m\) = \(3, \*\), got \(5, 3\); "
                                              r"it looks batch-first"):
-            fn(PARAMS, np.ascontiguousarray(X.T), Y)
+            fn(PARAMS, columns_to_rows(X), Y)  # batch first, as torch wants it
 
     def test_mismatched_lengths(self, fn) -> None:
         with pytest.raises(ValueError, match=r"Y: has 4 examples \(columns\) but X has 5"):
