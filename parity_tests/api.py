@@ -124,7 +124,6 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
     check_device(device)
     layouts = layouts or {}
     inputs = _cast_inputs(inputs, dtype)
-    expected_raw = None
     with parity_mode(), torch.no_grad():
         expected_raw = _call(torch_fn, _to_torch(inputs, layouts, device, dtype))
     actual = _named(_call(scratch_fn, inputs), output_names, "out")
