@@ -44,7 +44,9 @@ class Comparison:
         if self.worst_expected is None or self.max_abs_err == 0:
             return 0.0
         bound = self.atol + self.rtol * abs(self.worst_expected)
-        return self.max_abs_err / bound if bound > 0 else float("inf")
+        if bound <= 0:  # an exact (or a hand-built, non-tolerance) comparison: only its verdict
+            return 0.0 if self.passed else float("inf")
+        return self.max_abs_err / bound
 
     def __str__(self) -> str:
         verdict = "ok  " if self.passed else "FAIL"
