@@ -35,18 +35,17 @@ class Comparison:
     passed: bool
     diagnosis: str | None = None
     step: int | None = None  # for trajectories: the step this record describes
+    ratio: float = 0.0  # max over elements of |a − e| / (atol + rtol·|e|)
 
     @property
     def tol_ratio(self) -> float:
-        """How close to its tolerance the worst element is (> 1 means failing)."""
+        """How close to its tolerance the worst element is: ``max |a − e| / (atol + rtol·|e|)``
+        over the elements (> 1 means failing; ``inf`` for a shape mismatch)."""
         if self.shape_actual != self.shape_expected:
             return float("inf")
-        if self.worst_expected is None or self.max_abs_err == 0:
-            return 0.0
-        bound = self.atol + self.rtol * abs(self.worst_expected)
-        if bound <= 0:  # an exact (or a hand-built, non-tolerance) comparison: only its verdict
-            return 0.0 if self.passed else float("inf")
-        return self.max_abs_err / bound
+        if not self.passed and self.ratio <= 1:  # a hand-built record that states only a verdict
+            return float("inf")
+        return self.ratio
 
     def __str__(self) -> str:
         verdict = "ok  " if self.passed else "FAIL"
@@ -104,10 +103,11 @@ def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | N
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf − inf is masked out
         abs_err = np.where(both_finite, np.abs(a64 - e64), np.where(same_nonfinite, 0.0, np.inf))
         rel_err = np.where(abs_err == 0, 0.0, abs_err / np.abs(e64))
-        excess = abs_err - (tol.atol + tol.rtol * np.where(both_finite, np.abs(e64), 0.0))
-    passed = bool(np.all(excess <= 0)) if a.size else True
+        bound = tol.atol + tol.rtol * np.where(both_finite, np.abs(e64), 0.0)
+        ratio = np.where(abs_err == 0, 0.0, abs_err / bound)  # x/0 -> inf: an exact check failed
+    passed = bool(np.all(ratio <= 1)) if a.size else True
     if a.size:
-        worst = np.unravel_index(int(np.argmax(excess)), a.shape)
+        worst = np.unravel_index(int(np.argmax(ratio)), a.shape)
         worst_index = tuple(int(i) for i in worst)
         wa, we = float(a64[worst]), float(e64[worst])
         max_abs, max_rel = float(abs_err.max()), float(np.nan_to_num(rel_err, nan=np.inf).max())
@@ -115,7 +115,8 @@ def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | N
         worst_index, wa, we, max_abs, max_rel = None, None, None, 0.0, 0.0
     diagnosis = None if passed else diagnose(a, e, tol, m=m, x=x)
     return Comparison(name, a.shape, e.shape, max_abs, max_rel, worst_index, wa, we,
-                      tol.rtol, tol.atol, passed, diagnosis, step)
+                      tol.rtol, tol.atol, passed, diagnosis, step,
+                      float(ratio.max()) if a.size else 0.0)
 
 
 @dataclass

@@ -120,8 +120,9 @@ def torch_op(case: OpCase):
 
 for _c in OP_CASES:
     _wrt = [n for n, _ in zip(NAMES, _c.shapes)]
-    register_forward("compgraph", _c.case, engine_forward(_c), torch_op(_c), make_inputs(_c))
-    register_gradient("compgraph", _c.case, engine_grads(_c), torch_op(_c), make_inputs(_c), wrt=_wrt)
+    register_forward("compgraph", _c.case, engine_forward(_c), torch_op(_c), make_inputs(_c), half=True)
+    register_gradient("compgraph", _c.case, engine_grads(_c), torch_op(_c), make_inputs(_c), wrt=_wrt,
+                      half=True)
     register_finite_differences("compgraph", _c.case, engine_forward(_c), engine_grads(_c),
                                 make_inputs(_c), wrt=_wrt)
 
@@ -147,9 +148,9 @@ def _reuse_engine_grads(G: np.ndarray, **inputs: np.ndarray) -> dict[str, np.nda
     return {"da": a.grad, "db": b.grad}
 
 
-register_forward("compgraph", "reuse-expression", _reuse_engine, reuse_expression, _reuse_inputs)
+register_forward("compgraph", "reuse-expression", _reuse_engine, reuse_expression, _reuse_inputs, half=True)
 register_gradient("compgraph", "reuse-expression", _reuse_engine_grads, reuse_expression,
-                  _reuse_inputs, wrt=["a", "b"])
+                  _reuse_inputs, wrt=["a", "b"], half=True)
 register_finite_differences("compgraph", "reuse-expression", _reuse_engine, _reuse_engine_grads,
                             _reuse_inputs, wrt=["a", "b"])
 
@@ -195,9 +196,9 @@ for _case, (_dims, _act) in MLP_DIMS.items():
         return S.mlp_propagate(*_split(inputs), activation=activation)[1]
 
     register_forward("compgraph", _case, _engine_cost, _cost, mlp_inputs(_dims), layouts=_layouts,
-                     output_names=["J"])
+                     output_names=["J"], half=True)
     register_gradient("compgraph", _case, _engine_grads, _cost, mlp_inputs(_dims), wrt=_wrt,
-                      layouts=_layouts)
+                      layouts=_layouts, half=True)
     register_finite_differences("compgraph", _case, _engine_cost, _engine_grads,
                                 mlp_inputs(_dims), wrt=_wrt)
 
@@ -216,9 +217,9 @@ def logreg_torch_cost(w, b, X, Y):
 
 
 register_forward("compgraph", "logreg", lambda **i: S.logreg_propagate(*_split(i))[0],
-                 logreg_torch_cost, logreg_inputs, layouts=_lr_layouts, output_names=["J"])
+                 logreg_torch_cost, logreg_inputs, layouts=_lr_layouts, output_names=["J"], half=True)
 register_gradient("compgraph", "logreg", lambda **i: S.logreg_propagate(*_split(i))[1],
-                  logreg_torch_cost, logreg_inputs, wrt=["w", "b"], layouts=_lr_layouts)
+                  logreg_torch_cost, logreg_inputs, wrt=["w", "b"], layouts=_lr_layouts, half=True)
 
 
 # --- trajectories: engine gradients + gradient descent vs autograd + torch.optim.SGD ------

@@ -85,9 +85,9 @@ for _out, _dims in DIMS.items():
         case = f"{_act}-{_out}"
         _inputs = make_inputs(_out)
         register_forward("deep", case, _forward, _torch_proba, _inputs, layouts=_layouts,
-                         output_layout=COLUMNS)
+                         output_layout=COLUMNS, half=True)
         register_gradient("deep", f"{case}-cost", _grads, _torch_cost, _inputs, wrt=_names,
-                          layouts=_layouts)
+                          layouts=_layouts, half=True)
         register_finite_differences("deep", f"{case}-cost", _cost, _grads, _inputs, wrt=_names)
         if _out != "softmax":
             continue
@@ -105,7 +105,7 @@ for _out, _dims in DIMS.items():
 
         register_gradient("deep", f"{_act}-upstream", _backward, _torch_logits, _inputs,
                           wrt=["X", *_names], layouts=_layouts, output_layout=COLUMNS,
-                          grad_scale=_per_example)
+                          grad_scale=_per_example, half=True)
         register_finite_differences("deep", f"{_act}-upstream", _ZL, _backward, _inputs,
                                     wrt=["X", *_names], grad_scale=_per_example)
 

@@ -59,11 +59,11 @@ def torch_linear_cost(W, b, X, Y):
 
 register_forward("regression", "linear", lambda W, b, X, Y: S.predict({"W": W, "b": b}, X),
                  lambda W, b, X, Y: linear_fn(X, W=W, b=b), linear_inputs, layouts=LINEAR_LAYOUTS,
-                 output_layout=COLUMNS)
+                 output_layout=COLUMNS, half=True)
 register_forward("regression", "linear-cost", linear_cost, torch_linear_cost, linear_inputs,
-                 layouts=LINEAR_LAYOUTS, output_names=["J"])
+                 layouts=LINEAR_LAYOUTS, output_names=["J"], half=True)
 register_gradient("regression", "linear", linear_grads, torch_linear_cost, linear_inputs,
-                  wrt=["W", "b"], layouts=LINEAR_LAYOUTS)
+                  wrt=["W", "b"], layouts=LINEAR_LAYOUTS, half=True)
 register_finite_differences("regression", "linear", linear_cost, linear_grads, linear_inputs,
                             wrt=["W", "b"])
 
@@ -110,11 +110,11 @@ for _g in ACTIVATIONS:
         return SquaredErrorLoss()(fn(X, **kw), Y)
 
     register_forward("regression", f"mlp-{_g}", _forward, _torch_forward, mlp_inputs,
-                     layouts=MLP_LAYOUTS, output_layout=COLUMNS)
+                     layouts=MLP_LAYOUTS, output_layout=COLUMNS, half=True)
     register_forward("regression", f"mlp-{_g}-cost", _cost, _torch_cost, mlp_inputs,
-                     layouts=MLP_LAYOUTS, output_names=["J"])
+                     layouts=MLP_LAYOUTS, output_names=["J"], half=True)
     register_gradient("regression", f"mlp-{_g}", _grads, _torch_cost, mlp_inputs, wrt=MLP_NAMES,
-                      layouts=MLP_LAYOUTS)
+                      layouts=MLP_LAYOUTS, half=True)
     register_finite_differences("regression", f"mlp-{_g}", _cost, _grads, mlp_inputs,
                                 wrt=MLP_NAMES)
 

@@ -79,7 +79,7 @@ for _act in ACTIVATIONS:
         return logits(kw["X"], **_params(kw))
 
     register_forward("shallow", f"{_act}-A2", _forward, _torch_proba, net_inputs,
-                     layouts=_layouts, output_layout=COLUMNS)
+                     layouts=_layouts, output_layout=COLUMNS, half=True)
     register_gradient("shallow", f"{_act}-cost", _grads, _torch_cost, net_inputs, wrt=NAMES,
                       layouts=_layouts)
     register_gradient("shallow", f"{_act}-upstream", _backward, _torch_logits, net_inputs,
