@@ -17,7 +17,7 @@ import importlib
 import pkgutil
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,7 +51,6 @@ class ParityCheck:
     dtypes: tuple[str, ...] = DTYPES
     cpu_only: bool = False
     slow: bool = False
-    tags: tuple[str, ...] = field(default=())
 
     @property
     def id(self) -> str:

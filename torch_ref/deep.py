@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from torch_ref._validate import check_batch
 from torch_ref.activations import make_activation
 from torch_ref.gd import make_optimizer
 from torch_ref.init import check_initializer, init_linear_
@@ -215,8 +216,7 @@ def train(model: DeepNetwork, X: torch.Tensor, Y: torch.Tensor, config: Any) -> 
     step, before updating, if ``J`` becomes NaN or infinite.
     """
     get = _getter(config)
-    if X.ndim != 2 or X.shape[1] != model.layer_dims[0]:
-        raise ValueError(f"X: expected shape (m, n_x) = (*, {model.layer_dims[0]}), got {tuple(X.shape)}")
+    check_batch(X, Y, model.layer_dims[0])  # Y: checked by check_labels below
     m = X.shape[0]
     Y = check_labels(model, Y, m)
     lr = get("learning_rate")

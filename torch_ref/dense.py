@@ -56,7 +56,7 @@ class Dense(nn.Linear):
         W = np.asarray(params["W"])
         if W.ndim != 2:
             raise ValueError(f"W: expected shape (n[l], n[l-1]), got {W.shape}")
-        dtype = dtype if dtype is not None else torch_dtype(np.asarray(W).dtype)
+        dtype = dtype if dtype is not None else torch_dtype(W.dtype)
         layer = cls(W.shape[1], W.shape[0], device=device, dtype=dtype)
         load_scratch_params(layer, params, PARAM_SPEC)
         return layer

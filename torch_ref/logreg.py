@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torch_ref._validate import check_size
+from torch_ref._validate import check_batch, check_size
 from torch_ref.gd import gradient_descent
 from torch_ref.layout import (
     BIAS,
@@ -80,7 +80,7 @@ class LogisticRegression(nn.Module):
         w = np.asarray(params["w"])
         if w.ndim != 2 or w.shape[1] != 1:
             raise ValueError(f"w: expected shape (n_x, 1), got {w.shape}")
-        dtype = dtype if dtype is not None else torch_dtype(np.asarray(w).dtype)
+        dtype = dtype if dtype is not None else torch_dtype(w.dtype)
         model = cls(w.shape[0], device=device, dtype=dtype)
         load_scratch_params(model, params, PARAM_SPEC)
         return model
@@ -102,9 +102,6 @@ def train(model: LogisticRegression, X: torch.Tensor, Y: torch.Tensor, num_itera
 
     Returns the cost at every iteration (before its update), like ``scratch.logreg.train``.
     """
-    if X.ndim != 2 or X.shape[1] != model.n_x:
-        raise ValueError(f"X: expected shape (m, n_x) = (*, {model.n_x}), got {tuple(X.shape)}")
-    if Y.shape != (X.shape[0], 1):
-        raise ValueError(f"Y: expected shape (m, 1) = ({X.shape[0]}, 1), got {tuple(Y.shape)}")
+    check_batch(X, Y, model.n_x, 1, binary=True)
     return gradient_descent(model, lambda: F.binary_cross_entropy_with_logits(model(X), Y),
                             learning_rate, num_iterations)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from torch_ref._validate import check_size
+from torch_ref._validate import check_batch, check_size
 from torch_ref.activations import make_activation
 from torch_ref.gd import gradient_descent, gradient_norm  # noqa: F401 (re-exported)
 from torch_ref.layout import (
@@ -236,18 +236,7 @@ def train(model: LinearRegression | MLPRegressor, X: torch.Tensor, Y: torch.Tens
     """
     n_x = model.n_x if isinstance(model, LinearRegression) else model.layer_dims[0]
     n_y = model.n_y if isinstance(model, LinearRegression) else model.layer_dims[-1]
-    if X.ndim != 2 or X.shape[1] != n_x:
-        raise ValueError(f"X: expected shape (m, n_x) = (*, {n_x}), got {tuple(X.shape)}")
-    if X.shape[0] == 0:
-        raise ValueError(f"X: empty batch (m = 0 examples); shape {tuple(X.shape)}")
-    if tuple(Y.shape) != (X.shape[0], n_y):
-        raise ValueError(
-            f"Y: expected shape (m, n_y) = ({X.shape[0]}, {n_y}), got {tuple(Y.shape)}"
-        )
-    if int(num_iterations) != num_iterations or num_iterations < 0:
-        raise ValueError(f"num_iterations: expected a non-negative integer, got {num_iterations!r}")
-    if grad_tol is not None and not grad_tol > 0:
-        raise ValueError(f"grad_tol: expected a positive number or None, got {grad_tol!r}")
+    check_batch(X, Y, n_x, n_y)
     loss = SquaredErrorLoss()
     return gradient_descent(model, lambda: loss(model(X), Y), learning_rate, num_iterations,
                             grad_tol=grad_tol)

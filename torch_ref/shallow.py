@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from torch_ref._validate import check_size
+from torch_ref._validate import check_batch, check_size
 from torch_ref.activations import make_activation
 from torch_ref.gd import gradient_descent
 from torch_ref.init import check_initializer, init_linear_
@@ -98,7 +98,7 @@ class ShallowNetwork(nn.Module):
         W1, W2 = np.asarray(params["W1"]), np.asarray(params["W2"])
         if W1.ndim != 2 or W2.ndim != 2:
             raise ValueError(f"W1, W2: expected 2-D (n[l], n[l-1]), got {W1.shape} and {W2.shape}")
-        dtype = dtype if dtype is not None else torch_dtype(np.asarray(W1).dtype)
+        dtype = dtype if dtype is not None else torch_dtype(W1.dtype)
         net = cls(W1.shape[1], W1.shape[0], W2.shape[0], activation, device=device, dtype=dtype)
         load_scratch_params(net, params, PARAM_SPEC)
         return net
@@ -120,11 +120,6 @@ def train(model: ShallowNetwork, X: torch.Tensor, Y: torch.Tensor, num_iteration
 
     Returns ``J`` at every iteration (before its update), like ``scratch.shallow.train``.
     """
-    if X.ndim != 2 or X.shape[1] != model.n_x:
-        raise ValueError(f"X: expected shape (m, n_x) = (*, {model.n_x}), got {tuple(X.shape)}")
-    if Y.shape != (X.shape[0], model.n_y):
-        raise ValueError(f"Y: expected shape (m, n_y) = ({X.shape[0]}, {model.n_y}), got {tuple(Y.shape)}")
-    if not bool(((Y == 0) | (Y == 1)).all()):
-        raise ValueError("Y: binary labels must be 0 or 1")
+    check_batch(X, Y, model.n_x, model.n_y, binary=True)
     return gradient_descent(model, lambda: F.binary_cross_entropy_with_logits(model(X), Y),
                             learning_rate, num_iterations)

@@ -139,3 +139,12 @@ def test_torch_train_checks_batch_first_shapes() -> None:
 def test_torch_modules_refuse_non_positive_sizes(make, name: str) -> None:
     with pytest.raises(ValueError, match=f"{name}: expected a positive integer"):
         make()
+
+
+def test_torch_train_refuses_non_binary_labels_and_empty_batches() -> None:
+    model = torch_logreg.LogisticRegression(3, dtype=torch.float64)
+    X = torch.zeros(4, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="Y: binary labels must be 0 or 1"):
+        torch_logreg.train(model, X, torch.full((4, 1), 2.0, dtype=torch.float64), 1, 0.1)
+    with pytest.raises(ValueError, match=r"X: empty batch \(m = 0 examples\)"):
+        torch_logreg.train(model, X[:0], torch.zeros(0, 1, dtype=torch.float64), 1, 0.1)
