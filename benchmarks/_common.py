@@ -53,6 +53,13 @@ def time_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, min_time
     return statistics.median(samples)
 
 
+def machine_loaded() -> tuple[bool, float | None]:
+    """``(loaded, 1-minute load average)``: loaded when other work holds about a core or more,
+    which makes multi-thread timings unreliable (PERFORMANCE.md)."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return (load is not None and load > (os.cpu_count() or 1) - 0.5), load
+
+
 def environment() -> dict[str, Any]:
     """What the numbers were measured on: CPU count, thread settings, BLAS, versions, GPU."""
     info: dict[str, Any] = {
@@ -61,6 +68,7 @@ def environment() -> dict[str, Any]:
         "machine": platform.machine(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "load_average_1min": machine_loaded()[1],
     }
     try:
         from threadpoolctl import threadpool_info

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks._common import table, threads, time_call, write_json
+from benchmarks._common import machine_loaded, table, threads, time_call, write_json
 from scratch import compgraph as S
 from torch_ref import compgraph as T
 from torch_ref.layout import COLUMNS, to_tensor
@@ -84,8 +84,8 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
             rows.append({"threads": n_threads, "implementation": name, "ms_per_step": t * 1e3,
                          "ratio_vs_torch": t / t_torch,
                          "us_per_node": t * 1e6 / nodes if name.startswith("engine") else None})
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    if load is not None and load > (os.cpu_count() or 1) - 0.5:
+    loaded, load = machine_loaded()
+    if loaded:
         print(f"warning: load average {load:.2f} on {os.cpu_count()} cores; other processes are "
               "running, so multi-thread timings (torch's busy-waiting pool above all) are unreliable")
     print(f"MLP step {n_x}-{n_h}-1, batch m={m}, float32, tanh hidden, cross-entropy; "

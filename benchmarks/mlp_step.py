@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from benchmarks._common import environment, table, threads, time_call, write_json
+from benchmarks._common import environment, machine_loaded, table, threads, time_call, write_json
 from scratch import deep as S
 from scratch.gd import gd_update
 from torch_ref.deep import DeepNetwork
@@ -237,8 +237,8 @@ def diagnose(rows: list[dict[str, Any]], alloc: dict[str, dict[str, int]]) -> li
             if one is not None and one["torch/numpy time"] >= 1.0:
                 causes.append("NumPy wins at 1 thread: OpenBLAS's threading at these small GEMMs "
                               "(or a loaded machine) is the difference")
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-        if r["threads"] > 1 and load > (os.cpu_count() or 1) - 0.5:
+        loaded, load = machine_loaded()
+        if r["threads"] > 1 and loaded:
             causes.append(f"the machine is loaded (load average {load:.1f} on {os.cpu_count()} "
                           "CPUs): multi-thread figures are unreliable, compare at 1 thread")
         out.append(f"{where}: target missed — " + "; ".join(causes))
