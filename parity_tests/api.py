@@ -169,13 +169,18 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
                     wrt: Sequence[str], *, layouts: Mapping[str, Layout] | None = None,
                     output_layout: Layout = SAME, device: str = "cpu", dtype: Any = "float64",
                     grad_scale: Mapping[str, float] | None = None, seed: int = 0,
-                    concept: str = "user", case: str = "gradient", m: int | None = None) -> CheckResult:
+                    vjp: bool = False, concept: str = "user", case: str = "gradient",
+                    m: int | None = None) -> CheckResult:
     """Compare your gradients with ``torch.autograd``'s, for every input named in ``wrt``.
 
-    If ``torch_fn(**tensors)`` returns a scalar (a cost ``J``), ``scratch_grads(**inputs)``
-    must return ``∂J/∂input``. Otherwise a random upstream gradient ``G`` (course layout, the
-    shape of the output) is drawn, autograd differentiates ``Σ out ⊙ G``, and
-    ``scratch_grads(G, **inputs)`` must return that vector–Jacobian product.
+    Two modes, chosen by ``vjp`` and never guessed from a shape:
+
+    - ``vjp=False`` (a cost): ``torch_fn(**tensors)`` returns one number ``J`` (a scalar or any
+      single-element tensor, e.g. the course's ``(1, 1)`` cost) and ``scratch_grads(**inputs)``
+      returns ``∂J/∂input``.
+    - ``vjp=True`` (a vector–Jacobian product): a random upstream gradient ``G`` (course
+      layout, the shape of the output) is drawn, autograd differentiates ``Σ out ⊙ G``, and
+      ``scratch_grads(G, **inputs)`` returns that product.
     ``scratch_grads`` returns a dict keyed ``"d<name>"`` (or ``"<name>"``) or a tuple in
     ``wrt`` order. ``grad_scale[name]`` multiplies the reference gradient of ``name`` — for
     conventions such as the course's ``dW = 1/m dZ A_prevᵀ`` next to a per-example ``dZ``.
@@ -189,7 +194,12 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
     with parity_mode():
         tensors = _to_torch(inputs, layouts, device, dtype, wrt)
         out = _call(torch_fn, tensors)
-        if out.ndim == 0:
+        if not vjp:
+            if out.numel() != 1:
+                raise ValueError(
+                    f"torch_fn: returned shape {tuple(out.shape)}, but a cost (vjp=False) must be "
+                    "a single number; to check a vector–Jacobian product with a random upstream "
+                    "gradient G passed first to scratch_grads, pass vjp=True")
             G = None
             objective = out.sum()
         else:
@@ -217,7 +227,7 @@ def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[st
     """
     def objective(values: Arrays) -> float:
         out = np.asarray(_call(fn, values), dtype=np.float64)
-        return float(np.sum(out * upstream)) if upstream is not None else float(out)
+        return float(np.sum(out * upstream)) if upstream is not None else float(out.reshape(()))
 
     grads = {}
     for k in wrt:
@@ -239,16 +249,20 @@ def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[st
 def check_finite_differences(scratch_fn: Callable[..., Any], scratch_grads: Callable[..., Any],
                              inputs: Arrays, wrt: Sequence[str], *,
                              grad_scale: Mapping[str, float] | None = None, seed: int = 0,
-                             concept: str = "user", case: str = "finite-difference",
-                             m: int | None = None) -> CheckResult:
+                             vjp: bool = False, concept: str = "user",
+                             case: str = "finite-difference", m: int | None = None) -> CheckResult:
     """Your backward against central differences of your own forward — float64, no torch.
 
-    Same calling convention as :func:`check_gradients`: a scalar ``scratch_fn`` is
-    differentiated directly, otherwise ``Σ out ⊙ G`` for a random ``G``.
+    Same calling convention as :func:`check_gradients`: with ``vjp=False`` the single-number
+    ``scratch_fn`` (a cost) is differentiated directly; with ``vjp=True`` ``Σ out ⊙ G`` for a
+    random ``G`` passed first to ``scratch_grads``.
     """
     inputs = _cast_inputs(inputs, "float64")
     out = np.asarray(_call(scratch_fn, inputs))
-    G = None if out.ndim == 0 else _upstream(out.shape, np.float64, seed)
+    if not vjp and out.size != 1:
+        raise ValueError(f"scratch_fn: returned shape {out.shape}, but a cost (vjp=False) must be a "
+                         "single number; pass vjp=True for a vector–Jacobian product")
+    G = _upstream(out.shape, np.float64, seed) if vjp else None
     numeric = numerical_gradients(scratch_fn, inputs, wrt, G)
     actual = _call_grads(scratch_grads, inputs, G, wrt)
     tol = tolerance("float64", "finite-difference")

@@ -31,7 +31,9 @@ CONCEPT_IDS = ("activations", "losses", "dense", "gd", "logreg", "compgraph", "s
                "deep", "regression", "cnn", "rnn", "kmeans", "anomaly", "similarity", "rl")
 """Every concept id of ``CONCEPTS.md``, in the catalogue's order."""
 
-LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "optimum", "property")
+LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "optimum", "property",
+               "oracle")
+"""``oracle``: held against an independent implementation (scikit-learn, SciPy)."""
 
 MakeInputs = Callable[[np.random.Generator], Mapping[str, np.ndarray]]
 
@@ -143,24 +145,44 @@ def register_property(concept: str, case: str, run: Callable[[str, str], CheckRe
     return register(ParityCheck(concept, case, "property", run, **kwargs))
 
 
-def load_concepts() -> None:
-    """Import every module of :mod:`parity_tests.concepts`, which registers its checks."""
+def _concept_modules() -> list[str]:
     import parity_tests.concepts as pkg
 
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        importlib.import_module(f"{pkg.__name__}.{info.name}")
+    return sorted(info.name for info in pkgutil.iter_modules(pkg.__path__) if not info.name.startswith("_"))
+
+
+def load_concepts(concepts: Sequence[str] | None = None) -> None:
+    """Import the modules of :mod:`parity_tests.concepts` (all, or only ``concepts``), which
+    register their checks. Importing only what a run asks for keeps one concept's optional
+    dependency (SciPy, gymnasium) from breaking another's run."""
+    modules = _concept_modules()
+    for name in modules if concepts is None else [c for c in concepts if c in modules]:
+        importlib.import_module(f"parity_tests.concepts.{name}")
+
+
+def check_concepts(concepts: Sequence[str]) -> list[str]:
+    """Validate a concept selection: every id known to the catalogue and implemented; a planned
+    id (in the catalogue, no module yet) and an unknown one get different messages."""
+    concepts = list(concepts)
+    if not concepts or any(not c for c in concepts):
+        raise ValueError(f"concepts: expected one or more concept ids, got {concepts!r}")
+    unknown = [c for c in concepts if c not in CONCEPT_IDS]
+    if unknown:
+        raise ValueError(f"concepts: {unknown} are not concept ids; known: {list(CONCEPT_IDS)}")
+    planned = [c for c in concepts if c not in _concept_modules()]
+    if planned:
+        raise ValueError(f"concepts: {planned} are planned in CONCEPTS.md but not implemented yet; "
+                         f"implemented: {[c for c in CONCEPT_IDS if c in _concept_modules()]}")
+    return concepts
 
 
 def all_checks(concepts: Sequence[str] | None = None, include_slow: bool = True) -> list[ParityCheck]:
     """Every registered check (optionally only some concepts), in catalogue then level order."""
-    load_concepts()
-    if concepts:
-        unknown = sorted(set(concepts) - {c.concept for c in _REGISTRY.values()})
-        if unknown:
-            known = sorted({c.concept for c in _REGISTRY.values()})
-            raise ValueError(f"concepts: {unknown} are not registered; registered: {known}")
+    if concepts is not None:
+        concepts = check_concepts(concepts)
+    load_concepts(concepts)
     checks = [c for c in _REGISTRY.values()
-              if (not concepts or c.concept in concepts) and (include_slow or not c.slow)]
+              if (concepts is None or c.concept in concepts) and (include_slow or not c.slow)]
     return sorted(checks, key=lambda c: (CONCEPT_IDS.index(c.concept), LEVEL_ORDER.index(c.level)
                                          if c.level in LEVEL_ORDER else 99))
 

@@ -41,7 +41,7 @@ def module_function(make_module: Callable[[], nn.Module], spec: ParamSpec, metho
 
         fn, layouts = module_function(lambda: ShallowNetwork(3, 4, device="meta"), PARAM_SPEC)
         check_gradients(my_backward, fn, {"X": X, "W1": W1, ...}, wrt=["W1", ...],
-                        layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS)
+                        layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS, vjp=True)
     """
     wrapper = _Method(make_module(), method)
     input_names = tuple(inputs)

@@ -1,13 +1,18 @@
 """The one place where the course's layout meets torch's.
 
-=====================  =====================  ============================
-course (``scratch``)   torch (``torch_ref``)  conversion
-=====================  =====================  ============================
-``X (n_x, m)``         ``X (m, n_x)``         :data:`COLUMNS` (transpose)
-``b (n, 1)``           ``bias (n,)``          :data:`BIAS` (reshape)
-``W (n[l], n[l-1])``   ``weight (out, in)``   :data:`SAME` — it *is* ``W[l]``
-``w (n_x, 1)``         ``weight (1, n_x)``    :data:`TRANSPOSED`
-=====================  =====================  ============================
+==========================  ============================  ======================================
+course (``scratch``)        torch (``torch_ref``)         conversion
+==========================  ============================  ======================================
+``X (n_x, m)``              ``X (m, n_x)``                :data:`COLUMNS` (transpose)
+``b (n, 1)``                ``bias (n,)``                 :data:`BIAS` (reshape)
+``W (n[l], n[l-1])``        ``weight (out, in)``          :data:`SAME` — it *is* ``W[l]``
+``w (n_x, 1)``              ``weight (1, n_x)``           :data:`TRANSPOSED`
+``A (m, n_H, n_W, n_C)``    ``A (m, C, H, W)``            :data:`IMAGES` (channels last -> first)
+``W (f, f, n_C_prev, n_C)`` ``weight (out, in, kh, kw)``  :data:`CONV_WEIGHT`
+``b (1, 1, 1, n_C)``        ``bias (n_C,)``               :data:`CONV_BIAS` (reshape)
+``x (n_x, m, T_x)``         ``x (T, m, n_x)``             :data:`SEQUENCE` (``nn.RNN``'s default)
+``x (n_x, m, T_x)``         ``x (m, T, n_x)``             :data:`SEQUENCE_BATCH_FIRST`
+==========================  ============================  ======================================
 
 Every conversion is a pure re-indexing (a transpose or a reshape), so a gradient converts
 exactly like the value it is the gradient of. The per-concept converters between a scratch
@@ -30,7 +35,11 @@ import torch
 
 __all__ = [
     "Layout", "SAME", "COLUMNS", "TRANSPOSED", "BIAS",
+    "IMAGES", "CONV_WEIGHT", "CONV_BIAS", "SEQUENCE", "SEQUENCE_BATCH_FIRST",
     "columns_to_rows", "rows_to_columns", "bias_to_torch", "bias_to_course",
+    "images_to_torch", "images_to_course", "conv_weight_to_torch", "conv_weight_to_course",
+    "conv_bias_to_torch", "conv_bias_to_course", "sequence_to_torch", "sequence_to_course",
+    "sequence_to_batch_first", "batch_first_to_sequence",
     "to_tensor", "to_numpy", "torch_dtype", "numpy_dtype",
     "ParamSpec", "layer_param_spec", "params_to_state_dict", "state_dict_to_params",
     "load_scratch_params",
@@ -93,6 +102,77 @@ TRANSPOSED = Layout("transposed", columns_to_rows, rows_to_columns)
 BIAS = Layout("bias", bias_to_torch, bias_to_course)
 """Course bias ``(n, 1)`` <-> torch bias ``(n,)``."""
 
+
+# --- N-D layouts: images (CNN) and sequences (RNN) ---------------------------------------------
+def images_to_torch(A: np.ndarray) -> np.ndarray:
+    """Course images ``(m, n_H, n_W, n_C)`` (channels last) -> torch ``(m, C, H, W)``."""
+    A = np.asarray(A)
+    _need_ndim("A", A, 4, "(m, n_H, n_W, n_C), channels last")
+    return np.ascontiguousarray(A.transpose(0, 3, 1, 2))
+
+
+def images_to_course(A: np.ndarray) -> np.ndarray:
+    """Torch images ``(m, C, H, W)`` -> course ``(m, n_H, n_W, n_C)``."""
+    A = np.asarray(A)
+    _need_ndim("A", A, 4, "(m, C, H, W), channels first")
+    return np.ascontiguousarray(A.transpose(0, 2, 3, 1))
+
+
+def conv_weight_to_torch(W: np.ndarray) -> np.ndarray:
+    """Course filters ``(f, f, n_C_prev, n_C)`` -> ``nn.Conv2d.weight (out, in, kh, kw)``."""
+    W = np.asarray(W)
+    _need_ndim("W", W, 4, "(f, f, n_C_prev, n_C)")
+    return np.ascontiguousarray(W.transpose(3, 2, 0, 1))
+
+
+def conv_weight_to_course(weight: np.ndarray) -> np.ndarray:
+    """``nn.Conv2d.weight (out, in, kh, kw)`` -> course filters ``(f, f, n_C_prev, n_C)``."""
+    weight = np.asarray(weight)
+    _need_ndim("weight", weight, 4, "(out, in, kh, kw)")
+    return np.ascontiguousarray(weight.transpose(2, 3, 1, 0))
+
+
+def conv_bias_to_torch(b: np.ndarray) -> np.ndarray:
+    """Course conv bias ``(1, 1, 1, n_C)`` -> ``nn.Conv2d.bias (n_C,)``."""
+    b = np.asarray(b)
+    if b.ndim != 4 or b.shape[:3] != (1, 1, 1):
+        raise ValueError(f"b: expected a course conv bias of shape (1, 1, 1, n_C), got {b.shape}")
+    return b.reshape(-1).copy()
+
+
+def conv_bias_to_course(bias: np.ndarray) -> np.ndarray:
+    """``nn.Conv2d.bias (n_C,)`` -> course conv bias ``(1, 1, 1, n_C)``."""
+    bias = np.asarray(bias)
+    _need_ndim("bias", bias, 1, "(n_C,)")
+    return bias.reshape(1, 1, 1, -1).copy()
+
+
+def sequence_to_torch(x: np.ndarray) -> np.ndarray:
+    """Course sequences ``(n_x, m, T_x)`` -> torch time-first ``(T, m, n_x)``."""
+    x = np.asarray(x)
+    _need_ndim("x", x, 3, "(n_x, m, T_x)")
+    return np.ascontiguousarray(x.transpose(2, 1, 0))
+
+
+def sequence_to_course(x: np.ndarray) -> np.ndarray:
+    """Torch time-first ``(T, m, n_x)`` -> course ``(n_x, m, T_x)``."""
+    x = np.asarray(x)
+    _need_ndim("x", x, 3, "(T, m, n_x), time first")
+    return np.ascontiguousarray(x.transpose(2, 1, 0))
+
+
+def sequence_to_batch_first(x: np.ndarray) -> np.ndarray:
+    """Course sequences ``(n_x, m, T_x)`` -> torch batch-first ``(m, T, n_x)``."""
+    x = np.asarray(x)
+    _need_ndim("x", x, 3, "(n_x, m, T_x)")
+    return np.ascontiguousarray(x.transpose(1, 2, 0))
+
+
+def batch_first_to_sequence(x: np.ndarray) -> np.ndarray:
+    """Torch batch-first ``(m, T, n_x)`` -> course ``(n_x, m, T_x)``."""
+    x = np.asarray(x)
+    _need_ndim("x", x, 3, "(m, T, n_x), batch first")
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 _TORCH_DTYPES = {
     "float64": torch.float64, "float32": torch.float32,

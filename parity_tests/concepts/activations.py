@@ -37,9 +37,9 @@ for _name, (_g, _g_prime) in S.ACTIVATIONS.items():
     register_forward("activations", _name, lambda Z, g=_g: g(Z), lambda Z, f=_torch_g: f(Z),
                      edge_inputs, half=True)
     register_gradient("activations", _name, _backward, lambda Z, f=_torch_g: f(Z), edge_inputs,
-                      wrt=["Z"], half=True)
+                      wrt=["Z"], vjp=True, half=True)
     register_finite_differences("activations", _name, lambda Z, g=_g: g(Z), _backward,
-                                smooth_inputs, wrt=["Z"])
+                                smooth_inputs, wrt=["Z"], vjp=True)
 
 
 def _softmax_backward(dA: np.ndarray, Z: np.ndarray) -> dict[str, np.ndarray]:
@@ -49,6 +49,6 @@ def _softmax_backward(dA: np.ndarray, Z: np.ndarray) -> dict[str, np.ndarray]:
 register_forward("activations", "softmax", S.softmax, T.softmax, edge_inputs,
                  layouts={"Z": COLUMNS}, output_layout=COLUMNS, half=True)
 register_gradient("activations", "softmax", _softmax_backward, T.softmax, edge_inputs, wrt=["Z"],
-                  layouts={"Z": COLUMNS}, output_layout=COLUMNS, half=True)
+                  layouts={"Z": COLUMNS}, output_layout=COLUMNS, vjp=True, half=True)
 register_finite_differences("activations", "softmax", S.softmax, _softmax_backward, smooth_inputs,
-                            wrt=["Z"])
+                            wrt=["Z"], vjp=True)

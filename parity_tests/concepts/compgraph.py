@@ -118,13 +118,20 @@ def torch_op(case: OpCase):
     return fn
 
 
+def has_vector_output(case: OpCase) -> bool:
+    """Whether the op's output is an array (checked as a vector–Jacobian product with a random
+    upstream ``G``) rather than one number (a full ``sum``/``mean``, checked as a cost)."""
+    return np.ndim(engine_forward(case)(**make_inputs(case)(np.random.default_rng(0)))) > 0
+
+
 for _c in OP_CASES:
     _wrt = [n for n, _ in zip(NAMES, _c.shapes)]
+    _vjp = has_vector_output(_c)
     register_forward("compgraph", _c.case, engine_forward(_c), torch_op(_c), make_inputs(_c), half=True)
     register_gradient("compgraph", _c.case, engine_grads(_c), torch_op(_c), make_inputs(_c), wrt=_wrt,
-                      half=True)
+                      vjp=_vjp, half=True)
     register_finite_differences("compgraph", _c.case, engine_forward(_c), engine_grads(_c),
-                                make_inputs(_c), wrt=_wrt)
+                                make_inputs(_c), wrt=_wrt, vjp=_vjp)
 
 
 # --- a whole expression: leaves reused by several operations, broadcasting throughout ------
@@ -150,9 +157,9 @@ def _reuse_engine_grads(G: np.ndarray, **inputs: np.ndarray) -> dict[str, np.nda
 
 register_forward("compgraph", "reuse-expression", _reuse_engine, reuse_expression, _reuse_inputs, half=True)
 register_gradient("compgraph", "reuse-expression", _reuse_engine_grads, reuse_expression,
-                  _reuse_inputs, wrt=["a", "b"], half=True)
+                  _reuse_inputs, wrt=["a", "b"], vjp=True, half=True)
 register_finite_differences("compgraph", "reuse-expression", _reuse_engine, _reuse_engine_grads,
-                            _reuse_inputs, wrt=["a", "b"])
+                            _reuse_inputs, wrt=["a", "b"], vjp=True)
 
 
 # --- models written on the engine -------------------------------------------------------

@@ -105,9 +105,9 @@ for _out, _dims in DIMS.items():
 
         register_gradient("deep", f"{_act}-upstream", _backward, _torch_logits, _inputs,
                           wrt=["X", *_names], layouts=_layouts, output_layout=COLUMNS,
-                          grad_scale=_per_example, half=True)
+                          grad_scale=_per_example, vjp=True, half=True)
         register_finite_differences("deep", f"{_act}-upstream", _ZL, _backward, _inputs,
-                                    wrt=["X", *_names], grad_scale=_per_example)
+                                    wrt=["X", *_names], grad_scale=_per_example, vjp=True)
 
 
 # --- trajectories --------------------------------------------------------------------------

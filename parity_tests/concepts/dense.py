@@ -42,6 +42,6 @@ register_forward("dense", "linear", forward, torch_forward, layer_inputs, layout
                  output_layout=COLUMNS, half=True)
 register_gradient("dense", "linear", backward, torch_forward, layer_inputs,
                   wrt=["A_prev", "W", "b"], layouts=LAYOUTS, output_layout=COLUMNS,
-                  grad_scale=PER_EXAMPLE, half=True)
+                  grad_scale=PER_EXAMPLE, vjp=True, half=True)
 register_finite_differences("dense", "linear", forward, backward, layer_inputs,
-                            wrt=["A_prev", "W", "b"], grad_scale=PER_EXAMPLE)
+                            wrt=["A_prev", "W", "b"], grad_scale=PER_EXAMPLE, vjp=True)

@@ -84,10 +84,10 @@ for _act in ACTIVATIONS:
                       layouts=_layouts)
     register_gradient("shallow", f"{_act}-upstream", _backward, _torch_logits, net_inputs,
                       wrt=["X", *NAMES], layouts=_layouts, output_layout=COLUMNS,
-                      grad_scale=PER_EXAMPLE)
+                      grad_scale=PER_EXAMPLE, vjp=True)
     register_finite_differences("shallow", f"{_act}-cost", _cost, _grads, net_inputs, wrt=NAMES)
     register_finite_differences("shallow", f"{_act}-upstream", _Z2, _backward, net_inputs,
-                                wrt=["X", *NAMES], grad_scale=PER_EXAMPLE)
+                                wrt=["X", *NAMES], grad_scale=PER_EXAMPLE, vjp=True)
 
 
 def torch_loss(model, X, Y):

@@ -40,7 +40,7 @@ def test_check_gradients_with_layouts_and_upstream(device: str, dtype: str) -> N
     result = check_gradients(my_linear_backward, F.linear,
                              {"A_prev": X, "W": RNG.standard_normal((4, 3)), "b": np.zeros((4, 1))},
                              wrt=["A_prev", "W", "b"], layouts={"A_prev": COLUMNS, "b": BIAS},
-                             output_layout=COLUMNS, device=device, dtype=dtype)
+                             output_layout=COLUMNS, vjp=True, device=device, dtype=dtype)
     assert_parity(result)
     assert [r.name for r in result.records] == ["dA_prev", "dW", "db"]
 
@@ -52,7 +52,7 @@ def test_a_transposed_gradient_is_named() -> None:
     result = check_gradients(wrong, F.linear,
                              {"A_prev": X, "W": RNG.standard_normal((4, 3)), "b": np.zeros((4, 1))},
                              wrt=["A_prev", "W", "b"], layouts={"A_prev": COLUMNS, "b": BIAS},
-                             output_layout=COLUMNS)
+                             output_layout=COLUMNS, vjp=True)
     assert not result.passed
     assert result.records[1].diagnosis.startswith("transposed: shape (3, 4), expected (4, 3)")
     with pytest.raises(AssertionError, match="transposed"):
@@ -64,8 +64,8 @@ def test_finite_differences_catch_a_wrong_derivative() -> None:
         return {"dz": dA * (1 - np.tanh(z))}  # should be 1 − tanh²
 
     good = check_finite_differences(np.tanh, lambda dA, z: {"dz": dA * (1 - np.tanh(z) ** 2)}, {"z": X},
-                                    wrt=["z"])
-    bad = check_finite_differences(np.tanh, tanh_backward, {"z": X}, wrt=["z"])
+                                    wrt=["z"], vjp=True)
+    bad = check_finite_differences(np.tanh, tanh_backward, {"z": X}, wrt=["z"], vjp=True)
     assert good.passed and not bad.passed
 
 
@@ -150,7 +150,7 @@ def test_gradients_against_a_torch_module_parameters() -> None:
     inputs = {"X": X, "W1": RNG.standard_normal((4, 3)), "b1": RNG.standard_normal((4, 1)),
               "W2": RNG.standard_normal((1, 4)), "b2": RNG.standard_normal((1, 1))}
     result = check_gradients(my_backward, fn, inputs, wrt=["X", "W1", "b1", "W2", "b2"],
-                             layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS)
+                             layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS, vjp=True)
     assert_parity(result)
     with pytest.raises(TypeError, match=r"unexpected arguments \['Q'\]"):
         fn(Q=torch.zeros(1))

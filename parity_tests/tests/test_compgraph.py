@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 from parity_tests.api import check_forward, check_gradients
 from parity_tests.compare import assert_close, assert_parity
-from parity_tests.concepts.compgraph import OpCase, engine_forward, engine_grads, torch_op
+from parity_tests.concepts.compgraph import OpCase, engine_forward, engine_grads, has_vector_output, torch_op
 from scratch import compgraph as S
 from scratch import logreg as SL
 from scratch.compgraph import Tensor, no_grad
@@ -248,7 +248,7 @@ def test_binary_ops_broadcast_like_torch(op: str, dtype: str, shapes, seed: int)
               for n, s in zip("ab", case.shapes)}
     assert_parity(check_forward(engine_forward(case), torch_op(case), inputs, dtype=dtype))
     assert_parity(check_gradients(engine_grads(case), torch_op(case), inputs, ["a", "b"],
-                                  dtype=dtype, seed=seed))
+                                  dtype=dtype, seed=seed, vjp=has_vector_output(case)))
 
 
 @settings(max_examples=30, deadline=None)
@@ -262,7 +262,7 @@ def test_reductions_over_random_axes_like_torch(op, shape, data, keepdims, dtype
     inputs = {"a": np.random.default_rng(len(shape)).standard_normal(shape)}
     assert_parity(check_forward(engine_forward(case), torch_op(case), inputs, dtype=dtype))
     assert_parity(check_gradients(engine_grads(case), torch_op(case), inputs, ["a"], dtype=dtype,
-                                  seed=3))
+                                  seed=3, vjp=has_vector_output(case)))
 
 
 @settings(max_examples=20, deadline=None)
