@@ -39,22 +39,66 @@ def _dtype_name(dtype: Any) -> str:
     return str(torch_dtype(dtype)).replace("torch.", "")
 
 
-def _cast_inputs(inputs: Arrays, dtype: Any) -> dict[str, np.ndarray]:
-    """Float inputs in the scratch dtype for this run; integer inputs (labels) unchanged.
+def check_finite(name: str, a: np.ndarray) -> None:
+    """Refuse NaN/Inf in an input up front, naming the argument and the first bad index (a
+    comparison of outputs computed from NaN could only compare NaN with NaN)."""
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise ValueError(f"{name}: contains {'NaN' if np.isnan(a[idx]) else 'Inf'} at index {idx}; "
+                         "parity inputs must be finite")
 
-    For a float16/bfloat16 run the scratch side computes in float32 on the *half-rounded*
-    inputs, so both sides start from identical values and only the arithmetic differs.
+
+def _cast_inputs(inputs: Arrays, dtype: Any, index_inputs: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """The inputs in the scratch dtype of this run, checked: real numbers, finite.
+
+    Integer and boolean inputs (labels written as ``rng.integers(0, 2, (1, m))``) are cast to the
+    run's float dtype on both sides, except those named in ``index_inputs`` (class indices that
+    must stay integers). For a float16/bfloat16 run the scratch side computes in float32 on the
+    *half-rounded* inputs, so both sides start from identical values and only the arithmetic
+    differs.
     """
+    if not isinstance(inputs, Mapping):
+        raise TypeError(f"inputs: expected a dict {{name: array}}, got {type(inputs).__name__}")
+    if not inputs:
+        raise ValueError("inputs: empty — nothing to call the functions with")
     np_dtype = numpy_dtype(dtype)
     half = torch_dtype(dtype) in (torch.float16, torch.bfloat16)
     out = {}
     for k, v in inputs.items():
+        if isinstance(v, torch.Tensor):
+            raise TypeError(f"inputs[{k!r}]: expected a NumPy array (the course side), got a torch.Tensor; "
+                            "the harness makes the tensors itself")
         a = np.asarray(v)
+        if a.dtype.kind not in "fiub":
+            raise TypeError(f"inputs[{k!r}]: expected real numbers, got dtype {a.dtype}")
+        if a.dtype.kind in "iub" and k not in index_inputs:
+            a = a.astype(np_dtype)
+        check_finite(f"inputs[{k!r}]", a)
         if a.dtype.kind == "f":
             a = to_numpy(to_tensor(a, "cpu", dtype)) if half else a
             a = a.astype(np_dtype)
         out[k] = a
     return out
+
+
+def _check_wrt(wrt: Any, inputs: Arrays) -> list[str]:
+    """``wrt`` as a list of input names: a list/tuple of strings, each an input."""
+    if isinstance(wrt, str):
+        hint = f" (did you mean {list(wrt)}?)" if all(c in inputs for c in wrt) and len(wrt) > 1 else ""
+        raise TypeError(f"wrt: expected a list of input names such as [{wrt!r}], got the string "
+                        f"{wrt!r}{hint}")
+    if not isinstance(wrt, Sequence) or not all(isinstance(k, str) for k in wrt):
+        raise TypeError(f"wrt: expected a list of input names, got {wrt!r}")
+    if not wrt:
+        raise ValueError(f"wrt: empty — name the inputs to differentiate, from {sorted(inputs)}")
+    missing = [k for k in wrt if k not in inputs]
+    if missing:
+        raise ValueError(f"wrt: {missing} are not among the inputs {sorted(inputs)}")
+    not_float = [k for k in wrt if np.asarray(inputs[k]).dtype.kind != "f"]
+    if not_float:
+        raise ValueError(f"wrt: {not_float} are integer inputs (index_inputs); only float inputs "
+                         "have gradients")
+    return list(wrt)
 
 
 def _to_torch(inputs: Arrays, layouts: Mapping[str, Layout], device: str, dtype: Any,
@@ -69,37 +113,85 @@ def _to_torch(inputs: Arrays, layouts: Mapping[str, Layout], device: str, dtype:
     return out
 
 
-def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any) -> Any:
-    """Call ``fn(*leading, **values)`` when its signature accepts those names, else positionally
-    in the inputs' order (``torch.sigmoid(input)``, ``F.linear(input, weight, bias)``)."""
+def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any, role: str = "fn") -> Any:
+    """Call ``fn`` with the inputs, by one documented rule.
+
+    ``fn(*leading, **values)`` when ``fn``'s signature names every input (or takes
+    ``**kwargs``); otherwise positionally in the inputs' order, ``fn(*leading, *values)`` —
+    which is how ``torch.sigmoid(input)`` or ``F.linear(input, weight, bias)`` are called.
+    ``leading`` is the upstream gradient ``G`` of a vector–Jacobian check. A function whose
+    signature fits neither gets a ``TypeError`` that names its parameters and the inputs.
+    """
     try:
-        params = list(inspect.signature(fn).parameters.values())[len(leading):]
+        sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins without an inspectable signature
         return fn(*leading, *values.values())
+    params = list(sig.parameters.values())[len(leading):]
     takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
     names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    if takes_kwargs or set(values) <= names:
-        return fn(*leading, **values)
-    return fn(*leading, *values.values())
+    args, kwargs = ((leading, dict(values)) if takes_kwargs or set(values) <= names
+                    else ((*leading, *values.values()), {}))
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        got = (["G (the upstream gradient)"] if leading else []) + list(values)
+        hint = ""
+        dict_params = [p for p in ("params", "parameters") if p in sig.parameters]
+        if dict_params:
+            others = [k for k in values if k not in sig.parameters]
+            hint = (f" It takes a parameter dict {dict_params[0]!r}: wrap it so that each input is "
+                    f"a keyword, e.g. lambda {', '.join(values)}: {getattr(fn, '__name__', 'fn')}("
+                    + "{" + ", ".join(f"{k!r}: {k}" for k in others) + "}, ...)")
+        raise TypeError(f"{role}: {getattr(fn, '__name__', fn)!s}{sig} cannot take the inputs {got} "
+                        f"({exc}). dlparity passes the inputs as keyword arguments named like the "
+                        f"keys of inputs, or positionally in their order.{hint}") from None
+    return fn(*args, **kwargs)
 
 
-def _named(value: Any, names: Sequence[str] | None, default: str) -> dict[str, Any]:
+def _torch_value(name: str, value: Any) -> torch.Tensor:
+    """One torch output as a tensor: tensors as they are; Python numbers and NumPy arrays are
+    accepted in a forward check (they carry no autograd graph, see :func:`_objective`)."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (int, float, np.ndarray, np.generic)) and np.asarray(value).dtype.kind in "fiub":
+        return torch.as_tensor(np.asarray(value))
+    raise TypeError(f"torch_fn: output {name!r} is a {type(value).__name__}; expected a torch.Tensor "
+                    "(or a number/NumPy array in a forward check)")
+
+
+def _named(value: Any, names: Sequence[str] | None, default: str, role: str) -> dict[str, Any]:
     """Outputs as ``{name: value}`` from a dict, a tuple/list (with ``names``) or a single value."""
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, (tuple, list)):
         names = names or [f"{default}{i}" for i in range(len(value))]
         if len(names) != len(value):
-            raise ValueError(f"output_names: {len(names)} names for {len(value)} outputs")
+            raise ValueError(f"{role}: returned {len(value)} outputs, output_names has {len(names)}: "
+                             f"{list(names)}")
         return dict(zip(names, value))
+    if value is None:
+        raise TypeError(f"{role}: returned None; expected an array (did the function forget to return?)")
     return {names[0] if names else default: value}
 
 
+def infer_batch_size(X: Any) -> int | None:
+    """The number of examples of a course-layout batch: ``X (n_x, m)`` and sequences
+    ``x (n_x, m, T_x)`` have ``m`` on axis 1, images ``(m, n_H, n_W, n_C)`` on axis 0."""
+    ndim = np.ndim(X)
+    if ndim in (2, 3):
+        return int(np.shape(X)[1])
+    if ndim == 4:
+        return int(np.shape(X)[0])
+    return None
+
+
 def _infer_m(inputs: Arrays) -> int | None:
-    """The batch size, for diagnoses: the column count of the first data-like 2-D input."""
+    """The batch size, for diagnoses: from the first data-like input (see :func:`infer_batch_size`)."""
     for k in _DATA_NAMES:
-        if k in inputs and np.ndim(inputs[k]) == 2:
-            return int(np.shape(inputs[k])[1])
+        if k in inputs:
+            m = infer_batch_size(inputs[k])
+            if m is not None:
+                return m
     return None
 
 
@@ -107,43 +199,73 @@ def _out_layout(output_layout: Layout | Mapping[str, Layout], name: str) -> Layo
     return output_layout.get(name, SAME) if isinstance(output_layout, Mapping) else output_layout
 
 
+def _record(name: str, actual: Any, expected: np.ndarray, tol: Any, run_dtype: Any, **kwargs: Any
+            ) -> Comparison:
+    """:func:`compare`, plus a dtype hint: a scratch result in another float dtype than the run's
+    fails at that dtype's rounding, which no formula fix can cure."""
+    a = np.asarray(actual) if not isinstance(actual, torch.Tensor) else actual
+    if isinstance(a, torch.Tensor):
+        raise TypeError(f"{name}: the scratch side returned a torch.Tensor; expected a NumPy array")
+    rec = compare(name, a, expected, tol, **kwargs)
+    want = numpy_dtype(run_dtype)
+    if not rec.passed and a.dtype.kind == "f" and a.dtype != want:
+        cause = (f"the scratch side returned {a.dtype} in a {_dtype_name(run_dtype)} run, so it "
+                 f"carries {a.dtype}'s rounding — compute in the inputs' dtype (np.zeros, "
+                 "np.random and Python floats default to float64; astype/np.float32 narrows)")
+        rec.diagnosis = cause if not rec.diagnosis else f"{cause}; {rec.diagnosis}"
+    return rec
+
+
 def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], inputs: Arrays, *,
                   layouts: Mapping[str, Layout] | None = None,
                   output_layout: Layout | Mapping[str, Layout] = SAME,
                   output_names: Sequence[str] | None = None, device: str = "cpu",
-                  dtype: Any = "float64", concept: str = "user", case: str = "forward",
-                  m: int | None = None) -> CheckResult:
+                  dtype: Any = "float64", elementwise: bool = False,
+                  index_inputs: Sequence[str] = (), allow_nonfinite: bool = False,
+                  concept: str = "user", case: str = "forward", m: int | None = None) -> CheckResult:
     """Compare ``scratch_fn(**inputs)`` with ``torch_fn(**tensors)`` (outputs in course layout).
 
     Both functions get the inputs as keyword arguments when their signatures name them, else
     positionally in the order of ``inputs`` (so ``torch.sigmoid`` or ``F.linear`` work as they
-    are). Both may return one array, a tuple (named by ``output_names``) or a dict. ``inputs`` are in
-    the course layout; ``layouts[name]`` converts an input for torch, ``output_layout`` converts
-    torch's outputs back.
+    are). Both may return one array, a tuple (named by ``output_names``) or a dict; torch may
+    also return Python numbers or NumPy arrays here. ``inputs`` are in the course layout and must
+    be finite; integer inputs are cast to the run's float dtype unless named in
+    ``index_inputs``. ``layouts[name]`` converts an input for torch, ``output_layout`` converts
+    torch's outputs back. ``elementwise=True`` declares a one-input function applied elementwise
+    (an activation), so a mismatch confined to negative/zero/positive inputs can be named.
+    ``allow_nonfinite=True`` declares identical NaN/Inf on both sides the expected answer.
     """
     check_device(device)
     layouts = layouts or {}
-    inputs = _cast_inputs(inputs, dtype)
+    inputs = _cast_inputs(inputs, dtype, index_inputs)
     with parity_mode(), torch.no_grad():
-        expected_raw = _call(torch_fn, _to_torch(inputs, layouts, device, dtype))
-    actual = _named(_call(scratch_fn, inputs), output_names, "out")
-    expected = _named(expected_raw, output_names, "out")
+        expected_raw = _call(torch_fn, _to_torch(inputs, layouts, device, dtype), role="torch_fn")
+    actual = _named(_call(scratch_fn, inputs, role="scratch_fn"), output_names, "out", "scratch_fn")
+    expected = _named(expected_raw, output_names, "out", "torch_fn")
     if set(actual) != set(expected):
         raise ValueError(f"outputs: scratch returned {sorted(actual)}, torch returned {sorted(expected)}")
+    if not expected:
+        raise ValueError("outputs: both functions returned nothing to compare")
     tol = tolerance(_dtype_name(dtype), "forward")
     m = m if m is not None else _infer_m(inputs)
+    x = next(iter(inputs.values())) if elementwise and len(inputs) == 1 else None
     records = []
     for name, e in expected.items():
-        e_np = _out_layout(output_layout, name).to_course(to_numpy(torch.as_tensor(e)))
-        x = next(iter(inputs.values())) if len(inputs) == 1 else None
-        records.append(compare(name, actual[name], e_np, tol, m=m, x=x))
+        e_np = _out_layout(output_layout, name).to_course(to_numpy(_torch_value(name, e)))
+        records.append(_record(name, actual[name], e_np, tol, dtype, m=m, x=x,
+                               allow_nonfinite=allow_nonfinite))
     return group_result(concept, case, "forward", device, _dtype_name(dtype), records)
+
+
+_COST_THEN_GRADS = ("it looks like (cost, grads) or (grads, cost), the course's propagate: return "
+                    "the gradients only, e.g. lambda **kw: propagate(**kw)[0]")
 
 
 def _call_grads(scratch_grads: Callable[..., Any], inputs: Arrays, dout: np.ndarray | None,
                 wrt: Sequence[str]) -> dict[str, np.ndarray]:
-    """Call the user's backward and return ``{input name: gradient}``."""
-    raw = _call(scratch_grads, inputs) if dout is None else _call(scratch_grads, inputs, dout)
+    """Call the user's backward and return ``{input name: gradient}``, or say what it returned."""
+    raw = (_call(scratch_grads, inputs, role="scratch_grads") if dout is None
+           else _call(scratch_grads, inputs, dout, role="scratch_grads"))
     if isinstance(raw, Mapping):
         grads = {}
         for k in wrt:
@@ -152,12 +274,25 @@ def _call_grads(scratch_grads: Callable[..., Any], inputs: Arrays, dout: np.ndar
             elif k in raw:
                 grads[k] = raw[k]
             else:
-                raise ValueError(f"scratch gradients: no entry for {k!r} (or 'd{k}'); got {sorted(raw)}")
-        return grads
-    raw = raw if isinstance(raw, (tuple, list)) else (raw,)
-    if len(raw) != len(wrt):
-        raise ValueError(f"scratch gradients: got {len(raw)} values for wrt={list(wrt)}")
-    return dict(zip(wrt, raw))
+                raise ValueError(f"scratch_grads: no entry for {k!r} (or 'd{k}'); it returned a dict "
+                                 f"with keys {sorted(raw)}")
+    else:
+        seq = list(raw) if isinstance(raw, (tuple, list)) else [raw]
+        kinds = ", ".join(type(v).__name__ for v in seq)
+        if any(isinstance(v, Mapping) for v in seq):
+            raise TypeError(f"scratch_grads: returned a {type(raw).__name__} of ({kinds}); expected a "
+                            f"dict {{'d<name>': array}} or one array per wrt={list(wrt)} — "
+                            + _COST_THEN_GRADS)
+        if len(seq) != len(wrt):
+            raise ValueError(f"scratch_grads: returned {len(seq)} value(s) ({kinds}) for "
+                             f"wrt={list(wrt)}; expected one gradient per name, in that order")
+        grads = dict(zip(wrt, seq))
+    for k, g in grads.items():
+        if isinstance(g, Mapping) or np.asarray(g).dtype.kind not in "fiub":
+            raise TypeError(f"scratch_grads: the gradient of {k!r} is a {type(g).__name__}"
+                            f"{'' if isinstance(g, Mapping) else f' of dtype {np.asarray(g).dtype}'}; "
+                            "expected a real numeric array")
+    return grads
 
 
 def _upstream(shape: tuple[int, ...], dtype: np.dtype, seed: int) -> np.ndarray:
@@ -165,12 +300,26 @@ def _upstream(shape: tuple[int, ...], dtype: np.dtype, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
+def _objective_tensor(out: Any) -> torch.Tensor:
+    """The torch output that autograd differentiates: a tensor attached to the inputs' graph."""
+    if isinstance(out, Mapping) or isinstance(out, (tuple, list)):
+        raise TypeError(f"torch_fn: returned a {type(out).__name__}; a gradient check needs one "
+                        "tensor (the cost, or the output a random G is applied to)")
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"torch_fn: returned a {type(out).__name__}; autograd needs a torch.Tensor "
+                        "computed from the input tensors (no .item(), float(), .numpy() or new tensor)")
+    if out.grad_fn is None and not out.requires_grad:
+        raise TypeError("torch_fn: returned a tensor that is not attached to the inputs' autograd "
+                        "graph (.detach(), torch.no_grad(), or a tensor built anew from values?)")
+    return out
+
+
 def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., Any], inputs: Arrays,
                     wrt: Sequence[str], *, layouts: Mapping[str, Layout] | None = None,
                     output_layout: Layout = SAME, device: str = "cpu", dtype: Any = "float64",
                     grad_scale: Mapping[str, float] | None = None, seed: int = 0,
-                    vjp: bool = False, concept: str = "user", case: str = "gradient",
-                    m: int | None = None) -> CheckResult:
+                    vjp: bool = False, elementwise: bool = False, index_inputs: Sequence[str] = (),
+                    concept: str = "user", case: str = "gradient", m: int | None = None) -> CheckResult:
     """Compare your gradients with ``torch.autograd``'s, for every input named in ``wrt``.
 
     Two modes, chosen by ``vjp`` and never guessed from a shape:
@@ -181,19 +330,20 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
     - ``vjp=True`` (a vector–Jacobian product): a random upstream gradient ``G`` (course
       layout, the shape of the output) is drawn, autograd differentiates ``Σ out ⊙ G``, and
       ``scratch_grads(G, **inputs)`` returns that product.
+
     ``scratch_grads`` returns a dict keyed ``"d<name>"`` (or ``"<name>"``) or a tuple in
     ``wrt`` order. ``grad_scale[name]`` multiplies the reference gradient of ``name`` — for
     conventions such as the course's ``dW = 1/m dZ A_prevᵀ`` next to a per-example ``dZ``.
+    ``elementwise=True`` declares each gradient elementwise in its input (an activation's
+    ``dZ = dA ⊙ g'(Z)``), so a mismatch confined to negative/zero/positive inputs can be named.
     """
     check_device(device)
     layouts = layouts or {}
-    inputs = _cast_inputs(inputs, dtype)
-    missing = [k for k in wrt if k not in inputs]
-    if missing:
-        raise ValueError(f"wrt: {missing} are not among the inputs {sorted(inputs)}")
+    inputs = _cast_inputs(inputs, dtype, index_inputs)
+    wrt = _check_wrt(wrt, inputs)
     with parity_mode():
         tensors = _to_torch(inputs, layouts, device, dtype, wrt)
-        out = _call(torch_fn, tensors)
+        out = _objective_tensor(_call(torch_fn, tensors, role="torch_fn"))
         if not vjp:
             if out.numel() != 1:
                 raise ValueError(
@@ -214,7 +364,15 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
     for k, g in zip(wrt, ref):
         g_np = np.zeros_like(inputs[k]) if g is None else layouts.get(k, SAME).to_course(to_numpy(g))
         g_np = g_np * (grad_scale or {}).get(k, 1.0)
-        records.append(compare("d" + k, actual[k], g_np, tol, m=m, x=inputs[k]))
+        rec = _record("d" + k, actual[k], g_np, tol, dtype, m=m, x=inputs[k] if elementwise else None)
+        if g is None:
+            unused = (f"the torch reference does not depend on {k!r}: autograd found no path from "
+                      f"its output to {k} (a forgotten '+ {k}' or an unused argument in torch_fn?)")
+            if rec.passed:
+                rec.note = unused + "; the scratch gradient is 0 too"
+            else:
+                rec.diagnosis = unused + " — so the reference gradient is 0 and the scratch one is not"
+        records.append(rec)
     return group_result(concept, case, "gradient", device, _dtype_name(dtype), records)
 
 
@@ -226,7 +384,7 @@ def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[st
     ``wrt`` input (this is the test oracle, not a fast path).
     """
     def objective(values: Arrays) -> float:
-        out = np.asarray(_call(fn, values), dtype=np.float64)
+        out = np.asarray(_call(fn, values, role="scratch_fn"), dtype=np.float64)
         return float(np.sum(out * upstream)) if upstream is not None else float(out.reshape(()))
 
     grads = {}
@@ -249,7 +407,8 @@ def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[st
 def check_finite_differences(scratch_fn: Callable[..., Any], scratch_grads: Callable[..., Any],
                              inputs: Arrays, wrt: Sequence[str], *,
                              grad_scale: Mapping[str, float] | None = None, seed: int = 0,
-                             vjp: bool = False, concept: str = "user",
+                             vjp: bool = False, elementwise: bool = False,
+                             index_inputs: Sequence[str] = (), concept: str = "user",
                              case: str = "finite-difference", m: int | None = None) -> CheckResult:
     """Your backward against central differences of your own forward — float64, no torch.
 
@@ -257,8 +416,11 @@ def check_finite_differences(scratch_fn: Callable[..., Any], scratch_grads: Call
     ``scratch_fn`` (a cost) is differentiated directly; with ``vjp=True`` ``Σ out ⊙ G`` for a
     random ``G`` passed first to ``scratch_grads``.
     """
-    inputs = _cast_inputs(inputs, "float64")
-    out = np.asarray(_call(scratch_fn, inputs))
+    inputs = _cast_inputs(inputs, "float64", index_inputs)
+    wrt = _check_wrt(wrt, inputs)
+    out = np.asarray(_call(scratch_fn, inputs, role="scratch_fn"))
+    if out.dtype.kind not in "fiub":
+        raise TypeError(f"scratch_fn: returned dtype {out.dtype}; expected a real numeric array")
     if not vjp and out.size != 1:
         raise ValueError(f"scratch_fn: returned shape {out.shape}, but a cost (vjp=False) must be a "
                          "single number; pass vjp=True for a vector–Jacobian product")
@@ -267,10 +429,10 @@ def check_finite_differences(scratch_fn: Callable[..., Any], scratch_grads: Call
     actual = _call_grads(scratch_grads, inputs, G, wrt)
     tol = tolerance("float64", "finite-difference")
     m = m if m is not None else _infer_m(inputs)
-    records = [compare("d" + k, actual[k], numeric[k] * (grad_scale or {}).get(k, 1.0), tol, m=m,
-                       x=inputs[k]) for k in wrt]
+    records = [_record("d" + k, actual[k], numeric[k] * (grad_scale or {}).get(k, 1.0), tol, "float64",
+                       m=m, x=inputs[k] if elementwise else None) for k in wrt]
     return group_result(concept, case, "finite-difference", "cpu", "float64", records)
 
 
 __all__ = ["check_forward", "check_gradients", "check_finite_differences", "numerical_gradients",
-           "CheckResult", "Comparison"]
+           "infer_batch_size", "check_finite", "CheckResult", "Comparison"]

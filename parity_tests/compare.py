@@ -36,6 +36,7 @@ class Comparison:
     diagnosis: str | None = None
     step: int | None = None  # for trajectories: the step this record describes
     ratio: float = 0.0  # max over elements of |a − e| / (atol + rtol·|e|)
+    note: str | None = None  # e.g. that a non-finite value was declared the expected answer
 
     @property
     def tol_ratio(self) -> float:
@@ -57,8 +58,10 @@ class Comparison:
             s = (f"{verdict} {self.name}{at}: max abs err {self.max_abs_err:.3g}, max rel err "
                  f"{self.max_rel_err:.3g} (rtol={self.rtol:.1e}, atol={self.atol:.1e})")
             if not self.passed and self.worst_index is not None:
-                s += (f"; worst at {self.worst_index}: scratch {self.worst_actual!r} vs "
-                      f"reference {self.worst_expected!r}")
+                s += (f"; worst at {self.worst_index}: scratch {_fmt(self.worst_actual)} vs "
+                      f"reference {_fmt(self.worst_expected)}")
+        if self.note:
+            s += f" [{self.note}]"
         if self.diagnosis:
             s += f"\n       -> {self.diagnosis}"
         return s
@@ -67,56 +70,82 @@ class Comparison:
         return asdict(self)
 
 
-def tolerance_ratio(actual: Any, expected: Any, tol: Tolerance) -> float:
-    """``max |a − e| / (atol + rtol·|e|)`` — a cheap pass test (``<= 1``) for hot loops; ``inf``
-    for a shape mismatch or a non-finite value the other side does not share."""
+SIGNIFICANT_DIGITS = 7
+"""Printed values carry 7 significant digits: enough to see a mismatch at float32's tolerance,
+and never the trailing digits that the CPU and BLAS decide (JSON keeps full precision)."""
+
+
+def _fmt(v: float | None) -> str:
+    return "None" if v is None else f"{v:.{SIGNIFICANT_DIGITS}g}"
+
+
+def _errors(a64: np.ndarray, e64: np.ndarray, tol: Tolerance, allow_nonfinite: bool
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Per element: ``|a − e|`` and its ratio to the bound ``atol + rtol·|e|`` (> 1 fails).
+
+    The one implementation behind :func:`compare` and :func:`tolerance_ratio`. A non-finite
+    value on either side is an infinite error (NaN equal to NaN is not parity), except where
+    ``allow_nonfinite`` declares that identical non-finite values on both sides are the answer.
+    """
+    both_finite = np.isfinite(a64) & np.isfinite(e64)
+    same_nonfinite = (~both_finite & ((a64 == e64) | (np.isnan(a64) & np.isnan(e64)))
+                      if allow_nonfinite else np.zeros_like(both_finite))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf − inf is masked out
+        abs_err = np.where(both_finite, np.abs(a64 - e64), np.where(same_nonfinite, 0.0, np.inf))
+        bound = tol.atol + tol.rtol * np.where(both_finite, np.abs(e64), 0.0)
+        ratio = np.where(abs_err == 0, 0.0, abs_err / bound)  # x/0 -> inf: an exact check failed
+    return abs_err, ratio
+
+
+def tolerance_ratio(actual: Any, expected: Any, tol: Tolerance, allow_nonfinite: bool = False) -> float:
+    """``max |a − e| / (atol + rtol·|e|)`` — the pass test of :func:`compare` (``<= 1``) without
+    building a record, for hot loops; ``inf`` for a shape mismatch, a non-finite value or an
+    empty comparison."""
     a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    if a.shape != e.shape:
+    if a.shape != e.shape or a.size == 0:
         return float("inf")
-    if a.size == 0:
-        return 0.0
-    with np.errstate(invalid="ignore"):
-        ratio = np.abs(a - e) / (tol.atol + tol.rtol * np.abs(e))
-    if np.isnan(ratio).any():  # inf − inf or NaN somewhere: equal only if identical
-        same = (a == e) | (np.isnan(a) & np.isnan(e))
-        ratio = np.where(same, 0.0, np.where(np.isnan(ratio), np.inf, ratio))
-    return float(ratio.max())
+    return float(_errors(a, e, tol, allow_nonfinite)[1].max())
 
 
 def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | None = None,
-            x: np.ndarray | None = None, step: int | None = None) -> Comparison:
+            x: np.ndarray | None = None, step: int | None = None,
+            allow_nonfinite: bool = False) -> Comparison:
     """Compare ``actual`` (scratch) with ``expected`` (reference) elementwise under ``tol``.
 
-    NaN/Inf count as equal only where both sides hold the same non-finite value.
-    ``m`` and ``x`` feed the diagnosis (see :func:`parity_tests.diagnose.diagnose`).
+    Every compared value must be finite on both sides: NaN or Inf fails, even when both sides
+    hold the same one — unless ``allow_nonfinite`` declares that identical non-finite values are
+    the expected answer (the record then says so). Empty arrays compare nothing and fail.
+    ``m`` and ``x`` feed the diagnosis (see :func:`parity_tests.diagnose.diagnose`); pass ``x``
+    only for a quantity that is elementwise in ``x``.
     """
     a = np.asarray(actual)
     e = np.asarray(expected)
-    if a.dtype.kind not in "fiub" or e.dtype.kind not in "fiub":
-        raise TypeError(f"{name}: expected real numeric arrays, got {a.dtype} and {e.dtype}")
+    for side, arr in (("scratch", a), ("reference", e)):
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: expected a real numeric array from the {side} side, got "
+                            f"dtype {arr.dtype} ({type(actual if side == 'scratch' else expected).__name__})")
     if a.shape != e.shape:
         return Comparison(name, a.shape, e.shape, float("inf"), float("inf"), None, None, None,
                           tol.rtol, tol.atol, False, diagnose(a, e, tol, m=m, x=x), step)
+    if a.size == 0:
+        return Comparison(name, a.shape, e.shape, float("nan"), float("nan"), None, None, None,
+                          tol.rtol, tol.atol, False, "nothing compared: both arrays are empty", step,
+                          float("inf"))
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
-    both_finite = np.isfinite(a64) & np.isfinite(e64)
-    same_nonfinite = ~both_finite & ((a64 == e64) | (np.isnan(a64) & np.isnan(e64)))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf − inf is masked out
-        abs_err = np.where(both_finite, np.abs(a64 - e64), np.where(same_nonfinite, 0.0, np.inf))
+    abs_err, ratio = _errors(a64, e64, tol, allow_nonfinite)
+    with np.errstate(divide="ignore", invalid="ignore"):
         rel_err = np.where(abs_err == 0, 0.0, abs_err / np.abs(e64))
-        bound = tol.atol + tol.rtol * np.where(both_finite, np.abs(e64), 0.0)
-        ratio = np.where(abs_err == 0, 0.0, abs_err / bound)  # x/0 -> inf: an exact check failed
-    passed = bool(np.all(ratio <= 1)) if a.size else True
-    if a.size:
-        worst = np.unravel_index(int(np.argmax(ratio)), a.shape)
-        worst_index = tuple(int(i) for i in worst)
-        wa, we = float(a64[worst]), float(e64[worst])
-        max_abs, max_rel = float(abs_err.max()), float(np.nan_to_num(rel_err, nan=np.inf).max())
-    else:
-        worst_index, wa, we, max_abs, max_rel = None, None, None, 0.0, 0.0
-    diagnosis = None if passed else diagnose(a, e, tol, m=m, x=x)
-    return Comparison(name, a.shape, e.shape, max_abs, max_rel, worst_index, wa, we,
-                      tol.rtol, tol.atol, passed, diagnosis, step,
-                      float(ratio.max()) if a.size else 0.0)
+    passed = bool(np.all(ratio <= 1))
+    worst = np.unravel_index(int(np.argmax(ratio)), a.shape)
+    note = None
+    if allow_nonfinite and not np.isfinite(e64).all():
+        note = (f"{int((~np.isfinite(e64)).sum())} non-finite value(s) declared the expected answer "
+                "and matched exactly")
+    return Comparison(name, a.shape, e.shape, float(abs_err.max()),
+                      float(np.nan_to_num(rel_err, nan=np.inf).max()), tuple(int(i) for i in worst),
+                      float(a64[worst]), float(e64[worst]), tol.rtol, tol.atol, passed,
+                      None if passed else diagnose(a, e, tol, m=m, x=x), step,
+                      float(ratio.max()), note)
 
 
 @dataclass
@@ -134,7 +163,8 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.records)
+        """Every record passed — and there is at least one: a check that compared nothing fails."""
+        return bool(self.records) and all(r.passed for r in self.records)
 
     @property
     def worst(self) -> Comparison | None:
@@ -148,6 +178,8 @@ class CheckResult:
     def __str__(self) -> str:
         head = f"{'PASS' if self.passed else 'FAIL'} {self.label}"
         lines = [head] + ["  " + str(r).replace("\n", "\n  ") for r in self.records]
+        if not self.records:
+            lines.append("  nothing was compared: no records (an empty check never passes)")
         if self.diagnosis:
             lines.append(f"  diagnosis: {self.diagnosis}")
         return "\n".join(lines)
@@ -172,6 +204,8 @@ def group_result(concept: str, case: str, level: str, device: str, dtype: str,
                  diagnosis: str | None = None) -> CheckResult:
     """Bundle records into a :class:`CheckResult` with a cross-quantity diagnosis."""
     records = list(records)
+    if not records and diagnosis is None:
+        diagnosis = "nothing was compared: the check produced no records"
     if diagnosis is None:
         diagnosis = diagnose_group([r.name for r in records], [r.passed for r in records])
     return CheckResult(concept, case, level, device, dtype, records, diagnosis, extra or {})
@@ -195,7 +229,14 @@ def assert_close(actual: Any, expected: Any, *, level: str = "forward", dtype: s
 
 def assert_parity(result: CheckResult | Sequence[CheckResult]) -> None:
     """pytest helper: raise ``AssertionError`` showing every record and diagnosis on failure."""
-    results = [result] if isinstance(result, CheckResult) else list(result)
+    results = [result] if isinstance(result, CheckResult) else result
+    if isinstance(results, (str, bytes)) or not isinstance(results, Sequence) or not all(
+            isinstance(r, CheckResult) for r in results):
+        raise TypeError("result: expected a CheckResult (from check_forward, check_gradients, "
+                        "check_finite_differences or check_training) or a list of them, got "
+                        f"{type(result).__name__}")
+    if not results:
+        raise ValueError("result: an empty list of results — nothing was checked")
     failed = [r for r in results if not r.passed]
     if failed:
         raise AssertionError("parity failed:\n" + "\n".join(str(r) for r in failed))

@@ -7,6 +7,7 @@ Each returns a sentence, or ``None`` when it finds no pattern worth naming.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,8 +19,25 @@ _HINT_EXTRA_1_OVER_M = "divided by m once too often (or the upstream gradient al
 _HINT_SIGN = "the sign is flipped (e.g. y − a instead of a − y, or w += instead of w −=)"
 
 
-def _factor_name(c: float, m: int | None) -> tuple[str, str] | None:
-    """Name a constant factor ``c`` (``actual = c · expected``) if it is one of the typical slips."""
+FACTOR_MATCH = 1e-3
+"""A least-squares factor ``c`` is named (m, 1/m, 2, ...) when it is within this *relative*
+distance of the candidate. The fit itself is exact up to the check's tolerance (see
+:func:`diagnose`), so 1e-3 only absorbs that residue; candidates that differ by less than
+0.1% from each other never occur (m > 2, so m, 2 and ½ stay apart)."""
+MIN_REGION = 3
+"""A mismatch is said to be confined to a region of the input (negative, zero, positive) only
+when the region and the rest each hold at least this many entries: one odd entry is no pattern."""
+MAX_NAMED_LINES = 3
+"""Name rows/columns individually only when at most this many differ (more reads as noise,
+and "only 7 of 8 rows differ" points nowhere)."""
+
+
+def _factor_name(c: float, m: int | None, learning_rate: float | None = None) -> tuple[str, str] | None:
+    """Name a constant factor ``c`` (``actual = c · expected``) if it is one of the typical slips.
+
+    ``learning_rate`` is given when ``actual`` and ``expected`` are parameter *updates*: then a
+    factor of α or 1/α names a learning rate applied twice or not at all.
+    """
     candidates: list[tuple[float, str, str]] = [
         (-1.0, "−1", _HINT_SIGN),
         (2.0, "2", "a factor 2 too many (the ½ of the squared error dropped?)"),
@@ -27,6 +45,8 @@ def _factor_name(c: float, m: int | None) -> tuple[str, str] | None:
         (-2.0, "−2", _HINT_SIGN + ", and a factor 2"),
         (-0.5, "−½", _HINT_SIGN + ", and a factor ½"),
     ]
+    # m = 1 and m = 2 would collide with the sign and the factor 2 of the squared error, which
+    # are the likelier slips at those sizes: the m-candidates are offered only for m > 2.
     if m is not None and m > 2:
         candidates = [
             (float(m), f"m (m={m})", _HINT_MISSING_1_OVER_M),
@@ -34,14 +54,21 @@ def _factor_name(c: float, m: int | None) -> tuple[str, str] | None:
             (-float(m), f"−m (m={m})", _HINT_SIGN + ", and " + _HINT_MISSING_1_OVER_M),
             (-1.0 / m, f"−1/m (m={m})", _HINT_SIGN + ", and " + _HINT_EXTRA_1_OVER_M),
         ] + candidates
+    if learning_rate is not None and learning_rate not in (0.0, 1.0):
+        a = float(learning_rate)
+        candidates = [
+            (a, f"α (α={a:g})", f"the update is {a:g} × the reference's — is α = {a:g} applied twice?"),
+            (1.0 / a, f"1/α (α={a:g})", f"the update is 1/α × the reference's — the learning rate "
+                                        f"α = {a:g} is not applied?"),
+        ] + candidates
     for value, name, hint in candidates:
-        if abs(c - value) <= 1e-3 * abs(value):
+        if abs(c - value) <= FACTOR_MATCH * abs(value):
             return name, hint
     return None
 
 
 def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int | None = None,
-             x: np.ndarray | None = None) -> str | None:
+             x: np.ndarray | None = None, learning_rate: float | None = None) -> str | None:
     """Describe how ``actual`` differs from ``expected``.
 
     Args:
@@ -49,7 +76,9 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
         tol: the tolerance that was applied.
         m: the batch size, so a factor of ``m`` or ``1/m`` can be named.
         x: the input this quantity is elementwise in (same shape), so a mismatch confined to
-            negative, zero or positive inputs can be named.
+            negative, zero or positive inputs can be named. Pass it only when the quantity *is*
+            elementwise in ``x`` (an activation and its derivative), never ``W`` for ``dW``.
+        learning_rate: set when the two values are parameter updates (see :func:`_factor_name`).
 
     Checks in order: shape (transposed, layout kept, summed over the wrong axis, an accidental
     broadcast), NaN/Inf, a constant factor, transposed values, a constant offset, a mismatch
@@ -67,6 +96,12 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
                 "the reference is finite: overflow in exp, log(0), or 0/0 — use a stable form")
     if (~np.isfinite(e64) & np.isfinite(a64)).any():
         return "the reference has NaN/Inf where this value is finite"
+    both = ~np.isfinite(a64) & ~np.isfinite(e64)
+    if both.any():
+        idx = tuple(int(i) for i in np.argwhere(both)[0])
+        return (f"NaN/Inf on both sides in {int(both.sum())} of {a.size} entries (first at {idx}): "
+                "equal non-finite values are not parity — find where they first appear (a NaN "
+                "input, an overflow, log(0))")
     finite = np.isfinite(a64) & np.isfinite(e64)
     a64, e64 = np.where(finite, a64, 0), np.where(finite, e64, 0)
     close = np.abs(a64 - e64) <= tol.atol + tol.rtol * np.abs(e64)
@@ -77,14 +112,17 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
         c = float(np.sum(a64 * e64) / ee)  # least-squares factor: actual ≈ c · expected
         residual = np.abs(a64 - c * e64)
         if c != 0 and np.all(residual <= 10 * (tol.atol + tol.rtol * np.abs(c * e64))):
-            named = _factor_name(c, m)
+            named = _factor_name(c, m, learning_rate)
             if named:
                 return f"off by a constant factor of {named[0]}: {named[1]}"
             if a.size > 1:
                 return f"off by a constant factor of {c:.6g} (every entry scaled alike)"
-    if a.ndim == 2 and a.shape[0] == a.shape[1] and a.shape[0] > 1:
-        if np.all(np.abs(a64 - e64.T) <= tol.atol + tol.rtol * np.abs(e64.T)):
+    axes = _explaining_permutation(a64, e64, tol)
+    if axes is not None:
+        if a.ndim == 2:
             return "transposed: equals the reference's transpose (a missing or extra .T)"
+        return (f"equals the reference with axes {axes} (np.transpose(reference, {axes})): a layout "
+                "mix-up, e.g. channels last vs first or time vs batch first")
     if a.size > 1:
         d = a64 - e64
         if np.all(np.abs(d - d.flat[0]) <= tol.atol + tol.rtol * np.abs(e64)):
@@ -94,7 +132,9 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
         wrong = ~close
         for region, mask in (("negative inputs (x < 0)", xv < 0), ("inputs at exactly 0", xv == 0),
                              ("positive inputs (x > 0)", xv > 0)):
-            if mask.any() and wrong[mask].all() and not wrong[~mask].any():
+            if mask.sum() < MIN_REGION or (~mask).sum() < MIN_REGION:
+                continue
+            if wrong[mask].all() and not wrong[~mask].any():
                 return (f"wrong only for {region}: {int(wrong.sum())} entries, every other one "
                         "matches — check that branch of the derivative")
             if wrong.any() and not wrong[~mask].any():
@@ -104,17 +144,49 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
         wrong = ~close
         rows = np.flatnonzero(wrong.any(axis=1))
         cols = np.flatnonzero(wrong.any(axis=0))
-        if len(rows) < a.shape[0] and len(rows) <= 3:
+        if len(rows) < a.shape[0] and len(rows) <= MAX_NAMED_LINES:
             return f"only row(s) {rows.tolist()} differ; the other {a.shape[0] - len(rows)} rows match"
-        if len(cols) < a.shape[1] and len(cols) <= 3:
+        if len(cols) < a.shape[1] and len(cols) <= MAX_NAMED_LINES:
             return f"only column(s) {cols.tolist()} differ; the other {a.shape[1] - len(cols)} columns match"
     return None
+
+
+def _explaining_permutation(a: np.ndarray, e: np.ndarray, tol: Tolerance) -> tuple[int, ...] | None:
+    """The axis permutation ``p`` (not the identity) with ``a ≈ np.transpose(e, p)``, if any.
+
+    Only for arrays of up to 4 axes with at least two equal sides (else the shapes differ and
+    :func:`_diagnose_shape` names it); at most 4! = 24 candidates.
+    """
+    if a.ndim < 2 or a.ndim > 4 or a.size < 2:
+        return None
+    for p in itertools.permutations(range(a.ndim)):
+        if p == tuple(range(a.ndim)):
+            continue
+        t = np.transpose(e, p)
+        if t.shape == a.shape and np.all(np.abs(a - t) <= tol.atol + tol.rtol * np.abs(t)):
+            return p
+    return None
+
+
+def _shape_permutation(a: np.ndarray, e: np.ndarray) -> tuple[int, ...] | None:
+    """The axis permutation ``p`` with ``np.transpose(e, p).shape == a.shape`` if exactly one
+    exists (sides all distinct), else ``None``."""
+    if a.ndim != e.ndim or a.ndim < 2 or sorted(a.shape) != sorted(e.shape):
+        return None
+    found = [p for p in itertools.permutations(range(a.ndim))
+             if tuple(e.shape[i] for i in p) == a.shape and p != tuple(range(a.ndim))]
+    return found[0] if len(found) == 1 else None
 
 
 def _diagnose_shape(a: np.ndarray, e: np.ndarray) -> str:
     if a.ndim == 2 and a.shape == e.shape[::-1]:
         return (f"transposed: shape {a.shape}, expected {e.shape} — course layout is (n, m) with "
                 "examples as columns; W[l] is (n[l], n[l-1])")
+    perm = _shape_permutation(a, e)
+    if perm is not None:
+        return (f"shape {a.shape} is the reference's {e.shape} with axes {perm} "
+                f"(np.transpose(reference, {perm})): a layout mix-up — the course's images are "
+                "(m, n_H, n_W, n_C), its sequences (n_x, m, T_x)")
     if a.size == 1 and a.ndim < e.ndim:
         return (f"a {a.ndim}-d scalar where shape {e.shape} was expected: keep the dimensions "
                 "(np.sum(..., axis=1, keepdims=True))")

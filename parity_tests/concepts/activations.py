@@ -35,11 +35,11 @@ for _name, (_g, _g_prime) in S.ACTIVATIONS.items():
         return {"dZ": dA * g_prime(Z)}  # dZ = dA ⊙ g'(Z)
 
     register_forward("activations", _name, lambda Z, g=_g: g(Z), lambda Z, f=_torch_g: f(Z),
-                     edge_inputs, half=True)
+                     edge_inputs, elementwise=True, half=True)
     register_gradient("activations", _name, _backward, lambda Z, f=_torch_g: f(Z), edge_inputs,
-                      wrt=["Z"], vjp=True, half=True)
+                      wrt=["Z"], vjp=True, elementwise=True, half=True)
     register_finite_differences("activations", _name, lambda Z, g=_g: g(Z), _backward,
-                                smooth_inputs, wrt=["Z"], vjp=True)
+                                smooth_inputs, wrt=["Z"], vjp=True, elementwise=True)
 
 
 def _softmax_backward(dA: np.ndarray, Z: np.ndarray) -> dict[str, np.ndarray]:
