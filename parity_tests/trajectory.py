@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from parity_tests.api import check_finite, infer_batch_size
 from parity_tests.compare import CheckResult, Comparison, compare, group_result, tolerance_ratio
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.diagnose import diagnose
@@ -34,31 +35,79 @@ from torch_ref.layout import (
 ScratchStep = Callable[[dict[str, np.ndarray], np.ndarray, np.ndarray],
                        tuple[float, Mapping[str, np.ndarray]]]
 TorchLoss = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+STEP_RETURNS = ("grads", "params")
 
 
-def _cast(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def _cast(name: str, a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A batch array in the run's float dtype (integer labels too), refused if not finite."""
     a = np.asarray(a)
-    return a.astype(dtype) if a.dtype.kind == "f" else a
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected real numbers, got dtype {a.dtype}")
+    check_finite(name, a)
+    return a.astype(dtype)
+
+
+def _default_layouts(X: np.ndarray, Y: np.ndarray) -> tuple[Layout, Layout]:
+    """Examples as columns for 2-D course batches; anything else must say its layout."""
+    if np.ndim(X) == 2 and np.ndim(Y) == 2:
+        return COLUMNS, COLUMNS
+    raise ValueError(f"batch_layouts: X has shape {np.shape(X)} and Y {np.shape(Y)}; only 2-D "
+                     "(n, m) batches have a default (examples as columns) — pass the layouts, "
+                     "e.g. (IMAGES, COLUMNS) or (SEQUENCE, COLUMNS) from torch_ref.layout")
+
+
+def _step_output(out: object, t: int, params: Mapping[str, np.ndarray], returns: str
+                 ) -> tuple[float, dict[str, np.ndarray]]:
+    """``(cost, grads or new params)`` from the learner's step, or an error saying what came back."""
+    what = "gradients {'d<name>': array}" if returns == "grads" else "updated parameters {name: array}"
+    shape = (f"a {type(out).__name__} of ({', '.join(type(v).__name__ for v in out)})"
+             if isinstance(out, (tuple, list)) else f"a {type(out).__name__}")
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"scratch_step: at step {t} returned {shape}; expected (cost, {what})")
+    cost, second = out
+    if isinstance(cost, Mapping) and not isinstance(second, Mapping):
+        raise TypeError(f"scratch_step: at step {t} returned {shape}; expected (cost, {what}) — "
+                        "the two are swapped (the course's propagate returns (grads, cost))")
+    if not isinstance(second, Mapping):
+        raise TypeError(f"scratch_step: at step {t} returned {shape}; expected (cost, {what})")
+    c = np.asarray(cost)
+    if c.dtype.kind not in "fiub" or c.size != 1:
+        raise TypeError(f"scratch_step: at step {t} returned a cost of shape {c.shape} and dtype "
+                        f"{c.dtype}; expected one number")
+    want = ["d" + k for k in params] if returns == "grads" else list(params)
+    missing = [k for k in want if k not in second]
+    if missing:
+        hint = (" (it returned parameters: pass step_returns='params')"
+                if returns == "grads" and all(k in second for k in params) else
+                " (it returned gradients: pass step_returns='grads')"
+                if returns == "params" and all("d" + k in second for k in params) else "")
+        raise ValueError(f"scratch_step: at step {t} returned {sorted(second)}; missing {missing}{hint}")
+    return float(c.reshape(())), dict(second)
 
 
 def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torch_loss: TorchLoss,
                    init_params: Mapping[str, np.ndarray],
                    batches: Sequence[tuple[np.ndarray, np.ndarray]], *, param_spec: ParamSpec,
-                   learning_rate: float, batch_layouts: tuple[Layout, Layout] = (COLUMNS, COLUMNS),
-                   device: str = "cpu", dtype: str = "float64", concept: str = "user",
-                   case: str = "training", metrics: Metrics | None = None) -> CheckResult:
+                   learning_rate: float, batch_layouts: tuple[Layout, Layout] | None = None,
+                   step_returns: str = "grads", device: str = "cpu", dtype: str = "float64",
+                   concept: str = "user", case: str = "training",
+                   metrics: Metrics | None = None) -> CheckResult:
     """Gradient descent on both sides, compared step by step.
 
     Args:
         scratch_step: ``(params, X, Y) -> (cost, grads)`` in the course layout, ``grads`` keyed
             ``"d<name>"``; the runner applies ``p := p − α dp`` (``scratch.gd.gd_update``).
+            With ``step_returns="params"`` it is the learner's *whole* iteration,
+            ``(params, X, Y) -> (cost, updated params)``, so their update rule is checked too
+            (and an update off by a factor α is named as the learning rate applied twice).
         torch_model: the reference module; it is moved to ``device``/``dtype`` and loaded with
             ``init_params`` through ``param_spec``.
         torch_loss: ``(model, X, Y) -> J`` on torch-layout batches; the runner steps
             ``torch.optim.SGD(lr=learning_rate)``.
         init_params: the starting parameters (course layout), shared by both sides.
         batches: ``[(X, Y), ...]`` in the course layout, one per step, same order on both sides.
-        batch_layouts: how ``X`` and ``Y`` convert to torch (default: examples as rows).
+        batch_layouts: how ``X`` and ``Y`` convert to torch; the default (examples as columns
+            -> rows) exists for 2-D batches only: images and sequences must name theirs.
         metrics: optional ``(final scratch params, trained model) -> {name: value}`` (see
             :mod:`parity_tests.metrics`), reported in ``extra["metrics"]``.
 
@@ -68,9 +117,20 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
         loss curves and ``first_divergence`` (``(step, name)`` or ``None``).
     """
     check_device(device)
+    if step_returns not in STEP_RETURNS:
+        raise ValueError(f"step_returns: expected one of {STEP_RETURNS}, got {step_returns!r}")
+    batches = list(batches)
+    if not batches:
+        raise ValueError("batches: empty — a trajectory of zero steps compares nothing")
+    for i, batch in enumerate(batches):
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"batches[{i}]: expected an (X, Y) pair, got {type(batch).__name__}")
+    if not init_params:
+        raise ValueError("init_params: empty — there is no parameter to train")
     np_dtype = numpy_dtype(dtype)
     dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
-    params = {k: _cast(v, np_dtype) for k, v in init_params.items()}
+    params = {k: _cast(f"init_params[{k!r}]", v, np_dtype) for k, v in init_params.items()}
+    batch_layouts = batch_layouts or _default_layouts(*batches[0])
     model = torch_model.to(device=device, dtype=torch_dtype(dtype))
     load_scratch_params(model, params, param_spec)
     start = state_dict_to_params(model.state_dict(), param_spec)
@@ -90,13 +150,16 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
     now_prev = start
     with parity_mode():
         for t, (X, Y) in enumerate(batches):
-            X, Y = _cast(X, np_dtype), _cast(Y, np_dtype)
+            X, Y = _cast(f"batches[{t}][0] (X)", X, np_dtype), _cast(f"batches[{t}][1] (Y)", Y, np_dtype)
             before = params
-            cost, grads = scratch_step(params, X, Y)
+            cost, out = _step_output(scratch_step(params, X, Y), t, params, step_returns)
             if not np.isfinite(cost):
                 stopped = f"the scratch cost became {cost} at step {t}; training stopped there"
                 break
-            params = gd_update(params, grads, learning_rate)
+            if step_returns == "grads":
+                params = gd_update(params, out, learning_rate)
+            else:
+                params = {k: np.asarray(out[k]) for k in params}
             Xt = to_tensor(x_layout.to_torch(X), device, dtype)
             Yt = to_tensor(y_layout.to_torch(Y), device, dtype)
             opt.zero_grad(set_to_none=True)
@@ -123,7 +186,7 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
                 if name != "loss":
                     # name the mistake from this step's update Δp = −α dp on each side
                     update = diagnose(params[name] - before[name], now[name] - torch_before[name],
-                                      tol, m=X.shape[-1])
+                                      tol, m=infer_batch_size(X), learning_rate=learning_rate)
                     if update:
                         rec.diagnosis = f"its update this step is {update}"
                 chosen[name] = rec
