@@ -1,22 +1,35 @@
-"""The ``dlparity`` command.
+"""The dlparity command.
 
-``dlparity report`` — run every registered parity check (quick sizes) on every available
-device and dtype; print progress and a table; write ``report.json``, ``report.md`` and loss-curve
-PNGs to ``--out`` (default ``dlparity-report/``). Exit status 1 if any check fails.
-``dlparity list`` — the registered checks.
+  dlparity report   run every registered parity check (quick sizes) on every available device
+                    and dtype; print progress and a table; write report.json, report.md and the
+                    plots to --out (default dlparity-report/). Exit status: 0 all passed,
+                    1 a check failed or errored, 2 bad options, 130 interrupted.
+  dlparity list     the registered checks.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from parity_tests.devices import DTYPES, HALF_DTYPES, available_devices
 
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
+
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("dlparity")
+    except Exception:  # not installed (run from a checkout)
+        return "unknown (not installed)"
 
 
 def _pin_threads() -> None:
@@ -33,68 +46,108 @@ def _pin_threads() -> None:
         pass
 
 
+def _usage_error(message: str) -> int:
+    print(f"dlparity: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from parity_tests.registry import all_checks
-    from parity_tests.report import format_table, run_checks, summary_table, write_outputs
+    from parity_tests.report import (
+        Interrupted,
+        check_out_dir,
+        format_table,
+        plan,
+        run_checks,
+        summary_table,
+        write_outputs,
+    )
 
-    devices = args.devices or available_devices()
+    devices = args.devices if args.devices is not None else available_devices()
+    if not devices:
+        return _usage_error("--devices: expected one or more of cpu, cuda")
     absent = sorted(set(devices) - set(available_devices()))
     if absent:
-        print(f"dlparity report: --devices {absent} not available here (available: "
-              f"{available_devices()})", file=sys.stderr)
-        return 2
+        return _usage_error(f"--devices {absent} not available here (available: {available_devices()})")
+    if not args.dtypes:
+        return _usage_error(f"--dtypes: expected one or more of {list(DTYPES + HALF_DTYPES)}")
     bad = sorted(set(args.dtypes) - set(DTYPES) - set(HALF_DTYPES))
     if bad:
-        print(f"dlparity report: --dtypes {bad} unknown; expected some of "
-              f"{list(DTYPES + HALF_DTYPES)}",
-              file=sys.stderr)
-        return 2
+        return _usage_error(f"--dtypes {bad} unknown; expected some of {list(DTYPES + HALF_DTYPES)}")
     try:
-        checks = all_checks(args.concepts or None, include_slow=args.include_slow)
+        check_out_dir(args.out)
+        checks = all_checks(args.concepts, include_slow=args.include_slow)
     except ValueError as exc:
-        print(f"dlparity report: {exc}", file=sys.stderr)
-        return 2
+        return _usage_error(str(exc))
     _pin_threads()
-    print(f"dlparity report: {len(checks)} checks x devices {devices} x dtypes {args.dtypes}",
-          file=sys.stderr)
-    rows = run_checks(checks, devices, args.dtypes)
-    write_outputs(rows, args.out, plots=not args.no_plots)
+    jobs = plan(checks, devices, args.dtypes)
+    print(f"dlparity report: {len(jobs)} checks ({len(checks)} registered checks x devices "
+          f"{devices} x dtypes {args.dtypes})", file=sys.stderr)
+    try:
+        rows = run_checks(checks, devices, args.dtypes)
+    except Interrupted as exc:
+        print(f"dlparity report: {exc}; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    names = write_outputs(rows, args.out, plots=not args.no_plots)
     print(format_table(rows))
     print("\n" + summary_table(rows))
     counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
     print("\n" + ", ".join(f"{n} {v.lower()}" for v, n in counts.items() if n or v == "FAIL"))
-    print(f"wrote {args.out / 'report.md'} and {args.out / 'report.json'}")
-    return 0 if counts["FAIL"] == 0 and counts["ERROR"] == 0 else 1
+    pngs = [n for n in names if n.endswith(".png")]
+    others = [n for n in names if not n.endswith(".png")]
+    print(f"wrote to {args.out}/: {', '.join(others)}"
+          + (f" and {len(pngs)} plots: {', '.join(pngs)}" if pngs else " (no plots)"))
+    return 0 if counts["FAIL"] == 0 and counts["ERROR"] == 0 else EXIT_FAILED
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from parity_tests.registry import all_checks
 
-    for c in all_checks(args.concepts or None):
+    try:
+        checks = all_checks(args.concepts)
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    for c in checks:
         print(f"{c.id:<55} dtypes={','.join(c.dtypes)}{' cpu-only' if c.cpu_only else ''}"
               f"{' slow' if c.slow else ''}")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlparity", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"dlparity {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="run every parity check and write the report")
-    rep.add_argument("--concepts", type=_csv, default=[], help="comma-separated concept ids")
-    rep.add_argument("--devices", type=_csv, default=[], help="e.g. cpu,cuda (default: all present)")
+    rep.add_argument("--concepts", type=_csv, default=None, help="comma-separated concept ids")
+    rep.add_argument("--devices", type=_csv, default=None, help="e.g. cpu,cuda (default: all present)")
     rep.add_argument("--dtypes", type=_csv, default=list(DTYPES),
                      help=f"comma-separated, from {list(DTYPES + HALF_DTYPES)} (default "
                           f"{list(DTYPES)}; half precision runs the checks registered for it)")
     rep.add_argument("--out", type=Path, default=Path("dlparity-report"), help="output folder")
-    rep.add_argument("--no-plots", action="store_true", help="skip the loss-curve PNGs")
+    rep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     rep.add_argument("--include-slow", action="store_true", help="also run checks marked slow")
     rep.set_defaults(func=cmd_report)
     lst = sub.add_parser("list", help="list the registered checks")
-    lst.add_argument("--concepts", type=_csv, default=[])
+    lst.add_argument("--concepts", type=_csv, default=None, help="comma-separated concept ids")
     lst.set_defaults(func=cmd_list)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status = args.func(args)
+        sys.stdout.flush()
+        return status
+    except KeyboardInterrupt:
+        print("dlparity: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (dlparity list | head): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

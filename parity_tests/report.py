@@ -1,14 +1,23 @@
 """``dlparity report``: run every registered check on every available device and dtype.
 
 Prints progress and a table; writes ``report.json``, ``report.md`` and (with matplotlib) one PNG
-per trajectory overlaying the scratch and torch loss curves and their difference.
+per trajectory overlaying the scratch and torch loss curves and their difference, plus one PNG
+per check that carries a figure of its own (``extra["figure"]``: clusters, an F1-vs-ε curve).
+
+Writing is atomic per run: every file is staged in a temporary folder inside ``--out``, then,
+under a lock, the previous run's files (listed in ``.dlparity-manifest.json``) are removed and
+the new ones renamed into place — so a folder never holds a mix of two runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -76,11 +85,27 @@ def _summarize(result: CheckResult) -> tuple[str, str, str]:
     return err, tol, diag
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a run: ``done`` of ``total`` checks had finished."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"interrupted after {done} of {total} checks")
+        self.done, self.total = done, total
+
+
+def plan(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str]
+         ) -> list[tuple[ParityCheck, str, str]]:
+    """Every (check, device, dtype) a run executes: cpu-only checks on the CPU alone, each check
+    in the dtypes it is registered for and that were asked for."""
+    return [(c, dev, dt) for c in checks for dev in devices if not (c.cpu_only and dev != "cpu")
+            for dt in c.dtypes if dt in dtypes]
+
+
 def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str],
                progress: bool = True) -> list[Row]:
-    """Run each check at each applicable device and dtype; never raises for a failing check."""
-    jobs = [(c, dev, dt) for c in checks for dev in devices if not (c.cpu_only and dev != "cpu")
-            for dt in c.dtypes if dt in dtypes]
+    """Run each check at each applicable device and dtype; never raises for a failing check
+    (Ctrl-C raises :class:`Interrupted`, which says how far it got)."""
+    jobs = plan(checks, devices, dtypes)
     rows: list[Row] = []
     for i, (check, dev, dt) in enumerate(jobs, 1):
         label = f"{check.concept}/{check.case} {check.level} {dev} {dt}"
@@ -88,8 +113,13 @@ def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Se
         try:
             result = check.run(dev, dt)
             err, tol, diag = _summarize(result)
-            row = Row(check.concept, check.case, check.level, dev, dt,
-                      "PASS" if result.passed else "FAIL", err, tol, diag, result=result)
+            verdict = "PASS" if result.passed else "FAIL"
+            if not result.records:
+                verdict, diag = "ERROR", "nothing was compared: the check produced no records"
+            row = Row(check.concept, check.case, check.level, dev, dt, verdict, err, tol, diag,
+                      result=result)
+        except KeyboardInterrupt:
+            raise Interrupted(i - 1, len(jobs)) from None
         except CheckUnavailable as exc:
             row = Row(check.concept, check.case, check.level, dev, dt, "UNAVAILABLE", diagnosis=str(exc))
         except Exception as exc:  # a crashing check is a failure, reported with its cause
@@ -185,18 +215,110 @@ def plot_trajectory(rows: Sequence[Row], out_dir: Path) -> str | None:
     return name
 
 
-def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> None:
-    """``report.json``, ``report.md`` and the trajectory PNGs in ``out_dir``."""
+def plot_figure(row: Row, out_dir: Path) -> str | None:
+    """A check's own figure (``extra["figure"]``): lines and scatters on one axis."""
+    fig_spec = row.result.extra.get("figure") if row.result is not None else None
+    if not fig_spec:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, series in enumerate(fig_spec.get("series", [])):
+        x, y = np.asarray(series.get("x", []), dtype=float), np.asarray(series.get("y", []), dtype=float)
+        if series.get("kind") == "scatter":
+            ax.scatter(x, y, s=series.get("size", 12), alpha=0.7, color=f"C{i % 10}",
+                       label=series.get("label"), marker=series.get("marker", "o"))
+        else:
+            ax.plot(x, y, color=f"C{i % 10}", label=series.get("label"), lw=1.5)
+    ax.set_title(f"{row.concept}/{row.case} ({row.device}, {row.dtype}): "
+                 f"{fig_spec.get('title', '')} — {row.verdict}", fontsize=9)
+    ax.set_xlabel(fig_spec.get("xlabel", ""))
+    ax.set_ylabel(fig_spec.get("ylabel", ""))
+    if any(sr.get("label") for sr in fig_spec.get("series", [])):
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    name = f"{row.concept}-{row.case}-{row.level}-{row.device}-{row.dtype}.png".replace("/", "_")
+    fig.savefig(out_dir / name, dpi=80)
+    plt.close(fig)
+    return name
+
+
+MANIFEST = ".dlparity-manifest.json"
+"""The files the last run wrote into ``--out``; the next run removes those it does not rewrite."""
+
+
+@contextlib.contextmanager
+def _locked(out_dir: Path):
+    """An exclusive lock on ``out_dir`` while a run swaps its files in (POSIX; elsewhere none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(out_dir / ".dlparity.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse an unusable ``--out`` before any check runs: a file, or a folder we cannot write."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out: {out_dir} exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".dlparity-probe-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--out: cannot write to {out_dir} ({exc.strerror or exc})") from None
+
+
+def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> list[str]:
+    """``report.json``, ``report.md`` and the PNGs, swapped into ``out_dir`` atomically (see the
+    module docstring); returns the names written."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".dlparity-staging-", dir=out_dir))
+    try:
+        _render(rows, stage, plots)
+        names = sorted(p.name for p in stage.iterdir())
+        with _locked(out_dir):
+            try:
+                old = json.loads((out_dir / MANIFEST).read_text())["files"]
+            except (OSError, ValueError, KeyError, TypeError):
+                old = []
+            for name in set(old) - set(names):
+                with contextlib.suppress(FileNotFoundError):
+                    (out_dir / Path(name).name).unlink()
+            for name in names:
+                os.replace(stage / name, out_dir / name)
+            manifest = stage / MANIFEST
+            manifest.write_text(json.dumps({"files": names}))
+            os.replace(manifest, out_dir / MANIFEST)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return names
+
+
+def _render(rows: Sequence[Row], out_dir: Path, plots: bool) -> None:
     if plots:
         groups: dict[tuple[str, str, str], list[Row]] = {}
         for row in rows:
-            if row.level == "trajectory" and row.result is not None:
+            if row.level == "trajectory" and row.result is not None and row.result.extra.get("scratch_loss"):
                 groups.setdefault((row.concept, row.case, row.device), []).append(row)
         for group in groups.values():
             name = plot_trajectory(group, out_dir)
             for row in group:
                 row.plot = name
+        for row in rows:
+            if row.plot is None and row.result is not None and row.result.extra.get("figure"):
+                row.plot = plot_figure(row, out_dir)
     counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
     env = {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
            "devices": available_devices(),
@@ -217,7 +339,7 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> Non
                            for k, v in m.items()) for r, m in metrics]
     pngs = list(dict.fromkeys(r.plot for r in rows if r.plot))
     if pngs:
-        md += ["", "## Loss curves", ""] + [f"![{p}]({p})" for p in pngs]
+        md += ["", "## Plots", ""] + [f"![{p}]({p})" for p in pngs]
     failing = [r for r in rows if r.verdict in ("FAIL", "ERROR")]
     if failing:
         md += ["", "## Failures", ""]

@@ -67,7 +67,9 @@ def test_crashing_and_unavailable_checks_are_reported_not_raised() -> None:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--concepts", "nope"], "are not registered"),
+    (["--concepts", "nope"], "['nope'] are not concept ids"),
+    (["--concepts", ""], "expected one or more concept ids"),
+    (["--devices", "tpu"], "--devices ['tpu'] not available"),
     (["--dtypes", "int8"], "--dtypes ['int8'] unknown"),
 ])
 def test_bad_options_exit_2(args, message, capsys, tmp_path: Path) -> None:
@@ -76,7 +78,7 @@ def test_bad_options_exit_2(args, message, capsys, tmp_path: Path) -> None:
 
 
 def test_write_outputs_without_rows(tmp_path: Path) -> None:
-    write_outputs([], tmp_path, plots=False)
+    assert write_outputs([], tmp_path, plots=False) == ["report.json", "report.md"]
     assert json.loads((tmp_path / "report.json").read_text())["rows"] == []
 
 
@@ -92,3 +94,107 @@ def test_summary_table_one_line_per_concept() -> None:
     table = summary_table(rows)
     assert table.splitlines()[2].split()[:4] == ["dense", "2", "2", "0"]
     assert "0 of tol" in table  # an exact match is not 'inf of tol'
+
+
+# --- the CLI behaves like a well-kept tool ---------------------------------------------------
+def _fake(case: str, level: str = "forward", figure: bool = False, fail: bool = False,
+          interrupt: bool = False) -> ParityCheck:
+    def run(device: str, dtype: str):
+        if interrupt:
+            raise KeyboardInterrupt
+        rec = compare("Z", np.ones(3) * (2 if fail else 1), np.ones(3), tolerance(dtype, "forward"))
+        series = [{"label": "a", "x": [0, 1], "y": [1, 0], "kind": "line"}]
+        extra = {"figure": {"title": "t", "xlabel": "x", "ylabel": "y", "series": series}} if figure else {}
+        return group_result("dense", case, level, device, dtype, [rec], extra)
+    return ParityCheck("dense", case, level, run)
+
+
+def _report(monkeypatch, checks, out: Path, *extra: str) -> int:
+    monkeypatch.setattr("parity_tests.registry.all_checks", lambda *a, **k: checks)
+    return cli.main(["report", "--devices", "cpu", "--dtypes", "float64", "--out", str(out), *extra])
+
+
+def test_out_that_is_a_file_or_unwritable_exits_2_before_running(tmp_path: Path, monkeypatch, capsys) -> None:
+    ran = []
+    check = ParityCheck("dense", "x", "forward", lambda d, t: ran.append(1))
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for out in (afile, afile / "sub"):
+        assert _report(monkeypatch, [check], out) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("dlparity: --out:")
+    assert not ran
+
+
+def test_a_second_run_removes_the_first_runs_stale_files(tmp_path: Path, monkeypatch, capsys) -> None:
+    pytest.importorskip("matplotlib")
+    assert _report(monkeypatch, [_fake("a", figure=True)], tmp_path) == 0
+    first = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png")
+    assert first and "dense-a-forward-cpu-float64.png" in first
+    (tmp_path / "mine.txt").write_text("not dlparity's")
+    assert _report(monkeypatch, [_fake("b", figure=True)], tmp_path) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert "dense-a-forward-cpu-float64.png" not in names and "dense-b-forward-cpu-float64.png" in names
+    assert "mine.txt" in names  # only files the previous run owned are removed
+    assert not [n for n in names if n.startswith(".dlparity-staging")]
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"wrote to {tmp_path}/: report.json, report.md and 1 plots: dense-b-forward")
+
+
+def test_ctrl_c_exits_130_with_a_count_and_writes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
+    status = _report(monkeypatch, [_fake("a"), _fake("b", interrupt=True), _fake("c")], tmp_path)
+    err = capsys.readouterr().err
+    assert status == 130 and "interrupted after 1 of 3 checks" in err and "Traceback" not in err
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_header_counts_what_runs(tmp_path: Path, monkeypatch, capsys) -> None:
+    cpu_only = ParityCheck("dense", "fd", "finite-difference", _fake("x").run, dtypes=("float64",),
+                           cpu_only=True)
+    _report(monkeypatch, [_fake("a"), cpu_only], tmp_path, "--no-plots")
+    err = capsys.readouterr().err
+    assert err.startswith("dlparity report: 2 checks") and err.count("] PASS") == 2
+
+
+def test_a_check_that_compared_nothing_is_an_error_in_the_report(tmp_path: Path, monkeypatch, capsys) -> None:
+    empty = ParityCheck("dense", "empty", "forward",
+                        lambda d, t: group_result("dense", "empty", "forward", d, t, []))
+    assert _report(monkeypatch, [empty], tmp_path, "--no-plots") == 1
+    assert "nothing was compared" in capsys.readouterr().out
+
+
+def test_planned_concepts_are_told_apart_from_unknown_ones(monkeypatch) -> None:
+    from parity_tests import registry
+
+    monkeypatch.setattr(registry, "_concept_modules", lambda: ["dense"])
+    with pytest.raises(ValueError, match=r"\['rl'\] are planned in CONCEPTS.md but not implemented yet"):
+        registry.check_concepts(["rl"])
+    with pytest.raises(ValueError, match=r"are not concept ids"):
+        registry.check_concepts(["nope"])
+
+
+def test_version_and_help(capsys) -> None:
+    import subprocess
+    import sys
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.startswith("dlparity ")
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "``" not in capsys.readouterr().out
+    proc = subprocess.run([sys.executable, "-m", "parity_tests.cli", "list", "--concepts", "dense"],
+                          capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert proc.returncode == 0 and "dense-linear-forward" in proc.stdout
+
+
+def test_a_closed_pipe_stops_quietly(monkeypatch, capsys) -> None:
+    """dlparity list | head: the reader is gone; no BrokenPipeError traceback."""
+    import os
+
+    r, w = os.pipe()
+    os.close(r)
+    closed = os.fdopen(w, "w")
+    monkeypatch.setattr("sys.stdout", closed)
+    assert cli.main(["list", "--concepts", "dense"]) == cli.EXIT_BROKEN_PIPE
+    assert "Traceback" not in capsys.readouterr().err
