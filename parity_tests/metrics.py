@@ -12,15 +12,22 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from torch_ref.layout import columns_to_rows, to_numpy
+from torch_ref.layout import COLUMNS, Layout, to_numpy
 
 Metrics = Callable[[dict[str, np.ndarray], torch.nn.Module], dict[str, float]]
 
 
-def model_input(model: torch.nn.Module, X: np.ndarray) -> torch.Tensor:
-    """Course-layout ``X (n_x, m)`` as a batch-first tensor on the model's device and dtype."""
+def model_input(model: torch.nn.Module, X: np.ndarray, layout: Layout = COLUMNS) -> torch.Tensor:
+    """Course-layout ``X`` as the model's input tensor (through ``layout``: examples as columns
+    by default; ``IMAGES`` or ``SEQUENCE`` for N-D data) on the model's device and dtype."""
     p = next(model.parameters())
-    return torch.as_tensor(columns_to_rows(X), device=p.device, dtype=p.dtype)
+    return torch.as_tensor(layout.to_torch(X), device=p.device, dtype=p.dtype)
+
+
+def _per_example(pred: np.ndarray, layout: Layout) -> np.ndarray:
+    """Torch predictions flattened in the course's order: a 2-D ``(m, n)`` goes back through
+    ``layout`` first (so ``(m, 1)`` and the course's ``(1, m)`` line up); labels ``(m,)`` as they are."""
+    return (layout.to_course(pred) if pred.ndim == 2 else pred).ravel()
 
 
 def _like_params(X: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
@@ -29,16 +36,18 @@ def _like_params(X: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def accuracy(scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray],
-             X: np.ndarray, labels: np.ndarray) -> Metrics:
+             X: np.ndarray, labels: np.ndarray, x_layout: Layout = COLUMNS,
+             pred_layout: Layout = COLUMNS) -> Metrics:
     """Fraction of ``labels`` predicted right by ``scratch_predict(params, X)`` and by
-    ``model.predict(x)`` (both flattened; labels 0/1 or class indices)."""
+    ``model.predict(x)`` (both flattened in example order; labels 0/1 or class indices).
+    ``x_layout`` converts ``X`` for the model, ``pred_layout`` its 2-D predictions back."""
     labels = np.asarray(labels).ravel()
 
     def metrics(params: dict[str, np.ndarray], model: torch.nn.Module) -> dict[str, float]:
         Xs = _like_params(X, params)
         with torch.no_grad():
-            torch_pred = to_numpy(model.predict(model_input(model, X)))
-        torch_pred = torch_pred.T.ravel()  # (m, n) batch first -> (n, m) like scratch, flattened
+            torch_pred = _per_example(to_numpy(model.predict(model_input(model, X, x_layout))),
+                                      pred_layout)
         return {"train_accuracy_scratch": float(np.mean(scratch_predict(params, Xs).ravel() == labels)),
                 "train_accuracy_torch": float(np.mean(torch_pred == labels))}
 
@@ -46,11 +55,11 @@ def accuracy(scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.n
 
 
 def rmse(scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray],
-         X: np.ndarray, Y: np.ndarray) -> Metrics:
+         X: np.ndarray, Y: np.ndarray, x_layout: Layout = COLUMNS, y_layout: Layout = COLUMNS) -> Metrics:
     """Root-mean-squared error ``√(1/m Σ (ŷ − y)²)`` of both sides' predictions of ``Y (n_y, m)``."""
     def metrics(params: dict[str, np.ndarray], model: torch.nn.Module) -> dict[str, float]:
         with torch.no_grad():
-            torch_hat = to_numpy(model(model_input(model, X))).T  # back to (n_y, m)
+            torch_hat = y_layout.to_course(to_numpy(model(model_input(model, X, x_layout))))
         scratch_hat = scratch_predict(params, _like_params(X, params))
         return {"train_rmse_scratch": float(np.sqrt(np.mean((scratch_hat - Y) ** 2))),
                 "train_rmse_torch": float(np.sqrt(np.mean((torch_hat - Y) ** 2)))}

@@ -137,6 +137,111 @@ def register_trajectory(concept: str, case: str,
     return register(ParityCheck(concept, case, "trajectory", run, slow=slow, **kwargs))
 
 
+@dataclass(frozen=True)
+class Model:
+    """A model-level concept, described once by its interface (scikit-learn's checks are
+    functions of an estimator's interface; these are functions of this pair):
+
+    - scratch ``propagate(params, X, Y) -> (J, grads)`` and ``forward(params, X) -> output``,
+      in the course layout;
+    - a torch module from ``make_module(**factory_kwargs)``, its ``param_spec``, the method whose
+      output equals ``forward`` (``output_method``), and ``torch_cost(logits, Y) -> J`` on the
+      output of the module's ``forward``;
+    - ``x_layout``/``y_layout``/``output_layout``: how batches and outputs convert.
+    """
+
+    propagate: Callable[..., Any]
+    forward: Callable[..., Any]
+    make_module: Callable[..., Any]
+    param_spec: Mapping[str, Any]
+    torch_cost: Callable[..., Any]
+    output_method: str = "forward"
+    x_layout: Any = None
+    y_layout: Any = None
+    output_layout: Any = None
+
+    def layouts(self) -> tuple[Any, Any, Any]:
+        from torch_ref.layout import COLUMNS
+
+        return (self.x_layout or COLUMNS, self.y_layout or COLUMNS, self.output_layout or COLUMNS)
+
+    def _params(self, kw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: kw[k] for k in self.param_spec}
+
+    # scratch side, as functions of named inputs {params..., X, Y}
+    def scratch_output(self, **kw: np.ndarray) -> Any:
+        return self.forward(self._params(kw), kw["X"])
+
+    def scratch_cost(self, **kw: np.ndarray) -> Any:
+        return self.propagate(self._params(kw), kw["X"], kw["Y"])[0]
+
+    def scratch_grads(self, **kw: np.ndarray) -> Any:
+        return self.propagate(self._params(kw), kw["X"], kw["Y"])[1]
+
+    # torch side: the module itself, its parameters passed in (module_function)
+    def _fn(self, method: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+        from parity_tests.torch_functional import module_function
+
+        return module_function(lambda: self.make_module(device="meta"), dict(self.param_spec), method)
+
+    def torch_output(self, **kw: Any) -> Any:
+        return self._fn(self.output_method)[0](kw["X"], **self._params(kw))
+
+    def torch_objective(self, **kw: Any) -> Any:
+        return self.torch_cost(self._fn("forward")[0](kw["X"], **self._params(kw)), kw["Y"])
+
+    def torch_loss(self, model: Any, X: Any, Y: Any) -> Any:
+        return self.torch_cost(model(X), Y)
+
+    def input_layouts(self) -> dict[str, Any]:
+        x, y, _ = self.layouts()
+        return {**self._fn("forward")[1], "X": x, "Y": y}
+
+
+def register_model(concept: str, case: str, model: Model, make_inputs: MakeInputs,
+                   trajectories: Mapping[str, Callable[[np.random.Generator], Mapping[str, Any]]] = {},
+                   half: bool = False, fd: bool = True) -> list[ParityCheck]:
+    """Derive a model's checks from its interface (:class:`Model`): forward output, every
+    parameter gradient of the cost vs autograd, central differences of the scratch backward
+    (``fd``), and each trajectory in ``trajectories`` — ``{name: make_problem(rng)}`` returning
+    ``init_params``, ``batches``, ``learning_rate`` (and optionally ``metrics``, ``step_returns``);
+    the model supplies the step, the torch module, its loss, its spec and the batch layouts.
+
+    ``make_inputs(rng)`` returns ``{param: array, ..., "X": ..., "Y": ...}`` in the course layout.
+    """
+    names = list(model.param_spec)
+    layouts = model.input_layouts()
+    out_layout = model.layouts()[2]
+    checks = [
+        register_forward(concept, case, model.scratch_output, model.torch_output, make_inputs,
+                         layouts=layouts, output_layout=out_layout, half=half),
+        register_forward(concept, f"{case}-cost", model.scratch_cost, model.torch_objective, make_inputs,
+                         layouts=layouts, output_names=["J"], half=half),
+        register_gradient(concept, f"{case}-cost", model.scratch_grads, model.torch_objective,
+                          make_inputs, wrt=names, layouts=layouts, half=half),
+    ]
+    if fd:
+        checks.append(register_finite_differences(concept, f"{case}-cost", model.scratch_cost,
+                                                  model.scratch_grads, make_inputs, wrt=names))
+    for name, make_problem in trajectories.items():
+        checks.append(register_trajectory(concept, name, _ModelProblem(model, make_problem)))
+    return checks
+
+
+@dataclass(frozen=True)
+class _ModelProblem:
+    """``make_problem(rng)`` for :func:`register_trajectory`, completed from the model."""
+
+    model: Model
+    make_problem: Callable[[np.random.Generator], Mapping[str, Any]]
+
+    def __call__(self, rng: np.random.Generator) -> dict[str, Any]:
+        x, y, _ = self.model.layouts()
+        return {"scratch_step": self.model.propagate, "torch_model": self.model.make_module(),
+                "torch_loss": self.model.torch_loss, "param_spec": dict(self.model.param_spec),
+                "batch_layouts": (x, y), **self.make_problem(rng)}
+
+
 def register_property(concept: str, case: str, run: Callable[[str, str], CheckResult],
                       **kwargs: Any) -> ParityCheck:
     """Register a check that is not a comparison of two computations on the same data — e.g.
