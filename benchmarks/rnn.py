@@ -1,0 +1,108 @@
+"""Forward + backprop through time of a recurrent layer: scratch NumPy vs torch CPU.
+
+``T_x = 50``, ``m = 64``, ``n_a = 128``, ``n_x = 64`` (``--quick``: ``T_x = 10``, ``m = 16``), for
+the vanilla RNN (``scratch.rnn.rnn_forward``/``rnn_backward`` vs ``nn.RNN(nonlinearity="tanh")``)
+and the LSTM (``lstm_forward``/``lstm_backward`` vs ``nn.LSTM``), float32 and float64, at 1 and
+2 threads. One call = forward over all steps, then the backward from a fixed upstream gradient
+on every hidden state (torch: ``out.backward(G)``, gradients of input, initial state and every
+weight). Each library is timed in its own phase (median of repeats); the ratio is
+scratch-time / torch-time (< 1: NumPy is faster). Targets (issue 10): vanilla RNN <= 1,
+LSTM <= 1.5.
+
+The GEMM FLOPs per call, counted exactly: per step ``2·m·n_a·n_a·g`` (``g`` = 1 or 4 gates) for
+``Waa a⟨t−1⟩`` forward and the same twice backward (``dWaa``, ``da⟨t−1⟩``), minus the backward
+product through ``a0`` that the last step still needs (counted), and ``2·m·n_x·n_a·g·T_x`` three
+times for ``Wax x``, ``dWax``, ``dx``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmarks._common import environment, machine_loaded, table, threads, time_call, write_json
+from scratch import rnn as S
+from torch_ref import rnn as T
+from torch_ref.layout import sequence_to_torch
+
+SIZES = {"T_x": 50, "m": 64, "n_a": 128, "n_x": 64}
+QUICK = {"T_x": 10, "m": 16, "n_a": 32, "n_x": 16}
+TARGET = {"rnn": 1.0, "lstm": 1.5}
+
+
+def call_flops(cell: str, T_x: int, m: int, n_a: int, n_x: int) -> int:
+    gates = 1 if cell == "rnn" else 4
+    return 3 * T_x * 2 * m * n_a * gates * (n_a + n_x)
+
+
+def _inputs(cell: str, sizes: dict[str, int], dtype: np.dtype):
+    rng = np.random.default_rng(0)
+    T_x, m, n_a, n_x = sizes["T_x"], sizes["m"], sizes["n_a"], sizes["n_x"]
+    p = S.initialize_parameters(n_x, n_a, 2, cell, rng, dtype)
+    x = rng.standard_normal((n_x, m, T_x)).astype(dtype)
+    G = rng.standard_normal((n_a, m, T_x)).astype(dtype)
+    return p, x, G
+
+
+def scratch_call(cell: str, sizes: dict[str, int], dtype: np.dtype):
+    p, x, G = _inputs(cell, sizes, dtype)
+    core = {k: v for k, v in p.items() if k not in S.HEAD[cell]}
+    a0 = np.zeros((sizes["n_a"], sizes["m"]), dtype=dtype)
+    if cell == "rnn":
+        return lambda: S.rnn_backward(G, S.rnn_forward(x, a0, core)[1])
+    return lambda: S.lstm_backward(G, S.lstm_forward(x, a0, a0, core)[2])
+
+
+def torch_call(cell: str, sizes: dict[str, int], dtype: np.dtype):
+    p, x, G = _inputs(cell, sizes, dtype)
+    model = T.SequenceModel.from_scratch(p, cell)
+    xt = torch.tensor(sequence_to_torch(x), requires_grad=True)
+    Gt = torch.tensor(sequence_to_torch(G))
+    h0 = torch.zeros(1, sizes["m"], sizes["n_a"], dtype=xt.dtype, requires_grad=True)
+    state = (h0, torch.zeros_like(h0, requires_grad=True)) if cell == "lstm" else h0
+
+    def run() -> None:
+        for q in (xt, h0, *model.rnn.parameters()):
+            q.grad = None
+        out, _ = model.rnn(xt, state)
+        out.backward(Gt)
+    return run
+
+
+def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+    sizes = QUICK if quick else SIZES
+    repeats = 3 if quick else 7
+    all_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    rows: list[dict[str, Any]] = []
+    for cell in S.CELLS:
+        for dtype in (np.float32, np.float64):
+            for n_threads in sorted({1, 2 if (all_threads or 1) >= 2 else 1}):
+                with threads(n_threads):
+                    t_np = time_call(scratch_call(cell, sizes, dtype), repeats=repeats)
+                    t_torch = time_call(torch_call(cell, sizes, dtype), repeats=repeats)
+                flops = call_flops(cell, **sizes)
+                rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "threads": n_threads,
+                             "numpy ms": 1e3 * t_np, "torch ms": 1e3 * t_torch,
+                             "numpy/torch time": t_np / t_torch, "target": TARGET[cell],
+                             "met": t_np / t_torch <= TARGET[cell],
+                             "numpy GFLOP/s": flops / t_np / 1e9,
+                             "torch GFLOP/s": flops / t_torch / 1e9})
+    loaded, load = machine_loaded()
+    print(f"recurrent layer forward + BPTT, {sizes} (GEMM FLOPs per call: "
+          f"rnn {call_flops('rnn', **sizes) / 1e6:.0f} M, lstm {call_flops('lstm', **sizes) / 1e6:.0f} M)")
+    print(table(rows, ["cell", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time",
+                       "target", "met", "numpy GFLOP/s", "torch GFLOP/s"]))
+    if loaded:
+        print(f"note: the machine is loaded (1-min load average {load}); 2-thread figures are unreliable")
+    payload = {"sizes": sizes, "rows": rows, "machine_loaded": loaded,
+               "blas": environment()["blas"]}
+    write_json("rnn", payload, out_dir)
+    return payload
+
+
+if __name__ == "__main__":
+    main()
