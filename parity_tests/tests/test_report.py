@@ -198,3 +198,25 @@ def test_a_closed_pipe_stops_quietly(monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdout", closed)
     assert cli.main(["list", "--concepts", "dense"]) == cli.EXIT_BROKEN_PIPE
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_optional_dependencies_are_not_needed_to_list_or_run_other_concepts(tmp_path: Path) -> None:
+    """Without SciPy, scikit-learn or gymnasium: `dlparity list` works, and a check that needs
+    one of them is UNAVAILABLE with the reason, not a crash of the whole run."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "for m in ('scipy', 'sklearn', 'gymnasium'): sys.modules[m] = None\n"
+            "from parity_tests.cli import main\n"
+            "assert main(['list']) == 0\n"
+            "raise SystemExit(main(['report', '--concepts', 'init', '--devices', 'cpu', '--dtypes',"
+            " 'float64', '--no-plots', '--out', sys.argv[1]]))\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[2])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((tmp_path / "report.json").read_text())
+    unavailable = [r for r in data["rows"] if r["verdict"] == "UNAVAILABLE"]
+    assert unavailable and all("SciPy is not installed" in r["diagnosis"] or "scikit-learn" in r["diagnosis"]
+                               for r in unavailable)
+    assert data["counts"]["PASS"] > 0
