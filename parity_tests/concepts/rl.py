@@ -1,0 +1,329 @@
+"""Parity checks of ``rl``: REINFORCE and DQN, in NumPy (``scratch.rl``) and torch (``torch_ref.rl``).
+
+* **forward / gradient / finite-difference**: the REINFORCE cost ``J = mean_t[−A_t log π(a_t|s_t)
+  − β H_t]`` and the TD cost ``J = mean_i ℓ(Q(s_i, a_i) − y_i)`` (Huber and squared) with every
+  parameter gradient against autograd (both costs are scalars: no upstream ``G``), and the scratch
+  backward against central differences in float64.
+* **trajectory**: each agent trained on each side from the same parameters, the same seeded
+  environment and one shared stream of uniforms (:class:`scratch.rl.UniformStream`) — actions and
+  episode returns identical, loss and every parameter within the trajectory tolerance after every
+  update, the first divergence named by update, episode and quantity. On the 10-armed bandit and
+  (with gymnasium) CartPole-v1, for the episodes stated in :data:`RUNS`.
+* **property**: the textbook testbed (:mod:`scratch.rl.bandit`) with fewer runs than the book's
+  2000 (:data:`TESTBED_RUNS`; ``benchmarks/rl.py`` and the slow test run 2000): ε = 0.1 reaches
+  an average reward of about 1.4, the ordering of figure 2.2, and REINFORCE's baseline helping
+  (figure 2.5).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from parity_tests.compare import CheckResult, Comparison, compare, group_result, tolerance_ratio
+from parity_tests.devices import check_device, parity_mode
+from parity_tests.registry import (
+    CheckUnavailable,
+    ParityCheck,
+    register,
+    register_finite_differences,
+    register_forward,
+    register_gradient,
+    seed_for,
+)
+from parity_tests.tolerances import MOMENT_SE, tolerance
+from parity_tests.torch_functional import module_function
+from scratch.rl import bandit
+from scratch.rl import dqn as SD
+from scratch.rl import reinforce as SR
+from scratch.rl.envs import BanditEnv, UniformStream, make_cartpole
+from torch_ref import rl as T
+from torch_ref.layout import COLUMNS, load_scratch_params, numpy_dtype, state_dict_to_params, torch_dtype
+
+BETA = 0.05
+T_STEPS, M = 7, 5  # episode length and TD minibatch; sizes below are distinct and non-square
+POLICY = SR.ReinforceConfig(layer_dims=(3, 5, 4), entropy_beta=BETA)
+QNET = {loss: SD.DQNConfig(layer_dims=(3, 6, 4), activation="tanh", loss=loss) for loss in SD.LOSSES}
+NAMES = ["W1", "b1", "W2", "b2"]
+
+
+def _params(dims: tuple[int, ...], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """``W[l] (n[l], n[l-1])`` and ``b[l] (n[l], 1)`` of a 2-layer network, standard normal."""
+    out = {}
+    for layer in (1, 2):
+        out[f"W{layer}"] = rng.standard_normal((dims[layer], dims[layer - 1]))
+        out[f"b{layer}"] = rng.standard_normal((dims[layer], 1))
+    return out
+
+
+def reinforce_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    dims = POLICY.layer_dims
+    return {**_params(dims, rng), "S": rng.standard_normal((dims[0], T_STEPS)),
+            "actions": rng.integers(0, dims[-1], T_STEPS), "A": 2 * rng.standard_normal(T_STEPS)}
+
+
+def td_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    dims = QNET["huber"].layer_dims
+    return {**_params(dims, rng), "S": rng.standard_normal((dims[0], M)),
+            "actions": rng.integers(0, dims[-1], M), "y": 3 * rng.standard_normal(M)}  # |δ| both sides of 1
+
+
+def _p(kw: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {k: kw[k] for k in NAMES}
+
+
+def reinforce_cost(**kw: Any) -> float:
+    return SR.cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["A"], POLICY.activation, BETA)[0]
+
+
+def reinforce_grads(**kw: Any) -> dict[str, np.ndarray]:
+    return SR.cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["A"], POLICY.activation, BETA)[1]
+
+
+_policy_loss, _policy_layouts = module_function(lambda: T.ReinforceAgent(POLICY, device="meta"),
+                                                T.PARAM_SPEC["reinforce"](2), method="loss",
+                                                inputs=("S", "actions", "A"))
+INDEX = ["actions"]  # action indices stay integers on both sides
+register_forward("rl", "reinforce-cost", reinforce_cost, _policy_loss, reinforce_inputs,
+                 layouts={**_policy_layouts, "S": COLUMNS}, index_inputs=INDEX)
+register_gradient("rl", "reinforce-cost", reinforce_grads, _policy_loss, reinforce_inputs, wrt=NAMES,
+                  layouts={**_policy_layouts, "S": COLUMNS}, vjp=False, index_inputs=INDEX)
+register_finite_differences("rl", "reinforce-cost", reinforce_cost, reinforce_grads, reinforce_inputs,
+                            wrt=NAMES, vjp=False, index_inputs=INDEX)
+
+for _loss, _cfg in QNET.items():
+    def _td_cost(loss=_loss, act=_cfg.activation, **kw):
+        return SD.td_cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["y"], act, loss)[0]
+
+    def _td_grads(loss=_loss, act=_cfg.activation, **kw):
+        return SD.td_cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["y"], act, loss)[1]
+
+    _fn, _layouts = module_function(lambda c=_cfg: T.DQNAgent(c, device="meta"), T.PARAM_SPEC["dqn"](2),
+                                    method="q_loss", inputs=("S", "actions", "y"))
+    _layouts = {**_layouts, "S": COLUMNS}
+    register_forward("rl", f"td-{_loss}", _td_cost, _fn, td_inputs, layouts=_layouts,
+                     index_inputs=INDEX)
+    register_gradient("rl", f"td-{_loss}", _td_grads, _fn, td_inputs, wrt=NAMES, layouts=_layouts,
+                      vjp=False, index_inputs=INDEX)
+    register_finite_differences("rl", f"td-{_loss}", _td_cost, _td_grads, td_inputs, wrt=NAMES,
+                                vjp=False, index_inputs=INDEX)
+
+
+# --- trajectories: both agents, same parameters, same environment seed, same uniforms ----------
+def _env(name: str) -> Any:
+    if name == "bandit":
+        return BanditEnv(10, seed=7)
+    try:
+        return make_cartpole()
+    except ImportError as exc:
+        raise CheckUnavailable(f"CartPole-v1 needs gymnasium ({exc})") from None
+
+
+RUNS: dict[str, dict[str, Any]] = {
+    "reinforce-bandit": {"agent": "reinforce", "env": "bandit", "episodes": 40,
+                         "config": SR.ReinforceConfig(layer_dims=(1, 6, 10), learning_rate=0.05,
+                                                      normalize=False)},
+    "reinforce-cartpole": {"agent": "reinforce", "env": "cartpole", "episodes": 10,
+                           "config": SR.ReinforceConfig(layer_dims=(4, 16, 2), learning_rate=0.01)},
+    "reinforce-cartpole-sgd": {"agent": "reinforce", "env": "cartpole", "episodes": 6,
+                               "config": SR.ReinforceConfig(layer_dims=(4, 12, 2), optimizer="sgd",
+                                                            learning_rate=0.05, activation="relu",
+                                                            initializer="he")},
+    "dqn-bandit": {"agent": "dqn", "env": "bandit", "episodes": 40,
+                   "config": SD.DQNConfig(layer_dims=(1, 8, 10), batch_size=8, learn_start=8,
+                                          target_sync=10, epsilon_decay_steps=40)},
+    "dqn-cartpole": {"agent": "dqn", "env": "cartpole", "episodes": 5,
+                     "config": SD.DQNConfig(layer_dims=(4, 16, 16, 2), batch_size=16, learn_start=32,
+                                            target_sync=50, epsilon_decay_steps=150, loss="huber")},
+    "dqn-cartpole-squared-sgd": {"agent": "dqn", "env": "cartpole", "episodes": 4,
+                                 "config": SD.DQNConfig(layer_dims=(4, 10, 2), batch_size=12,
+                                                        learn_start=24, target_sync=30, loss="squared",
+                                                        optimizer="sgd", learning_rate=0.01,
+                                                        epsilon_decay_steps=100)},
+}
+"""The registered runs (episodes stated per case); the slow tests train to CartPole's threshold."""
+
+SCRATCH = {"reinforce": (SR.ReinforceAgent, SR.train), "dqn": (SD.DQNAgent, SD.train)}
+TORCH = {"reinforce": (T.ReinforceAgent, T.train_reinforce), "dqn": (T.DQNAgent, T.train_dqn)}
+
+
+def run_both(agent: str, env: str, config: Any, episodes: int, seed: int, device: str = "cpu",
+             dtype: str = "float64") -> tuple[Any, dict[str, list], dict[str, list]]:
+    """Train ``agent`` on each side from the same parameters; returns the scratch log, the torch
+    log and the torch parameters after each update converted to the course layout."""
+    np_dtype = numpy_dtype(dtype)
+    make_s, train_s = SCRATCH[agent]
+    make_t, train_t = TORCH[agent]
+    s_agent = make_s(config, seed=seed, dtype=np_dtype)
+    spec = T.PARAM_SPEC[agent](len(config.layer_dims) - 1)
+    with parity_mode():
+        t_agent = make_t(config, device=device, dtype=torch_dtype(dtype))
+        load_scratch_params(t_agent, s_agent.params, spec)
+        if agent == "dqn":
+            t_agent.sync_target()
+        s_log = train_s(s_agent, _env(env), episodes, UniformStream(seed + 1), seed=seed,
+                        record_params=True)
+        t_log = train_t(t_agent, _env(env), episodes, UniformStream(seed + 1), seed=seed,
+                        record_params=True)
+    t_params = [state_dict_to_params(sd, spec) for sd in t_log["params"]]
+    return s_log, t_log, {"params": t_params}
+
+
+def _first_mismatch(a: list, b: list) -> int | None:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def _episode_of(step: int, lengths: list[int]) -> int:
+    return int(np.searchsorted(np.cumsum(lengths), step, side="right"))
+
+
+def compare_runs(s_log: Any, t_log: dict[str, list], t_params: list[dict[str, np.ndarray]],
+                 dtype: str) -> tuple[list[Comparison], str | None]:
+    """Records for actions and returns (exact: forward tolerance on integers and on the same sums
+    of the same rewards), the loss and each parameter after every update (trajectory
+    tolerance at that update); and a diagnosis naming the first divergence."""
+    fwd = tolerance(dtype, "forward")
+    records, first = [], []
+    bad = _first_mismatch(s_log.actions, t_log["actions"])
+    n = min(len(s_log.actions), len(t_log["actions"]))
+    rec = compare("actions", np.array(s_log.actions[:n]), np.array(t_log["actions"][:n]), fwd)
+    if bad is not None:
+        rec.passed, rec.step = False, bad
+        ep = _episode_of(bad, s_log.episode_lengths)
+        first.append((bad, f"the actions differ first at environment step {bad} (episode {ep})"))
+    records.append(rec)
+    records.append(compare("episode_returns", np.array(s_log.episode_returns),
+                           np.array(t_log["episode_returns"]), fwd))
+    names = ["loss", *s_log.params[0]] if s_log.params else ["loss"]
+    chosen: dict[str, Comparison] = {}
+    worst: dict[str, tuple] = {}
+    for t in range(min(len(s_log.losses), len(t_log["losses"]))):
+        tol = tolerance(dtype, "trajectory", step=t)
+        for name in names:
+            a, e = ((s_log.losses[t], t_log["losses"][t]) if name == "loss"
+                    else (s_log.params[t][name], t_params[t][name]))
+            ratio = tolerance_ratio(a, e, tol)
+            if name in chosen:
+                continue
+            if ratio > 1:
+                chosen[name] = compare(name, a, e, tol, step=t)
+                first.append((None, f"update {t} (episode {s_log.episode_of_update[t]}) in {name}"))
+            elif ratio >= worst.get(name, (-1.0,))[0]:
+                worst[name] = (ratio, t, np.copy(a), np.copy(e), tol)
+    for name, (_, t, a, e, tol) in worst.items():
+        chosen.setdefault(name, compare(name, a, e, tol, step=t))
+    records += [chosen[k] for k in names if k in chosen]
+    diagnosis = None
+    if first:
+        diagnosis = "first diverges at " + first[0][1]
+        if len(first) > 1:
+            diagnosis += "; then at " + first[1][1]
+    return records, diagnosis
+
+
+def trajectory_check(case: str, device: str, dtype: str) -> CheckResult:
+    check_device(device)
+    run = RUNS[case]
+    seed = seed_for("rl", case) % 2**31
+    s_log, t_log, extra = run_both(run["agent"], run["env"], run["config"], run["episodes"], seed,
+                                   device, dtype)
+    records, diagnosis = compare_runs(s_log, t_log, extra["params"], dtype)
+    if not s_log.losses:
+        records.append(Comparison("loss", (), (), float("nan"), float("nan"), None, None, None,
+                                  0.0, 0.0, False, "no update happened: nothing was compared"))
+    episodes = list(range(len(s_log.episode_returns)))
+    figure = {"title": f"{case}: return per episode", "xlabel": "episode", "ylabel": "return",
+              "series": [{"label": "scratch", "x": episodes, "y": s_log.episode_returns, "kind": "line"},
+                         {"label": "torch", "x": list(range(len(t_log["episode_returns"]))),
+                          "y": t_log["episode_returns"], "kind": "scatter"}]}
+    metrics = {"episodes": float(len(episodes)), "updates": float(len(s_log.losses)),
+               "environment steps": float(len(s_log.actions))}
+    return group_result("rl", case, "trajectory", device, dtype, records, diagnosis=diagnosis,
+                        extra={"scratch_loss": s_log.losses, "torch_loss": t_log["losses"],
+                               "figure": figure, "metrics": metrics})
+
+
+for _case in RUNS:
+    register(ParityCheck("rl", _case, "trajectory", partial(trajectory_check, _case)))
+
+
+# --- the agents learn: Sutton & Barto's testbed (NumPy, vectorized over runs) -------------------
+TESTBED_RUNS, TESTBED_STEPS = 100, 1000
+"""The report's testbed: 100 runs × 1000 steps (the book: 2000 runs, as benchmarks/rl.py)."""
+BOOK_EPSILON_REWARD = 1.4
+"""Figure 2.2: ε = 0.1 reaches an average reward of about 1.4 by step 1000 (0.9 · E[max_a q*]
+≈ 1.39 is its limit); measured 1.367 over 2000 runs here."""
+
+
+def _claim(name: str, actual: float, expected: float, bound: float, passed: bool,
+           why: str) -> Comparison:
+    """A hand-built record for a statistical claim: ``|actual − expected| <= bound`` or an
+    ordering; the diagnosis says what the claim is."""
+    err = abs(actual - expected)
+    return Comparison(name, (), (), err, err / abs(expected) if expected else float("inf"), None,
+                      float(actual), float(expected), 0.0, float(bound), bool(passed),
+                      None if passed else why, None, err / bound if bound else 0.0)
+
+
+def testbed_check(device: str, dtype: str) -> CheckResult:
+    """ε-greedy sample averages on the 10-armed testbed (figure 2.2): ε = 0.1's final average
+    reward within :data:`~parity_tests.tolerances.MOMENT_SE` standard errors of the book's 1.4,
+    and the final fraction of optimal actions ordered ε = 0.1 > 0.01 > 0 (greedy) — the
+    rewards of ε = 0.1 and 0.01 are too close at step 1000 for 100 runs to order them."""
+    rng = np.random.default_rng(seed_for("rl", "testbed"))
+    curves = {eps: bandit.epsilon_greedy(TESTBED_RUNS, TESTBED_STEPS, eps, rng) for eps in (0.0, 0.01, 0.1)}
+    final = {eps: c["final_reward"] for eps, c in curves.items()}
+    f = final[0.1]
+    se = float(f.std() / np.sqrt(f.size))
+    records = [_claim("ε=0.1 final average reward", float(f.mean()), BOOK_EPSILON_REWARD,
+                      MOMENT_SE * se, abs(f.mean() - BOOK_EPSILON_REWARD) <= MOMENT_SE * se,
+                      f"more than {MOMENT_SE} standard errors ({se:.3g}) from the book's 1.4")]
+    optimal = {eps: float(c["optimal_action"][-bandit.FINAL_WINDOW:].mean()) for eps, c in curves.items()}
+    for hi, lo in ((0.1, 0.01), (0.01, 0.0)):
+        records.append(_claim(f"ε={hi} beats ε={lo} (% optimal)", optimal[hi], optimal[lo], 0.0,
+                              optimal[hi] > optimal[lo],
+                              "the exploration ordering of figure 2.2 does not hold"))
+    steps = list(range(1, TESTBED_STEPS + 1))
+    figure = {"title": f"10-armed testbed, {TESTBED_RUNS} runs: ε-greedy sample averages",
+              "xlabel": "step", "ylabel": "average reward",
+              "series": [{"label": f"ε = {eps}", "x": steps, "y": c["average_reward"].tolist(),
+                          "kind": "line"} for eps, c in curves.items()]}
+    metrics = {f"ε={eps} final reward": float(v.mean()) for eps, v in final.items()}
+    metrics |= {f"ε={eps} final % optimal": 100 * v for eps, v in optimal.items()}
+    return group_result("rl", "testbed-epsilon-greedy", "property", device, dtype, records,
+                        extra={"figure": figure, "metrics": metrics})
+
+
+def gradient_bandit_check(device: str, dtype: str) -> CheckResult:
+    """REINFORCE on the testbed (figure 2.5, ``q* ~ N(4, 1)``, α = 0.1): the baseline finds the
+    optimal arm more often than no baseline, and more than half of the time."""
+    rng = np.random.default_rng(seed_for("rl", "gradient-bandit"))
+    curves = {b: bandit.gradient_bandit(TESTBED_RUNS, TESTBED_STEPS, 0.1, rng, baseline=b)
+              for b in (True, False)}
+    with_b, without = curves[True]["final_optimal"], curves[False]["final_optimal"]
+    records = [_claim("baseline beats no baseline (% optimal)", float(with_b.mean()),
+                      float(without.mean()), 0.0, with_b.mean() > without.mean(),
+                      "the baseline does not help as in figure 2.5"),
+               _claim("baseline: optimal action > 50%", float(with_b.mean()), 0.5, 0.0,
+                      with_b.mean() > 0.5, "REINFORCE with a baseline did not learn the best arm")]
+    steps = list(range(1, TESTBED_STEPS + 1))
+    figure = {"title": f"10-armed testbed (q* ~ N(4, 1)), {TESTBED_RUNS} runs: REINFORCE, α = 0.1",
+              "xlabel": "step", "ylabel": "% optimal action",
+              "series": [{"label": "with baseline" if b else "without baseline", "x": steps,
+                          "y": (100 * c["optimal_action"]).tolist(), "kind": "line"}
+                         for b, c in curves.items()]}
+    return group_result("rl", "testbed-gradient-bandit", "property", device, dtype, records,
+                        extra={"figure": figure, "metrics": {
+                            "% optimal with baseline": 100 * float(with_b.mean()),
+                            "% optimal without baseline": 100 * float(without.mean())}})
+
+
+register(ParityCheck("rl", "testbed-epsilon-greedy", "property", testbed_check, dtypes=("float64",),
+                     cpu_only=True))
+register(ParityCheck("rl", "testbed-gradient-bandit", "property", gradient_bandit_check,
+                     dtypes=("float64",), cpu_only=True))
