@@ -2,7 +2,9 @@
 
 Kept apart from the readable reference in ``scratch/deep.py`` (``L_model_forward`` /
 ``L_model_backward``) so that each file holds one concern; ``scratch.deep`` re-exports
-:class:`TrainingStep`, and a test proves the two paths agree.
+:class:`TrainingStep`, and a test proves the two paths agree. What both need (the output
+choices, the per-layer activation names) lives in :mod:`scratch._network`, so neither imports
+the other's internals.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from scratch._network import check_output, hidden_activations
+from scratch._validate import check_params
 from scratch.gd import Params
 from scratch.init import check_layer_dims
 
 
 def _activate(name: str, Z: np.ndarray, out: np.ndarray) -> None:
-    """``out = g(Z)`` in place (no allocation for relu/tanh/leaky_relu), no input validation."""
-    if name == "relu":  # max(0, z)
+    """``out = g(Z)`` in place (no allocation for relu/tanh/leaky_relu/linear), no input validation."""
+    if name == "linear":  # the identity: regression's Ŷ = Z[L]
+        np.copyto(out, Z)
+    elif name == "relu":  # max(0, z)
         np.maximum(Z, 0, out=out)
     elif name == "tanh":
         np.tanh(Z, out=out)
@@ -70,17 +76,15 @@ class TrainingStep:
 
     ``step(params, X, Y, α)`` updates ``params`` in place and returns ``J``;
     ``cost_and_grads(params, X, Y)`` returns ``J`` and the gradients (views of the buffers,
-    overwritten by the next call). ``X (n_x, m)``; ``Y (n[L], m)`` 0/1 or one-hot, prepared
+    overwritten by the next call). ``X (n_x, m)``; ``Y (n[L], m)`` 0/1, one-hot or real, prepared
     with :func:`prepare_labels`; ``X`` is assumed finite (:func:`train` checks it once).
     """
 
     def __init__(self, layer_dims: Sequence[int], m: int, dtype: np.dtype = np.float64,
                  activation: str | Sequence[str] = "relu", output: str = "sigmoid") -> None:
-        from scratch.deep import _check_output, hidden_activations  # deep imports this module
-
         self.dims = check_layer_dims(layer_dims)
         self.L = L = len(self.dims) - 1
-        self.names = (*hidden_activations(activation, L), _check_output(output))
+        self.names = (*hidden_activations(activation, L), check_output(output))
         self.m, self.dtype = int(m), np.dtype(dtype)
         n = self.dims
 
@@ -96,13 +100,9 @@ class TrainingStep:
         self.mask = [None] + [np.empty((n[layer], m), dtype=bool) for layer in range(1, L)]
 
     def _check(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> None:
-        for layer in range(1, self.L + 1):
-            n, n_prev = self.dims[layer], self.dims[layer - 1]
-            for key, shape in ((f"W{layer}", (n, n_prev)), (f"b{layer}", (n, 1))):
-                p = params[key]
-                if p.shape != shape or p.dtype != self.dtype:
-                    raise ValueError(f"params[{key!r}]: expected {shape} {self.dtype}, got "
-                                     f"{p.shape} {p.dtype}")
+        p, _ = check_params(params, layer_dims=self.dims, finite=False)  # keys, shapes, one dtype
+        if p["W1"].dtype != self.dtype:
+            raise TypeError(f"params: dtype {p['W1'].dtype} differs from the step's {self.dtype}")
         for name, a, rows in (("X", X, self.dims[0]), ("Y", Y, self.dims[-1])):
             if a.shape != (rows, self.m) or a.dtype != self.dtype:
                 raise ValueError(f"{name}: expected ({rows}, {self.m}) {self.dtype}, got "
@@ -143,8 +143,10 @@ class TrainingStep:
         return cost, grads
 
     def _cost(self, ZL: np.ndarray, AL: np.ndarray, Y: np.ndarray) -> float:
-        """Cross-entropy from the logits (small: ``n[L] × m``)."""
-        if self.names[-1] == "sigmoid":
+        """Cross-entropy from the logits, or the squared error ``½ (ŷ − y)²`` (small: ``n[L] × m``)."""
+        if self.names[-1] == "linear":
+            L_i = 0.5 * (ZL - Y) ** 2
+        elif self.names[-1] == "sigmoid":
             L_i = np.maximum(ZL, 0) - ZL * Y + np.log1p(np.exp(-np.abs(ZL)))
         else:
             shifted = ZL - ZL.max(axis=0, keepdims=True)

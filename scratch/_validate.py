@@ -7,6 +7,7 @@ never a NumPy broadcasting accident or a silent upcast.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,11 +15,13 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def as_float_array(name: str, a: Any, dtype: np.dtype | None = None) -> np.ndarray:
+def as_float_array(name: str, a: Any, dtype: np.dtype | None = None,
+                   finite: bool = True) -> np.ndarray:
     """Return ``a`` as a floating ndarray, refusing non-numeric, complex, NaN and Inf input.
 
     Integer and boolean arrays (labels, toy data) are converted to ``dtype`` (float64 when not
     given); float16 is refused because the scratch side computes in float32/float64 only.
+    ``finite=False`` skips the NaN/Inf scan (hot loops that checked their data once).
     """
     arr = np.asarray(a)
     kind = arr.dtype.kind
@@ -36,7 +39,7 @@ def as_float_array(name: str, a: Any, dtype: np.dtype | None = None) -> np.ndarr
             )
     else:
         arr = arr.astype(dtype if dtype is not None else np.float64)
-    if not np.all(np.isfinite(arr)):
+    if finite and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
             f"{name}: contains NaN or Inf (first at index {tuple(int(i) for i in bad)}: "
@@ -66,6 +69,48 @@ def check_shape(name: str, arr: np.ndarray, expected: tuple[int | None, ...], me
     if arr.ndim == 1 and len(expected) == 2:
         hint = "; got a 1-D array, pass a 2-D column/row (e.g. a.reshape(-1, 1))"
     raise ValueError(f"{name}: expected shape {meaning} = {want}, got {arr.shape}{hint}")
+
+
+def check_params(params: Mapping[str, Any], num_layers: int | None = None,
+                 layer_dims: Sequence[int] | None = None, finite: bool = True,
+                 ) -> tuple[dict[str, np.ndarray], int]:
+    """Validate an L-layer network's ``{"W1", "b1", …, "WL", "bL"}``: the one check of that dict.
+
+    Each ``W[l]`` is 2-D and chains onto ``W[l-1]``, each ``b[l]`` is ``(n[l], 1)``, all share
+    ``W[1]``'s float dtype; optionally exactly ``num_layers`` layers, or the sizes ``layer_dims``.
+    Returns the parameters as float arrays and ``L``. Errors name the layer and both shapes:
+    ``W[2] has shape (1, 3) but A[1] has 4 rows (W[1] has shape (4, 2))``.
+    """
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    L = sum(1 for k in params if k[:1] == "W" and k[1:].isdigit())
+    if layer_dims is not None:
+        num_layers = len(layer_dims) - 1
+    expected = [f"{p}{layer}" for layer in range(1, (num_layers or L) + 1) for p in "Wb"]
+    if not expected or sorted(params) != sorted(expected):
+        raise ValueError(f"params: expected keys {expected or ['W1', 'b1', '...']}, got {sorted(params)}")
+    out: dict[str, np.ndarray] = {}
+    dtype = None
+    for layer in range(1, L + 1):
+        W = as_float_array(f"W[{layer}]", params[f"W{layer}"], dtype, finite)
+        dtype = W.dtype
+        if W.ndim != 2:
+            raise ValueError(f"W[{layer}]: expected shape (n[{layer}], n[{layer - 1}]), got {W.shape}")
+        if layer > 1 and W.shape[1] != out[f"W{layer - 1}"].shape[0]:
+            prev = out[f"W{layer - 1}"]
+            raise ValueError(f"W[{layer}] has shape {W.shape} but A[{layer - 1}] has {prev.shape[0]} rows "
+                             f"(W[{layer - 1}] has shape {prev.shape}); expected W[{layer}] of shape "
+                             f"(n[{layer}], {prev.shape[0]})")
+        if layer_dims is not None and W.shape != (layer_dims[layer], layer_dims[layer - 1]):
+            raise ValueError(f"W[{layer}]: expected shape (n[{layer}], n[{layer - 1}]) = "
+                             f"{(layer_dims[layer], layer_dims[layer - 1])} for layer_dims "
+                             f"{list(layer_dims)}, got {W.shape}")
+        b = as_float_array(f"b[{layer}]", params[f"b{layer}"], dtype, finite)
+        if b.shape != (W.shape[0], 1):
+            raise ValueError(f"b[{layer}]: expected shape (n[{layer}], 1) = ({W.shape[0]}, 1) to match "
+                             f"W[{layer}] of shape {W.shape}, got {b.shape}")
+        out[f"W{layer}"], out[f"b{layer}"] = W, b
+    return out, L
 
 
 def check_examples(X: np.ndarray, Y: np.ndarray, x_name: str = "X", y_name: str = "Y") -> int:

@@ -15,7 +15,12 @@ name        distribution of every ``W[l]_ij``   torch equivalent
 ``zeros``   ``0``                                ``nn.init.zeros_``
 ``xavier``  ``N(0, 2 / (n[l-1] + n[l]))``        ``nn.init.xavier_normal_``
 ``he``      ``N(0, 2 / n[l-1])``                 ``nn.init.kaiming_normal_(nonlinearity="relu")``
+``lecun``   ``N(0, 1 / n[l-1])``                 ``nn.init.kaiming_normal_(nonlinearity="linear")``
 ==========  ==================================  =====================================
+
+LeCun's ``1/n[l-1]`` keeps every layer's output of unit size when nothing halves it (a linear
+or tanh unit; ReLU zeroes half its inputs, which He's 2 makes up for): regression's MLP with a
+linear output uses it.
 
 Biases are always zeros ``b[l] (n[l], 1)``.
 
@@ -95,8 +100,15 @@ def he(shape: tuple[int, int], rng: np.random.Generator,
     return _normal(shape, math.sqrt(2.0 / n_prev), rng, dtype)
 
 
+def lecun(shape: tuple[int, int], rng: np.random.Generator,
+          dtype: np.dtype = np.float64) -> np.ndarray:
+    """LeCun normal: ``W ~ N(0, 1 / n[l-1])`` — unit-size outputs for a linear or tanh layer."""
+    _, n_prev = _check_shape(shape)
+    return _normal(shape, math.sqrt(1.0 / n_prev), rng, dtype)
+
+
 INITIALIZERS: dict[str, Initializer] = {
-    "random": random_normal, "zeros": zeros, "xavier": xavier, "he": he,
+    "random": random_normal, "zeros": zeros, "xavier": xavier, "he": he, "lecun": lecun,
 }
 """Weight initializers by name: ``name -> f(shape, rng, dtype) -> W``."""
 
@@ -106,7 +118,7 @@ def weight_std(name: str, shape: tuple[int, int]) -> float:
     get_initializer(name)
     n, n_prev = _check_shape(shape)
     return {"random": 0.01, "zeros": 0.0, "xavier": math.sqrt(2.0 / (n_prev + n)),
-            "he": math.sqrt(2.0 / n_prev)}[name]
+            "he": math.sqrt(2.0 / n_prev), "lecun": math.sqrt(1.0 / n_prev)}[name]
 
 
 def get_initializer(name: str) -> Initializer:

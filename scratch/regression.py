@@ -5,8 +5,10 @@ Two models, both trained with the course's squared error ``J = 1/m Σ_i ½ (ŷ�
 
 - **linear regression** ``Ŷ = W X + b`` — one dense layer with no activation;
   params ``{"W": (n_y, n_x), "b": (n_y, 1)}``;
-- **MLP regressor** — hidden layers ``Z[l] = W[l] A[l-1] + b[l]``, ``A[l] = g(Z[l])`` and a
-  *linear* output ``Ŷ = Z[L] = W[L] A[L-1] + b[L]``; params ``{"W1", "b1", ..., "WL", "bL"}``.
+- **MLP regressor** — :mod:`scratch.deep`'s L-layer network with a *linear* output
+  (``output="linear"``): hidden layers ``Z[l] = W[l] A[l-1] + b[l]``, ``A[l] = g(Z[l])`` and
+  ``Ŷ = Z[L] = W[L] A[L-1] + b[L]``; params ``{"W1", "b1", ..., "WL", "bL"}``, drawn by LeCun's
+  ``N(0, 1/n[l-1])`` (:func:`scratch.init.lecun`). The ``mlp_*`` functions below name it.
 
 Shapes (examples are columns): ``X (n_x, m)``, ``Y, Ŷ (n_y, m)``. With a linear output and the
 ½ in ``L``, the per-example gradient at the output is simply ``dZ[L] = Ŷ − Y`` (the notes'
@@ -27,18 +29,16 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from scratch import deep
 from scratch._validate import as_float_array, check_examples, check_learning_rate, check_shape
-from scratch.activations import get_activation
-from scratch.dense import DenseCache, check_layer, dense_backward, dense_forward
+from scratch.dense import DenseCache, dense_backward, dense_forward
 from scratch.gd import Params, gradient_descent, gradient_norm  # noqa: F401 (re-exported)
+from scratch.init import initialize_parameters
 from scratch.losses import squared_error
-
-MLPCache = list[tuple[DenseCache, np.ndarray]]
-"""Per layer ``l = 1..L``: the dense cache ``(A[l-1], W[l], b[l])`` and ``Z[l]``."""
 
 
 # --- initialization --------------------------------------------------------------------------
@@ -51,45 +51,21 @@ def initialize_linear(n_x: int, n_y: int = 1, dtype: np.dtype = np.float64) -> P
             "b": np.zeros((int(n_y), 1), dtype=dtype)}  # (n_y, 1)
 
 
-def _check_layer_dims(layer_dims: Sequence[int]) -> list[int]:
-    dims = list(layer_dims)
-    if len(dims) < 3 or any(int(n) != n or n < 1 for n in dims):
-        raise ValueError(
-            f"layer_dims: expected [n_x, n[1], ..., n_y] with at least one hidden layer and "
-            f"positive sizes, got {dims!r} (no hidden layer is linear regression)"
-        )
-    return [int(n) for n in dims]
-
-
 def initialize_mlp(layer_dims: Sequence[int], rng: np.random.Generator,
-                   dtype: np.dtype = np.float64, scale: float | None = None) -> Params:
-    """``W[l] = randn(n[l], n[l-1]) · s``, ``b[l] = 0 (n[l], 1)`` for ``l = 1..L``.
+                   dtype: np.dtype = np.float64, initializer: str = "lecun") -> Params:
+    """``W[l] ~ N(0, 1/n[l-1]) (n[l], n[l-1])``, ``b[l] = 0 (n[l], 1)`` for ``l = 1..L``, drawn in
+    ``dtype`` (:func:`scratch.init.initialize_parameters`).
 
-    ``layer_dims = [n_x, n[1], ..., n_y]``. The notes' ``s = 0.01`` (pass ``scale=0.01``) keeps
-    a sigmoid network out of saturation, but shrinks a linear output by ``0.01`` per layer and
-    learns slowly; by default ``s = √(1 / n[l-1])`` keeps every layer's output of unit size.
+    ``layer_dims = [n_x, n[1], ..., n_y]`` with at least one hidden layer. The notes'
+    ``randn · 0.01`` (``initializer="random"``) keeps a sigmoid network out of saturation but
+    shrinks a linear output by ``0.01`` per layer and learns slowly; LeCun's ``1/n[l-1]`` keeps
+    every layer's output of unit size.
     """
-    dims = _check_layer_dims(layer_dims)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a np.random.Generator, got {type(rng).__name__}")
-    params: Params = {}
-    for layer in range(1, len(dims)):
-        s = np.sqrt(1.0 / dims[layer - 1]) if scale is None else float(scale)
-        params[f"W{layer}"] = (rng.standard_normal((dims[layer], dims[layer - 1])) * s).astype(dtype)
-        params[f"b{layer}"] = np.zeros((dims[layer], 1), dtype=dtype)
-    return params
-
-
-def num_layers(params: Mapping[str, np.ndarray]) -> int:
-    """``L`` for MLP parameters ``{"W1", "b1", ..., "WL", "bL"}`` (checks none is missing)."""
-    L = sum(1 for k in params if k.startswith("W") and k[1:].isdigit())
-    expected = {f"{p}{layer}" for layer in range(1, L + 1) for p in ("W", "b")}
-    if L == 0 or set(params) != expected:
-        raise ValueError(
-            f"params: expected keys W1, b1, ..., WL, bL; got {sorted(params)}"
-            + (" (linear regression's W, b go to the linear_* functions)" if "W" in params else "")
-        )
-    return L
+    dims = list(layer_dims)
+    if len(dims) < 3:
+        raise ValueError(f"layer_dims: expected [n_x, n[1], ..., n_y] with at least one hidden "
+                         f"layer, got {dims!r} (no hidden layer is linear regression)")
+    return initialize_parameters(dims, rng, initializer, dtype)
 
 
 # --- linear regression -----------------------------------------------------------------------
@@ -164,61 +140,20 @@ def least_squares(X: np.ndarray, Y: np.ndarray) -> Params:
     return {"W": np.ascontiguousarray(Theta[:, :n_x]), "b": np.ascontiguousarray(Theta[:, n_x:])}
 
 
-# --- MLP regressor ---------------------------------------------------------------------------
+# --- MLP regressor: scratch.deep with a linear output ---------------------------------------
 def mlp_forward(params: Params, X: np.ndarray,
-                activation: str = "relu") -> tuple[np.ndarray, MLPCache]:
-    """``A[0] = X``; ``Z[l] = W[l] A[l-1] + b[l]``, ``A[l] = g(Z[l])`` for ``l < L``; ``Ŷ = Z[L]``.
-
-    The output layer is linear (no activation): a regressor predicts any real number.
-    Returns ``Ŷ (n_y, m)`` and the caches for :func:`mlp_backward`.
-    """
-    L = num_layers(params)
-    g, _ = get_activation(activation)
-    A = _check_input(X, params["W1"])  # A[0] = X, (n_x, m)
-    caches: MLPCache = []
-    for layer in range(1, L + 1):
-        A_prev, W, b = check_layer(A, params[f"W{layer}"], params[f"b{layer}"], layer=f"[{layer}]")
-        Z, cache = dense_forward(A_prev, W, b)  # (n[l], m)
-        caches.append((cache, Z))
-        A = g(Z) if layer < L else Z  # (n[l], m); the output Ŷ = Z[L] is linear
-    return A, caches
-
-
-def mlp_backward(Y_hat: np.ndarray, Y: np.ndarray, caches: MLPCache,
-                 activation: str = "relu") -> Params:
-    """Backprop of ``J = 1/m Σ ½ (ŷ − y)²`` through the network::
-
-        dZ[L] = Ŷ − Y                                      (n_y, m), per example
-        dA[l-1], dW[l], db[l] = dense_backward(dZ[l])      dW = 1/m dZ A[l-1]ᵀ, db = 1/m Σ dZ
-        dZ[l-1] = dA[l-1] * g'(Z[l-1])                     for hidden layers
-
-    Returns ``{"dW1", "db1", ..., "dWL", "dbL"}``, each the shape of its parameter.
-    """
-    _, g_prime = get_activation(activation)
-    X = caches[0][0][0]  # A[0], from layer 1's dense cache
-    Y = _check_targets(X, Y, Y_hat.shape[0])
-    grads: Params = {}
-    dZ = Y_hat - Y  # (n_y, m)
-    for layer in range(len(caches), 0, -1):
-        cache, _ = caches[layer - 1]
-        dA_prev, grads[f"dW{layer}"], grads[f"db{layer}"] = dense_backward(dZ, cache)
-        if layer > 1:
-            dZ = dA_prev * g_prime(caches[layer - 2][1])  # (n[l-1], m)
-    return grads
+                activation: str = "relu") -> tuple[np.ndarray, list[deep.LayerCache]]:
+    """``Ŷ (n_y, m)`` and the layer caches: :func:`scratch.deep.L_model_forward` with
+    ``output="linear"`` — a regressor predicts any real number."""
+    return deep.L_model_forward(X, params, activation, "linear")
 
 
 def mlp_propagate(params: Params, X: np.ndarray, Y: np.ndarray,
                   activation: str = "relu") -> tuple[np.floating, Params]:
-    """``J`` and every ``dW[l]``, ``db[l]`` of the MLP regressor (forward, then backward).
-
-    The gradients are ``{}`` if ``J`` overflowed (a diverging run; see :func:`scratch.gd.gradient_descent`).
-    """
-    Y_hat, caches = mlp_forward(params, X, activation)
-    Y = _check_targets(caches[0][0][0], Y, Y_hat.shape[0])  # against A[0] = X, as validated
-    J = _cost(Y_hat, Y)
-    if not np.isfinite(J):
-        return J, {}  # diverged: no gradient to take (gradient_descent names the iteration)
-    return J, mlp_backward(Y_hat, Y, caches, activation)
+    """``J = 1/m Σ ½ (ŷ − y)²`` and every ``dW[l]``, ``db[l]``, from ``dZ[L] = Ŷ − Y``
+    (:func:`scratch.deep.propagate` with ``output="linear"``); the gradients are ``{}`` if ``J``
+    overflowed (a diverging run; see :func:`scratch.gd.gradient_descent`)."""
+    return deep.propagate(params, X, Y, activation, "linear")
 
 
 def predict(params: Params, X: np.ndarray, activation: str = "relu") -> np.ndarray:
@@ -235,16 +170,14 @@ def rmse(Y_hat: np.ndarray, Y: np.ndarray) -> float:
 
 # --- training --------------------------------------------------------------------------------
 def _cost(Y_hat: np.ndarray, Y: np.ndarray) -> np.floating:
-    """``J``, or ``+inf`` once ``Ŷ`` or ``(ŷ − y)²`` has overflowed.
+    """``J``, or ``+inf`` once ``Ŷ`` or ``(ŷ − y)²`` has overflowed
+    (:func:`scratch.deep.cost_from_logits`: ``Ŷ`` *is* the linear output's ``Z``).
 
     A diverging run then returns ``(inf, {})`` from the propagate functions, and the training
-    loop (:func:`scratch.gd.gradient_descent`, or the parity trajectory runner) stops with an error naming the
-    iteration, instead of a validation error from deep inside the backward pass.
+    loop (:func:`scratch.gd.gradient_descent`, or the parity trajectory runner) stops with an
+    error naming the iteration, instead of a validation error from inside the backward pass.
     """
-    if not np.all(np.isfinite(Y_hat)):
-        return Y_hat.dtype.type(np.inf)
-    with np.errstate(over="ignore"):
-        return squared_error(Y_hat, Y)
+    return deep.cost_from_logits(Y_hat, Y, "linear")
 
 
 def train_linear(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,

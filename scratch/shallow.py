@@ -30,14 +30,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from scratch._validate import as_float_array, check_binary_labels, check_examples, check_shape
+from scratch._validate import (
+    as_float_array,
+    check_binary_labels,
+    check_examples,
+    check_params,
+    check_shape,
+)
 from scratch.activations import get_activation, sigmoid
 from scratch.gd import Params, gradient_descent
 from scratch.init import initialize_parameters as _initialize
 from scratch.losses import bce_with_logits
 
 Cache = dict[str, np.ndarray]
-NAMES = ("W1", "b1", "W2", "b2")
 
 
 def initialize_parameters(n_x: int, n_h: int, n_y: int, rng: np.random.Generator,
@@ -50,22 +55,9 @@ def initialize_parameters(n_x: int, n_h: int, n_y: int, rng: np.random.Generator
 
 
 def _check_params(params: Params) -> Params:
-    """``W1 (n_h, n_x)``, ``b1 (n_h, 1)``, ``W2 (n_y, n_h)``, ``b2 (n_y, 1)``, one dtype."""
-    missing = [k for k in NAMES if k not in params]
-    if missing:
-        raise ValueError(f"params: missing {missing}; expected {list(NAMES)}, got {sorted(params)}")
-    W1 = as_float_array("W1", params["W1"])
-    check_shape("W1", W1, (None, None), "(n_h, n_x)")
-    n_h = W1.shape[0]
-    b1 = as_float_array("b1", params["b1"], W1.dtype)
-    check_shape("b1", b1, (n_h, 1), "(n_h, 1)")
-    W2 = as_float_array("W2", params["W2"], W1.dtype)
-    if W2.ndim != 2 or W2.shape[1] != n_h:
-        raise ValueError(f"W2 has shape {W2.shape} but A1 has {n_h} rows (W1 has shape {W1.shape}); "
-                         f"expected W2 of shape (n_y, {n_h})")
-    b2 = as_float_array("b2", params["b2"], W1.dtype)
-    check_shape("b2", b2, (W2.shape[0], 1), "(n_y, 1)")
-    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    """``W1 (n_h, n_x)``, ``b1 (n_h, 1)``, ``W2 (n_y, n_h)``, ``b2 (n_y, 1)``, one dtype
+    (:func:`scratch._validate.check_params` with two layers)."""
+    return check_params(params, num_layers=2)[0]
 
 
 def _check_X(X: np.ndarray, p: Params) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 :data:`OPS` holds the torch equivalent of every operation of ``scratch.compgraph``, under the
 same name and with the engine's keyword names (``axis``, ``keepdims``, ``axes``, ``index``), so a
-parity case can call either side with the same arguments. :class:`MLP` is the small network the
-engine's ``mlp_propagate`` is compared with; logistic regression is ``torch_ref.logreg``.
+parity case can call either side with the same arguments. The models written on the engine
+are compared with the production modules: its MLP with
+``torch_ref.deep.DeepNetwork(layer_dims, activation, "sigmoid")``, its logistic regression with
+``torch_ref.logreg.LogisticRegression`` — both trained on :func:`bce_cost`.
 
 Example:
     >>> x = torch.tensor([[1.0, 2.0, 3.0]], dtype=torch.float64, requires_grad=True)
@@ -21,15 +23,6 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-from torch_ref.layout import (
-    ParamSpec,
-    layer_param_spec,
-    load_scratch_params,
-    params_to_state_dict,
-    state_dict_to_params,
-    torch_dtype,
-)
 
 
 def _dims(x: torch.Tensor, axis: int | Sequence[int] | None) -> tuple[int, ...]:
@@ -66,94 +59,6 @@ OPS: dict[str, Callable[..., torch.Tensor]] = {
     "reshape": lambda x, shape: x.reshape(shape), "transpose": _transpose, "getitem": _getitem,
 }
 """``name -> torch function`` for every operation of the scratch engine (same keywords)."""
-
-_ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-}
-
-
-def param_spec(n_layers: int) -> ParamSpec:
-    """``W[l]`` is ``layers.{l-1}.weight`` as it is; ``b[l] (n[l], 1)`` is ``layers.{l-1}.bias``."""
-    return layer_param_spec(n_layers)
-
-
-class MLP(nn.Module):
-    """``z[l] = a[l−1] W[l]ᵀ + b[l]``, ``a[l] = g(z[l])`` for hidden layers; returns ``z[L]``.
-
-    The output unit is a sigmoid applied by the loss: train with
-    ``F.binary_cross_entropy_with_logits`` on :meth:`forward`'s logits.
-
-    Args:
-        layer_dims: ``[n_x, n[1], …, n[L]]``.
-        activation: hidden activation, ``"tanh"``, ``"relu"`` or ``"sigmoid"``.
-        device, dtype: where and in which float type the parameters live.
-
-    Shape:
-        - Input: ``(m, n_x)``.  Output: ``(m, n[L])`` logits.
-
-    Attributes:
-        layers[l−1].weight: ``(n[l], n[l−1])`` = ``W[l]``; ``nn.Linear``'s default init
-        (parity runs load scratch parameters instead).  layers[l−1].bias: ``(n[l],)``.
-
-    Example:
-        >>> model = MLP([3, 4, 1], dtype=torch.float64)
-        >>> model(torch.ones(5, 3, dtype=torch.float64)).shape
-        torch.Size([5, 1])
-    """
-
-    def __init__(self, layer_dims: Sequence[int], activation: str = "tanh",
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
-        super().__init__()
-        if len(layer_dims) < 2 or any(int(n) != n or n < 1 for n in layer_dims):
-            raise ValueError(
-                f"layer_dims: expected [n_x, n[1], …, n[L]] of positive ints, got {layer_dims!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-        factory_kwargs = {"device": device, "dtype": dtype}
-        self.layer_dims = [int(n) for n in layer_dims]
-        self.activation = activation
-        self.layers = nn.ModuleList(nn.Linear(n_prev, n, **factory_kwargs)
-                                    for n_prev, n in zip(self.layer_dims, self.layer_dims[1:]))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        for layer in self.layers:
-            layer.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g = _ACTIVATIONS[self.activation]
-        for layer in self.layers[:-1]:
-            x = g(layer(x))  # (m, n[l])
-        return self.layers[-1](x)  # (m, n[L]) logits
-
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """``σ(z[L])``, shape ``(m, n[L])``."""
-        return torch.sigmoid(self(x))
-
-    def extra_repr(self) -> str:
-        return f"layer_dims={self.layer_dims}, activation={self.activation!r}"
-
-    @classmethod
-    def from_scratch(cls, params: dict[str, np.ndarray], activation: str = "tanh",
-                     device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None) -> MLP:
-        """A model holding scratch ``{"W1": (n[1], n_x), "b1": (n[1], 1), …}``."""
-        L = len(params) // 2
-        dims = [np.shape(params["W1"])[1]] + [np.shape(params[f"W{k}"])[0] for k in range(1, L + 1)]
-        dtype = dtype if dtype is not None else torch_dtype(np.asarray(params["W1"]).dtype)
-        model = cls(dims, activation, device=device, dtype=dtype)
-        load_scratch_params(model, params, param_spec(L))
-        return model
-
-
-def to_state_dict(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Scratch ``{"W1", "b1", …}`` -> :class:`MLP` ``state_dict``."""
-    return params_to_state_dict(params, param_spec(len(params) // 2))
-
-
-def from_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """:class:`MLP` ``state_dict`` -> scratch ``{"W1": (n[1], n_x), "b1": (n[1], 1), …}``."""
-    return state_dict_to_params(state_dict, param_spec(len(state_dict) // 2))
 
 
 def bce_cost(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:

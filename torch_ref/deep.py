@@ -1,9 +1,15 @@
 """The deep L-layer network as a torch module, built from a layer-size list and activation names.
 
-``[Linear -> g](L-1) -> Linear``; :meth:`DeepNetwork.forward` returns the logits ``z[L]``, and the
-output is ``σ`` (binary, ``nn.BCEWithLogitsLoss``) or softmax (``k`` classes,
-``nn.CrossEntropyLoss``). Accepts the same hyperparameter configuration as ``scratch.deep``
-(a ``scratch.deep.Config`` or a plain dict with its field names).
+``[Linear -> g](L-1) -> Linear``; :meth:`DeepNetwork.forward` returns ``z[L]``, and the output is
+``σ`` (binary, ``nn.BCEWithLogitsLoss``), softmax (``k`` classes, ``nn.CrossEntropyLoss``) or
+linear (regression, ``ŷ = z[L]`` with the course's ½ squared error,
+:class:`~torch_ref.losses.SquaredErrorLoss`). Accepts the same hyperparameter configuration as
+``scratch.deep`` (a ``scratch.deep.Config`` or a plain dict with its field names).
+
+One module family: ``torch_ref.regression.MLPRegressor`` is this network with a linear output,
+and the engine's MLP (``scratch.compgraph``) is checked against it with a sigmoid output.
+Parameters convert with ``torch_ref.layout`` through :attr:`DeepNetwork.param_spec`
+(``DeepNetwork.from_scratch(params, activation, output)``, ``net.scratch_params()``).
 """
 
 from __future__ import annotations
@@ -21,16 +27,10 @@ from torch_ref._validate import check_batch
 from torch_ref.activations import make_activation
 from torch_ref.gd import make_optimizer
 from torch_ref.init import check_initializer, init_linear_
-from torch_ref.layout import (
-    ParamSpec,
-    layer_param_spec,
-    load_scratch_params,
-    params_to_state_dict,
-    state_dict_to_params,
-    torch_dtype,
-)
+from torch_ref.layout import FromScratch, ParamSpec, layer_dims_of, layer_param_spec
+from torch_ref.losses import SquaredErrorLoss
 
-OUTPUTS = ("sigmoid", "softmax")
+OUTPUTS = ("sigmoid", "softmax", "linear")
 
 
 def param_spec(L: int) -> ParamSpec:
@@ -47,19 +47,21 @@ def _check_dims(layer_dims: Sequence[int]) -> tuple[int, ...]:
     return tuple(int(n) for n in dims)
 
 
-class DeepNetwork(nn.Module):
+class DeepNetwork(FromScratch, nn.Module):
     """``a[l] = g(a[l-1] W[l]ᵀ + b[l])`` for ``l < L``, ``z[L] = a[L-1] W[L]ᵀ + b[L]``.
 
     Args:
         layer_dims: ``[n_x, n[1], …, n[L]]``.
         activation: hidden activation name, or one name per hidden layer.
-        output: ``"sigmoid"`` (``n[L] = 1``) or ``"softmax"`` (``n[L] = k >= 2``).
-        initializer: ``"random"`` (``randn · 0.01``), ``"zeros"``, ``"xavier"`` or ``"he"``.
+        output: ``"sigmoid"`` (``n[L] = 1``), ``"softmax"`` (``n[L] = k >= 2``) or ``"linear"``
+            (``ŷ = z[L]``, any ``n[L]``).
+        initializer: ``"random"`` (``randn · 0.01``), ``"zeros"``, ``"xavier"``, ``"he"`` or
+            ``"lecun"``.
         generator: the ``torch.Generator`` :meth:`reset_parameters` draws from.
         device, dtype: where and in which float type the parameters live.
 
     Shape:
-        - Input: ``(m, n_x)``.  Output: ``(m, n[L])`` logits.
+        - Input: ``(m, n_x)``.  Output: ``(m, n[L])`` logits (``ŷ`` for a linear output).
 
     Attributes:
         layers[l-1].weight: ``(n[l], n[l-1])`` = ``W[l]``, drawn by ``initializer``.
@@ -85,7 +87,7 @@ class DeepNetwork(nn.Module):
                              f"layer), got {len(names)}: {list(names)}")
         if output not in OUTPUTS:
             raise ValueError(f"output: expected one of {list(OUTPUTS)}, got {output!r}")
-        if (output == "sigmoid") != (self.layer_dims[-1] == 1):
+        if output != "linear" and (output == "sigmoid") != (self.layer_dims[-1] == 1):
             raise ValueError(f"layer_dims: output={output!r} needs n[L] "
                              f"{'= 1' if output == 'sigmoid' else '>= 2'}, got {self.layer_dims[-1]}")
         self.activation_names, self.output = names, output
@@ -110,22 +112,31 @@ class DeepNetwork(nn.Module):
 
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """``σ(z[L])`` or ``softmax(z[L])`` over classes, shape ``(m, n[L])``."""
+        if self.output == "linear":
+            raise ValueError("predict_proba: a linear output predicts values, not probabilities; "
+                             "use predict")
         z = self(x)
         return torch.sigmoid(z) if self.output == "sigmoid" else torch.softmax(z, dim=1)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """int64 labels: ``1[σ(z) > ½]`` of shape ``(m, 1)`` for the sigmoid output (as
         :class:`~torch_ref.logreg.LogisticRegression` and :class:`~torch_ref.shallow.ShallowNetwork`),
-        ``argmax_k z`` of shape ``(m,)`` for softmax (as ``scratch.deep.predict``, transposed)."""
+        ``argmax_k z`` of shape ``(m,)`` for softmax (as ``scratch.deep.predict``, transposed);
+        the values ``ŷ = z[L] (m, n[L])`` for a linear output."""
         z = self(x)
+        if self.output == "linear":
+            return z
         return (z > 0).long() if self.output == "sigmoid" else z.argmax(dim=1)
 
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Mean cross-entropy from the logits; ``y (m, 1)`` 0/1, or ``(m,)`` class indices /
-        ``(m, k)`` one-hot rows for softmax."""
+        """Mean cross-entropy from the logits — ``y (m, 1)`` 0/1, or ``(m,)`` class indices /
+        ``(m, k)`` one-hot rows for softmax — or the course's ``1/m Σ ½ (ŷ − y)²`` for a linear
+        output (``y (m, n[L])``)."""
         z = self(x)
         if self.output == "sigmoid":
             return F.binary_cross_entropy_with_logits(z, y)
+        if self.output == "linear":
+            return SquaredErrorLoss()(z, y)
         return F.cross_entropy(z, y)
 
     def extra_repr(self) -> str:
@@ -135,6 +146,7 @@ class DeepNetwork(nn.Module):
 
     @property
     def param_spec(self) -> ParamSpec:
+        """``W[l]`` *is* ``layers.<l-1>.weight``; ``b[l] (n, 1)`` is ``layers.<l-1>.bias (n,)``."""
         return param_spec(self.L)
 
     @classmethod
@@ -153,19 +165,9 @@ class DeepNetwork(nn.Module):
                    get("initializer", "he"), generator, device=device, dtype=dtype)
 
     @classmethod
-    def from_scratch(cls, params: Mapping[str, np.ndarray], activation: str | Sequence[str] = "relu",
-                     output: str = "sigmoid", device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None) -> "DeepNetwork":
-        """A network holding scratch ``{"W1", "b1", …, "WL", "bL"}`` (dtype taken from ``W1``)."""
-        L = sum(1 for k in params if k.startswith("W"))
-        Ws = [np.asarray(params.get(f"W{layer}", np.empty(0))) for layer in range(1, L + 1)]
-        if L == 0 or any(W.ndim != 2 for W in Ws):
-            raise ValueError(f"params: expected 2-D W1..W{L}, got {[W.shape for W in Ws]}")
-        dims = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
-        dtype = dtype if dtype is not None else torch_dtype(np.asarray(Ws[0]).dtype)
-        net = cls(dims, activation, output, device=device, dtype=dtype)
-        load_scratch_params(net, dict(params), param_spec(L))
-        return net
+    def scratch_sizes(cls, params: Mapping[str, np.ndarray]) -> tuple[list[int]]:
+        """``(layer_dims,)`` read off scratch ``W1 … WL``, for :meth:`from_scratch`."""
+        return (layer_dims_of(params),)
 
 
 def _getter(config: Any) -> Callable[..., Any]:
@@ -174,22 +176,16 @@ def _getter(config: Any) -> Callable[..., Any]:
     return lambda k, *default: getattr(config, k, *default)
 
 
-def to_state_dict(params: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Scratch ``{"W1", "b1", …, "WL", "bL"}`` -> :class:`DeepNetwork` ``state_dict``."""
-    L = sum(1 for k in params if k.startswith("W"))
-    return params_to_state_dict(dict(params), param_spec(L))
-
-
-def from_state_dict(state_dict: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """:class:`DeepNetwork` ``state_dict`` -> scratch ``{"W1": (n[1], n[0]), "b1": (n[1], 1), …}``."""
-    L = sum(1 for k in state_dict if k.endswith(".weight"))
-    return state_dict_to_params(dict(state_dict), param_spec(L))
-
-
 def check_labels(model: DeepNetwork, Y: torch.Tensor, m: int) -> torch.Tensor:
     """``Y`` for :meth:`DeepNetwork.loss`: ``(m, 1)`` 0/1 floats, or for softmax ``(m,)`` class
-    indices in ``[0, k-1]`` or ``(m, k)`` one-hot rows. Raises ``ValueError`` otherwise."""
+    indices in ``[0, k-1]`` or ``(m, k)`` one-hot rows, or for a linear output ``(m, n[L])`` real
+    targets. Raises ``ValueError`` otherwise."""
     k = model.layer_dims[-1]
+    if model.output == "linear":
+        if tuple(Y.shape) != (m, k) or not Y.is_floating_point():
+            raise ValueError(f"Y: expected float targets of shape (m, n[L]) = ({m}, {k}), got "
+                             f"{tuple(Y.shape)} {Y.dtype}")
+        return Y
     if model.output == "sigmoid":
         if tuple(Y.shape) != (m, 1):
             raise ValueError(f"Y: expected shape (m, 1) = ({m}, 1), got {tuple(Y.shape)}")
@@ -240,4 +236,4 @@ def train(model: DeepNetwork, X: torch.Tensor, Y: torch.Tensor, config: Any) -> 
     return costs
 
 
-__all__ = ["DeepNetwork", "param_spec", "to_state_dict", "from_state_dict", "train", "check_labels"]
+__all__ = ["OUTPUTS", "DeepNetwork", "param_spec", "train", "check_labels"]

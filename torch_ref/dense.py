@@ -1,30 +1,25 @@
 """The dense layer in torch: ``nn.Linear``, whose ``weight (out, in)`` *is* the course's ``W[l]``.
 
 Only the layout of the activations (``A_prev (n[l-1], m)`` <-> ``x (m, in)``) and of the bias
-(``(n, 1)`` <-> ``(n,)``) differ; :data:`PARAM_SPEC` says so, and the two converters use it.
+(``(n, 1)`` <-> ``(n,)``) differ; :data:`PARAM_SPEC` says so, and ``torch_ref.layout``'s
+converters use it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
 from torch_ref._validate import check_size
-from torch_ref.layout import (
-    BIAS,
-    SAME,
-    ParamSpec,
-    load_scratch_params,
-    params_to_state_dict,
-    state_dict_to_params,
-    torch_dtype,
-)
+from torch_ref.layout import BIAS, SAME, FromScratch, ParamSpec, weight_shape
 
 PARAM_SPEC: ParamSpec = {"W": ("weight", SAME), "b": ("bias", BIAS)}
 
 
-class Dense(nn.Linear):
+class Dense(FromScratch, nn.Linear):
     """``z = x Wᵀ + b`` on a batch ``x (m, n[l-1])`` — the course's ``Z = W A_prev + b`` transposed.
 
     A plain ``nn.Linear`` (same parameters, same ``reset_parameters``) that can be built from
@@ -50,23 +45,7 @@ class Dense(nn.Linear):
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
 
     @classmethod
-    def from_scratch(cls, params: dict[str, np.ndarray], device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None) -> "Dense":
-        """A layer holding scratch ``{"W": (n, n_prev), "b": (n, 1)}`` (dtype taken from ``W``)."""
-        W = np.asarray(params["W"])
-        if W.ndim != 2:
-            raise ValueError(f"W: expected shape (n[l], n[l-1]), got {W.shape}")
-        dtype = dtype if dtype is not None else torch_dtype(W.dtype)
-        layer = cls(W.shape[1], W.shape[0], device=device, dtype=dtype)
-        load_scratch_params(layer, params, PARAM_SPEC)
-        return layer
-
-
-def to_state_dict(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Scratch ``{"W", "b"}`` -> ``nn.Linear`` ``state_dict`` ``{"weight", "bias"}``."""
-    return params_to_state_dict(params, PARAM_SPEC)
-
-
-def from_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """``nn.Linear`` ``state_dict`` -> scratch ``{"W": (n, n_prev), "b": (n, 1)}``."""
-    return state_dict_to_params(state_dict, PARAM_SPEC)
+    def scratch_sizes(cls, params: Mapping[str, np.ndarray]) -> tuple[int, int]:
+        """``(in_features, out_features)`` read off scratch ``W (n[l], n[l-1])``."""
+        n, n_prev = weight_shape(params, "W", "(n[l], n[l-1])")
+        return n_prev, n

@@ -7,6 +7,7 @@ name        weight ``W[l] (n[l], n[l-1])``                   ``nn.init`` call
 ``zeros``   ``0``                                            ``zeros_``
 ``xavier``  ``N(0, 2 / (n[l-1] + n[l]))``                    ``xavier_normal_``
 ``he``      ``N(0, 2 / n[l-1])``                             ``kaiming_normal_(fan_in, relu)``
+``lecun``   ``N(0, 1 / n[l-1])``                             ``kaiming_normal_(fan_in, linear)``
 ==========  ==============================================  ==================================
 
 Biases are zeros. Randomness comes only from an explicit ``torch.Generator`` (or torch's default
@@ -28,6 +29,8 @@ INITIALIZERS: dict[str, TensorInit] = {
     "xavier": lambda W, g: nn.init.xavier_normal_(W, gain=1.0, generator=g),
     "he": lambda W, g: nn.init.kaiming_normal_(W, a=0, mode="fan_in", nonlinearity="relu",
                                                generator=g),
+    "lecun": lambda W, g: nn.init.kaiming_normal_(W, a=0, mode="fan_in", nonlinearity="linear",
+                                                  generator=g),
 }
 """Weight initializers by name: ``name -> f(W, generator)`` (in place, returns ``W``)."""
 

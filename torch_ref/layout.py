@@ -15,8 +15,9 @@ course (``scratch``)        torch (``torch_ref``)         conversion
 ==========================  ============================  ======================================
 
 Every conversion is a pure re-indexing (a transpose or a reshape), so a gradient converts
-exactly like the value it is the gradient of. The per-concept converters between a scratch
-parameter dict and a ``state_dict`` are built from these.
+exactly like the value it is the gradient of. The generic converters between a scratch
+parameter dict and a ``state_dict`` (each module's ``ParamSpec`` names its layouts) are built
+from these in ``torch_ref._convert`` and imported from here.
 
 Example:
     >>> import numpy as np
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,9 +43,7 @@ __all__ = [
     "conv_bias_to_torch", "conv_bias_to_course", "sequence_to_torch", "sequence_to_course",
     "sequence_to_batch_first", "batch_first_to_sequence",
     "to_tensor", "to_numpy", "torch_dtype", "numpy_dtype",
-    "ParamSpec", "layer_param_spec", "params_to_state_dict", "state_dict_to_params",
-    "load_scratch_params",
-]
+]  # and the converters of torch_ref._convert (ParamSpec, params_to_state_dict, …): see __getattr__
 
 
 def _need_ndim(name: str, a: np.ndarray, ndim: int, meaning: str) -> None:
@@ -174,6 +174,19 @@ def batch_first_to_sequence(x: np.ndarray) -> np.ndarray:
     _need_ndim("x", x, 3, "(m, T, n_x), batch first")
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
+
+IMAGES = Layout("images", images_to_torch, images_to_course)
+"""Course images ``(m, n_H, n_W, n_C)`` <-> torch ``(m, C, H, W)``."""
+CONV_WEIGHT = Layout("conv-weight", conv_weight_to_torch, conv_weight_to_course)
+"""Course filters ``(f, f, n_C_prev, n_C)`` <-> ``nn.Conv2d.weight (out, in, kh, kw)``."""
+CONV_BIAS = Layout("conv-bias", conv_bias_to_torch, conv_bias_to_course)
+"""Course conv bias ``(1, 1, 1, n_C)`` <-> ``nn.Conv2d.bias (n_C,)``."""
+SEQUENCE = Layout("sequence", sequence_to_torch, sequence_to_course)
+"""Course sequences ``(n_x, m, T_x)`` <-> torch time-first ``(T, m, n_x)``."""
+SEQUENCE_BATCH_FIRST = Layout("sequence-batch-first", sequence_to_batch_first, batch_first_to_sequence)
+"""Course sequences ``(n_x, m, T_x)`` <-> torch batch-first ``(m, T, n_x)``."""
+
+
 _TORCH_DTYPES = {
     "float64": torch.float64, "float32": torch.float32,
     "float16": torch.float16, "bfloat16": torch.bfloat16,
@@ -220,56 +233,18 @@ def to_numpy(t: torch.Tensor, dtype: np.dtype | None = None) -> np.ndarray:
     return a if dtype is None else a.astype(dtype)
 
 
-# --- scratch parameter dict <-> state_dict -------------------------------------------------
-ParamSpec = dict[str, tuple[str, Layout]]
-"""``{scratch name: (state_dict key, layout)}`` — each concept declares one (nanoGPT's
-``from_pretrained`` style: which tensors need a transform, shapes asserted before each copy)."""
+# --- scratch parameter dict <-> state_dict: torch_ref/_convert.py, offered here -----------------
+_CONVERTERS = frozenset({"ParamSpec", "layer_param_spec", "module_spec", "params_to_state_dict",
+                         "state_dict_to_params", "load_scratch_params", "scratch_params",
+                         "weight_shape", "layer_dims_of", "FromScratch"})
 
 
-def layer_param_spec(num_layers: int, container: str = "layers") -> ParamSpec:
-    """The spec of a stack of ``nn.Linear`` in an ``nn.ModuleList`` named ``container``: scratch
-    ``W{l}`` *is* ``{container}.{l-1}.weight``; ``b{l} (n[l], 1)`` is ``{container}.{l-1}.bias``."""
-    if int(num_layers) != num_layers or num_layers < 1:
-        raise ValueError(f"num_layers: expected a positive integer, got {num_layers!r}")
-    spec: ParamSpec = {}
-    for layer in range(1, int(num_layers) + 1):
-        spec[f"W{layer}"] = (f"{container}.{layer - 1}.weight", SAME)
-        spec[f"b{layer}"] = (f"{container}.{layer - 1}.bias", BIAS)
-    return spec
+def __getattr__(name: str) -> Any:
+    """The generic scratch ⇄ ``state_dict`` converters (``ParamSpec``, ``params_to_state_dict``,
+    ``state_dict_to_params``, ``load_scratch_params``, ``scratch_params``, ``FromScratch``, …)
+    are defined in ``torch_ref._convert`` on top of this module's layouts, and imported from here."""
+    if name in _CONVERTERS:
+        from torch_ref import _convert
 
-
-def params_to_state_dict(params: dict[str, np.ndarray], spec: ParamSpec) -> dict[str, torch.Tensor]:
-    """Scratch parameters (course layout) -> a ``state_dict`` (torch layout, CPU tensors).
-
-    Load it with ``module.load_state_dict(sd)``, which copies into the module's device/dtype.
-    """
-    missing = sorted(set(spec) - set(params))
-    extra = sorted(set(params) - set(spec))
-    if missing or extra:
-        raise ValueError(f"params: expected keys {sorted(spec)}, missing {missing}, unexpected {extra}")
-    return {key: torch.from_numpy(layout.to_torch(np.asarray(params[name])))
-            for name, (key, layout) in spec.items()}
-
-
-def state_dict_to_params(state_dict: dict[str, torch.Tensor], spec: ParamSpec) -> dict[str, np.ndarray]:
-    """A ``state_dict`` (any device; half precision widened) -> scratch parameters (course layout)."""
-    missing = sorted(key for key, _ in spec.values() if key not in state_dict)
-    if missing:
-        raise ValueError(f"state_dict: missing keys {missing}; it has {sorted(state_dict)}")
-    return {name: layout.to_course(to_numpy(state_dict[key])) for name, (key, layout) in spec.items()}
-
-
-def load_scratch_params(module: torch.nn.Module, params: dict[str, np.ndarray], spec: ParamSpec) -> None:
-    """Copy scratch parameters into ``module`` in place, asserting every shape before the copy."""
-    sd = params_to_state_dict(params, spec)
-    own = module.state_dict()
-    for name, (key, _) in spec.items():
-        if key not in own:
-            raise ValueError(f"{type(module).__name__} has no parameter {key!r} (for scratch {name!r})")
-        if tuple(own[key].shape) != tuple(sd[key].shape):
-            raise ValueError(
-                f"params[{name!r}]: shape {np.asarray(params[name]).shape} converts to "
-                f"{tuple(sd[key].shape)}, but {type(module).__name__}.{key} has shape "
-                f"{tuple(own[key].shape)}"
-            )
-    module.load_state_dict(sd, strict=False)
+        return getattr(_convert, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 from torch import nn
@@ -9,21 +11,13 @@ from torch.nn import functional as F
 
 from torch_ref._validate import check_batch, check_size
 from torch_ref.gd import gradient_descent
-from torch_ref.layout import (
-    BIAS,
-    TRANSPOSED,
-    ParamSpec,
-    load_scratch_params,
-    params_to_state_dict,
-    state_dict_to_params,
-    torch_dtype,
-)
+from torch_ref.layout import BIAS, TRANSPOSED, FromScratch, ParamSpec, weight_shape
 
 PARAM_SPEC: ParamSpec = {"w": ("linear.weight", TRANSPOSED), "b": ("linear.bias", BIAS)}
 """Scratch ``w (n_x, 1)`` is ``linear.weight (1, n_x)`` transposed; ``b (1, 1)`` is ``linear.bias (1,)``."""
 
 
-class LogisticRegression(nn.Module):
+class LogisticRegression(FromScratch, nn.Module):
     """``z = x wᵀ + b``, ``ŷ = σ(z)``; :meth:`forward` returns the logits ``z``.
 
     Train with ``nn.BCEWithLogitsLoss`` on the logits (finite where ``σ`` saturates).
@@ -74,26 +68,9 @@ class LogisticRegression(nn.Module):
         return f"n_x={self.n_x}"
 
     @classmethod
-    def from_scratch(cls, params: dict[str, np.ndarray], device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None) -> "LogisticRegression":
-        """A model holding scratch ``{"w": (n_x, 1), "b": (1, 1)}``."""
-        w = np.asarray(params["w"])
-        if w.ndim != 2 or w.shape[1] != 1:
-            raise ValueError(f"w: expected shape (n_x, 1), got {w.shape}")
-        dtype = dtype if dtype is not None else torch_dtype(w.dtype)
-        model = cls(w.shape[0], device=device, dtype=dtype)
-        load_scratch_params(model, params, PARAM_SPEC)
-        return model
-
-
-def to_state_dict(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Scratch ``{"w", "b"}`` -> :class:`LogisticRegression` ``state_dict``."""
-    return params_to_state_dict(params, PARAM_SPEC)
-
-
-def from_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """:class:`LogisticRegression` ``state_dict`` -> scratch ``{"w": (n_x, 1), "b": (1, 1)}``."""
-    return state_dict_to_params(state_dict, PARAM_SPEC)
+    def scratch_sizes(cls, params: Mapping[str, np.ndarray]) -> tuple[int]:
+        """``(n_x,)`` read off scratch ``w (n_x, 1)``, for :meth:`from_scratch`."""
+        return (weight_shape(params, "w", "(n_x, 1)")[0],)
 
 
 def train(model: LogisticRegression, X: torch.Tensor, Y: torch.Tensor, num_iterations: int,

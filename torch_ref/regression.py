@@ -2,14 +2,14 @@
 
 Both train on the course's squared error ``J = 1/m Σ ½ (ŷ − y)²``
 (:class:`torch_ref.losses.SquaredErrorLoss` — half of ``nn.MSELoss`` for one output) with plain
-``torch.optim.SGD`` (:func:`torch_ref.gd.gradient_descent`). Every ``nn.Linear.weight (out, in)``
+``torch.optim.SGD`` (:func:`torch_ref.gd.gradient_descent`). :class:`MLPRegressor` is
+:class:`~torch_ref.deep.DeepNetwork` with a linear output. Every ``nn.Linear.weight (out, in)``
 *is* the course's ``W[l]``; only biases (``(n,)`` <-> ``(n, 1)``) and data (``(m, n_x)`` <->
-``(n_x, m)``) change layout, as the parameter specs below declare.
+``(n_x, m)``) change layout, as each model's ``param_spec`` declares.
 
 Example:
-    >>> import numpy as np
     >>> model = MLPRegressor([3, 4, 1], activation="tanh", dtype=torch.float64)
-    >>> params = from_state_dict(model.state_dict())          # scratch {"W1", "b1", "W2", "b2"}
+    >>> params = model.scratch_params()                      # scratch {"W1", "b1", "W2", "b2"}
     >>> [params[k].shape for k in ("W1", "b1", "W2", "b2")]
     [(4, 3), (4, 1), (1, 4), (1, 1)]
     >>> same = MLPRegressor.from_scratch(params, "tanh")
@@ -19,43 +19,24 @@ Example:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
 from torch_ref._validate import check_batch, check_size
-from torch_ref.activations import make_activation
+from torch_ref.deep import DeepNetwork
 from torch_ref.gd import gradient_descent, gradient_norm  # noqa: F401 (re-exported)
-from torch_ref.layout import (
-    BIAS,
-    SAME,
-    ParamSpec,
-    layer_param_spec,
-    load_scratch_params,
-    params_to_state_dict,
-    state_dict_to_params,
-    torch_dtype,
-)
+from torch_ref.layout import BIAS, SAME, FromScratch, ParamSpec, weight_shape
 from torch_ref.losses import SquaredErrorLoss
 
 PARAM_SPEC: ParamSpec = {"W": ("linear.weight", SAME), "b": ("linear.bias", BIAS)}
 """Linear regression: scratch ``W (n_y, n_x)`` is ``linear.weight``; ``b (n_y, 1)`` is
-``linear.bias (n_y,)``."""
+``linear.bias (n_y,)``. (:class:`MLPRegressor`'s is :attr:`DeepNetwork.param_spec`.)"""
 
 
-def mlp_param_spec(num_layers: int) -> ParamSpec:
-    """MLP: scratch ``W{l}``/``b{l}`` (``l = 1..L``) are ``layers.{l-1}.weight``/``.bias``."""
-    return layer_param_spec(num_layers)
-
-
-def _torch_dtype_of(a: np.ndarray) -> torch.dtype:
-    return torch_dtype(np.asarray(a).dtype)
-
-
-class LinearRegression(nn.Module):
+class LinearRegression(FromScratch, nn.Module):
     """``ŷ = x Wᵀ + b`` on a batch ``x (m, n_x)`` — the course's ``Ŷ = W X + b`` transposed.
 
     Args:
@@ -95,37 +76,29 @@ class LinearRegression(nn.Module):
     def extra_repr(self) -> str:
         return f"n_x={self.n_x}, n_y={self.n_y}"
 
-    @property
-    def param_spec(self) -> ParamSpec:
-        return PARAM_SPEC
-
     @classmethod
-    def from_scratch(cls, params: dict[str, np.ndarray], device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None) -> LinearRegression:
-        """A model holding scratch ``{"W": (n_y, n_x), "b": (n_y, 1)}`` (dtype taken from ``W``)."""
-        W = np.asarray(params["W"])
-        if W.ndim != 2:
-            raise ValueError(f"W: expected shape (n_y, n_x), got {W.shape}")
-        model = cls(W.shape[1], W.shape[0], device=device,
-                    dtype=dtype if dtype is not None else _torch_dtype_of(W))
-        load_scratch_params(model, params, PARAM_SPEC)
-        return model
+    def scratch_sizes(cls, params: Mapping[str, np.ndarray]) -> tuple[int, int]:
+        """``(n_x, n_y)`` read off scratch ``W (n_y, n_x)``, for :meth:`from_scratch`."""
+        n_y, n_x = weight_shape(params, "W", "(n_y, n_x)")
+        return n_x, n_y
 
 
-class MLPRegressor(nn.Module):
-    """Hidden layers ``a = g(a_prev Wᵀ + b)``, then a *linear* output ``ŷ = a W[L]ᵀ + b[L]``.
+class MLPRegressor(DeepNetwork):
+    """:class:`~torch_ref.deep.DeepNetwork` with a *linear* output: hidden layers
+    ``a = g(a_prev Wᵀ + b)``, then ``ŷ = a W[L]ᵀ + b[L]``; trained on the ½ squared error.
 
     Args:
         layer_dims: ``[n_x, n[1], ..., n_y]``, at least one hidden layer.
         activation: the hidden layers' ``g``: ``"relu"``, ``"tanh"``, ``"sigmoid"`` or
             ``"leaky_relu"``.
         device, dtype: where and in which float type the parameters live.
+        generator: the ``torch.Generator`` :meth:`reset_parameters` draws from.
 
     Shape:
         - Input: ``(m, n_x)``.  Output: ``(m, n_y)``.
 
     Attributes:
-        layers[l-1].weight: ``(n[l], n[l-1])`` = ``W[l]``, init ``N(0, 1/n[l-1])`` as
+        layers[l-1].weight: ``(n[l], n[l-1])`` = ``W[l]``, LeCun init ``N(0, 1/n[l-1])`` as
             ``scratch.regression.initialize_mlp`` (same distribution, not the same draws).
         layers[l-1].bias: ``(n[l],)`` = ``b[l]`` flattened, zeros.
 
@@ -133,96 +106,28 @@ class MLPRegressor(nn.Module):
         >>> model = MLPRegressor([3, 5, 2, 1], activation="tanh")
         >>> model
         MLPRegressor(
-          layer_dims=[3, 5, 2, 1], activation='tanh'
+          layer_dims=[3, 5, 2, 1], activation='tanh', output='linear', initializer='lecun'
           (layers): ModuleList(
             (0): Linear(in_features=3, out_features=5, bias=True)
             (1): Linear(in_features=5, out_features=2, bias=True)
             (2): Linear(in_features=2, out_features=1, bias=True)
           )
-          (g): Tanh()
+          (activations): ModuleList(
+            (0-1): 2 x Tanh()
+          )
         )
     """
 
     def __init__(self, layer_dims: Sequence[int], activation: str = "relu",
                  device: str | torch.device | None = None, dtype: torch.dtype | None = None,
                  generator: torch.Generator | None = None) -> None:
-        super().__init__()
         dims = list(layer_dims)
-        if len(dims) < 3 or any(int(n) != n or n < 1 for n in dims):
+        if len(dims) < 3 or any(isinstance(n, bool) or int(n) != n or n < 1 for n in dims):
             raise ValueError(
                 f"layer_dims: expected [n_x, n[1], ..., n_y] with at least one hidden layer and "
                 f"positive sizes, got {dims!r} (no hidden layer: use LinearRegression)"
             )
-        factory_kwargs = {"device": device, "dtype": dtype}
-        self.layer_dims = [int(n) for n in dims]
-        self.activation = activation
-        self.layers = nn.ModuleList(nn.Linear(n_prev, n, **factory_kwargs)
-                                    for n_prev, n in zip(self.layer_dims[:-1], self.layer_dims[1:]))
-        self.g = make_activation(activation)
-        self.reset_parameters(generator)
-
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """``W[l] ~ N(0, 1/n[l-1])``, ``b[l] = 0`` (draws from ``generator`` when given)."""
-        for layer in self.layers:
-            std = math.sqrt(1.0 / layer.in_features)
-            nn.init.normal_(layer.weight, 0.0, std, generator=generator)
-            nn.init.zeros_(layer.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a = x  # (m, n_x)
-        for layer in self.layers[:-1]:
-            a = self.g(layer(a))  # (m, n[l])
-        return self.layers[-1](a)  # (m, n_y), linear output
-
-    def extra_repr(self) -> str:
-        return f"layer_dims={self.layer_dims}, activation={self.activation!r}"
-
-    @property
-    def param_spec(self) -> ParamSpec:
-        return mlp_param_spec(len(self.layers))
-
-    @classmethod
-    def from_scratch(cls, params: dict[str, np.ndarray], activation: str = "relu",
-                     device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None) -> MLPRegressor:
-        """A model holding scratch ``{"W1", "b1", ..., "WL", "bL"}`` (dtype taken from ``W1``)."""
-        L = _count_layers(params)
-        Ws = [np.asarray(params[f"W{layer}"]) for layer in range(1, L + 1)]
-        for layer, W in enumerate(Ws, start=1):
-            if W.ndim != 2:
-                raise ValueError(f"W{layer}: expected shape (n[{layer}], n[{layer - 1}]), got {W.shape}")
-        dims = [Ws[0].shape[1]] + [W.shape[0] for W in Ws]
-        model = cls(dims, activation, device=device,
-                    dtype=dtype if dtype is not None else _torch_dtype_of(Ws[0]))
-        load_scratch_params(model, params, model.param_spec)
-        return model
-
-
-def _count_layers(params: dict[str, np.ndarray]) -> int:
-    L = sum(1 for k in params if k.startswith("W") and k[1:].isdigit())
-    if L == 0:
-        raise ValueError(f"params: expected MLP keys W1, b1, ..., WL, bL; got {sorted(params)}")
-    return L
-
-
-def param_spec_for(params: dict[str, np.ndarray]) -> ParamSpec:
-    """:data:`PARAM_SPEC` for linear-regression params ``{"W", "b"}``, else the MLP spec."""
-    return PARAM_SPEC if "W" in params else mlp_param_spec(_count_layers(params))
-
-
-def to_state_dict(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Scratch ``{"W", "b"}`` or ``{"W1", ..., "bL"}`` -> the matching model's ``state_dict``."""
-    return params_to_state_dict(params, param_spec_for(params))
-
-
-def from_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """A :class:`LinearRegression` or :class:`MLPRegressor` ``state_dict`` -> scratch params."""
-    if "linear.weight" in state_dict:
-        return state_dict_to_params(state_dict, PARAM_SPEC)
-    L = sum(1 for k in state_dict if k.startswith("layers.") and k.endswith(".weight"))
-    if L == 0:
-        raise ValueError(f"state_dict: not a regression model's; keys {sorted(state_dict)}")
-    return state_dict_to_params(state_dict, mlp_param_spec(L))
+        super().__init__(dims, activation, "linear", "lecun", generator, device=device, dtype=dtype)
 
 
 def train(model: LinearRegression | MLPRegressor, X: torch.Tensor, Y: torch.Tensor,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 from torch import nn
@@ -11,15 +13,7 @@ from torch_ref._validate import check_batch, check_size
 from torch_ref.activations import make_activation
 from torch_ref.gd import gradient_descent
 from torch_ref.init import check_initializer, init_linear_
-from torch_ref.layout import (
-    BIAS,
-    SAME,
-    ParamSpec,
-    load_scratch_params,
-    params_to_state_dict,
-    state_dict_to_params,
-    torch_dtype,
-)
+from torch_ref.layout import BIAS, SAME, FromScratch, ParamSpec, weight_shape
 
 PARAM_SPEC: ParamSpec = {
     "W1": ("layer1.weight", SAME), "b1": ("layer1.bias", BIAS),
@@ -28,7 +22,7 @@ PARAM_SPEC: ParamSpec = {
 """``W[l]`` *is* ``layer<l>.weight``; ``b[l] (n, 1)`` is ``layer<l>.bias (n,)``."""
 
 
-class ShallowNetwork(nn.Module):
+class ShallowNetwork(FromScratch, nn.Module):
     """Two layers: ``a1 = g1(x W1ᵀ + b1)``, ``z2 = a1 W2ᵀ + b2``; :meth:`forward` returns ``z2``.
 
     Train with ``nn.BCEWithLogitsLoss`` on the logits; :meth:`predict_proba` is ``σ(z2)``.
@@ -91,27 +85,10 @@ class ShallowNetwork(nn.Module):
                 f"initializer={self.initializer!r}")
 
     @classmethod
-    def from_scratch(cls, params: dict[str, np.ndarray], activation: str = "tanh",
-                     device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None) -> "ShallowNetwork":
-        """A network holding scratch ``{"W1", "b1", "W2", "b2"}`` (dtype taken from ``W1``)."""
-        W1, W2 = np.asarray(params["W1"]), np.asarray(params["W2"])
-        if W1.ndim != 2 or W2.ndim != 2:
-            raise ValueError(f"W1, W2: expected 2-D (n[l], n[l-1]), got {W1.shape} and {W2.shape}")
-        dtype = dtype if dtype is not None else torch_dtype(W1.dtype)
-        net = cls(W1.shape[1], W1.shape[0], W2.shape[0], activation, device=device, dtype=dtype)
-        load_scratch_params(net, params, PARAM_SPEC)
-        return net
-
-
-def to_state_dict(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Scratch ``{"W1", "b1", "W2", "b2"}`` -> :class:`ShallowNetwork` ``state_dict``."""
-    return params_to_state_dict(params, PARAM_SPEC)
-
-
-def from_state_dict(state_dict: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """:class:`ShallowNetwork` ``state_dict`` -> scratch ``{"W1": (n_h, n_x), "b1": (n_h, 1), …}``."""
-    return state_dict_to_params(state_dict, PARAM_SPEC)
+    def scratch_sizes(cls, params: Mapping[str, np.ndarray]) -> tuple[int, int, int]:
+        """``(n_x, n_h, n_y)`` read off scratch ``W1 (n_h, n_x)`` and ``W2 (n_y, n_h)``."""
+        n_h, n_x = weight_shape(params, "W1", "(n_h, n_x)")
+        return n_x, n_h, weight_shape(params, "W2", "(n_y, n_h)")[0]
 
 
 def train(model: ShallowNetwork, X: torch.Tensor, Y: torch.Tensor, num_iterations: int,

@@ -1,6 +1,8 @@
 """Parity checks of ``activations``: ``g(Z)`` and ``g'(Z)`` vs torch and autograd.
 
-Inputs mix a grid of edge values (0, ±1e-8, ±1, ±20, ±1e4) with random normals; the
+Inputs mix a grid of edge values (0 three times, −0 among them, ±1e-8, ±1, ±20, ±1e4) with
+random normals — three zeros so that a derivative wrong only at 0 is a pattern the diagnosis
+may name (``diagnose.MIN_REGION``); the
 finite-difference inputs stay away from the kink at 0, where a derivative is a convention.
 """
 
@@ -13,7 +15,7 @@ from scratch import activations as S
 from torch_ref import activations as T
 from torch_ref.layout import COLUMNS
 
-EDGES = np.array([0.0, 1e-8, -1e-8, 1.0, -1.0, 20.0, -20.0, 1e4, -1e4])
+EDGES = np.array([0.0, -0.0, 0.0, 1e-8, -1e-8, 1.0, -1.0, 20.0, -20.0, 1e4, -1e4])
 
 
 def edge_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:

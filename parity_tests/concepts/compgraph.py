@@ -26,6 +26,7 @@ from parity_tests.registry import (
 from parity_tests.torch_functional import module_function
 from scratch import compgraph as S
 from torch_ref import compgraph as T
+from torch_ref import deep as TD
 from torch_ref import logreg as TL
 from torch_ref.layout import COLUMNS
 
@@ -183,9 +184,10 @@ def _split(inputs: Mapping[str, np.ndarray]):
 
 
 def mlp_cost_fn(dims: list[int], activation: str):
-    """Torch cost ``J(W1, b1, …, X, Y)`` of :class:`torch_ref.compgraph.MLP` at given params."""
-    logits, layouts = module_function(lambda: T.MLP(dims, activation, device="meta"),
-                                      T.param_spec(len(dims) - 1))
+    """Torch cost ``J(W1, b1, …, X, Y)`` of a sigmoid-output :class:`torch_ref.deep.DeepNetwork`
+    (the engine MLP's reference) at given params."""
+    logits, layouts = module_function(lambda: TD.DeepNetwork(dims, activation, "sigmoid", device="meta"),
+                                      TD.param_spec(len(dims) - 1))
 
     def cost(X, Y, **params):
         return F.binary_cross_entropy_with_logits(logits(X, **params), Y)
@@ -248,9 +250,10 @@ def mlp_problem(rng: np.random.Generator, steps: int = 60, batch: int = 16) -> d
         batches.append((X, (X[0:1] * X[1:2] > 0).astype(float)))
     init = {"W1": rng.standard_normal((N_H, N_X)) * 0.5, "b1": np.zeros((N_H, 1)),
             "W2": rng.standard_normal((1, N_H)) * 0.5, "b2": np.zeros((1, 1))}
-    return {"scratch_step": S.mlp_propagate, "torch_model": T.MLP([N_X, N_H, 1], "tanh"),
+    return {"scratch_step": S.mlp_propagate,
+            "torch_model": TD.DeepNetwork([N_X, N_H, 1], "tanh", "sigmoid"),
             "torch_loss": T.bce_cost, "init_params": init, "batches": batches,
-            "param_spec": T.param_spec(2), "learning_rate": 1.0}
+            "param_spec": TD.param_spec(2), "learning_rate": 1.0}
 
 
 register_trajectory("compgraph", "logreg-engine", logreg_problem)

@@ -1,10 +1,11 @@
 """Parity checks of ``deep``: the L-layer network with caches vs :class:`DeepNetwork`.
 
-Forward outputs and all ``2L`` parameter gradients for every hidden activation with a sigmoid
-and a softmax output; every layer's backward from a random upstream ``dZ[L]`` (including the
-input gradient ``dA[0]``); central differences; and training trajectories for a grid of
-hyperparameters (learning rate × hidden sizes × activation × initializer) built from one
-:class:`scratch.deep.Config` that both sides accept, plus the digits data.
+Forward outputs and all ``2L`` parameter gradients for every hidden activation with a sigmoid,
+a softmax and a linear output (regression's squared error); every layer's backward from a
+random upstream ``dZ[L]`` (including the input gradient ``dA[0]``); central differences; and
+training trajectories for a grid of hyperparameters (learning rate × hidden sizes × activation
+× initializer) built from one :class:`scratch.deep.Config` that both sides accept, plus the
+digits data, and a linear-output (regression) network on the reference and the buffered path.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from torch_ref import deep as T
 from torch_ref.layout import COLUMNS
 
 M = 7
-DIMS = {"sigmoid": (3, 5, 4, 1), "softmax": (3, 5, 4, 2)}  # distinct, non-square W[l]
+DIMS = {"sigmoid": (3, 5, 4, 1), "softmax": (3, 5, 4, 2), "linear": (3, 5, 4, 2)}  # non-square W[l]
 
 
 def make_inputs(output: str):
@@ -44,6 +45,8 @@ def make_inputs(output: str):
         kw["X"] = rng.standard_normal((dims[0], M))
         if output == "sigmoid":
             kw["Y"] = (rng.random((1, M)) < 0.5).astype(float)
+        elif output == "linear":
+            kw["Y"] = rng.standard_normal((dims[-1], M))
         else:
             kw["Y"] = one_hot(rng.integers(0, dims[-1], M), dims[-1])
         return kw
@@ -63,7 +66,8 @@ for _out, _dims in DIMS.items():
             return T.DeepNetwork(d, a, o, device="meta")
 
         _logits, _layouts = module_function(_make, T.param_spec(_L))
-        _proba, _ = module_function(_make, T.param_spec(_L), method="predict_proba")
+        _proba, _ = module_function(_make, T.param_spec(_L),
+                                    method="predict" if _out == "linear" else "predict_proba")
         _loss, _ = module_function(_make, T.param_spec(_L), method="loss")
         _layouts = {**_layouts, "X": COLUMNS, "Y": COLUMNS}
 
@@ -154,6 +158,18 @@ def grid_problem(config: S.Config, rng: np.random.Generator, fast: bool = False)
     return config_problem(config, X, Y, rng, fast)
 
 
+def regression_problem(config: S.Config, rng: np.random.Generator, fast: bool = False,
+                       ) -> dict[str, Any]:
+    """A linear output fitting two smooth targets of 30 examples (batches of 10, cycled)."""
+    X = rng.standard_normal((config.layer_dims[0], 30))
+    Y = np.vstack([np.sin(X[0:1]) + X[1:2] * X[2:3], np.cos(X[1:2])])  # (2, 30)
+    return config_problem(config, X, Y, rng, fast)
+
+
+LINEAR_CONFIG = S.Config(layer_dims=(3, 6, 4, 2), activation="tanh", output="linear",
+                         initializer="lecun", learning_rate=0.1, num_iterations=24, batch_size=10)
+"""Regression's MLP as the deep network: tanh hidden layers, ``Ŷ = Z[L]``, LeCun init."""
+
 LEARNING_RATES = (0.05, 0.5)
 HIDDEN = {(5,): "sigmoid", (6, 4): "softmax"}  # hidden sizes -> the output used with them
 GRID = [S.Config(layer_dims=(3, *hidden, 1 if out == "sigmoid" else 3), activation=act,
@@ -172,6 +188,10 @@ for _config in GRID:
     register_trajectory("deep", grid_case(_config), lambda rng, c=_config: grid_problem(c, rng))
 register_trajectory("deep", "fast-step-" + grid_case(GRID[-1]),
                     lambda rng: grid_problem(GRID[-1], rng, fast=True))
+register_trajectory("deep", "linear-" + grid_case(LINEAR_CONFIG),
+                    lambda rng: regression_problem(LINEAR_CONFIG, rng))
+register_trajectory("deep", "fast-step-linear-" + grid_case(LINEAR_CONFIG),
+                    lambda rng: regression_problem(LINEAR_CONFIG, rng, fast=True))
 
 
 DIGITS_CONFIG = S.Config(layer_dims=(64, 32, 10), activation="relu", output="softmax",

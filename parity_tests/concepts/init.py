@@ -22,17 +22,27 @@ import math
 
 import numpy as np
 import torch
-from scipy import stats
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
 from parity_tests.devices import check_device
-from parity_tests.registry import register_property, register_trajectory, seed_for
+from parity_tests.registry import CheckUnavailable, register_property, register_trajectory, seed_for
 from parity_tests.tolerances import KS_ALPHA, MOMENT_SE, Tolerance, tolerance
 from scratch import init as SI
 from scratch import shallow as SS
 from torch_ref import deep as TD
 from torch_ref import shallow as TS
 from torch_ref.layout import columns_to_rows, numpy_dtype, to_numpy, to_tensor, torch_dtype
+
+
+def _stats():
+    """``scipy.stats``, imported when a goodness-of-fit check runs (SciPy is in the ``test`` and
+    ``data`` extras, not a core dependency): without it the check is UNAVAILABLE."""
+    try:
+        from scipy import stats
+    except ImportError:
+        raise CheckUnavailable("SciPy is not installed (pip install 'dlparity[data]')") from None
+    return stats
+
 
 SHAPE = (300, 200)  # (n[l], n[l-1]): N = 60 000 draws
 
@@ -58,7 +68,7 @@ def distribution_records(side: str, W: np.ndarray, sigma: float) -> list[Compari
     """Mean, standard deviation and one-sample KS ``D`` of ``W`` against ``N(0, σ²)``."""
     w = W.astype(np.float64).ravel()
     N = w.size
-    D = stats.kstest(w / sigma, "norm").statistic
+    D = _stats().kstest(w / sigma, "norm").statistic
     return [
         compare(f"{side} mean", w.mean(), 0.0, Tolerance(0.0, MOMENT_SE * sigma / math.sqrt(N))),
         compare(f"{side} std", w.std(), sigma, Tolerance(0.0, MOMENT_SE * sigma / math.sqrt(2 * N))),
@@ -82,7 +92,7 @@ def distribution_check(name: str):
         else:
             sigma = SI.weight_std(name, SHAPE)
             n = Ws.size
-            D2 = stats.ks_2samp(Ws.ravel().astype(np.float64), Wt.ravel().astype(np.float64)).statistic
+            D2 = _stats().ks_2samp(Ws.ravel().astype(np.float64), Wt.ravel().astype(np.float64)).statistic
             records = [*distribution_records("scratch", Ws, sigma),
                        *distribution_records("torch", Wt, sigma),
                        compare("two-sample KS D scratch vs torch", D2, 0.0,
@@ -123,7 +133,7 @@ def symmetry_check(device: str, dtype: str) -> CheckResult:
         net = TS.ShallowNetwork.from_scratch(p0, "sigmoid", device=device, dtype=torch_dtype(dtype))
         TS.train(net, to_tensor(columns_to_rows(X), device, dtype),
                  to_tensor(columns_to_rows(Y), device, dtype), 50, 2.0)
-        q = TS.from_state_dict(net.state_dict())
+        q = net.scratch_params()
         for side, params in (("scratch", p), ("torch", q)):
             spread = hidden_unit_spread(params["W1"], params["b1"], params["W2"])
             if init == "zeros":  # identical units: equal up to rounding

@@ -123,7 +123,7 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
         Xt = to_tensor(COLUMNS.to_torch(Xs), device, dtype)
         Yt = to_tensor(COLUMNS.to_torch(Ys), device, dtype)
         T.train(model, Xt, Yt, steps, lr)
-        torch_params = T.from_state_dict(model.state_dict())
+        torch_params = model.scratch_params()
         torch_acc = float((model.predict(Xt) == Yt).double().mean())
     tol = tolerance(dtype, "optimum")
     records = [compare(f"{name} ({side}) vs solver", got[name], optimum[name], tol)

@@ -1,5 +1,6 @@
 """Parity checks of ``regression``: linear regression ``Ŷ = W X + b`` and an MLP regressor
-(hidden ``g``, linear output) with the course's squared error, scratch vs ``torch_ref``.
+(hidden ``g``, linear output: ``scratch.deep``/``DeepNetwork`` with ``output="linear"``) with
+the course's squared error, scratch vs ``torch_ref``.
 
 Forward outputs and costs, every parameter gradient (autograd and, in float64, central
 differences), and full-batch training trajectories on random data and on scikit-learn's
@@ -24,6 +25,7 @@ from parity_tests.registry import (
 from parity_tests.torch_functional import module_function
 from scratch import regression as S
 from torch_ref import regression as T
+from torch_ref.deep import param_spec
 from torch_ref.layout import COLUMNS
 from torch_ref.losses import SquaredErrorLoss
 
@@ -69,7 +71,7 @@ register_finite_differences("regression", "linear", linear_cost, linear_grads, l
 
 
 # --- MLP regressor ---------------------------------------------------------------------------
-MLP_NAMES = list(T.mlp_param_spec(len(MLP_DIMS) - 1))
+MLP_NAMES = list(param_spec(len(MLP_DIMS) - 1))
 
 
 def mlp_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -85,7 +87,7 @@ def _split(kw: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray
 
 for _g in ACTIVATIONS:
     mlp_fn, _layouts = module_function(lambda g=_g: T.MLPRegressor(MLP_DIMS, g, device="meta"),
-                                       T.mlp_param_spec(len(MLP_DIMS) - 1))
+                                       param_spec(len(MLP_DIMS) - 1))
     MLP_LAYOUTS = {**_layouts, "X": COLUMNS, "Y": COLUMNS}
 
     def _forward(g=_g, **kw):
@@ -148,7 +150,7 @@ def toy_mlp_problem(activation: str, rng: np.random.Generator) -> dict[str, Any]
     return {"scratch_step": mlp_step(activation),
             "torch_model": T.MLPRegressor(MLP_DIMS, activation), "torch_loss": torch_loss,
             "init_params": S.initialize_mlp(MLP_DIMS, rng),
-            "batches": [(X, Y)] * 60, "param_spec": T.mlp_param_spec(len(MLP_DIMS) - 1),
+            "batches": [(X, Y)] * 60, "param_spec": param_spec(len(MLP_DIMS) - 1),
             "learning_rate": 0.1}
 
 
@@ -170,7 +172,7 @@ def diabetes_mlp_problem(rng: np.random.Generator, steps: int,
     return {"scratch_step": mlp_step(activation),
             "torch_model": T.MLPRegressor(dims, activation), "torch_loss": torch_loss,
             "init_params": S.initialize_mlp(dims, rng), "batches": [(X, Y)] * steps,
-            "param_spec": T.mlp_param_spec(len(dims) - 1), "learning_rate": 0.1,
+            "param_spec": param_spec(len(dims) - 1), "learning_rate": 0.1,
             "metrics": metrics.rmse(lambda p, X: S.predict(p, X, activation), X, Y)}
 
 

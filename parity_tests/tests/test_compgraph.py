@@ -19,7 +19,7 @@ from parity_tests.concepts.compgraph import OpCase, engine_forward, engine_grads
 from scratch import compgraph as S
 from scratch import logreg as SL
 from scratch.compgraph import Tensor, no_grad
-from torch_ref import compgraph as T
+from torch_ref import deep as TD
 from torch_ref.layout import to_numpy
 
 
@@ -78,12 +78,22 @@ EDGES = {
 }
 
 
+def _assert_same_edges(a: np.ndarray, b: np.ndarray, level: str, name: str) -> None:
+    """NaN, +inf and −inf at exactly torch's positions (compared as such: equal non-finite
+    values are not parity for ``assert_close``), the finite entries within tolerance."""
+    for kind, test in (("NaN", np.isnan), ("+inf", np.isposinf), ("-inf", np.isneginf)):
+        assert np.array_equal(test(a), test(b)), f"{name}: {kind} at {test(a)}, torch {test(b)}"
+    finite = np.isfinite(b)
+    assert finite.any() or not np.isfinite(a).any()
+    assert_close(a[finite], b[finite], level=level, name=name)
+
+
 @pytest.mark.parametrize("name", list(EDGES))
 def test_edge_values_match_torch(name: str) -> None:
     fe, ft, values = EDGES[name]
     out, grad, tout, tgrad = _both(fe, ft, np.array(values))
-    assert_close(out, tout, name="value")  # inf/NaN must sit where torch has them
-    assert_close(grad, tgrad, level="gradient", name="grad")
+    _assert_same_edges(out, tout, "forward", "value")  # inf/NaN must sit where torch has them
+    _assert_same_edges(grad, tgrad, "gradient", "grad")
 
 
 def test_log_at_zero_is_minus_inf_with_infinite_gradient() -> None:
@@ -328,19 +338,20 @@ def test_engine_mlp_equals_handwritten_deep() -> None:
         assert_close(g_engine[k], g_hand[k], level="gradient", name=k)
 
 
-def test_torch_mlp_converters_round_trip() -> None:
+def test_torch_reference_converters_round_trip() -> None:
+    """The engine MLP's torch reference is the production ``DeepNetwork`` (sigmoid output)."""
     rng = np.random.default_rng(5)
     params = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal((4, 1)),
               "W2": rng.standard_normal((1, 4)), "b2": rng.standard_normal((1, 1))}
-    model = T.MLP.from_scratch(params, "relu")
-    assert "layer_dims=[3, 4, 1], activation='relu'" in repr(model)
-    back = T.from_state_dict(model.state_dict())
+    model = TD.DeepNetwork.from_scratch(params, "relu", "sigmoid")
+    assert "layer_dims=[3, 4, 1], activation='relu', output='sigmoid'" in repr(model)
+    back = model.scratch_params()
     for k, value in params.items():
         np.testing.assert_array_equal(back[k], value)
     with pytest.raises(ValueError, match="activation"):
-        T.MLP([3, 1], "gelu")
+        TD.DeepNetwork([3, 4, 1], "gelu")
     with pytest.raises(ValueError, match="layer_dims"):
-        T.MLP([3])
+        TD.DeepNetwork([3])
 
 
 # --- bad input: errors name the operation, the shapes and the dtypes -----------------------
@@ -411,6 +422,6 @@ def test_other_bad_arguments() -> None:
     with pytest.raises(ValueError, match="activation: expected one of"):
         S.mlp_propagate({"W1": np.ones((1, 3)), "b1": np.ones((1, 1))}, np.ones((3, 2)),
                         np.ones((1, 2)), "gelu")
-    with pytest.raises(ValueError, match=r"params: expected W1, b1, …, W1, b1; missing \['b1'\]"):
+    with pytest.raises(ValueError, match=r"params: expected keys \['W1', 'b1'\], got \['W1', 'c1'\]"):
         S.mlp_propagate({"W1": np.ones((1, 3)), "c1": np.ones((1, 1))}, np.ones((3, 2)),
                         np.ones((1, 2)))

@@ -9,14 +9,22 @@ import numpy as np
 import pytest
 import torch
 
-from parity_tests.compare import assert_parity, compare, group_result
+from parity_tests.compare import assert_close, assert_parity, compare, group_result
 from parity_tests.concepts.deep import DIGITS_CONFIG
 from parity_tests.datasets import digits
 from parity_tests.devices import parity_mode
 from parity_tests.tolerances import tolerance
 from scratch import deep as S
+from scratch.dense import dense_backward
 from torch_ref import deep as T
-from torch_ref.layout import columns_to_rows, rows_to_columns, to_numpy, to_tensor
+from torch_ref.layout import (
+    columns_to_rows,
+    params_to_state_dict,
+    rows_to_columns,
+    state_dict_to_params,
+    to_numpy,
+    to_tensor,
+)
 
 DIMS = (3, 6, 5, 4, 2)  # L = 4, every W[l] non-square, m = 7 below
 
@@ -60,7 +68,8 @@ def test_every_layers_dA_dW_db_against_autograd(activation, dtype):
     assert_parity(group_result("deep", f"every-layer-{activation}", "gradient", "cpu", dtype, records))
 
 
-@pytest.mark.parametrize("output, dims", [("sigmoid", (3, 6, 5, 1)), ("softmax", DIMS)])
+@pytest.mark.parametrize("output, dims", [("sigmoid", (3, 6, 5, 1)), ("softmax", DIMS),
+                                          ("linear", DIMS)])
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fast_step_equals_the_reference_and_keeps_the_dtype(output, dims, activation, dtype):
@@ -68,7 +77,9 @@ def test_fast_step_equals_the_reference_and_keeps_the_dtype(output, dims, activa
     p = _net(rng, dtype, dims)
     X = rng.standard_normal((dims[0], 9)).astype(dtype)
     labels = rng.integers(0, dims[-1] if output == "softmax" else 2, 9)
-    Y = S.prepare_labels(labels if output == "softmax" else labels.reshape(1, -1), dims[-1],
+    if output == "linear":
+        labels = rng.standard_normal((dims[-1], 9)).astype(dtype)
+    Y = S.prepare_labels(labels if output != "sigmoid" else labels.reshape(1, -1), dims[-1],
                          output, 9, np.dtype(dtype))
     cost, grads = S.propagate(p, X, Y, activation, output)
     step = S.TrainingStep(dims, 9, dtype, activation, output)
@@ -105,14 +116,15 @@ def test_config_is_accepted_by_both_sides():
     torch_costs = T.train(net, to_tensor(columns_to_rows(X)), torch.from_numpy(labels), config)
     tol = tolerance("float64", "trajectory", step=11)
     records = [compare("loss", costs, torch_costs, tol)]
-    records += [compare(k, p[k], v, tol) for k, v in T.from_state_dict(net.state_dict()).items()]
+    records += [compare(k, p[k], v, tol) for k, v in net.scratch_params().items()]
     assert_parity(group_result("deep", "config-train", "trajectory", "cpu", "float64", records))
 
 
 def test_converters_round_trip_and_predict_identically():
     rng = np.random.default_rng(2)
     p = _net(rng)
-    back = T.from_state_dict(T.to_state_dict(p))
+    spec = T.param_spec(len(DIMS) - 1)
+    back = state_dict_to_params(params_to_state_dict(p, spec), spec)
     for k in p:
         np.testing.assert_array_equal(back[k], p[k])
     X = rng.standard_normal((3, 20))
@@ -155,6 +167,92 @@ def test_digits_accuracy_on_held_out_examples():
                                [compare("loss", costs, torch_costs, tol)]))
 
 
+# --- the course's per-layer functions, by their course names and meanings ------------------
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu", "linear", "softmax"])
+def test_linear_activation_backward_has_the_course_signature(activation):
+    """``linear_activation_backward(dA, cache, activation) -> (dA_prev, dW, db)``: ``dZ = dA * g'(Z)``
+    (the softmax's Jacobian, the identity for linear), then ``linear_backward`` — checked
+    against autograd through ``g(W A_prev + b)`` with the same upstream ``dA``."""
+    rng = np.random.default_rng(6)
+    A_prev, W, b = rng.standard_normal((3, 7)), rng.standard_normal((4, 3)), rng.standard_normal((4, 1))
+    dA = rng.standard_normal((4, 7))
+    A, cache = S.linear_activation_forward(A_prev, W, b, activation)
+    dA_prev, dW, db = S.linear_activation_backward(dA, cache, activation)
+    tA_prev, tW, tb = (to_tensor(a, requires_grad=True) for a in (A_prev, W, b))
+    Z = tW @ tA_prev + tb
+    g = {"linear": lambda z: z, "softmax": lambda z: torch.softmax(z, dim=0),
+         "leaky_relu": torch.nn.functional.leaky_relu}.get(activation, getattr(torch, activation, None))
+    tA = g(Z)
+    (tA * to_tensor(dA)).sum().backward()
+    m = A_prev.shape[1]
+    tol = tolerance("float64", "gradient")
+    assert_parity(group_result("deep", f"course-layer-{activation}", "gradient", "cpu", "float64", [
+        compare("A", A, to_numpy(tA), tolerance("float64", "forward")),
+        compare("dA_prev", dA_prev, to_numpy(tA_prev.grad), tol),
+        compare("dW", dW, to_numpy(tW.grad) / m, tol),  # dW, db are gradients of J = 1/m Σ L
+        compare("db", db, to_numpy(tb.grad) / m, tol)]))
+
+
+def test_linear_backward_is_the_dense_layers_and_the_old_trap_is_gone():
+    rng = np.random.default_rng(7)
+    A_prev, W, b = rng.standard_normal((3, 5)), rng.standard_normal((4, 3)), np.zeros((4, 1))
+    dZ = rng.standard_normal((4, 5))
+    _, cache = S.linear_activation_forward(A_prev, W, b, "relu")
+    for ours, dense in zip(S.linear_backward(dZ, cache), dense_backward(dZ, (A_prev, W, b))):
+        np.testing.assert_array_equal(ours, dense)
+    with pytest.raises(TypeError):  # the course signature: no layer number, an activation name
+        S.linear_activation_backward(dZ, cache, "relu", 1)
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "softmax", "linear"])
+def test_course_compute_cost_from_AL_equals_the_cost_from_logits(output):
+    dims = {"sigmoid": (3, 4, 1), "softmax": (3, 4, 3), "linear": (3, 4, 2)}[output]
+    rng = np.random.default_rng(8)
+    p = _net(rng, dims=dims)
+    X = rng.standard_normal((3, 6))
+    Y = {"sigmoid": (rng.random((1, 6)) < 0.5).astype(float),
+         "softmax": S.prepare_labels(rng.integers(0, 3, 6), 3, "softmax", 6, np.dtype(np.float64)),
+         "linear": rng.standard_normal((2, 6))}[output]
+    AL, caches = S.L_model_forward(X, p, "tanh", output)
+    assert_close(S.compute_cost(AL, Y, output), S.cost_from_logits(caches[-1].Z, Y, output),
+                 name="J")
+
+
+def test_linear_output_is_regressions_mlp():
+    """``output="linear"``: ``Ŷ = Z[L]``, ``J = 1/(2m) Σ (ŷ − y)²``, ``dZ[L] = Ŷ − Y``; the torch
+    module gives the same cost and gradients, and ``predict`` returns ``Ŷ`` on both sides."""
+    rng = np.random.default_rng(9)
+    dims = (3, 5, 4, 2)
+    p = S.initialize_parameters_deep(dims, rng, "lecun")
+    X, Y = rng.standard_normal((3, 7)), rng.standard_normal((2, 7))
+    J, grads = S.propagate(p, X, Y, "tanh", "linear")
+    net = T.DeepNetwork.from_scratch(p, "tanh", "linear")
+    loss = net.loss(to_tensor(columns_to_rows(X)), to_tensor(columns_to_rows(Y)))
+    loss.backward()
+    tol = tolerance("float64", "gradient")
+    records = [compare("J", J, loss.item(), tolerance("float64", "forward"))]
+    for layer, linear in enumerate(net.layers, start=1):
+        records.append(compare(f"dW{layer}", grads[f"dW{layer}"], to_numpy(linear.weight.grad), tol))
+        records.append(compare(f"db{layer}", grads[f"db{layer}"],
+                               to_numpy(linear.bias.grad).reshape(-1, 1), tol))
+    with torch.no_grad():
+        Y_hat = rows_to_columns(to_numpy(net.predict(to_tensor(columns_to_rows(X)))))
+    records.append(compare("Y_hat", S.predict(p, X, "tanh", "linear"), Y_hat,
+                           tolerance("float64", "forward")))
+    assert_parity(group_result("deep", "linear-output", "gradient", "cpu", "float64", records))
+    with pytest.raises(ValueError, match="predict_proba: a linear output"):
+        net.predict_proba(to_tensor(columns_to_rows(X)))
+    with pytest.raises(ValueError, match=r"Y: has 6 examples \(columns\) but X has 7"):
+        S.propagate(p, X, Y[:, :6], "tanh", "linear")
+
+
+def test_diverging_propagate_returns_an_infinite_cost_and_no_gradients():
+    p = {"W1": np.full((1, 2), 1e200), "b1": np.zeros((1, 1))}  # Ŷ = Z[1] overflows
+    with np.errstate(over="ignore", invalid="ignore"):  # as gradient_descent runs it
+        J, grads = S.propagate(p, np.full((2, 4), 1e200), np.zeros((1, 4)), "relu", "linear")
+    assert np.isinf(J) and grads == {}
+
+
 # --- bad input -----------------------------------------------------------------------------
 def test_layer_sizes_that_do_not_chain_name_the_layer_and_both_shapes():
     p = _net(np.random.default_rng(0), dims=(2, 4, 1))
@@ -175,7 +273,7 @@ def test_layer_sizes_that_do_not_chain_name_the_layer_and_both_shapes():
     ({"layer_dims": (3, 0, 1)}, r"n\[1\] must be a positive integer"),
     ({"activation": "swish"}, "activation: unknown name 'swish'"),
     ({"layer_dims": (3, 4, 4, 1), "activation": ("relu",)}, "expected one name or 2 names"),
-    ({"output": "linear"}, "output: expected one of"),
+    ({"output": "logistic"}, "output: expected one of"),
     ({"layer_dims": (3, 4, 2)}, "a sigmoid output needs n"),
     ({"initializer": "ones"}, "initializer: unknown name"),
     ({"learning_rate": 0.0}, "learning_rate: expected a positive finite number"),

@@ -83,9 +83,24 @@ def test_the_distribution_check_has_power():
     assert {"scratch std", "scratch KS D vs N(0, σ²)"} <= failed
 
 
-def test_torch_initializers_match_nn_init_formulas():
-    W = TI.init_weight(SHAPE, "xavier", torch.Generator().manual_seed(0), dtype=torch.float64)
-    assert abs(W.std().item() / SI.weight_std("xavier", SHAPE) - 1) < 0.02
+@pytest.mark.parametrize("name", ["xavier", "he", "lecun"])
+def test_torch_initializers_match_nn_init_formulas(name):
+    W = TI.init_weight(SHAPE, name, torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert abs(W.std().item() / SI.weight_std(name, SHAPE) - 1) < 0.02
+
+
+def test_lecun_is_unit_variance_per_fan_in_drawn_in_the_target_dtype():
+    """LeCun ``N(0, 1/n[l-1])``: the same draws as the standard normal scaled by ``1/√n[l-1]``,
+    in float32 directly (no float64 draw then cast), and regression's MLP uses it."""
+    from scratch import regression as SR
+
+    W = SI.lecun((4, 9), np.random.default_rng(3), np.float32)
+    ref = np.random.default_rng(3).standard_normal((4, 9), dtype=np.float32) * np.float32(1 / 3)
+    np.testing.assert_array_equal(W, ref)
+    assert SI.weight_std("lecun", (4, 9)) == pytest.approx(1 / 3)
+    p = SR.initialize_mlp([9, 4, 2], np.random.default_rng(3), np.float32)
+    np.testing.assert_array_equal(p["W1"], W)
+    assert p["W2"].dtype == np.float32
 
 
 # --- the notes' symmetry point -------------------------------------------------------------
@@ -99,7 +114,7 @@ def test_zero_init_keeps_hidden_units_identical_on_both_sides(activation):
         net = TS.ShallowNetwork(3, 5, 1, activation, initializer=init,
                                 generator=torch.Generator().manual_seed(0), dtype=torch.float64)
         TS.train(net, to_tensor(columns_to_rows(X)), to_tensor(columns_to_rows(Y)), 100, 2.0)
-        q = TS.from_state_dict(net.state_dict())
+        q = net.scratch_params()
         results[init] = (hidden_unit_spread(p["W1"], p["b1"], p["W2"]),
                          hidden_unit_spread(q["W1"], q["b1"], q["W2"]), costs)
     assert results["zeros"][0] <= 1e-12 and results["zeros"][1] <= 1e-12

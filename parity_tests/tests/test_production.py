@@ -9,10 +9,10 @@ import torch
 
 from parity_tests.compare import assert_parity, compare, group_result
 from parity_tests.tolerances import tolerance
-from torch_ref import compgraph, deep, dense, logreg, regression, shallow
-from torch_ref.layout import to_numpy
+from torch_ref import deep, dense, logreg, regression, shallow
+from torch_ref.layout import module_spec, params_to_state_dict, scratch_params, to_numpy
 
-# (id, factory(device, dtype) -> module, n_x, its module's converters)
+# (id, factory(device, dtype) -> module, n_x, the torch_ref module that defines it)
 MODULES = [
     ("Dense", lambda **kw: dense.Dense(3, 4, **kw), 3, dense),
     ("LogisticRegression", lambda **kw: logreg.LogisticRegression(3, **kw), 3, logreg),
@@ -21,7 +21,8 @@ MODULES = [
     ("DeepNetwork-softmax", lambda **kw: deep.DeepNetwork([3, 5, 4], "tanh", "softmax", **kw), 3, deep),
     ("LinearRegression", lambda **kw: regression.LinearRegression(3, 2, **kw), 3, regression),
     ("MLPRegressor", lambda **kw: regression.MLPRegressor([3, 6, 2], "relu", **kw), 3, regression),
-    ("compgraph.MLP", lambda **kw: compgraph.MLP([3, 5, 1], "tanh", **kw), 3, compgraph),
+    ("DeepNetwork-linear", lambda **kw: deep.DeepNetwork([3, 5, 2], "tanh", "linear", "lecun", **kw),
+     3, deep),
 ]
 IDS = [m[0] for m in MODULES]
 
@@ -32,8 +33,8 @@ def _eager_and(module: torch.nn.Module, x: torch.Tensor, fn) -> tuple[np.ndarray
         return to_numpy(module(x)), to_numpy(fn(module)(x))
 
 
-@pytest.mark.parametrize("name, make, n_x, converters", MODULES, ids=IDS)
-def test_device_dtype_and_repr(name, make, n_x, converters, device: str, dtype: str) -> None:
+@pytest.mark.parametrize("name, make, n_x, source", MODULES, ids=IDS)
+def test_device_dtype_and_repr(name, make, n_x, source, device: str, dtype: str) -> None:
     module = make(device=device, dtype=getattr(torch, dtype))
     for p in module.parameters():
         assert p.device.type == device and p.dtype == getattr(torch, dtype)
@@ -41,19 +42,19 @@ def test_device_dtype_and_repr(name, make, n_x, converters, device: str, dtype: 
     assert type(module).__name__ in repr(module)
 
 
-@pytest.mark.parametrize("name, make, n_x, converters", MODULES, ids=IDS)
-def test_state_dict_round_trip_through_scratch(name, make, n_x, converters, device: str) -> None:
+@pytest.mark.parametrize("name, make, n_x, source", MODULES, ids=IDS)
+def test_state_dict_round_trip_through_scratch(name, make, n_x, source, device: str) -> None:
     module = make(device=device, dtype=torch.float64)
-    params = converters.from_state_dict(module.state_dict())  # torch -> scratch
+    params = scratch_params(module)  # torch -> scratch, through the module's own spec
     assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in params.values())
     clone = make(device=device, dtype=torch.float64)
-    clone.load_state_dict(converters.to_state_dict(params))  # scratch -> torch
+    clone.load_state_dict(params_to_state_dict(params, module_spec(clone)))  # scratch -> torch
     x = torch.randn(5, n_x, dtype=torch.float64, device=device)
     assert torch.equal(module(x), clone(x))
 
 
-@pytest.mark.parametrize("name, make, n_x, converters", MODULES, ids=IDS)
-def test_export_matches_eager(name, make, n_x, converters, device: str, dtype: str) -> None:
+@pytest.mark.parametrize("name, make, n_x, source", MODULES, ids=IDS)
+def test_export_matches_eager(name, make, n_x, source, device: str, dtype: str) -> None:
     module = make(device=device, dtype=getattr(torch, dtype))
     x = torch.randn(7, n_x, dtype=getattr(torch, dtype), device=device)
     eager, exported = _eager_and(module, x, lambda m: torch.export.export(m, (x,)).module())
@@ -61,8 +62,8 @@ def test_export_matches_eager(name, make, n_x, converters, device: str, dtype: s
                                [compare("export", exported, eager, tolerance(dtype, "forward"))]))
 
 
-@pytest.mark.parametrize("name, make, n_x, converters", MODULES, ids=IDS)
-def test_compile_matches_eager(name, make, n_x, converters, device: str) -> None:
+@pytest.mark.parametrize("name, make, n_x, source", MODULES, ids=IDS)
+def test_compile_matches_eager(name, make, n_x, source, device: str) -> None:
     module = make(device=device, dtype=torch.float32)
     x = torch.randn(7, n_x, dtype=torch.float32, device=device)
     eager, compiled = _eager_and(module, x, torch.compile)

@@ -12,7 +12,14 @@ from parity_tests.tolerances import tolerance
 from scratch import logreg
 from scratch import shallow as S
 from torch_ref import shallow as T
-from torch_ref.layout import columns_to_rows, rows_to_columns, to_numpy, to_tensor
+from torch_ref.layout import (
+    columns_to_rows,
+    params_to_state_dict,
+    rows_to_columns,
+    state_dict_to_params,
+    to_numpy,
+    to_tensor,
+)
 
 
 def _params(rng: np.random.Generator, dtype=np.float64) -> dict[str, np.ndarray]:
@@ -44,17 +51,17 @@ def test_planar_flower_needs_a_hidden_layer():
                                [compare("loss", costs, torch_costs, tol)]))
     assert_parity(group_result("shallow", "flower-params", "trajectory", "cpu", "float64",
                                [compare(k, p[k], v, tol) for k, v in
-                                T.from_state_dict(net.state_dict()).items()]))
+                                net.scratch_params().items()]))
 
 
 # --- converters ----------------------------------------------------------------------------
 def test_converters_round_trip_exactly():
     p = _params(np.random.default_rng(0))
-    back = T.from_state_dict(T.to_state_dict(p))
+    back = state_dict_to_params(params_to_state_dict(p, T.PARAM_SPEC), T.PARAM_SPEC)
     assert sorted(back) == sorted(p)
     for k in p:
         np.testing.assert_array_equal(back[k], p[k])
-    sd = T.to_state_dict(p)
+    sd = params_to_state_dict(p, T.ShallowNetwork.from_scratch(p).param_spec)
     assert tuple(sd["layer1.bias"].shape) == (4,) and tuple(sd["layer1.weight"].shape) == (4, 3)
 
 
@@ -74,7 +81,7 @@ def test_trained_in_numpy_predicts_identically_in_torch_and_back(dtype):
                                   rows_to_columns(to_numpy(net.predict(torch.from_numpy(columns_to_rows(X))))))
     # and back: a torch-trained network predicts identically in NumPy
     T.train(net, torch.from_numpy(columns_to_rows(X)), torch.from_numpy(columns_to_rows(Y)), 50, 1.0)
-    q = T.from_state_dict(net.state_dict())
+    q = net.scratch_params()
     np.testing.assert_array_equal(S.predict(q, X, "tanh"),
                                   rows_to_columns(to_numpy(net.predict(torch.from_numpy(columns_to_rows(X))))))
 
@@ -116,7 +123,7 @@ def test_unknown_activation(data):
 def test_sizes_that_do_not_chain(data):
     p, X, Y = data
     p = {**p, "W2": np.zeros((1, 5))}
-    with pytest.raises(ValueError, match=r"W2 has shape \(1, 5\) but A1 has 4 rows"):
+    with pytest.raises(ValueError, match=r"W\[2\] has shape \(1, 5\) but A\[1\] has 4 rows"):
         S.forward_propagation(X, p)
     with pytest.raises(ValueError, match=r"X: expected shape \(n_x, m\) = \(3, \*\), got \(2, 5\)"):
         S.forward_propagation(X[:2], data[0])

@@ -2,9 +2,12 @@
 buffer of tensors, ε-greedy exploration with a linearly decaying ε, the Huber or squared TD loss::
 
     y = R + γ (1 − terminated) max_a' Q_target(s', a')     δ = Q(s, a) − y
+    y = R + γ (1 − terminated) Q_target(s', argmax_a' Q(s', a'))           (double DQN)
     J = F.smooth_l1_loss(Q(s, a), y)      (Huber, β = 1)   or   ½ F.mse_loss(Q(s, a), y)
 
-exactly as ``scratch.rl.dqn`` (the course's ½ written out: ``mse_loss`` lacks it).
+then ``clip_grad_norm_`` (optional) and the optimizer step; every ``target_sync`` steps
+``θ_target.lerp_(θ, τ)``. Exactly as ``scratch.rl.dqn`` (the course's ½ written out: ``mse_loss``
+lacks it). ``terminated`` alone stops the bootstrap; a truncated episode still bootstraps.
 """
 
 from __future__ import annotations
@@ -102,7 +105,9 @@ class DQNAgent(nn.Module):
         if self.loss_name not in LOSSES:
             raise ValueError(f"loss: expected one of {list(LOSSES)}, got {self.loss_name!r}")
         self.batch_size, self.learn_start = int(get("batch_size")), int(get("learn_start"))
-        self.target_sync = int(get("target_sync"))
+        self.target_sync, self.train_freq = int(get("target_sync")), int(get("train_freq"))
+        self.double, self.tau = bool(get("double")), float(get("tau"))
+        self.max_grad_norm = get("max_grad_norm")
         self.schedule = (get("epsilon_start"), get("epsilon_end"), get("epsilon_decay_steps"))
         self.q = DeepNetwork(self.layer_dims, get("activation"), "softmax", get("initializer"),
                              generator, **factory_kwargs)
@@ -133,7 +138,12 @@ class DQNAgent(nn.Module):
                 terminated: torch.Tensor) -> torch.Tensor:
         """``J = mean_i ℓ(Q(s_i, a_i) − y_i)``, ``y`` from the target network, no gradient."""
         with torch.no_grad():
-            y = R + self.gamma * (1 - terminated) * self.target(S2).max(dim=1).values  # (m,)
+            Q_next = self.target(S2)  # (m, k)
+            if self.double:  # the online network picks a', the target network values it
+                v = Q_next.gather(1, self(S2).argmax(dim=1, keepdim=True)).squeeze(1)
+            else:
+                v = Q_next.max(dim=1).values  # (m,)
+            y = R + self.gamma * (1 - terminated) * v
         return self.q_loss(S, A, y)
 
     def q_loss(self, S: torch.Tensor, A: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -146,16 +156,25 @@ class DQNAgent(nn.Module):
         self.optimizer.zero_grad(set_to_none=True)
         J = self.td_loss(*self.buffer.sample(u))
         J.backward()
+        if self.max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.q.parameters(), self.max_grad_norm)
         self.optimizer.step()
         return J.item()
 
     @torch.no_grad()
-    def sync_target(self) -> None:
-        self.target.load_state_dict(self.q.state_dict())
+    def sync_target(self, tau: float = 1.0) -> None:
+        """``θ_target := θ_target + τ (θ − θ_target)`` (``torch.lerp``; ``τ = 1``: a copy)."""
+        if tau == 1:
+            self.target.load_state_dict(self.q.state_dict())
+            return
+        for t, p in zip(self.target.parameters(), self.q.parameters()):
+            t.lerp_(p, tau)
 
     def extra_repr(self) -> str:
-        return (f"gamma={self.gamma}, loss={self.loss_name!r}, batch_size={self.batch_size}, "
-                f"target_sync={self.target_sync}, epsilon={self.schedule}")
+        return (f"gamma={self.gamma}, loss={self.loss_name!r}, double={self.double}, "
+                f"batch_size={self.batch_size}, train_freq={self.train_freq}, "
+                f"target_sync={self.target_sync}, tau={self.tau}, "
+                f"max_grad_norm={self.max_grad_norm}, epsilon={self.schedule}")
 
     @property
     def param_spec(self) -> ParamSpec:
@@ -185,13 +204,13 @@ def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any]
             obs, R, terminated, truncated, _ = env.step(a)
             agent.buffer.push(s, a, float(R), state_of(obs, n_x, like), terminated)
             agent.steps += 1
-            if agent.buffer.size >= agent.learn_start:
+            if agent.buffer.size >= agent.learn_start and agent.steps % agent.train_freq == 0:
                 log["losses"].append(agent.update(uniforms(agent.batch_size)))
                 log["episode_of_update"].append(episode)
                 if record_params:
                     log["params"].append({n: t.detach().clone() for n, t in agent.state_dict().items()})
             if agent.steps % agent.target_sync == 0:
-                agent.sync_target()
+                agent.sync_target(agent.tau)
             log["actions"].append(a)
             total, length = total + float(R), length + 1
             done = terminated or truncated

@@ -20,6 +20,10 @@ intermediate results get a fresh ``grad`` at every :meth:`~Tensor.backward` and 
 ``∂L/∂a`` of the notes' example can be read off ``a.grad``. Inside ``with no_grad():`` nothing
 is recorded. Only float32/float64 data is accepted and dtypes are never mixed silently.
 
+The engine is this module; drawing a graph (:mod:`scratch.compgraph.draw`) and models written
+on the engine (:mod:`scratch.compgraph.models`) sit next to it, and ``scratch.compgraph``
+re-exports all three.
+
 Example (the notes' logistic-regression node):
     >>> w1, w2, b = Tensor(2.0, label="w1"), Tensor(-3.0, label="w2"), Tensor(0.5, label="b")
     >>> x1, x2, y = 1.0, 0.5, 1.0
@@ -401,97 +405,3 @@ OPS: dict[str, Callable[..., Tensor]] = {
     "getitem": lambda x, index: x[index],
 }
 """Every operation by name (``torch_ref.compgraph.OPS`` has the same names and keywords)."""
-
-
-# --- drawing the graph ----------------------------------------------------------------
-def _fmt(a: np.ndarray | None, max_entries: int) -> str:
-    if a is None:
-        return "None"
-    if a.size <= max_entries:
-        return np.array2string(np.asarray(a), precision=4, separator=", ").replace("\n", "")
-    return f"<{a.shape} mean {np.mean(a):.4g}>"
-
-
-def to_text(root: Tensor, max_entries: int = 6) -> str:
-    """One line per node, inputs first: ``n3 = sigmoid(n2)  'a'  data=… grad=…``."""
-    order = topological_order(root, all_nodes=True)
-    name = {id(n): f"n{i}" for i, n in enumerate(order)}
-    lines = []
-    for n in order:
-        rhs = f"{n.op}({', '.join(name[id(p)] for p in n._parents)})" if n._parents else (
-            "leaf" if n.requires_grad else "const")
-        label = f" {n.label!r}" if n.label else ""
-        lines.append(f"{name[id(n)]} = {rhs}{label} {n.shape}  data={_fmt(n.data, max_entries)}  "
-                     f"grad={_fmt(n.grad, max_entries)}")
-    return "\n".join(lines)
-
-
-def to_dot(root: Tensor, max_entries: int = 6) -> str:
-    """The graph in Graphviz DOT (text; render with ``dot -Tsvg`` if you have Graphviz): a box
-    per tensor (label, shape, data, grad) and an ellipse per operation, edges input → output."""
-    def esc(s: str) -> str:
-        return s.replace("\\", "\\\\").replace('"', '\\"')
-
-    newline = "\\n"  # DOT's line break inside a label
-    order = topological_order(root, all_nodes=True)
-    name = {id(n): f"n{i}" for i, n in enumerate(order)}
-    lines = ["digraph compgraph {", "  rankdir=LR;", "  node [fontname=monospace];"]
-    for n in order:
-        parts = [f"{n.label + ' ' if n.label else ''}{n.shape}", f"data {_fmt(n.data, max_entries)}",
-                 f"grad {_fmt(n.grad, max_entries)}"]
-        lines.append(f'  {name[id(n)]} [shape=box, label="{newline.join(map(esc, parts))}"];')
-        if n._parents:
-            lines.append(f'  {name[id(n)]}_op [shape=ellipse, label="{esc(n.op)}"];')
-            lines.append(f"  {name[id(n)]}_op -> {name[id(n)]};")
-            lines.extend(f"  {name[id(p)]} -> {name[id(n)]}_op;" for p in n._parents)
-    lines.append("}")
-    return "\n".join(lines)
-
-
-# --- models written on the engine (course layout: X (n_x, m), W[l] (n[l], n[l-1])) ----------
-def binary_cross_entropy(A: Tensor, Y: Tensor) -> Tensor:
-    """The notes' cost ``J = −1/m Σ [y log a + (1 − y) log(1 − a)]`` (``A, Y (1, m)``), so that
-    backward applies ``∂L/∂a = −y/a + (1 − y)/(1 − a)`` then ``∂a/∂z = a(1 − a)``."""
-    return -(Y * A.log() + (1 - Y) * (1 - A).log()).mean()
-
-
-ACTIVATIONS = {"sigmoid": Tensor.sigmoid, "tanh": Tensor.tanh, "relu": Tensor.relu}
-
-
-def mlp_forward(params: dict[str, Tensor], X: Tensor, activation: str = "tanh") -> Tensor:
-    """``Z[l] = W[l] A[l−1] + b[l]``, ``A[l] = g(Z[l])`` for hidden layers, ``A[L] = σ(Z[L])``."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    L = len(params) // 2
-    missing = sorted({f"{p}{k}" for k in range(1, L + 1) for p in "Wb"} - set(params))
-    if missing or len(params) % 2:
-        raise ValueError(f"params: expected W1, b1, …, W{L}, b{L}; missing {missing}, got {sorted(params)}")
-    A = X  # (n_x, m)
-    for k in range(1, L + 1):
-        Z = params[f"W{k}"] @ A + params[f"b{k}"]  # (n[k], m)
-        A = Z.sigmoid() if k == L else ACTIVATIONS[activation](Z)
-    return A  # (n[L], m)
-
-
-def _propagate(forward: Callable[[dict[str, Tensor], Tensor], Tensor], params: dict[str, np.ndarray],
-               X: np.ndarray, Y: np.ndarray) -> tuple[np.floating, dict[str, np.ndarray]]:
-    tensors = {k: Tensor(v, k) for k, v in params.items()}
-    dtype = next(iter(tensors.values())).dtype
-    Xt = Tensor(X, "X", requires_grad=False)
-    Yt = Tensor(np.asarray(Y, dtype=dtype), "Y", requires_grad=False)  # labels may arrive as ints
-    J = binary_cross_entropy(forward(tensors, Xt), Yt)
-    J.backward()
-    return J.data[()], {f"d{k}": t.grad for k, t in tensors.items()}
-
-
-def mlp_propagate(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-                  activation: str = "tanh") -> tuple[np.floating, dict[str, np.ndarray]]:
-    """Cost and ``{"dW1": …, "db1": …}`` of an L-layer sigmoid-output MLP, by the engine."""
-    return _propagate(lambda p, X_: mlp_forward(p, X_, activation), params, X, Y)
-
-
-def logreg_propagate(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-                     ) -> tuple[np.floating, dict[str, np.ndarray]]:
-    """Logistic regression ``A = σ(wᵀX + b)`` on the engine: ``J`` and ``{"dw", "db"}`` — the
-    same contract as :func:`scratch.logreg.propagate`, with no hand-written derivative."""
-    return _propagate(lambda p, X_: (p["w"].T @ X_ + p["b"]).sigmoid(), params, X, Y)
