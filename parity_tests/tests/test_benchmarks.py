@@ -14,7 +14,8 @@ from benchmarks.__main__ import available
 
 
 def test_every_benchmark_is_listed() -> None:
-    assert set(available()) == {"logreg_vectorization", "mlp_step", "compgraph_overhead"}
+    assert set(available()) == {"logreg_vectorization", "mlp_step", "compgraph_overhead", "conv", "rnn",
+                                "rl"}
 
 
 @pytest.mark.parametrize("name", available())

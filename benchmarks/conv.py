@@ -1,0 +1,153 @@
+"""Convolution + pooling, forward and backward: scratch vectorized vs the course's loop form vs
+torch, for ``x (64, 32, 32, 3)`` through 16 filters ``3 × 3`` (stride 1, pad 1) and a ``2 × 2``
+max pool (stride 2).
+
+One step is ``Z = conv(x)``, ``P = maxpool(Z)``, then from a fixed random ``dP``: ``dZ`` (pool
+backward) and ``dx``, ``dW``, ``db`` (conv backward). Timed, for float32 and float64 at 1 and 2
+threads (NumPy's BLAS and torch alike):
+
+- ``vectorized``: ``scratch.cnn.conv_forward/pool_forward/…`` (im2col, one GEMM per product);
+- ``loop``: the course's loop form (``conv_forward_loop``, …), timed on ``LOOP_M`` of the 64
+  examples and scaled to 64 — exact, since it loops over examples one at a time (the JSON
+  says so per row); the vectorization lesson again;
+- ``torch``: ``nn.Conv2d`` + ``nn.MaxPool2d`` on the CPU, autograd (``x`` requires a gradient),
+  and on CUDA when a GPU is present.
+
+FLOPs are counted exactly for the three matrix products (``Z``, ``dW``, ``dx``): each
+``2 · m·n_H·n_W · f²·n_C_prev · n_C`` = 56.6 MFLOP, 169.9 MFLOP per step; the bias, pooling and
+the scatter of ``dx`` (memory-bound, ``O(m·n_H·n_W·n_C)``) are not counted. "% peak" is that
+count over the step time, against the best square GEMM NumPy or torch reaches at that dtype
+and thread count. Each library is timed in its own phase with a warm-up (their thread pools
+busy-wait against each other), median of several repeats. Target: ``vectorized`` at most 1.5×
+torch CPU's time.
+
+Run: ``python -m benchmarks conv [--quick]``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks._common import environment, machine_loaded, table, threads, time_call, write_json
+from benchmarks.mlp_step import gemm_peak
+from scratch import cnn as S
+from torch_ref.layout import conv_weight_to_torch, images_to_torch
+
+M, N_H, N_W, N_C_PREV, N_C, F_, PAD, POOL = 64, 32, 32, 3, 16, 3, 1, 2
+LOOP_M = 4
+THREADS = (1, 2)
+
+
+def step_flops(m: int = M) -> int:
+    """The three GEMMs of a step, exactly: ``Z``, ``dW`` and ``dx``, each ``2·m·n_H·n_W·f²·n_C_prev·n_C``."""
+    return 3 * 2 * m * N_H * N_W * F_ * F_ * N_C_PREV * N_C
+
+
+def make_problem(dtype: np.dtype, m: int = M) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return {"x": rng.random((m, N_H, N_W, N_C_PREV), dtype=dtype),
+            "W": rng.standard_normal((F_, F_, N_C_PREV, N_C), dtype=dtype) * dtype(0.3),
+            "b": np.zeros((1, 1, 1, N_C), dtype=dtype),
+            "dP": rng.standard_normal((m, N_H // POOL, N_W // POOL, N_C), dtype=dtype)}
+
+
+def scratch_step(form: str, dtype: np.dtype, m: int = M):
+    conv_forward, conv_backward, pool_forward, pool_backward = S.FORMS[form]
+    p = make_problem(dtype, m)
+
+    def run() -> tuple[np.ndarray, ...]:
+        Z, conv_cache = conv_forward(p["x"], p["W"], p["b"], 1, PAD)  # (m, 32, 32, 16)
+        _, pool_cache = pool_forward(Z, POOL, POOL, "max")  # (m, 16, 16, 16)
+        return conv_backward(pool_backward(p["dP"], pool_cache), conv_cache)  # dx, dW, db
+    return run
+
+
+def torch_step(dtype: np.dtype, device: str, m: int = M):
+    p = make_problem(dtype, m)
+    conv = nn.Conv2d(N_C_PREV, N_C, F_, 1, PAD, device=device, dtype=getattr(torch, np.dtype(dtype).name))
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(conv_weight_to_torch(p["W"])))
+        conv.bias.zero_()
+    pool = nn.MaxPool2d(POOL, POOL)
+    x = torch.from_numpy(images_to_torch(p["x"])).to(device).requires_grad_(True)
+    dP = torch.from_numpy(images_to_torch(p["dP"])).to(device)
+
+    def run() -> tuple[torch.Tensor, ...]:
+        P = pool(conv(x))
+        return torch.autograd.grad(P, (x, conv.weight, conv.bias), dP)
+    return run
+
+
+def check_agreement(dtype: np.dtype, m: int = M) -> float:
+    """Max |difference| of ``dx`` between the vectorized form and torch, relative to its scale."""
+    dx = scratch_step("vectorized", dtype, m)()[0]
+    dx_t = torch_step(dtype, "cpu", m)()[0].numpy().transpose(0, 2, 3, 1)
+    return float(np.abs(dx - dx_t).max() / np.abs(dx_t).max())
+
+
+def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
+    m, repeats, loop_m = (8, 3, 1) if quick else (M, 7, LOOP_M)  # quick: a smoke run on 8 images
+    flops = step_flops(m)
+    rows: list[dict[str, Any]] = []
+    for dtype in (np.float32, np.float64):
+        agreement = check_agreement(dtype, m)
+        for n_threads in THREADS:
+            with threads(n_threads):
+                peak = max(gemm_peak(dtype, quick))
+                t_vec = time_call(scratch_step("vectorized", dtype, m), repeats=repeats)
+                t_torch = time_call(torch_step(dtype, "cpu", m), repeats=repeats)
+                loop = scratch_step("loop", dtype, loop_m)
+                t0 = time.perf_counter()
+                loop()
+                t_loop = (time.perf_counter() - t0) * m / loop_m
+            row = {"dtype": np.dtype(dtype).name, "threads": n_threads, "peak GFLOP/s": peak,
+                   "vectorized ms": 1e3 * t_vec, "torch ms": 1e3 * t_torch, "loop ms": 1e3 * t_loop,
+                   "vec/torch time": t_vec / t_torch, "loop/vec time": t_loop / t_vec,
+                   "vec % peak": 100 * flops / t_vec / 1e9 / peak,
+                   "torch % peak": 100 * flops / t_torch / 1e9 / peak,
+                   "loop examples timed": loop_m, "dx rel diff vs torch": agreement}
+            if torch.cuda.is_available():
+                t_cuda = time_call(torch_step(dtype, "cuda", m), repeats=repeats, sync=torch.cuda.synchronize)
+                row["cuda ms"] = 1e3 * t_cuda
+            rows.append(row)
+    columns = ["dtype", "threads", "peak GFLOP/s", "vectorized ms", "torch ms", "vec/torch time",
+               "vec % peak", "torch % peak", "loop ms", "loop/vec time"] + \
+        (["cuda ms"] if torch.cuda.is_available() else [])
+    print(f"conv 3x3 pad 1, {N_C} filters, x ({m}, {N_H}, {N_W}, {N_C_PREV}) + max pool 2: "
+          f"{flops / 1e6:.1f} MFLOP per step (3 GEMMs); loop form timed on {loop_m} examples, x{m // loop_m}")
+    print(table(rows, columns))
+    findings = diagnose(rows)
+    for line in findings:
+        print(line)
+    payload = {"shape": {"x": (m, N_H, N_W, N_C_PREV), "W": (F_, F_, N_C_PREV, N_C), "pad": PAD,
+                         "pool": POOL}, "flops_per_step": flops, "rows": rows, "findings": findings,
+               "loop_extrapolated_from_examples": loop_m}
+    print(f"BLAS: {environment().get('blas')}")
+    write_json("conv", payload, out_dir)
+    return payload
+
+
+def diagnose(rows: list[dict[str, Any]]) -> list[str]:
+    """Whether the target (vectorized <= 1.5x torch CPU's time) is met, and what the numbers say."""
+    out = []
+    loaded, load = machine_loaded()
+    for r in rows:
+        where = f"{r['dtype']}, {r['threads']} thread(s)"
+        verdict = "target met" if r["vec/torch time"] <= 1.5 else "target missed"
+        line = (f"{where}: {verdict} — vectorized {r['vec/torch time']:.2f}x torch's time, "
+                f"{r['vec % peak']:.0f}% of GEMM peak (torch {r['torch % peak']:.0f}%); the loop form "
+                f"{r['loop/vec time']:.0f}x slower than the vectorized one")
+        if r["threads"] > 1 and loaded:
+            line += f" (machine loaded: load average {load:.1f}; multi-thread figures unreliable)"
+        out.append(line)
+    return out
+
+
+if __name__ == "__main__":
+    main()
