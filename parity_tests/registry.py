@@ -36,6 +36,7 @@ LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "optimu
 """``oracle``: held against an independent implementation (scikit-learn, SciPy)."""
 
 MakeInputs = Callable[[np.random.Generator], Mapping[str, np.ndarray]]
+MakeProblem = Callable[[np.random.Generator], Mapping[str, Any]]
 
 
 class CheckUnavailable(Exception):
@@ -187,6 +188,10 @@ class Model:
     def torch_output(self, **kw: Any) -> Any:
         return self._fn(self.output_method)[0](kw["X"], **self._params(kw))
 
+    def torch_logits(self, **kw: Any) -> Any:
+        """The module's ``forward`` output (what ``torch_cost`` takes), for upstream-gradient checks."""
+        return self._fn("forward")[0](kw["X"], **self._params(kw))
+
     def torch_objective(self, **kw: Any) -> Any:
         return self.torch_cost(self._fn("forward")[0](kw["X"], **self._params(kw)), kw["Y"])
 
@@ -199,41 +204,47 @@ class Model:
 
 
 def register_model(concept: str, case: str, model: Model, make_inputs: MakeInputs,
-                   trajectories: Mapping[str, Callable[[np.random.Generator], Mapping[str, Any]]] = {},
-                   half: bool = False, fd: bool = True) -> list[ParityCheck]:
-    """Derive a model's checks from its interface (:class:`Model`): forward output, every
-    parameter gradient of the cost vs autograd, central differences of the scratch backward
-    (``fd``), and each trajectory in ``trajectories`` — ``{name: make_problem(rng)}`` returning
-    ``init_params``, ``batches``, ``learning_rate`` (and optionally ``metrics``, ``step_returns``);
-    the model supplies the step, the torch module, its loss, its spec and the batch layouts.
+                   trajectories: Mapping[str, MakeProblem] | None = None,
+                   half: Sequence[str] = (), fd: bool = True) -> list[ParityCheck]:
+    """Derive a model's checks from its interface (:class:`Model`): the forward output
+    (``<case>``), the cost's value and every parameter gradient of it vs autograd
+    (``<case>-cost``), float64 central differences of the scratch backward (``fd``), and each
+    trajectory of ``trajectories`` — ``{name: make_problem(rng)}`` returning ``init_params``,
+    ``batches``, ``learning_rate`` (optionally ``metrics``, ``step_returns``); the model supplies
+    the step, a fresh torch module, its loss, its spec and the batch layouts.
 
     ``make_inputs(rng)`` returns ``{param: array, ..., "X": ..., "Y": ...}`` in the course layout.
+    ``half`` names the levels (``"forward"``, ``"gradient"``) also run in float16/bfloat16.
     """
     names = list(model.param_spec)
     layouts = model.input_layouts()
     out_layout = model.layouts()[2]
     checks = [
         register_forward(concept, case, model.scratch_output, model.torch_output, make_inputs,
-                         layouts=layouts, output_layout=out_layout, half=half),
+                         layouts=layouts, output_layout=out_layout, half="forward" in half),
         register_forward(concept, f"{case}-cost", model.scratch_cost, model.torch_objective, make_inputs,
-                         layouts=layouts, output_names=["J"], half=half),
+                         layouts=layouts, output_names=["J"], half="forward" in half),
         register_gradient(concept, f"{case}-cost", model.scratch_grads, model.torch_objective,
-                          make_inputs, wrt=names, layouts=layouts, half=half),
+                          make_inputs, wrt=names, layouts=layouts, half="gradient" in half),
     ]
     if fd:
         checks.append(register_finite_differences(concept, f"{case}-cost", model.scratch_cost,
                                                   model.scratch_grads, make_inputs, wrt=names))
-    for name, make_problem in trajectories.items():
-        checks.append(register_trajectory(concept, name, _ModelProblem(model, make_problem)))
+    for name, make_problem in (trajectories or {}).items():
+        checks.append(register_trajectory(concept, name, model_problem(model, make_problem)))
     return checks
+
+
+def model_problem(model: Model, make_problem: MakeProblem) -> Callable[[np.random.Generator], dict[str, Any]]:
+    """``make_problem(rng)`` for :func:`register_trajectory`, completed from ``model``: its step,
+    a fresh torch module, its loss, its spec and its batch layouts."""
+    return _ModelProblem(model, make_problem)
 
 
 @dataclass(frozen=True)
 class _ModelProblem:
-    """``make_problem(rng)`` for :func:`register_trajectory`, completed from the model."""
-
     model: Model
-    make_problem: Callable[[np.random.Generator], Mapping[str, Any]]
+    make_problem: MakeProblem
 
     def __call__(self, rng: np.random.Generator) -> dict[str, Any]:
         x, y, _ = self.model.layouts()

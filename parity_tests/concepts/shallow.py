@@ -8,6 +8,7 @@ differences; and training trajectories — on a toy problem and on the course's 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -16,12 +17,13 @@ from torch.nn import functional as F
 from parity_tests import metrics
 from parity_tests.datasets import planar_flower
 from parity_tests.registry import (
+    Model,
+    model_problem,
     register_finite_differences,
-    register_forward,
     register_gradient,
+    register_model,
     register_trajectory,
 )
-from parity_tests.torch_functional import module_function
 from scratch import shallow as S
 from scratch.activations import ACTIVATIONS
 from torch_ref import shallow as T
@@ -38,85 +40,59 @@ def net_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
             "X": rng.standard_normal((N_X, M)), "Y": (rng.random((1, M)) < 0.5).astype(float)}
 
 
-def _params(kw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: kw[k] for k in NAMES}
+def output(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> np.ndarray:
+    """``A2 = σ(Z2)``, the notes' forward propagation's output."""
+    return S.forward_propagation(X, params, activation)[0]
 
 
-def torch_model_fns(activation: str):
-    """``(logits(X, **params), proba(X, **params), layouts)`` of the torch module itself."""
-    make = lambda: T.ShallowNetwork(N_X, N_H, 1, activation, device="meta")  # noqa: E731
-    logits, layouts = module_function(make, T.PARAM_SPEC)
-    proba, _ = module_function(make, T.PARAM_SPEC, method="predict_proba")
-    return logits, proba, {**layouts, "X": COLUMNS, "Y": COLUMNS}
-
-
-for _act in ACTIVATIONS:
-    _logits, _proba, _layouts = torch_model_fns(_act)
-
-    def _forward(act=_act, **kw):
-        return S.forward_propagation(kw["X"], _params(kw), act)[0]
-
-    def _torch_proba(proba=_proba, **kw):
-        return proba(kw["X"], **_params(kw))
-
-    def _cost(act=_act, **kw):
-        return S.propagate(_params(kw), kw["X"], kw["Y"], act)[0]
-
-    def _grads(act=_act, **kw):
-        return S.propagate(_params(kw), kw["X"], kw["Y"], act)[1]
-
-    def _torch_cost(logits=_logits, **kw):
-        return F.binary_cross_entropy_with_logits(logits(kw["X"], **_params(kw)), kw["Y"])
-
-    def _Z2(act=_act, **kw):
-        return S.forward_propagation(kw["X"], _params(kw), act)[1]["Z2"]
-
-    def _backward(dZ2, act=_act, **kw):
-        _, cache = S.forward_propagation(kw["X"], _params(kw), act)
-        return S.backward_from_output(dZ2, _params(kw), cache, kw["X"], act)
-
-    def _torch_logits(logits=_logits, **kw):
-        return logits(kw["X"], **_params(kw))
-
-    register_forward("shallow", f"{_act}-A2", _forward, _torch_proba, net_inputs,
-                     layouts=_layouts, output_layout=COLUMNS, half=True)
-    register_gradient("shallow", f"{_act}-cost", _grads, _torch_cost, net_inputs, wrt=NAMES,
-                      layouts=_layouts)
-    register_gradient("shallow", f"{_act}-upstream", _backward, _torch_logits, net_inputs,
-                      wrt=["X", *NAMES], layouts=_layouts, output_layout=COLUMNS,
-                      grad_scale=PER_EXAMPLE, vjp=True)
-    register_finite_differences("shallow", f"{_act}-cost", _cost, _grads, net_inputs, wrt=NAMES)
-    register_finite_differences("shallow", f"{_act}-upstream", _Z2, _backward, net_inputs,
-                                wrt=["X", *NAMES], grad_scale=PER_EXAMPLE, vjp=True)
-
-
-def torch_loss(model, X, Y):
-    return F.binary_cross_entropy_with_logits(model(X), Y)
+def model(activation: str, n_x: int = N_X, n_h: int = N_H) -> Model:
+    """The shallow network as a :class:`Model`: the notes' formulas against ShallowNetwork."""
+    return Model(propagate=partial(S.propagate, activation=activation),
+                 forward=partial(output, activation=activation),
+                 make_module=partial(T.ShallowNetwork, n_x, n_h, 1, activation),
+                 param_spec=T.PARAM_SPEC, torch_cost=F.binary_cross_entropy_with_logits,
+                 output_method="predict_proba")
 
 
 def toy_problem(activation: str, rng: np.random.Generator) -> dict[str, Any]:
-    """80 full-batch steps on 40 points of a circle-vs-ring problem, from ``randn · 0.5``."""
+    """80 full-batch steps on 40 points of a circle-vs-ring problem, from Xavier weights."""
     X = rng.standard_normal((N_X, 40))
     Y = (np.sum(X * X, axis=0, keepdims=True) > N_X).astype(float)  # outside the sphere r = √3
-    init = S.initialize_parameters(N_X, N_H, 1, rng, "xavier")
-    return {"scratch_step": lambda p, X, Y: S.propagate(p, X, Y, activation),
-            "torch_model": T.ShallowNetwork(N_X, N_H, 1, activation), "torch_loss": torch_loss,
-            "init_params": init, "batches": [(X, Y)] * 80, "param_spec": T.PARAM_SPEC,
-            "learning_rate": 0.5}
+    return {"init_params": S.initialize_parameters(N_X, N_H, 1, rng, "xavier"),
+            "batches": [(X, Y)] * 80, "learning_rate": 0.5}
 
 
 def flower_problem(steps: int, rng: np.random.Generator) -> dict[str, Any]:
     """The course's planar flower (400 points), 4 tanh hidden units, α = 1.2, ``randn · 0.01``."""
     X, Y = planar_flower()
-    return {"scratch_step": lambda p, X, Y: S.propagate(p, X, Y, "tanh"),
-            "torch_model": T.ShallowNetwork(2, 4, 1, "tanh"), "torch_loss": torch_loss,
-            "init_params": S.initialize_parameters(2, 4, 1, np.random.default_rng(2)),
-            "batches": [(X, Y)] * steps, "param_spec": T.PARAM_SPEC, "learning_rate": 1.2,
+    return {"init_params": S.initialize_parameters(2, 4, 1, np.random.default_rng(2)),
+            "batches": [(X, Y)] * steps, "learning_rate": 1.2,
             "metrics": metrics.accuracy(lambda p, X: S.predict(p, X, "tanh"), X, Y)}
+
+
+# --- the notes' backward from a random upstream dZ2 (per example: autograd's dW, db get 1/m) ----
+def upstream_Z2(activation: str, **kw: np.ndarray) -> np.ndarray:
+    return S.forward_propagation(kw["X"], {k: kw[k] for k in NAMES}, activation)[1]["Z2"]
+
+
+def upstream_backward(dZ2: np.ndarray, activation: str, **kw: np.ndarray) -> dict[str, np.ndarray]:
+    params = {k: kw[k] for k in NAMES}
+    _, cache = S.forward_propagation(kw["X"], params, activation)
+    return S.backward_from_output(dZ2, params, cache, kw["X"], activation)
 
 
 FLOWER_STEPS = 1000  # ~1 s per registered run (88.5% accuracy); tests train 10000 steps (~90%)
 
 for _act in ACTIVATIONS:
-    register_trajectory("shallow", f"{_act}-toy", lambda rng, a=_act: toy_problem(a, rng))
-register_trajectory("shallow", "planar-flower-tanh", lambda rng: flower_problem(FLOWER_STEPS, rng))
+    _model = model(_act)
+    register_model("shallow", _act, _model, net_inputs, half=("forward",),
+                   trajectories={f"{_act}-toy": partial(toy_problem, _act)})
+    register_gradient("shallow", f"{_act}-upstream", partial(upstream_backward, activation=_act),
+                      _model.torch_logits, net_inputs, wrt=["X", *NAMES],
+                      layouts=_model.input_layouts(), output_layout=COLUMNS, grad_scale=PER_EXAMPLE,
+                      vjp=True)
+    register_finite_differences("shallow", f"{_act}-upstream", partial(upstream_Z2, _act),
+                                partial(upstream_backward, activation=_act), net_inputs,
+                                wrt=["X", *NAMES], grad_scale=PER_EXAMPLE, vjp=True)
+register_trajectory("shallow", "planar-flower-tanh",
+                    model_problem(model("tanh", 2, 4), partial(flower_problem, FLOWER_STEPS)))
