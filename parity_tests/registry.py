@@ -146,8 +146,9 @@ class Model:
     - scratch ``propagate(params, X, Y) -> (J, grads)`` and ``forward(params, X) -> output``,
       in the course layout;
     - a torch module from ``make_module(**factory_kwargs)``, its ``param_spec``, the method whose
-      output equals ``forward`` (``output_method``), and ``torch_cost(logits, Y) -> J`` on the
-      output of the module's ``forward``;
+      output equals ``forward`` (``output_method``), and its cost: ``torch_cost(logits, Y) -> J``
+      on the output of the module's ``forward``, or the module's own method ``loss_method``
+      (``model.loss(x, y)``);
     - ``x_layout``/``y_layout``/``output_layout``: how batches and outputs convert.
     """
 
@@ -155,8 +156,9 @@ class Model:
     forward: Callable[..., Any]
     make_module: Callable[..., Any]
     param_spec: Mapping[str, Any]
-    torch_cost: Callable[..., Any]
+    torch_cost: Callable[..., Any] | None = None
     output_method: str = "forward"
+    loss_method: str | None = None
     x_layout: Any = None
     y_layout: Any = None
     output_layout: Any = None
@@ -193,9 +195,17 @@ class Model:
         return self._fn("forward")[0](kw["X"], **self._params(kw))
 
     def torch_objective(self, **kw: Any) -> Any:
+        if self.loss_method is not None:
+            from parity_tests.torch_functional import module_function
+
+            loss, _ = module_function(lambda: self.make_module(device="meta"), dict(self.param_spec),
+                                      self.loss_method, inputs=("X", "Y"))
+            return loss(kw["X"], kw["Y"], **self._params(kw))
         return self.torch_cost(self._fn("forward")[0](kw["X"], **self._params(kw)), kw["Y"])
 
     def torch_loss(self, model: Any, X: Any, Y: Any) -> Any:
+        if self.loss_method is not None:
+            return getattr(model, self.loss_method)(X, Y)
         return self.torch_cost(model(X), Y)
 
     def input_layouts(self) -> dict[str, Any]:

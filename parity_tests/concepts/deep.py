@@ -11,6 +11,7 @@ digits data, and a linear-output (regression) network on the reference and the b
 from __future__ import annotations
 
 import itertools
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,12 +19,12 @@ import numpy as np
 from parity_tests import metrics
 from parity_tests.datasets import digits
 from parity_tests.registry import (
+    Model,
     register_finite_differences,
-    register_forward,
     register_gradient,
+    register_model,
     register_trajectory,
 )
-from parity_tests.torch_functional import module_function
 from scratch import deep as S
 from scratch.activations import ACTIVATIONS
 from scratch.losses import one_hot
@@ -57,61 +58,48 @@ def _params(kw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: v for k, v in kw.items() if k[0] in "Wb"}
 
 
+def output(params: dict[str, np.ndarray], X: np.ndarray, activation: str, out: str) -> np.ndarray:
+    """``A[L]``, the output of the notes' L-layer forward propagation."""
+    return S.L_model_forward(X, params, activation, out)[0]
+
+
+def model(dims: tuple[int, ...], activation: str, out: str) -> Model:
+    """The L-layer network as a :class:`Model`: scratch's caches-and-backprop against
+    :class:`DeepNetwork` and its own ``loss`` (BCE from logits, cross-entropy, or ½ squared error)."""
+    return Model(propagate=partial(S.propagate, activation=activation, output=out),
+                 forward=partial(output, activation=activation, out=out),
+                 make_module=partial(T.DeepNetwork, dims, activation, out),
+                 param_spec=T.param_spec(len(dims) - 1), loss_method="loss",
+                 output_method="predict" if out == "linear" else "predict_proba")
+
+
+def upstream_ZL(activation: str, out: str, **kw: np.ndarray) -> np.ndarray:
+    return S.L_model_forward(kw["X"], _params(kw), activation, out)[1][-1].Z
+
+
+def upstream_backward(dZL: np.ndarray, activation: str, out: str, **kw: np.ndarray) -> dict[str, np.ndarray]:
+    """The notes' backward from a random upstream ``dZ[L]``, down to the input gradient ``dA[0]``."""
+    _, caches = S.L_model_forward(kw["X"], _params(kw), activation, out)
+    grads = S.backward_from_output(dZL, caches)
+    return {"dX": grads["dA0"], **grads}
+
+
 for _out, _dims in DIMS.items():
     _L = len(_dims) - 1
     _names = [f"{p}{layer}" for layer in range(1, _L + 1) for p in "Wb"]
     _per_example = {n: 1 / M for n in _names}
     for _act in ACTIVATIONS:
-        def _make(a=_act, o=_out, d=_dims):
-            return T.DeepNetwork(d, a, o, device="meta")
-
-        _logits, _layouts = module_function(_make, T.param_spec(_L))
-        _proba, _ = module_function(_make, T.param_spec(_L),
-                                    method="predict" if _out == "linear" else "predict_proba")
-        _loss, _ = module_function(_make, T.param_spec(_L), method="loss")
-        _layouts = {**_layouts, "X": COLUMNS, "Y": COLUMNS}
-
-        def _forward(act=_act, out=_out, **kw):
-            return S.L_model_forward(kw["X"], _params(kw), act, out)[0]
-
-        def _torch_proba(proba=_proba, **kw):
-            return proba(kw["X"], **_params(kw))
-
-        def _cost(act=_act, out=_out, **kw):
-            return S.propagate(_params(kw), kw["X"], kw["Y"], act, out)[0]
-
-        def _grads(act=_act, out=_out, **kw):
-            return S.propagate(_params(kw), kw["X"], kw["Y"], act, out)[1]
-
-        def _torch_cost(loss=_loss, **kw):
-            return loss(kw["X"], kw["Y"], **_params(kw))
-
-        case = f"{_act}-{_out}"
-        _inputs = make_inputs(_out)
-        register_forward("deep", case, _forward, _torch_proba, _inputs, layouts=_layouts,
-                         output_layout=COLUMNS, half=True)
-        register_gradient("deep", f"{case}-cost", _grads, _torch_cost, _inputs, wrt=_names,
-                          layouts=_layouts, half=True)
-        register_finite_differences("deep", f"{case}-cost", _cost, _grads, _inputs, wrt=_names)
+        _model = model(_dims, _act, _out)
+        register_model("deep", f"{_act}-{_out}", _model, make_inputs(_out), half=("forward", "gradient"))
         if _out != "softmax":
             continue
-
-        def _ZL(act=_act, out=_out, **kw):
-            return S.L_model_forward(kw["X"], _params(kw), act, out)[1][-1].Z
-
-        def _backward(dZL, act=_act, out=_out, **kw):
-            _, caches = S.L_model_forward(kw["X"], _params(kw), act, out)
-            grads = S.backward_from_output(dZL, caches)
-            return {"dX": grads["dA0"], **grads}
-
-        def _torch_logits(logits=_logits, **kw):
-            return logits(kw["X"], **_params(kw))
-
-        register_gradient("deep", f"{_act}-upstream", _backward, _torch_logits, _inputs,
-                          wrt=["X", *_names], layouts=_layouts, output_layout=COLUMNS,
+        _backward = partial(upstream_backward, activation=_act, out=_out)
+        register_gradient("deep", f"{_act}-upstream", _backward, _model.torch_logits, make_inputs(_out),
+                          wrt=["X", *_names], layouts=_model.input_layouts(), output_layout=COLUMNS,
                           grad_scale=_per_example, vjp=True, half=True)
-        register_finite_differences("deep", f"{_act}-upstream", _ZL, _backward, _inputs,
-                                    wrt=["X", *_names], grad_scale=_per_example, vjp=True)
+        register_finite_differences("deep", f"{_act}-upstream", partial(upstream_ZL, _act, _out),
+                                    _backward, make_inputs(_out), wrt=["X", *_names],
+                                    grad_scale=_per_example, vjp=True)
 
 
 # --- trajectories --------------------------------------------------------------------------
