@@ -10,23 +10,17 @@ solution is asserted in ``parity_tests/tests/test_regression.py``.)
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from parity_tests import metrics
 from parity_tests.datasets import diabetes
-from parity_tests.registry import (
-    register_finite_differences,
-    register_forward,
-    register_gradient,
-    register_trajectory,
-)
-from parity_tests.torch_functional import module_function
+from parity_tests.registry import Model, model_problem, register_model, register_trajectory
 from scratch import regression as S
 from torch_ref import regression as T
 from torch_ref.deep import param_spec
-from torch_ref.layout import COLUMNS
 from torch_ref.losses import SquaredErrorLoss
 
 # distinct, non-square sizes so a missing transpose fails instead of broadcasting
@@ -36,42 +30,29 @@ ACTIVATIONS = ("relu", "tanh")
 DIABETES_MLP_DIMS = [10, 16, 8, 1]
 
 
-# --- linear regression -----------------------------------------------------------------------
+def squared_error(Y_hat, Y):
+    """The course's ``J = 1/(2m) Σ (ŷ − y)²`` (``F.mse_loss`` lacks the ½)."""
+    return SquaredErrorLoss()(Y_hat, Y)
+
+
+def linear_model(n_x: int = N_X, n_y: int = N_Y) -> Model:
+    """Linear regression ``Ŷ = W X + b`` against :class:`LinearRegression`."""
+    return Model(propagate=S.linear_propagate, forward=S.predict,
+                 make_module=partial(T.LinearRegression, n_x, n_y), param_spec=T.PARAM_SPEC,
+                 torch_cost=squared_error)
+
+
+def mlp_model(dims: list[int], activation: str) -> Model:
+    """The MLP regressor (the deep network with a linear output) against :class:`MLPRegressor`."""
+    return Model(propagate=partial(S.mlp_propagate, activation=activation),
+                 forward=partial(S.predict, activation=activation),
+                 make_module=partial(T.MLPRegressor, dims, activation),
+                 param_spec=param_spec(len(dims) - 1), torch_cost=squared_error)
+
+
 def linear_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {"W": rng.standard_normal((N_Y, N_X)), "b": rng.standard_normal((N_Y, 1)),
             "X": rng.standard_normal((N_X, M)), "Y": rng.standard_normal((N_Y, M))}
-
-
-linear_fn, LINEAR_LAYOUTS = module_function(lambda: T.LinearRegression(N_X, N_Y, device="meta"),
-                                            T.PARAM_SPEC)
-LINEAR_LAYOUTS = {**LINEAR_LAYOUTS, "X": COLUMNS, "Y": COLUMNS}
-
-
-def linear_cost(W, b, X, Y):
-    return S.linear_propagate({"W": W, "b": b}, X, Y)[0]
-
-
-def linear_grads(W, b, X, Y):
-    return S.linear_propagate({"W": W, "b": b}, X, Y)[1]
-
-
-def torch_linear_cost(W, b, X, Y):
-    return SquaredErrorLoss()(linear_fn(X, W=W, b=b), Y)
-
-
-register_forward("regression", "linear", lambda W, b, X, Y: S.predict({"W": W, "b": b}, X),
-                 lambda W, b, X, Y: linear_fn(X, W=W, b=b), linear_inputs, layouts=LINEAR_LAYOUTS,
-                 output_layout=COLUMNS, half=True)
-register_forward("regression", "linear-cost", linear_cost, torch_linear_cost, linear_inputs,
-                 layouts=LINEAR_LAYOUTS, output_names=["J"], half=True)
-register_gradient("regression", "linear", linear_grads, torch_linear_cost, linear_inputs,
-                  wrt=["W", "b"], layouts=LINEAR_LAYOUTS, half=True)
-register_finite_differences("regression", "linear", linear_cost, linear_grads, linear_inputs,
-                            wrt=["W", "b"])
-
-
-# --- MLP regressor ---------------------------------------------------------------------------
-MLP_NAMES = list(param_spec(len(MLP_DIMS) - 1))
 
 
 def mlp_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -81,103 +62,45 @@ def mlp_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {**params, "X": rng.standard_normal((N_X, M)), "Y": rng.standard_normal((N_Y, M))}
 
 
-def _split(kw: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    return {k: kw[k] for k in MLP_NAMES}, kw["X"], kw["Y"]
-
-
-for _g in ACTIVATIONS:
-    mlp_fn, _layouts = module_function(lambda g=_g: T.MLPRegressor(MLP_DIMS, g, device="meta"),
-                                       param_spec(len(MLP_DIMS) - 1))
-    MLP_LAYOUTS = {**_layouts, "X": COLUMNS, "Y": COLUMNS}
-
-    def _forward(g=_g, **kw):
-        params, X, _ = _split(kw)
-        return S.mlp_forward(params, X, g)[0]
-
-    def _cost(g=_g, **kw):
-        params, X, Y = _split(kw)
-        return S.mlp_propagate(params, X, Y, g)[0]
-
-    def _grads(g=_g, **kw):
-        params, X, Y = _split(kw)
-        return S.mlp_propagate(params, X, Y, g)[1]
-
-    def _torch_forward(fn=mlp_fn, **kw):
-        X = kw.pop("X")
-        kw.pop("Y")
-        return fn(X, **kw)
-
-    def _torch_cost(fn=mlp_fn, **kw):
-        X, Y = kw.pop("X"), kw.pop("Y")
-        return SquaredErrorLoss()(fn(X, **kw), Y)
-
-    register_forward("regression", f"mlp-{_g}", _forward, _torch_forward, mlp_inputs,
-                     layouts=MLP_LAYOUTS, output_layout=COLUMNS, half=True)
-    register_forward("regression", f"mlp-{_g}-cost", _cost, _torch_cost, mlp_inputs,
-                     layouts=MLP_LAYOUTS, output_names=["J"], half=True)
-    register_gradient("regression", f"mlp-{_g}", _grads, _torch_cost, mlp_inputs, wrt=MLP_NAMES,
-                      layouts=MLP_LAYOUTS, half=True)
-    register_finite_differences("regression", f"mlp-{_g}", _cost, _grads, mlp_inputs,
-                                wrt=MLP_NAMES)
-
-
-# --- training trajectories -------------------------------------------------------------------
-def torch_loss(model, X, Y):
-    return SquaredErrorLoss()(model(X), Y)
-
-
-def linear_step(params, X, Y):
-    return S.linear_propagate(params, X, Y)
-
-
-def mlp_step(activation: str):
-    return lambda params, X, Y: S.mlp_propagate(params, X, Y, activation)
-
-
+# --- training problems -----------------------------------------------------------------------
 def toy_linear_problem(rng: np.random.Generator) -> dict[str, Any]:
     """80 full-batch steps on 30 noisy examples of a random linear map with two outputs."""
     X = rng.standard_normal((N_X, 30))
     Y = rng.standard_normal((N_Y, N_X)) @ X + 1.5 + 0.1 * rng.standard_normal((N_Y, 30))
-    return {"scratch_step": linear_step, "torch_model": T.LinearRegression(N_X, N_Y),
-            "torch_loss": torch_loss, "init_params": S.initialize_linear(N_X, N_Y),
-            "batches": [(X, Y)] * 80, "param_spec": T.PARAM_SPEC, "learning_rate": 0.3}
+    return {"init_params": S.initialize_linear(N_X, N_Y), "batches": [(X, Y)] * 80,
+            "learning_rate": 0.3}
 
 
-def toy_mlp_problem(activation: str, rng: np.random.Generator) -> dict[str, Any]:
+def toy_mlp_problem(rng: np.random.Generator) -> dict[str, Any]:
     """60 full-batch steps fitting a smooth nonlinear target from random initial weights."""
     X = rng.standard_normal((N_X, 30))
     Y = np.vstack([np.sin(X[0:1]) + X[1:2] * X[2:3], np.cos(X[1:2])])  # (2, 30)
-    return {"scratch_step": mlp_step(activation),
-            "torch_model": T.MLPRegressor(MLP_DIMS, activation), "torch_loss": torch_loss,
-            "init_params": S.initialize_mlp(MLP_DIMS, rng),
-            "batches": [(X, Y)] * 60, "param_spec": param_spec(len(MLP_DIMS) - 1),
+    return {"init_params": S.initialize_mlp(MLP_DIMS, rng), "batches": [(X, Y)] * 60,
             "learning_rate": 0.1}
 
 
-def diabetes_linear_problem(steps: int) -> dict[str, Any]:
+def diabetes_linear_problem(steps: int, rng: np.random.Generator) -> dict[str, Any]:
     """Full-batch gradient descent on the standardized diabetes data, from zeros."""
     X, Y = diabetes()
-    return {"scratch_step": linear_step, "torch_model": T.LinearRegression(X.shape[0]),
-            "torch_loss": torch_loss, "init_params": S.initialize_linear(X.shape[0]),
-            "batches": [(X, Y)] * steps, "param_spec": T.PARAM_SPEC, "learning_rate": 0.4,
-            "metrics": metrics.rmse(S.predict, X, Y)}
+    return {"init_params": S.initialize_linear(X.shape[0]), "batches": [(X, Y)] * steps,
+            "learning_rate": 0.4, "metrics": metrics.rmse(S.predict, X, Y)}
 
 
-def diabetes_mlp_problem(rng: np.random.Generator, steps: int,
-                         activation: str = "tanh") -> dict[str, Any]:
+def diabetes_mlp_problem(steps: int, rng: np.random.Generator, activation: str = "tanh") -> dict[str, Any]:
     """A 10-16-8-1 regressor on the standardized diabetes data (tanh: smooth, so float32
     rounding cannot flip a unit across a ReLU kink on one side only over many steps)."""
     X, Y = diabetes()
-    dims = DIABETES_MLP_DIMS
-    return {"scratch_step": mlp_step(activation),
-            "torch_model": T.MLPRegressor(dims, activation), "torch_loss": torch_loss,
-            "init_params": S.initialize_mlp(dims, rng), "batches": [(X, Y)] * steps,
-            "param_spec": param_spec(len(dims) - 1), "learning_rate": 0.1,
-            "metrics": metrics.rmse(lambda p, X: S.predict(p, X, activation), X, Y)}
+    return {"init_params": S.initialize_mlp(DIABETES_MLP_DIMS, rng), "batches": [(X, Y)] * steps,
+            "learning_rate": 0.1,
+            "metrics": metrics.rmse(partial(S.predict, activation=activation), X, Y)}
 
 
-register_trajectory("regression", "linear", toy_linear_problem)
+register_model("regression", "linear", linear_model(), linear_inputs, half=("forward", "gradient"),
+               trajectories={"linear": toy_linear_problem})
 for _g in ACTIVATIONS:
-    register_trajectory("regression", f"mlp-{_g}", lambda rng, g=_g: toy_mlp_problem(g, rng))
-register_trajectory("regression", "diabetes-linear", lambda rng: diabetes_linear_problem(300))
-register_trajectory("regression", "diabetes-mlp", lambda rng: diabetes_mlp_problem(rng, 150))
+    register_model("regression", f"mlp-{_g}", mlp_model(MLP_DIMS, _g), mlp_inputs,
+                   half=("forward", "gradient"), trajectories={f"mlp-{_g}": toy_mlp_problem})
+register_trajectory("regression", "diabetes-linear",
+                    model_problem(linear_model(10, 1), partial(diabetes_linear_problem, 300)))
+register_trajectory("regression", "diabetes-mlp",
+                    model_problem(mlp_model(DIABETES_MLP_DIMS, "tanh"), partial(diabetes_mlp_problem, 150)))
