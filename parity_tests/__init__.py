@@ -16,6 +16,7 @@ from parity_tests.api import (
     numerical_gradients,
 )
 from parity_tests.compare import CheckResult, Comparison, assert_close, assert_parity, compare
+from parity_tests.course import check_course
 from parity_tests.tolerances import Tolerance, tolerance
 from parity_tests.torch_functional import module_function
 from parity_tests.trajectory import check_training
@@ -23,5 +24,5 @@ from parity_tests.trajectory import check_training
 __all__ = [
     "check_forward", "check_gradients", "check_finite_differences", "check_training",
     "numerical_gradients", "assert_parity", "assert_close", "compare", "CheckResult", "Comparison",
-    "Tolerance", "tolerance", "module_function",
+    "Tolerance", "tolerance", "module_function", "check_course",
 ]

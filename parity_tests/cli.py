@@ -5,6 +5,8 @@
                     plots to --out (default dlparity-report/). Exit status: 0 all passed,
                     1 a check failed or errored, 2 bad options, 130 interrupted.
   dlparity list     the registered checks.
+  dlparity check    check your own course code (a .py file or a notebook) against torch, one
+                    verdict per function it knows (exit status 1 if any fails).
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list the registered checks")
     lst.add_argument("--concepts", type=_csv, default=None, help="comma-separated concept ids")
     lst.set_defaults(func=cmd_list)
+    from parity_tests.course import add_check_parser
+
+    add_check_parser(sub)
     return parser
 
 

@@ -1,0 +1,24 @@
+"""``dlparity check``: check a learner's course code — the functions of the course's first
+three programming assignments, by their well-known names and signatures — against torch.
+
+    dlparity check my_solution.py            # or my_assignment.ipynb; --part, --json FILE
+
+or, in a notebook or script::
+
+    from parity_tests import check_course
+    check_course(globals())
+
+See :mod:`parity_tests.course.loader` for exactly what of a file is run,
+:mod:`parity_tests.course.catalogue` for the functions known, and the part modules
+(:mod:`~parity_tests.course.logreg`, :mod:`~parity_tests.course.shallow`,
+:mod:`~parity_tests.course.deep`, :mod:`~parity_tests.course.deep_backward`) for how each is
+checked.
+"""
+
+from parity_tests.course.cli import add_check_parser, cmd_check
+from parity_tests.course.loader import CourseFileError, load_course_file
+from parity_tests.course.report import CourseReport
+from parity_tests.course.runner import check_course
+
+__all__ = ["check_course", "CourseReport", "add_check_parser", "cmd_check", "load_course_file",
+           "CourseFileError"]

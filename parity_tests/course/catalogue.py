@@ -1,0 +1,193 @@
+"""The course functions dlparity knows — the first three programming assignments — and how a
+file's part of the course is told from the names and signatures it defines.
+
+Each :class:`Entry` names the function, its course signature, the check that runs it, and the
+learner functions whose *output* it is checked on (a backward runs on the learner's own forward
+and caches). Functions it *calls* are read from its code at check time.
+
+Example:
+    >>> [e.name for e in CATALOGUE["logreg"]][:3]
+    ['sigmoid', 'initialize_with_zeros', 'propagate']
+    >>> signature_of(CATALOGUE["shallow"][2])
+    'forward_propagation(X, parameters) -> (A2, cache)'
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from parity_tests.course import deep, deep_backward, logreg, shallow
+from parity_tests.course.common import FunctionResult, Learner
+
+PARTS = ("logreg", "shallow", "deep")
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    part: str
+    params: tuple[str, ...]
+    returns: str
+    check: Callable[[Learner, FunctionResult], None]
+    uses: tuple[str, ...] = ()  # learner functions whose output this check feeds it
+
+
+def signature_of(e: Entry) -> str:
+    return f"{e.name}({', '.join(e.params)})" + (f" -> {e.returns}" if e.returns else "")
+
+
+def _entries(part: str, rows: list[tuple]) -> list[Entry]:
+    return [Entry(name, part, tuple(params.split(", ")) if params else (), returns, check, tuple(uses))
+            for name, params, returns, check, *uses in rows]
+
+
+CATALOGUE: dict[str, list[Entry]] = {
+    "logreg": _entries("logreg", [
+        ("sigmoid", "z", "s", logreg.check_sigmoid),
+        ("initialize_with_zeros", "dim", "(w, b)", logreg.check_initialize_with_zeros),
+        ("propagate", "w, b, X, Y", "(grads, cost)", logreg.check_propagate),
+        ("optimize", "w, b, X, Y, num_iterations, learning_rate, print_cost", "(params, grads, costs)",
+         logreg.check_optimize),
+        ("predict", "w, b, X", "Y_prediction", logreg.check_predict),
+        ("model", "X_train, Y_train, X_test, Y_test, num_iterations, learning_rate, print_cost", "d",
+         logreg.check_model),
+    ]),
+    "shallow": _entries("shallow", [
+        ("layer_sizes", "X, Y", "(n_x, n_h, n_y)", shallow.check_layer_sizes),
+        ("initialize_parameters", "n_x, n_h, n_y", "parameters", shallow.check_initialize_parameters),
+        ("forward_propagation", "X, parameters", "(A2, cache)", shallow.check_forward_propagation),
+        ("compute_cost", "A2, Y", "cost", shallow.check_compute_cost),
+        ("backward_propagation", "parameters, cache, X, Y", "grads", shallow.check_backward_propagation,
+         "forward_propagation"),
+        ("update_parameters", "parameters, grads, learning_rate", "parameters",
+         shallow.check_update_parameters),
+        ("nn_model", "X, Y, n_h, num_iterations, print_cost", "parameters", shallow.check_nn_model),
+        ("predict", "parameters, X", "predictions", shallow.check_predict),
+    ]),
+    "deep": _entries("deep", [
+        ("sigmoid", "Z", "(A, cache)", deep.check_sigmoid),
+        ("relu", "Z", "(A, cache)", deep.check_relu),
+        ("sigmoid_backward", "dA, cache", "dZ", deep.check_sigmoid_backward, "sigmoid"),
+        ("relu_backward", "dA, cache", "dZ", deep.check_relu_backward, "relu"),
+        ("initialize_parameters", "n_x, n_h, n_y", "parameters", shallow.check_initialize_parameters),
+        ("initialize_parameters_deep", "layer_dims", "parameters", deep.check_initialize_parameters_deep),
+        ("linear_forward", "A, W, b", "(Z, cache)", deep.check_linear_forward),
+        ("linear_activation_forward", "A_prev, W, b, activation", "(A, cache)",
+         deep.check_linear_activation_forward),
+        ("L_model_forward", "X, parameters", "(AL, caches)", deep.check_L_model_forward),
+        ("compute_cost", "AL, Y", "cost", shallow.check_compute_cost),
+        ("linear_backward", "dZ, cache", "(dA_prev, dW, db)", deep_backward.check_linear_backward,
+         "linear_forward"),
+        ("linear_activation_backward", "dA, cache, activation", "(dA_prev, dW, db)",
+         deep_backward.check_linear_activation_backward, "linear_activation_forward"),
+        ("L_model_backward", "AL, Y, caches", "grads", deep_backward.check_L_model_backward,
+         "L_model_forward"),
+        ("update_parameters", "parameters, grads, learning_rate", "parameters",
+         deep_backward.check_update_parameters_deep),
+        ("two_layer_model", "X, Y, layers_dims, learning_rate, num_iterations, print_cost",
+         "(parameters, costs)", deep_backward.check_two_layer_model),
+        ("L_layer_model", "X, Y, layers_dims, learning_rate, num_iterations, print_cost",
+         "(parameters, costs)", deep_backward.check_L_layer_model),
+    ]),
+}
+
+
+def entry_for(name: str, part: str) -> Entry | None:
+    return next((e for e in CATALOGUE[part] if e.name == name), None)
+
+
+def parts_of(name: str) -> list[str]:
+    return [p for p in PARTS if entry_for(name, p) is not None]
+
+
+def _params(fn: Callable[..., Any]) -> list[str]:
+    try:
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
+
+
+def fits(fn: Callable[..., Any], e: Entry) -> bool:
+    """The learner's function takes the course's arguments (by name or position; a trailing
+    ``print_cost`` may be left out)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+    if all(p in sig.parameters for p in e.params):
+        return True
+    needed = [p for p in e.params if p != "print_cost"]
+    for n in {len(e.params), len(needed)}:
+        try:
+            sig.bind(*range(n))
+            return True
+        except TypeError:
+            continue
+    return False
+
+
+def form_of(name: str, fn: Callable[..., Any], learner: Learner) -> tuple[str | None, str]:
+    """For a name in several parts: the part its signature (or behaviour) says, and why."""
+    params = _params(fn)
+    if name == "predict":
+        if params[:3] == ["w", "b", "X"] or len(params) == 3:
+            return "logreg", f"predict({', '.join(params)})"
+        return "shallow", f"predict({', '.join(params)})"
+    if name == "sigmoid":
+        try:
+            out = learner.call("sigmoid", np.array([[0.0, 1.0]]))
+        except Exception:  # its own check reports it; the parameter's case decides the part
+            return ("deep" if params[:1] == ["Z"] else "logreg"), f"sigmoid({', '.join(params)})"
+        if isinstance(out, tuple):
+            return "deep", "sigmoid(Z) -> (A, cache)"
+        return "logreg", "sigmoid(z) -> s"
+    return None, name
+
+
+@dataclass
+class Detection:
+    """Which part a file follows: ``part`` (``None`` when ``tied``), the names and signatures
+    that say so, and the part each shared name is checked as."""
+
+    part: str | None
+    reasons: list[str]
+    tied: list[str]
+    assigned: dict[str, str]
+
+
+def detect(functions: Mapping[str, Callable[..., Any]], learner: Learner) -> Detection:
+    """Tell the part from the functions a file defines.
+
+    A name found in one part only votes for it; ``predict`` and ``sigmoid`` vote by their
+    signature (``predict(w, b, X)`` vs ``predict(parameters, X)``; ``sigmoid(z) -> s`` vs
+    ``sigmoid(Z) -> (A, cache)``); names in several parts with one meaning (``compute_cost``,
+    ``update_parameters``, ``initialize_parameters``) do not vote. The part is the one with
+    the most votes; a tie leaves it ambiguous.
+    """
+    votes: dict[str, list[str]] = {p: [] for p in PARTS}
+    assigned: dict[str, str] = {}
+    for name, fn in functions.items():
+        parts = parts_of(name)
+        if len(parts) == 1:
+            votes[parts[0]].append(name)
+            assigned[name] = parts[0]
+        elif parts:
+            part, why = form_of(name, fn, learner)
+            if part is not None:
+                votes[part].append(why)
+                assigned[name] = part
+    best = max(len(v) for v in votes.values())
+    if best:
+        tied = [p for p in PARTS if len(votes[p]) == best]
+    else:  # only shared names (compute_cost, update_parameters): the parts that have them all
+        known = [set(parts_of(n)) for n in functions if parts_of(n)]
+        tied = [p for p in PARTS if known and all(p in k for k in known)]
+    if len(tied) == 1:
+        return Detection(tied[0], votes[tied[0]], [], assigned)
+    return Detection(None, [], tied, assigned)

@@ -1,0 +1,135 @@
+"""Run the course checks on a learner's functions: find them, tell the part, check each in the
+course's order, catch everything their code raises, and say which failures come from a
+function they use."""
+
+from __future__ import annotations
+
+import inspect
+import types
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from parity_tests.course.catalogue import (
+    CATALOGUE,
+    PARTS,
+    Detection,
+    Entry,
+    detect,
+    entry_for,
+    fits,
+    parts_of,
+    signature_of,
+)
+from parity_tests.course.common import ContractError, FunctionResult, Learner, LearnerError
+from parity_tests.course.loader import LoadedFile, load_course_file
+from parity_tests.course.report import CourseReport
+
+
+def _namespace(source: Any) -> tuple[dict[str, Any], str, LoadedFile | None]:
+    if isinstance(source, (str, Path)):
+        loaded = load_course_file(source)
+        return loaded.module.__dict__, str(source), loaded
+    if isinstance(source, types.ModuleType):
+        return source.__dict__, source.__name__, None
+    if isinstance(source, Mapping):
+        return source, str(source.get("__name__", "namespace")), None  # type: ignore[return-value]
+    raise TypeError(f"source: expected globals() (a dict), a module or a path to a .py/.ipynb file, "
+                    f"got {type(source).__name__}")
+
+
+def own_functions(namespace: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+    """The functions *defined* in ``namespace`` (not imported from a course helper module)."""
+    return {k: v for k, v in namespace.items() if inspect.isfunction(v) and not k.startswith("_")
+            and v.__globals__ is namespace}
+
+
+def _names_used(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _names_used(c)
+    return names
+
+
+def _choose(functions: Mapping[str, Callable], det: Detection, part: str | None
+            ) -> tuple[dict[str, Entry], list[tuple[str, str]]]:
+    file_part = part or det.part or (det.tied[0] if det.tied else None)
+    chosen: dict[str, Entry] = {}
+    not_checked: list[tuple[str, str]] = []
+    for name, fn in functions.items():
+        parts = parts_of(name)
+        if not parts:
+            not_checked.append((name, "not one of the course functions dlparity knows"))
+            continue
+        p = (part if part in parts else det.assigned.get(name)
+             or (file_part if file_part in parts else parts[0]))
+        e = entry_for(name, p)
+        assert e is not None
+        if not fits(fn, e):
+            not_checked.append((name, f"{name}{inspect.signature(fn)} does not take the course's "
+                                      f"{signature_of(e)}"))
+            continue
+        chosen[name] = e
+    return chosen, not_checked
+
+
+def _run_one(e: Entry, learner: Learner) -> FunctionResult:
+    result = FunctionResult(e.name, e.part, signature_of(e))
+    learner.warnings = []
+    try:
+        e.check(learner, result)
+    except LearnerError as exc:
+        result.error = str(exc)
+    except ContractError as exc:
+        result.problems.append(str(exc))
+    except Exception as exc:  # what they returned broke a check: report it, never crash the run
+        result.error = f"could not be checked: {type(exc).__name__}: {exc}"
+    result.notes += [f"warning during the check: {w}" for w in learner.warnings]
+    return result
+
+
+def check_course(source: Any, part: str | None = None, functions: Iterable[str] | None = None
+                 ) -> CourseReport:
+    """Check every course function defined in ``source`` against torch.
+
+    Args:
+        source: ``globals()`` of a notebook or script, a module, or the path of a ``.py`` file
+            or ``.ipynb`` notebook (loaded without running its top-level statements, see
+            :mod:`parity_tests.course.loader`).
+        part: ``"logreg"``, ``"shallow"`` or ``"deep"`` — settles which course function a shared
+            name (``predict``, ``sigmoid``, ``update_parameters`` …) means; detected otherwise.
+        functions: check only these names.
+
+    Returns:
+        A :class:`~parity_tests.course.report.CourseReport`: ``print`` it, ``.to_dict()`` for
+        JSON, or let Jupyter render it as a table.
+    """
+    if part is not None and part not in PARTS:
+        raise ValueError(f"part: expected one of {list(PARTS)}, got {part!r}")
+    namespace, label, loaded = _namespace(source)
+    found = own_functions(namespace)
+    wanted = list(found) if functions is None else list(functions)
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise ValueError(f"functions: {missing} are not defined in {label} (it defines {sorted(found)})")
+    learner = Learner(found)  # every function of theirs stays callable: a backward runs on their forward
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: one thread, no busy-waiting pool (PERFORMANCE.md)
+    try:
+        det = detect(found, learner)
+        chosen, not_checked = _choose({n: found[n] for n in wanted}, det, part)
+        order = [e for p in PARTS for e in CATALOGUE[p] if chosen.get(e.name) is e]
+        results = {e.name: _run_one(e, learner) for e in order}
+    finally:
+        torch.set_num_threads(threads)
+    for e in order:
+        res = results[e.name]
+        if res.passed:
+            continue
+        uses = set(e.uses) | _names_used(found[e.name].__code__)
+        earlier = order[:order.index(e)]
+        res.depends_on = [o.name for o in earlier if o.name in uses and not results[o.name].passed]
+    return CourseReport(label, part, det, list(results.values()), not_checked, loaded)
