@@ -75,17 +75,17 @@ def test_conv_loop_equals_vectorized(config) -> None:
         assert_close(a, e, level="gradient", name=name)
 
 
+@pytest.mark.parametrize("form", ["vectorized", "loop"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @SETTINGS
 @given(config=pool_configs())
-def test_pool_parity_both_forms(dtype: str, config) -> None:
+def test_pool_parity_both_forms(dtype: str, form: str, config) -> None:
     A_prev, f, s, mode = config
     torch_pool = F.max_pool2d if mode == "max" else F.avg_pool2d
     kw = {"layouts": {"A_prev": IMAGES}, "output_layout": IMAGES, "dtype": dtype}
-    for form in ("vectorized", "loop"):
-        forward, backward = S.FORMS[form][2:]
-        assert_parity(check_forward(lambda A_prev: forward(A_prev, f, s, mode)[0],
-                                    lambda A_prev: torch_pool(A_prev, f, s), {"A_prev": A_prev}, **kw))
-        assert_parity(check_gradients(lambda G, A_prev: backward(G, forward(A_prev, f, s, mode)[1]),
-                                      lambda A_prev: torch_pool(A_prev, f, s), {"A_prev": A_prev},
-                                      ["A_prev"], vjp=True, **kw))
+    forward, backward = S.FORMS[form][2:]
+    assert_parity(check_forward(lambda A_prev: forward(A_prev, f, s, mode)[0],
+                                lambda A_prev: torch_pool(A_prev, f, s), {"A_prev": A_prev}, **kw))
+    assert_parity(check_gradients(lambda G, A_prev: backward(G, forward(A_prev, f, s, mode)[1]),
+                                  lambda A_prev: torch_pool(A_prev, f, s), {"A_prev": A_prev},
+                                  ["A_prev"], vjp=True, **kw))
