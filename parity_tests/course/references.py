@@ -9,8 +9,8 @@ NumPy code.
 Example:
     >>> import numpy as np
     >>> out = logreg_propagate(np.zeros((2, 1)), 0.0, np.ones((2, 3)), np.array([[1.0, 0.0, 1.0]]))
-    >>> round(out["cost"], 6), out["db"]
-    (0.693147, -0.16666666666666666)
+    >>> round(out["cost"], 6), round(out["db"], 6)
+    (0.693147, -0.166667)
 """
 
 from __future__ import annotations
