@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -54,11 +55,13 @@ def _usage_error(message: str) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from parity_tests.plots import Plotter
     from parity_tests.registry import all_checks
     from parity_tests.report import (
         Interrupted,
         check_out_dir,
         format_table,
+        new_stage,
         plan,
         run_checks,
         summary_table,
@@ -85,12 +88,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     jobs = plan(checks, devices, args.dtypes)
     print(f"dlparity report: {len(jobs)} checks ({len(checks)} registered checks x devices "
           f"{devices} x dtypes {args.dtypes})", file=sys.stderr)
+    stage = new_stage(args.out)
+    plotter = None if args.no_plots else Plotter(stage)  # draws while the checks run
     try:
-        rows = run_checks(checks, devices, args.dtypes)
+        rows = run_checks(checks, devices, args.dtypes, on_row=plotter.add if plotter else None)
+        if plotter is not None:
+            plotter.finish()
     except Interrupted as exc:
+        if plotter is not None:
+            plotter.close()
+        shutil.rmtree(stage, ignore_errors=True)
         print(f"dlparity report: {exc}; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    names = write_outputs(rows, args.out, plots=not args.no_plots)
+    names = write_outputs(rows, args.out, plots=False, stage=stage)
     print(format_table(rows))
     print("\n" + summary_table(rows))
     counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}

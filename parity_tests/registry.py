@@ -130,11 +130,16 @@ def register_trajectory(concept: str, case: str,
     ``make_problem(rng)`` returns the keyword arguments of
     :func:`~parity_tests.trajectory.check_training` (``scratch_step``, a fresh ``torch_model``,
     ``torch_loss``, ``init_params``, ``batches``, ``param_spec``, ``learning_rate``), so every
-    run starts from a fresh model.
+    run starts from a fresh model — and optionally ``plot_group``: trajectories of one group (a
+    hyperparameter grid) share one overview PNG in the report instead of one PNG each.
     """
     def run(device: str, dtype: str) -> CheckResult:
         problem = dict(make_problem(_rng(concept, case)))
-        return check_training(device=device, dtype=dtype, concept=concept, case=case, **problem)
+        plot_group = problem.pop("plot_group", None)
+        result = check_training(device=device, dtype=dtype, concept=concept, case=case, **problem)
+        if plot_group:
+            result.extra["plot_group"] = plot_group
+        return result
     return register(ParityCheck(concept, case, "trajectory", run, slow=slow, **kwargs))
 
 

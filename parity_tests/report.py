@@ -1,8 +1,8 @@
 """``dlparity report``: run every registered check on every available device and dtype.
 
-Prints progress and a table; writes ``report.json``, ``report.md`` and (with matplotlib) one PNG
-per trajectory overlaying the scratch and torch loss curves and their difference, plus one PNG
-per check that carries a figure of its own (``extra["figure"]``: clusters, an F1-vs-ε curve).
+Prints progress and a table; writes ``report.json``, ``report.md`` and (with matplotlib) the
+PNGs of :mod:`parity_tests.plots`: one per trajectory overlaying the scratch and torch loss
+curves and their difference, one per check with a figure of its own (clusters, an F1-vs-ε curve).
 
 Writing is atomic per run: every file is staged in a temporary folder inside ``--out``, then,
 under a lock, the previous run's files (listed in ``.dlparity-manifest.json``) are removed and
@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import torch
 
 from parity_tests.compare import CheckResult
 from parity_tests.devices import available_devices
+from parity_tests.plots import Plotter
 from parity_tests.registry import CheckUnavailable, ParityCheck
 
 
@@ -102,9 +103,10 @@ def plan(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence
 
 
 def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str],
-               progress: bool = True) -> list[Row]:
+               progress: bool = True, on_row: Callable[[Row], None] | None = None) -> list[Row]:
     """Run each check at each applicable device and dtype; never raises for a failing check
-    (Ctrl-C raises :class:`Interrupted`, which says how far it got)."""
+    (Ctrl-C raises :class:`Interrupted`, which says how far it got). ``on_row`` sees each row as
+    it finishes (the report's :class:`~parity_tests.plots.Plotter`)."""
     jobs = plan(checks, devices, dtypes)
     rows: list[Row] = []
     for i, (check, dev, dt) in enumerate(jobs, 1):
@@ -128,6 +130,8 @@ def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Se
                       diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})")
         row.seconds = time.perf_counter() - t0
         rows.append(row)
+        if on_row is not None:
+            on_row(row)
         if progress:
             print(f"[{i:>3}/{len(jobs)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)", file=sys.stderr,
                   flush=True)
@@ -176,78 +180,6 @@ def summary_table(rows: Sequence[Row], markdown: bool = False) -> str:
     return "\n".join([fmt(list(cols)), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines])
 
 
-def plot_trajectory(rows: Sequence[Row], out_dir: Path) -> str | None:
-    """One PNG per trajectory case and device: the scratch and torch loss per step for each dtype
-    (top) and their absolute difference on a log scale (bottom)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    curves = [(r, np.asarray(r.result.extra.get("scratch_loss", [])),
-               np.asarray(r.result.extra.get("torch_loss", []))) for r in rows if r.result is not None]
-    curves = [c for c in curves if c[1].size]
-    if not curves:
-        return None
-    first = curves[0][0]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    verdicts = []
-    for i, (row, s, t) in enumerate(curves):
-        color = f"C{i}"
-        steps = np.arange(s.size)
-        ax1.plot(steps, s, color=color, lw=3, alpha=0.45, label=f"scratch (NumPy) {row.dtype}")
-        ax1.plot(steps, t, "--", color=color, lw=1.2, label=f"torch ({row.device}) {row.dtype}")
-        diff = np.abs(s - t)
-        ax2.semilogy(steps, np.where(diff > 0, diff, np.nan), ".", ms=3, color=color, label=row.dtype)
-        verdicts.append(f"{row.dtype} {row.verdict}")
-    ax1.set_ylabel("loss J")
-    ax1.legend(fontsize=8)
-    ax1.set_title(f"{first.concept}/{first.case} on {first.device}: {', '.join(verdicts)}", fontsize=10)
-    ax2.set_ylabel("|J_scratch − J_torch|")
-    ax2.set_xlabel("step")
-    ax2.legend(fontsize=8, title="(no dot: identical)", title_fontsize=7)
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.94, bottom=0.08, hspace=0.08)
-    name = f"{first.concept}-{first.case}-{first.device}.png".replace("/", "_")
-    fig.savefig(out_dir / name, dpi=80)
-    plt.close(fig)
-    return name
-
-
-def plot_figure(row: Row, out_dir: Path) -> str | None:
-    """A check's own figure (``extra["figure"]``): lines and scatters on one axis."""
-    fig_spec = row.result.extra.get("figure") if row.result is not None else None
-    if not fig_spec:
-        return None
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, series in enumerate(fig_spec.get("series", [])):
-        x, y = np.asarray(series.get("x", []), dtype=float), np.asarray(series.get("y", []), dtype=float)
-        if series.get("kind") == "scatter":
-            ax.scatter(x, y, s=series.get("size", 12), alpha=0.7, color=f"C{i % 10}",
-                       label=series.get("label"), marker=series.get("marker", "o"))
-        else:
-            ax.plot(x, y, color=f"C{i % 10}", label=series.get("label"), lw=1.5)
-    ax.set_title(f"{row.concept}/{row.case} ({row.device}, {row.dtype}): "
-                 f"{fig_spec.get('title', '')} — {row.verdict}", fontsize=9)
-    ax.set_xlabel(fig_spec.get("xlabel", ""))
-    ax.set_ylabel(fig_spec.get("ylabel", ""))
-    if any(sr.get("label") for sr in fig_spec.get("series", [])):
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    name = f"{row.concept}-{row.case}-{row.level}-{row.device}-{row.dtype}.png".replace("/", "_")
-    fig.savefig(out_dir / name, dpi=80)
-    plt.close(fig)
-    return name
-
-
 MANIFEST = ".dlparity-manifest.json"
 """The files the last run wrote into ``--out``; the next run removes those it does not rewrite."""
 
@@ -280,13 +212,25 @@ def check_out_dir(out_dir: Path) -> None:
         raise ValueError(f"--out: cannot write to {out_dir} ({exc.strerror or exc})") from None
 
 
-def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> list[str]:
-    """``report.json``, ``report.md`` and the PNGs, swapped into ``out_dir`` atomically (see the
-    module docstring); returns the names written."""
+def new_stage(out_dir: Path) -> Path:
+    """A fresh staging folder inside ``out_dir`` for one run's files (see :func:`write_outputs`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".dlparity-staging-", dir=out_dir))
+    return Path(tempfile.mkdtemp(prefix=".dlparity-staging-", dir=out_dir))
+
+
+def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage: Path | None = None
+                  ) -> list[str]:
+    """``report.json``, ``report.md`` and the PNGs, swapped into ``out_dir`` atomically (see the
+    module docstring); returns the names written. ``stage`` is a folder from :func:`new_stage`
+    that already holds the run's plots (drawn while the checks ran, see
+    :class:`~parity_tests.plots.Plotter`); without one, the plots are drawn here."""
+    stage = stage or new_stage(out_dir)
     try:
-        _render(rows, stage, plots)
+        if plots:
+            with Plotter(stage, background=False) as plotter:
+                for row in rows:
+                    plotter.add(row)
+        _render(rows, stage)
         names = sorted(p.name for p in stage.iterdir())
         with _locked(out_dir):
             try:
@@ -306,19 +250,7 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True) -> lis
     return names
 
 
-def _render(rows: Sequence[Row], out_dir: Path, plots: bool) -> None:
-    if plots:
-        groups: dict[tuple[str, str, str], list[Row]] = {}
-        for row in rows:
-            if row.level == "trajectory" and row.result is not None and row.result.extra.get("scratch_loss"):
-                groups.setdefault((row.concept, row.case, row.device), []).append(row)
-        for group in groups.values():
-            name = plot_trajectory(group, out_dir)
-            for row in group:
-                row.plot = name
-        for row in rows:
-            if row.plot is None and row.result is not None and row.result.extra.get("figure"):
-                row.plot = plot_figure(row, out_dir)
+def _render(rows: Sequence[Row], out_dir: Path) -> None:
     counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
     env = {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
            "devices": available_devices(),

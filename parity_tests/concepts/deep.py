@@ -143,7 +143,7 @@ def grid_problem(config: S.Config, rng: np.random.Generator, fast: bool = False)
         Y = (score > 0).reshape(1, -1).astype(float)
     else:
         Y = one_hot(np.digitize(score, [-0.5, 0.5]), config.layer_dims[-1])
-    return config_problem(config, X, Y, rng, fast)
+    return {**config_problem(config, X, Y, rng, fast), "plot_group": "hyperparameter-grid"}
 
 
 def regression_problem(config: S.Config, rng: np.random.Generator, fast: bool = False,
