@@ -6,20 +6,15 @@ The real tree is never touched. The diagnoses are also unit-tested in-process be
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from parity_tests.concepts import _cnn_diagnose as D
+from parity_tests.tests.mutation import mutated_tree, run_in_tree
 from parity_tests.tolerances import tolerance
 from scratch import cnn as S
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # (id, file, original line fragment, mutated fragment, case prefix, phrase the diagnosis must contain)
 MUTANTS = [
@@ -60,16 +55,6 @@ print(json.dumps(out))
 """
 
 
-def _mutated_tree(tmp: Path, file: str, old: str, new: str) -> Path:
-    for pkg in ("scratch", "torch_ref", "parity_tests"):
-        shutil.copytree(ROOT / pkg, tmp / pkg, ignore=shutil.ignore_patterns("tests", "__pycache__"))
-    path = tmp / file
-    src = path.read_text()
-    assert src.count(old) == 1, f"mutation site {old!r} must occur exactly once in {file}"
-    path.write_text(src.replace(old, new))
-    return tmp
-
-
 FAST = ("flipped-kernel", "max-pool-gradient-to-every-tie")  # the others are marked slow (~6 s each)
 
 
@@ -77,12 +62,8 @@ FAST = ("flipped-kernel", "max-pool-gradient-to-every-tie")  # the others are ma
                                     for m in MUTANTS], ids=[m[0] for m in MUTANTS])
 def test_mutant_is_caught_and_named(mutant, tmp_path: Path) -> None:
     _, file, old, new, prefix, phrase = mutant
-    root = _mutated_tree(tmp_path, file, old, new)
-    proc = subprocess.run([sys.executable, "-c", RUNNER, prefix], cwd=root, capture_output=True, text=True,
-                          timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin",
-                                            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    root = mutated_tree(tmp_path, file, old, new)
+    results = run_in_tree(root, RUNNER, prefix)
     assert results, f"no registered cnn check starts with {prefix!r}"
     failed = [r for r in results if not r["passed"]]
     assert failed, f"mutant {mutant[0]} survived: every {prefix}* check passed"

@@ -7,15 +7,11 @@ concept's registered checks (CPU, float64) in a subprocess, so the real tree is 
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from parity_tests.tests.mutation import mutated_tree, run_in_tree
 
 # (id, file, original line fragment, mutated fragment, concept, phrase the diagnosis must contain)
 MUTANTS = [
@@ -62,26 +58,11 @@ print(json.dumps(out))
 """
 
 
-def _mutated_tree(tmp: Path, file: str, old: str, new: str) -> Path:
-    for pkg in ("scratch", "torch_ref", "parity_tests"):
-        shutil.copytree(ROOT / pkg, tmp / pkg, ignore=shutil.ignore_patterns("tests", "__pycache__"))
-    path = tmp / file
-    src = path.read_text()
-    assert src.count(old) == 1, f"mutation site {old!r} must occur exactly once in {file}"
-    path.write_text(src.replace(old, new))
-    return tmp
-
-
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m[0] for m in MUTANTS])
 def test_mutant_is_caught_and_named(mutant, tmp_path: Path) -> None:
     _, file, old, new, concept, phrase = mutant
-    root = _mutated_tree(tmp_path, file, old, new)
-    proc = subprocess.run([sys.executable, "-c", RUNNER, concept], cwd=root, capture_output=True,
-                          text=True, timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin",
-                                                       "OMP_NUM_THREADS": "1",
-                                                       "OPENBLAS_NUM_THREADS": "1"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    root = mutated_tree(tmp_path, file, old, new)
+    results = run_in_tree(root, RUNNER, concept)
     failed = [r for r in results if not r["passed"]]
     assert failed, f"mutant {mutant[0]} survived: every {concept} check passed"
     texts = "\n".join(r["text"] for r in failed)
