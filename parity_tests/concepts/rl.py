@@ -142,6 +142,12 @@ RUNS: dict[str, dict[str, Any]] = {
                                                         learn_start=24, target_sync=30, loss="squared",
                                                         optimizer="sgd", learning_rate=0.01,
                                                         epsilon_decay_steps=100)},
+    "dqn-cartpole-double-clip-soft": {"agent": "dqn", "env": "cartpole", "episodes": 5,
+                                      "config": SD.DQNConfig(layer_dims=(4, 14, 10, 2), batch_size=16,
+                                                             learn_start=32, double=True,
+                                                             max_grad_norm=0.5, tau=0.3, target_sync=3,
+                                                             train_freq=2, learning_rate=3e-3,
+                                                             epsilon_decay_steps=120)},
 }
 """The registered runs (episodes stated per case); the slow tests train to CartPole's threshold."""
 

@@ -19,7 +19,9 @@ from scratch.rl import dqn as SD
 from scratch.rl import reinforce as SR
 from scratch.rl.envs import BanditEnv, UniformStream, check_gamma, num_actions
 from torch_ref import rl as T
+from torch_ref.layout import load_scratch_params, state_dict_to_params
 from torch_ref.rl import common as TC
+from torch_ref.rl import dqn as TD
 from torch_ref.rl.dqn import ReplayBuffer as TorchReplayBuffer
 
 
@@ -202,3 +204,120 @@ def test_testbed_curves_have_the_book_shape() -> None:
     curves = bandit.epsilon_greedy(100, 300, 0.1, np.random.default_rng(0))
     assert curves["average_reward"][:20].mean() < curves["average_reward"][-50:].mean()
     assert curves["final_reward"].shape == (100,)
+
+
+# --- DQN's stabilizers: double targets, gradient clipping, soft sync, truncation -------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("max_norm", [0.3, 1e3])  # clips / leaves alone (coefficient 1)
+def test_clip_grad_norm_is_torchs(dtype: str, max_norm: float) -> None:
+    rng = np.random.default_rng(4)
+    grads = {"dW1": rng.standard_normal((5, 3)), "db1": rng.standard_normal((5, 1)),
+             "dW2": rng.standard_normal((2, 5))}
+    grads = {k: v.astype(dtype) for k, v in grads.items()}
+    ps = [torch.nn.Parameter(torch.zeros(g.shape, dtype=getattr(torch, dtype))) for g in grads.values()]
+    for p, g in zip(ps, grads.values()):
+        p.grad = torch.from_numpy(g.copy())
+    expected_norm = torch.nn.utils.clip_grad_norm_(ps, max_norm)
+    norm = common.clip_grad_norm(grads, max_norm)
+    assert_close(np.array(norm), expected_norm.double().numpy(), level="forward", name="‖g‖")
+    for (k, g), p in zip(grads.items(), ps):
+        assert_close(g, p.grad.numpy(), level="forward", name=k)
+    total = np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values()))
+    assert total <= max_norm * (1 + 1e-5) if max_norm < 1 else total == pytest.approx(norm, rel=1e-6)
+
+
+def test_double_dqn_target_lets_the_online_network_pick_and_the_target_value() -> None:
+    Q_target = np.array([[1.0, 5.0, 2.0], [3.0, 4.0, 2.0]])  # (k=2, m=3)
+    Q_online = np.array([[9.0, 0.0, 7.0], [0.0, 1.0, 7.0]])  # picks a' = 0, 1, 0 (tie: first)
+    R, term = np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.0, 1.0])
+    y = SD.td_targets(Q_target, R, term, 0.5, Q_online)
+    assert y.tolist() == [1.0 + 0.5 * 1.0, 2.0 + 0.5 * 4.0, 3.0]
+    assert SD.td_targets(Q_target, R, term, 0.5).tolist() == [2.5, 4.5, 3.0]  # max: 3, 5
+    agent = T.DQNAgent({**C.QNET["huber"].to_dict(), "layer_dims": (2, 2), "double": True,
+                        "gamma": 0.5},
+                       dtype=torch.float64)
+    with torch.no_grad():  # the torch side: Q(s) = W s with s' = e_i, so Q(s', ·) = W's column i
+        agent.q.layers[0].weight.copy_(torch.from_numpy(Q_online[:, :2]))
+        agent.target.layers[0].weight.copy_(torch.from_numpy(Q_target[:, :2]))
+        agent.q.layers[0].bias.zero_()
+        agent.target.layers[0].bias.zero_()
+    S2 = torch.eye(2, dtype=torch.float64)
+    loss = agent.td_loss(S2, torch.tensor([0, 1]), torch.tensor(R[:2]), S2, torch.tensor(term[:2]))
+    q = torch.from_numpy(Q_online[:, :2]).T.gather(1, torch.tensor([[0], [1]])).squeeze(1)
+    expected = torch.nn.functional.smooth_l1_loss(q, torch.tensor(y[:2]))
+    assert_close(loss.detach().numpy(), expected.numpy(), level="forward")
+
+
+@pytest.mark.parametrize("tau", [0.3, 0.7, 1.0])
+def test_soft_target_sync_is_torch_lerp(tau: float) -> None:
+    cfg = SD.DQNConfig(layer_dims=(3, 6, 4), tau=tau)
+    s_agent = SD.DQNAgent(cfg, seed=1)
+    t_agent = T.DQNAgent(cfg, dtype=torch.float64)
+    spec = T.PARAM_SPEC["dqn"](2)
+    load_scratch_params(t_agent, s_agent.params, spec)
+    t_agent.sync_target()
+    new = C._params((3, 6, 4), np.random.default_rng(5))
+    s_agent.params = {k: v.copy() for k, v in new.items()}
+    load_scratch_params(t_agent, new, spec)
+    s_agent.sync_target(tau)
+    t_agent.sync_target(tau)
+    t_target = state_dict_to_params({k.replace("target.", "q."): v for k, v in t_agent.state_dict().items()
+                                     if k.startswith("target.")}, spec)
+    for k, v in s_agent.target.items():
+        assert_close(v, t_target[k], level="forward", name=k)
+    if tau == 1.0:
+        assert all(np.array_equal(s_agent.target[k], new[k]) for k in new)
+
+
+class _TruncatingEnv(BanditEnv):
+    """Episodes of 3 steps: the first ends terminated, the second truncated (a time limit)."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.t, self.episode = 0, -1
+
+    def reset(self, seed: int | None = None):
+        self.t, self.episode = 0, self.episode + 1
+        return super().reset(seed)
+
+    def step(self, action: int):
+        obs, R, _, _, info = super().step(action)
+        self.t += 1
+        end = self.t == 3
+        return obs, R, end and self.episode == 0, end and self.episode == 1, info
+
+
+@pytest.mark.parametrize("side", ["scratch", "torch"])
+def test_truncation_still_bootstraps_only_termination_stops_it(side: str) -> None:
+    cfg = SD.DQNConfig(layer_dims=(1, 4, 2), batch_size=2, learn_start=100)
+    agent = SD.DQNAgent(cfg) if side == "scratch" else T.DQNAgent(cfg, dtype=torch.float64)
+    train = SD.train if side == "scratch" else T.train_dqn
+    log = train(agent, _TruncatingEnv(), 2, UniformStream(0))
+    lengths = log["episode_lengths"] if isinstance(log, dict) else log.episode_lengths
+    assert lengths == [3, 3]
+    terminated = np.asarray(agent.buffer.terminated[:6]).tolist()
+    assert terminated == [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(("field", "value", "error", "match"), [
+    ("tau", 0.0, ValueError, r"tau: expected a number in \(0, 1\]"),
+    ("tau", 1.5, ValueError, r"tau: expected a number in \(0, 1\]"),
+    ("max_grad_norm", -1.0, ValueError, "max_grad_norm: expected a positive finite number or None"),
+    ("max_grad_norm", float("inf"), ValueError, "max_grad_norm: expected a positive finite"),
+    ("train_freq", 0, ValueError, "train_freq: expected a positive integer"),
+    ("double", "yes", TypeError, "double: expected a bool, got 'yes'"),
+])
+def test_dqn_stabilizer_settings_are_checked_by_name(field: str, value, error, match: str) -> None:
+    with pytest.raises(error, match=match):
+        SD.DQNConfig(layer_dims=(4, 8, 2), **{field: value})
+
+
+def test_greedy_evaluation_plays_the_same_episodes_on_both_sides() -> None:
+    pytest.importorskip("gymnasium", reason="CartPole-v1 needs gymnasium")
+    cfg = SD.DQNConfig(layer_dims=(4, 12, 2))
+    s_agent = SD.DQNAgent(cfg, seed=2)
+    t_agent = T.DQNAgent(cfg, dtype=torch.float64)
+    load_scratch_params(t_agent, s_agent.params, T.PARAM_SPEC["dqn"](2))
+    s_returns = SD.evaluate(s_agent, C._env("cartpole"), 4, seed=9)
+    t_returns = TD.evaluate(t_agent, C._env("cartpole"), 4, seed=9)
+    assert s_returns == t_returns and len(s_returns) == 4 and min(s_returns) >= 1

@@ -4,7 +4,11 @@ longer than the report's runs.
 * the 10-armed testbed at the book's size, 2000 runs × 1000 steps (figures 2.2 and 2.5);
 * REINFORCE solves CartPole-v1 (mean return >= 475 over the last 100 training episodes) on
   each side within :data:`benchmarks.rl.SOLVE_EPISODES` episodes;
-* DQN on CartPole-v1 (see :data:`DQN_SOLVE`);
+* DQN solves CartPole-v1 on each side: trained ε-greedily (:data:`benchmarks.rl.SOLVE_DQN`)
+  until its last :data:`benchmarks.rl.DQN_READY` training episodes average 475, within
+  :data:`benchmarks.rl.DQN_EPISODES` episodes, then gymnasium's criterion — mean return >= 475 —
+  over 100 consecutive *greedy* evaluation episodes (not over training episodes: see
+  :func:`benchmarks.rl.solve_dqn`);
 * 60 CartPole episodes of REINFORCE in parity, float64 and float32.
 """
 
@@ -41,6 +45,18 @@ def test_reinforce_solves_cartpole(side: str) -> None:
     result = B.solve("reinforce", B.SOLVE_REINFORCE, seed=0, side=side)
     assert result["solved"], (f"{side}: mean of the last 100 returns "
                               f"{np.mean(result['returns'][-100:]):.1f} after {result['episodes']}")
+
+
+@pytest.mark.parametrize("side", ["numpy", "torch"])
+def test_dqn_solves_cartpole_judged_on_100_greedy_episodes(side: str) -> None:
+    """Gymnasium's criterion (mean return >= 475 over 100 consecutive episodes) on 100 greedy
+    evaluation episodes after ε-greedy training that stops once the last
+    :data:`~benchmarks.rl.DQN_READY` training episodes average 475."""
+    result = B.solve_dqn(B.SOLVE_DQN, seed=B.DQN_SEED, side=side)
+    assert result["solved"], (f"{side}: {result['episodes']} training episodes (last "
+                              f"{B.DQN_READY}: {np.mean(result['returns'][-B.DQN_READY:]):.1f}); "
+                              f"greedy mean {result['greedy mean']:.1f}, min {result['greedy min']:.0f}")
+    assert len(result["greedy"]) == 100
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

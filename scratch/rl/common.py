@@ -149,6 +149,23 @@ def softmax_column(z: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
+def clip_grad_norm(grads: Params, max_norm: float) -> float:
+    """Rescale all gradients together when ``‖g‖ = √(Σ_p ‖dp‖²)`` exceeds ``max_norm``, in place::
+
+        g := g · min(1, max_norm / (‖g‖ + 1e-6))
+
+    exactly ``torch.nn.utils.clip_grad_norm_`` (its ``1e-6``, its per-tensor norms first, its
+    multiply by the clamped coefficient even when it is 1). Returns ``‖g‖`` before clipping.
+    """
+    ty = next(iter(grads.values())).dtype.type
+    norms = np.array([np.linalg.norm(g.reshape(-1)) for g in grads.values()])  # ‖dp‖ per tensor
+    total = ty(np.linalg.norm(norms.astype(ty)))
+    coef = min(ty(ty(max_norm) / (total + ty(1e-6))), ty(1))
+    for g in grads.values():
+        g *= coef
+    return float(total)
+
+
 # --- optimizers: plain gradient descent (the course) or Adam ---------------------------------
 OPTIMIZERS = ("sgd", "adam")
 
@@ -194,5 +211,5 @@ class Optimizer:
 
 
 __all__ = ["discounted_returns", "sample_action", "linear_epsilon", "forward", "backward",
-           "fast_logits", "FastNet", "softmax_column", "Optimizer", "OPTIMIZERS", "check_probability",
-           "check_positive_int"]
+           "fast_logits", "FastNet", "softmax_column", "clip_grad_norm", "Optimizer", "OPTIMIZERS",
+           "check_probability", "check_positive_int"]

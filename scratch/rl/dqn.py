@@ -3,18 +3,23 @@
 ``Q(s, ·) = Z[L]`` is :mod:`scratch.deep`'s network read at its logits, ``(k, m)`` for states
 ``S (n_x, m)``. Each environment step the agent acts ε-greedily (``ε`` decays linearly), stores
 ``(s, a, R, s', terminated)`` in a replay buffer and, once the buffer holds ``learn_start``
-transitions, samples a minibatch of ``m`` of them and descends the TD cost::
+transitions, every ``train_freq`` steps samples a minibatch of ``m`` of them and descends the TD
+cost::
 
     y_i = R_i + γ (1 − terminated_i) max_a' Q_target(s'_i, a')      (no gradient through y)
+    y_i = R_i + γ (1 − terminated_i) Q_target(s'_i, argmax_a' Q(s'_i, a'))   (double DQN)
     δ_i = Q(s_i, a_i) − y_i
     J   = 1/m Σ_i ℓ(δ_i),   ℓ(δ) = ½δ² (squared)  or  ½δ² if |δ| <= 1 else |δ| − ½ (Huber)
     dZ[L]_{a_i, i} = ℓ'(δ_i) = δ_i (squared) or clip(δ_i, −1, 1) (Huber), 0 elsewhere
 
 (the course's ½ is in ``ℓ``: torch's ``mse_loss`` lacks it, ``smooth_l1_loss`` with ``beta=1``
-is exactly Huber). The target network's parameters are a copy of the online ones, refreshed
-every ``target_sync`` steps. Every step draws two uniforms (``ε`` draw, random action) and every
-update ``m`` (replay indices ``⌊u·size⌋``), whichever branch is taken, so both sides of a parity
-run stay on the same stream.
+is exactly Huber). The gradient may be clipped to a global norm (``max_grad_norm``, as
+``torch.nn.utils.clip_grad_norm_``) before the optimizer step. Every ``target_sync`` steps the
+target network moves towards the online one, ``θ_target := θ_target + τ (θ − θ_target)`` (``τ = 1``:
+a copy). Only ``terminated`` (the pole fell) stops the bootstrap: an episode *truncated* at its
+time limit still has ``y = R + γ max Q_target(s', ·)``. Every step draws two uniforms (``ε`` draw,
+random action) and every update ``m`` (replay indices ``⌊u·size⌋``), whichever branch is taken,
+so both sides of a parity run stay on the same stream.
 
 Example:
     >>> from scratch.rl.envs import BanditEnv, UniformStream
@@ -41,6 +46,7 @@ from scratch.rl.common import (
     backward,
     check_positive_int,
     check_probability,
+    clip_grad_norm,
     fast_logits,
     forward,
     linear_epsilon,
@@ -63,6 +69,10 @@ class DQNConfig:
         batch_size: ``m`` transitions per update. learn_start: transitions stored before the
             first update. target_sync: steps between copies online -> target network.
         epsilon_start, epsilon_end, epsilon_decay_steps: the linear ε schedule.
+        double: double DQN targets (the online network picks ``a'``, the target values it).
+        max_grad_norm: clip the gradient's global norm to this before each step (``None``: no).
+        tau: ``τ`` in ``(0, 1]`` of the target update every ``target_sync`` steps (1: a copy).
+        train_freq: environment steps per update.
     """
 
     layer_dims: tuple[int, ...]
@@ -79,6 +89,10 @@ class DQNConfig:
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
     epsilon_decay_steps: int = 10_000
+    double: bool = False
+    max_grad_norm: float | None = None
+    tau: float = 1.0
+    train_freq: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_dims", check_layer_dims(self.layer_dims))
@@ -96,6 +110,15 @@ class DQNConfig:
             raise ValueError(f"epsilon_decay_steps: expected a non-negative integer, got "
                              f"{self.epsilon_decay_steps!r}")
         Optimizer(self.optimizer, self.learning_rate)
+        check_positive_int(train_freq=self.train_freq)
+        if not isinstance(self.double, bool):
+            raise TypeError(f"double: expected a bool, got {self.double!r}")
+        if self.max_grad_norm is not None and not (
+                isinstance(self.max_grad_norm, (int, float)) and 0 < self.max_grad_norm < float("inf")):
+            raise ValueError(f"max_grad_norm: expected a positive finite number or None, got "
+                             f"{self.max_grad_norm!r}")
+        if not (isinstance(self.tau, (int, float)) and 0 < self.tau <= 1):
+            raise ValueError(f"tau: expected a number in (0, 1], got {self.tau!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,10 +156,16 @@ class ReplayBuffer:
         return self.S[:, idx], self.A[idx], self.R[idx], self.S2[:, idx], self.terminated[idx]
 
 
-def td_targets(Q_next: np.ndarray, R: np.ndarray, terminated: np.ndarray, gamma: float) -> np.ndarray:
-    """``y = R + γ (1 − terminated) max_a' Q_target(s', a')`` from ``Q_next (k, m)``."""
+def td_targets(Q_next: np.ndarray, R: np.ndarray, terminated: np.ndarray, gamma: float,
+               Q_online_next: np.ndarray | None = None) -> np.ndarray:
+    """``y = R + γ (1 − terminated) max_a' Q_target(s', a')`` from ``Q_next (k, m)``; with
+    ``Q_online_next (k, m)`` the double DQN target ``Q_target(s', argmax_a' Q(s', a'))``."""
     ty = Q_next.dtype.type
-    return R + ty(gamma) * (1 - terminated) * Q_next.max(axis=0)
+    if Q_online_next is None:
+        v = Q_next.max(axis=0)  # (m,)
+    else:
+        v = Q_next[Q_online_next.argmax(axis=0), np.arange(Q_next.shape[1])]  # (m,), first max
+    return R + ty(gamma) * (1 - terminated) * v
 
 
 def td_loss(delta: np.ndarray, loss: str) -> tuple[float, np.ndarray]:
@@ -198,18 +227,31 @@ class DQNAgent:
         """One TD step on a minibatch drawn by uniforms ``u (m,)``; returns ``J``."""
         c = self.config
         S, A, R, S2, term = self.buffer.sample(u)
-        y = td_targets(fast_logits(self.target, S2, c.activation), R, term, c.gamma)  # (m,)
+        Q_online_next = fast_logits(self.params, S2, c.activation) if c.double else None
+        y = td_targets(fast_logits(self.target, S2, c.activation), R, term, c.gamma,
+                       Q_online_next)  # (m,)
         ZL = self.net.forward(self.params, S)  # Q(s, ·), (k, m); as td_cost_and_grads, fast
         cols = np.arange(c.batch_size)
         J, d_delta = td_loss(ZL[A, cols] - y, c.loss)
         dZL = np.zeros_like(ZL)
         dZL[A, cols] = d_delta
-        self.optimizer.step(self.params, self.net.backward(self.params, dZL))
+        grads = self.net.backward(self.params, dZL)
+        if c.max_grad_norm is not None:
+            clip_grad_norm(grads, c.max_grad_norm)
+        self.optimizer.step(self.params, grads)
         return J
 
-    def sync_target(self) -> None:
+    def sync_target(self, tau: float = 1.0) -> None:
+        """``θ_target := θ_target + τ (θ − θ_target)``, as ``torch.lerp`` computes it (``τ = 1``:
+        a copy)."""
         for k, v in self.params.items():
-            self.target[k][...] = v
+            t = self.target[k]
+            if tau == 1:
+                t[...] = v
+            elif tau < 0.5:
+                t += t.dtype.type(tau) * (v - t)
+            else:
+                t[...] = v - (v - t) * t.dtype.type(1 - tau)
 
 
 def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any], seed: int = 0,
@@ -235,13 +277,13 @@ def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any]
             obs, R, terminated, truncated, _ = env.step(a)
             agent.buffer.push(s, a, float(R), as_observation(obs, n_x, agent.dtype), terminated)
             agent.steps += 1
-            if agent.buffer.size >= c.learn_start:
+            if agent.buffer.size >= c.learn_start and agent.steps % c.train_freq == 0:
                 log.losses.append(agent.update(uniforms(c.batch_size)))
                 log.episode_of_update.append(episode)
                 if record_params:
                     log.params.append({k_: v.copy() for k_, v in agent.params.items()})
             if agent.steps % c.target_sync == 0:
-                agent.sync_target()
+                agent.sync_target(c.tau)
             log.actions.append(a)
             total, length = total + float(R), length + 1
             done = terminated or truncated
@@ -252,5 +294,23 @@ def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any]
     return log
 
 
+def evaluate(agent: DQNAgent, env: Any, episodes: int, seed: int = 0) -> list[float]:
+    """Returns of ``episodes`` greedy episodes, ``a = argmax_a Q(s, a)`` (no ε, no learning);
+    ``env.reset(seed=seed)`` once at the start."""
+    n_x, activation = observation_size(env), agent.config.activation
+    returns = []
+    obs, _ = env.reset(seed=seed)
+    for episode in range(int(episodes)):
+        if episode:
+            obs, _ = env.reset()
+        done, total = False, 0.0
+        while not done:
+            Q = fast_logits(agent.params, as_observation(obs, n_x, agent.dtype), activation)  # (k, 1)
+            obs, R, terminated, truncated, _ = env.step(int(np.argmax(Q)))
+            total, done = total + float(R), terminated or truncated
+        returns.append(total)
+    return returns
+
+
 __all__ = ["DQNConfig", "DQNAgent", "ReplayBuffer", "td_targets", "td_loss", "td_cost_and_grads", "train",
-           "LOSSES"]
+           "evaluate", "LOSSES"]

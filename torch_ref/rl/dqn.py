@@ -221,4 +221,22 @@ def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any]
     return log
 
 
-__all__ = ["DQNAgent", "ReplayBuffer", "td_loss", "train", "LOSSES"]
+@torch.no_grad()
+def evaluate(agent: DQNAgent, env: Any, episodes: int, seed: int = 0) -> list[float]:
+    """Returns of ``episodes`` greedy episodes, ``a = argmax_a Q(s, a)`` (as
+    ``scratch.rl.dqn.evaluate``)."""
+    n_x, like = observation_size(env), agent.q.layers[0].weight
+    returns = []
+    obs, _ = env.reset(seed=seed)
+    for episode in range(int(episodes)):
+        if episode:
+            obs, _ = env.reset()
+        done, total = False, 0.0
+        while not done:
+            obs, R, terminated, truncated, _ = env.step(int(agent(state_of(obs, n_x, like)).argmax(dim=1)))
+            total, done = total + float(R), terminated or truncated
+        returns.append(total)
+    return returns
+
+
+__all__ = ["DQNAgent", "ReplayBuffer", "td_loss", "train", "evaluate", "LOSSES"]
