@@ -82,6 +82,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         check_out_dir(args.out)
         checks = all_checks(args.concepts, include_slow=args.include_slow)
+        if args.distributed:
+            from parity_tests.production import distributed_checks
+
+            checks += distributed_checks(args.distributed)
     except ValueError as exc:
         return _usage_error(str(exc))
     _pin_threads()
@@ -139,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", type=Path, default=Path("dlparity-report"), help="output folder")
     rep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     rep.add_argument("--include-slow", action="store_true", help="also run checks marked slow")
+    from parity_tests.production import add_distributed_option
+
+    add_distributed_option(rep)
     rep.set_defaults(func=cmd_report)
     lst = sub.add_parser("list", help="list the registered checks")
     lst.add_argument("--concepts", type=_csv, default=None, help="comma-separated concept ids")

@@ -287,8 +287,12 @@ def load_concepts(concepts: Sequence[str] | None = None) -> None:
     register their checks. Importing only what a run asks for keeps one concept's optional
     dependency (SciPy, gymnasium) from breaking another's run."""
     modules = _concept_modules()
-    for name in modules if concepts is None else [c for c in concepts if c in modules]:
+    wanted = modules if concepts is None else [c for c in concepts if c in modules]
+    for name in wanted:
         importlib.import_module(f"parity_tests.concepts.{name}")
+    from parity_tests.production import register_production_checks  # ONNX Runtime, safetensors
+
+    register_production_checks(wanted)
 
 
 def check_concepts(concepts: Sequence[str]) -> list[str]:

@@ -56,7 +56,7 @@ def _need(package: str) -> Any:
                           "(onnx, onnxscript, onnxruntime)") from None
 
 
-class _Method(nn.Module):
+class MethodModule(nn.Module):
     """``module.<method>`` as a module's ``forward``, so that it can be exported."""
 
     def __init__(self, module: nn.Module, method: str) -> None:
@@ -82,7 +82,7 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: str | os.PathLik
         shape = tuple(example.shape) if isinstance(example, torch.Tensor) else type(example).__name__
         raise ValueError(f"example: expected a batch-first tensor with m >= 2 examples (the batch "
                          f"dimension is exported as dynamic), got {shape}")
-    wrapped = module if method == "forward" else _Method(module, method)
+    wrapped = module if method == "forward" else MethodModule(module, method)
     cpu = copy.deepcopy(wrapped).to("cpu").eval()
     x = example.detach().to("cpu")
     dynamic = ({0: torch.export.Dim(BATCH, min=1)},)
@@ -160,4 +160,4 @@ class OnnxModel:
                 f"{self.input_dtype}, opset {self.opset})")
 
 
-__all__ = ["OPSET", "BATCH", "export_onnx", "OnnxModel"]
+__all__ = ["OPSET", "BATCH", "MethodModule", "export_onnx", "OnnxModel"]

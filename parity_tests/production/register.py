@@ -1,0 +1,49 @@
+"""Register the production checks under the concepts whose models they ship.
+
+For each served model of :data:`parity_tests.production.cases.CASES` whose concept is loaded:
+``<concept>-onnx-<name>-forward`` (ONNX Runtime) and ``<concept>-safetensors-<name>-forward``.
+The first model of each concept runs in the default report (one ONNX export per dtype, ~1-2 s
+each on a 2-core machine); the others are marked slow (``--include-slow``). Every check runs on
+every device (ONNX Runtime itself runs on the CPU) in float32 and float64.
+
+Registration is idempotent: a concept already registered here is skipped, so the registry's
+``load_concepts`` may call :func:`register_production_checks` on every load.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+
+from parity_tests.devices import DTYPES
+from parity_tests.production.cases import Served, cases_for
+from parity_tests.production.checks import run_onnx, run_safetensors
+from parity_tests.registry import CONCEPT_IDS, ParityCheck, register
+
+_DONE: set[str] = set()
+
+
+def production_checks(case: Served) -> list[ParityCheck]:
+    """The ONNX Runtime and safetensors checks of one served model (not registered)."""
+    # An export costs ~2 s: the report serves float32 (what a runtime ships); float64 is slow.
+    return [ParityCheck(case.concept, f"onnx-{case.name}", "forward",
+                        functools.partial(run_onnx, case), dtypes=("float32",), slow=case.slow),
+            ParityCheck(case.concept, f"onnx-{case.name}-float64", "forward",
+                        functools.partial(run_onnx, case), dtypes=("float64",), slow=True),
+            ParityCheck(case.concept, f"safetensors-{case.name}", "forward",
+                        functools.partial(run_safetensors, case), dtypes=DTYPES, slow=case.slow)]
+
+
+def register_production_checks(concepts: Iterable[str] | None = None) -> list[ParityCheck]:
+    """Register the production checks of ``concepts`` (all served concepts when ``None``);
+    returns the newly registered checks. Unknown concept ids are refused."""
+    wanted = list(CONCEPT_IDS if concepts is None else concepts)
+    unknown = [c for c in wanted if c not in CONCEPT_IDS]
+    if unknown:
+        raise ValueError(f"concepts: {unknown} are not concept ids; known: {list(CONCEPT_IDS)}")
+    new = [c for c in wanted if c not in _DONE]
+    _DONE.update(new)
+    return [register(check) for case in cases_for(new) for check in production_checks(case)]
+
+
+__all__ = ["production_checks", "register_production_checks"]

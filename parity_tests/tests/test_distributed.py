@@ -1,0 +1,154 @@
+"""Data-parallel training is the same math: DDP with 2 and 4 processes (gloo) follows the
+single-process and the scratch trajectories step by step on digits, in float64 and float32, with
+equal shards and with unequal shards weighted as ``W/m Σ L_i``; the weighting is what makes it
+exact; a world size that does not divide the batch is refused; the report's hook and the torchrun
+entry point work."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from parity_tests.compare import assert_close, assert_parity, compare
+from parity_tests.production import ddp
+from parity_tests.production.distributed import (
+    add_distributed_option,
+    distributed_checks,
+    make_job,
+    run_distributed_check,
+)
+from parity_tests.tolerances import distributed_tolerance
+from torch_ref.deep import DeepNetwork
+
+pytest.importorskip("sklearn")  # the digits
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("world_size, shards", [(2, "equal"), (4, "equal"), (2, "weighted"), (4, "weighted")])
+def test_ddp_trajectory_equals_one_process_and_scratch(world_size: int, shards: str, dtype: str) -> None:
+    result = run_distributed_check(world_size, "cpu", dtype, shards)
+    assert_parity(result)
+    assert result.extra["shards"] == shards and result.extra["world_size"] == world_size
+    assert len(result.extra["torch_loss"]) == len(make_job(dtype, shards).batches)
+
+
+def test_ddp_under_torch_multiprocessing_spawn() -> None:
+    """The same run with fresh interpreters (``spawn``, what CUDA needs) instead of ``fork``."""
+    job = make_job("float64", "equal", steps=2)
+    losses, params, differ = ddp.spawn_ddp(job, 2, "cpu", start_method="spawn")
+    forked = ddp.spawn_ddp(job, 2, "cpu", start_method="fork")
+    assert differ == 0 and losses == forked[0]
+    assert all(a[k].tobytes() == b[k].tobytes() for a, b in zip(params, forked[1]) for k in a)
+
+
+def test_a_wrong_weighting_of_unequal_shards_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutation: the per-shard *mean* on unequal shards (what plain DDP code does) weights a short
+    shard's examples more; the check must catch it at the first step (fork: the ranks inherit it)."""
+    monkeypatch.setattr(ddp, "shard_loss", lambda z, y, m, world, shards: F.cross_entropy(z, y))
+    result = run_distributed_check(4, "cpu", "float64", "weighted")
+    assert not result.passed
+    assert any(not r.passed and r.step == 0 and "4 ranks vs 1 process" in r.name for r in result.records)
+
+
+def test_weighting_keeps_the_gradient_exact() -> None:
+    """In one process: DDP's average of the ranks' ``∇J_r`` equals the full batch's ``∇J`` with
+    the ``W/m Σ L_i`` weighting for any split, and with the mean only for equal shards."""
+    gen = torch.Generator().manual_seed(0)
+    net = DeepNetwork([4, 6, 3], "tanh", "softmax", generator=gen, dtype=torch.float64)
+    x = torch.randn(11, 4, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (11,), generator=gen)
+
+    def grad(loss: torch.Tensor) -> np.ndarray:
+        return torch.cat([g.ravel() for g in torch.autograd.grad(loss, list(net.parameters()))]).numpy()
+
+    full = grad(F.cross_entropy(net(x), y))
+    for W in (2, 3, 4):
+        parts = [ddp.shard_bounds(11, W, r, "weighted") for r in range(W)]
+        weighted = sum(grad(ddp.shard_loss(net(x[lo:hi]), y[lo:hi], 11, W, "weighted"))
+                       for lo, hi in parts) / W
+        assert_close(weighted, full, level="gradient", name=f"weighted, W={W}")
+        mean = sum(grad(F.cross_entropy(net(x[lo:hi]), y[lo:hi])) for lo, hi in parts) / W
+        assert not compare("mean", mean, full, distributed_tolerance("float64")).passed
+
+
+@pytest.mark.parametrize("m, W, rank, shards, bounds", [
+    (96, 4, 3, "equal", (72, 96)), (95, 4, 0, "weighted", (0, 24)), (95, 4, 3, "weighted", (72, 95)),
+    (95, 2, 1, "weighted", (48, 95)), (4, 4, 2, "weighted", (2, 3)),
+])
+def test_shard_bounds(m: int, W: int, rank: int, shards: str, bounds: tuple[int, int]) -> None:
+    assert ddp.shard_bounds(m, W, rank, shards) == bounds
+    sizes = [hi - lo for lo, hi in (ddp.shard_bounds(m, W, r, shards) for r in range(W))]
+    assert sum(sizes) == m and max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("args, match", [
+    ((95, 4, 0, "equal"), r"batch_size: 95 examples do not split into world_size=4 equal shards "
+                          r"\(95 % 4 = 3\).*shards='weighted'"),
+    ((3, 4, 0, "weighted"), r"batch_size: 3 examples cannot give each of world_size=4 ranks"),
+    ((8, 0, 0, "equal"), r"world_size: expected a positive integer, got 0"),
+    ((8, 2, 2, "equal"), r"rank: expected 0 <= rank < world_size=2, got 2"),
+    ((8, 2, 0, "mean"), r"shards: expected one of \['equal', 'weighted'\], got 'mean'"),
+])
+def test_bad_splits_are_refused(args: tuple, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        ddp.shard_bounds(*args)
+
+
+def test_a_world_size_that_does_not_divide_the_batch_is_refused_before_starting() -> None:
+    with pytest.raises(ValueError, match=r"batch_size: 96 examples do not split into world_size=5"):
+        run_distributed_check(5, "cpu", "float64", "equal")
+    with pytest.raises(ValueError, match=r"dtype: the distributed check runs in"):
+        run_distributed_check(2, "cpu", "float16")
+
+
+def test_the_report_hook() -> None:
+    parser = argparse.ArgumentParser()
+    add_distributed_option(parser)
+    assert parser.parse_args(["--distributed", "4"]).distributed == 4
+    assert parser.parse_args([]).distributed is None
+    for bad in ("1", "two"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--distributed", bad])
+    assert [c.id for c in distributed_checks(4)] == ["deep-ddp-4-ranks-trajectory",
+                                                      "deep-ddp-4-ranks-unequal-shards-trajectory"]
+    assert [c.case for c in distributed_checks(5)] == ["ddp-5-ranks-unequal-shards"]
+    with pytest.raises(ValueError, match="n: expected a number of ranks >= 2"):
+        distributed_checks(1)
+    assert_parity(distributed_checks(2)[0].run("cpu", "float32"))
+
+
+@pytest.mark.slow
+def test_torchrun_runs_the_same_check() -> None:
+    """The README's recipe on one machine: ``torchrun --standalone --nproc-per-node 2 -m ...``."""
+    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
+    if torchrun is None:
+        pytest.skip("torchrun is not on PATH")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for shards in ("equal", "weighted"):
+        out = subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2", "-m",
+                              "parity_tests.production.distributed", "--dtype", "float64",
+                              "--shards", shards], cwd=ROOT, capture_output=True, text=True, env=env,
+                             timeout=300)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "PASS deep/ddp-2-ranks" in out.stdout
+
+
+def test_the_policy_levels_for_production() -> None:
+    """distributed = trajectory × √2 at every step; runtime = forward; exact = zero."""
+    from parity_tests.tolerances import EXACT, runtime_tolerance, tolerance
+
+    for dtype in ("float32", "float64"):
+        for t in (0, 5):
+            assert distributed_tolerance(dtype, t).rtol == pytest.approx(
+                tolerance(dtype, "trajectory", t).rtol * np.sqrt(2))
+        assert runtime_tolerance(dtype) == tolerance(dtype, "forward")
+    assert (EXACT.rtol, EXACT.atol) == (0.0, 0.0)
