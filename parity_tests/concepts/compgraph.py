@@ -12,23 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 from torch.nn import functional as F
 
 from parity_tests.registry import (
+    Model,
     register_finite_differences,
     register_forward,
     register_gradient,
-    register_trajectory,
+    register_model,
 )
-from parity_tests.torch_functional import module_function
 from scratch import compgraph as S
 from torch_ref import compgraph as T
 from torch_ref import deep as TD
 from torch_ref import logreg as TL
-from torch_ref.layout import COLUMNS
 
 
 @dataclass(frozen=True)
@@ -179,41 +179,30 @@ def mlp_inputs(dims: list[int]):
     return inputs
 
 
-def _split(inputs: Mapping[str, np.ndarray]):
-    return {k: v for k, v in inputs.items() if k not in ("X", "Y")}, inputs["X"], inputs["Y"]
+def engine_mlp_output(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> np.ndarray:
+    """``A[L]`` of the MLP written on the engine (no hand-written derivative anywhere)."""
+    return S.mlp_forward({k: S.Tensor(v, k) for k, v in params.items()}, S.Tensor(X, "X"), activation).data
 
 
-def mlp_cost_fn(dims: list[int], activation: str):
-    """Torch cost ``J(W1, b1, …, X, Y)`` of a sigmoid-output :class:`torch_ref.deep.DeepNetwork`
-    (the engine MLP's reference) at given params."""
-    logits, layouts = module_function(lambda: TD.DeepNetwork(dims, activation, "sigmoid", device="meta"),
-                                      TD.param_spec(len(dims) - 1))
-
-    def cost(X, Y, **params):
-        return F.binary_cross_entropy_with_logits(logits(X, **params), Y)
-    return cost, {**layouts, "X": COLUMNS, "Y": COLUMNS}
+def engine_logreg_output(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """``σ(wᵀX + b)`` on the engine."""
+    return (S.Tensor(params["w"]).T @ S.Tensor(X) + S.Tensor(params["b"])).sigmoid().data
 
 
-for _case, (_dims, _act) in MLP_DIMS.items():
-    _cost, _layouts = mlp_cost_fn(_dims, _act)
-    _wrt = [f"{p}{k}" for k in range(1, len(_dims)) for p in "Wb"]
+def mlp_model(dims: list[int], activation: str) -> Model:
+    """The engine's MLP against its reference, a sigmoid-output :class:`DeepNetwork`."""
+    return Model(propagate=partial(S.mlp_propagate, activation=activation),
+                 forward=partial(engine_mlp_output, activation=activation),
+                 make_module=partial(TD.DeepNetwork, dims, activation, "sigmoid"),
+                 param_spec=TD.param_spec(len(dims) - 1), loss_method="loss",
+                 output_method="predict_proba")
 
-    def _engine_cost(activation=_act, **inputs):
-        return S.mlp_propagate(*_split(inputs), activation=activation)[0]
 
-    def _engine_grads(activation=_act, **inputs):
-        return S.mlp_propagate(*_split(inputs), activation=activation)[1]
-
-    register_forward("compgraph", _case, _engine_cost, _cost, mlp_inputs(_dims), layouts=_layouts,
-                     output_names=["J"], half=True)
-    register_gradient("compgraph", _case, _engine_grads, _cost, mlp_inputs(_dims), wrt=_wrt,
-                      layouts=_layouts, half=True)
-    register_finite_differences("compgraph", _case, _engine_cost, _engine_grads,
-                                mlp_inputs(_dims), wrt=_wrt)
-
-_logits, _lr_layouts = module_function(lambda: TL.LogisticRegression(N_X, device="meta"),
-                                       TL.PARAM_SPEC)
-_lr_layouts = {**_lr_layouts, "X": COLUMNS, "Y": COLUMNS}
+def logreg_model(n_x: int = N_X) -> Model:
+    """Logistic regression on the engine against :class:`LogisticRegression`."""
+    return Model(propagate=S.logreg_propagate, forward=engine_logreg_output,
+                 make_module=partial(TL.LogisticRegression, n_x), param_spec=TL.PARAM_SPEC,
+                 torch_cost=F.binary_cross_entropy_with_logits, output_method="predict_proba")
 
 
 def logreg_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -221,25 +210,13 @@ def logreg_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
             "X": rng.standard_normal((N_X, M)), "Y": (rng.random((1, M)) < 0.5).astype(float)}
 
 
-def logreg_torch_cost(w, b, X, Y):
-    return F.binary_cross_entropy_with_logits(_logits(X, w=w, b=b), Y)
-
-
-register_forward("compgraph", "logreg", lambda **i: S.logreg_propagate(*_split(i))[0],
-                 logreg_torch_cost, logreg_inputs, layouts=_lr_layouts, output_names=["J"], half=True)
-register_gradient("compgraph", "logreg", lambda **i: S.logreg_propagate(*_split(i))[1],
-                  logreg_torch_cost, logreg_inputs, wrt=["w", "b"], layouts=_lr_layouts, half=True)
-
-
 # --- trajectories: engine gradients + gradient descent vs autograd + torch.optim.SGD ------
 def logreg_problem(rng: np.random.Generator) -> dict[str, Any]:
     """60 full-batch steps on 30 examples with a learnable direction, from small random ``w``."""
     X = rng.standard_normal((N_X, 30))
     Y = (rng.standard_normal((1, N_X)) @ X + 0.5 * rng.standard_normal((1, 30)) > 0).astype(float)
-    return {"scratch_step": S.logreg_propagate, "torch_model": TL.LogisticRegression(N_X),
-            "torch_loss": T.bce_cost,
-            "init_params": {"w": rng.standard_normal((N_X, 1)) * 0.1, "b": np.zeros((1, 1))},
-            "batches": [(X, Y)] * 60, "param_spec": TL.PARAM_SPEC, "learning_rate": 0.5}
+    return {"init_params": {"w": rng.standard_normal((N_X, 1)) * 0.1, "b": np.zeros((1, 1))},
+            "batches": [(X, Y)] * 60, "learning_rate": 0.5}
 
 
 def mlp_problem(rng: np.random.Generator, steps: int = 60, batch: int = 16) -> dict[str, Any]:
@@ -250,11 +227,12 @@ def mlp_problem(rng: np.random.Generator, steps: int = 60, batch: int = 16) -> d
         batches.append((X, (X[0:1] * X[1:2] > 0).astype(float)))
     init = {"W1": rng.standard_normal((N_H, N_X)) * 0.5, "b1": np.zeros((N_H, 1)),
             "W2": rng.standard_normal((1, N_H)) * 0.5, "b2": np.zeros((1, 1))}
-    return {"scratch_step": S.mlp_propagate,
-            "torch_model": TD.DeepNetwork([N_X, N_H, 1], "tanh", "sigmoid"),
-            "torch_loss": T.bce_cost, "init_params": init, "batches": batches,
-            "param_spec": TD.param_spec(2), "learning_rate": 1.0}
+    return {"init_params": init, "batches": batches, "learning_rate": 1.0}
 
 
-register_trajectory("compgraph", "logreg-engine", logreg_problem)
-register_trajectory("compgraph", "mlp-engine", mlp_problem)
+for _case, (_dims, _act) in MLP_DIMS.items():
+    _trajectories = {"mlp-engine": mlp_problem} if _case == "mlp-tanh" else None
+    register_model("compgraph", _case, mlp_model(_dims, _act), mlp_inputs(_dims),
+                   half=("forward", "gradient"), trajectories=_trajectories)
+register_model("compgraph", "logreg", logreg_model(), logreg_inputs, half=("forward", "gradient"),
+               trajectories={"logreg-engine": logreg_problem})
