@@ -1,8 +1,8 @@
 """The notes' vectorization lesson, measured: the logistic-regression cost and gradient
 (``J``, ``dw = 1/m X dZᵀ``, ``db``) computed
 
-- ``numpy_loop`` — ``scratch.logreg.propagate_loop``, the notes' ``for i in range(m)``;
-- ``numpy_vec`` — ``scratch.logreg.propagate``, one matrix product each way;
+- ``numpy_loop`` — ``scratch.logreg.cost_and_grads_loop``, the notes' ``for i in range(m)``;
+- ``numpy_vec`` — ``scratch.logreg.cost_and_grads``, one matrix product each way;
 - ``torch_autograd`` — ``torch_ref.logreg.LogisticRegression`` + ``BCEWithLogits`` +
   ``torch.autograd.grad`` on the CPU;
 - ``torch_analytic`` — the same formulas written out in torch (``dz = σ(z) − y``,
@@ -102,15 +102,15 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     thread_counts = [1] + ([n_max] if n_max > 1 else [])
     rng = np.random.default_rng(0)
     problems = {m: make_problem(m, rng) for m in sizes}
-    refs = {m: S.propagate(*problems[m])[1] for m in sizes}
+    refs = {m: S.cost_and_grads(*problems[m])[1] for m in sizes}
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
     def cuda_sync() -> None:
         torch.cuda.synchronize()
 
     phases: list[tuple[str, Callable[[int], Callable[[], Any]], Callable[[], None] | None]] = [
-        ("numpy_loop", lambda m: lambda: S.propagate_loop(*problems[m]), None),
-        ("numpy_vec", lambda m: lambda: S.propagate(*problems[m]), None),
+        ("numpy_loop", lambda m: lambda: S.cost_and_grads_loop(*problems[m]), None),
+        ("numpy_vec", lambda m: lambda: S.cost_and_grads(*problems[m]), None),
     ]
     for dev in devices:
         prefix = "torch" if dev == "cpu" else "cuda"
@@ -162,7 +162,7 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         "n_x": N_X, "dtype": np.dtype(DTYPE).name, "quick": quick, "sizes": list(sizes),
         "thread_counts": {"numpy_blas": list(thread_counts), "torch": list(thread_counts)},
         "loop_subsampled": False,
-        "loop_note": "propagate_loop runs over all m examples at every size (no subsampling)",
+        "loop_note": "cost_and_grads_loop runs over all m examples at every size (no subsampling)",
         "timing": "benchmarks._common.time_call: median of 5 batches after 1 warm-up call "
                   "(loop at m >= 1e5: median of 3 single calls, no warm-up); each library in "
                   "its own phase, all sizes inside it; phases repeated per thread count",

@@ -47,7 +47,7 @@ from scratch._validate import as_float_array, check_binary_labels, check_params
 from scratch.activations import get_activation, softmax
 from scratch.dense import dense_backward
 from scratch.gd import Params
-from scratch.init import initialize_parameters
+from scratch.init import initialize_parameters as _initialize_layers  # not the course's 2-layer one
 from scratch.losses import (
     bce_with_logits,
     binary_cross_entropy,
@@ -61,7 +61,7 @@ from scratch.losses import (
 def initialize_parameters_deep(layer_dims: Sequence[int], rng: np.random.Generator,
                                initializer: str = "he", dtype: np.dtype = np.float64) -> Params:
     """``{"W1", "b1", …, "WL", "bL"}`` for ``layer_dims = [n_x, n[1], …, n[L]]``."""
-    return initialize_parameters(layer_dims, rng, initializer, dtype)
+    return _initialize_layers(layer_dims, rng, initializer, dtype)
 
 
 def prepare_labels(Y: np.ndarray, n_y: int, output: str, m: int, dtype: np.dtype) -> np.ndarray:

@@ -4,17 +4,22 @@ Shapes: ``X (n_x, m)`` (examples are columns), ``Y (1, m)`` with labels 0/1,
 ``w (n_x, 1)``, ``b (1, 1)``. The cost is the cross-entropy ``J = 1/m Σ L(a⁽ⁱ⁾, y⁽ⁱ⁾)``,
 computed from the logit ``z`` so that it stays finite when ``σ(z)`` saturates.
 
-- :func:`propagate_loop` — the notes' per-example ``for i in range(m)`` accumulating
+- :func:`cost_and_grads_loop` — the notes' per-example ``for i in range(m)`` accumulating
   ``dw += x⁽ⁱ⁾ dz⁽ⁱ⁾``, then dividing by ``m``;
-- :func:`propagate` — the vectorized form ``Z = wᵀX + b``, ``dZ = A − Y``,
+- :func:`cost_and_grads` — the vectorized form ``Z = wᵀX + b``, ``dZ = A − Y``,
   ``dw = 1/m X dZᵀ``, ``db = 1/m Σ dZ``.
+
+Both take a parameter dict and return ``(J, grads)``, the interface every model of dlparity
+shares. The course's own names keep the course's signatures: :func:`initialize_with_zeros`
+``(dim) -> (w, b)``, :func:`propagate` ``(w, b, X, Y) -> (grads, cost)``, :func:`predict`
+``(w, b, X)``.
 
 Example:
     >>> import numpy as np
     >>> X = np.array([[1.0, -2.0, 3.0], [0.5, 0.0, -1.0]]); Y = np.array([[1, 0, 1]])
-    >>> params = initialize_with_zeros(2)
-    >>> cost, grads = propagate(params, X, Y)
-    >>> round(float(cost), 6), grads["dw"].ravel().round(4).tolist()  # 1/m X (A − Y)ᵀ, A = ½
+    >>> w, b = initialize_with_zeros(2)
+    >>> grads, cost = propagate(w, b, X, Y)
+    >>> round(cost, 6), grads["dw"].ravel().round(4).tolist()  # 1/m X (A − Y)ᵀ, A = ½
     (0.693147, [-1.0, 0.0833])
 """
 
@@ -30,7 +35,7 @@ from scratch.gd import Params, gradient_descent
 from scratch.losses import bce_with_logits
 
 
-def initialize_with_zeros(n_x: int, dtype: np.dtype = np.float64) -> Params:
+def zero_params(n_x: int, dtype: np.dtype = np.float64) -> Params:
     """``w = 0 (n_x, 1)``, ``b = 0 (1, 1)`` — zeros are fine for logistic regression."""
     if int(n_x) != n_x or n_x < 1:
         raise ValueError(f"n_x: expected a positive integer, got {n_x!r}")
@@ -54,7 +59,7 @@ def _check(params: Params, X: np.ndarray, Y: np.ndarray | None = None):
     return w, b, X, Y
 
 
-def propagate_loop(params: Params, X: np.ndarray, Y: np.ndarray) -> tuple[np.floating, Params]:
+def cost_and_grads_loop(params: Params, X: np.ndarray, Y: np.ndarray) -> tuple[np.floating, Params]:
     """Cost and gradients with the notes' loop over the ``m`` training examples.
 
     ::
@@ -81,7 +86,7 @@ def propagate_loop(params: Params, X: np.ndarray, Y: np.ndarray) -> tuple[np.flo
     return J / m, {"dw": dw / m, "db": db / m}
 
 
-def propagate(params: Params, X: np.ndarray, Y: np.ndarray) -> tuple[np.floating, Params]:
+def cost_and_grads(params: Params, X: np.ndarray, Y: np.ndarray) -> tuple[np.floating, Params]:
     """Vectorized cost and gradients: ``Z = wᵀX + b``, ``A = σ(Z)``, ``dZ = A − Y``,
     ``dw = 1/m X dZᵀ``, ``db = 1/m Σ dZ``. Returns ``J`` and ``{"dw": (n_x, 1), "db": (1, 1)}``.
     """
@@ -102,16 +107,38 @@ def predict_proba(params: Params, X: np.ndarray) -> np.ndarray:
     return sigmoid(w.T @ X + b)
 
 
-def predict(params: Params, X: np.ndarray) -> np.ndarray:
+def predict_labels(params: Params, X: np.ndarray) -> np.ndarray:
     """Class labels ``1[σ(wᵀX + b) > ½]`` as ``(1, m)`` integers."""
     return (predict_proba(params, X) > 0.5).astype(np.int64)
+
+
+# --- the course's own names and signatures (a learner reading this file finds what they wrote) ---
+def initialize_with_zeros(dim: int) -> tuple[np.ndarray, float]:
+    """The course's ``w = np.zeros((dim, 1))``, ``b = 0.0``: a tuple, like the assignment."""
+    params = zero_params(dim)
+    return params["w"], 0.0
+
+
+def propagate(w: np.ndarray, b: float, X: np.ndarray, Y: np.ndarray) -> tuple[Params, float]:
+    """The course's ``propagate(w, b, X, Y) -> (grads, cost)``: :func:`cost_and_grads` with the
+    course's argument list and return order (``grads = {"dw": (n_x, 1), "db": float}``)."""
+    J, grads = cost_and_grads({"w": np.asarray(w), "b": np.reshape(np.asarray(b, dtype=np.asarray(w).dtype),
+                                                                    (1, 1))}, X, Y)
+    return {"dw": grads["dw"], "db": float(grads["db"][0, 0])}, float(J)
+
+
+def predict(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
+    """The course's ``predict(w, b, X)``: ``Y_prediction (1, m)`` of floats 0. and 1."""
+    w = np.asarray(w)
+    return predict_labels({"w": w, "b": np.reshape(np.asarray(b, dtype=w.dtype), (1, 1))},
+                          X).astype(w.dtype)
 
 
 def train(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,
           learning_rate: float, form: Literal["vectorized", "loop"] = "vectorized",
           ) -> tuple[Params, list[float]]:
     """Gradient descent on ``J(w, b)``; returns the trained parameters and the cost history."""
-    forms = {"vectorized": propagate, "loop": propagate_loop}
+    forms = {"vectorized": cost_and_grads, "loop": cost_and_grads_loop}
     if form not in forms:
         raise ValueError(f"form: expected one of {sorted(forms)}, got {form!r}")
     step = forms[form]

@@ -40,7 +40,7 @@ from scratch._validate import (
 from scratch.activations import get_activation, sigmoid
 from scratch.gd import Params, gradient_descent
 from scratch.init import initialize_parameters as _initialize
-from scratch.losses import bce_with_logits
+from scratch.losses import bce_with_logits, binary_cross_entropy
 
 Cache = dict[str, np.ndarray]
 
@@ -89,9 +89,17 @@ def forward_propagation(X: np.ndarray, params: Params, activation: str = "tanh",
     return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
 
 
-def compute_cost(Z2: np.ndarray, Y: np.ndarray) -> np.floating:
-    """``J = −1/m Σ [y log a2 + (1 − y) log(1 − a2)]``, from the logits ``Z2`` (stays finite)."""
+def cost_from_logits(Z2: np.ndarray, Y: np.ndarray) -> np.floating:
+    """``J = −1/m Σ [y log a2 + (1 − y) log(1 − a2)]``, from the logits ``Z2`` (stays finite
+    where ``a2`` saturates to 0 or 1)."""
     return bce_with_logits(Z2, Y)
+
+
+def compute_cost(A2: np.ndarray, Y: np.ndarray) -> float:
+    """The course's ``compute_cost(A2, Y)``: ``J = −1/m Σ [y log a2 + (1 − y) log(1 − a2)]`` from
+    the activations, as a Python float (``inf`` where ``a2`` saturated to the wrong label — the
+    reason :func:`cost_from_logits` exists)."""
+    return float(binary_cross_entropy(A2, Y))
 
 
 def backward_from_output(dZ2: np.ndarray, params: Params, cache: Cache, X: np.ndarray,
@@ -133,7 +141,7 @@ def propagate(params: Params, X: np.ndarray, Y: np.ndarray, activation: str = "t
     p = _check_params(params)
     Y = _check_Y(Y, _check_X(X, p), p)
     _, cache = forward_propagation(X, p, activation)
-    return compute_cost(cache["Z2"], Y), backward_propagation(p, cache, X, Y, activation)
+    return cost_from_logits(cache["Z2"], Y), backward_propagation(p, cache, X, Y, activation)
 
 
 def predict(params: Params, X: np.ndarray, activation: str = "tanh") -> np.ndarray:

@@ -36,7 +36,7 @@ def model_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
             "X": rng.standard_normal((N_X, M)), "Y": (rng.random((1, M)) < 0.5).astype(float)}
 
 
-FORMS = {"vectorized": S.propagate, "loop": S.propagate_loop}
+FORMS = {"vectorized": S.cost_and_grads, "loop": S.cost_and_grads_loop}
 
 
 def model(form: str, n_x: int = N_X) -> Model:
@@ -61,8 +61,8 @@ def toy_problem(rng: np.random.Generator) -> dict[str, Any]:
 def breast_cancer_problem(steps: int, rng: np.random.Generator) -> dict[str, Any]:
     """Full-batch gradient descent on the standardized breast-cancer data from zeros."""
     X, Y, _ = datasets.breast_cancer()
-    return {"init_params": S.initialize_with_zeros(X.shape[0]), "batches": [(X, Y)] * steps,
-            "learning_rate": 1.0, "metrics": metrics.accuracy(S.predict, X, Y)}
+    return {"init_params": S.zero_params(X.shape[0]), "batches": [(X, Y)] * steps,
+            "learning_rate": 1.0, "metrics": metrics.accuracy(S.predict_labels, X, Y)}
 
 
 for _form in FORMS:
@@ -87,10 +87,10 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
     optimum = {"w": solver.coef_.reshape(-1, 1), "b": solver.intercept_.reshape(1, 1)}
     np_dtype, lr = numpy_dtype(dtype), 4.0  # 4 < 2 / λ_max(H) at w = 0 for these features
     Xs, Ys = X.astype(np_dtype), Y.astype(np_dtype)
-    params = {k: v.astype(np_dtype) for k, v in S.initialize_with_zeros(X.shape[0]).items()}
+    params = {k: v.astype(np_dtype) for k, v in S.zero_params(X.shape[0]).items()}
     steps = 0  # the number of updates made, so that torch makes exactly as many
     while steps < 20_000:
-        _, grads = S.propagate(params, Xs, Ys)
+        _, grads = S.cost_and_grads(params, Xs, Ys)
         if max(float(np.abs(g).max()) for g in grads.values()) < OPTIMUM_GRAD_TOL[dtype]:
             break
         params = gd_update(params, grads, lr)
@@ -105,7 +105,7 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
     tol = tolerance(dtype, "optimum")
     records = [compare(f"{name} ({side}) vs solver", got[name], optimum[name], tol)
                for side, got in (("scratch", params), ("torch", torch_params)) for name in ("w", "b")]
-    scores = {"steps": steps, "train_accuracy_scratch": float(np.mean(S.predict(params, Xs) == Ys)),
+    scores = {"steps": steps, "train_accuracy_scratch": float(np.mean(S.predict_labels(params, Xs) == Ys)),
               "train_accuracy_torch": torch_acc,
               "train_accuracy_solver": float(solver.score(X_rows, Y.ravel()))}
     return group_result("logreg", "breast-cancer", "optimum", device, dtype, records,

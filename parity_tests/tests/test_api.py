@@ -75,7 +75,7 @@ def _loss(model, Xt, Yt):
 
 def test_check_training_names_first_divergence_step_and_parameter(device: str) -> None:
     def late_bug(params, X, Y):  # correct for 5 steps, then drops the 1/m of dw
-        cost, grads = logreg.propagate(params, X, Y)
+        cost, grads = logreg.cost_and_grads(params, X, Y)
         late_bug.calls += 1
         if late_bug.calls > 5:
             grads = {"dw": grads["dw"] * X.shape[1], "db": grads["db"]}
@@ -83,7 +83,7 @@ def test_check_training_names_first_divergence_step_and_parameter(device: str) -
 
     late_bug.calls = 0
     result = check_training(late_bug, torch_logreg.LogisticRegression(3), _loss,
-                            logreg.initialize_with_zeros(3), [(X, Y)] * 10,
+                            logreg.zero_params(3), [(X, Y)] * 10,
                             param_spec=torch_logreg.PARAM_SPEC, learning_rate=0.1, device=device)
     assert not result.passed
     assert result.extra["first_divergence"] == (5, "w")
@@ -92,9 +92,9 @@ def test_check_training_names_first_divergence_step_and_parameter(device: str) -
 
 
 def test_check_training_passes_for_both_logreg_forms(device: str, dtype: str) -> None:
-    for step in (logreg.propagate, logreg.propagate_loop):
+    for step in (logreg.cost_and_grads, logreg.cost_and_grads_loop):
         result = check_training(step, torch_logreg.LogisticRegression(3), _loss,
-                                logreg.initialize_with_zeros(3), [(X, Y)] * 20,
+                                logreg.zero_params(3), [(X, Y)] * 20,
                                 param_spec=torch_logreg.PARAM_SPEC, learning_rate=0.5, device=device,
                                 dtype=dtype)
         assert_parity(result)
@@ -116,8 +116,8 @@ def test_loop_equals_vectorized_directly() -> None:
     from parity_tests.tolerances import tolerance
 
     params = {"w": RNG.standard_normal((3, 1)), "b": np.array([[0.2]])}
-    c1, g1 = logreg.propagate_loop(params, X, Y)
-    c2, g2 = logreg.propagate(params, X, Y)
+    c1, g1 = logreg.cost_and_grads_loop(params, X, Y)
+    c2, g2 = logreg.cost_and_grads(params, X, Y)
     tol = tolerance("float64", "gradient")
     records = [compare("J", c1, c2, tol)] + [compare(k, g1[k], g2[k], tol) for k in g1]
     assert all(r.passed for r in records), "\n".join(map(str, records))
@@ -126,10 +126,10 @@ def test_loop_equals_vectorized_directly() -> None:
 def test_check_training_reports_metrics_of_both_sides() -> None:
     from parity_tests import metrics
 
-    result = check_training(logreg.propagate, torch_logreg.LogisticRegression(3), _loss,
-                            logreg.initialize_with_zeros(3), [(X, Y)] * 30,
+    result = check_training(logreg.cost_and_grads, torch_logreg.LogisticRegression(3), _loss,
+                            logreg.zero_params(3), [(X, Y)] * 30,
                             param_spec=torch_logreg.PARAM_SPEC, learning_rate=0.5, dtype="float32",
-                            metrics=metrics.accuracy(logreg.predict, X, Y))
+                            metrics=metrics.accuracy(logreg.predict_labels, X, Y))
     m = result.extra["metrics"]
     assert set(m) == {"train_accuracy_scratch", "train_accuracy_torch"}
     assert m["train_accuracy_scratch"] == m["train_accuracy_torch"] > 0.5

@@ -21,7 +21,7 @@ X = RNG.standard_normal((3, 5))
 Y = np.array([[0, 1, 1, 0, 1]])
 
 
-@pytest.mark.parametrize("fn", [logreg.propagate, logreg.propagate_loop])
+@pytest.mark.parametrize("fn", [logreg.cost_and_grads, logreg.cost_and_grads_loop])
 class TestLogreg:
     def test_batch_first_X_is_named(self, fn) -> None:
         with pytest.raises(ValueError, match=r"X: expected shape \(n_x, m\) = \(3, \*\), got \(5, 3\); "

@@ -17,7 +17,7 @@ from parity_tests import (
     check_gradients,
     check_training,
 )
-from scratch.logreg import propagate as logreg_propagate
+from scratch.logreg import cost_and_grads as logreg_propagate
 from torch_ref.layout import BIAS, COLUMNS, TRANSPOSED
 from torch_ref.logreg import PARAM_SPEC, LogisticRegression
 

@@ -131,6 +131,6 @@ def test_logreg_parity(dtype: str, data, n_x: int, m: int) -> None:
         return F.binary_cross_entropy_with_logits(
             torch.func.functional_call(model, {"linear.weight": w, "linear.bias": b}, (X,)), Y)
 
-    for propagate in (S.propagate, S.propagate_loop):
+    for propagate in (S.cost_and_grads, S.cost_and_grads_loop):
         assert_parity(check_gradients(lambda w, b, X, Y, f=propagate: f({"w": w, "b": b}, X, Y)[1],
                                       torch_cost, inputs, ["w", "b"], layouts=LAYOUTS, dtype=dtype))

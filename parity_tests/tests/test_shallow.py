@@ -40,8 +40,8 @@ def test_planar_flower_needs_a_hidden_layer():
                           steps, 1.2)
     torch_acc = float((net.predict(torch.tensor(columns_to_rows(X))).numpy()
                        == columns_to_rows(Y)).mean())
-    q, _ = logreg.train(logreg.initialize_with_zeros(2), X, Y, 2000, 0.1)
-    logreg_acc = float(np.mean(logreg.predict(q, X) == Y))
+    q, _ = logreg.train(logreg.zero_params(2), X, Y, 2000, 0.1)
+    logreg_acc = float(np.mean(logreg.predict_labels(q, X) == Y))
     print(f"planar flower: shallow scratch {scratch_acc:.3f}, torch {torch_acc:.3f}; "
           f"logistic regression {logreg_acc:.3f}")
     assert scratch_acc >= 0.88 and torch_acc == scratch_acc

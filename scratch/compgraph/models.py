@@ -65,5 +65,5 @@ def mlp_propagate(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
 def logreg_propagate(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
                      ) -> tuple[np.floating, dict[str, np.ndarray]]:
     """Logistic regression ``A = σ(wᵀX + b)`` on the engine: ``J`` and ``{"dw", "db"}`` — the
-    same contract as :func:`scratch.logreg.propagate`, with no hand-written derivative."""
+    same contract as :func:`scratch.logreg.cost_and_grads`, with no hand-written derivative."""
     return _propagate(lambda p, X_: (p["w"].T @ X_ + p["b"]).sigmoid(), params, X, Y)
