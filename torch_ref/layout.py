@@ -12,6 +12,7 @@ course (``scratch``)        torch (``torch_ref``)         conversion
 ``b (1, 1, 1, n_C)``        ``bias (n_C,)``               :data:`CONV_BIAS` (reshape)
 ``x (n_x, m, T_x)``         ``x (T, m, n_x)``             :data:`SEQUENCE` (``nn.RNN``'s default)
 ``x (n_x, m, T_x)``         ``x (m, T, n_x)``             :data:`SEQUENCE_BATCH_FIRST`
+``a0, c0 (n_a, m)``         ``h0, c0 (1, m, n_a)``        :data:`STATE`
 ==========================  ============================  ======================================
 
 Every conversion is a pure re-indexing (a transpose or a reshape), so a gradient converts
@@ -37,7 +38,8 @@ import torch
 
 __all__ = [
     "Layout", "SAME", "COLUMNS", "TRANSPOSED", "BIAS",
-    "IMAGES", "CONV_WEIGHT", "CONV_BIAS", "SEQUENCE", "SEQUENCE_BATCH_FIRST",
+    "IMAGES", "CONV_WEIGHT", "CONV_BIAS", "SEQUENCE", "SEQUENCE_BATCH_FIRST", "STATE",
+    "state_to_torch", "state_to_course",
     "columns_to_rows", "rows_to_columns", "bias_to_torch", "bias_to_course",
     "images_to_torch", "images_to_course", "conv_weight_to_torch", "conv_weight_to_course",
     "conv_bias_to_torch", "conv_bias_to_course", "sequence_to_torch", "sequence_to_course",
@@ -185,6 +187,25 @@ SEQUENCE = Layout("sequence", sequence_to_torch, sequence_to_course)
 """Course sequences ``(n_x, m, T_x)`` <-> torch time-first ``(T, m, n_x)``."""
 SEQUENCE_BATCH_FIRST = Layout("sequence-batch-first", sequence_to_batch_first, batch_first_to_sequence)
 """Course sequences ``(n_x, m, T_x)`` <-> torch batch-first ``(m, T, n_x)``."""
+
+
+def state_to_torch(a: np.ndarray) -> np.ndarray:
+    """Course state ``a0, c0 (n_a, m)`` -> ``nn.RNN``/``nn.LSTM``'s ``h0, c0 (1, m, n_a)``."""
+    a = np.asarray(a)
+    _need_ndim("a0", a, 2, "(n_a, m), a course state")
+    return np.ascontiguousarray(a.T[None])
+
+
+def state_to_course(h: np.ndarray) -> np.ndarray:
+    """``nn.RNN``/``nn.LSTM``'s ``h0, c0 (1, m, n_a)`` -> course state ``(n_a, m)``."""
+    h = np.asarray(h)
+    if h.ndim != 3 or h.shape[0] != 1:
+        raise ValueError(f"h0: expected a torch state (1, m, n_a), got shape {h.shape}")
+    return np.ascontiguousarray(h[0].T)
+
+
+STATE = Layout("state", state_to_torch, state_to_course)
+"""A course state ``a0, c0 (n_a, m)`` <-> ``nn.RNN``/``nn.LSTM``'s ``h0, c0 (1, m, n_a)``."""
 
 
 _TORCH_DTYPES = {

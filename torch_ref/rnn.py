@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from torch_ref._validate import check_size
-from torch_ref.layout import Layout, to_numpy, torch_dtype
+from torch_ref.layout import STATE, to_numpy, torch_dtype  # noqa: F401  (STATE: re-exported)
 
 CELLS = ("rnn", "lstm")
 GATES = ("f", "i", "c", "o")
@@ -55,22 +55,7 @@ TORCH_GATE_ORDER = ("i", "f", "c", "o")
 HEAD = {"rnn": ("Wya", "by"), "lstm": ("Wy", "by")}
 
 
-def _state_to_torch(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim != 2:
-        raise ValueError(f"a0: expected a course state (n_a, m), got shape {a.shape}")
-    return np.ascontiguousarray(a.T[None])
-
-
-def _state_to_course(h: np.ndarray) -> np.ndarray:
-    h = np.asarray(h)
-    if h.ndim != 3 or h.shape[0] != 1:
-        raise ValueError(f"h0: expected a torch state (1, m, n_a), got shape {h.shape}")
-    return np.ascontiguousarray(h[0].T)
-
-
-STATE = Layout("state", _state_to_torch, _state_to_course)
-"""A course state ``a0, c0 (n_a, m)`` <-> ``nn.RNN``/``nn.LSTM``'s ``h0, c0 (1, m, n_a)``."""
+# STATE (a0, c0 (n_a, m) <-> h0, c0 (1, m, n_a)) lives in torch_ref.layout with the other layouts.
 
 
 def _check_cell(cell: str) -> str:

@@ -14,6 +14,7 @@ from torch_ref.layout import (
     IMAGES,
     SEQUENCE,
     SEQUENCE_BATCH_FIRST,
+    STATE,
     Layout,
 )
 
@@ -24,6 +25,7 @@ CASES = [  # (layout, a course-layout array with pairwise distinct sides, its to
     (CONV_BIAS, RNG.standard_normal((1, 1, 1, 4)), (4,)),
     (SEQUENCE, RNG.standard_normal((3, 2, 7)), (7, 2, 3)),
     (SEQUENCE_BATCH_FIRST, RNG.standard_normal((3, 2, 7)), (2, 7, 3)),
+    (STATE, RNG.standard_normal((5, 2)), (1, 2, 5)),
 ]
 
 
