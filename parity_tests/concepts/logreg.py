@@ -71,7 +71,7 @@ for _form in FORMS:
 register_trajectory("logreg", "breast-cancer-vectorized",
                     model_problem(model("vectorized", 4), partial(breast_cancer_problem, 300)))
 register_trajectory("logreg", "breast-cancer-loop",
-                    model_problem(model("loop", 4), partial(breast_cancer_problem, 40)))
+                    model_problem(model("loop", 4), partial(breast_cancer_problem, 20)))  # ~30 ms a step
 
 
 def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
