@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from scratch._fast_step import _activate, _backprop_activation
-from scratch.deep import L_model_forward, LayerCache, backward_from_output
+from scratch.deep import L_model_forward, LayerCache, backward_from_output, initialize_parameters_deep
 from scratch.gd import Params
 from scratch.rl.envs import check_gamma
 
@@ -213,3 +213,13 @@ class Optimizer:
 __all__ = ["discounted_returns", "sample_action", "linear_epsilon", "forward", "backward",
            "fast_logits", "FastNet", "softmax_column", "clip_grad_norm", "Optimizer", "OPTIMIZERS",
            "check_probability", "check_positive_int"]
+
+
+def starting_params(layer_dims: Sequence[int], initializer: str, seed: int,
+                    params: Mapping[str, np.ndarray] | None, dtype: np.dtype) -> Params:
+    """An agent's network parameters: a copy of ``params``, or drawn by ``initializer`` from
+    ``np.random.default_rng(seed)`` in ``dtype``."""
+    if params is None:
+        params = initialize_parameters_deep(layer_dims, np.random.default_rng(seed), initializer, dtype)
+    return {k: np.array(v, copy=True) for k, v in params.items()}
+

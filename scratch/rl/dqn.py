@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from scratch.deep import hidden_activations, initialize_parameters_deep
+from scratch.deep import hidden_activations
 from scratch.gd import Params
 from scratch.init import check_layer_dims
 from scratch.rl.common import (
@@ -50,8 +50,9 @@ from scratch.rl.common import (
     fast_logits,
     forward,
     linear_epsilon,
+    starting_params,
 )
-from scratch.rl.envs import as_observation, check_gamma, num_actions, observation_size
+from scratch.rl.envs import as_observation, check_env_fits, check_gamma, observation_size
 from scratch.rl.reinforce import TrainingLog
 
 LOSSES = ("huber", "squared")
@@ -201,10 +202,7 @@ class DQNAgent:
         if not isinstance(config, DQNConfig):
             raise TypeError(f"config: expected DQNConfig, got {type(config).__name__}")
         self.config = c = config
-        if params is None:
-            params = initialize_parameters_deep(c.layer_dims, np.random.default_rng(seed),
-                                                c.initializer, dtype)
-        self.params: Params = {k: np.array(v, copy=True) for k, v in params.items()}
+        self.params: Params = starting_params(c.layer_dims, c.initializer, seed, params, dtype)
         self.dtype = self.params["W1"].dtype
         self.target = {k: v.copy() for k, v in self.params.items()}
         self.buffer = ReplayBuffer(c.buffer_size, c.layer_dims[0], self.dtype)
@@ -260,11 +258,8 @@ def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any]
     """Play ``episodes`` episodes: act, store, learn every step after ``learn_start``, sync
     the target every ``target_sync`` steps. ``uniforms()``/``uniforms(m)`` as
     :class:`~scratch.rl.envs.UniformStream`; the rest as ``scratch.rl.reinforce.train``."""
-    k, n_x = num_actions(env), observation_size(env)
     c = agent.config
-    if (n_x, k) != (c.layer_dims[0], c.layer_dims[-1]):
-        raise ValueError(f"env: observations of size {n_x} and {k} actions do not fit layer_dims "
-                         f"{list(c.layer_dims)}")
+    n_x, k = check_env_fits(env, c.layer_dims)
     log = TrainingLog()
     obs, _ = env.reset(seed=seed)
     for episode in range(int(episodes)):

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -163,3 +164,14 @@ def as_observation(obs: Any, n_x: int, dtype: np.dtype) -> np.ndarray:
 
 __all__ = ["Discrete", "BanditEnv", "make_cartpole", "UniformStream", "num_actions",
            "observation_size", "check_gamma", "as_observation"]
+
+
+def check_env_fits(env: Any, layer_dims: Sequence[int]) -> tuple[int, int]:
+    """``(n_x, k)`` of ``env``, refused unless the network ``layer_dims`` reads ``n_x``
+    observations and scores ``k`` actions."""
+    k, n_x = num_actions(env), observation_size(env)
+    if (n_x, k) != (layer_dims[0], layer_dims[-1]):
+        raise ValueError(f"env: observations of size {n_x} and {k} actions do not fit layer_dims "
+                         f"{list(layer_dims)}")
+    return n_x, k
+

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from scratch.deep import hidden_activations, initialize_parameters_deep
+from scratch.deep import hidden_activations
 from scratch.gd import Params
 from scratch.init import check_layer_dims
 from scratch.rl.common import (
@@ -45,8 +45,9 @@ from scratch.rl.common import (
     forward,
     sample_action,
     softmax_column,
+    starting_params,
 )
-from scratch.rl.envs import as_observation, check_gamma, num_actions, observation_size
+from scratch.rl.envs import as_observation, check_env_fits, check_gamma
 
 ADVANTAGE_EPS = 1e-8
 """Added to ``std_t(G_t − b)`` before dividing (an episode of equal returns has std 0)."""
@@ -147,10 +148,7 @@ class ReinforceAgent:
         if not isinstance(config, ReinforceConfig):
             raise TypeError(f"config: expected ReinforceConfig, got {type(config).__name__}")
         self.config = c = config
-        if params is None:
-            params = initialize_parameters_deep(c.layer_dims, np.random.default_rng(seed),
-                                                c.initializer, dtype)
-        self.params: Params = {k: np.array(v, copy=True) for k, v in params.items()}
+        self.params: Params = starting_params(c.layer_dims, c.initializer, seed, params, dtype)
         self.dtype = self.params["W1"].dtype
         self.optimizer = Optimizer(c.optimizer, c.learning_rate)
         self.baseline = 0.0
@@ -196,10 +194,7 @@ def train(agent: ReinforceAgent, env: Any, episodes: int, uniforms: Callable[[],
     ``uniforms()`` supplies one ``U[0, 1)`` per action. ``record_params`` keeps a copy of the
     parameters after every update (for parity); ``stop(returns)`` ends training early.
     """
-    k, n_x = num_actions(env), observation_size(env)
-    if (n_x, k) != (agent.config.layer_dims[0], agent.config.layer_dims[-1]):
-        raise ValueError(f"env: observations of size {n_x} and {k} actions do not fit layer_dims "
-                         f"{list(agent.config.layer_dims)}")
+    n_x, k = check_env_fits(env, agent.config.layer_dims)
     log = TrainingLog()
     obs, _ = env.reset(seed=seed)
     for episode in range(int(episodes)):

@@ -35,6 +35,15 @@ def num_actions(env: Any) -> int:
     return int(n)
 
 
+def check_env_fits(env: Any, layer_dims: Sequence[int]) -> tuple[int, int]:
+    """``(n_x, k)`` of ``env``, refused unless ``layer_dims`` reads ``n_x`` and scores ``k``."""
+    k, n_x = num_actions(env), observation_size(env)
+    if (n_x, k) != (layer_dims[0], layer_dims[-1]):
+        raise ValueError(f"env: observations of size {n_x} and {k} actions do not fit layer_dims "
+                         f"{list(layer_dims)}")
+    return n_x, k
+
+
 def observation_size(env: Any) -> int:
     """``n_x``, the length of the 1-D observation."""
     shape = getattr(getattr(env, "observation_space", None), "shape", None)

@@ -23,11 +23,11 @@ from torch.nn import functional as F
 from torch_ref.deep import DeepNetwork
 from torch_ref.layout import ParamSpec
 from torch_ref.rl.common import (
+    check_env_fits,
     check_gamma,
     getter,
     linear_epsilon,
     make_optimizer,
-    num_actions,
     observation_size,
     param_spec,
 )
@@ -186,10 +186,7 @@ def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any]
           stop: Callable[[list[float]], bool] | None = None) -> dict[str, list]:
     """As ``scratch.rl.dqn.train``: act, store, learn every step once ``learn_start``
     transitions are stored, sync the target every ``target_sync`` steps."""
-    k, n_x = num_actions(env), observation_size(env)
-    if (n_x, k) != (agent.layer_dims[0], agent.layer_dims[-1]):
-        raise ValueError(f"env: observations of size {n_x} and {k} actions do not fit layer_dims "
-                         f"{list(agent.layer_dims)}")
+    n_x, k = check_env_fits(env, agent.layer_dims)
     like = agent.q.layers[0].weight
     log: dict[str, list] = {"actions": [], "episode_returns": [], "episode_lengths": [],
                             "losses": [], "params": [], "episode_of_update": []}

@@ -20,12 +20,11 @@ from torch.nn import functional as F
 from torch_ref.deep import DeepNetwork
 from torch_ref.layout import ParamSpec
 from torch_ref.rl.common import (
+    check_env_fits,
     check_gamma,
     discounted_returns,
     getter,
     make_optimizer,
-    num_actions,
-    observation_size,
     param_spec,
     sample_action,
 )
@@ -142,10 +141,7 @@ def train(agent: ReinforceAgent, env: Any, episodes: int, uniforms: Callable[[],
     "episode_of_update"}`` (the fields of ``scratch.rl.TrainingLog``);
     ``params`` holds a ``state_dict`` copy after every update when ``record_params``.
     """
-    k, n_x = num_actions(env), observation_size(env)
-    if (n_x, k) != (agent.layer_dims[0], agent.layer_dims[-1]):
-        raise ValueError(f"env: observations of size {n_x} and {k} actions do not fit layer_dims "
-                         f"{list(agent.layer_dims)}")
+    n_x, k = check_env_fits(env, agent.layer_dims)
     like = agent.policy.layers[0].weight
     log: dict[str, list] = {"actions": [], "episode_returns": [], "episode_lengths": [],
                             "losses": [], "params": [], "episode_of_update": []}
