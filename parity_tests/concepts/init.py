@@ -26,7 +26,7 @@ import torch
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
 from parity_tests.devices import check_device
 from parity_tests.registry import CheckUnavailable, register_property, register_trajectory, seed_for
-from parity_tests.tolerances import KS_ALPHA, MOMENT_SE, Tolerance, tolerance
+from parity_tests.tolerances import EXACT, KS_ALPHA, MOMENT_SE, Tolerance, tolerance
 from scratch import init as SI
 from scratch import shallow as SS
 from torch_ref import deep as TD
@@ -84,11 +84,10 @@ def distribution_check(name: str):
         Wt, bt = torch_sample(name, device, dtype, seed)
         Wt = to_numpy(Wt)
         dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
-        bias = compare("torch bias", to_numpy(bt), np.zeros(SHAPE[0]), Tolerance(0.0, 0.0))
+        bias = compare("torch bias", to_numpy(bt), np.zeros(SHAPE[0]), EXACT)
         if name == "zeros":
-            exact = Tolerance(0.0, 0.0)
-            records = [compare("scratch W", Ws, np.zeros(SHAPE), exact),
-                       compare("torch W", Wt, np.zeros(SHAPE), exact), bias]
+            records = [compare("scratch W", Ws, np.zeros(SHAPE), EXACT),
+                       compare("torch W", Wt, np.zeros(SHAPE), EXACT), bias]
         else:
             sigma = SI.weight_std(name, SHAPE)
             n = Ws.size
@@ -98,7 +97,7 @@ def distribution_check(name: str):
                        compare("two-sample KS D scratch vs torch", D2, 0.0,
                                Tolerance(0.0, ks_critical(n * n / (2 * n)))),
                        bias]
-        dtypes_ok = compare("dtypes", float(Ws.dtype == numpy_dtype(dtype)), 1.0, Tolerance(0, 0))
+        dtypes_ok = compare("dtypes", float(Ws.dtype == numpy_dtype(dtype)), 1.0, EXACT)
         return group_result("init", name, "property", device, dtype_name, [*records, dtypes_ok],
                             extra={"sigma": SI.weight_std(name, SHAPE), "shape": SHAPE})
     return run

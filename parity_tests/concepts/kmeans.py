@@ -39,14 +39,12 @@ from parity_tests import datasets
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
 from parity_tests.devices import parity_mode
 from parity_tests.registry import CheckUnavailable, ParityCheck, register, register_forward, seed_for
-from parity_tests.tolerances import Tolerance, tolerance
+from parity_tests.tolerances import EXACT, Tolerance, tolerance
 from scratch import kmeans as S
 from torch_ref import kmeans as T
 from torch_ref.layout import columns_to_rows, numpy_dtype, to_numpy, to_tensor
 
 CONCEPT = "kmeans"
-EXACT = Tolerance(0.0, 0.0)
-"""Discrete outputs — labels, chosen indices, cluster sizes, counts — must be identical."""
 SEEDS = 8  # iris seeding runs per init in the registered property check
 RUN_SEEDS = {"iris": 0, "digits": 2}
 """Seeds of the real-data trajectory and oracle runs (shared, so each run is computed once): their

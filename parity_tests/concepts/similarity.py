@@ -34,14 +34,12 @@ from parity_tests import datasets
 from parity_tests.compare import CheckResult, compare, group_result
 from parity_tests.devices import parity_mode
 from parity_tests.registry import CheckUnavailable, ParityCheck, register, register_forward, seed_for
-from parity_tests.tolerances import Tolerance, tolerance
+from parity_tests.tolerances import EXACT, tolerance
 from scratch import similarity as S
 from torch_ref import similarity as T
 from torch_ref.layout import columns_to_rows, numpy_dtype, to_numpy, to_tensor
 
 CONCEPT = "similarity"
-EXACT = Tolerance(0.0, 0.0)
-"""Retrieved indices, and distances the design makes exactly 0, must be identical."""
 METRICS = ("cosine", "euclidean", "pearson", "jaccard")
 N, N_SETS = 5, 9  # features of real vectors; items of binary vectors (sets)
 

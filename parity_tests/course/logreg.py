@@ -27,7 +27,7 @@ from parity_tests.course.common import (
     unpack,
 )
 from parity_tests.course.trainers import check_trajectory
-from parity_tests.tolerances import Tolerance
+from parity_tests.tolerances import EXACT
 
 N_X, M, M_TEST = 4, 7, 5
 LEARNING_RATE = 0.05  # 1/α = 20 stays clear of m = 7 in a diagnosis
@@ -70,13 +70,13 @@ def check_initialize_with_zeros(learner: Learner, result: FunctionResult) -> Non
     out = learner.call("initialize_with_zeros", N_X)
     w, b = unpack(out, ("w", "b"), "initialize_with_zeros")
     w = array(w, "w")
-    rec = compare("w", w, np.zeros((N_X, 1)), Tolerance(0.0, 0.0))
+    rec = compare("w", w, np.zeros((N_X, 1)), EXACT)
     float_dtype(w, "w", result, "np.zeros((dim, 1))")
     if isinstance(b, np.ndarray):
         result.problems.append(f"b is {kind(b)}; the course's b is the number 0.0 (b = 0.), a float")
     elif not isinstance(b, float):
         result.problems.append(f"b is {kind(b)}; the course's b is a float: b = 0. (not 0)")
-    b_rec = compare("b", array(b, "b").reshape(-1)[:1], np.zeros(1), Tolerance(0.0, 0.0))
+    b_rec = compare("b", array(b, "b").reshape(-1)[:1], np.zeros(1), EXACT)
     result.add("zeros", "property", [rec, b_rec])
 
 

@@ -30,7 +30,7 @@ from parity_tests.course.common import (
 from parity_tests.course.logreg import cost_slips
 from parity_tests.course.trainers import check_bias, check_trajectory, check_weight, draw_order_note
 from parity_tests.diagnose import diagnose
-from parity_tests.tolerances import Tolerance
+from parity_tests.tolerances import EXACT
 
 N_X, N_H, N_Y, M = 3, 4, 1, 5
 LEARNING_RATE = 0.3
@@ -63,7 +63,7 @@ def check_layer_sizes(learner: Learner, result: FunctionResult) -> None:
     sizes = unpack(learner.call("layer_sizes", X, Y), ("n_x", "n_h", "n_y"), "layer_sizes")
     got = dict(zip(("n_x", "n_h", "n_y"), (array(v, n) for v, n in zip(sizes, ("n_x", "n_h", "n_y")))))
     want = {"n_x": 5, "n_h": 4, "n_y": 2}
-    recs = [compare(k, got[k], np.asarray(v), Tolerance(0.0, 0.0)) for k, v in want.items()]
+    recs = [compare(k, got[k], np.asarray(v), EXACT) for k, v in want.items()]
     for r in recs:
         if not r.passed and got[r.name].size == 1 and int(got[r.name].reshape(-1)[0]) == 9:
             r.diagnosis = f"{r.name} = 9 is the number of examples m (shape[1]); {r.name} is shape[0]"

@@ -30,7 +30,7 @@ from parity_tests.compare import Comparison, compare
 from parity_tests.course import references as R
 from parity_tests.course.common import ContractError, FunctionResult, array, matches, shape_str, tol
 from parity_tests.diagnose import diagnose
-from parity_tests.tolerances import KS_ALPHA, MOMENT_SE, Tolerance
+from parity_tests.tolerances import EXACT, KS_ALPHA, MOMENT_SE, Tolerance
 
 Run = Callable[[int], tuple[dict[str, np.ndarray], Any]]
 EVERY = 100
@@ -202,7 +202,7 @@ def check_weight(result: FunctionResult, name: str, W: Any, shape: tuple[int, in
 def check_bias(result: FunctionResult, name: str, b: Any, n: int) -> None:
     """Zeros of shape ``(n, 1)``."""
     b = array(b, name)
-    rec = compare(name, b, np.zeros((n, 1)), Tolerance(0.0, 0.0))
+    rec = compare(name, b, np.zeros((n, 1)), EXACT)
     if not rec.passed and b.shape == (n, 1):
         rec.diagnosis = "the course starts every bias at zero: np.zeros((n[l], 1))"
     result.add(name, "property", [rec])
