@@ -24,6 +24,11 @@ FACTOR_MATCH = 1e-3
 distance of the candidate. The fit itself is exact up to the check's tolerance (see
 :func:`diagnose`), so 1e-3 only absorbs that residue; candidates that differ by less than
 0.1% from each other never occur (m > 2, so m, 2 and ½ stay apart)."""
+FACTOR_GAIN = 10.0
+"""An unnamed factor ``c`` is reported only when scaling by it shrinks the largest error at least
+this many times. Without that, noise at a few times the tolerance (a less accurate kernel, a
+different summation order) fits some ``c ≈ 1`` as well as anything and read as "off by a constant
+factor of 0.99998"; a real unnamed factor (a wrong scale) leaves a residual far below the error."""
 MIN_REGION = 3
 """A mismatch is said to be confined to a region of the input (negative, zero, positive) only
 when the region and the rest each hold at least this many entries: one odd entry is no pattern."""
@@ -115,7 +120,7 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
             named = _factor_name(c, m, learning_rate)
             if named:
                 return f"off by a constant factor of {named[0]}: {named[1]}"
-            if a.size > 1:
+            if a.size > 1 and FACTOR_GAIN * residual.max() <= np.abs(a64 - e64).max():
                 return f"off by a constant factor of {c:.6g} (every entry scaled alike)"
     axes = _explaining_permutation(a64, e64, tol)
     if axes is not None:
