@@ -28,7 +28,7 @@ import torch
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
 from parity_tests.devices import check_device, parity_mode
-from parity_tests.tolerances import FD_STEP, tolerance
+from parity_tests.tolerances import FD_STEP, Tolerance, tolerance
 from torch_ref.layout import SAME, Layout, numpy_dtype, to_numpy, to_tensor, torch_dtype
 
 Arrays = Mapping[str, np.ndarray]
@@ -222,7 +222,8 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
                   output_names: Sequence[str] | None = None, device: str = "cpu",
                   dtype: Any = "float64", elementwise: bool = False,
                   index_inputs: Sequence[str] = (), allow_nonfinite: bool = False,
-                  concept: str = "user", case: str = "forward", m: int | None = None) -> CheckResult:
+                  concept: str = "user", case: str = "forward", m: int | None = None,
+                  tol: Tolerance | None = None) -> CheckResult:
     """Compare ``scratch_fn(**inputs)`` with ``torch_fn(**tensors)`` (outputs in course layout).
 
     Both functions get the inputs as keyword arguments when their signatures name them, else
@@ -234,6 +235,8 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
     torch's outputs back. ``elementwise=True`` declares a one-input function applied elementwise
     (an activation), so a mismatch confined to negative/zero/positive inputs can be named.
     ``allow_nonfinite=True`` declares identical NaN/Inf on both sides the expected answer.
+    ``tol`` replaces the policy's forward tolerance — only with one the policy defines for a
+    documented reason (e.g. :func:`~parity_tests.tolerances.kernel_tolerance`); records print it.
     """
     check_device(device)
     layouts = layouts or {}
@@ -246,7 +249,7 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
         raise ValueError(f"outputs: scratch returned {sorted(actual)}, torch returned {sorted(expected)}")
     if not expected:
         raise ValueError("outputs: both functions returned nothing to compare")
-    tol = tolerance(_dtype_name(dtype), "forward")
+    tol = tol or tolerance(_dtype_name(dtype), "forward")
     m = m if m is not None else _infer_m(inputs)
     x = next(iter(inputs.values())) if elementwise and len(inputs) == 1 else None
     records = []
@@ -319,7 +322,8 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
                     output_layout: Layout = SAME, device: str = "cpu", dtype: Any = "float64",
                     grad_scale: Mapping[str, float] | None = None, seed: int = 0,
                     vjp: bool = False, elementwise: bool = False, index_inputs: Sequence[str] = (),
-                    concept: str = "user", case: str = "gradient", m: int | None = None) -> CheckResult:
+                    concept: str = "user", case: str = "gradient", m: int | None = None,
+                    tol: Tolerance | None = None) -> CheckResult:
     """Compare your gradients with ``torch.autograd``'s, for every input named in ``wrt``.
 
     Two modes, chosen by ``vjp`` and never guessed from a shape:
@@ -336,6 +340,7 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
     conventions such as the course's ``dW = 1/m dZ A_prevᵀ`` next to a per-example ``dZ``.
     ``elementwise=True`` declares each gradient elementwise in its input (an activation's
     ``dZ = dA ⊙ g'(Z)``), so a mismatch confined to negative/zero/positive inputs can be named.
+    ``tol`` replaces the policy's gradient tolerance, as in :func:`check_forward`.
     """
     check_device(device)
     layouts = layouts or {}
@@ -358,7 +363,7 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
             objective = (out * to_tensor(output_layout.to_torch(G), device, dtype)).sum()
         ref = torch.autograd.grad(objective, [tensors[k] for k in wrt], allow_unused=True)
     actual = _call_grads(scratch_grads, inputs, G, wrt)
-    tol = tolerance(_dtype_name(dtype), "gradient")
+    tol = tol or tolerance(_dtype_name(dtype), "gradient")
     m = m if m is not None else _infer_m(inputs)
     records = []
     for k, g in zip(wrt, ref):

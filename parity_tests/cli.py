@@ -124,8 +124,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _usage_error(str(exc))
     for c in checks:
-        print(f"{c.id:<55} dtypes={','.join(c.dtypes)}{' cpu-only' if c.cpu_only else ''}"
-              f"{' slow' if c.slow else ''}")
+        only = " cpu-only" if c.cpu_only else " cuda-only" if c.cuda_only else ""
+        print(f"{c.id:<55} dtypes={','.join(c.dtypes)}{only}{' slow' if c.slow else ''}")
     return 0
 
 

@@ -4,6 +4,9 @@ On CUDA, parity runs turn TF32 off — matmul through torch >= 2.9's ``fp32_prec
 cuDNN through its ``allow_tf32`` flag (see :func:`_set_tf32` for why not cuDNN's per-operator
 switches) — and ask for deterministic algorithms; cuBLAS needs ``CUBLAS_WORKSPACE_CONFIG`` set
 before CUDA starts, which importing this module does.
+
+:func:`cudnn_enabled` picks cuDNN's kernels or torch's own for a block (the ``rnn`` checks hold
+torch's own CUDA RNN kernels to the policy and cuDNN's to its documented kernel tolerance).
 """
 
 from __future__ import annotations
@@ -84,3 +87,20 @@ def parity_mode() -> Iterator[None]:
         torch.backends.cudnn.deterministic = cudnn_det
         torch.backends.cudnn.benchmark = cudnn_bench
         _set_tf32(*old_tf32)
+
+
+@contextlib.contextmanager
+def cudnn_enabled(enabled: bool) -> Iterator[None]:
+    """Run the block with cuDNN on or off (``torch.backends.cudnn.enabled``), restored on exit.
+
+    Unlike ``torch.backends.cudnn.flags``, this touches nothing else: ``flags`` also resets
+    TF32, determinism and benchmarking to its own defaults, undoing :func:`parity_mode`. With
+    cuDNN off, CUDA ops run torch's own kernels (for ``nn.RNN``/``nn.LSTM``: cuBLAS GEMMs and
+    elementwise kernels per time step). No effect on the CPU.
+    """
+    before = torch.backends.cudnn.enabled
+    torch.backends.cudnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.enabled = before

@@ -54,6 +54,13 @@ class ParityCheck:
     dtypes: tuple[str, ...] = DTYPES
     cpu_only: bool = False
     slow: bool = False
+    cuda_only: bool = False
+    """A check of a CUDA library's own kernels (cuDNN), which the CPU does not have."""
+
+    def runs_on(self, device: str) -> bool:
+        """Whether this check runs on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``)."""
+        kind = device.split(":")[0]
+        return not (self.cpu_only and kind != "cpu") and not (self.cuda_only and kind != "cuda")
 
     @property
     def id(self) -> str:

@@ -96,9 +96,9 @@ class Interrupted(Exception):
 
 def plan(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str]
          ) -> list[tuple[ParityCheck, str, str]]:
-    """Every (check, device, dtype) a run executes: cpu-only checks on the CPU alone, each check
-    in the dtypes it is registered for and that were asked for."""
-    return [(c, dev, dt) for c in checks for dev in devices if not (c.cpu_only and dev != "cpu")
+    """Every (check, device, dtype) a run executes: cpu-only checks on the CPU alone, cuda-only
+    ones on CUDA alone, each check in the dtypes it is registered for and that were asked for."""
+    return [(c, dev, dt) for c in checks for dev in devices if c.runs_on(dev)
             for dt in c.dtypes if dt in dtypes]
 
 

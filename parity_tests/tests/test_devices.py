@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from parity_tests.devices import available_devices, parity_mode
+from parity_tests.devices import available_devices, cudnn_enabled, parity_mode
 
 
 def test_parity_mode_sets_and_restores() -> None:
@@ -34,3 +34,20 @@ def test_available_devices() -> None:
     devices = available_devices()
     assert devices[0] == "cpu"
     assert ("cuda" in devices) == torch.cuda.is_available()
+
+
+def test_cudnn_enabled_toggles_only_cudnn_and_restores() -> None:
+    """Unlike torch.backends.cudnn.flags, it must not reset TF32/determinism under parity mode."""
+    before = torch.backends.cudnn.enabled
+    with parity_mode():
+        with cudnn_enabled(not before):
+            assert torch.backends.cudnn.enabled is (not before)
+            assert torch.backends.cudnn.allow_tf32 is False
+            assert torch.backends.cudnn.deterministic is True
+        assert torch.backends.cudnn.enabled is before
+    try:
+        with cudnn_enabled(False):
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert torch.backends.cudnn.enabled is before

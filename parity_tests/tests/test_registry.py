@@ -15,7 +15,7 @@ CASES = []
 for check in all_checks():
     for dev in device_params():
         name, dev_marks = (dev, []) if isinstance(dev, str) else (dev.values[0], list(dev.marks))
-        if check.cpu_only and name != "cpu":
+        if not check.runs_on(name):
             continue
         marks = dev_marks + ([pytest.mark.slow] if check.slow else [])
         for dt in check.dtypes:

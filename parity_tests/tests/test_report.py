@@ -11,7 +11,7 @@ import pytest
 from parity_tests import cli
 from parity_tests.compare import compare, group_result
 from parity_tests.registry import ParityCheck
-from parity_tests.report import format_table, run_checks, write_outputs
+from parity_tests.report import format_table, plan, run_checks, write_outputs
 from parity_tests.tolerances import tolerance
 
 
@@ -154,6 +154,15 @@ def test_header_counts_what_runs(tmp_path: Path, monkeypatch, capsys) -> None:
     _report(monkeypatch, [_fake("a"), cpu_only], tmp_path, "--no-plots")
     err = capsys.readouterr().err
     assert err.startswith("dlparity report: 2 checks") and err.count("] PASS") == 2
+
+
+def test_plan_runs_cpu_only_and_cuda_only_checks_where_they_belong() -> None:
+    run = _fake("x").run
+    both = ParityCheck("dense", "a", "forward", run, dtypes=("float32",))
+    cpu = ParityCheck("dense", "b", "forward", run, dtypes=("float32",), cpu_only=True)
+    cuda = ParityCheck("dense", "c", "forward", run, dtypes=("float32",), cuda_only=True)
+    planned = {(c.case, dev) for c, dev, _ in plan([both, cpu, cuda], ["cpu", "cuda:0"], ["float32"])}
+    assert planned == {("a", "cpu"), ("a", "cuda:0"), ("b", "cpu"), ("c", "cuda:0")}
 
 
 def test_a_check_that_compared_nothing_is_an_error_in_the_report(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -233,3 +233,49 @@ def test_module_forward_states_and_sampling_on_device(cell: str, device: str, dt
     np.testing.assert_array_equal(S.sample(p, 1, uniforms.astype(dtype), cell),
                                   to_numpy(model.sample(1, torch.as_tensor(uniforms))))
     assert sequence_to_batch_first(x).shape == (M, T_X, N_X) and set(all_names(cell)) == set(p)
+
+
+@pytest.mark.parametrize("cell", S.CELLS)
+def test_cudnn_checks_are_cuda_only_and_their_code_runs(cell: str) -> None:
+    """The cuDNN checks run on CUDA alone; their code is exercised here on the CPU, where the
+    cuDNN switch does nothing (torch's CPU kernels vs scratch, at the cuDNN tolerance)."""
+    from parity_tests.concepts.rnn import cudnn
+    from parity_tests.registry import all_checks
+
+    registered = {c.id: c for c in all_checks(["rnn"])}
+    for level in ("forward", "gradient"):
+        check = registered[f"rnn-{cell}-cudnn-{level}"]
+        assert check.cuda_only and not check.runs_on("cpu") and check.runs_on("cuda")
+    for run in (cudnn.cudnn_forward(cell), cudnn.cudnn_gradient(cell)):
+        result = run("cpu", "float32")
+        assert_parity(result)
+        assert "rtol=1.0e-03" in str(result) or "rtol=2.0e-03" in str(result)
+
+
+@pytest.mark.parametrize("cell", S.CELLS)
+def test_ordinary_checks_leave_cudnn_off_and_restore_it(cell: str) -> None:
+    """On CUDA the ordinary checks must run torch's own kernels: the torch function sees
+    cuDNN disabled, and the flag comes back afterwards."""
+    seen = []
+    fn = torch_layer(cell)
+    before = torch.backends.cudnn.enabled
+    cls = torch.nn.LSTM if cell == "lstm" else torch.nn.RNN
+    original = cls.forward
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.backends.cudnn.enabled)
+        return original(self, *args, **kwargs)
+
+    cls.forward = spy
+    try:
+        n_x, n_a, m, T_x = 3, 4, 2, 5
+        params = {k: torch.as_tensor(v) for k, v in
+                  S.initialize_parameters(n_x, n_a, 2, cell, np.random.default_rng(0)).items()
+                  if k in core_names(cell)}
+        a0 = torch.zeros(1, m, n_a, dtype=torch.float64)
+        state = {"a0": a0, "c0": a0} if cell == "lstm" else {"a0": a0}
+        fn(torch.zeros(T_x, m, n_x, dtype=torch.float64), **state, **params)
+    finally:
+        cls.forward = original
+    assert seen and not any(seen)
+    assert torch.backends.cudnn.enabled is before

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from parity_tests.tolerances import tolerance, trajectory_scale
+from parity_tests.tolerances import kernel_tolerance, tolerance, trajectory_scale
 
 
 def test_float64_is_far_tighter_than_assert_close_defaults() -> None:
@@ -34,3 +34,16 @@ def test_unknown_dtype_or_level_is_refused() -> None:
         tolerance("float32", "sideways")
     with pytest.raises(ValueError, match="float64 only"):
         tolerance("float32", "finite-difference")
+
+
+def test_kernel_tolerance_is_wider_only_where_measured() -> None:
+    for level in ("forward", "gradient"):
+        wide = kernel_tolerance("cudnn-rnn", "float32", level)
+        strict = tolerance("float32", level)
+        assert wide.rtol > strict.rtol and wide.atol > strict.atol
+        assert wide.rtol <= 2e-3  # still far below a real mistake (1e-1 relative)
+        assert kernel_tolerance("cudnn-rnn", "float64", level) == tolerance("float64", level)
+    with pytest.raises(ValueError, match="kernel"):
+        kernel_tolerance("cublas", "float32", "forward")
+    with pytest.raises(ValueError, match="level"):
+        kernel_tolerance("cudnn-rnn", "float32", "trajectory")

@@ -1,4 +1,9 @@
-"""Shared pieces of the ``rnn`` parity checks: sizes, inputs, torch functions of course params."""
+"""Shared pieces of the ``rnn`` parity checks: sizes, inputs, torch functions of course params.
+
+On CUDA the torch side runs torch's own RNN kernels (cuDNN off, :func:`native_kernels`), held
+to the policy like every CUDA check; cuDNN's float32 kernels are less accurate than that and
+are checked on their own (``cudnn.py``, the policy's "kernels" paragraph).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn import functional as F
 
+from parity_tests.devices import cudnn_enabled
 from scratch import rnn as S
 from torch_ref import rnn as T
 from torch_ref.layout import COLUMNS, Layout, sequence_to_course, sequence_to_torch
@@ -20,6 +26,11 @@ except ImportError:  # the constant is being added to layout.py; the functions a
     SEQUENCE = Layout("sequence", sequence_to_torch, sequence_to_course)
 
 N_X, N_A, M, T_X, N_Y = 3, 4, 5, 6, 2  # pairwise distinct: Wax (4, 3), W· (4, 7), x (3, 5, 6)
+
+
+def native_kernels():
+    """The block runs torch's own CUDA RNN kernels, not cuDNN's (no effect on the CPU)."""
+    return cudnn_enabled(False)
 
 
 def core_names(cell: str) -> tuple[str, ...]:
@@ -69,13 +80,18 @@ def _rnn_only(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k.removeprefix("rnn."): v for k, v in sd.items() if k.startswith("rnn.")}
 
 
-def torch_layer(cell: str, output: str = "a", n_x: int = N_X, n_a: int = N_A):
+def torch_layer(cell: str, output: str = "a", n_x: int = N_X, n_a: int = N_A, cudnn: bool = False):
     """``fn(x, a0[, c0], **course params)`` running ``nn.RNN``/``nn.LSTM`` itself on the params
     converted by :func:`torch_ref.rnn.course_to_torch`; returns the output sequence
-    ``(T_x, m, n_a)`` (``output="a"``) or all forward quantities (``"all"``)."""
+    ``(T_x, m, n_a)`` (``output="a"``) or all forward quantities (``"all"``). On CUDA it runs
+    torch's own kernels, or cuDNN's with ``cudnn=True``."""
     module = T.SequenceModel(n_x, n_a, N_Y, cell, device="meta").rnn
 
     def fn(x, a0, c0=None, **params):
+        with cudnn_enabled(cudnn):
+            return _run(x, a0, c0, params)
+
+    def _run(x, a0, c0, params):
         sd = _rnn_only(_sd(cell, params))
         state = (a0, c0) if cell == "lstm" else a0
         out, final = functional_call(module, sd, (x, state))
@@ -100,7 +116,8 @@ def torch_cost(cell: str, last_only: bool):
     model = _model(cell, many_to_one=last_only)
 
     def fn(x, Y, **params):
-        logits = functional_call(model, _sd(cell, params), (x,))
+        with native_kernels():
+            logits = functional_call(model, _sd(cell, params), (x,))
         return F.cross_entropy(logits.reshape(-1, N_Y), Y.reshape(-1, N_Y))
     return fn
 

@@ -12,6 +12,10 @@ one by one: rounding leaves an error of size ``ε ‖∂J/∂a⟨t⟩‖`` in *e
 them), so in float32 a small entry beside large ones differs relatively by ~1e-3 between any
 two implementations (the T = 6 gradient checks compare entries). Torch's ``∂J/∂a⟨t⟩`` comes from
 ``SequenceModel.states`` (the production module stepped once per ``t``) with ``retain_grad``.
+
+On CUDA the torch side runs torch's own kernels (the policy's tolerances), and the states are
+compared once more from cuDNN's kernels at the policy's ``cudnn-rnn`` kernel tolerance — over
+200 steps is where a less accurate kernel would drift.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ import numpy as np
 import torch
 
 from parity_tests.compare import compare, group_result
-from parity_tests.devices import check_device, parity_mode
+from parity_tests.devices import check_device, cudnn_enabled, parity_mode
 from parity_tests.registry import ParityCheck, register, seed_for
-from parity_tests.tolerances import tolerance
+from parity_tests.tolerances import kernel_tolerance, tolerance
 from scratch import rnn as S
 from torch_ref import rnn as T
 from torch_ref.layout import numpy_dtype, to_numpy, to_tensor
@@ -57,10 +61,12 @@ def _scratch(cell: str, p: dict, x: np.ndarray, G: np.ndarray):
     return a, S.lstm_backward(da, cache)["da_total"]
 
 
-def _torch(cell: str, p: dict, x: np.ndarray, G: np.ndarray, device: str, dtype: str):
+def _torch(cell: str, p: dict, x: np.ndarray, G: np.ndarray, device: str, dtype: str,
+           cudnn: bool = False):
     model = T.SequenceModel.from_scratch(p, cell, device=device, dtype=torch.float64)
     model.to(dtype=getattr(torch, dtype))
-    hs, _ = model.states(to_tensor(SEQUENCE.to_torch(x), device, dtype))
+    with cudnn_enabled(cudnn):
+        hs, _ = model.states(to_tensor(SEQUENCE.to_torch(x), device, dtype))
     for h in hs:
         h.retain_grad()
     (hs[-1] * to_tensor(G.T, device, dtype)).sum().backward()
@@ -83,6 +89,10 @@ def long_range_check(device: str, dtype: str):
         a_s, da_s = _scratch(cell, p, x, G)
         with parity_mode():
             a_t, da_t = _torch(cell, p, x, G, device, dtype)
+            if device.startswith("cuda") and torch.backends.cudnn.is_available():
+                a_c, _ = _torch(cell, p, x, G, device, dtype, cudnn=True)
+                records.append(compare(f"{label}: a (cuDNN)", a_s, a_c,
+                                       kernel_tolerance("cudnn-rnn", dtype, "forward")))
         finite = bool(np.isfinite(a_s).all() and np.isfinite(da_s).all()
                       and np.isfinite(a_t).all() and np.isfinite(da_t).all())
         rec = compare(f"{label}: a", a_s, a_t, tolerance(dtype, "forward"))

@@ -36,7 +36,7 @@ from scratch.gd import gd_update
 from torch_ref import rnn as T
 from torch_ref.layout import COLUMNS, SAME, ParamSpec, numpy_dtype, to_numpy, to_tensor
 
-from .common import SEQUENCE, all_names, sequence_loss
+from .common import SEQUENCE, all_names, native_kernels, sequence_loss
 
 TEXT_PATH = Path(__file__).resolve().parents[2] / "data" / "alice.txt"
 
@@ -44,17 +44,20 @@ TEXT_PATH = Path(__file__).resolve().parents[2] / "data" / "alice.txt"
 class CourseView(nn.Module):
     """The production :class:`~torch_ref.rnn.SequenceModel` whose ``state_dict`` speaks the
     course's parameter names (``torch_ref.rnn.torch_to_course``/``course_to_torch``); training
-    (``parameters()``, ``forward``) is the model's own."""
+    (``parameters()``, ``forward``) is the model's own, run on torch's own CUDA kernels (the
+    checks' rule, :func:`.common.native_kernels`)."""
 
     def __init__(self, model: T.SequenceModel) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        with native_kernels():
+            return self.model(x)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.predict(x)
+        with native_kernels():
+            return self.model.predict(x)
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:  # type: ignore[override]
         return {k: v.detach() for k, v in T.torch_to_course(self.model.state_dict(), self.model.cell).items()}
@@ -196,7 +199,7 @@ def sampling_check(device: str, dtype: str):
     uniforms = rng.random(SAMPLE_LEN)
     first = alphabet.index("A")
     ours = S.sample(params, first, uniforms.astype(np_dtype), "rnn")
-    with parity_mode():
+    with parity_mode(), native_kernels():
         model = T.SequenceModel.from_scratch(params, "rnn", device=device)
         theirs = to_numpy(model.sample(first, to_tensor(uniforms, device, dtype)))
     record = compare("sampled symbols", ours, theirs, tolerance(dtype, "forward"))
