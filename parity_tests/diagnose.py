@@ -72,6 +72,12 @@ def _factor_name(c: float, m: int | None, learning_rate: float | None = None) ->
     return None
 
 
+def _factor_str(c: float) -> str:
+    """``c`` with enough digits to tell it from 1 (1.000001, not "1")."""
+    digits = 6 if abs(c - 1) >= 1e-4 else min(15, 2 + int(np.ceil(-np.log10(abs(c - 1)))))
+    return f"{c:.{digits}g}"
+
+
 def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int | None = None,
              x: np.ndarray | None = None, learning_rate: float | None = None) -> str | None:
     """Describe how ``actual`` differs from ``expected``.
@@ -121,7 +127,7 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
             if named:
                 return f"off by a constant factor of {named[0]}: {named[1]}"
             if a.size > 1 and FACTOR_GAIN * residual.max() <= np.abs(a64 - e64).max():
-                return f"off by a constant factor of {c:.6g} (every entry scaled alike)"
+                return f"off by a constant factor of {_factor_str(c)} (every entry scaled alike)"
     axes = _explaining_permutation(a64, e64, tol)
     if axes is not None:
         if a.ndim == 2:

@@ -1,6 +1,12 @@
 """The trajectory runner: train both sides from the *same* parameters on the *same* batches and
 compare the loss and every parameter at every step.
 
+``lockstep=True`` is for training runs whose dynamics amplify any rounding difference (an RNN
+escaping a loss plateau: two torch runs 1e-15 apart part ways within tens of steps, so no two
+implementations can run free and agree there): the torch model is reset to the scratch
+parameters before every step, and each step's *update* is compared instead — every step of the
+whole run proven equal from the same point, at the gradient tolerance (nothing accumulates).
+
 Parameters flow scratch -> torch through the concept's converter (a ``ParamSpec``), never
 through two random generators. On failure the result names the first step and the quantity
 where the two sides diverged.
@@ -18,7 +24,7 @@ from parity_tests.compare import CheckResult, Comparison, compare, group_result,
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.diagnose import diagnose
 from parity_tests.metrics import Metrics
-from parity_tests.tolerances import tolerance
+from parity_tests.tolerances import Tolerance, tolerance
 from scratch.gd import gd_update
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import (
@@ -91,7 +97,7 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
                    learning_rate: float, batch_layouts: tuple[Layout, Layout] | None = None,
                    step_returns: str = "grads", device: str = "cpu", dtype: str = "float64",
                    concept: str = "user", case: str = "training",
-                   metrics: Metrics | None = None) -> CheckResult:
+                   metrics: Metrics | None = None, lockstep: bool = False) -> CheckResult:
     """Gradient descent on both sides, compared step by step.
 
     Args:
@@ -110,6 +116,10 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
             -> rows) exists for 2-D batches only: images and sequences must name theirs.
         metrics: optional ``(final scratch params, trained model) -> {name: value}`` (see
             :mod:`parity_tests.metrics`), reported in ``extra["metrics"]``.
+        lockstep: reset the torch model to the scratch parameters before every step and compare
+            the loss and each step's update ``Δp`` (gradient tolerance, ``atol`` × α) instead of
+            the free-running parameters; ``metrics`` then describe the scratch run (the model
+            ends at the scratch parameters after one more torch step from them).
 
     Returns:
         A :class:`CheckResult` with one record per quantity (``loss`` and each parameter): the
@@ -162,6 +172,9 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
                 params = {k: np.asarray(out[k]) for k in params}
             Xt = to_tensor(x_layout.to_torch(X), device, dtype)
             Yt = to_tensor(y_layout.to_torch(Y), device, dtype)
+            if lockstep:
+                load_scratch_params(model, before, param_spec)
+                now_prev = before
             opt.zero_grad(set_to_none=True)
             J = torch_loss(model, Xt, Yt)
             J.backward()
@@ -171,30 +184,36 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
             now, torch_before = state_dict_to_params(model.state_dict(), param_spec), now_prev
             now_prev = now
             tol = tolerance(dtype_name, "trajectory", step=t)
+            if lockstep:  # one step from the same point: the gradient level; Δp = −α dp
+                tol = tolerance(dtype_name, "gradient")
             for name in names:
-                a, e = (cost, J.item()) if name == "loss" else (params[name], now[name])
-                ratio = tolerance_ratio(a, e, tol)
+                a, e, qtol = (cost, J.item(), tol) if name == "loss" else (params[name], now[name], tol)
+                if lockstep and name != "loss":
+                    a, e = params[name] - before[name], now[name] - before[name]
+                    qtol = Tolerance(tol.rtol, tol.atol * abs(learning_rate))
+                ratio = tolerance_ratio(a, e, qtol)
                 old = chosen.get(name)
                 if old is not None and not old.passed:
                     continue  # keep the first failing step of each quantity
                 if ratio <= 1 and name in worst and ratio <= worst[name][0]:
                     continue  # passing, and not the closest call so far
+                label = f"update of {name}" if lockstep and name != "loss" else name
                 if ratio <= 1:
-                    worst[name] = (ratio, t, np.copy(a), np.copy(e), tol)
+                    worst[name] = (ratio, t, np.copy(a), np.copy(e), qtol, label)
                     continue
-                rec = compare(name, a, e, tol, step=t)
+                rec = compare(label, a, e, qtol, step=t)
                 if name != "loss":
                     # name the mistake from this step's update Δp = −α dp on each side
                     update = diagnose(params[name] - before[name], now[name] - torch_before[name],
-                                      tol, m=infer_batch_size(X), learning_rate=learning_rate)
+                                      qtol, m=infer_batch_size(X), learning_rate=learning_rate)
                     if update:
                         rec.diagnosis = f"its update this step is {update}"
                 chosen[name] = rec
-    for name, (_, t, a, e, tol) in worst.items():
-        chosen.setdefault(name, compare(name, a, e, tol, step=t))
+    for name, (_, t, a, e, qtol, label) in worst.items():
+        chosen.setdefault(name, compare(label, a, e, qtol, step=t))
     records = [chosen[n] for n in names if n in chosen]
     failing = [r for r in records if not r.passed]
-    first = min(failing, key=lambda r: (r.step, names.index(r.name))) if failing else None
+    first = min(failing, key=lambda r: (r.step, records.index(r))) if failing else None
     diagnosis = stopped
     if first is not None:
         same_step = [r.name for r in failing if r.step == first.step]

@@ -192,3 +192,8 @@ def test_an_update_off_by_the_learning_rate_names_it() -> None:
     msg = diagnose(0.1 * E, E, TOL, learning_rate=0.1)
     assert "the update is 0.1 × the reference's — is α = 0.1 applied twice?" in msg
     assert "learning rate α = 0.1 is not applied" in diagnose(E / 0.1, E, TOL, learning_rate=0.1)
+
+
+def test_a_tiny_real_factor_prints_digits_that_tell_it_from_one() -> None:
+    rec = compare("dW", E * (1 + 2e-6), E, TOL)
+    assert "constant factor of 1.000002" in rec.diagnosis

@@ -199,12 +199,13 @@ def bce_loss(model, X, Y):
     return F.binary_cross_entropy_with_logits(model(X), Y)
 
 
-def _training(step, step_returns: str, lr: float = 0.1):
+def _training(step, step_returns: str, lr: float = 0.1, lockstep: bool = False):
     rng = np.random.default_rng(3)
     X, Y = rng.standard_normal((N_X, 20)), (rng.random((1, 20)) < 0.5).astype(float)
     return check_training(step, LogisticRegression(N_X), bce_loss,
                           {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))}, [(X, Y)] * 5,
-                          param_spec=PARAM_SPEC, learning_rate=lr, step_returns=step_returns)
+                          param_spec=PARAM_SPEC, learning_rate=lr, step_returns=step_returns,
+                          lockstep=lockstep)
 
 
 def _learner_iteration(alpha_factor: float):
@@ -216,6 +217,15 @@ def _learner_iteration(alpha_factor: float):
 
 def test_a_correct_learner_iteration_passes() -> None:
     assert_parity(_training(_learner_iteration(0.1), "params"))
+
+
+def test_lockstep_compares_every_update_from_the_same_point() -> None:
+    result = _training(_learner_iteration(0.1), "params", lockstep=True)
+    assert_parity(result)
+    assert all(r.name == "loss" or r.name.startswith("update of ") for r in result.records)
+    bad = _training(_learner_iteration(0.1 * (1 + 1e-6)), "params", lockstep=True)
+    assert not bad.passed and "first diverges at step 0 in update of w" in bad.diagnosis
+    assert "constant factor of 1.000001" in bad.diagnosis
 
 
 def test_a_learning_rate_applied_twice_is_named() -> None:
