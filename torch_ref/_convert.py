@@ -20,20 +20,36 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
 from torch_ref.layout import BIAS, SAME, Layout, to_numpy, torch_dtype
 
-__all__ = ["ParamSpec", "layer_param_spec", "module_spec", "params_to_state_dict",
+__all__ = ["ParamSpec", "Converter", "layer_param_spec", "module_spec", "params_to_state_dict",
            "state_dict_to_params", "load_scratch_params", "scratch_params", "weight_shape",
            "layer_dims_of", "FromScratch"]
 
 ParamSpec = dict[str, tuple[str, Layout]]
 """``{scratch name: (state_dict key, layout)}`` — each module declares one (nanoGPT's
 ``from_pretrained`` style: which tensors need a transform, shapes asserted before each copy)."""
+
+
+@runtime_checkable
+class Converter(Protocol):
+    """A conversion a ``ParamSpec`` cannot write (one scratch array split over several keys or
+    several arrays stacked in one, as torch's LSTM stacks its four gates): an object with the
+    two directions. Every function here accepts one wherever it takes a spec, and holds it to the
+    same rule: missing or unexpected names are an error that names them."""
+
+    def to_state_dict(self, params: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        """Scratch parameters (course layout) -> ``state_dict`` (CPU tensors)."""
+        ...
+
+    def to_params(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        """``state_dict`` (any device) -> scratch parameters (course layout)."""
+        ...
 
 
 def layer_param_spec(num_layers: int, container: str = "layers") -> ParamSpec:
@@ -48,12 +64,13 @@ def layer_param_spec(num_layers: int, container: str = "layers") -> ParamSpec:
     return spec
 
 
-def module_spec(module: torch.nn.Module) -> ParamSpec:
-    """``module.param_spec`` (a property), or the ``PARAM_SPEC`` of the module that defines its class."""
+def module_spec(module: torch.nn.Module) -> ParamSpec | Converter:
+    """``module.param_spec`` (a property: a spec or a :class:`Converter`), or the ``PARAM_SPEC``
+    of the module that defines its class."""
     spec = getattr(module, "param_spec", None)
     if spec is None:
         spec = getattr(sys.modules.get(type(module).__module__), "PARAM_SPEC", None)
-    if not isinstance(spec, dict):
+    if not isinstance(spec, (dict, Converter)):
         raise TypeError(f"{type(module).__name__}: declares no parameter spec (a param_spec property "
                         "or a module-level PARAM_SPEC); pass spec= explicitly")
     return spec
@@ -79,7 +96,8 @@ def _keys_error(what: str, missing: list[str], unexpected: list[str], expected: 
                          f"expected {sorted(expected)}")
 
 
-def params_to_state_dict(params: Mapping[str, np.ndarray], spec: ParamSpec) -> dict[str, torch.Tensor]:
+def params_to_state_dict(params: Mapping[str, np.ndarray],
+                         spec: ParamSpec | Converter) -> dict[str, torch.Tensor]:
     """Scratch parameters (course layout) -> a ``state_dict`` (torch layout, CPU tensors).
 
     As strict as ``load_state_dict(strict=True)``: missing and unexpected names are listed, and a
@@ -88,6 +106,8 @@ def params_to_state_dict(params: Mapping[str, np.ndarray], spec: ParamSpec) -> d
     """
     if not isinstance(params, Mapping):
         raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    if isinstance(spec, Converter):
+        return spec.to_state_dict(params)
     _keys_error("params", sorted(set(spec) - set(params)), sorted(set(params) - set(spec)), spec)
     sd = {}
     for name, (key, layout) in spec.items():
@@ -101,7 +121,7 @@ def params_to_state_dict(params: Mapping[str, np.ndarray], spec: ParamSpec) -> d
     return sd
 
 
-def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec,
+def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec | Converter,
                          strict: bool = True) -> dict[str, np.ndarray]:
     """A ``state_dict`` (any device; half precision widened) -> scratch parameters (course layout).
 
@@ -110,6 +130,8 @@ def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"state_dict: expected a dict of tensors, got {type(state_dict).__name__}")
+    if isinstance(spec, Converter):
+        return spec.to_params(state_dict)
     named, _ = _scope(spec)
     _keys_error("state_dict", sorted(named - set(state_dict)),
                 _unconverted(state_dict, spec) if strict else [], named)
@@ -127,12 +149,21 @@ def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec
 
 
 def load_scratch_params(module: torch.nn.Module, params: Mapping[str, np.ndarray],
-                        spec: ParamSpec | None = None) -> torch.nn.Module:
+                        spec: ParamSpec | Converter | None = None) -> torch.nn.Module:
     """Copy scratch parameters into ``module`` in place (its own spec unless ``spec`` is given),
     asserting every key and shape before any copy; returns ``module``."""
     spec = module_spec(module) if spec is None else spec
     sd = params_to_state_dict(params, spec)
     own = module.state_dict()
+    if isinstance(spec, Converter):  # it writes every key: hold it to strict loading
+        _keys_error(f"{type(module).__name__} state_dict from params", sorted(set(own) - set(sd)),
+                    sorted(set(sd) - set(own)), own)
+        for key, t in sd.items():
+            if tuple(own[key].shape) != tuple(t.shape):
+                raise ValueError(f"params: {key} converts to shape {tuple(t.shape)}, but "
+                                 f"{type(module).__name__}.{key} has shape {tuple(own[key].shape)}")
+        module.load_state_dict(sd)
+        return module
     absent, unloaded = sorted(set(sd) - set(own)), _unconverted(own, spec)
     if absent or unloaded:
         raise ValueError(f"{type(module).__name__}: the spec names keys it lacks {absent}, and "
@@ -148,7 +179,8 @@ def load_scratch_params(module: torch.nn.Module, params: Mapping[str, np.ndarray
     return module
 
 
-def scratch_params(module: torch.nn.Module, spec: ParamSpec | None = None) -> dict[str, np.ndarray]:
+def scratch_params(module: torch.nn.Module,
+                   spec: ParamSpec | Converter | None = None) -> dict[str, np.ndarray]:
     """``module``'s parameters as a scratch dict (course layout), through its own spec."""
     return state_dict_to_params(module.state_dict(), module_spec(module) if spec is None else spec)
 

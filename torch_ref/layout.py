@@ -255,15 +255,16 @@ def to_numpy(t: torch.Tensor, dtype: np.dtype | None = None) -> np.ndarray:
 
 
 # --- scratch parameter dict <-> state_dict: torch_ref/_convert.py, offered here -----------------
-_CONVERTERS = frozenset({"ParamSpec", "layer_param_spec", "module_spec", "params_to_state_dict",
+_CONVERTERS = frozenset({"ParamSpec", "Converter", "layer_param_spec", "module_spec", "params_to_state_dict",
                          "state_dict_to_params", "load_scratch_params", "scratch_params",
                          "weight_shape", "layer_dims_of", "FromScratch"})
 
 
 def __getattr__(name: str) -> Any:
-    """The generic scratch ⇄ ``state_dict`` converters (``ParamSpec``, ``params_to_state_dict``,
-    ``state_dict_to_params``, ``load_scratch_params``, ``scratch_params``, ``FromScratch``, …)
-    are defined in ``torch_ref._convert`` on top of this module's layouts, and imported from here."""
+    """The generic scratch ⇄ ``state_dict`` converters (``ParamSpec``, ``Converter``,
+    ``params_to_state_dict``, ``state_dict_to_params``, ``load_scratch_params``,
+    ``scratch_params``, ``FromScratch``, …) are defined in ``torch_ref._convert`` on top of this
+    module's layouts, and imported from here."""
     if name in _CONVERTERS:
         from torch_ref import _convert
 

@@ -135,6 +135,31 @@ def state_dict_to_course(state_dict: Mapping[str, torch.Tensor], cell: str) -> d
     return {k: to_numpy(v) for k, v in torch_to_course(state_dict, cell).items()}
 
 
+class CourseConverter:
+    """The course's parameters ⇄ a :class:`SequenceModel` ``state_dict`` for one cell — a
+    :class:`~torch_ref.layout.Converter`, since no per-key spec can say it (torch stacks the
+    LSTM's gates ``i, f, g, o`` and splits each over ``[a; x]``; two biases per gate). It is
+    :attr:`SequenceModel.param_spec`, so ``load_scratch_params``/``scratch_params`` and the
+    parity harness's trajectories use it like any spec."""
+
+    def __init__(self, cell: str) -> None:
+        self.cell = _check_cell(cell)
+
+    def to_state_dict(self, params: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return course_to_state_dict(params, self.cell)
+
+    def to_params(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        keys = {f"rnn.{w}_l0" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        keys |= {"head.weight", "head.bias"}
+        if set(state_dict) != keys:
+            raise ValueError(f"state_dict: missing {sorted(keys - set(state_dict))}, unexpected "
+                             f"{sorted(set(state_dict) - keys)}; a SequenceModel has {sorted(keys)}")
+        return state_dict_to_course(state_dict, self.cell)
+
+    def __repr__(self) -> str:
+        return f"CourseConverter(cell={self.cell!r})"
+
+
 def _course_names(cell: str) -> tuple[str, ...]:
     core = ("Wax", "Waa", "ba") if _check_cell(cell) == "rnn" else tuple(
         f"{k}{g}" for g in GATES for k in "Wb")
@@ -268,6 +293,11 @@ class SequenceModel(nn.Module):
             symbol = min(int(torch.searchsorted(cdf, u.reshape(1), right=True)), self.n_x - 1)
             out.append(symbol)
         return torch.tensor(out, dtype=torch.long)
+
+    @property
+    def param_spec(self) -> CourseConverter:
+        """How scratch parameters map to this model's ``state_dict`` (see :class:`CourseConverter`)."""
+        return CourseConverter(self.cell)
 
     def extra_repr(self) -> str:
         return (f"n_x={self.n_x}, n_a={self.n_a}, n_y={self.n_y}, cell={self.cell!r}, "

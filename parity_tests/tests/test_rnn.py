@@ -279,3 +279,26 @@ def test_ordinary_checks_leave_cudnn_off_and_restore_it(cell: str) -> None:
         cls.forward = original
     assert seen and not any(seen)
     assert torch.backends.cudnn.enabled is before
+
+
+@pytest.mark.parametrize("cell", S.CELLS)
+def test_the_course_converter_works_wherever_a_spec_does(cell: str) -> None:
+    """``SequenceModel.param_spec`` is a Converter: the generic layout functions take it, both
+    ways, and hold it to strict keys."""
+    from torch_ref.layout import (Converter, load_scratch_params, params_to_state_dict,
+                                  scratch_params, state_dict_to_params)
+
+    params = S.initialize_parameters(3, 4, 2, cell, np.random.default_rng(1))
+    model = T.SequenceModel(3, 4, 2, cell, dtype=torch.float64)
+    assert isinstance(model.param_spec, Converter)
+    load_scratch_params(model, params)
+    back = scratch_params(model)
+    assert sorted(back) == sorted(params)
+    for k in params:
+        np.testing.assert_array_equal(back[k], params[k])
+    sd = params_to_state_dict(params, model.param_spec)
+    assert set(sd) == set(model.state_dict())
+    with pytest.raises(ValueError, match="missing"):
+        state_dict_to_params({k: v for k, v in sd.items() if k != "head.bias"}, model.param_spec)
+    with pytest.raises(ValueError, match="params: expected keys"):
+        load_scratch_params(model, {k: v for k, v in params.items() if k != "by"})

@@ -12,9 +12,9 @@ batches, loss and every parameter compared at every step (:func:`~parity_tests.t
 
 The registered runs are short (the report runs every check in float32 and float64); the tests
 train longer. Torch trains ``SequenceModel`` itself — ``nn.RNN``/``nn.LSTM`` parameters, with
-``bias_hh`` held at zero (see :mod:`torch_ref.rnn`) — and :class:`CourseView` reads and loads
-them in the course's names through ``torch_ref.rnn``'s converter, so the runner's parameter
-spec is the identity.
+``bias_hh`` held at zero (see :mod:`torch_ref.rnn`) — and the runner converts through the
+model's own :class:`~torch_ref.rnn.CourseConverter`. On CUDA it runs torch's own RNN kernels
+(:class:`NativeKernels`; cuDNN's have their own checks).
 """
 
 from __future__ import annotations
@@ -34,40 +34,20 @@ from parity_tests.tolerances import tolerance
 from scratch import rnn as S
 from scratch.gd import gd_update
 from torch_ref import rnn as T
-from torch_ref.layout import COLUMNS, SAME, ParamSpec, numpy_dtype, to_numpy, to_tensor
+from torch_ref.layout import COLUMNS, numpy_dtype, to_numpy, to_tensor
 
-from .common import SEQUENCE, all_names, native_kernels, sequence_loss
+from .common import SEQUENCE, native_kernels, sequence_loss
 
 TEXT_PATH = Path(__file__).resolve().parents[2] / "data" / "alice.txt"
 
 
-class CourseView(nn.Module):
-    """The production :class:`~torch_ref.rnn.SequenceModel` whose ``state_dict`` speaks the
-    course's parameter names (``torch_ref.rnn.torch_to_course``/``course_to_torch``); training
-    (``parameters()``, ``forward``) is the model's own, run on torch's own CUDA kernels (the
-    checks' rule, :func:`.common.native_kernels`)."""
+class NativeKernels(T.SequenceModel):
+    """The production :class:`~torch_ref.rnn.SequenceModel`, run on torch's own CUDA kernels
+    (the checks' rule, :func:`.common.native_kernels`); same parameters, same ``state_dict``."""
 
-    def __init__(self, model: T.SequenceModel) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, state=None) -> torch.Tensor:
         with native_kernels():
-            return self.model(x)
-
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        with native_kernels():
-            return self.model.predict(x)
-
-    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:  # type: ignore[override]
-        return {k: v.detach() for k, v in T.torch_to_course(self.model.state_dict(), self.model.cell).items()}
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # type: ignore[override]
-        return self.model.load_state_dict(T.course_to_torch(state_dict, self.model.cell))
-
-
-def identity_spec(cell: str) -> ParamSpec:
-    return {name: (name, SAME) for name in all_names(cell)}
+            return super().forward(x, state)
 
 
 def _problem(cell: str, init: dict[str, np.ndarray], batches: list, lr: float, many_to_one: bool,
@@ -75,9 +55,9 @@ def _problem(cell: str, init: dict[str, np.ndarray], batches: list, lr: float, m
     n_y, n_a = init[S.HEAD[cell][0]].shape
     n_x = init["Wax"].shape[1] if cell == "rnn" else init["Wf"].shape[1] - n_a
     return {"scratch_step": lambda p, X, Y: S.propagate(p, X, Y, cell),
-            "torch_model": CourseView(T.SequenceModel(n_x, n_a, n_y, cell, many_to_one)),
+            "torch_model": NativeKernels(n_x, n_a, n_y, cell, many_to_one),
             "torch_loss": sequence_loss, "init_params": init, "batches": batches,
-            "param_spec": identity_spec(cell), "learning_rate": lr,
+            "param_spec": T.CourseConverter(cell), "learning_rate": lr,
             "batch_layouts": (SEQUENCE, COLUMNS if many_to_one else SEQUENCE), "metrics": metrics}
 
 
