@@ -45,16 +45,24 @@ def _recall_outcome(cell: str, accuracy: float, side: str) -> None:
 
 
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
-def test_recall_lstm_learns_and_vanilla_rnn_does_not(cell: str) -> None:
-    """The whole 600-step run, step for step in lockstep (torch reset to the scratch parameters
-    before each step, every update compared at the gradient tolerance), then each side running
-    free on the same batches: the outcome is asserted per side."""
+def test_recall_whole_run_is_equal_step_for_step_in_lockstep(cell: str, device: str, dtype: str) -> None:
+    """The whole 600-step run, step for step: torch reset to the scratch parameters before each
+    step, every update compared at the gradient tolerance. The outcome is asserted in float64;
+    in float32 the LSTM's plateau escape comes later (75% held-out at step 600 on CPU, where
+    float64 reaches 100%): when it escapes depends on rounding, not on the implementation."""
     problem = K.recall_problem(cell, RECALL_STEPS, K.RECALL_LR[cell], np.random.default_rng(11))
-    locked = check_training(device="cpu", dtype="float64", concept="rnn", case=f"recall-{cell}",
+    locked = check_training(device=device, dtype=dtype, concept="rnn", case=f"recall-{cell}",
                             lockstep=True, **problem)
     assert_parity(locked)
     assert len(locked.extra["scratch_loss"]) == RECALL_STEPS
-    _recall_outcome(cell, locked.extra["metrics"]["test_accuracy_scratch"], "scratch, lockstep")
+    if dtype == "float64":
+        _recall_outcome(cell, locked.extra["metrics"]["test_accuracy_scratch"], "scratch, lockstep")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn"])
+def test_recall_lstm_learns_and_vanilla_rnn_does_not(cell: str) -> None:
+    """Each side running free on the same batches (they part ways after the first steps, see
+    below): the outcome is asserted per side."""
     problem = K.recall_problem(cell, RECALL_STEPS, K.RECALL_LR[cell], np.random.default_rng(11))
     free = check_training(device="cpu", dtype="float64", concept="rnn", case=f"recall-{cell}",
                           **problem).extra["metrics"]
