@@ -23,6 +23,7 @@ from parity_tests.compare import assert_parity
 from parity_tests.concepts.rnn import tasks as K
 from parity_tests.tolerances import tolerance
 from parity_tests.trajectory import check_training
+from torch_ref.layout import load_scratch_params
 
 pytestmark = pytest.mark.slow
 
@@ -81,8 +82,8 @@ def test_recall_runs_part_ways_whatever_the_implementation() -> None:
     runs = []
     for nudge in (0.0, 1e-15):
         model = copy.deepcopy(problem["torch_model"]).double()
-        model.load_state_dict({k: torch.as_tensor(v * (1 + nudge * rng.standard_normal(v.shape)))
-                               for k, v in problem["init_params"].items()})
+        load_scratch_params(model, {k: v * (1 + nudge * rng.standard_normal(v.shape))
+                                    for k, v in problem["init_params"].items()})
         runs.append((model, torch.optim.SGD(model.parameters(), lr=K.RECALL_LR["lstm"])))
     apart = []
     for X, Y in problem["batches"]:
