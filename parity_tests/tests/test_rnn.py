@@ -285,8 +285,13 @@ def test_ordinary_checks_leave_cudnn_off_and_restore_it(cell: str) -> None:
 def test_the_course_converter_works_wherever_a_spec_does(cell: str) -> None:
     """``SequenceModel.param_spec`` is a Converter: the generic layout functions take it, both
     ways, and hold it to strict keys."""
-    from torch_ref.layout import (Converter, load_scratch_params, params_to_state_dict,
-                                  scratch_params, state_dict_to_params)
+    from torch_ref.layout import (
+        Converter,
+        load_scratch_params,
+        params_to_state_dict,
+        scratch_params,
+        state_dict_to_params,
+    )
 
     params = S.initialize_parameters(3, 4, 2, cell, np.random.default_rng(1))
     model = T.SequenceModel(3, 4, 2, cell, dtype=torch.float64)
