@@ -21,6 +21,12 @@ and thread count. Each library is timed in its own phase with a warm-up (their t
 busy-wait against each other), median of several repeats. Target: ``vectorized`` at most 1.5×
 torch CPU's time.
 
+The split of the vectorized step (reported, not part of the ratio): each of its four calls timed
+alone on inputs made beforehand (``conv f``, ``pool f``, ``pool b``, ``conv b``), and its three
+GEMMs alone (``GEMMs ms``; ``rest ms`` = step − GEMMs, both timed in the same phase). Calls timed
+alone find their inputs in cache and reuse memory the step would take fresh (page faults), so
+the four need not add up to the step.
+
 Run: ``python -m benchmarks conv [--quick]``.
 """
 
@@ -68,6 +74,21 @@ def scratch_step(form: str, dtype: np.dtype, m: int = M):
     return run
 
 
+def scratch_phases(dtype: np.dtype, m: int = M) -> dict[str, Any]:
+    """The vectorized step's four calls, each on its own with inputs made beforehand, and its three
+    GEMMs alone (``Z``, ``dW``, ``dcols`` on the step's own matrices)."""
+    p = make_problem(dtype, m)
+    Z, conv_cache = S.conv_forward(p["x"], p["W"], p["b"], 1, PAD)
+    _, pool_cache = S.pool_forward(Z, POOL, POOL, "max")
+    dZ = S.pool_backward(p["dP"], pool_cache)
+    cols, W_cols, dZ_rows = conv_cache.cols, p["W"].reshape(-1, N_C), dZ.reshape(-1, N_C)
+    return {"conv f": lambda: S.conv_forward(p["x"], p["W"], p["b"], 1, PAD),
+            "pool f": lambda: S.pool_forward(Z, POOL, POOL, "max"),
+            "pool b": lambda: S.pool_backward(p["dP"], pool_cache),
+            "conv b": lambda: S.conv_backward(dZ, conv_cache),
+            "GEMMs": lambda: (cols.T @ W_cols, cols @ dZ_rows, W_cols @ dZ_rows.T)}
+
+
 def torch_step(dtype: np.dtype, device: str, m: int = M):
     p = make_problem(dtype, m)
     conv = nn.Conv2d(N_C_PREV, N_C, F_, 1, PAD, device=device, dtype=getattr(torch, np.dtype(dtype).name))
@@ -101,6 +122,7 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
             with threads(n_threads):
                 peak = max(gemm_peak(dtype, quick))
                 t_vec = time_call(scratch_step("vectorized", dtype, m), repeats=repeats)
+                split = {k: time_call(fn, repeats=repeats) for k, fn in scratch_phases(dtype, m).items()}
                 t_torch = time_call(torch_step(dtype, "cpu", m), repeats=repeats)
                 loop = scratch_step("loop", dtype, loop_m)
                 t0 = time.perf_counter()
@@ -111,7 +133,9 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                    "vec/torch time": t_vec / t_torch, "loop/vec time": t_loop / t_vec,
                    "vec % peak": 100 * flops / t_vec / 1e9 / peak,
                    "torch % peak": 100 * flops / t_torch / 1e9 / peak,
-                   "loop examples timed": loop_m, "dx rel diff vs torch": agreement}
+                   "loop examples timed": loop_m, "dx rel diff vs torch": agreement,
+                   **{f"{k} ms": 1e3 * t for k, t in split.items()},
+                   "rest ms": 1e3 * (t_vec - split["GEMMs"])}
             if torch.cuda.is_available():
                 t_cuda = time_call(torch_step(dtype, "cuda", m), repeats=repeats, sync=torch.cuda.synchronize)
                 row["cuda ms"] = 1e3 * t_cuda
@@ -122,6 +146,9 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     print(f"conv 3x3 pad 1, {N_C} filters, x ({m}, {N_H}, {N_W}, {N_C_PREV}) + max pool 2: "
           f"{flops / 1e6:.1f} MFLOP per step (3 GEMMs); loop form timed on {loop_m} examples, x{m // loop_m}")
     print(table(rows, columns))
+    print("vectorized step split (each call alone; GEMMs alone, rest = step - GEMMs):")
+    print(table(rows, ["dtype", "threads", "vectorized ms", "conv f ms", "pool f ms", "pool b ms",
+                       "conv b ms", "GEMMs ms", "rest ms"]))
     findings = diagnose(rows)
     for line in findings:
         print(line)

@@ -66,7 +66,8 @@ def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int =
     A_prev_pad = pad_images(A_prev, pad)  # (m, n_H_prev + 2p, n_W_prev + 2p, n_C_prev)
     cols = im2col(A_prev_pad, f, stride, n_H, n_W)  # (f·f·n_C_prev, m·n_H·n_W)
     Z = cols.T @ W.reshape(-1, n_C)  # (m·n_H·n_W, n_C): every position's window times every filter
-    Z += b.reshape(n_C)
+    Z_rows = Z.reshape(m * n_H, n_W * n_C)  # a row per image row: n_W positions × n_C channels
+    Z_rows += np.tile(b.reshape(n_C), n_W)  # + b at every position (long rows add faster than n_C at a time)
     return Z.reshape(m, n_H, n_W, n_C), ConvCache(A_prev, W, b, stride, pad, cols)
 
 
@@ -93,8 +94,10 @@ def conv_backward(dZ: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, np.ndar
         for j in range(f):
             rows, columns = slice(i, i + stride * n_H, stride), slice(j, j + stride * n_W, stride)
             dA_T[:, :, rows, columns] += dcols[i, j]  # entry (i, j) of every window at once
-    dA_prev = dA_T[:, :, pad : pad + n_H_prev, pad : pad + n_W_prev]  # drop the padding
-    return np.ascontiguousarray(dA_prev.transpose(1, 2, 3, 0)), dW, db
+    dA_prev = np.empty(A_prev.shape, dtype=W.dtype)
+    for c in range(n_C_prev):  # channels last again: a copy per channel moves whole rows
+        dA_prev[..., c] = dA_T[c, :, pad : pad + n_H_prev, pad : pad + n_W_prev]  # drop the padding
+    return dA_prev, dW, db
 
 
 def window_entries(f: int, stride: int, n_H: int, n_W: int):
@@ -111,22 +114,26 @@ def pool_forward(A_prev: np.ndarray, f: int, stride: int,
     channel: ``A (m, n_H, n_W, n_C)``, ``n_H = ⌊(n_H_prev − f)/s⌋ + 1``.
 
     Goes through the ``f²`` window entries in row-major order, each a strided view of every
-    window at once; for ``max`` it keeps the index of the winner, replaced only by a *strictly*
-    greater entry — so on ties the first maximum wins, as in torch.
+    window at once, reading each once. For ``max`` it keeps the index of the winner: after entry
+    ``k`` the running max ``A_k = max(A, entry k)`` is *strictly* greater than the previous one
+    exactly where entry ``k`` takes the lead, so on ties the first maximum wins, as in torch.
     """
     A_prev, f, stride, mode, n_H, n_W = check_pool(A_prev, f, stride, mode)
     entries = window_entries(f, stride, n_H, n_W)
     A = A_prev[next(entries)[1]].copy()  # entry (0, 0) of every window, (m, n_H, n_W, n_C)
-    argmax = np.zeros(A.shape, dtype=np.int32) if mode == "max" else None
-    for k, index in entries:
-        x = A_prev[index]
-        if argmax is None:
-            A += x
-            continue
-        np.putmask(argmax, x > A, k)  # strictly greater: the first maximum stays on ties
-        np.maximum(A, x, out=A)
-    if argmax is None:
+    if mode == "avg":
+        for _, index in entries:
+            A += A_prev[index]
         A /= A.dtype.type(f * f)
+        return A, PoolCache(A_prev, f, stride, mode)
+    index_type = np.min_scalar_type(f * f - 1)  # the smallest integer type holding k = i·f + j
+    argmax = np.zeros(A.shape, dtype=index_type)
+    A_k = np.empty_like(A)
+    for k, index in entries:
+        np.maximum(A, A_prev[index], out=A_k)  # the max over entries 0 … k
+        # k exceeds every earlier index: max(argmax, k·[A_k > A]) is k exactly where entry k leads
+        np.maximum(argmax, (A_k > A) * index_type.type(k), out=argmax)
+        A, A_k = A_k, A
     return A, PoolCache(A_prev, f, stride, mode, argmax)
 
 
@@ -142,10 +149,11 @@ def pool_backward(dA: np.ndarray, cache: PoolCache) -> np.ndarray:
     share = dA / dA.dtype.type(f * f) if mode == "avg" else None
     tiled = stride == f and n_H * f == n_H_prev and n_W * f == n_W_prev  # every entry in one window
     dA_prev = np.empty_like(A_prev) if tiled else np.zeros_like(A_prev)
-    for k, index in window_entries(f, stride, n_H, n_W):
-        to_entry = share if share is not None else dA * (argmax == k)  # (m, n_H, n_W, n_C)
-        if tiled:
-            dA_prev[index] = to_entry
+    for k, index in window_entries(f, stride, n_H, n_W):  # entry k of every window
+        if not tiled:  # overlapping windows (s < f) add up
+            dA_prev[index] += share if mode == "avg" else dA * (argmax == k)
+        elif mode == "avg":
+            dA_prev[index] = share
         else:
-            dA_prev[index] += to_entry  # overlapping windows (s < f) add up
+            np.multiply(dA, argmax == k, out=dA_prev[index])  # dA where entry k won, else 0
     return dA_prev
