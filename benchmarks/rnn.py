@@ -7,7 +7,8 @@ and the LSTM (``lstm_forward``/``lstm_backward`` vs ``nn.LSTM``), float32 and fl
 on every hidden state (torch: ``out.backward(G)``, gradients of input, initial state and every
 weight). Each library is timed in its own phase (median of repeats); the ratio is
 scratch-time / torch-time (< 1: NumPy is faster). Targets (issue 10): vanilla RNN <= 1,
-LSTM <= 1.5.
+LSTM <= 1.5. Reported next to it, not part of it: the scratch forward alone and the backward
+alone (from one cache made beforehand), ``numpy fwd ms`` and ``numpy bwd ms``.
 
 The GEMM FLOPs per call, counted exactly: per step ``2·m·n_a·n_a·g`` (``g`` = 1 or 4 gates) for
 ``Waa a⟨t−1⟩`` forward and the same twice backward (``dWaa``, ``da⟨t−1⟩``), minus the backward
@@ -57,6 +58,19 @@ def scratch_call(cell: str, sizes: dict[str, int], dtype: np.dtype):
     return lambda: S.lstm_backward(G, S.lstm_forward(x, a0, a0, core)[2])
 
 
+def scratch_split(cell: str, sizes: dict[str, int], dtype: np.dtype) -> dict[str, Any]:
+    """The scratch call's two halves on their own: the forward, and the backward from one cache
+    made beforehand (reported next to the ratio, not part of it)."""
+    p, x, G = _inputs(cell, sizes, dtype)
+    core = {k: v for k, v in p.items() if k not in S.HEAD[cell]}
+    a0 = np.zeros((sizes["n_a"], sizes["m"]), dtype=dtype)
+    if cell == "rnn":
+        cache = S.rnn_forward(x, a0, core)[1]
+        return {"forward": lambda: S.rnn_forward(x, a0, core), "backward": lambda: S.rnn_backward(G, cache)}
+    cache = S.lstm_forward(x, a0, a0, core)[2]
+    return {"forward": lambda: S.lstm_forward(x, a0, a0, core), "backward": lambda: S.lstm_backward(G, cache)}
+
+
 def torch_call(cell: str, sizes: dict[str, int], dtype: np.dtype):
     p, x, G = _inputs(cell, sizes, dtype)
     model = T.SequenceModel.from_scratch(p, cell)
@@ -83,19 +97,22 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
             for n_threads in sorted({1, 2 if (all_threads or 1) >= 2 else 1}):
                 with threads(n_threads):
                     t_np = time_call(scratch_call(cell, sizes, dtype), repeats=repeats)
+                    split = {k: time_call(fn, repeats=repeats)
+                             for k, fn in scratch_split(cell, sizes, dtype).items()}
                     t_torch = time_call(torch_call(cell, sizes, dtype), repeats=repeats)
                 flops = call_flops(cell, **sizes)
                 rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "threads": n_threads,
                              "numpy ms": 1e3 * t_np, "torch ms": 1e3 * t_torch,
                              "numpy/torch time": t_np / t_torch, "target": TARGET[cell],
                              "met": t_np / t_torch <= TARGET[cell],
+                             "numpy fwd ms": 1e3 * split["forward"], "numpy bwd ms": 1e3 * split["backward"],
                              "numpy GFLOP/s": flops / t_np / 1e9,
                              "torch GFLOP/s": flops / t_torch / 1e9})
     loaded, load = machine_loaded()
     print(f"recurrent layer forward + BPTT, {sizes} (GEMM FLOPs per call: "
           f"rnn {call_flops('rnn', **sizes) / 1e6:.0f} M, lstm {call_flops('lstm', **sizes) / 1e6:.0f} M)")
     print(table(rows, ["cell", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time",
-                       "target", "met", "numpy GFLOP/s", "torch GFLOP/s"]))
+                       "target", "met", "numpy fwd ms", "numpy bwd ms", "numpy GFLOP/s", "torch GFLOP/s"]))
     if loaded:
         print(f"note: the machine is loaded (1-min load average {load}); 2-thread figures are unreliable")
     payload = {"sizes": sizes, "rows": rows, "machine_loaded": loaded,

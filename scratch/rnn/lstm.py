@@ -16,7 +16,8 @@ The gradient convention is :mod:`scratch.rnn.vanilla`'s: backwards take ``∂J/�
 
 The cell is the course's formulas one step at a time; the layer runs the same equations with
 the four gates stacked into one ``(4 n_a, n_a + n_x)`` matrix (order ``f, i, o, c̃``: the three
-sigmoids are one block) and the ``x``-part of every step computed before the loop.
+sigmoids are one block), so that each step is one product ``W [a⟨t−1⟩; x⟨t⟩]``; its backward
+sums ``dW = Σ_t dz⟨t⟩ [a⟨t−1⟩; x⟨t⟩]ᵀ`` and computes ``dx`` with one product each after the loop.
 
 Example:
     >>> import numpy as np
@@ -116,11 +117,13 @@ def lstm_cell_backward(da_next: np.ndarray, dc_next: np.ndarray, cache: tuple,
 
 # --- the layer: the same equations looped over t --------------------------------------------------
 def _sigmoid_(Z: np.ndarray) -> None:
-    """``σ(z) = ½ (1 + tanh(z/2))`` in place: no overflow for any ``z``, three passes."""
-    Z *= 0.5
-    np.tanh(Z, out=Z)
-    Z *= 0.5
-    Z += 0.5
+    """``σ(z) = 1 / (1 + e^{−z})`` in place. Where ``z`` is below about −88 (float32; −709 in
+    float64) ``e^{−z}`` overflows to ``inf`` and ``σ`` to its limit 0: call it under
+    ``np.errstate(over="ignore")``."""
+    np.negative(Z, out=Z)
+    np.exp(Z, out=Z)
+    Z += 1
+    np.reciprocal(Z, out=Z)
 
 
 def lstm_forward(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
@@ -137,30 +140,41 @@ def lstm_forward(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
 
 def lstm_forward_blocks(X2: np.ndarray, a0: np.ndarray, c0: np.ndarray,
                         p: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The layer on time-blocked columns (validated inputs): ``X2 (n_x, T_x·m)``."""
+    """The layer on time-blocked columns (validated inputs): ``X2 (n_x, T_x·m)``.
+
+    Each step's equations run on contiguous ``(·, m)`` blocks — the concatenation
+    ``[a⟨t−1⟩; x⟨t⟩]``, the gates ``G[t]`` (kept for the backward, ``G (T_x, 4 n_a, m)``), the
+    cell state — since a step's block of time-blocked columns is ``n`` rows of only ``m``
+    numbers, ``T_x·m`` apart; ``a⟨t⟩``, ``c⟨t⟩`` are then copied into their columns of ``A2``,
+    ``C2``.
+    """
     n_a, m = a0.shape
     T_x = X2.shape[1] // m
     W = np.concatenate([p[f"W{g}"] for g in _STACK])  # (4 n_a, n_a + n_x), rows f, i, o, c̃
-    Wa, Wx = W[:, :n_a], np.ascontiguousarray(W[:, n_a:])
-    G = Wx @ X2  # (4 n_a, T_x·m): the x⟨t⟩ part of every gate at every step
-    G += np.concatenate([p[f"b{g}"] for g in _STACK])
+    b = np.repeat(np.concatenate([p[f"b{g}"] for g in _STACK]), m, axis=1)  # (4 n_a, m): b per example
+    G = np.empty((T_x, 4 * n_a, m), dtype=X2.dtype)  # Γf, Γi, Γo, c̃⟨t⟩ of every step
     A2 = np.empty((n_a, (T_x + 1) * m), dtype=X2.dtype)  # a⟨0⟩ … a⟨T_x⟩
     C2 = np.empty_like(A2)  # c⟨0⟩ … c⟨T_x⟩
-    TC = np.empty((n_a, T_x * m), dtype=X2.dtype)  # tanh(c⟨t⟩)
+    TC = np.empty((T_x, n_a, m), dtype=X2.dtype)  # tanh(c⟨t⟩)
     A2[:, :m], C2[:, :m] = a0, c0
-    for t in range(T_x):
-        prev, cols, nxt = slice(t * m, (t + 1) * m), slice(t * m, (t + 1) * m), \
-            slice((t + 1) * m, (t + 2) * m)
-        g = G[:, cols]  # (4 n_a, m)
-        g += Wa @ A2[:, prev]
-        _sigmoid_(g[:3 * n_a])  # Γf, Γi, Γo
-        np.tanh(g[3 * n_a:], out=g[3 * n_a:])  # c̃⟨t⟩
-        f, i, o, cc = g[:n_a], g[n_a:2 * n_a], g[2 * n_a:3 * n_a], g[3 * n_a:]
-        c = C2[:, nxt]
-        np.multiply(f, C2[:, prev], out=c)
-        c += i * cc  # c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃⟨t⟩
-        np.tanh(c, out=TC[:, cols])
-        np.multiply(o, TC[:, cols], out=A2[:, nxt])  # a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩)
+    concat = np.empty((n_a + X2.shape[0], m), dtype=X2.dtype)  # [a⟨t−1⟩; x⟨t⟩]
+    a, c, i_cc = concat[:n_a], np.array(c0, order="C"), np.empty((n_a, m), dtype=X2.dtype)
+    a[:] = a0
+    with np.errstate(over="ignore"):  # σ's e^{−z} may overflow: σ → 0, its limit
+        for t in range(T_x):
+            concat[n_a:] = X2[:, t * m:(t + 1) * m]  # x⟨t⟩
+            g = np.matmul(W, concat, out=G[t])  # (4 n_a, m)
+            g += b  # W [a⟨t−1⟩; x⟨t⟩] + b for the four gates at once
+            _sigmoid_(g[:3 * n_a])  # Γf, Γi, Γo
+            np.tanh(g[3 * n_a:], out=g[3 * n_a:])  # c̃⟨t⟩
+            f, i, o, cc = g[:n_a], g[n_a:2 * n_a], g[2 * n_a:3 * n_a], g[3 * n_a:]
+            c *= f
+            c += np.multiply(i, cc, out=i_cc)  # c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃⟨t⟩
+            np.tanh(c, out=TC[t])
+            np.multiply(o, TC[t], out=a)  # a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩), next step's a⟨t−1⟩
+            nxt = slice((t + 1) * m, (t + 2) * m)
+            A2[:, nxt], C2[:, nxt] = a, c
+    Wa, Wx = np.ascontiguousarray(W[:, :n_a]), np.ascontiguousarray(W[:, n_a:])  # for the backward
     return {"X2": X2, "A2": A2, "C2": C2, "TC": TC, "G": G, "Wa": Wa, "Wx": Wx, "m": m}
 
 
@@ -188,25 +202,29 @@ def lstm_backward(da: np.ndarray, cache: dict, dc_last: np.ndarray | None = None
 
 def lstm_backward_blocks(dA2: np.ndarray, cache: dict, dc_last: np.ndarray | None = None,
                          ) -> dict[str, np.ndarray]:
-    """BPTT on time-blocked columns; ``dA2 (n_a, T_x·m)`` is consumed (overwritten)."""
+    """BPTT on time-blocked columns; ``dA2 (n_a, T_x·m)`` is consumed (overwritten). Each step's
+    equations run on contiguous ``(·, m)`` blocks; its ``dz`` of the four gates is then copied
+    into its columns of ``dG``, for the products over all steps after the loop."""
     X2, A2, C2, TC, G, Wa, Wx, m = (cache[k] for k in ("X2", "A2", "C2", "TC", "G", "Wa", "Wx", "m"))
     n_a = A2.shape[0]
     T_x = X2.shape[1] // m
-    dG = np.empty_like(G)  # (4 n_a, T_x·m): dz of every gate at every step
+    dG = np.empty((4 * n_a, T_x * m), dtype=A2.dtype)  # dz of every gate at every step
+    Wa_T = np.ascontiguousarray(Wa.T)  # (n_a, 4 n_a)
     da_next = np.zeros((n_a, m), dtype=A2.dtype)  # Waᵀ dz⟨t+1⟩
-    dc = np.zeros((n_a, m), dtype=A2.dtype) if dc_last is None else dc_last.copy()
-    tmp = np.empty((n_a, m), dtype=A2.dtype)
+    dc = np.zeros((n_a, m), dtype=A2.dtype) if dc_last is None else np.array(dc_last, order="C")
+    dg, da, tmp = (np.empty((k * n_a, m), dtype=A2.dtype) for k in (4, 1, 1))  # this step's blocks
     for t in reversed(range(T_x)):
         cols = slice(t * m, (t + 1) * m)
-        g, dg, tc = G[:, cols], dG[:, cols], TC[:, cols]
+        g, tc = G[t], TC[t]
         f, i, o, cc = g[:n_a], g[n_a:2 * n_a], g[2 * n_a:3 * n_a], g[3 * n_a:]
         da_t = dA2[:, cols]
         da_t += da_next  # da_total⟨t⟩
-        np.multiply(da_t, tc, out=dg[2 * n_a:3 * n_a])  # dΓo = da ⊙ tanh(c)
+        da[:] = da_t
+        np.multiply(da, tc, out=dg[2 * n_a:3 * n_a])  # dΓo = da ⊙ tanh(c)
         np.multiply(tc, tc, out=tmp)
         np.subtract(1, tmp, out=tmp)
         tmp *= o
-        tmp *= da_t
+        tmp *= da
         dc += tmp  # dc⟨t⟩ = dc_next + da ⊙ Γo ⊙ (1 − tanh²(c))
         np.multiply(dc, C2[:, cols], out=dg[:n_a])  # dΓf = dc ⊙ c⟨t−1⟩
         np.multiply(dc, cc, out=dg[n_a:2 * n_a])  # dΓi = dc ⊙ c̃
@@ -218,9 +236,10 @@ def lstm_backward_blocks(dA2: np.ndarray, cache: dict, dc_last: np.ndarray | Non
         np.multiply(cc, cc, out=tmp)
         np.subtract(1, tmp, out=tmp)
         dg[3 * n_a:] *= tmp  # tanh' = 1 − c̃²
-        da_next = Wa.T @ dg
-    dW = dG @ np.concatenate([A2[:, :T_x * m], X2]).T  # (4 n_a, n_a + n_x): dz [a⟨t−1⟩; x⟨t⟩]ᵀ
-    db = np.sum(dG, axis=1, keepdims=True)
+        np.matmul(Wa_T, dg, out=da_next)  # Waᵀ dz⟨t⟩
+        dG[:, cols] = dg
+    dW = np.concatenate([dG @ A2[:, :T_x * m].T, dG @ X2.T], axis=1)  # dz [a⟨t−1⟩; x⟨t⟩]ᵀ, (4 n_a, n_a + n_x)
+    db = dG @ np.ones((T_x * m, 1), dtype=A2.dtype)  # Σ over steps and examples, as a product
     grads = {"dX2": Wx.T @ dG, "da0": da_next, "dc0": dc, "dA2_total": dA2}
     for k, gate in enumerate(_STACK):
         grads[f"dW{gate}"] = dW[k * n_a:(k + 1) * n_a]

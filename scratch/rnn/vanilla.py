@@ -149,10 +149,12 @@ def forward_blocks(X2: np.ndarray, a0: np.ndarray, Wax: np.ndarray, Waa: np.ndar
     A2[:, :m] = a0
     Z = Wax @ X2  # (n_a, T_x·m): Wax x⟨t⟩ for every t at once
     Z += ba
+    a, z = np.array(a0, order="C"), np.empty((n_a, m), dtype=Wax.dtype)  # the step's contiguous blocks
     for t in range(T_x):
-        zt = Z[:, t * m:(t + 1) * m]  # (n_a, m)
-        zt += Waa @ A2[:, t * m:(t + 1) * m]  # + Waa a⟨t−1⟩
-        np.tanh(zt, out=A2[:, (t + 1) * m:(t + 2) * m])  # a⟨t⟩
+        np.matmul(Waa, a, out=z)  # Waa a⟨t−1⟩
+        z += Z[:, t * m:(t + 1) * m]  # + Wax x⟨t⟩ + ba
+        np.tanh(z, out=a)  # a⟨t⟩
+        A2[:, (t + 1) * m:(t + 2) * m] = a
     return {"X2": X2, "A2": A2, "Wax": Wax, "Waa": Waa, "m": m}
 
 
@@ -183,13 +185,15 @@ def backward_blocks(dA2: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
     """BPTT on time-blocked columns; ``dA2 (n_a, T_x·m)`` is consumed (overwritten)."""
     X2, A2, Wax, Waa, m = cache["X2"], cache["A2"], cache["Wax"], cache["Waa"], cache["m"]
     T_x = X2.shape[1] // m
-    dZ = 1 - A2[:, m:] ** 2  # (n_a, T_x·m): tanh'(z⟨t⟩) for every t, becomes dz⟨t⟩ below
+    dZ = np.square(A2[:, m:])  # (n_a, T_x·m): a⟨t⟩² for every t
+    np.subtract(1, dZ, out=dZ)  # tanh'(z⟨t⟩) = 1 − a⟨t⟩², becomes dz⟨t⟩ below
     da_next = np.zeros_like(A2[:, :m])  # Waaᵀ dz⟨t+1⟩, zero after the last step
+    Waa_T = np.ascontiguousarray(Waa.T)
     for t in reversed(range(T_x)):
         cols = slice(t * m, (t + 1) * m)
         dA2[:, cols] += da_next  # da_total⟨t⟩
         dZ[:, cols] *= dA2[:, cols]  # dz⟨t⟩ = da_total⟨t⟩ ⊙ (1 − a⟨t⟩²)
-        da_next = Waa.T @ dZ[:, cols]  # (n_a, m)
+        np.matmul(Waa_T, dZ[:, cols], out=da_next)  # (n_a, m)
     return {"dX2": Wax.T @ dZ, "da0": da_next, "dWax": dZ @ X2.T,
             "dWaa": dZ @ A2[:, :T_x * m].T, "dba": np.sum(dZ, axis=1, keepdims=True),
             "dA2_total": dA2}
