@@ -148,3 +148,20 @@ def test_torch_train_refuses_non_binary_labels_and_empty_batches() -> None:
         torch_logreg.train(model, X, torch.full((4, 1), 2.0, dtype=torch.float64), 1, 0.1)
     with pytest.raises(ValueError, match=r"X: empty batch \(m = 0 examples\)"):
         torch_logreg.train(model, X[:0], torch.zeros(0, 1, dtype=torch.float64), 1, 0.1)
+
+
+def test_the_finite_check_takes_finite_data_whose_sum_overflows_and_refuses_nan_and_inf() -> None:
+    """The NaN/Inf check first sums (a finite sum proves every entry finite); a sum that
+    overflows must fall back to the entrywise scan, never refuse finite data."""
+    from scratch._validate import as_float_array
+
+    huge = np.full((4, 3), np.finfo(np.float32).max, dtype=np.float32)  # sum overflows to inf
+    assert as_float_array("X", huge) is huge
+    for bad in (np.nan, np.inf, -np.inf):
+        x = np.ones((4, 3))
+        x[2, 1] = bad
+        with pytest.raises(ValueError, match=r"X: contains NaN or Inf \(first at index \(2, 1\)"):
+            as_float_array("X", x)
+    mixed = np.array([np.inf, -np.inf])  # sums to NaN
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        as_float_array("X", mixed)

@@ -307,3 +307,19 @@ def test_the_course_converter_works_wherever_a_spec_does(cell: str) -> None:
         state_dict_to_params({k: v for k, v in sd.items() if k != "head.bias"}, model.param_spec)
     with pytest.raises(ValueError, match="params: expected keys"):
         load_scratch_params(model, {k: v for k, v in params.items() if k != "by"})
+
+
+@pytest.mark.parametrize("cell", S.CELLS)
+def test_forward_states_are_read_only_views_so_the_cache_stays_true(cell: str) -> None:
+    """The layer returns its states without a copy; changing them in place must not silently
+    change what the backward reads, so they are read-only."""
+    rng = np.random.default_rng(3)
+    p = S.initialize_parameters(3, 4, 2, cell, rng)
+    x, a0 = rng.standard_normal((3, 5, 6)), np.zeros((4, 5))
+    core = {k: p[k] for k in core_names(cell)}
+    states = [S.rnn_forward(x, a0, core)[0]] if cell == "rnn" else list(S.lstm_forward(x, a0, a0, core)[:2])
+    for s in states:
+        assert s.shape == (4, 5, 6) and not s.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            s[0, 0, 0] = 1.0
+        assert s.copy().flags.writeable

@@ -128,14 +128,16 @@ def _sigmoid_(Z: np.ndarray) -> None:
 
 def lstm_forward(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
                  ) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Hidden and cell states ``a, c (n_a, m, T_x)`` from ``x (n_x, m, T_x)``, ``a0``, ``c0``."""
+    """Hidden and cell states ``a, c (n_a, m, T_x)`` from ``x (n_x, m, T_x)``, ``a0``, ``c0``;
+    both are read-only views of the cache's states (``.copy()`` to change them)."""
     p, n_a, n_x = check_lstm_params(params)
     x = check_sequence(x, n_x, p["Wf"].dtype, np.shape(a0)[1] if np.ndim(a0) == 2 else None)
     m = x.shape[1]
     a0 = check_state("a0", a0, n_a, m, x.dtype)
     c0 = check_state("c0", c0, n_a, m, x.dtype)
     cache = lstm_forward_blocks(to_blocks(x), a0, c0, p)
-    return from_blocks(cache["A2"][:, m:], m), from_blocks(cache["C2"][:, m:], m), cache
+    return (from_blocks(cache["A2"][:, m:], m, writeable=False),
+            from_blocks(cache["C2"][:, m:], m, writeable=False), cache)
 
 
 def lstm_forward_blocks(X2: np.ndarray, a0: np.ndarray, c0: np.ndarray,

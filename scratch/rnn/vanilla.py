@@ -96,10 +96,14 @@ def to_blocks(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 2, 1)).reshape(n, T_x * m)
 
 
-def from_blocks(X2: np.ndarray, m: int) -> np.ndarray:
-    """``(n, T_x · m)`` -> ``(n, m, T_x)`` (a contiguous copy)."""
+def from_blocks(X2: np.ndarray, m: int, writeable: bool = True) -> np.ndarray:
+    """``(n, T_x · m)`` -> ``(n, m, T_x)``: a *view* of ``X2`` (no copy; ``[:, :, t]`` is step
+    ``t``'s block). ``writeable=False`` for a view of a cache (the forward's states), so that
+    changing the returned array in place cannot change what the backward reads."""
     n = X2.shape[0]
-    return np.ascontiguousarray(X2.reshape(n, -1, m).transpose(0, 2, 1))
+    view = X2.reshape(n, -1, m).transpose(0, 2, 1)
+    view.flags.writeable = writeable
+    return view
 
 
 # --- the cell: one step -----------------------------------------------------------------------
@@ -131,12 +135,13 @@ def rnn_cell_backward(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray
 # --- the layer: the cell looped over t ---------------------------------------------------------
 def rnn_forward(x: np.ndarray, a0: np.ndarray, params: Params) -> tuple[np.ndarray, dict]:
     """Hidden states ``a (n_a, m, T_x)`` for ``t = 1 … T_x`` from ``x (n_x, m, T_x)`` and
-    ``a0 (n_a, m)``, and the cache :func:`rnn_backward` needs."""
+    ``a0 (n_a, m)``, and the cache :func:`rnn_backward` needs. ``a`` is a read-only view of the
+    cache's states (``a.copy()`` to change it)."""
     Wax, Waa, ba = check_rnn_params(params)
     x = check_sequence(x, Wax.shape[1], Wax.dtype, np.shape(a0)[1] if np.ndim(a0) == 2 else None)
     a0 = check_state("a0", a0, Wax.shape[0], x.shape[1], Wax.dtype)
     cache = forward_blocks(to_blocks(x), a0, Wax, Waa, ba)
-    return from_blocks(cache["A2"][:, x.shape[1]:], x.shape[1]), cache
+    return from_blocks(cache["A2"][:, x.shape[1]:], x.shape[1], writeable=False), cache
 
 
 def forward_blocks(X2: np.ndarray, a0: np.ndarray, Wax: np.ndarray, Waa: np.ndarray,
@@ -147,8 +152,8 @@ def forward_blocks(X2: np.ndarray, a0: np.ndarray, Wax: np.ndarray, Waa: np.ndar
     T_x = X2.shape[1] // m
     A2 = np.empty((n_a, (T_x + 1) * m), dtype=Wax.dtype)  # a⟨0⟩ … a⟨T_x⟩
     A2[:, :m] = a0
-    Z = Wax @ X2  # (n_a, T_x·m): Wax x⟨t⟩ for every t at once
-    Z += ba
+    Z = np.matmul(Wax, X2, out=A2[:, m:])  # (n_a, T_x·m): Wax x⟨t⟩ for every t at once, in
+    Z += ba  # the columns a⟨t⟩ will take: step t reads its block before writing a⟨t⟩ there
     a, z = np.array(a0, order="C"), np.empty((n_a, m), dtype=Wax.dtype)  # the step's contiguous blocks
     for t in range(T_x):
         np.matmul(Waa, a, out=z)  # Waa a⟨t−1⟩
