@@ -35,6 +35,10 @@ Why the numbers are what they are
   differences accumulate like a random walk, so the tolerance at step ``t`` (counting from 0)
   is the gradient tolerance × ``√(1 + t)`` (:func:`trajectory_scale`). 1000 steps widen it
   31×, e.g. float64 ``rtol 3e-8``, float32 ``3e-4``: still far below any real mistake.
+* **lockstep trajectories** (:func:`lockstep_tolerance`): when torch is reset to the scratch
+  parameters before every step, each step's update ``Δp = −α dp`` is one gradient computed
+  from the same point, scaled by α: the gradient tolerance with ``atol`` × α (the update's
+  scale), and no ``√(1 + t)`` widening, since nothing carries over from step to step.
 * **finite differences** (float64 only, independent of torch): central differences with step
   ``h = 1e-6 · max(1, |x|)`` have truncation error ``O(h²) ≈ 1e-12`` and rounding error
   ``O(ε/h) ≈ 1e-10`` relative to the objective's scale: ``rtol 1e-6, atol 1e-7`` sits 1000×
@@ -172,6 +176,12 @@ def tolerance(dtype: str, level: str, step: int = 0) -> Tolerance:
             f"dtype: no tolerance for {dtype!r}; expected float64, float32, float16 or bfloat16"
         ) from None
     return tol.scaled(trajectory_scale(step)) if level == "trajectory" else tol
+
+
+def lockstep_tolerance(dtype: str, learning_rate: float) -> Tolerance:
+    """A lockstep trajectory's update ``Δp = −α dp`` (see the module docstring)."""
+    tol = tolerance(dtype, "gradient")
+    return Tolerance(tol.rtol, tol.atol * abs(learning_rate))
 
 
 # --- production: another runtime, data-parallel training, file round trips ------------------

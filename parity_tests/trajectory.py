@@ -24,7 +24,7 @@ from parity_tests.compare import CheckResult, Comparison, compare, group_result,
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.diagnose import diagnose
 from parity_tests.metrics import Metrics
-from parity_tests.tolerances import Tolerance, tolerance
+from parity_tests.tolerances import lockstep_tolerance, tolerance
 from scratch.gd import gd_update
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import (
@@ -190,7 +190,7 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
                 a, e, qtol = (cost, J.item(), tol) if name == "loss" else (params[name], now[name], tol)
                 if lockstep and name != "loss":
                     a, e = params[name] - before[name], now[name] - before[name]
-                    qtol = Tolerance(tol.rtol, tol.atol * abs(learning_rate))
+                    qtol = lockstep_tolerance(dtype_name, learning_rate)
                 ratio = tolerance_ratio(a, e, qtol)
                 old = chosen.get(name)
                 if old is not None and not old.passed:
