@@ -161,7 +161,8 @@ def load_scratch_params(module: torch.nn.Module, params: Mapping[str, np.ndarray
         for key, t in sd.items():
             if tuple(own[key].shape) != tuple(t.shape):
                 raise ValueError(f"params: {key} converts to shape {tuple(t.shape)}, but "
-                                 f"{type(module).__name__}.{key} has shape {tuple(own[key].shape)}")
+                                 f"{type(module).__name__}.{key} has shape {tuple(own[key].shape)} "
+                                 f"({type(module).__name__}({module.extra_repr()}))")
         module.load_state_dict(sd)
         return module
     absent, unloaded = sorted(set(sd) - set(own)), _unconverted(own, spec)

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from torch_ref._convert import load_scratch_params
 from torch_ref._validate import check_size
 from torch_ref.layout import STATE, to_numpy, torch_dtype  # noqa: F401  (STATE: re-exported)
 
@@ -318,12 +319,6 @@ class SequenceModel(nn.Module):
 
 
 def load_course_params(model: SequenceModel, params: Mapping[str, np.ndarray]) -> None:
-    """Copy scratch parameters into ``model`` in place, asserting every shape before the copy."""
-    sd = course_to_state_dict(params, model.cell)
-    own = model.state_dict()
-    for key, t in sd.items():
-        if tuple(own[key].shape) != tuple(t.shape):
-            raise ValueError(f"params: {key} converts to shape {tuple(t.shape)}, but the model's "
-                             f"is {tuple(own[key].shape)} (n_x={model.n_x}, n_a={model.n_a}, "
-                             f"n_y={model.n_y})")
-    model.load_state_dict(sd)
+    """Copy scratch parameters into ``model`` in place through its :class:`CourseConverter`,
+    asserting every key and shape before the copy (``torch_ref.layout.load_scratch_params``)."""
+    load_scratch_params(model, params)

@@ -73,13 +73,19 @@ def model_cost(cell: str, grads: bool):
     return fn
 
 
-_OUT = {"a": SEQUENCE, "c": SEQUENCE, "a_last": T.STATE, "c_last": T.STATE}
+LAYER_OUTPUTS = {"a": SEQUENCE, "c": SEQUENCE, "a_last": T.STATE, "c_last": T.STATE}
+"""How each output of :func:`layer_forward` converts from torch's layout."""
+
+
+def bptt_wrt(cell: str) -> list[str]:
+    """What backprop through the layer differentiates: ``x``, the initial state(s), the weights."""
+    return ["x", "a0", *(["c0"] if cell == "lstm" else []), *core_names(cell)]
+
 
 for _cell in S.CELLS:
-    _states = ["a0", "c0"] if _cell == "lstm" else ["a0"]
-    _wrt = ["x", *_states, *core_names(_cell)]
+    _wrt = bptt_wrt(_cell)
     register_forward("rnn", f"{_cell}-layer", layer_forward(_cell), torch_layer(_cell, "all"),
-                     make_inputs(_cell), layouts=layer_layouts(_cell), output_layout=_OUT)
+                     make_inputs(_cell), layouts=layer_layouts(_cell), output_layout=LAYER_OUTPUTS)
     register_gradient("rnn", f"{_cell}-bptt", layer_vjp(_cell), torch_layer(_cell), make_inputs(_cell),
                       wrt=_wrt, layouts=layer_layouts(_cell), output_layout=SEQUENCE, vjp=True)
     register_finite_differences("rnn", f"{_cell}-bptt", layer_hidden(_cell), layer_vjp(_cell),

@@ -20,12 +20,9 @@ from parity_tests.compare import CheckResult
 from parity_tests.registry import CheckUnavailable, ParityCheck, register, seed_for
 from parity_tests.tolerances import kernel_tolerance
 from scratch import rnn as S
-from torch_ref import rnn as T
 
-from .checks import layer_forward, layer_vjp
-from .common import SEQUENCE, core_names, layer_layouts, make_inputs, torch_layer
-
-_OUT = {"a": SEQUENCE, "c": SEQUENCE, "a_last": T.STATE, "c_last": T.STATE}
+from .checks import LAYER_OUTPUTS, bptt_wrt, layer_forward, layer_vjp
+from .common import SEQUENCE, layer_layouts, make_inputs, torch_layer
 
 
 def _require_cudnn(device: str) -> None:
@@ -39,21 +36,19 @@ def cudnn_forward(cell: str):
         case = f"{cell}-cudnn"
         inputs = make_inputs(cell)(np.random.default_rng(seed_for("rnn", case)))
         return check_forward(layer_forward(cell), torch_layer(cell, "all", cudnn=True), inputs,
-                             layouts=layer_layouts(cell), output_layout=_OUT, device=device,
+                             layouts=layer_layouts(cell), output_layout=LAYER_OUTPUTS, device=device,
                              dtype=dtype, concept="rnn", case=case,
                              tol=kernel_tolerance("cudnn-rnn", dtype, "forward"))
     return run
 
 
 def cudnn_gradient(cell: str):
-    states = ["a0", "c0"] if cell == "lstm" else ["a0"]
-
     def run(device: str, dtype: str) -> CheckResult:
         _require_cudnn(device)
         case = f"{cell}-cudnn"
         inputs = make_inputs(cell)(np.random.default_rng(seed_for("rnn", case)))
         return check_gradients(layer_vjp(cell), torch_layer(cell, cudnn=True), inputs,
-                               ["x", *states, *core_names(cell)], layouts=layer_layouts(cell),
+                               bptt_wrt(cell), layouts=layer_layouts(cell),
                                output_layout=SEQUENCE, device=device, dtype=dtype,
                                seed=seed_for("rnn", case, "G"), vjp=True, concept="rnn", case=case,
                                tol=kernel_tolerance("cudnn-rnn", dtype, "gradient"))
