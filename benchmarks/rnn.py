@@ -8,7 +8,10 @@ on every hidden state (torch: ``out.backward(G)``, gradients of input, initial s
 weight). Each library is timed in its own phase (median of repeats); the ratio is
 scratch-time / torch-time (< 1: NumPy is faster). Targets (issue 10): vanilla RNN <= 1,
 LSTM <= 1.5. Reported next to it, not part of it: the scratch forward alone and the backward
-alone (from one cache made beforehand), ``numpy fwd ms`` and ``numpy bwd ms``.
+alone (from one cache made beforehand), ``numpy fwd ms`` and ``numpy bwd ms``; and, when a CUDA
+GPU is present, torch's time there with cuDNN's fused kernels (``cuda cudnn ms``) and with torch's
+own per-step kernels (``cuda native ms``, what the ordinary parity checks run on CUDA), both with
+TF32 off as in the parity tests.
 
 The GEMM FLOPs per call, counted exactly: per step ``2·m·n_a·n_a·g`` (``g`` = 1 or 4 gates) for
 ``Waa a⟨t−1⟩`` forward and the same twice backward (``dWaa``, ``da⟨t−1⟩``), minus the backward
@@ -71,12 +74,12 @@ def scratch_split(cell: str, sizes: dict[str, int], dtype: np.dtype) -> dict[str
     return {"forward": lambda: S.lstm_forward(x, a0, a0, core), "backward": lambda: S.lstm_backward(G, cache)}
 
 
-def torch_call(cell: str, sizes: dict[str, int], dtype: np.dtype):
+def torch_call(cell: str, sizes: dict[str, int], dtype: np.dtype, device: str = "cpu"):
     p, x, G = _inputs(cell, sizes, dtype)
-    model = T.SequenceModel.from_scratch(p, cell)
-    xt = torch.tensor(sequence_to_torch(x), requires_grad=True)
-    Gt = torch.tensor(sequence_to_torch(G))
-    h0 = torch.zeros(1, sizes["m"], sizes["n_a"], dtype=xt.dtype, requires_grad=True)
+    model = T.SequenceModel.from_scratch(p, cell, device=device)
+    xt = torch.tensor(sequence_to_torch(x), device=device, requires_grad=True)
+    Gt = torch.tensor(sequence_to_torch(G), device=device)
+    h0 = torch.zeros(1, sizes["m"], sizes["n_a"], dtype=xt.dtype, device=device, requires_grad=True)
     state = (h0, torch.zeros_like(h0, requires_grad=True)) if cell == "lstm" else h0
 
     def run() -> None:
@@ -85,6 +88,21 @@ def torch_call(cell: str, sizes: dict[str, int], dtype: np.dtype):
         out, _ = model.rnn(xt, state)
         out.backward(Gt)
     return run
+
+
+def cuda_times(cell: str, sizes: dict[str, int], dtype: np.dtype, repeats: int) -> dict[str, float]:
+    """Torch's call on the GPU, cuDNN on and off (TF32 off); empty without a CUDA GPU."""
+    if not torch.cuda.is_available():
+        return {}
+    from parity_tests.devices import cudnn_enabled, parity_mode
+
+    times = {}
+    with parity_mode():
+        for name, on in (("cuda cudnn ms", True), ("cuda native ms", False)):
+            with cudnn_enabled(on):
+                times[name] = 1e3 * time_call(torch_call(cell, sizes, dtype, "cuda"), repeats=repeats,
+                                              sync=torch.cuda.synchronize)
+    return times
 
 
 def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
@@ -107,12 +125,14 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                              "met": t_np / t_torch <= TARGET[cell],
                              "numpy fwd ms": 1e3 * split["forward"], "numpy bwd ms": 1e3 * split["backward"],
                              "numpy GFLOP/s": flops / t_np / 1e9,
-                             "torch GFLOP/s": flops / t_torch / 1e9})
+                             "torch GFLOP/s": flops / t_torch / 1e9,
+                             **cuda_times(cell, sizes, dtype, repeats)})
     loaded, load = machine_loaded()
     print(f"recurrent layer forward + BPTT, {sizes} (GEMM FLOPs per call: "
           f"rnn {call_flops('rnn', **sizes) / 1e6:.0f} M, lstm {call_flops('lstm', **sizes) / 1e6:.0f} M)")
     print(table(rows, ["cell", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time",
-                       "target", "met", "numpy fwd ms", "numpy bwd ms", "numpy GFLOP/s", "torch GFLOP/s"]))
+                       "target", "met", "numpy fwd ms", "numpy bwd ms", "numpy GFLOP/s", "torch GFLOP/s"]
+                + (["cuda cudnn ms", "cuda native ms"] if torch.cuda.is_available() else [])))
     if loaded:
         print(f"note: the machine is loaded (1-min load average {load}); 2-thread figures are unreliable")
     payload = {"sizes": sizes, "rows": rows, "machine_loaded": loaded,
