@@ -53,6 +53,44 @@ def time_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, min_time
     return statistics.median(samples)
 
 
+def minor_faults_per_call(fn: Callable[[], Any], calls: int = 5) -> float | None:
+    """Minor page faults per call of ``fn`` after one warm-up call (``None`` where the OS does
+    not count them). Fresh arrays that the C allocator had handed back to the OS fault in page
+    by page again; on a VM each fault costs microseconds, which shows up in the call's time."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    fn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux ``/proc/cpuinfo``; ``platform.processor()`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def numpy_simd() -> list[str] | None:
+    """The SIMD levels NumPy's ufuncs dispatch to on this CPU (what ``np.show_runtime()`` calls
+    "found"), e.g. ``['X86_V3']`` = AVX2 without AVX-512: the kernels a ufunc such as ``tanh``
+    gets differ between the two, and so does its cost per element."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:
+        return None
+    return [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+
+
 def machine_loaded() -> tuple[bool, float | None]:
     """``(loaded, 1-minute load average)``: loaded when other work holds about a core or more,
     which makes multi-thread timings unreliable (PERFORMANCE.md)."""
@@ -65,7 +103,7 @@ def environment() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
         "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "machine": platform.machine(),
+        "machine": platform.machine(), "cpu": cpu_model(), "numpy_simd": numpy_simd(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "load_average_1min": machine_loaded()[1],

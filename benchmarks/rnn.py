@@ -13,6 +13,12 @@ GPU is present, torch's time there with cuDNN's fused kernels (``cuda cudnn ms``
 own per-step kernels (``cuda native ms``, what the ordinary parity checks run on CUDA), both with
 TF32 off as in the parity tests.
 
+Two diagnostics come with the ratio, because they decide the vanilla cell's: ``tanh ns/el``,
+the cost per element of ``np.tanh`` and ``torch.tanh`` on one step's ``(n_a, m)`` block (the
+forward's one transcendental; it depends on the CPU's SIMD level, which the JSON records), and
+``faults/call``, the minor page faults per call of each library (fresh arrays whose pages the C
+allocator gave back to the OS are faulted in again; a few microseconds each on a VM).
+
 The GEMM FLOPs per call, counted exactly: per step ``2·m·n_a·n_a·g`` (``g`` = 1 or 4 gates) for
 ``Waa a⟨t−1⟩`` forward and the same twice backward (``dWaa``, ``da⟨t−1⟩``), minus the backward
 product through ``a0`` that the last step still needs (counted), and ``2·m·n_x·n_a·g·T_x`` three
@@ -28,7 +34,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks._common import environment, machine_loaded, table, threads, time_call, write_json
+from benchmarks._common import (
+    environment,
+    machine_loaded,
+    minor_faults_per_call,
+    table,
+    threads,
+    time_call,
+    write_json,
+)
 from scratch import rnn as S
 from torch_ref import rnn as T
 from torch_ref.layout import sequence_to_torch
@@ -90,6 +104,16 @@ def torch_call(cell: str, sizes: dict[str, int], dtype: np.dtype, device: str = 
     return run
 
 
+def tanh_costs(sizes: dict[str, int], dtype: np.dtype, repeats: int) -> dict[str, float]:
+    """Nanoseconds per element of ``np.tanh`` and ``torch.tanh`` on one step's ``(n_a, m)``
+    block, written in place as the layer does (current thread settings)."""
+    z = np.random.default_rng(1).standard_normal((sizes["n_a"], sizes["m"])).astype(dtype)
+    out, zt = np.empty_like(z), torch.from_numpy(z)
+    out_t = torch.empty_like(zt)
+    return {"numpy tanh ns/el": 1e9 * time_call(lambda: np.tanh(z, out=out), repeats=repeats) / z.size,
+            "torch tanh ns/el": 1e9 * time_call(lambda: torch.tanh(zt, out=out_t), repeats=repeats) / z.size}
+
+
 def cuda_times(cell: str, sizes: dict[str, int], dtype: np.dtype, repeats: int) -> dict[str, float]:
     """Torch's call on the GPU, cuDNN on and off (TF32 off); empty without a CUDA GPU."""
     if not torch.cuda.is_available():
@@ -114,10 +138,15 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         for dtype in (np.float32, np.float64):
             for n_threads in sorted({1, 2 if (all_threads or 1) >= 2 else 1}):
                 with threads(n_threads):
-                    t_np = time_call(scratch_call(cell, sizes, dtype), repeats=repeats)
+                    call = scratch_call(cell, sizes, dtype)
+                    t_np = time_call(call, repeats=repeats)
+                    faults = {"numpy faults/call": minor_faults_per_call(call)}
                     split = {k: time_call(fn, repeats=repeats)
                              for k, fn in scratch_split(cell, sizes, dtype).items()}
-                    t_torch = time_call(torch_call(cell, sizes, dtype), repeats=repeats)
+                    call = torch_call(cell, sizes, dtype)
+                    t_torch = time_call(call, repeats=repeats)
+                    faults["torch faults/call"] = minor_faults_per_call(call)
+                    tanh = tanh_costs(sizes, dtype, repeats)
                 flops = call_flops(cell, **sizes)
                 rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "threads": n_threads,
                              "numpy ms": 1e3 * t_np, "torch ms": 1e3 * t_torch,
@@ -125,7 +154,7 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                              "met": t_np / t_torch <= TARGET[cell],
                              "numpy fwd ms": 1e3 * split["forward"], "numpy bwd ms": 1e3 * split["backward"],
                              "numpy GFLOP/s": flops / t_np / 1e9,
-                             "torch GFLOP/s": flops / t_torch / 1e9,
+                             "torch GFLOP/s": flops / t_torch / 1e9, **faults, **tanh,
                              **cuda_times(cell, sizes, dtype, repeats)})
     loaded, load = machine_loaded()
     print(f"recurrent layer forward + BPTT, {sizes} (GEMM FLOPs per call: "
@@ -133,10 +162,14 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     print(table(rows, ["cell", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time",
                        "target", "met", "numpy fwd ms", "numpy bwd ms", "numpy GFLOP/s", "torch GFLOP/s"]
                 + (["cuda cudnn ms", "cuda native ms"] if torch.cuda.is_available() else [])))
+    print(table(rows, ["cell", "dtype", "threads", "numpy faults/call", "torch faults/call",
+                       "numpy tanh ns/el", "torch tanh ns/el"]))
     if loaded:
         print(f"note: the machine is loaded (1-min load average {load}); 2-thread figures are unreliable")
-    payload = {"sizes": sizes, "rows": rows, "machine_loaded": loaded,
-               "blas": environment()["blas"]}
+    env = environment()
+    print(f"CPU: {env['cpu']}; NumPy SIMD: {env['numpy_simd']}; BLAS: {env['blas']}")
+    payload = {"sizes": sizes, "rows": rows, "machine_loaded": loaded, "blas": env["blas"],
+               "cpu": env["cpu"], "numpy_simd": env["numpy_simd"]}
     write_json("rnn", payload, out_dir)
     return payload
 
