@@ -5,8 +5,9 @@ the vanilla RNN (``scratch.rnn.rnn_forward``/``rnn_backward`` vs ``nn.RNN(nonlin
 and the LSTM (``lstm_forward``/``lstm_backward`` vs ``nn.LSTM``), float32 and float64, at 1 and
 2 threads. One call = forward over all steps, then the backward from a fixed upstream gradient
 on every hidden state (torch: ``out.backward(G)``, gradients of input, initial state and every
-weight). Each library is timed in its own phase (median of repeats); the ratio is
-scratch-time / torch-time (< 1: NumPy is faster). Targets (issue 10): vanilla RNN <= 1,
+weight). Each library is timed in its own phase (median of repeats), the two phases alternating
+over three rounds; the ratio is the median of the rounds' scratch-time / torch-time (< 1: NumPy
+is faster), and ``rounds`` gives the spread. Targets (issue 10): vanilla RNN <= 1,
 LSTM <= 1.5. Reported next to it, not part of it: the scratch forward alone and the backward
 alone (from one cache made beforehand), ``numpy fwd ms`` and ``numpy bwd ms``; and, when a CUDA
 GPU is present, torch's time there with cuDNN's fused kernels (``cuda cudnn ms``) and with torch's
@@ -17,7 +18,9 @@ Two diagnostics come with the ratio, because they decide the vanilla cell's: ``t
 the cost per element of ``np.tanh`` and ``torch.tanh`` on one step's ``(n_a, m)`` block (the
 forward's one transcendental; it depends on the CPU's SIMD level, which the JSON records), and
 ``faults/call``, the minor page faults per call of each library (fresh arrays whose pages the C
-allocator gave back to the OS are faulted in again; a few microseconds each on a VM).
+allocator gave back to the OS are faulted in again; a few microseconds each on a VM). Every
+configuration runs once, untimed, before any is timed, so that all are timed in the same
+allocator state (glibc's thresholds adapt to the largest blocks freed so far).
 
 The GEMM FLOPs per call, counted exactly: per step ``2·m·n_a·n_a·g`` (``g`` = 1 or 4 gates) for
 ``Waa a⟨t−1⟩`` forward and the same twice backward (``dWaa``, ``da⟨t−1⟩``), minus the backward
@@ -28,6 +31,7 @@ times for ``Wax x``, ``dWax``, ``dx``.
 from __future__ import annotations
 
 import os
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +54,7 @@ from torch_ref.layout import sequence_to_torch
 SIZES = {"T_x": 50, "m": 64, "n_a": 128, "n_x": 64}
 QUICK = {"T_x": 10, "m": 16, "n_a": 32, "n_x": 16}
 TARGET = {"rnn": 1.0, "lstm": 1.5}
+ROUNDS = {False: 3, True: 1}  # numpy/torch timing rounds per configuration (full run, --quick)
 
 
 def call_flops(cell: str, T_x: int, m: int, n_a: int, n_x: int) -> int:
@@ -134,24 +139,37 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     repeats = 3 if quick else 7
     all_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     rows: list[dict[str, Any]] = []
+    # One untimed call of every configuration first, so that each is timed in the same state
+    # of the C allocator: its thresholds adapt to the largest blocks freed so far, and without
+    # this the first configuration alone pays page faults the later ones do not.
+    with threads(1):
+        for cell in S.CELLS:
+            for dtype in (np.float32, np.float64):
+                scratch_call(cell, sizes, dtype)()
+                torch_call(cell, sizes, dtype)()
     for cell in S.CELLS:
         for dtype in (np.float32, np.float64):
             for n_threads in sorted({1, 2 if (all_threads or 1) >= 2 else 1}):
                 with threads(n_threads):
-                    call = scratch_call(cell, sizes, dtype)
-                    t_np = time_call(call, repeats=repeats)
-                    faults = {"numpy faults/call": minor_faults_per_call(call)}
+                    np_call, torch_fn = scratch_call(cell, sizes, dtype), torch_call(cell, sizes, dtype)
+                    # alternate the two phases: the machine's speed drifts over seconds, and a
+                    # ratio taken within one round sees the same drift on both sides
+                    rounds = [(time_call(np_call, repeats=repeats), time_call(torch_fn, repeats=repeats))
+                              for _ in range(ROUNDS[quick])]
+                    ratios = [a / b for a, b in rounds]
+                    t_np = statistics.median(a for a, _ in rounds)
+                    t_torch = statistics.median(b for _, b in rounds)
+                    faults = {"numpy faults/call": minor_faults_per_call(np_call),
+                              "torch faults/call": minor_faults_per_call(torch_fn)}
                     split = {k: time_call(fn, repeats=repeats)
                              for k, fn in scratch_split(cell, sizes, dtype).items()}
-                    call = torch_call(cell, sizes, dtype)
-                    t_torch = time_call(call, repeats=repeats)
-                    faults["torch faults/call"] = minor_faults_per_call(call)
                     tanh = tanh_costs(sizes, dtype, repeats)
+                ratio = statistics.median(ratios)
                 flops = call_flops(cell, **sizes)
                 rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "threads": n_threads,
                              "numpy ms": 1e3 * t_np, "torch ms": 1e3 * t_torch,
-                             "numpy/torch time": t_np / t_torch, "target": TARGET[cell],
-                             "met": t_np / t_torch <= TARGET[cell],
+                             "numpy/torch time": ratio, "rounds": f"{min(ratios):.2f}-{max(ratios):.2f}",
+                             "target": TARGET[cell], "met": ratio <= TARGET[cell],
                              "numpy fwd ms": 1e3 * split["forward"], "numpy bwd ms": 1e3 * split["backward"],
                              "numpy GFLOP/s": flops / t_np / 1e9,
                              "torch GFLOP/s": flops / t_torch / 1e9, **faults, **tanh,
@@ -159,7 +177,7 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     loaded, load = machine_loaded()
     print(f"recurrent layer forward + BPTT, {sizes} (GEMM FLOPs per call: "
           f"rnn {call_flops('rnn', **sizes) / 1e6:.0f} M, lstm {call_flops('lstm', **sizes) / 1e6:.0f} M)")
-    print(table(rows, ["cell", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time",
+    print(table(rows, ["cell", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time", "rounds",
                        "target", "met", "numpy fwd ms", "numpy bwd ms", "numpy GFLOP/s", "torch GFLOP/s"]
                 + (["cuda cudnn ms", "cuda native ms"] if torch.cuda.is_available() else [])))
     print(table(rows, ["cell", "dtype", "threads", "numpy faults/call", "torch faults/call",
