@@ -53,6 +53,17 @@ def time_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, min_time
     return statistics.median(samples)
 
 
+def time_alternating(fn_a: Callable[[], Any], fn_b: Callable[[], Any], rounds: int = 3,
+                     repeats: int = 5) -> tuple[float, float, list[float]]:
+    """``(median time of a, median time of b, [a/b of each round])``: the two phases alternate
+    (a, b, a, b, …), each timed with :func:`time_call`. The machine's speed drifts over seconds;
+    a ratio taken within one round sees the same drift on both sides, so quote the median of
+    the rounds' ratios and their spread."""
+    pairs = [(time_call(fn_a, repeats=repeats), time_call(fn_b, repeats=repeats)) for _ in range(rounds)]
+    return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
+            [a / b for a, b in pairs])
+
+
 def minor_faults_per_call(fn: Callable[[], Any], calls: int = 5) -> float | None:
     """Minor page faults per call of ``fn`` after one warm-up call (``None`` where the OS does
     not count them). Fresh arrays that the C allocator had handed back to the OS fault in page

@@ -44,6 +44,7 @@ from benchmarks._common import (
     minor_faults_per_call,
     table,
     threads,
+    time_alternating,
     time_call,
     write_json,
 )
@@ -152,13 +153,7 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
             for n_threads in sorted({1, 2 if (all_threads or 1) >= 2 else 1}):
                 with threads(n_threads):
                     np_call, torch_fn = scratch_call(cell, sizes, dtype), torch_call(cell, sizes, dtype)
-                    # alternate the two phases: the machine's speed drifts over seconds, and a
-                    # ratio taken within one round sees the same drift on both sides
-                    rounds = [(time_call(np_call, repeats=repeats), time_call(torch_fn, repeats=repeats))
-                              for _ in range(ROUNDS[quick])]
-                    ratios = [a / b for a, b in rounds]
-                    t_np = statistics.median(a for a, _ in rounds)
-                    t_torch = statistics.median(b for _, b in rounds)
+                    t_np, t_torch, ratios = time_alternating(np_call, torch_fn, ROUNDS[quick], repeats)
                     faults = {"numpy faults/call": minor_faults_per_call(np_call),
                               "torch faults/call": minor_faults_per_call(torch_fn)}
                     split = {k: time_call(fn, repeats=repeats)
