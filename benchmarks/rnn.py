@@ -181,8 +181,7 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         print(f"note: the machine is loaded (1-min load average {load}); 2-thread figures are unreliable")
     env = environment()
     print(f"CPU: {env['cpu']}; NumPy SIMD: {env['numpy_simd']}; BLAS: {env['blas']}")
-    payload = {"sizes": sizes, "rows": rows, "machine_loaded": loaded, "blas": env["blas"],
-               "cpu": env["cpu"], "numpy_simd": env["numpy_simd"]}
+    payload = {"sizes": sizes, "rows": rows, "machine_loaded": loaded, "blas": env["blas"]}
     write_json("rnn", payload, out_dir)
     return payload
 
