@@ -151,8 +151,8 @@ def test_torch_train_refuses_non_binary_labels_and_empty_batches() -> None:
 
 
 def test_the_finite_check_takes_finite_data_whose_sum_overflows_and_refuses_nan_and_inf() -> None:
-    """The NaN/Inf check first sums (a finite sum proves every entry finite); a sum that
-    overflows must fall back to the entrywise scan, never refuse finite data."""
+    """The NaN/Inf check looks at every entry: finite data whose sum would overflow is taken
+    (a check by summing must never refuse it), and NaN, +Inf, −Inf and Inf − Inf are refused."""
     from scratch._validate import as_float_array
 
     huge = np.full((4, 3), np.finfo(np.float32).max, dtype=np.float32)  # sum overflows to inf
