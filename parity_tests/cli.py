@@ -2,8 +2,9 @@
 
   dlparity report   run every registered parity check (quick sizes) on every available device
                     and dtype; print progress and a table; write report.json, report.md and the
-                    plots to --out (default dlparity-report/). Exit status: 0 all passed,
-                    1 a check failed or errored, 2 bad options, 130 interrupted.
+                    plots to --out (default dlparity-report/; a folder holding files dlparity
+                    did not write is refused without --force). Exit status: 0 all passed,
+                    1 a check failed or errored, 2 bad options, 130 Ctrl-C, 143 SIGTERM.
   dlparity list     the registered checks.
   dlparity check    check your own course code (a .py file or a notebook) against torch, one
                     verdict per function it knows (exit status 1 if any fails).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -54,16 +56,43 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _max_ranks() -> int:
+    """``--distributed``'s cap: two ranks per usable CPU core (each rank is a process with one
+    thread; the test suite runs 4 on 2 cores), and at most 95 (an example each in a batch)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        cores = os.cpu_count() or 1
+    return max(2, min(95, 2 * cores))
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    """``dlparity report``. SIGINT and SIGTERM stop it cleanly: one line on stderr, no staging
+    folder left, ``--out`` as it was, exit 128 + the signal."""
+    from parity_tests.report import Interrupted, interrupt_on_signals
+
+    with interrupt_on_signals() as stop:
+        try:
+            return _report(args)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            by = "" if stop.signum in (None, signal.SIGINT) else f" by {signal.Signals(stop.signum).name}"
+            done = (f" after {exc.done} of {exc.total} checks; nothing was written"
+                    if isinstance(exc, Interrupted) else "")  # else: --out holds either run, whole
+            print(f"dlparity report: interrupted{by}{done}", file=sys.stderr)
+            return stop.exit_status
+
+
+def _report(args: argparse.Namespace) -> int:
     from parity_tests.plots import Plotter
     from parity_tests.registry import all_checks
     from parity_tests.report import (
-        Interrupted,
+        OutDirError,
         check_out_dir,
         format_table,
         new_stage,
         plan,
         run_checks,
+        signals_held,
         summary_table,
         write_outputs,
     )
@@ -79,8 +108,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     bad = sorted(set(args.dtypes) - set(DTYPES) - set(HALF_DTYPES))
     if bad:
         return _usage_error(f"--dtypes {bad} unknown; expected some of {list(DTYPES + HALF_DTYPES)}")
+    if args.distributed is not None and not 2 <= args.distributed <= _max_ranks():
+        return _usage_error(f"--distributed {args.distributed}: expected 2 to {_max_ranks()} ranks here "
+                            f"(two per usable CPU core; each rank is a process)")
     try:
-        check_out_dir(args.out)
+        check_out_dir(args.out, force=args.force)
         checks = all_checks(args.concepts, include_slow=args.include_slow)
         if args.distributed:
             from parity_tests.production import distributed_checks
@@ -92,19 +124,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     jobs = plan(checks, devices, args.dtypes)
     print(f"dlparity report: {len(jobs)} checks ({len(checks)} registered checks x devices "
           f"{devices} x dtypes {args.dtypes})", file=sys.stderr)
-    stage = new_stage(args.out)
-    plotter = None if args.no_plots else Plotter(stage)  # draws while the checks run
-    try:
+    stage = plotter = None
+    try:  # an interruption anywhere here leaves --out as it was and no staging folder
+        stage = new_stage(args.out)
+        plotter = None if args.no_plots else Plotter(stage)  # draws while the checks run
         rows = run_checks(checks, devices, args.dtypes, on_row=plotter.add if plotter else None)
         if plotter is not None:
             plotter.finish()
-    except Interrupted as exc:
+        names = write_outputs(rows, args.out, plots=False, stage=stage, force=args.force)
+    except OutDirError as exc:  # a file of the report's name appeared in --out during the run
+        return _usage_error(str(exc))
+    except OSError as exc:  # e.g. a full disk: the swap moved everything back
+        print(f"dlparity report: could not write to {args.out}/ ({exc}); it was not changed",
+              file=sys.stderr)
+        return EXIT_FAILED
+    finally:
         if plotter is not None:
             plotter.close()
-        shutil.rmtree(stage, ignore_errors=True)
-        print(f"dlparity report: {exc}; nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    names = write_outputs(rows, args.out, plots=False, stage=stage)
+        if stage is not None:
+            with signals_held():  # a Ctrl-C now would leave half a staging folder
+                shutil.rmtree(stage, ignore_errors=True)
     print(format_table(rows))
     print("\n" + summary_table(rows))
     counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
@@ -142,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
                           f"{list(DTYPES)}; half precision runs the checks registered for it)")
     rep.add_argument("--out", type=Path, default=Path("dlparity-report"), help="output folder")
     rep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    rep.add_argument("--force", action="store_true",
+                     help="write into an --out folder that holds files dlparity did not write (a file "
+                          "with one of the report's names is replaced; the others are kept)")
     rep.add_argument("--include-slow", action="store_true", help="also run checks marked slow")
     from parity_tests.production import add_distributed_option
 
@@ -157,8 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         status = args.func(args)
         sys.stdout.flush()
         return status

@@ -11,8 +11,11 @@ by :func:`render`, which is all the drawing process needs.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -160,13 +163,35 @@ def _draw_figure(plt: Any, spec: dict[str, Any]) -> Any:
     return fig
 
 
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ignore SIGINT while the drawing process starts: an ignored signal stays ignored across
+    ``exec`` and Python leaves it so, so a terminal's Ctrl-C — which reaches the whole process
+    group — cannot give that process a KeyboardInterrupt traceback, even while it is still
+    importing. The parent answers Ctrl-C and stops it (:meth:`Plotter.close`)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
+def _ignore_interrupts() -> None:
+    """The drawing process's initializer: ignore SIGINT (as :func:`_interrupts_ignored` began)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Plotter:
     """Collects a run's rows as they finish and draws their PNGs into ``out_dir``.
 
     Rows arrive in the run's order (check, then device, then dtype), so a trajectory case's rows
     on one device are consecutive: the group is drawn once the next row belongs to another.
-    ``background=True`` draws in one separate process (spawned: no forked torch state), else
-    in this one. Leaving the ``with`` block waits for every drawing and sets each row's ``plot``.
+    ``background=True`` draws in one separate process (spawned: no forked torch state; it ignores
+    SIGINT and the parent stops it), else in this one. Leaving the ``with`` block waits for every
+    drawing and sets each row's ``plot``.
     """
 
     def __init__(self, out_dir: Path, background: bool = True) -> None:
@@ -176,12 +201,18 @@ class Plotter:
         self._jobs: list[tuple[list[Any], Future[str | None] | str | None]] = []
         self._pool = None
         if background and _pyplot() is not None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_ignore_interrupts)
 
     def _submit(self, rows: list[Any], spec: dict[str, Any] | None) -> None:
         if spec is None:
             return
-        job = self._pool.submit(render, spec, self.out_dir) if self._pool else render(spec, self.out_dir)
+        if self._pool is not None:
+            starts = not self._jobs  # the first submit starts the drawing process
+            with _interrupts_ignored() if starts else contextlib.nullcontext():
+                job: Future[str | None] | str | None = self._pool.submit(render, spec, self.out_dir)
+        else:
+            job = render(spec, self.out_dir)
         self._jobs.append((rows, job))
 
     def _flush(self) -> None:

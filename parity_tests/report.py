@@ -4,20 +4,16 @@ Prints progress and a table; writes ``report.json``, ``report.md`` and (with mat
 PNGs of :mod:`parity_tests.plots`: one per trajectory overlaying the scratch and torch loss
 curves and their difference, one per check with a figure of its own (clusters, an F1-vs-ε curve).
 
-Writing is atomic per run: every file is staged in a temporary folder inside ``--out``, then,
-under a lock, the previous run's files (listed in ``.dlparity-manifest.json``) are removed and
-the new ones renamed into place — so a folder never holds a mix of two runs.
+Writing goes through :mod:`parity_tests.outdir`: the folder's own files are never lost, and
+the outputs change together (both or neither, even on Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -30,6 +26,17 @@ import torch
 
 from parity_tests.compare import CheckResult
 from parity_tests.devices import available_devices
+from parity_tests.outdir import (  # noqa: F401  (MANIFEST, check_out_dir, ...: the report's API)
+    MANIFEST,
+    OutDirError,
+    check_out_dir,
+    fingerprint,
+    interrupt_on_signals,
+    is_output_name,
+    new_stage,
+    signals_held,
+    swap_in,
+)
 from parity_tests.plots import Plotter
 from parity_tests.registry import CheckUnavailable, ParityCheck
 
@@ -109,32 +116,34 @@ def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Se
     it finishes (the report's :class:`~parity_tests.plots.Plotter`)."""
     jobs = plan(checks, devices, dtypes)
     rows: list[Row] = []
-    for i, (check, dev, dt) in enumerate(jobs, 1):
-        label = f"{check.concept}/{check.case} {check.level} {dev} {dt}"
-        t0 = time.perf_counter()
-        try:
-            result = check.run(dev, dt)
-            err, tol, diag = _summarize(result)
-            verdict = "PASS" if result.passed else "FAIL"
-            if not result.records:
-                verdict, diag = "ERROR", "nothing was compared: the check produced no records"
-            row = Row(check.concept, check.case, check.level, dev, dt, verdict, err, tol, diag,
-                      result=result)
-        except KeyboardInterrupt:
-            raise Interrupted(i - 1, len(jobs)) from None
-        except CheckUnavailable as exc:
-            row = Row(check.concept, check.case, check.level, dev, dt, "UNAVAILABLE", diagnosis=str(exc))
-        except Exception as exc:  # a crashing check is a failure, reported with its cause
-            tb = traceback.extract_tb(exc.__traceback__)[-1]
-            row = Row(check.concept, check.case, check.level, dev, dt, "ERROR",
-                      diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})")
-        row.seconds = time.perf_counter() - t0
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
-        if progress:
-            print(f"[{i:>3}/{len(jobs)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)", file=sys.stderr,
-                  flush=True)
+    try:  # a Ctrl-C anywhere in the loop, not only inside a check
+        for i, (check, dev, dt) in enumerate(jobs, 1):
+            label = f"{check.concept}/{check.case} {check.level} {dev} {dt}"
+            t0 = time.perf_counter()
+            try:
+                result = check.run(dev, dt)
+                err, tol, diag = _summarize(result)
+                verdict = "PASS" if result.passed else "FAIL"
+                if not result.records:
+                    verdict, diag = "ERROR", "nothing was compared: the check produced no records"
+                row = Row(check.concept, check.case, check.level, dev, dt, verdict, err, tol, diag,
+                          result=result)
+            except CheckUnavailable as exc:
+                row = Row(check.concept, check.case, check.level, dev, dt, "UNAVAILABLE",
+                          diagnosis=str(exc))
+            except Exception as exc:  # a crashing check is a failure, reported with its cause
+                tb = traceback.extract_tb(exc.__traceback__)[-1]
+                row = Row(check.concept, check.case, check.level, dev, dt, "ERROR",
+                          diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})")
+            row.seconds = time.perf_counter() - t0
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+            if progress:
+                print(f"[{i:>3}/{len(jobs)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)",
+                      file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        raise Interrupted(len(rows), len(jobs)) from None
     return rows
 
 
@@ -180,50 +189,15 @@ def summary_table(rows: Sequence[Row], markdown: bool = False) -> str:
     return "\n".join([fmt(list(cols)), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines])
 
 
-MANIFEST = ".dlparity-manifest.json"
-"""The files the last run wrote into ``--out``; the next run removes those it does not rewrite."""
-
-
-@contextlib.contextmanager
-def _locked(out_dir: Path):
-    """An exclusive lock on ``out_dir`` while a run swaps its files in (POSIX; elsewhere none)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(out_dir / ".dlparity.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def check_out_dir(out_dir: Path) -> None:
-    """Refuse an unusable ``--out`` before any check runs: a file, or a folder we cannot write."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out: {out_dir} exists and is not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".dlparity-probe-"):
-            pass
-    except OSError as exc:
-        raise ValueError(f"--out: cannot write to {out_dir} ({exc.strerror or exc})") from None
-
-
-def new_stage(out_dir: Path) -> Path:
-    """A fresh staging folder inside ``out_dir`` for one run's files (see :func:`write_outputs`)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".dlparity-staging-", dir=out_dir))
-
-
-def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage: Path | None = None
-                  ) -> list[str]:
-    """``report.json``, ``report.md`` and the PNGs, swapped into ``out_dir`` atomically (see the
-    module docstring); returns the names written. ``stage`` is a folder from :func:`new_stage`
-    that already holds the run's plots (drawn while the checks ran, see
-    :class:`~parity_tests.plots.Plotter`); without one, the plots are drawn here."""
+def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage: Path | None = None,
+                  force: bool = False) -> list[str]:
+    """``report.json``, ``report.md`` and the PNGs, swapped into ``out_dir`` together (see
+    :func:`~parity_tests.outdir.swap_in`); returns the names written. ``stage`` is a folder from
+    :func:`new_stage` that already holds the run's plots (drawn while the checks ran, see
+    :class:`~parity_tests.plots.Plotter`); without one, the plots are drawn here. Raises
+    :class:`OutDirError`, changing nothing, if a file dlparity did not write has one of the
+    report's names (unless ``force``). The staging folder is removed in any case. Call
+    :func:`check_out_dir` first: it refuses a folder of someone else's files before the run."""
     stage = stage or new_stage(out_dir)
     try:
         if plots:
@@ -231,23 +205,13 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage:
                 for row in rows:
                     plotter.add(row)
         _render(rows, stage)
-        names = sorted(p.name for p in stage.iterdir())
-        with _locked(out_dir):
-            try:
-                old = json.loads((out_dir / MANIFEST).read_text())["files"]
-            except (OSError, ValueError, KeyError, TypeError):
-                old = []
-            for name in set(old) - set(names):
-                with contextlib.suppress(FileNotFoundError):
-                    (out_dir / Path(name).name).unlink()
-            for name in names:
-                os.replace(stage / name, out_dir / name)
-            manifest = stage / MANIFEST
-            manifest.write_text(json.dumps({"files": names}))
-            os.replace(manifest, out_dir / MANIFEST)
+        files = {p.name: fingerprint(p) for p in sorted(stage.iterdir()) if is_output_name(p.name)}
+        swap_in(out_dir, stage, files, force)
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    return names
+        with signals_held():  # a Ctrl-C now would leave half a staging folder
+            shutil.rmtree(stage, ignore_errors=True)
+    return list(files)
+
 
 
 def _render(rows: Sequence[Row], out_dir: Path) -> None:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from torch_ref.layout import Layout, ParamSpec
+from torch_ref.layout import SAME, Layout, ParamSpec
 
 
 class _Method(nn.Module):
@@ -43,6 +43,12 @@ def module_function(make_module: Callable[[], nn.Module], spec: ParamSpec, metho
         check_gradients(my_backward, fn, {"X": X, "W1": W1, ...}, wrt=["W1", ...],
                         layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS, vjp=True)
     """
+    if not isinstance(spec, dict) and not callable(getattr(spec, "to_torch", None)):
+        raise TypeError(f"spec: expected a ParamSpec dict or a converter with names/to_torch "
+                        f"(SequenceModel's param_spec), got {spec!r:.80}")
+    converter = None if isinstance(spec, dict) else spec  # course-layout tensors, converted inside
+    if converter is not None:
+        spec = {name: (name, SAME) for name in converter.names}
     wrapper = _Method(make_module(), method)
     input_names = tuple(inputs)
 
@@ -56,6 +62,9 @@ def module_function(make_module: Callable[[], nn.Module], spec: ParamSpec, metho
             raise ValueError(f"params: missing {missing} for {type(wrapper.inner).__name__}")
         args = args + tuple(tensors[k] for k in input_names if k in tensors)
         params = {f"inner.{key}": tensors[name] for name, (key, _) in spec.items()}
+        if converter is not None:
+            params = {f"inner.{k}": t for k, t in converter.to_torch(
+                {name: tensors[name] for name in spec}).items()}
         return functional_call(wrapper, params, args)
 
     return fn, {name: layout for name, (_, layout) in spec.items()}

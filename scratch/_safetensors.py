@@ -8,7 +8,11 @@ such a file into a torch module through its ``ParamSpec``; a torch ``state_dict`
 
 Loading checks the names (missing and unexpected tensors listed), and, against a template
 ``like`` (e.g. freshly initialized parameters), every dtype and shape — the same strictness as
-``torch_ref.layout``'s converters. Uses ``safetensors.numpy``, imported lazily: it needs no torch.
+``torch_ref.layout``'s converters. It refuses, naming the file and the tensor: a file with no
+tensors; a torch ``state_dict`` (metadata ``"torch"``, or — in a file without metadata — keys
+such as ``layer1.weight``); dtypes other than float32/float64 (``BF16``/``F8_*`` have no NumPy
+dtype: cast in torch before saving) or mixed; NaN/±Inf unless ``allow_nonfinite=True``. Uses
+``safetensors.numpy``, imported lazily: it needs no torch.
 
 Example:
     >>> import tempfile, pathlib
@@ -23,7 +27,10 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -37,6 +44,11 @@ LAYOUT_KEY = "dlparity.layout"
 COURSE = "course"
 
 PathLike = str | os.PathLike
+
+_FILE_DTYPES = {"F32": "float32", "F64": "float64"}
+"""The safetensors dtypes of a scratch file (``FLOAT_DTYPES``)."""
+_TORCH_KEY = re.compile(r"\.|^(weight|bias)$")
+"""A torch ``state_dict`` key (dotted, or a bare ``weight``/``bias``); course names never are."""
 
 
 def _safetensors_numpy() -> ModuleType:
@@ -98,10 +110,20 @@ class _opening:
             raise FileNotFoundError(f"path: no such file {str(self.path)!r}")
 
     def __exit__(self, kind: type | None, err: BaseException | None, tb: object) -> bool:
-        if err is not None and type(err).__name__ == "SafetensorError":
+        if err is not None and (type(err).__name__ == "SafetensorError"
+                                or isinstance(err, (struct.error, json.JSONDecodeError,
+                                                    UnicodeDecodeError))):
             raise ValueError(f"path: {str(self.path)!r} is not a readable .safetensors file "
                              f"({err})") from None
         return False
+
+
+def _tensor_dtypes(path: PathLike) -> dict[str, str]:
+    """``{name: safetensors dtype}`` from the JSON header of a file ``safe_open`` accepted."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+    return {k: str(v.get("dtype")) for k, v in header.items() if k != "__metadata__"}
 
 
 def check_like(params: Mapping[str, np.ndarray], like: Mapping[str, np.ndarray], source: str) -> None:
@@ -124,7 +146,8 @@ def check_like(params: Mapping[str, np.ndarray], like: Mapping[str, np.ndarray],
 
 
 def load_params(path: PathLike, like: Mapping[str, np.ndarray] | None = None,
-                dtype: np.dtype | str | None = None) -> dict[str, np.ndarray]:
+                dtype: np.dtype | str | None = None,
+                allow_nonfinite: bool = False) -> dict[str, np.ndarray]:
     """Read a course-layout file written by :func:`save_params` (or by
     ``torch_ref._safetensors.save_scratch_file``).
 
@@ -132,22 +155,44 @@ def load_params(path: PathLike, like: Mapping[str, np.ndarray] | None = None,
         path: the ``.safetensors`` file.
         like: optional template: the file must hold exactly its names, dtypes and shapes.
         dtype: optional: every tensor must have this dtype (``TypeError`` otherwise).
+        allow_nonfinite: load NaN/±Inf values instead of refusing them (``ValueError``).
 
-    Returns ``{name: array}`` of writable arrays.
+    Returns ``{name: array}`` of writable arrays, float32 or float64, all of one dtype. A file
+    with no tensors, or a torch ``state_dict`` file, is a ``ValueError`` naming the file.
     """
     with _opening(path):
         meta = read_metadata(path)
-        layout = meta.get(LAYOUT_KEY, COURSE)
+        dtypes = _tensor_dtypes(path)
+        if not dtypes:
+            raise ValueError(f"path: {str(path)!r} holds no tensors; expected scratch parameters "
+                             "(W1, b1, …)")
+        torch_keys = sorted(k for k in dtypes if _TORCH_KEY.search(k))
+        layout = meta.get(LAYOUT_KEY) or ("torch" if torch_keys else COURSE)
         if layout != COURSE:
+            keys = f" (keys {torch_keys[:4]}…)" if torch_keys else ""
             raise ValueError(f"path: {str(path)!r} holds tensors in the {layout!r} layout, not the "
-                             "course's; load it with torch_ref._safetensors.load_state_dict_file and "
-                             "convert with torch_ref.layout.state_dict_to_params")
+                             f"course's{keys}; load it with torch_ref._safetensors.load_state_dict_file "
+                             "and convert with torch_ref.layout.state_dict_to_params")
+        for name, kind in dtypes.items():
+            if kind not in _FILE_DTYPES:
+                raise TypeError(f"{path}[{name!r}]: dtype {kind}, expected float32 or float64 (F32/F64); "
+                                "NumPy has no bfloat16 or float8 — cast in torch before saving")
         params = {k: np.array(v) for k, v in _safetensors_numpy().load_file(str(path)).items()}
+    found = sorted({a.dtype.name for a in params.values()})
+    if len(found) > 1:
+        raise TypeError(f"{path}: mixed dtypes { {k: a.dtype.name for k, a in params.items()} }; "
+                        "a network computes in one float dtype")
     for name, a in params.items():
         if a.dtype not in FLOAT_DTYPES:
             raise TypeError(f"{path}[{name!r}]: expected float32 or float64, got dtype {a.dtype}")
         if dtype is not None and a.dtype != np.dtype(dtype):
             raise TypeError(f"{path}[{name!r}]: dtype {a.dtype}, expected {np.dtype(dtype)}")
+        if not allow_nonfinite and not np.isfinite(a).all():
+            bad = ~np.isfinite(a)
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{path}[{name!r}]: {int(bad.sum())} non-finite value(s) (NaN or Inf), "
+                             f"the first at index {first}: {a[first]}; pass allow_nonfinite=True to "
+                             "load it anyway")
     if like is not None:
         check_like(params, like, str(path))
     return params

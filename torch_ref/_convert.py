@@ -29,7 +29,8 @@ from torch_ref.layout import BIAS, SAME, Layout, to_numpy, torch_dtype
 
 __all__ = ["ParamSpec", "Converter", "layer_param_spec", "module_spec", "params_to_state_dict",
            "state_dict_to_params", "load_scratch_params", "scratch_params", "weight_shape",
-           "layer_dims_of", "FromScratch"]
+           "layer_dims_of", "FromScratch", "check_param_arrays", "check_finite", "scratch_dtype",
+           "PARAM_DTYPES"]
 
 ParamSpec = dict[str, tuple[str, Layout]]
 """``{scratch name: (state_dict key, layout)}`` — each module declares one (nanoGPT's
@@ -50,6 +51,82 @@ class Converter(Protocol):
     def to_params(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
         """``state_dict`` (any device) -> scratch parameters (course layout)."""
         ...
+
+
+PARAM_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+"""The NumPy dtypes a scratch parameter may have: a module computes in one of these."""
+
+
+def _check_spec(spec: Any) -> None:
+    if not isinstance(spec, (dict, Converter)):
+        raise TypeError(f"spec (param_spec): expected a ParamSpec {{scratch name: (state_dict key, "
+                        f"layout)}} or a Converter with to_state_dict/to_params, got {spec!r:.80}; "
+                        "pass the module's own: module.param_spec")
+
+
+def check_finite(name: str, a: np.ndarray | torch.Tensor) -> None:
+    """Raise ``ValueError`` naming ``name``, the count and the first index of NaN/±Inf entries
+    of a floating array or tensor (other dtypes pass)."""
+    if isinstance(a, torch.Tensor):
+        if not a.is_floating_point() or bool(torch.isfinite(a).all()):
+            return
+        a = to_numpy(a)
+    if a.dtype.kind not in "fc" or bool(np.isfinite(a).all()):
+        return
+    bad = ~np.isfinite(a)
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    raise ValueError(f"{name}: {int(bad.sum())} non-finite value(s) (NaN or Inf), the first at index "
+                     f"{first}: {a[first]}; a diverged or corrupt parameter set is refused "
+                     "(pass allow_nonfinite=True to load it anyway)")
+
+
+def check_param_arrays(params: Mapping[str, Any], what: str = "params",
+                       allow_nonfinite: bool = True) -> dict[str, np.ndarray]:
+    """``params`` as ``{name: ndarray}``, checked: a non-empty dict with string names, every array
+    float16/32/64 (integer, bool and complex arrays are refused — no silent cast, no dropped
+    imaginary part) and non-empty, all of one dtype (a network computes in one), and — unless
+    ``allow_nonfinite`` — free of NaN/Inf. Errors name ``what``, the key and the dtypes."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{what}: expected a dict of arrays {{name: ndarray}}, got {type(params).__name__}")
+    if not params:
+        raise ValueError(f"{what}: an empty dict holds no parameters; expected {{name: ndarray}} "
+                         "(e.g. scratch's W1, b1, …)")
+    arrays = {}
+    for name, value in params.items():
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: names must be strings, got {name!r}")
+        try:
+            a = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(f"{what}[{name!r}]: not an array ({type(value).__name__}: {err})") from None
+        kind = {"b": "bool", "i": "integer", "u": "integer", "c": "complex"}.get(a.dtype.kind)
+        if kind is not None:
+            lost = "; its imaginary part would be lost" if kind == "complex" else ""
+            raise TypeError(f"{what}[{name!r}]: expected a floating array, got dtype {a.dtype} "
+                            f"({kind}){lost}; cast explicitly if that is meant")
+        if a.dtype not in PARAM_DTYPES:
+            raise TypeError(f"{what}[{name!r}]: dtype {a.dtype}, expected one of "
+                            f"{[d.name for d in PARAM_DTYPES]}")
+        if a.size == 0:
+            raise ValueError(f"{what}[{name!r}]: an empty array of shape {a.shape}; every parameter "
+                             "has at least one entry")
+        arrays[name] = a
+    dtypes = {name: a.dtype.name for name, a in arrays.items()}
+    if len(set(dtypes.values())) > 1:
+        raise TypeError(f"{what}: mixed dtypes {dtypes}; a network computes in one float dtype, so "
+                        "one would be silently rounded — cast them all to one dtype first")
+    if not allow_nonfinite:
+        for name, a in arrays.items():
+            check_finite(f"{what}[{name!r}]", a)
+    return arrays
+
+
+def scratch_dtype(params: Mapping[str, np.ndarray], dtype: Any = None) -> torch.dtype:
+    """The torch dtype to build a module holding checked ``params`` in: ``dtype`` if given (a
+    floating dtype, else ``TypeError``), otherwise the parameters' own."""
+    if dtype is not None:
+        return torch_dtype(dtype)
+    return torch_dtype(np.asarray(next(iter(params.values()))).dtype)
 
 
 def layer_param_spec(num_layers: int, container: str = "layers") -> ParamSpec:
@@ -102,18 +179,18 @@ def params_to_state_dict(params: Mapping[str, np.ndarray],
 
     As strict as ``load_state_dict(strict=True)``: missing and unexpected names are listed, and a
     wrong dtype or shape names the parameter. Load the result with ``module.load_state_dict(sd)``
-    (which copies into the module's device/dtype), or use :func:`load_scratch_params`.
+    (which copies into the module's device/dtype), or use :func:`load_scratch_params`. The
+    arrays pass :func:`check_param_arrays` (floating, one dtype); values are carried as they are,
+    NaN included — the loaders (``from_scratch``, the file loaders) refuse non-finite values.
     """
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params: expected a dict of arrays, got {type(params).__name__}")
+    _check_spec(spec)
+    params = check_param_arrays(params)
     if isinstance(spec, Converter):
         return spec.to_state_dict(params)
     _keys_error("params", sorted(set(spec) - set(params)), sorted(set(params) - set(spec)), spec)
     sd = {}
     for name, (key, layout) in spec.items():
-        a = np.asarray(params[name])
-        if a.dtype.kind != "f":
-            raise TypeError(f"params[{name!r}]: expected a floating array, got dtype {a.dtype}")
+        a = params[name]
         try:
             sd[key] = torch.from_numpy(layout.to_torch(a))
         except ValueError as err:
@@ -128,6 +205,7 @@ def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec
     Missing keys are always an error; with ``strict``, so are keys inside the spec's submodules
     that it does not convert (a deeper network's ``layers.2.*``). Errors name the key.
     """
+    _check_spec(spec)
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"state_dict: expected a dict of tensors, got {type(state_dict).__name__}")
     if isinstance(spec, Converter):
@@ -151,10 +229,16 @@ def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec
 def load_scratch_params(module: torch.nn.Module, params: Mapping[str, np.ndarray],
                         spec: ParamSpec | Converter | None = None) -> torch.nn.Module:
     """Copy scratch parameters into ``module`` in place (its own spec unless ``spec`` is given),
-    asserting every key and shape before any copy; returns ``module``."""
+    asserting every key and shape before any copy; returns ``module``. The module's tensors must
+    be floating (an integer module would truncate); the arrays are cast to its dtype."""
     spec = module_spec(module) if spec is None else spec
     sd = params_to_state_dict(params, spec)
     own = module.state_dict()
+    ints = sorted(k for k in sd if k in own and not own[k].is_floating_point())
+    if ints:
+        raise TypeError(f"{type(module).__name__}: {ints} are {own[ints[0]].dtype}, but scratch "
+                        "parameters are floating and would be truncated; build the module with a "
+                        "floating dtype")
     if isinstance(spec, Converter):  # it writes every key: hold it to strict loading
         _keys_error(f"{type(module).__name__} state_dict from params", sorted(set(own) - set(sd)),
                     sorted(set(sd) - set(own)), own)
@@ -225,14 +309,16 @@ class FromScratch:
     @classmethod
     def from_scratch(cls, params: Mapping[str, np.ndarray], *args: Any,
                      device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None, **kwargs: Any) -> Any:
+                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False,
+                     **kwargs: Any) -> Any:
         """``cls(*sizes, *args, device=, dtype=, **kwargs)`` holding ``params``; the dtype is the
-        parameters' unless given. ``Net.from_scratch(params, "tanh")`` passes ``"tanh"`` on."""
-        if not isinstance(params, Mapping) or not params:
-            raise TypeError(f"params: expected a non-empty dict of arrays, got {params!r:.80}")
-        if dtype is None:
-            dtype = torch_dtype(np.asarray(next(iter(params.values()))).dtype)
-        module = cls(*cls.scratch_sizes(params), *args, device=device, dtype=dtype, **kwargs)
+        parameters' unless given. ``Net.from_scratch(params, "tanh")`` passes ``"tanh"`` on.
+
+        ``params`` must pass :func:`check_param_arrays`: floating, one dtype, and finite unless
+        ``allow_nonfinite``; ``dtype`` must be floating."""
+        params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
+        module = cls(*cls.scratch_sizes(params), *args, device=device,
+                     dtype=scratch_dtype(params, dtype), **kwargs)
         return load_scratch_params(module, params)
 
     def scratch_params(self) -> dict[str, np.ndarray]:

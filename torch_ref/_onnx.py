@@ -11,6 +11,9 @@ execution provider.
 :class:`OnnxModel` runs the file in ``onnxruntime`` on a batch-first NumPy array and checks the
 array against the model's declared input first, so a wrong feature count or dtype is a
 ``ValueError``/``TypeError`` naming the input and both shapes — not a runtime error deep in C++.
+NaN/±Inf inputs are refused the same way (``allow_nonfinite=True`` serves them). A file that is
+not ONNX, is truncated, or needs an opset newer than the installed ``onnx`` knows is an
+:class:`OnnxFileError` (a ``ValueError``) naming the file, before ONNX Runtime sees it.
 
 ``onnx``, ``onnxscript`` and ``onnxruntime`` are imported lazily (the ``onnx`` extra).
 
@@ -44,6 +47,11 @@ BATCH = "batch"
 
 _ONNX_TYPES = {"tensor(double)": np.dtype(np.float64), "tensor(float)": np.dtype(np.float32),
                "tensor(float16)": np.dtype(np.float16)}
+
+
+class OnnxFileError(ValueError):
+    """An ``.onnx`` file that cannot be served: not ONNX, truncated, an unsupported opset, or a
+    graph ONNX Runtime refuses. The message names the file and the reason."""
 
 
 def _need(package: str) -> Any:
@@ -102,33 +110,57 @@ class OnnxModel:
     Args:
         path: the ``.onnx`` file.
         threads: ONNX Runtime's intra-op threads (default: its own choice).
+        allow_nonfinite: serve inputs holding NaN/±Inf instead of refusing them.
 
     Calling it with a batch-first array ``(m, n_x)`` of the input's dtype returns the first
-    output as a NumPy array; the shape and dtype are checked against the graph's input.
+    output as a NumPy array; the shape, dtype and finiteness are checked against the graph's
+    input. A file that cannot be served raises :class:`OnnxFileError` naming it.
     """
 
-    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, threads: int | None = None,
+                 allow_nonfinite: bool = False) -> None:
         ort = _need("onnxruntime")
         self.path = Path(path)
+        self.allow_nonfinite = bool(allow_nonfinite)
         if not self.path.is_file():
             raise FileNotFoundError(f"path: no such file {str(self.path)!r}")
+        self.opset = self._opset()
         options = ort.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = int(threads)
             options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(self.path), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime's InvalidGraph, Fail, NotImplemented, …
+            raise self._error(f"ONNX Runtime cannot load its graph ({_first_line(err)})") from None
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
-            raise ValueError(f"path: {self.path.name} has {len(inputs)} inputs; expected one batch input")
+            raise OnnxFileError(f"path: {self.path.name} has {len(inputs)} inputs; expected one "
+                                "batch input")
         self.input_name = inputs[0].name
         self.input_shape = tuple(d if isinstance(d, int) else str(d) for d in inputs[0].shape)
         self.input_dtype = _ONNX_TYPES.get(inputs[0].type)
-        self.opset = self._opset()
 
-    def _opset(self) -> int | None:
+    def _error(self, reason: str) -> OnnxFileError:
+        return OnnxFileError(f"path: {str(self.path)!r} cannot be served: {reason}")
+
+    def _opset(self) -> int:
+        """The file's ``ai.onnx`` opset, after checking that it parses as an ONNX model with a
+        graph and an opset the installed ``onnx`` supports."""
         onnx = _need("onnx")
-        model = onnx.load(str(self.path), load_external_data=False)
-        return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+        try:
+            model = onnx.load(str(self.path), load_external_data=False)
+        except Exception as err:  # protobuf's DecodeError and friends
+            raise self._error(f"not an ONNX model, or truncated ({_first_line(err)})") from None
+        opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+        if not model.HasField("graph") or opset is None or not model.graph.output:
+            raise self._error("not an ONNX model, or truncated (no graph, outputs or ai.onnx opset)")
+        newest = onnx.defs.onnx_opset_version()
+        if not 1 <= opset <= newest:
+            raise self._error(f"opset {opset} is not supported (the installed onnx knows 1 to "
+                              f"{newest}); export with opset={OPSET}")
+        return opset
 
     def check_input(self, X: np.ndarray) -> np.ndarray:
         """``X`` if it matches the graph's input (rank, fixed sizes, dtype), else a clear error."""
@@ -149,15 +181,36 @@ class OnnxModel:
                             f"{self.input_dtype}, cast explicitly")
         if X.shape and X.shape[0] == 0:
             raise ValueError(f"X: empty batch, shape {X.shape}")
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"X: expected a numeric array for input {self.input_name!r} of "
+                            f"{self.path.name}, got dtype {X.dtype}")
+        if not self.allow_nonfinite and X.dtype.kind == "f" and not np.isfinite(X).all():
+            first = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
+            raise ValueError(f"X: NaN or Inf in input {self.input_name!r} of {self.path.name} (first "
+                             f"at index {first}: {X[first]}); pass OnnxModel(..., "
+                             "allow_nonfinite=True) to serve it anyway")
         return np.ascontiguousarray(X)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
+        """The graph's first output for the batch ``X (m, n_x)`` (checked by :meth:`check_input`)."""
         X = self.check_input(X)
-        return self.session.run(None, {self.input_name: X})[0]
+        try:
+            return self.session.run(None, {self.input_name: X})[0]
+        except Exception as err:  # a shape the graph's declared input does not pin down
+            raise ValueError(f"X: ONNX Runtime refused input {self.input_name!r} of {self.path.name} "
+                             f"with shape {X.shape} ({_first_line(err)})") from None
 
     def __repr__(self) -> str:
         return (f"OnnxModel({self.path.name!r}, input {self.input_name!r} {self.input_shape} "
                 f"{self.input_dtype}, opset {self.opset})")
 
 
-__all__ = ["OPSET", "BATCH", "MethodModule", "export_onnx", "OnnxModel"]
+def _first_line(err: BaseException) -> str:
+    """An exception as ``Type: first line``, ANSI escapes stripped (for messages that name a file)."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(err)).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0][:200] if text else ''}"
+
+
+__all__ = ["OPSET", "BATCH", "MethodModule", "export_onnx", "OnnxModel", "OnnxFileError"]

@@ -29,9 +29,10 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 from torch.distributions import MultivariateNormal, Normal
@@ -39,7 +40,14 @@ from torch.distributions import MultivariateNormal, Normal
 from torch_ref._validate import check_size
 from torch_ref.deep import DeepNetwork
 from torch_ref.deep import train as train_deep
-from torch_ref.layout import SAME, ParamSpec
+from torch_ref.layout import (
+    SAME,
+    FromScratch,
+    ParamSpec,
+    check_param_arrays,
+    load_scratch_params,
+    scratch_dtype,
+)
 
 DIRECTIONS = {"below": 1, "above": -1}
 """``"below"``: flag ``score ≤ ε`` (a density); ``"above"``: flag ``score ≥ ε`` (an error)."""
@@ -168,6 +176,8 @@ class _Thresholded:
 
     direction = "below"
     epsilon: torch.Tensor
+    unset_buffers = ("epsilon",)
+    """Buffers whose NaN means "not chosen yet": a state_dict file may hold them as NaN."""
 
     @torch.no_grad()
     def fit_threshold(self, x_val: torch.Tensor, y_val: torch.Tensor):
@@ -186,7 +196,7 @@ class _Thresholded:
         return flag(self.score(x), self.epsilon, self.direction)
 
 
-class GaussianDetector(_Thresholded, nn.Module):
+class GaussianDetector(_Thresholded, FromScratch, nn.Module):
     """``log p(x)`` under a Gaussian fit to normal examples; flags ``log p(x) ≤ ε``.
 
     Args:
@@ -264,6 +274,32 @@ class GaussianDetector(_Thresholded, nn.Module):
 
     def extra_repr(self) -> str:
         return f"n_features={self.n_features}, covariance_type={self.covariance_type!r}"
+
+    @classmethod
+    def from_scratch(cls, params: Mapping[str, np.ndarray], device: str | torch.device | None = None,
+                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False) -> "GaussianDetector":
+        """A fitted detector holding scratch ``{"mu" (n,), "var" (n,)}`` (diagonal) or
+        ``{"mu" (n,), "Sigma" (n, n)}`` (full); ``σ² > 0`` and a positive definite ``Σ`` are
+        required (a density is not defined otherwise). ``epsilon`` stays NaN."""
+        params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
+        full = "Sigma" in params
+        if set(params) not in ({"mu", "var"}, {"mu", "Sigma"}):
+            raise ValueError(f"params: expected keys ['mu', 'var'] (diagonal) or ['Sigma', 'mu'] "
+                             f"(full), got {sorted(params)}")
+        shape = np.shape(params["mu"])
+        if len(shape) != 1:
+            raise ValueError(f"params['mu']: expected a mean vector (n,), got shape {shape} "
+                             f"(params {sorted(params)})")
+        module = cls(shape[0], "full" if full else "diagonal", device=device,
+                     dtype=scratch_dtype(params, dtype))
+        load_scratch_params(module, params)
+        if not allow_nonfinite:
+            if full:
+                cholesky(module.covariance)
+            elif not bool((module.var > 0).all()):
+                raise ValueError(f"params['var']: variances must be > 0 (a density is not defined "
+                                 f"otherwise), got {params['var']}")
+        return module
 
 
 class Autoencoder(_Thresholded, DeepNetwork):

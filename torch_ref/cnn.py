@@ -33,10 +33,12 @@ from torch_ref.layout import (
     CONV_BIAS,
     CONV_WEIGHT,
     IMAGES,
+    FromScratch,
     Layout,
     ParamSpec,
+    check_param_arrays,
     load_scratch_params,
-    torch_dtype,
+    scratch_dtype,
 )
 
 __all__ = ["CONV_SPEC", "IMAGES", "ConvNet", "flatten_weight_layout", "make_pool", "param_spec"]
@@ -91,7 +93,7 @@ def _out(n: int, f: int, stride: int, pad: int = 0) -> int:
     return (n + 2 * pad - f) // stride + 1  # ⌊(n + 2p − f)/s⌋ + 1, as nn.Conv2d and the pools
 
 
-class ConvNet(nn.Module):
+class ConvNet(FromScratch, nn.Module):
     """``conv → ReLU → pool → conv → ReLU → pool → flatten → linear``; :meth:`forward` returns
     the logits, :meth:`predict_proba` their softmax. Train with ``nn.CrossEntropyLoss``.
 
@@ -199,12 +201,13 @@ class ConvNet(nn.Module):
 
     @classmethod
     def from_scratch(cls, params: Mapping[str, np.ndarray], config: Any,
-                     device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "ConvNet":
-        """A network holding scratch ``{"W1", "b1", …, "W3", "b3"}`` (dtype taken from ``W1``)."""
-        dtype = dtype if dtype is not None else torch_dtype(np.asarray(params["W1"]).dtype)
-        net = cls.from_config(config, device=device, dtype=dtype)
-        load_scratch_params(net, dict(params), net.param_spec)
-        return net
+                     device: str | torch.device | None = None, dtype: torch.dtype | None = None,
+                     allow_nonfinite: bool = False) -> "ConvNet":
+        """A network of ``config`` holding scratch ``{"W1", "b1", …, "W3", "b3"}`` (dtype taken
+        from them unless given); the arrays are checked as in ``FromScratch.from_scratch``."""
+        params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
+        net = cls.from_config(config, device=device, dtype=scratch_dtype(params, dtype))
+        return load_scratch_params(net, params, net.param_spec)
 
 
 def _getter(config: Any) -> Callable[[str], Any]:

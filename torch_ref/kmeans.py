@@ -23,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +31,14 @@ import torch
 from torch import nn
 
 from torch_ref._validate import check_size
-from torch_ref.layout import SAME, ParamSpec, load_scratch_params, torch_dtype
+from torch_ref.layout import (
+    SAME,
+    FromScratch,
+    ParamSpec,
+    check_param_arrays,
+    load_scratch_params,
+    scratch_dtype,
+)
 
 PARAM_SPEC: ParamSpec = {"centroids": ("centroids", SAME)}
 """Scratch ``centroids (k, n)`` *is* the ``centroids`` buffer."""
@@ -198,7 +205,7 @@ def lloyd(X: torch.Tensor, centroids: torch.Tensor, max_iter: int = 300, tol: fl
     return LloydResult(C64.to(X.dtype), labels, float((d**2).sum()), len(history), history)
 
 
-class KMeans(nn.Module):
+class KMeans(FromScratch, nn.Module):
     """k-means: :meth:`fit` seeds (k-means++ or random) and runs :func:`lloyd`; :meth:`forward`
     assigns each row of ``X`` to its nearest centroid.
 
@@ -264,13 +271,17 @@ class KMeans(nn.Module):
                 f"max_iter={self.max_iter}, tol={self.tol}")
 
     @classmethod
-    def from_scratch(cls, centroids: np.ndarray, device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None, **kwargs) -> KMeans:
-        """A fitted module holding scratch ``centroids (k, n)`` (dtype taken from them)."""
-        centroids = np.asarray(centroids)
-        if centroids.ndim != 2:
-            raise ValueError(f"centroids: expected (k, n), got shape {centroids.shape}")
-        dtype = dtype if dtype is not None else torch_dtype(centroids.dtype)
-        module = cls(centroids.shape[0], centroids.shape[1], device=device, dtype=dtype, **kwargs)
-        load_scratch_params(module, {"centroids": centroids}, PARAM_SPEC)
-        return module
+    def from_scratch(cls, centroids: np.ndarray | Mapping[str, np.ndarray],
+                     device: str | torch.device | None = None, dtype: torch.dtype | None = None,
+                     allow_nonfinite: bool = False, **kwargs) -> KMeans:
+        """A fitted module holding scratch ``centroids (k, n)`` — the array, or the dict
+        ``{"centroids": ...}`` that :meth:`scratch_params` returns (dtype taken from them unless
+        given; floating and finite unless ``allow_nonfinite``)."""
+        params = centroids if isinstance(centroids, Mapping) else {"centroids": centroids}
+        params = check_param_arrays(params, "centroids" if params is not centroids else "params",
+                                    allow_nonfinite)
+        shape = np.shape(params.get("centroids", ()))
+        if len(shape) != 2:
+            raise ValueError(f"centroids: expected (k, n), got shape {shape} (params {sorted(params)})")
+        module = cls(shape[0], shape[1], device=device, dtype=scratch_dtype(params, dtype), **kwargs)
+        return load_scratch_params(module, params, PARAM_SPEC)

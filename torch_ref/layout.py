@@ -257,7 +257,8 @@ def to_numpy(t: torch.Tensor, dtype: np.dtype | None = None) -> np.ndarray:
 # --- scratch parameter dict <-> state_dict: torch_ref/_convert.py, offered here -----------------
 _CONVERTERS = frozenset({"ParamSpec", "Converter", "layer_param_spec", "module_spec", "params_to_state_dict",
                          "state_dict_to_params", "load_scratch_params", "scratch_params",
-                         "weight_shape", "layer_dims_of", "FromScratch"})
+                         "weight_shape", "layer_dims_of", "FromScratch", "check_param_arrays",
+                         "check_finite", "scratch_dtype", "PARAM_DTYPES"})
 
 
 def __getattr__(name: str) -> Any:

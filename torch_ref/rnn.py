@@ -44,7 +44,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from torch_ref._convert import load_scratch_params
+from torch_ref._convert import (
+    FromScratch,
+    check_param_arrays,
+    load_scratch_params,
+    scratch_dtype,
+    weight_shape,
+)
 from torch_ref._validate import check_size
 from torch_ref.layout import STATE, to_numpy, torch_dtype  # noqa: F401  (STATE: re-exported)
 
@@ -125,7 +131,16 @@ def course_to_state_dict(params: Mapping[str, np.ndarray], cell: str) -> dict[st
     """Scratch parameters (NumPy, course layout) -> a :class:`SequenceModel` ``state_dict``."""
     expected = _course_names(cell)
     if set(params) != set(expected):
-        raise ValueError(f"params: expected keys {sorted(expected)}, got {sorted(params)}")
+        raise ValueError(f"params: expected keys {sorted(expected)}, got {sorted(params)} (missing "
+                         f"{sorted(set(expected) - set(params))}, unexpected "
+                         f"{sorted(set(params) - set(expected))})")
+    params = check_param_arrays(params)
+    wy, _ = HEAD[cell]
+    weight_shape(params, wy, "(n_y, n_a)")
+    if cell == "rnn":
+        weight_shape(params, "Wax", "(n_a, n_x)")
+    else:
+        weight_shape(params, "Wf", "(n_a, n_a + n_x)")
     return {k: v.contiguous().clone() for k, v in
             course_to_torch({k: torch.from_numpy(np.asarray(v)) for k, v in params.items()},
                             cell).items()}
@@ -146,10 +161,26 @@ class CourseConverter:
     def __init__(self, cell: str) -> None:
         self.cell = _check_cell(cell)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The course's parameter names for this cell (``Wax, Waa, ba, Wya, by`` / ``Wf, bf, …``)."""
+        return _course_names(self.cell)
+
     def to_state_dict(self, params: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        """Scratch parameters (NumPy, course layout) -> ``state_dict`` (CPU tensors)."""
         return course_to_state_dict(params, self.cell)
 
+    def to_torch(self, params: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Course-layout *tensors* -> ``state_dict`` tensors, differentiably (for
+        ``parity_tests.module_function``: gradients come back per course matrix)."""
+        expected = self.names
+        if set(params) != set(expected):
+            raise ValueError(f"params: missing {sorted(set(expected) - set(params))}, unexpected "
+                             f"{sorted(set(params) - set(expected))}; expected {sorted(expected)}")
+        return course_to_torch(params, self.cell)
+
     def to_params(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        """``state_dict`` (any device) -> scratch parameters (course layout)."""
         keys = {f"rnn.{w}_l0" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
         keys |= {"head.weight", "head.bias"}
         if set(state_dict) != keys:
@@ -167,7 +198,7 @@ def _course_names(cell: str) -> tuple[str, ...]:
     return core + HEAD[cell]
 
 
-class SequenceModel(nn.Module):
+class SequenceModel(FromScratch, nn.Module):
     """A recurrent layer and a linear head: ``a⟨t⟩ = RNN(x⟨t⟩, a⟨t−1⟩)``, ``z⟨t⟩ = a⟨t⟩ Wyᵀ + by``.
 
     ``cell="rnn"``: ``nn.RNN(nonlinearity="tanh")``; ``cell="lstm"``: ``nn.LSTM``. Train with
@@ -306,14 +337,28 @@ class SequenceModel(nn.Module):
 
     @classmethod
     def from_scratch(cls, params: Mapping[str, np.ndarray], cell: str, many_to_one: bool = False,
-                     device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None) -> "SequenceModel":
-        """A model holding scratch parameters (sizes read from them; dtype from ``by``)."""
-        wy, by = HEAD[_check_cell(cell)]
-        n_y, n_a = np.shape(params[wy])
-        n_x = np.shape(params["Wax"])[1] if cell == "rnn" else np.shape(params["Wf"])[1] - n_a
-        dtype = dtype if dtype is not None else torch_dtype(np.asarray(params[by]).dtype)
-        model = cls(n_x, n_a, n_y, cell, many_to_one, device=device, dtype=dtype)
+                     device: str | torch.device | None = None, dtype: torch.dtype | None = None,
+                     allow_nonfinite: bool = False) -> "SequenceModel":
+        """A model holding scratch parameters (sizes read from them; dtype theirs unless given).
+
+        The names must be the cell's (``Wax, Waa, ba, Wya, by`` or ``Wf, bf, Wi, bi, Wc, bc, Wo,
+        bo, Wy, by``), the arrays floating, of one dtype, and finite unless ``allow_nonfinite``."""
+        params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
+        expected = _course_names(cell)
+        if set(params) != set(expected):
+            raise ValueError(f"params: missing keys {sorted(set(expected) - set(params))}, unexpected "
+                             f"keys {sorted(set(params) - set(expected))} for cell={cell!r}; "
+                             f"expected {sorted(expected)}")
+        wy, _ = HEAD[cell]
+        n_y, n_a = weight_shape(params, wy, "(n_y, n_a)")
+        if cell == "rnn":
+            n_x = weight_shape(params, "Wax", "(n_a, n_x)")[1]
+        else:
+            n_x = weight_shape(params, "Wf", "(n_a, n_a + n_x)")[1] - n_a
+        if n_x < 1:
+            raise ValueError(f"params['Wf']: expected shape (n_a, n_a + n_x) = ({n_a}, {n_a} + n_x) "
+                             f"with n_x >= 1, got {np.shape(params['Wf'])}")
+        model = cls(n_x, n_a, n_y, cell, many_to_one, device=device, dtype=scratch_dtype(params, dtype))
         load_course_params(model, params)
         return model
 

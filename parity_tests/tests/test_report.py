@@ -131,8 +131,8 @@ def test_a_second_run_removes_the_first_runs_stale_files(tmp_path: Path, monkeyp
     assert _report(monkeypatch, [_fake("a", figure=True)], tmp_path) == 0
     first = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png")
     assert first and "dense-a-forward-cpu-float64.png" in first
-    (tmp_path / "mine.txt").write_text("not dlparity's")
-    assert _report(monkeypatch, [_fake("b", figure=True)], tmp_path) == 0
+    (tmp_path / "mine.txt").write_text("not dlparity's")  # refused without --force (test_report_out)
+    assert _report(monkeypatch, [_fake("b", figure=True)], tmp_path, "--force") == 0
     names = {p.name for p in tmp_path.iterdir()}
     assert "dense-a-forward-cpu-float64.png" not in names and "dense-b-forward-cpu-float64.png" in names
     assert "mine.txt" in names  # only files the previous run owned are removed

@@ -13,15 +13,16 @@ lacks it). ``terminated`` alone stops the bootstrap; a truncated episode still b
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from torch_ref.deep import DeepNetwork
-from torch_ref.layout import ParamSpec
+from torch_ref.layout import FromScratch, ParamSpec, check_param_arrays, load_scratch_params, scratch_dtype
 from torch_ref.rl.common import (
     check_env_fits,
     check_gamma,
@@ -75,7 +76,7 @@ class ReplayBuffer:
         return self.S[idx], self.A[idx], self.R[idx], self.S2[idx], self.terminated[idx]
 
 
-class DQNAgent(nn.Module):
+class DQNAgent(FromScratch, nn.Module):
     """Online Q-network ``q``, target ``target`` (a frozen copy), replay buffer, ε-greedy policy.
 
     Args:
@@ -179,6 +180,18 @@ class DQNAgent(nn.Module):
     @property
     def param_spec(self) -> ParamSpec:
         return param_spec(len(self.layer_dims) - 1, "q")
+
+    @classmethod
+    def from_scratch(cls, params: Mapping[str, np.ndarray], config: Any,
+                     generator: torch.Generator | None = None, device: str | torch.device | None = None,
+                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False) -> "DQNAgent":
+        """An agent of ``config`` whose ``q`` network holds scratch ``W1, b1, …, WL, bL`` (dtype
+        theirs unless given; floating, one dtype, finite unless ``allow_nonfinite``)."""
+        params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
+        agent = cls(config, generator, device=device, dtype=scratch_dtype(params, dtype))
+        load_scratch_params(agent, params)
+        agent.sync_target()
+        return agent
 
 
 def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any], seed: int = 0,
