@@ -26,13 +26,39 @@ from typing import Any
 import numpy as np
 import torch
 
-from parity_tests.compare import CheckResult, Comparison, compare, group_result
+from parity_tests.compare import CheckResult, Comparison, compare, group_result, insensitive
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.tolerances import FD_STEP, Tolerance, tolerance
 from torch_ref.layout import SAME, Layout, numpy_dtype, to_numpy, to_tensor, torch_dtype
 
 Arrays = Mapping[str, np.ndarray]
 _DATA_NAMES = ("X", "A_prev", "A", "Z", "Y_hat", "x")
+
+
+class ReferenceCallError(RuntimeError):
+    """The torch reference raised on the inputs it was given (typically a mis-shaped input or a
+    wrong layout); the message names every input's course shape and the shape torch received."""
+
+
+def _shapes(inputs: Arrays, tensors: Mapping[str, Any] | None = None) -> str:
+    """``X (3, 5) -> torch (5, 3), b (4, 1) -> torch (4,)``: each input's course shape, and the
+    tensor's where a layout changed it."""
+    parts = []
+    for k, a in inputs.items():
+        s = f"{k} {tuple(np.shape(a))}"
+        t = (tensors or {}).get(k)
+        if isinstance(t, torch.Tensor) and tuple(t.shape) != tuple(np.shape(a)):
+            s += f" -> torch {tuple(t.shape)}"
+        parts.append(s)
+    return ", ".join(parts)
+
+
+def _check_tol(tol: Any) -> None:
+    """``tol``: ``None`` (the policy's) or a :class:`Tolerance` (which refuses negative, NaN and
+    infinite bounds itself)."""
+    if tol is not None and not isinstance(tol, Tolerance):
+        raise TypeError(f"tol: expected a parity_tests.tolerances.Tolerance (or None for the "
+                        f"policy's), got {tol!r} ({type(tol).__name__})")
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -105,7 +131,12 @@ def _to_torch(inputs: Arrays, layouts: Mapping[str, Layout], device: str, dtype:
               wrt: Sequence[str] = ()) -> dict[str, torch.Tensor]:
     out = {}
     for k, a in inputs.items():
-        t_layout = layouts.get(k, SAME).to_torch(a)
+        layout = layouts.get(k, SAME)
+        try:
+            t_layout = layout.to_torch(a)
+        except ValueError as exc:  # the layout's own ndim/shape check, which names its argument
+            raise ValueError(f"inputs[{k!r}]: shape {a.shape} does not fit layouts[{k!r}] = "
+                             f"{layout.name} ({exc})") from None
         if a.dtype.kind == "f":
             out[k] = to_tensor(t_layout, device, dtype, requires_grad=k in wrt)
         else:
@@ -113,7 +144,8 @@ def _to_torch(inputs: Arrays, layouts: Mapping[str, Layout], device: str, dtype:
     return out
 
 
-def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any, role: str = "fn") -> Any:
+def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any, role: str = "fn",
+          shapes: str | None = None) -> Any:
     """Call ``fn`` with the inputs, by one documented rule.
 
     ``fn(*leading, **values)`` when ``fn``'s signature names every input (or takes
@@ -121,11 +153,13 @@ def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any, role
     which is how ``torch.sigmoid(input)`` or ``F.linear(input, weight, bias)`` are called.
     ``leading`` is the upstream gradient ``G`` of a vector–Jacobian check. A function whose
     signature fits neither gets a ``TypeError`` that names its parameters and the inputs.
+    With ``shapes`` (the torch reference's calls), an exception raised inside ``fn`` is
+    re-raised as :class:`ReferenceCallError` naming ``shapes``.
     """
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins without an inspectable signature
-        return fn(*leading, *values.values())
+        return _invoke(fn, (*leading, *values.values()), {}, role, shapes)
     params = list(sig.parameters.values())[len(leading):]
     takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
     names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
@@ -145,7 +179,22 @@ def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any, role
         raise TypeError(f"{role}: {getattr(fn, '__name__', fn)!s}{sig} cannot take the inputs {got} "
                         f"({exc}). dlparity passes the inputs as keyword arguments named like the "
                         f"keys of inputs, or positionally in their order.{hint}") from None
-    return fn(*args, **kwargs)
+    return _invoke(fn, args, kwargs, role, shapes)
+
+
+def _invoke(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any], role: str,
+            shapes: str | None) -> Any:
+    if shapes is None:
+        return fn(*args, **kwargs)
+    try:
+        return fn(*args, **kwargs)
+    except ReferenceCallError:
+        raise
+    except Exception as exc:
+        raise ReferenceCallError(
+            f"{role}: {getattr(fn, '__name__', fn)!s} raised {type(exc).__name__}: "
+            f"{str(exc).strip()} — on the inputs {shapes}; check their shapes (course layout: "
+            "examples as columns) and the layouts that convert them for torch") from exc
 
 
 def _torch_value(name: str, value: Any) -> torch.Tensor:
@@ -223,7 +272,7 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
                   dtype: Any = "float64", elementwise: bool = False,
                   index_inputs: Sequence[str] = (), allow_nonfinite: bool = False,
                   concept: str = "user", case: str = "forward", m: int | None = None,
-                  tol: Tolerance | None = None) -> CheckResult:
+                  tol: Tolerance | None = None, constant_in: Sequence[str] = ()) -> CheckResult:
     """Compare ``scratch_fn(**inputs)`` with ``torch_fn(**tensors)`` (outputs in course layout).
 
     Both functions get the inputs as keyword arguments when their signatures name them, else
@@ -237,13 +286,25 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
     ``allow_nonfinite=True`` declares identical NaN/Inf on both sides the expected answer.
     ``tol`` replaces the policy's forward tolerance — only with one the policy defines for a
     documented reason (e.g. :func:`~parity_tests.tolerances.kernel_tolerance`); records print it.
+
+    An input whose change (``1 − 2x``; integer indices rolled) changes neither side's output is
+    one that no comparison can fault — both sides ignore it, or both forgot it — so it gets an
+    INCONCLUSIVE record ``input '<name>'`` and the check does not pass. ``constant_in`` names the
+    inputs an edge case is *meant* not to depend on (``x⁰``, a zero-variance vector): those are
+    not reported (the check still fails if the constant differs).
     """
     check_device(device)
+    _check_tol(tol)
+    if isinstance(constant_in, str) or any(k not in inputs for k in constant_in):
+        raise ValueError(f"constant_in: expected a list of input names from {sorted(inputs)}, got "
+                         f"{constant_in!r}")
     layouts = layouts or {}
     inputs = _cast_inputs(inputs, dtype, index_inputs)
     with parity_mode(), torch.no_grad():
-        expected_raw = _call(torch_fn, _to_torch(inputs, layouts, device, dtype), role="torch_fn")
-    actual = _named(_call(scratch_fn, inputs, role="scratch_fn"), output_names, "out", "scratch_fn")
+        tensors = _to_torch(inputs, layouts, device, dtype)
+        expected_raw = _call(torch_fn, tensors, role="torch_fn", shapes=_shapes(inputs, tensors))
+    scratch_raw = _call(scratch_fn, inputs, role="scratch_fn")
+    actual = _named(scratch_raw, output_names, "out", "scratch_fn")
     expected = _named(expected_raw, output_names, "out", "torch_fn")
     if set(actual) != set(expected):
         raise ValueError(f"outputs: scratch returned {sorted(actual)}, torch returned {sorted(expected)}")
@@ -257,7 +318,73 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
         e_np = _out_layout(output_layout, name).to_course(to_numpy(_torch_value(name, e)))
         records.append(_record(name, actual[name], e_np, tol, dtype, m=m, x=x,
                                allow_nonfinite=allow_nonfinite))
+    probe = {k: v for k, v in inputs.items() if k not in constant_in}
+    for k in _unread_inputs(scratch_fn, torch_fn, inputs, probe, layouts, device, dtype, scratch_raw,
+                            expected_raw, index_inputs):
+        records.append(insensitive(
+            f"input {k!r}", f"could not have failed for it: replacing inputs[{k!r}] by "
+            f"{_PERTURBED[k in index_inputs]} changed neither the scratch nor the torch output, so "
+            f"this check cannot tell whether {k} is used — drop it from inputs if neither function "
+            f"should read it, or both sides forgot it (a missing '+ {k}'?)", tol=tol))
     return group_result(concept, case, "forward", device, _dtype_name(dtype), records)
+
+
+_PERTURBED = {False: "1 − 2·(its values)", True: "its values rolled by one place"}
+
+
+def _perturbed(a: np.ndarray, index: bool) -> np.ndarray | None:
+    """A different array of the same shape and dtype: ``1 − 2a`` (flips signs, moves 0 and the
+    0/1 labels, changes ``a²``), or for integer indices the values rolled by one place;
+    ``None`` when no different array results (a constant index array, an empty array)."""
+    if a.size == 0:
+        return None
+    b = np.roll(a.reshape(-1), 1).reshape(a.shape) if index or a.dtype.kind != "f" else (
+        (1 - 2 * a.astype(np.float64)).astype(a.dtype))
+    return None if np.array_equal(a, b) else b
+
+
+def _same_outputs(a: Any, b: Any) -> bool:
+    """Whether two raw outputs of one function are identical (NaN equal to NaN here: the question
+    is whether the function's result *changed*)."""
+    def flat(v: Any) -> list[np.ndarray]:
+        if isinstance(v, Mapping):
+            return [x for k in sorted(v) for x in flat(v[k])]
+        if isinstance(v, (tuple, list)):
+            return [x for item in v for x in flat(item)]
+        if isinstance(v, torch.Tensor):
+            return [v.detach().cpu().float().numpy() if v.dtype == torch.bfloat16
+                    else v.detach().cpu().numpy()]
+        return [np.asarray(v)]
+    fa, fb = flat(a), flat(b)
+    return len(fa) == len(fb) and all(
+        x.shape == y.shape and np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
+        for x, y in zip(fa, fb))
+
+
+def _unread_inputs(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], inputs: Arrays,
+                   probe: Arrays, layouts: Mapping[str, Layout], device: str, dtype: Any,
+                   scratch_out: Any, torch_out: Any, index_inputs: Sequence[str]) -> list[str]:
+    """The inputs whose change (:func:`_perturbed`) changes neither output — an input that no
+    side reads, which a comparison can never fault. One extra torch call per input, and a
+    scratch call only for an input that torch ignores; an error on the changed input counts as
+    reading it. Only the inputs in ``probe`` are changed."""
+    unread = []
+    for k, a in probe.items():
+        changed = _perturbed(a, k in index_inputs)
+        if changed is None:
+            continue
+        values = {**inputs, k: changed}
+        try:
+            with parity_mode(), torch.no_grad(), np.errstate(all="ignore"):
+                if not _same_outputs(_call(torch_fn, _to_torch(values, layouts, device, dtype),
+                                           role="torch_fn"), torch_out):
+                    continue
+                if not _same_outputs(_call(scratch_fn, values, role="scratch_fn"), scratch_out):
+                    continue
+        except Exception:  # noqa: BLE001 - refusing the changed value is reading it
+            continue
+        unread.append(k)
+    return unread
 
 
 _COST_THEN_GRADS = ("it looks like (cost, grads) or (grads, cost), the course's propagate: return "
@@ -343,12 +470,14 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
     ``tol`` replaces the policy's gradient tolerance, as in :func:`check_forward`.
     """
     check_device(device)
+    _check_tol(tol)
     layouts = layouts or {}
     inputs = _cast_inputs(inputs, dtype, index_inputs)
     wrt = _check_wrt(wrt, inputs)
     with parity_mode():
         tensors = _to_torch(inputs, layouts, device, dtype, wrt)
-        out = _objective_tensor(_call(torch_fn, tensors, role="torch_fn"))
+        out = _objective_tensor(_call(torch_fn, tensors, role="torch_fn",
+                                      shapes=_shapes(inputs, tensors)))
         if not vjp:
             if out.numel() != 1:
                 raise ValueError(
@@ -440,4 +569,4 @@ def check_finite_differences(scratch_fn: Callable[..., Any], scratch_grads: Call
 
 
 __all__ = ["check_forward", "check_gradients", "check_finite_differences", "numerical_gradients",
-           "infer_batch_size", "check_finite", "CheckResult", "Comparison"]
+           "infer_batch_size", "check_finite", "CheckResult", "Comparison", "ReferenceCallError"]

@@ -37,6 +37,7 @@ class Comparison:
     step: int | None = None  # for trajectories: the step this record describes
     ratio: float = 0.0  # max over elements of |a − e| / (atol + rtol·|e|)
     note: str | None = None  # e.g. that a non-finite value was declared the expected answer
+    inconclusive: bool = False  # the check could not have failed here (see :func:`insensitive`)
 
     @property
     def tol_ratio(self) -> float:
@@ -49,8 +50,10 @@ class Comparison:
         return self.ratio
 
     def __str__(self) -> str:
-        verdict = "ok  " if self.passed else "FAIL"
+        verdict = "ok  " if self.passed else "INCONCLUSIVE" if self.inconclusive else "FAIL"
         at = f" at step {self.step}" if self.step is not None else ""
+        if self.inconclusive:
+            return f"{verdict} {self.name}{at}: {self.diagnosis}"
         if self.shape_actual != self.shape_expected:
             s = (f"{verdict} {self.name}{at}: shape {self.shape_actual} (scratch) vs "
                  f"{self.shape_expected} (reference)")
@@ -105,6 +108,17 @@ def tolerance_ratio(actual: Any, expected: Any, tol: Tolerance, allow_nonfinite:
     if a.shape != e.shape or a.size == 0:
         return float("inf")
     return float(_errors(a, e, tol, allow_nonfinite)[1].max())
+
+
+def insensitive(name: str, why: str, step: int | None = None,
+                tol: Tolerance | None = None) -> Comparison:
+    """A record saying that a check *could not have failed* for ``name`` (an update below the
+    tolerance, an input that neither side reads), ``why`` saying so with the numbers: it never
+    passes, and it makes the check's :attr:`CheckResult.status` ``INCONCLUSIVE`` unless another
+    record fails outright."""
+    return Comparison(name, (), (), float("nan"), float("nan"), None, None, None,
+                      tol.rtol if tol else 0.0, tol.atol if tol else 0.0, False, why, step,
+                      float("inf"), None, True)
 
 
 def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | None = None,
@@ -167,6 +181,15 @@ class CheckResult:
         return bool(self.records) and all(r.passed for r in self.records)
 
     @property
+    def status(self) -> str:
+        """``PASS``; ``INCONCLUSIVE`` when the only records that did not pass say the check could
+        not have failed (see :func:`insensitive`) — which is never a pass; else ``FAIL``."""
+        if self.passed:
+            return "PASS"
+        failing = [r for r in self.records if not r.passed]
+        return "INCONCLUSIVE" if failing and all(r.inconclusive for r in failing) else "FAIL"
+
+    @property
     def worst(self) -> Comparison | None:
         """The record closest to (or furthest past) its tolerance."""
         return max(self.records, key=lambda r: r.tol_ratio, default=None)
@@ -176,7 +199,7 @@ class CheckResult:
         return f"{self.concept}/{self.case} [{self.level}, {self.device}, {self.dtype}]"
 
     def __str__(self) -> str:
-        head = f"{'PASS' if self.passed else 'FAIL'} {self.label}"
+        head = f"{self.status} {self.label}"
         lines = [head] + ["  " + str(r).replace("\n", "\n  ") for r in self.records]
         if not self.records:
             lines.append("  nothing was compared: no records (an empty check never passes)")
@@ -187,6 +210,7 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in ("concept", "case", "level", "device", "dtype", "diagnosis")}
         d["passed"] = self.passed
+        d["status"] = self.status
         d["records"] = [r.to_dict() for r in self.records]
         return json.loads(json.dumps(d, default=_jsonable))
 

@@ -241,9 +241,10 @@ def register_model(concept: str, case: str, model: Model, make_inputs: MakeInput
     names = list(model.param_spec)
     layouts = model.input_layouts()
     out_layout = model.layouts()[2]
-    checks = [
-        register_forward(concept, case, model.scratch_output, model.torch_output, make_inputs,
-                         layouts=layouts, output_layout=out_layout, half="forward" in half),
+    checks = [  # the output does not read Y: it is left out there (an unread input never passes)
+        register_forward(concept, case, model.scratch_output, model.torch_output,
+                         _WithoutLabels(make_inputs), layouts=layouts, output_layout=out_layout,
+                         half="forward" in half),
         register_forward(concept, f"{case}-cost", model.scratch_cost, model.torch_objective, make_inputs,
                          layouts=layouts, output_names=["J"], half="forward" in half),
         register_gradient(concept, f"{case}-cost", model.scratch_grads, model.torch_objective,
@@ -255,6 +256,16 @@ def register_model(concept: str, case: str, model: Model, make_inputs: MakeInput
     for name, make_problem in (trajectories or {}).items():
         checks.append(register_trajectory(concept, name, model_problem(model, make_problem)))
     return checks
+
+
+@dataclass(frozen=True)
+class _WithoutLabels:
+    """``make_inputs`` without ``"Y"``, for a model's output check (its forward reads no labels)."""
+
+    make_inputs: MakeInputs
+
+    def __call__(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return {k: v for k, v in self.make_inputs(rng).items() if k != "Y"}
 
 
 def model_problem(model: Model, make_problem: MakeProblem) -> Callable[[np.random.Generator], dict[str, Any]]:

@@ -39,6 +39,27 @@ Why the numbers are what they are
   parameters before every step, each step's update ``Δp = −α dp`` is one gradient computed
   from the same point, scaled by α: the gradient tolerance with ``atol`` × α (the update's
   scale), and no ``√(1 + t)`` widening, since nothing carries over from step to step.
+* **sensitivity** (:data:`MIN_SENSITIVITY`; issue 20: a check that could not have failed never
+  passes): a trajectory's tolerance hides any update smaller than itself, so a run whose
+  parameters hardly move proves nothing about their gradients (gradients × 7 passed at
+  ``α = 1e-6`` in float32). Per parameter, the *sensitivity* is how far past its tolerance a
+  learner that never moved that parameter would have been — ``max_t`` of the comparison ratio
+  of the start ``p₀`` against the reference's ``p̂_t`` at step ``t``'s tolerance (lockstep: of
+  ``0`` against the reference's update ``Δp̂_t`` at the lockstep tolerance). An update wrong by
+  a fraction ``r`` of itself moves the parameter ``r`` times as far from the reference, so it
+  is caught when ``r × sensitivity > 1``. We require ``sensitivity >= 2``: every error of at
+  least half the update is caught — a flipped sign (``r = 2``), a lost ``1/m`` (``m − 1``),
+  ``× 7`` (6), a missing ½ or α applied twice with ``α <= ½`` (``>= ½``). A smaller value is
+  INCONCLUSIVE (never a pass); its record names the learning rate, the update size and the
+  tolerance. Measured on the registered trajectories: sensitivities of 10³–10⁴ (float32) and
+  10⁶–10⁹ (float64), except where the check is indeed blind — parameters that zero
+  initialization keeps at 0 by symmetry (declared ``still``, and then checked to stay), a
+  bias whose gradient the centred data keep at ~0 (``regression/diabetes-linear``'s ``b``),
+  float32 runs of 15 steps from ``randn · 0.01`` whose early layers move less than the
+  float32 tolerance (vanishing gradients: 8 of the ``deep`` grid, e.g. ``lr0.05-h5-tanh-random``'s
+  ``b1`` moves 4.4e-7 against a tolerance of 3.7e-5), and ``rnn/recall-rnn``'s ``Wax``, whose
+  gradient vanishes like 0.5⁴⁰ by design (0.35× in float64, 0 in float32): INCONCLUSIVE there is
+  the true verdict — a learner that never updated those parameters would have passed.
 * **finite differences** (float64 only, independent of torch): central differences with step
   ``h = 1e-6 · max(1, |x|)`` have truncation error ``O(h²) ≈ 1e-12`` and rounding error
   ``O(ε/h) ≈ 1e-10`` relative to the objective's scale: ``rtol 1e-6, atol 1e-7`` sits 1000×
@@ -110,6 +131,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 LEVELS = ("forward", "gradient", "trajectory", "finite-difference", "optimum")
 
 MOMENT_SE = 5.0
@@ -118,12 +141,30 @@ KS_ALPHA = 1e-4
 """Statistical checks: the Kolmogorov–Smirnov test's level."""
 
 
+MIN_SENSITIVITY = 2.0
+"""Trajectory checks: a learner that never moved a parameter must fail by at least this factor
+of the tolerance, or the check of that parameter is INCONCLUSIVE (see "sensitivity" above)."""
+
+
 @dataclass(frozen=True)
 class Tolerance:
-    """``|actual − expected| <= atol + rtol · |expected|`` elementwise."""
+    """``|actual − expected| <= atol + rtol · |expected|`` elementwise; ``rtol`` and ``atol``
+    finite and ``>= 0`` (a negative bound would pass nothing or, as ``atol + rtol·|e|`` mixes
+    signs, anything; NaN compares false everywhere)."""
 
     rtol: float
     atol: float
+
+    def __post_init__(self) -> None:
+        for name in ("rtol", "atol"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
+                raise TypeError(f"Tolerance: {name} must be a real number, got {v!r} "
+                                f"({type(v).__name__})")
+            if not math.isfinite(v) or v < 0:
+                raise ValueError(f"Tolerance: {name}={v!r} must be a finite number >= 0 "
+                                 "(a negative, NaN or infinite tolerance would make the check "
+                                 "pass or fail regardless of the values)")
 
     def scaled(self, factor: float) -> "Tolerance":
         return Tolerance(self.rtol * factor, self.atol * factor)

@@ -20,11 +20,18 @@ import numpy as np
 import torch
 
 from parity_tests.api import check_finite, infer_batch_size
-from parity_tests.compare import CheckResult, Comparison, compare, group_result, tolerance_ratio
+from parity_tests.compare import (
+    CheckResult,
+    Comparison,
+    compare,
+    group_result,
+    insensitive,
+    tolerance_ratio,
+)
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.diagnose import diagnose
 from parity_tests.metrics import Metrics
-from parity_tests.tolerances import lockstep_tolerance, tolerance
+from parity_tests.tolerances import MIN_SENSITIVITY, Tolerance, lockstep_tolerance, tolerance
 from scratch.gd import gd_update
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import (
@@ -91,13 +98,42 @@ def _step_output(out: object, t: int, params: Mapping[str, np.ndarray], returns:
     return float(c.reshape(())), dict(second)
 
 
+class _Reach:
+    """Per parameter, the sensitivity of a trajectory check (:data:`MIN_SENSITIVITY` in
+    :mod:`parity_tests.tolerances`): the largest ratio, over the steps, at which a learner that
+    never moved the parameter would have failed, and the numbers behind it."""
+
+    def __init__(self) -> None:
+        self.sensitivity, self.step, self.tol = -1.0, 0, Tolerance(0.0, 0.0)
+        self.moved, self.largest_update = 0.0, 0.0
+
+    def update(self, ratio: float, t: int, moved: np.ndarray, update: np.ndarray,
+               tol: Tolerance) -> None:
+        self.largest_update = max(self.largest_update, float(np.max(np.abs(update), initial=0.0)))
+        if ratio > self.sensitivity:
+            self.sensitivity, self.step, self.tol = ratio, t, tol
+            self.moved = float(np.max(np.abs(moved), initial=0.0))
+
+    def why(self, name: str, learning_rate: float, lockstep: bool, steps: int) -> str:
+        what = "largest single-step update" if lockstep else "largest distance from the start"
+        return (f"could not have failed: at learning_rate={learning_rate:g} the reference's {what} "
+                f"over {steps} step(s) is {self.moved:.3g}"
+                + ("" if lockstep else f" (largest step update {self.largest_update:.3g})")
+                + f", only {max(self.sensitivity, 0.0):.3g}× the tolerance "
+                f"({self.tol} at step {self.step}); a learner that never updated {name} would pass "
+                f"unless that is >= 1, and catching an update wrong by 1/{MIN_SENSITIVITY:g} of "
+                f"itself needs >= {MIN_SENSITIVITY:g}× — raise the learning rate or the number of "
+                "steps, start away from the optimum, or check in float64")
+
+
 def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torch_loss: TorchLoss,
                    init_params: Mapping[str, np.ndarray],
                    batches: Sequence[tuple[np.ndarray, np.ndarray]], *, param_spec: ParamSpec,
                    learning_rate: float, batch_layouts: tuple[Layout, Layout] | None = None,
                    step_returns: str = "grads", device: str = "cpu", dtype: str = "float64",
                    concept: str = "user", case: str = "training",
-                   metrics: Metrics | None = None, lockstep: bool = False) -> CheckResult:
+                   metrics: Metrics | None = None, lockstep: bool = False,
+                   still: Sequence[str] = ()) -> CheckResult:
     """Gradient descent on both sides, compared step by step.
 
     Args:
@@ -120,6 +156,17 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
             the loss and each step's update ``Δp`` (gradient tolerance, ``atol`` × α) instead of
             the free-running parameters; ``metrics`` then describe the scratch run (the model
             ends at the scratch parameters after one more torch step from them).
+        still: parameters the run is *meant* to leave where they start (zero initialization
+            with ``g(0) = 0`` keeps every hidden parameter at 0 by symmetry). Every other
+            parameter must move far enough for the check to see a wrong gradient (the
+            sensitivity rule of :mod:`parity_tests.tolerances`), or the result is INCONCLUSIVE;
+            a ``still`` one is instead held to the claim itself: the reference must keep it
+            within the tolerance of its start (else a failing record), and the learner is
+            compared with it as usual — so a learner that moves it fails.
+
+    A parameter whose reference updates are too small against the tolerance to reveal a
+    gradient error gets an INCONCLUSIVE record ``sensitivity of <name>`` naming the learning
+    rate, the update size and the tolerance: such a result never passes.
 
     Returns:
         A :class:`CheckResult` with one record per quantity (``loss`` and each parameter): the
@@ -137,9 +184,13 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
             raise TypeError(f"batches[{i}]: expected an (X, Y) pair, got {type(batch).__name__}")
     if not init_params:
         raise ValueError("init_params: empty — there is no parameter to train")
+    if isinstance(still, str) or any(k not in init_params for k in still):
+        raise ValueError(f"still: expected a list of parameter names from {sorted(init_params)}, "
+                         f"got {still!r}")
     np_dtype = numpy_dtype(dtype)
     dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
     params = {k: _cast(f"init_params[{k!r}]", v, np_dtype) for k, v in init_params.items()}
+    init = params
     batch_layouts = batch_layouts or _default_layouts(*batches[0])
     model = torch_model.to(device=device, dtype=torch_dtype(dtype))
     load_scratch_params(model, params, param_spec)
@@ -158,6 +209,7 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
     torch_losses: list[float] = []
     stopped: str | None = None
     now_prev = start
+    reach: dict[str, _Reach] = {k: _Reach() for k in params}  # how far a still learner would fail
     with parity_mode():
         for t, (X, Y) in enumerate(batches):
             X, Y = _cast(f"batches[{t}][0] (X)", X, np_dtype), _cast(f"batches[{t}][1] (Y)", Y, np_dtype)
@@ -191,6 +243,10 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
                 if lockstep and name != "loss":
                     a, e = params[name] - before[name], now[name] - before[name]
                     qtol = lockstep_tolerance(dtype_name, learning_rate)
+                if name != "loss":  # a learner that left the parameter where it started:
+                    unmoved = np.zeros_like(e) if lockstep else init[name]
+                    reach[name].update(tolerance_ratio(unmoved, e, qtol), t, e - unmoved,
+                                       now[name] - torch_before[name], qtol)
                 ratio = tolerance_ratio(a, e, qtol)
                 old = chosen.get(name)
                 if old is not None and not old.passed:
@@ -212,9 +268,30 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
     for name, (_, t, a, e, qtol, label) in worst.items():
         chosen.setdefault(name, compare(label, a, e, qtol, step=t))
     records = [chosen[n] for n in names if n in chosen]
-    failing = [r for r in records if not r.passed]
+    if stopped is None:
+        records += [insensitive(f"sensitivity of {n}", r.why(n, learning_rate, lockstep,
+                                                             len(scratch_losses)), r.step, r.tol)
+                    for n, r in reach.items() if r.sensitivity < MIN_SENSITIVITY and n not in still]
+        for n in still:
+            rec = next(r for r in records if r.name in (n, f"update of {n}"))
+            if reach[n].sensitivity > 1:
+                records.append(Comparison(
+                    f"{n} stays still", (), (), reach[n].moved, float("inf"), None, None, None,
+                    reach[n].tol.rtol, reach[n].tol.atol, False,
+                    f"declared still, but the reference moved it by {reach[n].moved:.3g}, "
+                    f"{reach[n].sensitivity:.3g}× the tolerance, by step {reach[n].step}",
+                    reach[n].step, reach[n].sensitivity))
+            else:
+                rec.note = ("declared still: the reference keeps it within the tolerance of its "
+                            "start, so this checks that it stays, not its gradient formula")
+    failing = [r for r in records if not r.passed and not r.inconclusive]
     first = min(failing, key=lambda r: (r.step, records.index(r))) if failing else None
     diagnosis = stopped
+    blind = [r.name.removeprefix("sensitivity of ") for r in records if r.inconclusive]
+    if first is None and blind:
+        diagnosis = (f"INCONCLUSIVE: the updates of {', '.join(blind)} are too small against the "
+                     f"tolerance at learning_rate={learning_rate:g} to reveal a gradient error "
+                     "(see their sensitivity records)")
     if first is not None:
         same_step = [r.name for r in failing if r.step == first.step]
         diagnosis = f"first diverges at step {first.step} in {', '.join(same_step)}"
@@ -226,7 +303,8 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
             diagnosis += f"; {first.name} there: {first.diagnosis}"
     extra = {"scratch_loss": scratch_losses, "torch_loss": torch_losses,
              "first_divergence": (first.step, first.name) if first else None,
-             "learning_rate": learning_rate}
+             "learning_rate": learning_rate,
+             "sensitivity": {n: r.sensitivity for n, r in reach.items()}}
     if metrics is not None and stopped is None:
         extra["metrics"] = metrics(params, model)
     result = group_result(concept, case, "trajectory", device, dtype_name, records, extra,

@@ -128,7 +128,8 @@ def has_vector_output(case: OpCase) -> bool:
 for _c in OP_CASES:
     _wrt = [n for n, _ in zip(NAMES, _c.shapes)]
     _vjp = has_vector_output(_c)
-    register_forward("compgraph", _c.case, engine_forward(_c), torch_op(_c), make_inputs(_c), half=True)
+    register_forward("compgraph", _c.case, engine_forward(_c), torch_op(_c), make_inputs(_c), half=True,
+                     constant_in=["a"] if _c.case == "pow-0" else [])  # a⁰ = 1 reads no value of a
     register_gradient("compgraph", _c.case, engine_grads(_c), torch_op(_c), make_inputs(_c), wrt=_wrt,
                       vjp=_vjp, half=True)
     register_finite_differences("compgraph", _c.case, engine_forward(_c), engine_grads(_c),

@@ -143,7 +143,11 @@ def grid_problem(config: S.Config, rng: np.random.Generator, fast: bool = False)
         Y = (score > 0).reshape(1, -1).astype(float)
     else:
         Y = one_hot(np.digitize(score, [-0.5, 0.5]), config.layer_dims[-1])
-    return {**config_problem(config, X, Y, rng, fast), "plot_group": "hyperparameter-grid"}
+    problem = {**config_problem(config, X, Y, rng, fast), "plot_group": "hyperparameter-grid"}
+    if config.initializer == "zeros" and config.activation != "sigmoid":  # g(0) = 0: A[l] = 0,
+        L = len(config.layer_dims) - 1  # so every gradient but db[L] is 0 at every step
+        problem["still"] = [k for k in problem["init_params"] if k != f"b{L}"]
+    return problem
 
 
 def regression_problem(config: S.Config, rng: np.random.Generator, fast: bool = False,

@@ -160,7 +160,10 @@ def init_trajectory(init: str, rng: np.random.Generator):
     return {"scratch_step": lambda p, X, Y: SS.propagate(p, X, Y, "sigmoid"),
             "torch_model": TS.ShallowNetwork(3, 5, 1, "sigmoid"), "torch_loss": torch_loss,
             "init_params": SS.initialize_parameters(3, 5, 1, rng, init),
-            "batches": [(X, Y)] * 50, "param_spec": TS.PARAM_SPEC, "learning_rate": 2.0}
+            "batches": [(X, Y)] * 50, "param_spec": TS.PARAM_SPEC, "learning_rate": 2.0,
+            # zeros: W2 = 0 blocks dW1, db1; the balanced labels (mean Y = σ(0) = ½) give
+            # dW2 = db2 = 0: nothing moves, and the check holds both sides to that
+            "still": ["W1", "b1", "W2", "b2"] if init == "zeros" else []}
 
 
 for _name in SI.INITIALIZERS:

@@ -9,6 +9,12 @@
   episode returns identical, loss and every parameter within the trajectory tolerance after every
   update, the first divergence named by update, episode and quantity. On the 10-armed bandit and
   (with gymnasium) CartPole-v1, for the episodes stated in :data:`RUNS`.
+* **trajectory of the testbed's update rules** (:data:`UPDATE_RUNS` runs × :data:`UPDATE_STEPS`
+  steps, replayed on the actions and rewards the scratch testbed drew): the sample-average
+  estimates after every step against the plain sample mean of the rewards each arm received, in
+  torch (``Σ R / N``) and in NumPy (``np.mean``); the gradient bandit's every preference update
+  ``ΔH`` against autograd's REINFORCE step (``torch_ref.rl.reinforce.policy_loss``) from the
+  same ``H``, and its baseline ``R̄`` against the mean of the rewards so far.
 * **property**: the textbook testbed (:mod:`scratch.rl.bandit`) with fewer runs than the book's
   2000 (:data:`TESTBED_RUNS`; ``benchmarks/rl.py`` and the slow test run 2000): ε = 0.1 reaches
   an average reward of about 1.4, the ordering of figure 2.2, and REINFORCE's baseline helping
@@ -21,8 +27,16 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+import torch
 
-from parity_tests.compare import CheckResult, Comparison, compare, group_result, tolerance_ratio
+from parity_tests.compare import (
+    CheckResult,
+    Comparison,
+    compare,
+    group_result,
+    insensitive,
+    tolerance_ratio,
+)
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.registry import (
     CheckUnavailable,
@@ -33,7 +47,7 @@ from parity_tests.registry import (
     register_gradient,
     seed_for,
 )
-from parity_tests.tolerances import MOMENT_SE, tolerance
+from parity_tests.tolerances import MIN_SENSITIVITY, MOMENT_SE, Tolerance, lockstep_tolerance, tolerance
 from parity_tests.torch_functional import module_function
 from scratch.rl import bandit
 from scratch.rl import dqn as SD
@@ -167,6 +181,7 @@ def run_both(agent: str, env: str, config: Any, episodes: int, seed: int, device
     with parity_mode():
         t_agent = make_t(config, device=device, dtype=torch_dtype(dtype))
         load_scratch_params(t_agent, s_agent.params, spec)
+        start = {k: np.copy(v) for k, v in s_agent.params.items()}
         if agent == "dqn":
             t_agent.sync_target()
         s_log = train_s(s_agent, _env(env), episodes, UniformStream(seed + 1), seed=seed,
@@ -174,7 +189,7 @@ def run_both(agent: str, env: str, config: Any, episodes: int, seed: int, device
         t_log = train_t(t_agent, _env(env), episodes, UniformStream(seed + 1), seed=seed,
                         record_params=True)
     t_params = [state_dict_to_params(sd, spec) for sd in t_log["params"]]
-    return s_log, t_log, {"params": t_params}
+    return s_log, t_log, {"params": t_params, "start": start}
 
 
 def _first_mismatch(a: list, b: list) -> int | None:
@@ -189,10 +204,13 @@ def _episode_of(step: int, lengths: list[int]) -> int:
 
 
 def compare_runs(s_log: Any, t_log: dict[str, list], t_params: list[dict[str, np.ndarray]],
-                 dtype: str) -> tuple[list[Comparison], str | None]:
+                 dtype: str, start: dict[str, np.ndarray] | None = None
+                 ) -> tuple[list[Comparison], str | None]:
     """Records for actions and returns (exact: forward tolerance on integers and on the same sums
     of the same rewards), the loss and each parameter after every update (trajectory
-    tolerance at that update); and a diagnosis naming the first divergence."""
+    tolerance at that update); and a diagnosis naming the first divergence. With ``start`` (the
+    shared initial parameters), a parameter that the torch agent never moves past the tolerance
+    gets an INCONCLUSIVE ``sensitivity`` record (the rule of :mod:`parity_tests.tolerances`)."""
     fwd = tolerance(dtype, "forward")
     records, first = [], []
     bad = _first_mismatch(s_log.actions, t_log["actions"])
@@ -224,6 +242,13 @@ def compare_runs(s_log: Any, t_log: dict[str, list], t_params: list[dict[str, np
     for name, (_, t, a, e, tol) in worst.items():
         chosen.setdefault(name, compare(name, a, e, tol, step=t))
     records += [chosen[k] for k in names if k in chosen]
+    for name in (start or {}) if t_params else ():
+        tols = [tolerance(dtype, "trajectory", step=t) for t in range(len(t_params))]
+        s = max(tolerance_ratio(start[name], p[name], tol) for p, tol in zip(t_params, tols))
+        if s < MIN_SENSITIVITY:
+            records.append(insensitive(f"sensitivity of {name}", (
+                f"could not have failed: over {len(t_params)} update(s) the torch agent moves "
+                f"{name} only {s:.3g}× the trajectory tolerance from its start")))
     diagnosis = None
     if first:
         diagnosis = "first diverges at " + first[0][1]
@@ -238,7 +263,7 @@ def trajectory_check(case: str, device: str, dtype: str) -> CheckResult:
     seed = seed_for("rl", case) % 2**31
     s_log, t_log, extra = run_both(run["agent"], run["env"], run["config"], run["episodes"], seed,
                                    device, dtype)
-    records, diagnosis = compare_runs(s_log, t_log, extra["params"], dtype)
+    records, diagnosis = compare_runs(s_log, t_log, extra["params"], dtype, extra["start"])
     if not s_log.losses:
         records.append(Comparison("loss", (), (), float("nan"), float("nan"), None, None, None,
                                   0.0, 0.0, False, "no update happened: nothing was compared"))
@@ -256,6 +281,134 @@ def trajectory_check(case: str, device: str, dtype: str) -> CheckResult:
 
 for _case in RUNS:
     register(ParityCheck("rl", _case, "trajectory", partial(trajectory_check, _case)))
+
+
+# --- the testbed's update rules, step by step (never only the bands of its figures) ---------
+UPDATE_RUNS, UPDATE_STEPS = 20, 300
+"""The testbed runs whose every update is compared (the property checks below use more)."""
+
+
+def _per_step(tol_at: Any) -> Any:
+    return partial(_constant, tol_at) if isinstance(tol_at, Tolerance) else tol_at
+
+
+def _constant(tol: Tolerance, t: int) -> Tolerance:
+    return tol
+
+
+def _stepwise(name: str, actual: np.ndarray, expected: np.ndarray,
+              tol_at: Any) -> tuple[Comparison, int | None]:
+    """``actual[t]`` vs ``expected[t]`` for every step ``t`` under ``tol_at(t)`` (or one
+    :class:`Tolerance` for all): the record of the first failing step (and that step), else of
+    the step closest to its tolerance."""
+    tol_at = _per_step(tol_at)
+    ratios = [tolerance_ratio(actual[t], expected[t], tol_at(t)) for t in range(len(expected))]
+    bad = next((t for t, r in enumerate(ratios) if r > 1), None)
+    t = bad if bad is not None else int(np.argmax(ratios))
+    return compare(name, actual[t], expected[t], tol_at(t), step=t), bad
+
+
+def _blind(name: str, expected: np.ndarray, unmoved: np.ndarray, tol_at: Any,
+           what: str) -> list[Comparison]:
+    """An INCONCLUSIVE record when an estimate that never changed from ``unmoved`` would have
+    passed: the sensitivity rule of :mod:`parity_tests.tolerances`."""
+    tol_at = _per_step(tol_at)
+    s = max(tolerance_ratio(unmoved, expected[t], tol_at(t)) for t in range(len(expected)))
+    if s >= MIN_SENSITIVITY:
+        return []
+    return [insensitive(f"sensitivity of {name}", f"could not have failed: {what} move only "
+                        f"{s:.3g}× the tolerance over {len(expected)} steps")]
+
+
+def sample_average_check(device: str, dtype: str) -> CheckResult:
+    """ε-greedy's sample averages ``Q(a) := Q(a) + (R − Q(a)) / N(a)`` after every step of
+    :data:`UPDATE_RUNS` testbed runs, replayed against the plain sample mean of the rewards each
+    arm received: ``Σ R / N`` in torch and ``np.mean`` of the list in NumPy (trajectory tolerance
+    at step ``t``: the incremental mean rounds once per update)."""
+    check_device(device)
+    out = bandit.epsilon_greedy(UPDATE_RUNS, UPDATE_STEPS, 0.1,
+                                np.random.default_rng(seed_for("rl", "testbed-updates")), history=True)
+    acts, R, Q = out["actions"], out["rewards"], out["Q"]
+    steps, runs, k = Q.shape
+    rows = torch.arange(runs)
+    sums = torch.zeros(runs, k, dtype=torch.float64, device=device)
+    counts = torch.zeros(runs, k, dtype=torch.float64, device=device)
+    torch_mean = np.empty_like(Q)
+    plain = np.zeros_like(Q)
+    received: list[list[list[float]]] = [[[] for _ in range(k)] for _ in range(runs)]
+    for t in range(steps):
+        a = torch.as_tensor(acts[t], device=device)
+        sums.index_put_((rows.to(device), a), torch.as_tensor(R[t], device=device), accumulate=True)
+        counts.index_put_((rows.to(device), a), torch.ones(runs, dtype=torch.float64, device=device),
+                          accumulate=True)
+        torch_mean[t] = torch.where(counts > 0, sums / counts.clamp(min=1), 0.0).cpu().numpy()
+        plain[t] = plain[t - 1] if t else 0.0
+        for r in range(runs):
+            received[r][acts[t, r]].append(R[t, r])
+            plain[t, r, acts[t, r]] = np.mean(received[r][acts[t, r]])
+    tol_at = partial(tolerance, "float64", "trajectory")
+    vs_torch, bad = _stepwise("Q vs torch Σ R / N", Q, torch_mean, lambda t: tol_at(step=t))
+    vs_mean, _ = _stepwise("Q vs np.mean of the rewards", Q, plain, lambda t: tol_at(step=t))
+    diagnosis = None
+    if bad is not None:
+        r, a = np.unravel_index(int(np.argmax(np.abs(Q[bad] - plain[bad]))), (runs, k))
+        n = len([x for x in acts[: bad + 1, r] if x == a])
+        x, y = Q[bad, r, a], plain[bad, r, a]
+        diagnosis = (f"the sample average first differs from the sample mean at step {bad} (run {r}, "
+                     f"arm {a}, pull {n}): scratch {x:.7g} vs mean {y:.7g}")
+        if n == 1 and abs(x - y / 2) <= 1e-9 * abs(y):
+            diagnosis += " — the first reward counts half: the step size is 1/(N + 1), not 1/N"
+    records = [vs_torch, vs_mean, *_blind("Q", plain, np.zeros_like(plain), lambda t: tol_at(step=t),
+                                          "the sample means")]
+    return group_result("rl", "testbed-epsilon-greedy", "trajectory", device, dtype, records,
+                        diagnosis=diagnosis)
+
+
+def gradient_bandit_update_check(device: str, dtype: str) -> CheckResult:
+    """The gradient bandit's every step, with and without its baseline: ``ΔH`` against autograd's
+    REINFORCE step from the same ``H`` (``H − α·runs·∇ policy_loss(H, A, R − R̄)``, the loss a
+    mean over the runs; lockstep tolerance), and ``R̄`` against the mean of the rewards so far."""
+    check_device(device)
+    alpha = 0.1
+    rng = np.random.default_rng(seed_for("rl", "testbed-gradient-updates"))
+    records: list[Comparison] = []
+    diagnosis = None
+    for baseline in (True, False):
+        out = bandit.gradient_bandit(UPDATE_RUNS, UPDATE_STEPS, alpha, rng, baseline=baseline,
+                                     history=True)
+        acts, R, H, R_bar = out["actions"], out["rewards"], out["H"], out["R_bar"]
+        steps, runs, k = H.shape
+        mean_so_far = (np.cumsum(R, axis=0) / np.arange(1, steps + 1)[:, None] if baseline
+                       else np.zeros_like(R))
+        ref_update = np.empty_like(H)
+        for t in range(steps):
+            H_prev = H[t - 1] if t else np.zeros((runs, k))
+            Ht = torch.tensor(H_prev, dtype=torch.float64, device=device, requires_grad=True)
+            A = torch.as_tensor(R[t] - mean_so_far[t], device=device)
+            loss = T.reinforce.policy_loss(Ht, torch.as_tensor(acts[t], device=device), A, 0.0)
+            (g,) = torch.autograd.grad(loss, Ht)
+            ref_update[t] = (-alpha * runs * g).cpu().numpy()
+        updates = H - np.concatenate([np.zeros((1, runs, k)), H[:-1]])
+        label = "with" if baseline else "without"
+        ltol = lockstep_tolerance("float64", alpha)
+        rec, bad = _stepwise(f"update of H ({label} baseline)", updates, ref_update, ltol)
+        records.append(rec)
+        rb, bad_rb = _stepwise(f"R̄ ({label} baseline) vs the mean of the rewards so far", R_bar,
+                               mean_so_far, lambda t: tolerance("float64", "trajectory", step=t))
+        records.append(rb)
+        records += _blind(f"H ({label} baseline)", ref_update, np.zeros_like(ref_update),
+                          ltol, "the reference's preference updates")
+        if diagnosis is None and (bad is not None or bad_rb is not None):
+            which = min(x for x in (bad, bad_rb) if x is not None)
+            diagnosis = f"{label} baseline: the gradient bandit first differs at step {which}"
+    return group_result("rl", "testbed-gradient-bandit", "trajectory", device, dtype, records,
+                        diagnosis=diagnosis)
+
+
+register(ParityCheck("rl", "testbed-epsilon-greedy", "trajectory", sample_average_check,
+                     dtypes=("float64",), cpu_only=True))
+register(ParityCheck("rl", "testbed-gradient-bandit", "trajectory", gradient_bandit_update_check,
+                     dtypes=("float64",), cpu_only=True))
 
 
 # --- the agents learn: Sutton & Barto's testbed (NumPy, vectorized over runs) -------------------

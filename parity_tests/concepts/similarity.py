@@ -95,7 +95,8 @@ for _metric in METRICS:
     register_forward(CONCEPT, f"{_metric}-random", outputs(S, _metric), outputs(T, _metric),
                      functools.partial(random_inputs, _metric))
     register_forward(CONCEPT, f"{_metric}-degenerate", outputs(S, _metric), outputs(T, _metric),
-                     functools.partial(degenerate_inputs, _metric))
+                     functools.partial(degenerate_inputs, _metric),  # zero-variance vectors: r = 0
+                     constant_in=["a", "b"] if _metric == "pearson" else [])
 
 
 # --- property: torch's own conventions --------------------------------------------------------

@@ -67,3 +67,38 @@ def test_mutant_is_caught_and_named(mutant, tmp_path: Path) -> None:
     assert failed, f"mutant {mutant[0]} survived: every {concept} check passed"
     texts = "\n".join(r["text"] for r in failed)
     assert phrase in texts, f"no diagnosis names the mistake ({phrase!r}); got:\n{texts[:3000]}"
+
+
+# Update rules checked step by step (issue 20): a testbed's agents compared only by the bands of
+# their figures let a sample average divided by N + 1 pass. These run only the checks whose id
+# contains the given fragment (the testbed's), so they stay quick.
+# (id, file, original line fragment, mutated fragment, concept, check-id fragment, phrase)
+UPDATE_MUTANTS = [
+    ("bandit-sample-average-N+1", "scratch/rl/bandit.py",
+     "Q[rows, a] += (R - Q[rows, a]) / N[rows, a]", "Q[rows, a] += (R - Q[rows, a]) / (N[rows, a] + 1)",
+     "rl", "testbed", "the step size is 1/(N + 1), not 1/N"),
+    ("gradient-bandit-baseline-off-by-one", "scratch/rl/bandit.py",
+     "R_bar += (R - R_bar) / (t + 1)", "R_bar += (R - R_bar) / (t + 2)", "rl", "testbed",
+     "with baseline: the gradient bandit first differs at step 0"),
+    ("gradient-bandit-update-sign", "scratch/rl/bandit.py",
+     "H -= alpha * advantage * pi", "H += alpha * advantage * pi", "rl", "testbed",
+     "with baseline: the gradient bandit first differs at step 1"),  # step 0 has R − R̄ = 0
+]
+
+FILTERED_RUNNER = RUNNER.replace(
+    "for check in all_checks([sys.argv[1]]):",
+    "for check in [c for c in all_checks([sys.argv[1]]) if sys.argv[2] in c.id]:")
+
+
+@pytest.mark.parametrize("mutant", UPDATE_MUTANTS, ids=[m[0] for m in UPDATE_MUTANTS])
+def test_update_rule_mutant_is_caught_step_by_step(mutant, tmp_path: Path) -> None:
+    _, file, old, new, concept, only, phrase = mutant
+    root = mutated_tree(tmp_path, file, old, new)
+    results = run_in_tree(root, FILTERED_RUNNER, concept, only)
+    assert results, f"no {concept} check id contains {only!r}"
+    failed = [r for r in results if not r["passed"]]
+    assert any(r["id"].endswith("-trajectory") for r in failed), (
+        f"mutant {mutant[0]} survived every step-by-step check:\n"
+        + "\n".join(r["text"] for r in results)[:3000])
+    texts = "\n".join(r["text"] for r in failed)
+    assert phrase in texts, f"no diagnosis names the mistake ({phrase!r}); got:\n{texts[:3000]}"

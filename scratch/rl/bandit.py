@@ -38,11 +38,13 @@ def _testbed(runs: int, k: int, mean: float, rng: np.random.Generator) -> tuple[
 
 
 def epsilon_greedy(runs: int, steps: int, epsilon: float, rng: np.random.Generator, k: int = 10,
-                   mean: float = 0.0) -> dict[str, np.ndarray]:
+                   mean: float = 0.0, history: bool = False) -> dict[str, np.ndarray]:
     """Average reward and fraction of optimal actions at every step, over ``runs`` runs.
 
     Returns ``{"average_reward": (steps,), "optimal_action": (steps,), "final_reward": (runs,)}``,
-    the last being each run's mean reward over its last :data:`FINAL_WINDOW` steps.
+    the last being each run's mean reward over its last :data:`FINAL_WINDOW` steps. With
+    ``history=True`` also every step's ``"actions" (steps, runs)``, ``"rewards" (steps, runs)``
+    and the estimates after its update, ``"Q" (steps, runs, k)`` (the parity checks replay them).
     """
     check_probability("epsilon", epsilon)
     check_positive_int(steps=steps)
@@ -52,6 +54,7 @@ def epsilon_greedy(runs: int, steps: int, epsilon: float, rng: np.random.Generat
     rows = np.arange(runs)
     reward, optimal = np.empty(steps), np.empty(steps)
     final = np.zeros(runs)
+    hist = _history(history, steps, runs, k, "Q")
     for t in range(steps):
         ties = np.where(Q == Q.max(axis=1, keepdims=True), rng.random((runs, k)), -1.0)
         a = np.where(rng.random(runs) < epsilon, rng.integers(0, k, runs), ties.argmax(axis=1))
@@ -61,16 +64,21 @@ def epsilon_greedy(runs: int, steps: int, epsilon: float, rng: np.random.Generat
         reward[t], optimal[t] = R.mean(), np.mean(a == best)
         if t >= steps - FINAL_WINDOW:
             final += R / min(steps, FINAL_WINDOW)
-    return {"average_reward": reward, "optimal_action": optimal, "final_reward": final}
+        if hist:
+            hist["actions"][t], hist["rewards"][t], hist["Q"][t] = a, R, Q
+    return {"average_reward": reward, "optimal_action": optimal, "final_reward": final, **hist}
 
 
 def gradient_bandit(runs: int, steps: int, alpha: float, rng: np.random.Generator,
-                    baseline: bool = True, k: int = 10, mean: float = 4.0) -> dict[str, np.ndarray]:
+                    baseline: bool = True, k: int = 10, mean: float = 4.0,
+                    history: bool = False) -> dict[str, np.ndarray]:
     """REINFORCE on the testbed; ``R̄`` is the mean of the rewards so far (this one included).
 
     Actions are drawn by inverse CDF of ``u ~ U[0, 1)``, as the agents do. Returns the curves
     of :func:`epsilon_greedy` and ``"final_optimal" (runs,)``, each run's fraction of optimal
-    actions over its last :data:`FINAL_WINDOW` steps.
+    actions over its last :data:`FINAL_WINDOW` steps; with ``history=True`` also ``"actions"``,
+    ``"rewards"`` and, after each step's update, ``"H" (steps, runs, k)`` and ``"R_bar"
+    (steps, runs)``.
     """
     check_positive_int(steps=steps)
     q_star, best = _testbed(runs, k, mean, rng)
@@ -79,6 +87,9 @@ def gradient_bandit(runs: int, steps: int, alpha: float, rng: np.random.Generato
     rows = np.arange(runs)
     reward, optimal = np.empty(steps), np.empty(steps)
     final = np.zeros(runs)
+    hist = _history(history, steps, runs, k, "H")
+    if hist:
+        hist["R_bar"] = np.empty((steps, runs))
     for t in range(steps):
         E = np.exp(H - H.max(axis=1, keepdims=True))
         pi = E / E.sum(axis=1, keepdims=True)  # (runs, k)
@@ -93,7 +104,17 @@ def gradient_bandit(runs: int, steps: int, alpha: float, rng: np.random.Generato
         reward[t], optimal[t] = R.mean(), np.mean(a == best)
         if t >= steps - FINAL_WINDOW:
             final += (a == best) / min(steps, FINAL_WINDOW)
-    return {"average_reward": reward, "optimal_action": optimal, "final_optimal": final}
+        if hist:
+            hist["actions"][t], hist["rewards"][t], hist["H"][t], hist["R_bar"][t] = a, R, H, R_bar
+    return {"average_reward": reward, "optimal_action": optimal, "final_optimal": final, **hist}
+
+
+def _history(wanted: bool, steps: int, runs: int, k: int, estimates: str) -> dict[str, np.ndarray]:
+    """Per-step records of a run (empty unless ``wanted``): actions, rewards, estimates."""
+    if not wanted:
+        return {}
+    return {"actions": np.empty((steps, runs), dtype=np.int64), "rewards": np.empty((steps, runs)),
+            estimates: np.empty((steps, runs, k))}
 
 
 __all__ = ["epsilon_greedy", "gradient_bandit", "FINAL_WINDOW"]
