@@ -8,7 +8,7 @@ Each returns a sentence, or ``None`` when it finds no pattern worth naming.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -72,6 +72,37 @@ def _factor_name(c: float, m: int | None, learning_rate: float | None = None) ->
     return None
 
 
+ROW_NAMES = {"X": "n_x", "Y": "n_y", "A_prev": "n[l−1]", "A": "n[l−1]", "dZ": "n[l]", "dA": "n[l]",
+             "AL": "n[L]", "A1": "n_h", "A2": "n_y", "Z1": "n_h", "Z2": "n_y"}
+"""The course's name of the first axis of an ``(n, m)`` input (examples are columns)."""
+
+
+def _axis_factor(c: float, m: int | None, inputs: Mapping[str, Sequence[int]]) -> str | None:
+    """Name a factor ``c`` that is a ratio of two sides of an input in the ``(n, m)`` layout: ``m``
+    taken from the wrong axis (``m = X.shape[0]``) scales every ``1/m`` by ``m/n``.
+
+    ``inputs`` maps an input's name to its shape, in the order to try; ``m`` (the examples, the
+    last axis) defaults to each input's last side. A ratio of 1 (``n == m``) names nothing.
+
+    Example:
+        >>> _axis_factor(1.4, 7, {"X": (5, 7)})
+        'm is taken from the wrong axis: the factor 1.4 = 7/5 is m/n_x — m = X.shape[1]'
+    """
+    for name, shape in inputs.items():
+        if len(shape) != 2 or shape[0] == shape[1] or 0 in shape:
+            continue
+        n, cols = int(shape[0]), int(shape[1])
+        if m is not None and cols != m:
+            continue
+        row = ROW_NAMES.get(name, f"{name}.shape[0]")
+        for value, ratio, what in ((cols / n, f"{cols}/{n}", f"m/{row}"),
+                                   (n / cols, f"{n}/{cols}", f"{row}/m")):
+            if n != 1 and abs(c - value) <= FACTOR_MATCH * value:
+                return (f"m is taken from the wrong axis: the factor {_factor_str(c)} = {ratio} is "
+                        f"{what} — m = {name}.shape[1]")
+    return None
+
+
 def _factor_str(c: float) -> str:
     """``c`` with enough digits to tell it from 1 (1.000001, not "1")."""
     digits = 6 if abs(c - 1) >= 1e-4 else min(15, 2 + int(np.ceil(-np.log10(abs(c - 1)))))
@@ -79,7 +110,8 @@ def _factor_str(c: float) -> str:
 
 
 def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int | None = None,
-             x: np.ndarray | None = None, learning_rate: float | None = None) -> str | None:
+             x: np.ndarray | None = None, learning_rate: float | None = None,
+             inputs: Mapping[str, Sequence[int]] | None = None) -> str | None:
     """Describe how ``actual`` differs from ``expected``.
 
     Args:
@@ -90,6 +122,9 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
             negative, zero or positive inputs can be named. Pass it only when the quantity *is*
             elementwise in ``x`` (an activation and its derivative), never ``W`` for ``dW``.
         learning_rate: set when the two values are parameter updates (see :func:`_factor_name`).
+        inputs: the shapes of the inputs in the ``(n, m)`` layout, by name (``{"X": (3, 5)}``), so a
+            factor ``m/n`` names ``m`` taken from the wrong axis (see :func:`_axis_factor`), and a
+            factor ``m`` with an input of one row adds that ``m = Y.shape[0]`` is 1.
 
     Checks in order: shape (transposed, layout kept, summed over the wrong axis, an accidental
     broadcast), NaN/Inf, a constant factor, transposed values, a constant offset, a mismatch
@@ -125,7 +160,13 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
         if c != 0 and np.all(residual <= 10 * (tol.atol + tol.rtol * np.abs(c * e64))):
             named = _factor_name(c, m, learning_rate)
             if named:
-                return f"off by a constant factor of {named[0]}: {named[1]}"
+                one_row = [k for k, s in (inputs or {}).items() if len(s) == 2 and s[0] == 1 and s[1] == m]
+                also = (f" — or m = {one_row[0]}.shape[0] = 1 where m = {one_row[0]}.shape[1]"
+                        if one_row and m is not None and m > 2 and abs(c - m) <= FACTOR_MATCH * m else "")
+                return f"off by a constant factor of {named[0]}: {named[1]}{also}"
+            axis = _axis_factor(c, m, inputs) if inputs else None
+            if axis:
+                return axis
             if a.size > 1 and FACTOR_GAIN * residual.max() <= np.abs(a64 - e64).max():
                 return f"off by a constant factor of {_factor_str(c)} (every entry scaled alike)"
     axes = _explaining_permutation(a64, e64, tol)

@@ -5,6 +5,14 @@ Each :class:`Entry` names the function, its course signature, the check that run
 learner functions whose *output* it is checked on (a backward runs on the learner's own forward
 and caches). Functions it *calls* are read from its code at check time.
 
+**Course versions.** The assignments changed between releases (2017 to the 2021 refresh): a
+contract differs (``compute_cost(A2, Y, parameters)`` before 2021, ``compute_cost(A2, Y)`` after;
+``L_model_backward``'s keys ``dA1…dAL`` first, ``dA0…dA{L−1}`` later; the week-4 trainers return
+``parameters`` before 2021, ``(parameters, costs)`` after …). :data:`VERSIONS` lists them by year
+range; :func:`course_version` tells the one a file follows from those contracts, and each check
+accepts every version's contract (a one-version rule, like ``b = 0.`` a float, only where the
+file's other functions say it follows that version).
+
 Example:
     >>> [e.name for e in CATALOGUE["logreg"]][:3]
     ['sigmoid', 'initialize_with_zeros', 'propagate']
@@ -16,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -153,12 +161,15 @@ def form_of(name: str, fn: Callable[..., Any], learner: Learner) -> tuple[str | 
 @dataclass
 class Detection:
     """Which part a file follows: ``part`` (``None`` when ``tied``), the names and signatures
-    that say so, and the part each shared name is checked as."""
+    that say so, the part each shared name is checked as, and the course version the part's
+    functions follow (:func:`course_version`)."""
 
     part: str | None
     reasons: list[str]
     tied: list[str]
     assigned: dict[str, str]
+    version: str | None = None  # the course version the part follows, e.g. "2021 on (compute_cost(A2, Y))"
+    version_reasons: list[str] = field(default_factory=list)  # the contracts that tell it
 
 
 def detect(functions: Mapping[str, Callable[..., Any]], learner: Learner) -> Detection:
@@ -189,5 +200,101 @@ def detect(functions: Mapping[str, Callable[..., Any]], learner: Learner) -> Det
         known = [set(parts_of(n)) for n in functions if parts_of(n)]
         tied = [p for p in PARTS if known and all(p in k for k in known)]
     if len(tied) == 1:
-        return Detection(tied[0], votes[tied[0]], [], assigned)
+        version, why = course_version(tied[0], functions, learner)
+        return Detection(tied[0], votes[tied[0]], [], assigned, version, why)
     return Detection(None, [], tied, assigned)
+
+
+# --- course versions --------------------------------------------------------------------------------
+VERSIONS: dict[str, dict[str, tuple[int, int | None]]] = {
+    # part -> {version: (first year, last year; None: still current)}. The years are those of the
+    # releases whose notebooks show the contract; a version is named by its first year.
+    "logreg": {"2017": (2017, 2020), "2021": (2021, None)},
+    "shallow": {"2017": (2017, 2020), "2021": (2021, None)},
+    "deep": {"2017": (2017, 2018), "2018": (2018, 2020), "2021": (2021, None)},
+}
+Signal = tuple[frozenset[str], str]  # (the versions whose contract it is, the contract as shown)
+
+
+def _years(part: str, versions: list[str]) -> str:
+    first = min(VERSIONS[part][v][0] for v in versions)
+    ends = [VERSIONS[part][v][1] for v in versions]
+    return f"{first} on" if None in ends else (f"{first}–{max(ends)}" if max(ends) != first else str(first))
+
+
+def _logreg_signals(functions: Mapping[str, Callable[..., Any]], learner: Learner) -> list[Signal]:
+    out = []
+    form = logreg.optimize_version(learner)
+    if form is not None:
+        out.append((frozenset({form[0]}), form[1]))
+    if logreg.b_is_int(learner):
+        out.append((frozenset({"2017"}), "initialize_with_zeros' b = 0 an int"))
+    return out
+
+
+def _shallow_signals(functions: Mapping[str, Callable[..., Any]], learner: Learner) -> list[Signal]:
+    if "compute_cost" not in functions:
+        return []
+    if shallow.takes_parameters(functions["compute_cost"]):
+        return [(frozenset({"2017"}), "compute_cost(A2, Y, parameters)")]
+    return [(frozenset({"2021"}), "compute_cost(A2, Y)")]
+
+
+def _deep_signals(functions: Mapping[str, Callable[..., Any]], learner: Learner) -> list[Signal]:
+    out = []
+    if "L_model_backward" in functions:
+        keys = deep_backward.dA_indexing(learner)
+        if keys == "dA1":
+            out.append((frozenset({"2017"}), f"L_model_backward keys dA1…dA{len(deep.DIMS) - 1}"))
+        elif keys == "dA0":
+            out.append((frozenset({"2018", "2021"}), f"L_model_backward keys dA0…dA{len(deep.DIMS) - 2}"))
+    params = _params(functions["update_parameters"]) if "update_parameters" in functions else []
+    if params[:1] == ["params"]:
+        out.append((frozenset({"2021"}), "update_parameters(params, …)"))
+    elif params[:1] == ["parameters"]:
+        out.append((frozenset({"2017", "2018"}), "update_parameters(parameters, …)"))
+    returned = deep_backward.trainer_returns(learner)
+    if returned is not None:
+        name, costs = returned
+        out.append((frozenset({"2021"}), f"{name} returns (parameters, costs)") if costs else
+                   (frozenset({"2017", "2018"}), f"{name} returns parameters"))
+    return out
+
+
+SIGNALS: dict[str, Callable[[Mapping[str, Callable[..., Any]], Learner], list[Signal]]] = {
+    "logreg": _logreg_signals, "shallow": _shallow_signals, "deep": _deep_signals}
+
+
+def course_version(part: str, functions: Mapping[str, Callable[..., Any]], learner: Learner
+                   ) -> tuple[str | None, list[str]]:
+    """The course version (:data:`VERSIONS`) the file's functions of ``part`` follow, and why.
+
+    Each contract that differs between versions names the versions that have it
+    (``compute_cost(A2, Y, parameters)``: 2017–2020); they narrow the candidates in order of
+    weight (a signature before a behaviour), a contract that would leave none being listed
+    against. The version is the candidates' year range, named with (the first two of) the
+    contracts, e.g. ``"2017–2020 (compute_cost(A2, Y, parameters))"``; a contract against it
+    is listed after ``but``. The second value lists every contract seen. ``(None, [])`` when
+    no function tells.
+
+    Example:
+        >>> import types
+        >>> m = types.ModuleType("mine")
+        >>> exec("def compute_cost(A2, Y, parameters):\\n    return 0.0\\n", m.__dict__)
+        >>> course_version("shallow", {"compute_cost": m.compute_cost}, Learner({}))[0]
+        '2017–2020 (compute_cost(A2, Y, parameters))'
+    """
+    signals = SIGNALS[part](functions, learner)
+    if not signals:
+        return None, []
+    best, why, against = set(VERSIONS[part]), [], []
+    for keys, contract in signals:  # in order of weight: a signature before a behaviour
+        if best & keys:
+            best &= keys
+            why.append(contract)
+        else:
+            against.append(contract)
+    shown = why[:2] + ([f"… {len(why) - 2} more"] if len(why) > 2 else [])
+    text = f"{_years(part, sorted(best))} ({'; '.join(shown)})"
+    text += f", but {'; '.join(against)}" if against else ""
+    return text, why + [f"but {c}" for c in against]

@@ -14,16 +14,20 @@ import copy
 import inspect
 import io
 import re
+import signal
+import threading
 import traceback
 import warnings
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
+from parity_tests.course.blame import explain
+from parity_tests.diagnose import diagnose
 from parity_tests.tolerances import Tolerance, tolerance
 
 DTYPE = "float64"
@@ -48,6 +52,15 @@ class LearnerError(Exception):
     """The learner's function raised; the message names the exception and where."""
 
 
+class NotCheckable(LearnerError):
+    """The learner's function needs a name the loaded file leaves undefined (an import of an absent
+    module, a top-level statement that is not run): it cannot be checked, which is not a FAIL."""
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"needs {name} ({why})")
+        self.name, self.why = name, why
+
+
 @dataclass
 class FunctionResult:
     """The verdict on one learner function."""
@@ -61,6 +74,8 @@ class FunctionResult:
     notes: list[str] = field(default_factory=list)
     slip: str | None = None  # a typical mistake recognised in the learner's values
     depends_on: list[str] = field(default_factory=list)  # failing functions it uses
+    needs: list[str] = field(default_factory=list)  # undefined names it cannot run without
+    output: str = ""  # what the learner's code printed during the check (contained runs)
 
     @property
     def passed(self) -> bool:
@@ -68,7 +83,14 @@ class FunctionResult:
                 and all(c.passed for c in self.checks))
 
     @property
+    def checkable(self) -> bool:
+        """It could run: nothing it needs is missing from the file (see :class:`NotCheckable`)."""
+        return not self.needs
+
+    @property
     def status(self) -> str:
+        if not self.checkable:
+            return "NOT CHECKABLE"
         return "PASS" if self.passed else "FAIL"
 
     @property
@@ -106,6 +128,8 @@ class FunctionResult:
     def diagnosis(self) -> str | None:
         if self.passed:
             return None
+        if not self.checkable:
+            return self.error
         if self.depends_on:
             names = ", ".join(self.depends_on)
             return f"uses {names}, which fail{'s' if len(self.depends_on) == 1 else ''}: fix that first"
@@ -124,7 +148,7 @@ class FunctionResult:
                 "status": self.status, "diagnosis": self.diagnosis,
                 "own_diagnosis": self.own_diagnosis, "depends_on": self.depends_on,
                 "error": self.error, "problems": self.problems, "slip": self.slip,
-                "notes": self.notes, "worst": worst.to_dict() if worst else None,
+                "notes": self.notes, "output": self.output, "worst": worst.to_dict() if worst else None,
                 "checks": [c.to_dict() for c in self.checks]}
 
 
@@ -139,13 +163,41 @@ def _where(exc: BaseException, fn: Callable) -> str:
     return f" (in {f.name}, line {f.lineno}{line})"
 
 
+_USER_INTERRUPT = threading.Event()
+
+
+@contextlib.contextmanager
+def user_interrupts() -> Iterator[None]:
+    """While checking in-process (``check_course(globals())``), tell the user's Ctrl-C (SIGINT:
+    it stops the check, as Ctrl-C always does) from a ``KeyboardInterrupt`` the learner's code
+    raises (a FAIL of that function). Off the main thread, where no handler can be installed,
+    every ``KeyboardInterrupt`` counts as the learner's."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum: int, frame: Any) -> None:
+        _USER_INTERRUPT.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _USER_INTERRUPT.clear()
+
+
 class Learner:
     """The learner's functions, called one safe way: on copies of the inputs, with their prints
     captured, warnings recorded, and NumPy's global random state restored afterwards."""
 
-    def __init__(self, functions: Mapping[str, Callable[..., Any]]) -> None:
+    def __init__(self, functions: Mapping[str, Callable[..., Any]],
+                 unbound: Mapping[str, str] | None = None) -> None:
         self.functions = dict(functions)
+        self.unbound = dict(unbound or {})  # names the file binds where dlparity does not run: why
         self.warnings: list[str] = []
+        self.stdout: Any = None  # where their prints go; None: discarded (a contained run sets it)
 
     def has(self, name: str) -> bool:
         return name in self.functions
@@ -159,14 +211,31 @@ class Learner:
         try:
             if seed is not None:
                 np.random.seed(seed)
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(record=True) as w:
+            with contextlib.redirect_stdout(self.stdout or io.StringIO()), \
+                    warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always")
                 try:
                     return fn(*args, **kwargs)
                 finally:
                     self.warnings += [f"{x.category.__name__}: {x.message}" for x in w
                                       if f"{x.category.__name__}: {x.message}" not in self.warnings]
+        except SystemExit as exc:  # sys.exit() in their code must not end the check
+            raise LearnerError(f"{name} called sys.exit({exc.code!r}){_where(exc, fn)}") from None
+        except KeyboardInterrupt as exc:  # raised by their code (Ctrl-C never reaches a contained run)
+            if _USER_INTERRUPT.is_set():  # the user's own Ctrl-C, in an in-process check
+                raise
+            raise LearnerError(f"{name} raised KeyboardInterrupt{_where(exc, fn)}") from None
+        except MemoryError as exc:
+            raise LearnerError(f"{name} ran out of memory (MemoryError){_where(exc, fn)}") from None
+        except NameError as exc:
+            missing = getattr(exc, "name", None)
+            if missing in self.unbound:
+                raise NotCheckable(missing, self.unbound[missing]) from exc
+            raise LearnerError(f"{name} raised NameError: {exc}{_where(exc, fn)}") from exc
         except Exception as exc:
+            blamed = explain(exc, name, fn)  # a course helper called outside its contract, their own assert
+            if blamed:
+                raise LearnerError(blamed) from exc
             msg = str(exc).splitlines()[0] if str(exc) else ""
             raise LearnerError(f"{name} raised {type(exc).__name__}"
                                f"{': ' + msg if msg else ''}{_where(exc, fn)}") from exc
@@ -249,10 +318,18 @@ def float_dtype(a: np.ndarray, what: str, result: FunctionResult, course: str) -
 
 # --- comparing and naming slips ------------------------------------------------------------------
 def records(actual: Mapping[str, Any], expected: Mapping[str, np.ndarray], level: str, *,
-            m: int | None = None, x: Mapping[str, np.ndarray] | None = None) -> list[Comparison]:
-    """One :func:`compare` record per expected quantity, in ``expected``'s order."""
-    return [compare(k, np.asarray(actual[k]), e, tol(level), m=m, x=(x or {}).get(k))
-            for k, e in expected.items()]
+            m: int | None = None, x: Mapping[str, np.ndarray] | None = None,
+            inputs: Mapping[str, Sequence[int]] | None = None) -> list[Comparison]:
+    """One :func:`compare` record per expected quantity, in ``expected``'s order. ``inputs`` (the
+    shapes of the function's ``(n, m)`` inputs by name) lets a factor ``m/n`` name ``m`` taken from
+    the wrong axis (:func:`~parity_tests.diagnose.diagnose`)."""
+    out = [compare(k, np.asarray(actual[k]), e, tol(level), m=m, x=(x or {}).get(k))
+           for k, e in expected.items()]
+    for r, (k, e) in zip(out, expected.items()):
+        if inputs and not r.passed and np.shape(actual[k]) == np.shape(e):
+            r.diagnosis = diagnose(np.asarray(actual[k]), e, tol(level), m=m, x=(x or {}).get(k),
+                                   inputs=inputs) or r.diagnosis
+    return out
 
 
 def matches(actual: Any, expected: Any, level: str) -> bool:

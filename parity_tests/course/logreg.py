@@ -6,6 +6,7 @@ function is checked. Sizes are distinct and non-square (``n_x = 4``, ``m = 7``, 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 
 import numpy as np
@@ -72,12 +73,52 @@ def check_initialize_with_zeros(learner: Learner, result: FunctionResult) -> Non
     w = array(w, "w")
     rec = compare("w", w, np.zeros((N_X, 1)), EXACT)
     float_dtype(w, "w", result, "np.zeros((dim, 1))")
+    version = optimize_version(learner)
     if isinstance(b, np.ndarray):
         result.problems.append(f"b is {kind(b)}; the course's b is the number 0.0 (b = 0.), a float")
+    elif type(b) is int and (version is None or version[0] == "2017"):
+        result.notes.append("b = 0 is an int: the 2017–2020 version's contract (its assert took a float "
+                            "or an int); from 2021 the course asks for the float b = 0.")
     elif not isinstance(b, float):
-        result.problems.append(f"b is {kind(b)}; the course's b is a float: b = 0. (not 0)")
+        why = (f" — this file's {version[1]} is the 2021 version's, whose test asks type(b) == float"
+               if version and type(b) is int else "")
+        result.problems.append(f"b is {kind(b)}; the course's b is a float: b = 0. (not 0){why}")
     b_rec = compare("b", array(b, "b").reshape(-1)[:1], np.zeros(1), EXACT)
     result.add("zeros", "property", [rec, b_rec])
+
+
+def optimize_version(learner: Learner) -> tuple[str, str] | None:
+    """The course version the learner's ``optimize`` signature is from, and the signature shown:
+    ``("2017", …)`` for ``optimize(w, b, X, Y, num_iterations, learning_rate, print_cost=False)``
+    (2017–2020: no defaults), ``("2021", …)`` for ``num_iterations=100, learning_rate=0.009``
+    defaults (2021 on); ``None`` without an ``optimize`` (or one that tells neither)."""
+    fn = learner.functions.get("optimize")
+    try:
+        params = list(inspect.signature(fn).parameters.values()) if fn else []
+    except (TypeError, ValueError):
+        return None
+    by_name = {p.name: p for p in params}
+    found = [by_name.get(n) or (params[i] if len(params) > i else None)
+             for n, i in (("num_iterations", 4), ("learning_rate", 5))]
+    if any(p is None for p in found):
+        return None
+    defaults = [p.default for p in found]
+    if all(d is inspect.Parameter.empty for d in defaults):
+        return "2017", "optimize(w, b, X, Y, num_iterations, learning_rate, …) without defaults"
+    if all(d is not inspect.Parameter.empty for d in defaults):
+        return "2021", f"optimize(…, num_iterations={defaults[0]!r}, learning_rate={defaults[1]!r}, …)"
+    return None
+
+
+def b_is_int(learner: Learner) -> bool:
+    """The learner's ``initialize_with_zeros`` returns ``b = 0`` as an int (the 2017–2020 form)."""
+    if not learner.has("initialize_with_zeros"):
+        return False
+    try:
+        out = learner.call("initialize_with_zeros", N_X)
+    except Exception:  # its own check reports it
+        return False
+    return isinstance(out, tuple) and len(out) == 2 and type(out[1]) is int
 
 
 def check_propagate(learner: Learner, result: FunctionResult) -> None:

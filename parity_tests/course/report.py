@@ -37,6 +37,10 @@ def function_worst(r: FunctionResult) -> str:
     return worst_error(worst, statistic)
 
 
+def _indented(text: str, n: int) -> list[str]:
+    return [" " * n + line for line in text.splitlines()]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -54,20 +58,33 @@ class CourseReport:
 
     @property
     def passed(self) -> bool:
-        """Every checked function passed (and there was at least one)."""
-        return bool(self.results) and all(r.passed for r in self.results)
+        """Every checked function passed (and there was at least one). A function that could not
+        be checked (it needs a name the file leaves undefined) counts neither way."""
+        checked = [r for r in self.results if r.checkable]
+        return bool(checked) and all(r.passed for r in checked)
+
+    @property
+    def file_problems(self) -> list[str]:
+        """What went wrong with the file itself: notebook cells that do not parse, statements that
+        exited, hung or crashed the load (each makes the exit status 1)."""
+        ld = self.loaded
+        if ld is None:
+            return []
+        return ([f"syntax error: {e}" for e in ld.syntax_errors]
+                + [f"FAIL while loading: {s}" for s in ld.stopped])
 
     @property
     def exit_status(self) -> int:
-        return 0 if self.passed else 1
+        return 0 if self.passed and not self.file_problems else 1
 
     def part_line(self) -> str:
         det = self.detection
+        version = f" — course version {det.version}" if det.version else ""  # of det.part
         if self.part_asked:
-            return f"part: {self.part_asked} (--part)"
+            return f"part: {self.part_asked} (--part){version if det.part == self.part_asked else ''}"
         if det.part:
             shown = det.reasons[:4] + ([f"… {len(det.reasons) - 4} more"] if len(det.reasons) > 4 else [])
-            return f"part: {det.part} (from {', '.join(shown)})"
+            return f"part: {det.part} (from {', '.join(shown)}){version}"
         if det.tied:
             return (f"part: ambiguous between {' and '.join(det.tied)}; shared names checked as "
                     f"{det.tied[0]} — choose with --part")
@@ -82,25 +99,43 @@ class CourseReport:
                        f"{_plural(len(ld.constants), 'constant')}; not run: "
                        f"{_plural(len(ld.skipped), 'other top-level statement')}")
             out += [f"  not loaded: {f}" for f in ld.failed]
+            out += [f"  supplied by dlparity: {s}" for s in ld.supplied]
+            out += [f"  not supplied (not needed to check): {s}" for s in ld.not_supplied]
+            out += [f"  {p}" for p in self.file_problems]
+            if ld.output and self.exit_status:  # shown only when something failed
+                out += ["  while loading the file, it printed:", *_indented(ld.output, 4)]
         width = max((len(r.name) for r in self.results), default=0)
         for r in self.results:
             text = f"{r.status}  {r.name:<{width}}  {function_worst(r)}"
             if r.diagnosis:
                 text += f" — {r.diagnosis}"
             out.append(text)
+            if r.output and not r.passed:
+                out += [f"      {r.name} printed:", *_indented(r.output, 8)]
         if self.not_checked:
             out.append("not checked: " + "; ".join(f"{n} ({why})" for n, why in self.not_checked))
         out.append(self.summary())
         return out
 
     def summary(self) -> str:
-        failed = [r for r in self.results if not r.passed]
+        checked = [r for r in self.results if r.checkable]
+        failed = [r for r in checked if not r.passed]
         blocked = [r for r in failed if r.depends_on]
-        text = (f"{_plural(len(self.results), 'function')} checked: {len(self.results) - len(failed)} "
+        text = (f"{_plural(len(checked), 'function')} checked: {len(checked) - len(failed)} "
                 f"passed, {len(failed)} failed")
         if blocked:
             uses = "it uses" if len(blocked) == 1 else "they use"
             text += f" ({len(blocked)} of them because a function {uses} fails)"
+        unchecked = [r for r in self.results if not r.checkable]
+        if unchecked:
+            needs = sorted({n for r in unchecked for n in r.needs})
+            text += (f"; {len(unchecked)} not checkable (they need {', '.join(needs)}, which the file "
+                     f"leaves undefined)")
+        ld = self.loaded
+        if ld is not None and ld.syntax_errors:
+            text += f"; {_plural(len(ld.syntax_errors), 'notebook cell')} with a syntax error"
+        if ld is not None and ld.stopped:
+            text += f"; {_plural(len(ld.stopped), 'statement')} failed while loading"
         return text
 
     def __str__(self) -> str:
@@ -112,13 +147,18 @@ class CourseReport:
     def to_dict(self) -> dict[str, Any]:
         ld = self.loaded
         d = {"source": self.source, "part": self.part_asked or self.detection.part,
-             "part_line": self.part_line(), "passed": self.passed,
+             "part_line": self.part_line(), "course_version": self.detection.version,
+             "course_version_from": self.detection.version_reasons, "passed": self.passed,
+             "exit_status": self.exit_status,
              "functions": [r.to_dict() for r in self.results],
              "not_checked": [{"function": n, "reason": why} for n, why in self.not_checked],
              "summary": self.summary()}
         if ld is not None:
             d["loaded"] = {"imports": ld.imports, "definitions": ld.definitions,
-                           "constants": ld.constants, "not_run": ld.skipped, "failed": ld.failed}
+                           "constants": ld.constants, "not_run": ld.skipped, "failed": ld.failed,
+                           "supplied": ld.supplied, "not_supplied": ld.not_supplied,
+                           "unbound": ld.unbound, "syntax_errors": ld.syntax_errors,
+                           "stopped": ld.stopped, "output": ld.output}
         return json.loads(json.dumps(d, default=str))
 
     def _repr_html_(self) -> str:

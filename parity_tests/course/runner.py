@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from parity_tests.course import contain
 from parity_tests.course.catalogue import (
     CATALOGUE,
     PARTS,
@@ -23,7 +24,14 @@ from parity_tests.course.catalogue import (
     parts_of,
     signature_of,
 )
-from parity_tests.course.common import ContractError, FunctionResult, Learner, LearnerError
+from parity_tests.course.common import (
+    ContractError,
+    FunctionResult,
+    Learner,
+    LearnerError,
+    NotCheckable,
+    user_interrupts,
+)
 from parity_tests.course.loader import LoadedFile, load_course_file
 from parity_tests.course.report import CourseReport
 
@@ -81,6 +89,9 @@ def _run_one(e: Entry, learner: Learner) -> FunctionResult:
     learner.warnings = []
     try:
         e.check(learner, result)
+    except NotCheckable as exc:
+        result.needs.append(exc.name)
+        result.error = str(exc)
     except LearnerError as exc:
         result.error = str(exc)
     except ContractError as exc:
@@ -91,8 +102,51 @@ def _run_one(e: Entry, learner: Learner) -> FunctionResult:
     return result
 
 
-def check_course(source: Any, part: str | None = None, functions: Iterable[str] | None = None
-                 ) -> CourseReport:
+def plan(found: Mapping[str, Callable], wanted: Iterable[str], learner: Learner, part: str | None,
+         det: Detection | None = None) -> tuple[Detection, list[Entry], list[tuple[str, str]]]:
+    """The part (``det``, detected unless given), the course entries to check in the course's
+    order, and the functions not checked with why."""
+    det = det or detect(found, learner)
+    chosen, not_checked = _choose({n: found[n] for n in wanted}, det, part)
+    order = [e for p in PARTS for e in CATALOGUE[p] if chosen.get(e.name) is e]
+    return det, order, not_checked
+
+
+def uses_of(e: Entry, fn: Callable) -> set[str]:
+    """The learner functions a check of ``e`` feeds or its code calls."""
+    return set(e.uses) | _names_used(fn.__code__)
+
+
+def link_dependencies(results: list[FunctionResult], uses: Mapping[str, set[str]]) -> None:
+    """Set ``depends_on`` of each failing result (in the course's order) to the earlier failing
+    functions it uses."""
+    for i, res in enumerate(results):
+        if res.passed:
+            continue
+        res.depends_on = [o.name for o in results[:i] if o.name in uses[res.name] and not o.passed
+                          and o.checkable]
+
+
+def learner_for(found: Mapping[str, Callable], loaded: LoadedFile | None,
+                factory: type[Learner] = Learner) -> Learner:
+    """The :class:`Learner` over ``found`` (every function of theirs stays callable: a backward
+    runs on their forward)."""
+    return factory(found, loaded.unbound if loaded else None)
+
+
+def defined_functions(namespace: Mapping[str, Any], label: str, functions: Iterable[str] | None
+                      ) -> tuple[dict[str, Callable[..., Any]], list[str]]:
+    """``(own functions, the names to check)``; a ``ValueError`` for a name it does not define."""
+    found = own_functions(namespace)
+    wanted = list(found) if functions is None else list(functions)
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise ValueError(f"functions: {missing} are not defined in {label} (it defines {sorted(found)})")
+    return found, wanted
+
+
+def check_course(source: Any, part: str | None = None, functions: Iterable[str] | None = None,
+                 timeout: float = 60.0) -> CourseReport:
     """Check every course function defined in ``source`` against torch.
 
     Args:
@@ -102,6 +156,11 @@ def check_course(source: Any, part: str | None = None, functions: Iterable[str] 
         part: ``"logreg"``, ``"shallow"`` or ``"deep"`` — settles which course function a shared
             name (``predict``, ``sigmoid``, ``update_parameters`` …) means; detected otherwise.
         functions: check only these names.
+        timeout: for a path: the seconds loading the file, and checking each function, may take.
+            A path is checked in a child process (:mod:`parity_tests.course.contain`): a function
+            that hangs, exits or crashes it is a FAIL and the others are still checked.
+            ``globals()`` and modules are checked in this process (there is no file to hand to
+            another), where ``sys.exit()`` and ``KeyboardInterrupt`` in their code are FAILs too.
 
     Returns:
         A :class:`~parity_tests.course.report.CourseReport`: ``print`` it, ``.to_dict()`` for
@@ -109,27 +168,19 @@ def check_course(source: Any, part: str | None = None, functions: Iterable[str] 
     """
     if part is not None and part not in PARTS:
         raise ValueError(f"part: expected one of {list(PARTS)}, got {part!r}")
+    if isinstance(source, (str, Path)) and contain.AVAILABLE:
+        return contain.check_file(Path(source), part, functions, timeout)
     namespace, label, loaded = _namespace(source)
-    found = own_functions(namespace)
-    wanted = list(found) if functions is None else list(functions)
-    missing = [n for n in wanted if n not in found]
-    if missing:
-        raise ValueError(f"functions: {missing} are not defined in {label} (it defines {sorted(found)})")
-    learner = Learner(found)  # every function of theirs stays callable: a backward runs on their forward
+    found, wanted = defined_functions(namespace, label, functions)
+    learner = learner_for(found, loaded)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors: one thread, no busy-waiting pool (PERFORMANCE.md)
     try:
-        det = detect(found, learner)
-        chosen, not_checked = _choose({n: found[n] for n in wanted}, det, part)
-        order = [e for p in PARTS for e in CATALOGUE[p] if chosen.get(e.name) is e]
-        results = {e.name: _run_one(e, learner) for e in order}
+        with user_interrupts():  # the user's Ctrl-C stops the check; a KeyboardInterrupt their code
+            # raises is a FAIL of that function
+            det, order, not_checked = plan(found, wanted, learner, part)
+            results = [_run_one(e, learner) for e in order]
     finally:
         torch.set_num_threads(threads)
-    for e in order:
-        res = results[e.name]
-        if res.passed:
-            continue
-        uses = set(e.uses) | _names_used(found[e.name].__code__)
-        earlier = order[:order.index(e)]
-        res.depends_on = [o.name for o in earlier if o.name in uses and not results[o.name].passed]
-    return CourseReport(label, part, det, list(results.values()), not_checked, loaded)
+    link_dependencies(results, {e.name: uses_of(e, found[e.name]) for e in order})
+    return CourseReport(label, part, det, results, not_checked, loaded)

@@ -28,7 +28,13 @@ from parity_tests.course.common import (
     unpack,
 )
 from parity_tests.course.logreg import cost_slips
-from parity_tests.course.trainers import check_bias, check_trajectory, check_weight, draw_order_note
+from parity_tests.course.trainers import (
+    check_bias,
+    check_trajectory,
+    check_weight,
+    draw_order_note,
+    parameters_and_costs,
+)
 from parity_tests.diagnose import diagnose
 from parity_tests.tolerances import EXACT
 
@@ -131,13 +137,30 @@ def check_forward_propagation(learner: Learner, result: FunctionResult) -> None:
     ], "forward")
 
 
+def takes_parameters(fn: object) -> bool:
+    """``compute_cost(A2, Y, parameters)``: a third argument without a default, as the course's
+    2017–2020 versions had (the cost does not use it); from 2021 it is ``compute_cost(A2, Y)``."""
+    try:
+        ps = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [q for q in ps if q.kind in positional and q.default is q.empty]
+    return len(required) == 3
+
+
 def check_compute_cost(learner: Learner, result: FunctionResult) -> None:
     rng = np.random.default_rng(seed_of("compute_cost"))
     A = rng.uniform(0.05, 0.95, (1, 7))
     Y = np.array([[1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0]])
-    cost = number(learner.call("compute_cost", A, Y), "the returned cost", result)
+    args: list = [A, Y]
+    if takes_parameters(learner.functions["compute_cost"]):  # the 2017–2020 signature
+        args.append(params(rng, (N_X, N_H, N_Y)))  # W2 (1, 4): A2 (1, 7) could come from it
+        result.signature = "compute_cost(A2, Y, parameters) -> cost"
+    cost = number(learner.call("compute_cost", *args), "the returned cost", result)
     actual = {"cost": cost}
-    result.add("cost", "forward", records(actual, {"cost": R.bce_cost(A, Y)}, "forward", m=7))
+    result.add("cost", "forward", records(actual, {"cost": R.bce_cost(A, Y)}, "forward", m=7,
+                                          inputs={"Y": Y.shape}))
     name_slip(result, actual, cost_slips(A, Y), "forward")
 
 
@@ -163,8 +186,10 @@ def check_backward_propagation(learner: Learner, result: FunctionResult) -> None
     ref = R.cost_and_grads(R.shallow_net(p, "tanh"), X, Y5)
     names = ["dW1", "db1", "dW2", "db2"]
     actual = {k: array(entry(grads, k, "grads"), f"grads[{k!r}]") for k in names}
-    result.add("gradients", "gradient", records(actual, {k: ref[k] for k in names}, "gradient", m=M))
-    A1 = np.tanh(p["W1"] @ X + p["b1"])
+    result.add("gradients", "gradient", records(actual, {k: ref[k] for k in names}, "gradient", m=M,
+                                                inputs={"X": X.shape, "Y": Y5.shape}))
+    Z1 = p["W1"] @ X + p["b1"]
+    A1 = np.tanh(Z1)
     dZ2 = _sigmoid(p["W2"] @ A1 + p["b2"]) - Y5
 
     def with_dZ1(dZ1: np.ndarray) -> dict:
@@ -175,6 +200,8 @@ def check_backward_propagation(learner: Learner, result: FunctionResult) -> None
         ("tanh′ written as 1 − A1; it is 1 − A1² (np.power(A1, 2))", lambda: with_dZ1(back * (1 - A1))),
         ("dZ1 = W2ᵀ·dZ2 without the activation's derivative (1 − A1²)", lambda: with_dZ1(back)),
         ("σ′ = A1(1 − A1) for the hidden layer; tanh′ is 1 − A1²", lambda: with_dZ1(back * A1 * (1 - A1))),
+        ("the derivative is computed from Z instead of A: tanh′ = 1 − A1² (np.power(A1, 2)), not 1 − Z1²",
+         lambda: with_dZ1(back * (1 - Z1 ** 2))),
     ], "gradient")
 
 
@@ -218,12 +245,25 @@ def default_learning_rate(learner: Learner) -> tuple[float, str]:
     """The learning rate ``nn_model`` trains with: ``update_parameters``' default (the course's 1.2)."""
     fn = learner.functions.get("update_parameters")
     try:
-        default = inspect.signature(fn).parameters["learning_rate"].default if fn else 1.2
-    except (KeyError, TypeError, ValueError):
+        ps = inspect.signature(fn).parameters if fn else {}
+        rate = ps.get("learning_rate") or (list(ps.values())[2] if len(ps) > 2 else None)
+        default = rate.default if rate is not None else inspect.Parameter.empty
+    except (TypeError, ValueError):
         default = inspect.Parameter.empty
     if isinstance(default, (int, float)) and not isinstance(default, bool) and default > 0:
         return float(default), "update_parameters' default"
     return COURSE_LEARNING_RATE, "the course's"
+
+
+def rate_argument(fn: object) -> str | None:
+    """The name of ``nn_model``'s learning-rate argument, if it takes one (``learning_rate``,
+    ``alpha`` or ``lr``): the course's has none — its rate is ``update_parameters``' default
+    1.2 — but learners add one."""
+    try:
+        ps = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((n for n in ("learning_rate", "alpha", "lr") if n in ps), None)
 
 
 def check_nn_model(learner: Learner, result: FunctionResult) -> None:
@@ -231,14 +271,18 @@ def check_nn_model(learner: Learner, result: FunctionResult) -> None:
     Y = (X[:1] + 0.5 * X[1:2] > 0).astype(np.float64)  # (1, 9), learnable
     n_h = 5
     lr, whose = default_learning_rate(learner)
+    names, values = ["X", "Y", "n_h", "num_iterations", "print_cost"], [X, Y, n_h, 0, False]
+    rate = rate_argument(learner.functions["nn_model"])
+    if rate is not None:  # nn_model(…, learning_rate=…): the same rate, passed in, whatever it does with it
+        names.insert(4, rate)
+        values.insert(4, lr)
+        whose += f", passed as nn_model's {rate}"
     result.notes.append(f"trained with learning_rate={lr:g} ({whose}), {ITERATIONS} iterations, n_h={n_h}")
 
     def run(t: int) -> tuple[dict, object]:
-        out = learner.call_course("nn_model", ["X", "Y", "n_h", "num_iterations", "print_cost"],
-                                  [X, Y, n_h, t, False], seed=seed_of("nn_model"))
-        if isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Mapping):
-            return out
-        return out, None
+        values[3] = t
+        out = learner.call_course("nn_model", names, values, seed=seed_of("nn_model"))
+        return parameters_and_costs(out, result)
 
     shapes = {"W1": (n_h, N_X), "b1": (n_h, 1), "W2": (1, n_h), "b2": (1, 1)}
     check_trajectory(result, run, lambda p: R.shallow_net(p, "tanh"), X, Y, lr, ITERATIONS, shapes,

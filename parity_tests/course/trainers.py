@@ -8,7 +8,9 @@ the converters), with ``T`` and, when the end differs, with the iteration counts
 that finds the first iteration after which a parameter differs — each run starts afresh from
 the same seeded start. The update of that iteration on each side names the mistake (a flipped
 sign, α applied twice or not at all, a parameter never updated). The returned ``costs`` may
-follow the course's convention (every 100 iterations, ``i % 100 == 0``) or hold every iteration.
+follow the course's convention (every 100 iterations, ``i % 100 == 0``) or hold every iteration;
+a function that returns only its parameters (the week-4 trainers before 2021, ``nn_model``
+always) has them compared alone (:func:`parameters_and_costs`).
 
 **Initializers.** Weights: the shape ``(n[l], n[l−1])``, a scale the course uses (``0.01``, or
 where the course uses them ``1/√n[l−1]`` and He's ``√(2/n[l−1])``) and a normal distribution
@@ -53,10 +55,28 @@ def _update_diagnosis(mine: np.ndarray, ref: np.ndarray, m: int, lr: float) -> s
     return text
 
 
+ONLY_PARAMETERS = ("it returns parameters only, as the course's versions before 2021 did (they plotted "
+                   "the costs inside; from 2021 it returns (parameters, costs)): only the parameters "
+                   "were compared")
+
+
+def parameters_and_costs(out: Any, result: FunctionResult, costs_since_2021: bool = False
+                         ) -> tuple[Any, Any]:
+    """A training function's return read as ``(parameters, costs)``: the pair it returned, or
+    ``(parameters, None)`` when it returns the parameters alone — ``nn_model`` in every version,
+    ``two_layer_model`` and ``L_layer_model`` before 2021 (``costs_since_2021``: say so in a note)."""
+    if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[0], Mapping):
+        return out[0], out[1]
+    if costs_since_2021 and isinstance(out, Mapping) and ONLY_PARAMETERS not in result.notes:
+        result.notes.append(ONLY_PARAMETERS)
+    return out, None
+
+
 def _costs(costs: Any, T: int, torch_costs: list[float], result: FunctionResult) -> list[Comparison]:
     """The learner's ``costs`` against torch's, every 100 iterations or every iteration."""
     if costs is None:
-        result.notes.append("it returns no costs; only the parameters were compared")
+        if ONLY_PARAMETERS not in result.notes:
+            result.notes.append("it returns no costs; only the parameters were compared")
         return []
     try:
         values = [float(array(c, "costs entry").reshape(-1)[0]) if np.size(c) == 1 else None

@@ -8,6 +8,7 @@ import pytest
 from parity_tests.tests.test_course_check_mutations import check_one, mutated
 
 DP = "deep_solution.py"
+HIDDEN = "hidden layers use the output activation's backward"
 SIG, RELU = 'linear_activation_backward(dAL, current_cache, "sigmoid")', 'current_cache, "relu")'
 
 # (function, old, new, phrase the diagnosis must contain)
@@ -84,6 +85,41 @@ MUTANTS = [
      "update_parameters(parameters, grads, -learning_rate)", "sign is flipped"),
     ("L_layer_model", "if i % 100 == 0 or i == num_iterations:", "if i % 50 == 0:",
      "the course records the cost at i = 0, 100, 200"),
+    # issue 19: a diagnosis that names the fix — the cache's builder blamed, not its reader ...
+    ("sigmoid", "cache = Z", "cache = A", "its cache holds A = sigmoid(Z) instead of Z"),
+    ("relu", "cache = Z", "cache = A", "its cache holds A = relu(Z) instead of Z"),
+    ("linear_activation_forward", "cache = (linear_cache, activation_cache)",
+     "cache = (activation_cache, linear_cache)", "its cache is (activation_cache, linear_cache)"),
+    ("linear_activation_backward", "linear_cache, activation_cache = cache",
+     "activation_cache, linear_cache = cache",
+     "linear_activation_backward passed sigmoid_backward a tuple as its cache; sigmoid_backward's cache is "
+     "Z, the (n[l], m) = (4, 7) array sigmoid(Z) returned — check the order of linear_cache, "
+     "activation_cache = "
+     "cache in linear_activation_backward"),
+    # ... m from the wrong axis ...
+    ("linear_backward", "m = A_prev.shape[1]", "m = A_prev.shape[0]",
+     "m is taken from the wrong axis: the factor 1.4 = 7/5 is m/n[l−1] — m = A_prev.shape[1]"),
+    ("compute_cost", "m = Y.shape[1]", "m = Y.shape[0]", "or m = Y.shape[0] = 1 where m = Y.shape[1]"),
+    # ... a mask or a derivative on the wrong array ...
+    ("relu_backward", "dZ[Z <= 0] = 0", "dZ[dA <= 0] = 0", "the mask is applied on dA instead of Z"),
+    ("linear_activation_backward", "dZ = relu_backward(dA, activation_cache)", "dZ = dA * (dA > 0)",
+     "the ReLU mask is applied on dA instead of Z"),
+    # ... the fan of an init scale ...
+    ("initialize_parameters_deep", " * 0.01", " * np.sqrt(2 / layer_dims[l])",
+     "scaled by √(2/n[l]) (fan-out); He uses √(2/n[l−1]), the fan-in"),
+    ("initialize_parameters_deep", " * 0.01", " / np.sqrt(layer_dims[l])",
+     "scaled by 1/√n[l] (fan-out); Xavier (and the course's application) uses 1/√n[l−1], the fan-in"),
+    # ... the output's backward in the hidden layers (it shows with hidden layers ≥ 2 units wide) ...
+    ("L_model_backward", RELU, RELU.replace("relu", "sigmoid"), HIDDEN),
+    ("two_layer_model", 'linear_activation_backward(dA1, cache1, "relu")',
+     'linear_activation_backward(dA1, cache1, "sigmoid")', HIDDEN),
+    # ... and db squeezed to a number, or the learner's own assert.
+    ("linear_backward", "db = 1 / m * np.sum(dZ, axis=1, keepdims=True)", "db = np.squeeze(np.sum(dZ)) / m",
+     "db: a scalar (float) where the course's db has shape (n[l], 1) = (4, 1): "
+     "db = 1/m · np.sum(dZ, axis=1, keepdims=True)"),
+    ("linear_backward", "db = 1 / m * np.sum(dZ, axis=1, keepdims=True)",
+     "db = 1 / m * np.sum(dZ, axis=1, keepdims=True)\n    assert isinstance(db, float)",
+     "linear_backward's own assert failed"),
 ]
 
 
