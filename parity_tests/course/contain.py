@@ -102,6 +102,26 @@ def _death(returncode: int | None) -> str:
 
 
 # --- the parent ---------------------------------------------------------------------------------
+_LIVE: set[_Child] = set()  # children running now (several when files are checked in parallel)
+_LIVE_LOCK = threading.Lock()
+_CANCELLED = threading.Event()
+
+
+def cancel_all() -> None:
+    """Kill every running child (the user's Ctrl-C while several files are checked in threads):
+    each :func:`check_file` in flight then raises ``KeyboardInterrupt`` in its own thread."""
+    _CANCELLED.set()
+    with _LIVE_LOCK:
+        children = list(_LIVE)
+    for child in children:
+        child.kill()
+
+
+def reset_cancel() -> None:
+    """Clear :func:`cancel_all`'s flag before a new run."""
+    _CANCELLED.clear()
+
+
 class _Child:
     """One child process and the read end of its pipe."""
 
@@ -123,6 +143,15 @@ class _Child:
             self.proc.stdin.close()
         except BrokenPipeError:  # it died at once: reading the pipe says so
             pass
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    def kill(self) -> None:
+        """SIGKILL it and anything it started (its session)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def receive(self, deadline: float) -> tuple | None:
         """The next message; ``None`` past ``deadline``; ``("died", how)`` when the child ended."""
@@ -140,12 +169,11 @@ class _Child:
 
     def close(self) -> None:
         """Kill it and anything it started (its session), and close the pipe."""
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self.kill()
         self.proc.wait()
         self.conn.close()
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
 
 
 @dataclass
@@ -170,6 +198,8 @@ def _one_child(job: Job, run: _Run, timeout: float) -> None:
         statement, calls = None, []
         while True:
             msg = child.receive(deadline)
+            if _CANCELLED.is_set():
+                raise KeyboardInterrupt
             if msg is None or msg[0] == "died":
                 if msg is None and phase is None:
                     raise RuntimeError(f"dlparity check: the checker's process did not start in "
