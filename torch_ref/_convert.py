@@ -1,11 +1,15 @@
-"""Scratch parameter dicts ⇄ ``state_dict``, one generic set for every module.
+"""The generic half of :mod:`torch_ref.layout`: the :class:`Layout` type, dtypes, and scratch
+parameter dicts ⇄ ``state_dict``, one generic set for every module.
 
 A module declares which scratch name is which ``state_dict`` key in which layout (a
 ``ParamSpec``, nanoGPT's ``from_pretrained`` style); :func:`params_to_state_dict`,
 :func:`state_dict_to_params`, :func:`load_scratch_params`, :func:`scratch_params` and the
 :class:`FromScratch` mixin do the rest, as strict as ``load_state_dict(strict=True)``: missing
-and unexpected keys are named, and a dtype or shape error names the parameter. Import these
-from ``torch_ref.layout``.
+and unexpected keys are named, and a dtype or shape error names the parameter.
+
+The dependency runs one way: :mod:`torch_ref.layout` imports this module (it builds its named
+layouts from :class:`Layout` and offers everything here under its own name); this module
+imports nothing of it. Import these names from ``torch_ref.layout``.
 
 Example:
     >>> import numpy as np
@@ -19,18 +23,28 @@ Example:
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
-from torch_ref.layout import BIAS, SAME, Layout, to_numpy, torch_dtype
-
-__all__ = ["ParamSpec", "Converter", "layer_param_spec", "module_spec", "params_to_state_dict",
+__all__ = ["Layout", "ParamSpec", "Converter", "module_spec", "params_to_state_dict",
            "state_dict_to_params", "load_scratch_params", "scratch_params", "weight_shape",
            "layer_dims_of", "FromScratch", "check_param_arrays", "check_finite", "scratch_dtype",
-           "PARAM_DTYPES"]
+           "PARAM_DTYPES", "to_tensor", "to_numpy", "torch_dtype", "numpy_dtype"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A named pair of inverse re-indexings between the course layout and torch's (the named
+    ones — ``SAME``, ``COLUMNS``, ``BIAS``, … — are in :mod:`torch_ref.layout`)."""
+
+    name: str
+    to_torch: Callable[[np.ndarray], np.ndarray]
+    to_course: Callable[[np.ndarray], np.ndarray]
+
 
 ParamSpec = dict[str, tuple[str, Layout]]
 """``{scratch name: (state_dict key, layout)}`` — each module declares one (nanoGPT's
@@ -53,6 +67,54 @@ class Converter(Protocol):
         ...
 
 
+# --- dtypes and tensors ---------------------------------------------------------------------
+_TORCH_DTYPES = {
+    "float64": torch.float64, "float32": torch.float32,
+    "float16": torch.float16, "bfloat16": torch.bfloat16,
+}
+
+
+def torch_dtype(dtype: str | np.dtype | torch.dtype) -> torch.dtype:
+    """``"float32"``/``np.float32``/``torch.float32`` -> ``torch.float32`` (floats only)."""
+    if isinstance(dtype, torch.dtype):
+        if not dtype.is_floating_point:
+            raise TypeError(f"dtype: expected a floating dtype, got {dtype}")
+        return dtype
+    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
+    try:
+        return _TORCH_DTYPES[name]
+    except KeyError:
+        raise TypeError(f"dtype: expected one of {sorted(_TORCH_DTYPES)}, got {dtype!r}") from None
+
+
+def numpy_dtype(dtype: str | np.dtype | torch.dtype) -> np.dtype:
+    """The NumPy dtype the scratch side computes in for a parity run at ``dtype``.
+
+    float16/bfloat16 runs (CUDA) are compared against a float32 scratch reference.
+    """
+    t = torch_dtype(dtype)
+    return np.dtype(np.float64) if t == torch.float64 else np.dtype(np.float32)
+
+
+def to_tensor(a: np.ndarray, device: str | torch.device = "cpu",
+              dtype: str | np.dtype | torch.dtype | None = None,
+              requires_grad: bool = False) -> torch.Tensor:
+    """A NumPy array as a fresh tensor on ``device`` (a copy, so neither side aliases the other)."""
+    a = np.asarray(a)
+    t = torch.tensor(a, device=device, dtype=torch_dtype(dtype) if dtype is not None else None)
+    return t.requires_grad_(requires_grad)
+
+
+def to_numpy(t: torch.Tensor, dtype: np.dtype | None = None) -> np.ndarray:
+    """A tensor as a NumPy array on the CPU (half precision widened to float32)."""
+    t = t.detach().cpu()
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()
+    a = t.numpy().copy()
+    return a if dtype is None else a.astype(dtype)
+
+
+# --- scratch parameter dict <-> state_dict --------------------------------------------------
 PARAM_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 """The NumPy dtypes a scratch parameter may have: a module computes in one of these."""
 
@@ -127,18 +189,6 @@ def scratch_dtype(params: Mapping[str, np.ndarray], dtype: Any = None) -> torch.
     if dtype is not None:
         return torch_dtype(dtype)
     return torch_dtype(np.asarray(next(iter(params.values()))).dtype)
-
-
-def layer_param_spec(num_layers: int, container: str = "layers") -> ParamSpec:
-    """The spec of a stack of ``nn.Linear`` in an ``nn.ModuleList`` named ``container``: scratch
-    ``W{l}`` *is* ``{container}.{l-1}.weight``; ``b{l} (n[l], 1)`` is ``{container}.{l-1}.bias``."""
-    if isinstance(num_layers, bool) or int(num_layers) != num_layers or num_layers < 1:
-        raise ValueError(f"num_layers: expected a positive integer, got {num_layers!r}")
-    spec: ParamSpec = {}
-    for layer in range(1, int(num_layers) + 1):
-        spec[f"W{layer}"] = (f"{container}.{layer - 1}.weight", SAME)
-        spec[f"b{layer}"] = (f"{container}.{layer - 1}.bias", BIAS)
-    return spec
 
 
 def module_spec(module: torch.nn.Module) -> ParamSpec | Converter:

@@ -11,7 +11,7 @@ a legacy ``.pt`` state_dict    (pickle)            :func:`load_pt_state_dict` �
                                                    ``torch.load(weights_only=True)`` only
 =============================  ==================  =======================================
 
-A course-layout file (``scratch._safetensors.save_params``: NumPy-trained parameters) goes into
+A course-layout file (``scratch.safetensors_io.save_params``: NumPy-trained parameters) goes into
 a module through the module's ``ParamSpec`` with ``torch_ref.layout.load_scratch_params`` — the
 converters' errors name missing, unexpected and mis-shaped tensors. Nothing is cast on load: a
 tensor whose dtype differs from the module's parameter is refused (``TypeError``), so a module
@@ -60,7 +60,7 @@ from torch_ref.layout import (
 )
 
 LAYOUT_KEY = "dlparity.layout"
-"""Metadata key naming the layout of a file's tensors (the same key as ``scratch._safetensors``)."""
+"""Metadata key naming the layout of a file's tensors (the same key as ``scratch.safetensors_io``)."""
 TORCH, COURSE = "torch", "course"
 
 PathLike = str | os.PathLike
@@ -212,7 +212,7 @@ def load_state_dict_file(module: torch.nn.Module, path: PathLike,
 
 def load_scratch_file(module: torch.nn.Module, path: PathLike, spec: ParamSpec | None = None,
                       allow_nonfinite: bool = False) -> torch.nn.Module:
-    """Load scratch parameters saved by ``scratch._safetensors.save_params`` into ``module``.
+    """Load scratch parameters saved by ``scratch.safetensors_io.save_params`` into ``module``.
 
     The arrays convert through ``spec`` (default: the module's own, a ``ParamSpec`` or a
     converter such as ``SequenceModel``'s) with ``torch_ref.layout.load_scratch_params``, which
@@ -246,7 +246,7 @@ def _numpy_dtype(dtype: torch.dtype) -> np.dtype | None:
 def save_scratch_file(module: torch.nn.Module, path: PathLike, spec: ParamSpec | None = None,
                       metadata: Mapping[str, str] | None = None) -> Path:
     """Write ``module``'s parameters as a *course-layout* file (``W1 (n[1], n_x)``, ``b1 (n[1], 1)``,
-    …), readable by ``scratch._safetensors.load_params`` without torch: train in torch, continue in
+    …), readable by ``scratch.safetensors_io.load_params`` without torch: train in torch, continue in
     NumPy."""
     params = state_dict_to_params(module.state_dict(), module_spec(module) if spec is None else spec)
     path = Path(path)

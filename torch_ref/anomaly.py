@@ -230,8 +230,6 @@ class GaussianDetector(_Thresholded, FromScratch, nn.Module):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """The standard normal: ``μ = 0``, ``σ² = 1`` (or ``Σ = I``); ``ε`` NaN."""
-        if self.mu.device.type == "meta":
-            return
         self.mu.zero_()
         if self.covariance_type == "diagonal":
             self.var.fill_(1.0)

@@ -151,8 +151,6 @@ class ConvNet(FromScratch, nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Weights by :attr:`initializer` (fan-in of a filter: ``n_C_prev·f·f``), biases zeros."""
-        if self.fc.weight.device.type == "meta":
-            return
         with torch.no_grad():
             for layer in (self.conv1, self.conv2, self.fc):
                 INITIALIZERS[self.initializer](layer.weight, generator)

@@ -99,8 +99,6 @@ class DeepNetwork(FromScratch, nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Every weight by :attr:`initializer`, every bias zeros."""
-        if self.layers[0].weight.device.type == "meta":
-            return
         for layer in self.layers:
             init_linear_(layer, self.initializer, generator)
 

@@ -242,8 +242,7 @@ class KMeans(FromScratch, nn.Module):
         self.labels_: torch.Tensor | None = None
         self.inertia_: float | None = None
         self.n_iter_, self.history_ = 0, []
-        if self.centroids.device.type != "meta":
-            nn.init.zeros_(self.centroids)
+        nn.init.zeros_(self.centroids)
 
     def fit(self, X: torch.Tensor, u: Uniforms | None = None) -> KMeans:
         """Seed from ``u`` (``k`` numbers for k-means++, ``m`` for random; drawn from

@@ -16,9 +16,11 @@ course (``scratch``)        torch (``torch_ref``)         conversion
 ==========================  ============================  ======================================
 
 Every conversion is a pure re-indexing (a transpose or a reshape), so a gradient converts
-exactly like the value it is the gradient of. The generic converters between a scratch
-parameter dict and a ``state_dict`` (each module's ``ParamSpec`` names its layouts) are built
-from these in ``torch_ref._convert`` and imported from here.
+exactly like the value it is the gradient of. The generic half — the :class:`Layout` type, the
+dtype conversions and the converters between a scratch parameter dict and a ``state_dict``
+(``ParamSpec``, ``params_to_state_dict``, ``FromScratch``, …) — is defined in
+``torch_ref._convert``, which imports nothing of this module, and offered here: import
+everything from ``torch_ref.layout``.
 
 Example:
     >>> import numpy as np
@@ -29,12 +31,29 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
-import torch
+
+from torch_ref._convert import (
+    PARAM_DTYPES,
+    Converter,
+    FromScratch,
+    Layout,
+    ParamSpec,
+    check_finite,
+    check_param_arrays,
+    layer_dims_of,
+    load_scratch_params,
+    module_spec,
+    numpy_dtype,
+    params_to_state_dict,
+    scratch_dtype,
+    scratch_params,
+    state_dict_to_params,
+    to_numpy,
+    to_tensor,
+    torch_dtype,
+    weight_shape,
+)
 
 __all__ = [
     "Layout", "SAME", "COLUMNS", "TRANSPOSED", "BIAS",
@@ -45,7 +64,12 @@ __all__ = [
     "conv_bias_to_torch", "conv_bias_to_course", "sequence_to_torch", "sequence_to_course",
     "sequence_to_batch_first", "batch_first_to_sequence",
     "to_tensor", "to_numpy", "torch_dtype", "numpy_dtype",
-]  # and the converters of torch_ref._convert (ParamSpec, params_to_state_dict, …): see __getattr__
+    "layer_param_spec",
+    # defined in torch_ref._convert, offered here
+    "ParamSpec", "Converter", "module_spec", "params_to_state_dict", "state_dict_to_params",
+    "load_scratch_params", "scratch_params", "weight_shape", "layer_dims_of", "FromScratch",
+    "check_param_arrays", "check_finite", "scratch_dtype", "PARAM_DTYPES",
+]
 
 
 def _need_ndim(name: str, a: np.ndarray, ndim: int, meaning: str) -> None:
@@ -84,15 +108,6 @@ def bias_to_course(bias: np.ndarray) -> np.ndarray:
 
 def _same(a: np.ndarray) -> np.ndarray:
     return np.array(a, copy=True)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A named pair of inverse re-indexings between the course layout and torch's."""
-
-    name: str
-    to_torch: Callable[[np.ndarray], np.ndarray]
-    to_course: Callable[[np.ndarray], np.ndarray]
 
 
 SAME = Layout("same", _same, _same)
@@ -208,66 +223,13 @@ STATE = Layout("state", state_to_torch, state_to_course)
 """A course state ``a0, c0 (n_a, m)`` <-> ``nn.RNN``/``nn.LSTM``'s ``h0, c0 (1, m, n_a)``."""
 
 
-_TORCH_DTYPES = {
-    "float64": torch.float64, "float32": torch.float32,
-    "float16": torch.float16, "bfloat16": torch.bfloat16,
-}
-
-
-def torch_dtype(dtype: str | np.dtype | torch.dtype) -> torch.dtype:
-    """``"float32"``/``np.float32``/``torch.float32`` -> ``torch.float32`` (floats only)."""
-    if isinstance(dtype, torch.dtype):
-        if not dtype.is_floating_point:
-            raise TypeError(f"dtype: expected a floating dtype, got {dtype}")
-        return dtype
-    name = dtype if isinstance(dtype, str) else np.dtype(dtype).name
-    try:
-        return _TORCH_DTYPES[name]
-    except KeyError:
-        raise TypeError(f"dtype: expected one of {sorted(_TORCH_DTYPES)}, got {dtype!r}") from None
-
-
-def numpy_dtype(dtype: str | np.dtype | torch.dtype) -> np.dtype:
-    """The NumPy dtype the scratch side computes in for a parity run at ``dtype``.
-
-    float16/bfloat16 runs (CUDA) are compared against a float32 scratch reference.
-    """
-    t = torch_dtype(dtype)
-    return np.dtype(np.float64) if t == torch.float64 else np.dtype(np.float32)
-
-
-def to_tensor(a: np.ndarray, device: str | torch.device = "cpu",
-              dtype: str | np.dtype | torch.dtype | None = None,
-              requires_grad: bool = False) -> torch.Tensor:
-    """A NumPy array as a fresh tensor on ``device`` (a copy, so neither side aliases the other)."""
-    a = np.asarray(a)
-    t = torch.tensor(a, device=device, dtype=torch_dtype(dtype) if dtype is not None else None)
-    return t.requires_grad_(requires_grad)
-
-
-def to_numpy(t: torch.Tensor, dtype: np.dtype | None = None) -> np.ndarray:
-    """A tensor as a NumPy array on the CPU (half precision widened to float32)."""
-    t = t.detach().cpu()
-    if t.dtype in (torch.float16, torch.bfloat16):
-        t = t.float()
-    a = t.numpy().copy()
-    return a if dtype is None else a.astype(dtype)
-
-
-# --- scratch parameter dict <-> state_dict: torch_ref/_convert.py, offered here -----------------
-_CONVERTERS = frozenset({"ParamSpec", "Converter", "layer_param_spec", "module_spec", "params_to_state_dict",
-                         "state_dict_to_params", "load_scratch_params", "scratch_params",
-                         "weight_shape", "layer_dims_of", "FromScratch", "check_param_arrays",
-                         "check_finite", "scratch_dtype", "PARAM_DTYPES"})
-
-
-def __getattr__(name: str) -> Any:
-    """The generic scratch ⇄ ``state_dict`` converters (``ParamSpec``, ``Converter``,
-    ``params_to_state_dict``, ``state_dict_to_params``, ``load_scratch_params``,
-    ``scratch_params``, ``FromScratch``, …) are defined in ``torch_ref._convert`` on top of this
-    module's layouts, and imported from here."""
-    if name in _CONVERTERS:
-        from torch_ref import _convert
-
-        return getattr(_convert, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def layer_param_spec(num_layers: int, container: str = "layers") -> ParamSpec:
+    """The spec of a stack of ``nn.Linear`` in an ``nn.ModuleList`` named ``container``: scratch
+    ``W{l}`` *is* ``{container}.{l-1}.weight``; ``b{l} (n[l], 1)`` is ``{container}.{l-1}.bias``."""
+    if isinstance(num_layers, bool) or int(num_layers) != num_layers or num_layers < 1:
+        raise ValueError(f"num_layers: expected a positive integer, got {num_layers!r}")
+    spec: ParamSpec = {}
+    for layer in range(1, int(num_layers) + 1):
+        spec[f"W{layer}"] = (f"{container}.{layer - 1}.weight", SAME)
+        spec[f"b{layer}"] = (f"{container}.{layer - 1}.bias", BIAS)
+    return spec

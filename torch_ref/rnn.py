@@ -250,8 +250,6 @@ class SequenceModel(FromScratch, nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Xavier-normal weights (per course matrix), zero biases, ``bf = forget_bias``."""
-        if self.head.weight.device.type == "meta":
-            return
         n_a, n_x = self.n_a, self.n_x
         with torch.no_grad():
             if self.cell == "rnn":

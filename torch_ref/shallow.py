@@ -63,8 +63,6 @@ class ShallowNetwork(FromScratch, nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Weights by :attr:`initializer`, biases zeros (the notes' initialization)."""
-        if self.layer1.weight.device.type == "meta":
-            return
         init_linear_(self.layer1, self.initializer, generator)
         init_linear_(self.layer2, self.initializer, generator)
 

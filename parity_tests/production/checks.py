@@ -71,7 +71,7 @@ def run_onnx(case: Served, device: str, dtype: str) -> CheckResult:
 
 
 def _run_onnx(case: Served, device: str, dtype: str) -> CheckResult:
-    from torch_ref._onnx import OnnxModel, export_onnx
+    from torch_ref.serving import OnnxModel, export_onnx
 
     dtype = str(torch_dtype(dtype)).replace("torch.", "")
     params, batches = _problem(case, "onnx", dtype)
@@ -106,8 +106,8 @@ def run_safetensors(case: Served, device: str, dtype: str) -> CheckResult:
 
 
 def _run_safetensors(case: Served, device: str, dtype: str) -> CheckResult:
-    from scratch._safetensors import load_params, save_params
-    from torch_ref._safetensors import (
+    from scratch.safetensors_io import load_params, save_params
+    from torch_ref.serving import (
         load_scratch_file,
         load_state_dict_file,
         save_scratch_file,

@@ -6,8 +6,11 @@ The first model of each concept runs in the default report (one ONNX export per 
 each on a 2-core machine); the others are marked slow (``--include-slow``). Every check runs on
 every device (ONNX Runtime itself runs on the CPU) in float32 and float64.
 
-Registration is idempotent: a concept already registered here is skipped, so the registry's
-``load_concepts`` may call :func:`register_production_checks` on every load.
+This module is a plug-in of the registry: :data:`parity_tests.registry.CHECK_PLUGINS` names
+:func:`register_production_checks`, which ``load_concepts`` calls with the concepts it loaded.
+The registry never imports this package (it imports the registry), so the dependency runs one
+way. Registration is idempotent: a concept already registered here is skipped, so
+``load_concepts`` may call it on every load.
 """
 
 from __future__ import annotations

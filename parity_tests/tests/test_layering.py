@@ -4,6 +4,7 @@ nothing of each other or of the harness; ``parity_tests`` joins them."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,34 @@ def test_importing_torch_ref_loads_neither_scratch_nor_the_harness() -> None:
             + "print(sorted(m for m in ('scratch', 'parity_tests') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_torch_ref_modules_do_not_special_case_the_meta_device() -> None:
+    """The harness builds parameter-free skeletons on ``device="meta"`` (for
+    ``torch.func.functional_call``); initialization on meta tensors is a no-op that draws nothing,
+    so the modules need no branch for it — ``reset_parameters`` is plain."""
+    branches = {str(p.relative_to(ROOT)): n for p in (ROOT / "torch_ref").rglob("*.py")
+                if (n := len(re.findall(r"device\.type\s*[!=]=\s*[\"']meta[\"']", p.read_text())))}
+    assert not branches, f"torch_ref branches on the meta device: {branches}"
+
+
+@pytest.mark.parametrize("module, cls, args", [
+    ("deep", "DeepNetwork", ([3, 4, 2], "tanh", "softmax")),
+    ("shallow", "ShallowNetwork", (3, 4, 1, "tanh")),
+    ("cnn", "ConvNet", ((7, 9, 2), (3, 4))),
+    ("rnn", "SequenceModel", (3, 4, 2, "lstm")),
+    ("anomaly", "GaussianDetector", (3, "full")),
+    ("kmeans", "KMeans", (2, 3)),
+])
+def test_modules_build_on_meta_without_drawing_random_numbers(module: str, cls: str, args: tuple) -> None:
+    import importlib
+
+    import torch
+
+    make = getattr(importlib.import_module(f"torch_ref.{module}"), cls)
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    built = make(*args, device="meta")
+    assert all(t.device.type == "meta" for t in [*built.parameters(), *built.buffers()])
+    assert torch.equal(torch.rand(3), expected), "building on meta drew from the global RNG"

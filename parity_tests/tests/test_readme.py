@@ -71,3 +71,49 @@ def test_readme_production_example_runs() -> None:
     printed = out.getvalue().strip()
     assert printed == "accuracy 0.885, same predictions: True, round trip exact: True"
     assert f"prints `{printed}`" in text
+
+
+_OURS = ("scratch", "torch_ref", "parity_tests")
+
+
+def _shown_names(text: str) -> list[str]:
+    """The dotted names of our packages the README shows: every import of its Python blocks
+    (``from a.b import c`` -> ``a.b.c``) and every backticked ``a.b.c`` of its prose."""
+    import ast
+
+    names = []
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names += [f"{node.module}.{a.name}" for a in node.names]
+    names += re.findall(r"`((?:scratch|torch_ref|parity_tests)(?:\.\w+)+)", text)
+    return sorted({n for n in names if n.split(".")[0] in _OURS})
+
+
+def _resolve(dotted: str) -> object:
+    """The object a dotted name imports: the longest importable module prefix, then attributes."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ModuleNotFoundError(dotted)
+
+
+def test_the_readme_shows_only_public_names() -> None:
+    """Everything the README imports or names is importable by a public name: no component of
+    it starts with ``_`` (``scratch._safetensors``, ``torch_ref._onnx`` are implementation)."""
+    shown = _shown_names(README.read_text())
+    assert "torch_ref.serving.export_onnx" in shown and "scratch.safetensors_io.save_params" in shown
+    private = [n for n in shown if any(part.startswith("_") for part in n.split("."))]
+    assert not private, f"README.md shows private names {private}"
+    for name in shown:
+        _resolve(name)  # raises naming what is missing
