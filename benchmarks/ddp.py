@@ -22,7 +22,6 @@ Run: ``python -m benchmarks ddp [--quick]``.
 
 from __future__ import annotations
 
-import datetime
 import os
 import statistics
 import tempfile
@@ -37,6 +36,7 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from benchmarks._common import machine_loaded, table, threads, write_json
+from parity_tests.production.ddp import DEFAULT_TIMEOUT_S, exit_in_one_line, process_group, run_ranks
 from torch_ref.deep import DeepNetwork
 from torch_ref.gd import make_optimizer
 
@@ -86,13 +86,15 @@ def single_process(n_threads: int, steps: int) -> float:
 
 def _rank(rank: int, world: int, steps: int, rendezvous: str, out: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world,
-                            timeout=datetime.timedelta(seconds=120))
-    try:
+    # process_group: a timeout on every collective, and the group destroyed after a final barrier
+    # (the shutdown that keeps gloo's threads from aborting the rank at exit: see its docstring)
+    with exit_in_one_line(out, rank), process_group("gloo", init_method=f"file://{rendezvous}",
+                                                    rank=rank, world_size=world) as collectives:
         x, y = _data()
         lo, hi = rank * BATCH // world, (rank + 1) * BATCH // world
         x, y = x[lo:hi], y[lo:hi]
-        ddp = DistributedDataParallel(_model())
+        with collectives.reach("DDP's start"):
+            ddp = DistributedDataParallel(_model())
         opt = make_optimizer(ddp.parameters(), LR)
 
         def step() -> None:
@@ -100,21 +102,21 @@ def _rank(rank: int, world: int, steps: int, rendezvous: str, out: str) -> None:
             F.cross_entropy(ddp(x), y).backward()  # all-reduce inside backward
             opt.step()
 
-        times = _step_times(step, steps, warmup=3, sync=dist.barrier)
+        with collectives.reach("the timed DDP steps"):
+            times = _step_times(step, steps, warmup=3, sync=dist.barrier)
         flat = torch.zeros(sum(p.numel() for p in ddp.parameters()))
-        reduce = _step_times(lambda: dist.all_reduce(flat), steps, warmup=2, sync=dist.barrier)
+        with collectives.reach("the timed all-reduces"):
+            reduce = _step_times(lambda: dist.all_reduce(flat), steps, warmup=2, sync=dist.barrier)
         if rank == 0:
             np.savez(out, step=np.array(times), allreduce=np.array(reduce), numel=flat.numel())
-    finally:
-        dist.destroy_process_group()
 
 
 def ddp_ranks(world: int, steps: int) -> tuple[float, float]:
     """(median step time, median all-reduce time of the whole gradient) with ``world`` ranks."""
     with tempfile.TemporaryDirectory(prefix="dlparity-bench-ddp-") as tmp:
         rendezvous, out = os.path.join(tmp, "rdzv"), os.path.join(tmp, "times.npz")
-        torch.multiprocessing.start_processes(_rank, args=(world, steps, rendezvous, out), nprocs=world,
-                                              join=True, start_method="spawn")
+        run_ranks(_rank, (world, steps, rendezvous, out), world, out, "spawn",
+                  deadline_s=2 * DEFAULT_TIMEOUT_S + 60)
         with np.load(out) as data:
             return float(np.median(data["step"])), float(np.median(data["allreduce"]))
 

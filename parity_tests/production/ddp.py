@@ -20,15 +20,27 @@ In both cases the full batch's cost is ``J = 1/W Σ_r J_r``, one all-reduce of t
 
 Backends: gloo on the CPU; NCCL on CUDA when there is a GPU per rank (several ranks sharing one GPU
 cannot use NCCL; they fall back to gloo, which all-reduces CUDA tensors too).
+
+Bounded and clean: :func:`process_group` gives ``init_process_group`` and every collective a
+timeout (:data:`DEFAULT_TIMEOUT_S`), names each collective (:class:`Collectives`) so that a rank
+that never arrives is reported in one line (:class:`RankTimeoutError`: ``rank 1 did not reach step
+0's gradient all-reduce within 30 s``), and ends the group in order — a final barrier, then
+``destroy_process_group`` on every rank, so that gloo's worker threads are joined while the
+interpreter is alive (see :func:`process_group` for the SIGABRT this prevents).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,13 +48,140 @@ import torch.distributed as dist
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from parity_tests.devices import parity_mode
+from parity_tests.devices import check_device, parity_mode
 from torch_ref.deep import DeepNetwork
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import state_dict_to_params, torch_dtype
 
 SHARDS = ("equal", "weighted")
 Params = dict[str, np.ndarray]
+DEFAULT_TIMEOUT_S = 180.0
+"""Seconds a rank waits for the others to join the group or reach a collective (gloo's and
+NCCL's ``timeout``); the whole digits run takes seconds, so 3 minutes is slack for a loaded machine."""
+STALL_ENV = "DLPARITY_DDP_STALL"
+"""Test hook: ``"RANK:SECONDS"`` makes that rank sleep before its first gradient all-reduce (a
+frozen rank, for the tests of the timeout)."""
+EXIT_INCOMPLETE = 3
+"""Exit status of a rank whose run did not complete (a rank missing, a collective failed)."""
+
+
+class RankTimeoutError(RuntimeError):
+    """A rank did not join the group or reach a collective in time, or left during one; the message
+    is one line naming the rank(s) and the collective."""
+
+
+class Collectives:
+    """Names every collective of this rank and, if one fails, says which ranks never reached it.
+
+    Each :meth:`reach` writes ``dlparity/<n>/<rank>`` to the group's store before the collective
+    ``n``; on a failure (gloo's timeout, a peer gone) the ranks whose key is missing are the ones
+    that never arrived. Example (rank 0, rank 1 frozen, ``timeout_s=30``)::
+
+        RankTimeoutError: rank 1 did not reach step 0's gradient all-reduce within 30 s
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = float(timeout_s)
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+        try:  # the group's own store (torchrun's agent store, or the file store of spawn_ddp)
+            self.store: Any = dist.distributed_c10d._get_default_store()
+        except (AttributeError, RuntimeError, ValueError):
+            self.store = None
+        self.count = 0
+
+    @contextlib.contextmanager
+    def reach(self, what: str) -> Iterator[None]:
+        """Run the body (one collective, or code that waits on one) as collective ``what``."""
+        self.count += 1
+        key = f"dlparity/{self.count}"
+        if self.store is not None:
+            self.store.set(f"{key}/{self.rank}", "1")
+        start = time.monotonic()
+        try:
+            yield
+        except RuntimeError as e:  # gloo/NCCL errors and DistError are RuntimeErrors
+            if isinstance(e, RankTimeoutError):
+                raise
+            raise RankTimeoutError(self._explain(key, what, time.monotonic() - start, e)) from e
+
+    def _explain(self, key: str, what: str, waited: float, error: BaseException) -> str:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        try:
+            missing = [r for r in range(self.world) if not self.store.check([f"{key}/{r}"])]
+        except Exception:  # no store, or it went down with a rank
+            missing = None
+        if not missing:
+            who = "a rank" if missing is None else "every rank reached it, but it"
+            return f"{what} failed after {waited:.0f} s ({who} failed on rank {self.rank}: {first})"
+        ranks = f"rank{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}"
+        if waited >= 0.9 * self.timeout_s:
+            return f"{ranks} did not reach {what} within {self.timeout_s:g} s"
+        return f"{ranks} stopped before reaching {what} ({first})"
+
+
+@contextlib.contextmanager
+def process_group(backend: str, timeout_s: float = DEFAULT_TIMEOUT_S,
+                  **init_kwargs: Any) -> Iterator[Collectives]:
+    """``init_process_group`` with a timeout, yielding this rank's :class:`Collectives`; on leaving,
+    a final barrier (only if the body succeeded) and ``destroy_process_group`` on every rank.
+
+    Why the order matters (a SIGABRT, "terminate called without an active exception", after
+    PASS in ~1 run in 8 on a loaded machine): ``torch.distributed.nn.functional`` binds
+    ``group.WORLD`` as a default argument when it is imported, and DDP's constructor imports it
+    (through ``torch._dynamo``). Imported *after* ``init_process_group``, it keeps the gloo group
+    alive past ``destroy_process_group``; gloo's worker threads then outlive ``main`` and one of
+    them, dropping its last finished work (which holds a tensor owned by Python), takes the GIL
+    during interpreter finalization; Python ends that thread with ``pthread_exit`` inside a
+    ``noexcept`` destructor and C++ calls ``std::terminate``. Importing ``torch._dynamo`` before
+    the group exists binds ``None`` instead, so ``destroy_process_group`` frees the group and
+    joins its threads while the interpreter is alive.
+
+    Args:
+        backend: ``"gloo"`` or ``"nccl"`` (:func:`backend_for`).
+        timeout_s: seconds to wait for every rank to join and at every collective.
+        init_kwargs: ``init_method``, ``rank``, ``world_size`` as ``init_process_group`` takes them.
+
+    Raises:
+        RankTimeoutError: the group did not form within ``timeout_s``, or a collective inside
+            the body failed (one line naming the missing rank).
+    """
+    import torch._dynamo  # noqa: F401  (before the group: see above)
+
+    timeout_s = check_timeout(timeout_s)
+    try:
+        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s), **init_kwargs)
+    except RuntimeError as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        world = init_kwargs.get("world_size", os.environ.get("WORLD_SIZE", "?"))
+        raise RankTimeoutError(f"not every rank joined the process group (world_size={world}) "
+                               f"within {timeout_s:g} s: {first}") from e
+    try:
+        collectives = Collectives(timeout_s)
+        yield collectives
+        with collectives.reach("the final barrier"):  # skipped when the body raised
+            dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def check_timeout(timeout_s: float) -> float:
+    """``timeout_s`` as a positive finite float, else ``ValueError`` repeating it."""
+    try:
+        t = float(timeout_s)
+    except (TypeError, ValueError):
+        t = float("nan")
+    if isinstance(timeout_s, bool) or not 0 < t < float("inf"):
+        raise ValueError(f"timeout: expected a positive number of seconds, got {timeout_s!r}")
+    return t
+
+
+def _maybe_stall(rank: int) -> None:
+    """The :data:`STALL_ENV` test hook: sleep if this is the rank it names."""
+    spec = os.environ.get(STALL_ENV)
+    if spec:
+        stall_rank, seconds = spec.split(":")
+        if int(stall_rank) == rank:
+            time.sleep(float(seconds))
 
 
 def check_shards(m: int, world_size: int, shards: str = "equal") -> None:
@@ -107,8 +246,10 @@ class DDPJob:
                                         dtype=torch_dtype(self.dtype))
 
 
-def train_ddp(job: DDPJob, device: str | torch.device) -> tuple[list[float], list[Params], int]:
-    """Run ``job`` on this rank of the initialized process group.
+def train_ddp(job: DDPJob, device: str | torch.device,
+              collectives: Collectives | None = None) -> tuple[list[float], list[Params], int]:
+    """Run ``job`` on this rank of the initialized process group (``collectives`` names each
+    collective for the timeout's message; :func:`process_group` yields one).
 
     Returns ``(J per step, parameters after each step (course layout), ranks whose final
     parameters differ bitwise from rank 0's)`` — the same on every rank.
@@ -116,32 +257,39 @@ def train_ddp(job: DDPJob, device: str | torch.device) -> tuple[list[float], lis
     world, rank = dist.get_world_size(), dist.get_rank()
     for X, _ in job.batches:
         check_shards(X.shape[0], world, job.shards)
+    reach = (collectives or Collectives(DEFAULT_TIMEOUT_S)).reach
     model = job.build(device)
     spec = model.param_spec
     cuda = torch.device(device).type == "cuda"
-    ddp = DistributedDataParallel(model, device_ids=[device] if cuda else None)
+    with reach("DDP's start (parameter shapes and broadcast)"):
+        ddp = DistributedDataParallel(model, device_ids=[device] if cuda else None)
     opt = make_optimizer(ddp.parameters(), job.learning_rate)
     losses: list[float] = []
     params: list[Params] = []
-    for X, labels in job.batches:
+    for t, (X, labels) in enumerate(job.batches):
         m = X.shape[0]
         lo, hi = shard_bounds(m, world, rank, job.shards)
         x = torch.tensor(X[lo:hi], device=device, dtype=torch_dtype(job.dtype))  # (m_r, n_x)
         y = torch.tensor(labels[lo:hi], device=device, dtype=torch.long)  # (m_r,)
         opt.zero_grad(set_to_none=True)
         J_r = shard_loss(ddp(x), y, m, world, job.shards)
-        J_r.backward()  # DDP all-reduces: grad = 1/W Σ_r ∇J_r
+        if t == 0:
+            _maybe_stall(rank)
+        with reach(f"step {t}'s gradient all-reduce"):
+            J_r.backward()  # DDP all-reduces: grad = 1/W Σ_r ∇J_r
         opt.step()
         J = J_r.detach().clone()
-        dist.all_reduce(J)  # Σ_r J_r
+        with reach(f"step {t}'s loss all-reduce"):
+            dist.all_reduce(J)  # Σ_r J_r
         losses.append(J.item() / world)
         params.append(state_dict_to_params(model.state_dict(), spec))
     differ = torch.zeros((), device=device, dtype=torch.int64)
-    for p in model.parameters():
-        ref = p.detach().clone()
-        dist.broadcast(ref, src=0)
-        differ += int(not torch.equal(ref, p.detach()))
-    dist.all_reduce(differ)
+    with reach("the comparison of the final parameters"):
+        for p in model.parameters():
+            ref = p.detach().clone()
+            dist.broadcast(ref, src=0)
+            differ += int(not torch.equal(ref, p.detach()))
+        dist.all_reduce(differ)
     return losses, params, int(differ.item())
 
 
@@ -154,28 +302,73 @@ def backend_for(device: str, world_size: int) -> str:
 
 
 def rank_device(device: str, rank: int) -> str:
-    """``cuda:<rank mod GPUs>`` on CUDA, else ``"cpu"``."""
+    """``cuda:<rank mod GPUs>`` on CUDA, else ``"cpu"``; ``RuntimeError`` for CUDA without a GPU."""
     if torch.device(device).type == "cuda":
+        check_device(device)
         return f"cuda:{rank % torch.cuda.device_count()}"
     return "cpu"
 
 
-def _spawned(rank: int, world_size: int, job: DDPJob, device: str, rendezvous: str, out: str) -> None:
+def _spawned(rank: int, world_size: int, job: DDPJob, device: str, rendezvous: str, out: str,
+             timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
     """Body of each process started by :func:`spawn_ddp` (importable, as ``spawn`` needs)."""
     torch.set_num_threads(1)  # W ranks share the machine's cores
     dev = rank_device(device, rank)
     if dev.startswith("cuda"):
         torch.cuda.set_device(dev)
-    dist.init_process_group(backend_for(device, world_size), init_method=f"file://{rendezvous}",
-                            rank=rank, world_size=world_size, timeout=datetime.timedelta(seconds=120))
-    try:
+    with exit_in_one_line(out, rank), process_group(backend_for(device, world_size), timeout_s,
+                                                  init_method=f"file://{rendezvous}", rank=rank,
+                                                  world_size=world_size) as collectives:
         with parity_mode():
-            losses, params, differ = train_ddp(job, dev)
+            losses, params, differ = train_ddp(job, dev, collectives)
         if rank == 0:
             arrays = {f"{name}@{t}": a for t, p in enumerate(params) for name, a in p.items()}
             np.savez(out, losses=np.array(losses), differ=np.array(differ), **arrays)
-    finally:
-        dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def exit_in_one_line(out: str, rank: int) -> Iterator[None]:
+    """Wrap the body of a rank of :func:`run_ranks` (outside :func:`process_group`, so the group
+    is destroyed first): a :class:`RankTimeoutError` becomes one line in ``<out>.rank<r>.err``
+    and exit status :data:`EXIT_INCOMPLETE` (no traceback)."""
+    try:
+        yield
+    except RankTimeoutError as e:
+        Path(f"{out}.rank{rank}.err").write_text(f"{e}\n")
+        sys.exit(EXIT_INCOMPLETE)
+
+
+def run_ranks(fn: Callable[..., None], args: tuple, world_size: int, out: str, start_method: str,
+              deadline_s: float) -> None:
+    """Start ``fn(rank, *args)`` in ``world_size`` processes and join them with a deadline.
+
+    A rank that exits non-zero ends the others (after a 2 s grace, SIGTERM, then SIGKILL); a rank
+    that ended through :func:`exit_in_one_line` left its line in ``<out>.rank<r>.err`` and that
+    line is raised as :class:`RankTimeoutError`; other failures raise torch's
+    ``ProcessRaisedException``/``ProcessExitedException`` unchanged. Past ``deadline_s`` every
+    rank is killed and :class:`RankTimeoutError` says so.
+    """
+    from torch.multiprocessing import ProcessExitedException
+
+    context = torch.multiprocessing.start_processes(fn, args=args, nprocs=world_size, join=False,
+                                                    start_method=start_method)
+    end = time.monotonic() + deadline_s
+    try:
+        while not context.join(timeout=0.2, grace_period=2.0):
+            if time.monotonic() > end:
+                for p in context.processes:
+                    if p.is_alive():
+                        p.kill()
+                    p.join()
+                raise RankTimeoutError(f"the {world_size} DDP ranks did not finish within "
+                                       f"{deadline_s:g} s; killed them")
+    except ProcessExitedException:
+        lines = [Path(f"{out}.rank{r}.err").read_text().strip() for r in range(world_size)
+                 if os.path.exists(f"{out}.rank{r}.err")]
+        if not lines:
+            raise
+        unique = list(dict.fromkeys(lines))
+        raise RankTimeoutError("; ".join(unique)) from None
 
 
 def default_start_method(device: str) -> str:
@@ -191,18 +384,26 @@ def default_start_method(device: str) -> str:
     return "fork" if fork_ok else "spawn"
 
 
-def spawn_ddp(job: DDPJob, world_size: int, device: str = "cpu",
-              start_method: str | None = None) -> tuple[list[float], list[Params], int]:
+def spawn_ddp(job: DDPJob, world_size: int, device: str = "cpu", start_method: str | None = None,
+              timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[list[float], list[Params], int]:
     """Train ``job`` with ``world_size`` processes on this machine, started by
     ``torch.multiprocessing.start_processes`` (``spawn``'s machinery; ``start_method`` defaults to
-    :func:`default_start_method`); returns :func:`train_ddp`'s result, read back from rank 0."""
+    :func:`default_start_method`); returns :func:`train_ddp`'s result, read back from rank 0.
+
+    Bounded: each rank waits at most ``timeout_s`` at the rendezvous and at every collective, and
+    the whole run is killed after ``2 timeout_s + 60`` s; a missing rank raises
+    :class:`RankTimeoutError` with one line (``rank 1 did not reach step 0's gradient all-reduce
+    within 30 s``). ``device="cuda"`` without a GPU raises ``RuntimeError`` before starting.
+    """
     for X, _ in job.batches:
         check_shards(X.shape[0], world_size, job.shards)
+    check_device(device)
+    timeout_s = check_timeout(timeout_s)
     start_method = start_method or default_start_method(device)
     with tempfile.TemporaryDirectory(prefix="dlparity-ddp-") as tmp:
         rendezvous, out = os.path.join(tmp, "rendezvous"), os.path.join(tmp, "rank0.npz")
-        torch.multiprocessing.start_processes(_spawned, args=(world_size, job, device, rendezvous, out),
-                                              nprocs=world_size, join=True, start_method=start_method)
+        run_ranks(_spawned, (world_size, job, device, rendezvous, out, timeout_s), world_size, out,
+                  start_method, deadline_s=2 * timeout_s + 60)
         with np.load(Path(out), allow_pickle=False) as data:
             steps = len(data["losses"])
             names = list(job.init_params)
@@ -210,5 +411,6 @@ def spawn_ddp(job: DDPJob, world_size: int, device: str = "cpu",
             return [float(v) for v in data["losses"]], params, int(data["differ"])
 
 
-__all__ = ["SHARDS", "check_shards", "shard_bounds", "shard_loss", "DDPJob", "train_ddp",
-           "backend_for", "rank_device", "spawn_ddp"]
+__all__ = ["SHARDS", "DEFAULT_TIMEOUT_S", "RankTimeoutError", "Collectives", "process_group",
+           "check_timeout", "check_shards", "shard_bounds", "shard_loss", "DDPJob", "train_ddp",
+           "backend_for", "rank_device", "exit_in_one_line", "run_ranks", "spawn_ddp"]

@@ -31,7 +31,18 @@ import torch
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result, tolerance_ratio
 from parity_tests.devices import DTYPES, check_device, parity_mode
-from parity_tests.production.ddp import SHARDS, DDPJob, check_shards, shard_loss, spawn_ddp
+from parity_tests.production.ddp import (
+    DEFAULT_TIMEOUT_S,
+    EXIT_INCOMPLETE,
+    SHARDS,
+    DDPJob,
+    RankTimeoutError,
+    check_shards,
+    check_timeout,
+    process_group,
+    shard_loss,
+    spawn_ddp,
+)
 from parity_tests.registry import ParityCheck, seed_for
 from parity_tests.tolerances import EXACT, Tolerance, distributed_tolerance, tolerance
 from scratch import deep as S
@@ -112,17 +123,21 @@ def compare_trajectories(label: str, actual: Trajectory, expected: Trajectory,
 
 
 def run_distributed_check(world_size: int, device: str = "cpu", dtype: str = "float64",
-                          shards: str = "equal") -> CheckResult:
+                          shards: str = "equal", timeout_s: float = DEFAULT_TIMEOUT_S) -> CheckResult:
     """Train the digits network with ``world_size`` DDP processes on this machine and compare it,
-    step by step, with one process and with scratch (see the module docstring)."""
+    step by step, with one process and with scratch (see the module docstring).
+
+    A rank that does not reach a collective within ``timeout_s`` ends the run with
+    :class:`~parity_tests.production.ddp.RankTimeoutError` (one line naming it)."""
     check_device(device)
+    timeout_s = check_timeout(timeout_s)
     dtype = str(torch_dtype(dtype)).replace("torch.", "")
     if dtype not in DTYPES:
         raise ValueError(f"dtype: the distributed check runs in {list(DTYPES)}, got {dtype!r}")
     job = make_job(dtype, shards)
     for X, _ in job.batches:
         check_shards(X.shape[0], world_size, shards)
-    ddp_losses, ddp_params, differ = spawn_ddp(job, world_size, device)
+    ddp_losses, ddp_params, differ = spawn_ddp(job, world_size, device, timeout_s=timeout_s)
     with parity_mode():
         single = single_process_trajectory(job, device)
     return _result(job, world_size, device, (ddp_losses, ddp_params), single, differ)
@@ -186,10 +201,23 @@ def _run(world_size: int, shards: str, device: str, dtype: str) -> CheckResult:
 
 
 # --- torchrun: the same check across processes and machines -----------------------------------
+def _seconds(value: str) -> float:
+    try:
+        return check_timeout(float(value))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``torchrun ... -m parity_tests.production.distributed``: every rank trains
-    its shard; rank 0 also runs the single-process and scratch trajectories, prints the result
-    and exits 1 if it failed (every rank returns rank 0's verdict)."""
+    its shard; rank 0 also runs the single-process and scratch trajectories and prints the result.
+
+    Exit status (every rank): 0 the check passed, 1 it failed (rank 0's verdict, broadcast),
+    2 a usage error (``--device cuda`` without a GPU, not under torchrun), 3 the run did not
+    complete — a rank did not join or reach a collective within ``--timeout`` seconds, reported
+    in one line on stderr (``[rank 0] rank 1 did not reach step 0's gradient all-reduce within
+    30 s``). The group is always destroyed, after a final barrier when the run succeeded.
+    """
     import torch.distributed as dist
 
     from parity_tests.production.ddp import backend_for, rank_device, train_ddp
@@ -198,29 +226,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", default="float64", choices=list(DTYPES))
     parser.add_argument("--shards", default="equal", choices=list(SHARDS))
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help="how long a rank waits for the others to join and at every collective "
+                             f"before the run ends with exit status 3 (default {DEFAULT_TIMEOUT_S:g})")
     args = parser.parse_args(argv)
     if "RANK" not in os.environ:
         parser.error("run me under torchrun (it sets RANK, WORLD_SIZE and the rendezvous)")
     rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    try:
+        check_device(args.device)
+    except (RuntimeError, ValueError) as e:
+        if local_rank == 0:
+            print(f"{parser.prog}: error: --device {args.device}: {e}; use --device cpu",
+                  file=sys.stderr)
+        return 2
     torch.set_num_threads(1)
     job = make_job(args.dtype, args.shards)
-    dev = rank_device(args.device, int(os.environ.get("LOCAL_RANK", rank)))
+    dev = rank_device(args.device, local_rank)
     if dev.startswith("cuda"):
         torch.cuda.set_device(dev)
-    dist.init_process_group(backend_for(args.device, world), init_method="env://")
     try:
-        with parity_mode():
-            losses, params, differ = train_ddp(job, dev)
-            passed = torch.ones((), device=dev, dtype=torch.int64)
-            if rank == 0:
-                result = _result(job, world, args.device, (losses, params),
-                                 single_process_trajectory(job, dev), differ)
-                print(result)
-                passed.fill_(int(result.passed))
-            dist.broadcast(passed, src=0)
-    finally:
-        dist.destroy_process_group()
-    return 0 if passed.item() else 1
+        with process_group(backend_for(args.device, world), args.timeout,
+                           init_method="env://") as collectives:
+            with parity_mode():
+                losses, params, differ = train_ddp(job, dev, collectives)
+                passed = torch.ones((), device=dev, dtype=torch.int64)
+                if rank == 0:
+                    result = _result(job, world, args.device, (losses, params),
+                                     single_process_trajectory(job, dev), differ)
+                    print(result, flush=True)
+                    passed.fill_(int(result.passed))
+                with collectives.reach("rank 0's verdict"):
+                    dist.broadcast(passed, src=0)
+            verdict = bool(passed.item())
+    except RankTimeoutError as e:
+        print(f"[rank {rank}] {e}", file=sys.stderr, flush=True)
+        return EXIT_INCOMPLETE
+    return 0 if verdict else 1
 
 
 __all__ = ["make_job", "scratch_trajectory", "single_process_trajectory", "compare_trajectories",
