@@ -30,7 +30,9 @@ Traps, tested on purpose:
   ``dZ = ∂J/∂Z`` (which carries the ``1/m`` of the cost) to get ``∂J/∂W``;
 - **max-pool ties**: when a window holds equal maxima, the gradient goes to exactly one of
   them, the first in row-major order (top row first, then left to right) — torch's rule on CPU
-  and CUDA. The course's mask ``x == max(x)`` would give it to all of them.
+  and CUDA. The course's mask ``x == max(x)`` gives it to all of them (so it no longer sums to
+  ``dA``); ``dlparity check`` holds a learner's ``pool_backward`` to the course's rule
+  (:mod:`parity_tests.course.conv`).
 
 The convnet (:class:`ConvNetConfig`): ``conv → ReLU → pool → conv → ReLU → pool → flatten →
 dense → softmax``, with :func:`propagate` ``(params, X, Y) -> (J, grads)`` like every model.

@@ -12,7 +12,7 @@ float dtype):
   ``n[L] = n_x`` trained on normal examples with the course's ``J = 1/m Σ ½‖x̂ − x‖²``;
   score ``e(x) = ‖x̂ − x‖²``. Flags ``e(x) ≥ ε``.
 
-``ε`` by :func:`select_threshold`: the distinct validation scores are the candidates, F1 is
+``ε`` by :func:`search_threshold`: the distinct validation scores are the candidates, F1 is
 ``2tp / (k + P)`` for ``k`` flagged and ``P`` anomalies, the first maximum (fewest flags) wins.
 Labels and counts stay integers (exact on every device); F1 is computed in float64.
 
@@ -135,7 +135,7 @@ class Threshold(NamedTuple):
     f1s: torch.Tensor
 
 
-def select_threshold(scores: torch.Tensor, y: torch.Tensor, direction: str = "below") -> Threshold:
+def search_threshold(scores: torch.Tensor, y: torch.Tensor, direction: str = "below") -> Threshold:
     """The ``ε`` among the distinct ``scores (m,)`` with the best F1 on labels ``y (m,)``."""
     sign = _sign(direction)
     if scores.ndim != 1 or scores.shape[0] == 0:
@@ -183,7 +183,7 @@ class _Thresholded:
     def fit_threshold(self, x_val: torch.Tensor, y_val: torch.Tensor):
         """Choose ``epsilon`` by F1 on a labelled validation set; keeps ``threshold_``."""
         scores = self.score(x_val)
-        self.threshold_ = select_threshold(scores, _check_labels("y_val", y_val, scores.shape[0]),
+        self.threshold_ = search_threshold(scores, _check_labels("y_val", y_val, scores.shape[0]),
                                            self.direction)
         self.epsilon.copy_(self.threshold_.epsilon)
         return self
@@ -351,5 +351,5 @@ def train_autoencoder(model: Autoencoder, x: torch.Tensor, num_iterations: int,
 
 __all__ = ["DIRECTIONS", "param_spec", "estimate_gaussian", "estimate_multivariate_gaussian",
            "gaussian_log_prob", "cholesky", "multivariate_log_prob", "Threshold",
-           "select_threshold", "flag", "precision_recall_f1", "GaussianDetector", "Autoencoder",
+           "search_threshold", "flag", "precision_recall_f1", "GaussianDetector", "Autoencoder",
            "train_autoencoder"]

@@ -127,8 +127,8 @@ def scores_and_labels(rng: np.random.Generator, m: int = 40) -> tuple[np.ndarray
 def threshold_records(s_scores: np.ndarray, t_scores: torch.Tensor, y: np.ndarray, direction: str,
                       dtype: str, prefix: str = "") -> tuple[list, S.Threshold, T.Threshold]:
     """``ε``, F1, every candidate and its F1, and the validation flags: scratch vs torch."""
-    s = S.select_threshold(s_scores, y, direction)
-    t = T.select_threshold(t_scores, torch.as_tensor(y, device=t_scores.device), direction)
+    s = S.search_threshold(s_scores, y, direction)
+    t = T.search_threshold(t_scores, torch.as_tensor(y, device=t_scores.device), direction)
     tol = tolerance(dtype, "forward")
     records = [compare(f"{prefix}epsilon", s.epsilon, to_numpy(t.epsilon), tol),
                compare(f"{prefix}f1", s.f1, t.f1, EXACT),
@@ -301,7 +301,7 @@ def ae_metrics(data: tuple[np.ndarray, ...]):
 
     def metrics(params: dict[str, np.ndarray], model: T.Autoencoder) -> dict[str, float]:
         dt = params["W1"].dtype
-        epsilon = S.select_threshold(S.reconstruction_error(params, X_val.astype(dt)), y_val, "above").epsilon
+        epsilon = S.search_threshold(S.reconstruction_error(params, X_val.astype(dt)), y_val, "above").epsilon
         flags_scratch = S.flag(S.reconstruction_error(params, X_test.astype(dt)), epsilon, "above")
         p = next(model.parameters())
         with torch.no_grad():

@@ -29,10 +29,22 @@ from typing import Any
 
 import numpy as np
 
-from parity_tests.course import deep, deep_backward, logreg, shallow
+from parity_tests.course import (
+    anomaly,
+    charlm,
+    conv,
+    conv_backward,
+    deep,
+    deep_backward,
+    initialization,
+    kmeans,
+    logreg,
+    rnn,
+    shallow,
+)
 from parity_tests.course.common import FunctionResult, Learner
 
-PARTS = ("logreg", "shallow", "deep")
+PARTS = ("logreg", "shallow", "deep", "kmeans", "anomaly", "init", "conv", "rnn", "charlm")
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,62 @@ CATALOGUE: dict[str, list[Entry]] = {
         ("L_layer_model", "X, Y, layers_dims, learning_rate, num_iterations, print_cost",
          "(parameters, costs)", deep_backward.check_L_layer_model),
     ]),
+    "kmeans": _entries("kmeans", [  # course 3 (Unsupervised Learning), week 1
+        ("find_closest_centroids", "X, centroids", "idx", kmeans.check_find_closest_centroids),
+        ("compute_centroids", "X, idx, K", "centroids", kmeans.check_compute_centroids),
+        ("kMeans_init_centroids", "X, K", "centroids", kmeans.check_kMeans_init),
+        ("kMeans_init", "X, K", "centroids", kmeans.check_kMeans_init),
+        ("run_kMeans", "X, initial_centroids, max_iters, plot_progress", "(centroids, idx)",
+         kmeans.check_run_kMeans),
+    ]),
+    "anomaly": _entries("anomaly", [  # course 3 (Unsupervised Learning), week 1
+        ("estimate_gaussian", "X", "(mu, var)", anomaly.check_estimate_gaussian),
+        ("multivariate_gaussian", "X, mu, var", "p", anomaly.check_multivariate_gaussian),
+        ("select_threshold", "y_val, p_val", "(best_epsilon, best_F1)", anomaly.check_select_threshold),
+    ]),
+    "init": _entries("init", [  # course 2 (Improving Deep Neural Networks), week 1: Initialization
+        ("initialize_parameters_zeros", "layers_dims", "parameters",
+         initialization.check_initialize_parameters_zeros),
+        ("initialize_parameters_random", "layers_dims", "parameters",
+         initialization.check_initialize_parameters_random),
+        ("initialize_parameters_he", "layers_dims", "parameters",
+         initialization.check_initialize_parameters_he),
+        ("model", "X, Y, learning_rate, num_iterations, print_cost, initialization", "parameters",
+         initialization.check_model),
+    ]),
+    "conv": _entries("conv", [  # course 4 (Convolutional Neural Networks), week 1: step by step
+        ("zero_pad", "X, pad", "X_pad", conv.check_zero_pad),
+        ("conv_single_step", "a_slice_prev, W, b", "Z", conv.check_conv_single_step),
+        ("conv_forward", "A_prev, W, b, hparameters", "(Z, cache)", conv.check_conv_forward),
+        ("pool_forward", "A_prev, hparameters, mode", "(A, cache)", conv.check_pool_forward),
+        ("conv_backward", "dZ, cache", "(dA_prev, dW, db)", conv_backward.check_conv_backward,
+         "conv_forward"),
+        ("create_mask_from_window", "x", "mask", conv_backward.check_create_mask_from_window),
+        ("distribute_value", "dz, shape", "a", conv_backward.check_distribute_value),
+        ("pool_backward", "dA, cache, mode", "dA_prev", conv_backward.check_pool_backward, "pool_forward"),
+    ]),
 }
+
+CATALOGUE["rnn"] = _entries("rnn", [  # course 5 (Sequence Models), week 1: an RNN step by step
+    ("rnn_cell_forward", "xt, a_prev, parameters", "(a_next, yt_pred, cache)", rnn.check_rnn_cell_forward),
+    ("rnn_forward", "x, a0, parameters", "(a, y_pred, caches)", rnn.check_rnn_forward),
+    ("lstm_cell_forward", "xt, a_prev, c_prev, parameters", "(a_next, c_next, yt_pred, cache)",
+     rnn.check_lstm_cell_forward),
+    ("lstm_forward", "x, a0, parameters", "(a, y, c, caches)", rnn.check_lstm_forward),
+    ("rnn_cell_backward", "da_next, cache", "gradients", rnn.check_rnn_cell_backward, "rnn_cell_forward"),
+    ("rnn_backward", "da, caches", "gradients", rnn.check_rnn_backward, "rnn_forward"),
+    ("lstm_cell_backward", "da_next, dc_next, cache", "gradients", rnn.check_lstm_cell_backward,
+     "lstm_cell_forward"),
+    ("lstm_backward", "da, caches", "gradients", rnn.check_lstm_backward, "lstm_forward"),
+])
+CATALOGUE["charlm"] = _entries("charlm", [  # course 5, week 1: Dinosaurus Island
+    ("clip", "gradients, maxValue", "gradients", charlm.check_clip),
+    ("sample", "parameters, char_to_ix, seed", "indices", charlm.check_sample),
+    ("optimize", "X, Y, a_prev, parameters, learning_rate", "(loss, gradients, a[len(X)-1])",
+     charlm.check_optimize, "clip"),
+    ("model", "data, ix_to_char, char_to_ix, num_iterations, n_a, dino_names, vocab_size", "parameters",
+     charlm.check_model, "optimize", "sample"),
+])
 
 
 def entry_for(name: str, part: str) -> Entry | None:
@@ -123,14 +190,16 @@ def _params(fn: Callable[..., Any]) -> list[str]:
 
 def fits(fn: Callable[..., Any], e: Entry) -> bool:
     """The learner's function takes the course's arguments (by name or position; a trailing
-    ``print_cost`` may be left out)."""
+    ``print_cost`` or ``plot_progress`` may be left out)."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return True
+    if e.name == "model" and model_form(_params(fn)) != e.part:
+        return False
     if all(p in sig.parameters for p in e.params):
         return True
-    needed = [p for p in e.params if p != "print_cost"]
+    needed = [p for p in e.params if p not in ("print_cost", "plot_progress")]
     for n in {len(e.params), len(needed)}:
         try:
             sig.bind(*range(n))
@@ -140,6 +209,24 @@ def fits(fn: Callable[..., Any], e: Entry) -> bool:
     return False
 
 
+def model_form(params: list[str]) -> str | None:
+    """The part a ``model`` belongs to by its parameters: ``model(X_train, Y_train, X_test, Y_test,
+    …)`` is logistic regression's, ``model(X, Y, …, initialization)`` the Initialization notebook's;
+    ``None`` for another notebook's (``lambd``/``keep_prob``: Regularization, ``optimizer``:
+    Optimization), which no part checks."""
+    if {"char_to_ix", "ix_to_char"} & set(params) or params[:1] in (["data"], ["data_x"]):
+        return "charlm"  # Dinosaurus Island's model(data, ix_to_char, char_to_ix, …)
+    if "initialization" in params:
+        return "init"
+    if params[:4] == ["X_train", "Y_train", "X_test", "Y_test"]:
+        return "logreg"
+    if {"lambd", "keep_prob", "optimizer", "layers_dims"} & set(params):
+        return None
+    if params[:2] == ["X", "Y"]:
+        return "init"
+    return "logreg" if len(params) >= 7 else None
+
+
 def form_of(name: str, fn: Callable[..., Any], learner: Learner) -> tuple[str | None, str]:
     """For a name in several parts: the part its signature (or behaviour) says, and why."""
     params = _params(fn)
@@ -147,6 +234,12 @@ def form_of(name: str, fn: Callable[..., Any], learner: Learner) -> tuple[str | 
         if params[:3] == ["w", "b", "X"] or len(params) == 3:
             return "logreg", f"predict({', '.join(params)})"
         return "shallow", f"predict({', '.join(params)})"
+    if name == "model":
+        return model_form(params), f"model({', '.join(params)})"
+    if name == "optimize":  # logreg's (w, b, X, Y, …); Dinosaurus Island's (X, Y, a_prev, parameters, …)
+        charlm_form = params[:2] != ["w", "b"] and (
+            "a_prev" in params or "parameters" in params or len(params) <= 5)
+        return ("charlm", f"optimize({', '.join(params)})") if charlm_form else ("logreg", "optimize")
     if name == "sigmoid":
         try:
             out = learner.call("sigmoid", np.array([[0.0, 1.0]]))
@@ -261,8 +354,10 @@ def _deep_signals(functions: Mapping[str, Callable[..., Any]], learner: Learner)
     return out
 
 
+VERSIONS["charlm"] = {"2018": (2018, 2020), "2021": (2021, None)}  # see parity_tests.course.charlm
 SIGNALS: dict[str, Callable[[Mapping[str, Callable[..., Any]], Learner], list[Signal]]] = {
     "logreg": _logreg_signals, "shallow": _shallow_signals, "deep": _deep_signals}
+SIGNALS["charlm"] = lambda functions, learner: charlm.signals(functions)
 
 
 def course_version(part: str, functions: Mapping[str, Callable[..., Any]], learner: Learner
@@ -284,7 +379,7 @@ def course_version(part: str, functions: Mapping[str, Callable[..., Any]], learn
         >>> course_version("shallow", {"compute_cost": m.compute_cost}, Learner({}))[0]
         '2017–2020 (compute_cost(A2, Y, parameters))'
     """
-    signals = SIGNALS[part](functions, learner)
+    signals = SIGNALS[part](functions, learner) if part in SIGNALS else []  # one version only
     if not signals:
         return None, []
     best, why, against = set(VERSIONS[part]), [], []

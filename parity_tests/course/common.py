@@ -163,6 +163,22 @@ def _where(exc: BaseException, fn: Callable) -> str:
     return f" (in {f.name}, line {f.lineno}{line})"
 
 
+def _hint(exc: BaseException, fn: Callable) -> str:
+    """The fix of an error whose cause is known from its message and the learner's line: NumPy 2
+    converts only 0-d arrays to a number (``float(b)`` of the course's ``(1, 1, 1)`` bias fails);
+    the template's ``… = None`` placeholder left in."""
+    where = _where(exc, fn)
+    if re.search(r"only (0-dimensional|length-1|size-1) arrays can be converted", str(exc)):
+        arg = re.search(r"float\((\w+)\)", where)
+        x = arg.group(1) if arg else "x"
+        return (f" — NumPy 2 converts only 0-d arrays to a number: float({x}) of an array of shape "
+                f"(1, 1, 1) fails; use np.squeeze({x}) or {x}.item()")
+    if "NoneType" in str(exc) or re.search(r"=\s*None`\)$", where):
+        return (" — a None where a value is expected: the template's `… = None` placeholder, or a "
+                "function that returns nothing (not implemented yet?)")
+    return ""
+
+
 _USER_INTERRUPT = threading.Event()
 
 
@@ -202,11 +218,15 @@ class Learner:
     def has(self, name: str) -> bool:
         return name in self.functions
 
-    def call(self, name: str, *args: Any, seed: int | None = None, **kwargs: Any) -> Any:
+    def call(self, name: str, *args: Any, seed: int | None = None, shared: bool = False,
+             **kwargs: Any) -> Any:
         """``name(*args, **kwargs)``; raises :class:`LearnerError` naming the exception and the
-        learner's line. ``seed`` seeds NumPy's global generator first (restored after)."""
+        learner's line. ``seed`` seeds NumPy's global generator first (restored after).
+        ``shared``: hand over the arguments themselves, not copies (a check of what the function
+        does to its inputs in place, as the course's ``clip`` and ``update_parameters`` do)."""
         fn = self.functions[name]
-        args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+        if not shared:
+            args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
         state = np.random.get_state()
         try:
             if seed is not None:
@@ -238,25 +258,25 @@ class Learner:
                 raise LearnerError(blamed) from exc
             msg = str(exc).splitlines()[0] if str(exc) else ""
             raise LearnerError(f"{name} raised {type(exc).__name__}"
-                               f"{': ' + msg if msg else ''}{_where(exc, fn)}") from exc
+                               f"{': ' + msg if msg else ''}{_where(exc, fn)}{_hint(exc, fn)}") from exc
         finally:
             np.random.set_state(state)
 
     def call_course(self, name: str, course_params: Sequence[str], values: Sequence[Any],
-                    seed: int | None = None) -> Any:
+                    seed: int | None = None, shared: bool = False) -> Any:
         """Call with the course's arguments: by keyword when the learner's parameters carry the
         course's names, else positionally (as many as the learner's function takes)."""
         fn = self.functions[name]
         try:
             params = inspect.signature(fn).parameters
         except (TypeError, ValueError):
-            return self.call(name, *values, seed=seed)
+            return self.call(name, *values, seed=seed, shared=shared)
         if all(p in params for p in course_params):
-            return self.call(name, seed=seed, **dict(zip(course_params, values)))
+            return self.call(name, seed=seed, shared=shared, **dict(zip(course_params, values)))
         positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         if any(p.kind is p.VAR_POSITIONAL for p in params.values()):
-            return self.call(name, *values, seed=seed)
-        return self.call(name, *values[:len(positional)], seed=seed)
+            return self.call(name, *values, seed=seed, shared=shared)
+        return self.call(name, *values[:len(positional)], seed=seed, shared=shared)
 
 
 # --- reading the learner's results against the course's contract ------------------------------
@@ -268,9 +288,25 @@ def kind(v: Any) -> str:
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
+def not_implemented(fn: str, want: str) -> str:
+    """What to say when ``fn`` returned ``None``: the course's untouched template, or a missing
+    ``return``."""
+    return f"{fn} returns None — not implemented yet? (the course's returns {want})"
+
+
+def returned(value: Any, fn: str, want: str) -> Any:
+    """``value`` — one returned value, as :func:`unpack` takes a tuple — unless it is ``None``
+    (:func:`not_implemented`)."""
+    if value is None:
+        raise ContractError(not_implemented(fn, want))
+    return value
+
+
 def unpack(value: Any, names: Sequence[str], fn: str) -> tuple:
     """``value`` as the course's tuple ``names`` (e.g. ``("grads", "cost")``)."""
     want = f"({', '.join(names)})"
+    if value is None:
+        raise ContractError(not_implemented(fn, want))
     if not isinstance(value, (tuple, list)):
         raise ContractError(f"{fn} returned {kind(value)}; the course returns {want}")
     if len(value) != len(names):
@@ -293,7 +329,7 @@ def entry(d: Any, key: str, what: str) -> Any:
 def array(v: Any, what: str) -> np.ndarray:
     """A real numeric array, or a :class:`ContractError` saying what ``v`` is."""
     if v is None:
-        raise ContractError(f"{what} is None (a missing return?)")
+        raise ContractError(f"{what} is None — not implemented yet? (or a missing return)")
     a = np.asarray(v) if not isinstance(v, Mapping) else None
     if a is None or a.dtype.kind not in "fiub":
         raise ContractError(f"{what} is {kind(v)}; expected an array of numbers")

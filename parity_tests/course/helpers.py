@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from scratch import activations as act
+from scratch import anomaly as scratch_anomaly
+from scratch import rnn as scratch_rnn
 
 # --- dnn_utils: the activations of week 4, with their caches --------------------------------
 
@@ -167,6 +169,133 @@ def predict(X: np.ndarray, y: np.ndarray, parameters: Mapping[str, np.ndarray]) 
     return (AL > 0.5).astype(np.float64)
 
 
+# --- utils of course 3, week 1 (anomaly detection): the density the notebook calls -----------
+
+
+def multivariate_gaussian(X: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """``p(x) = (2π)^(−n/2) det(Σ)^(−½) exp(−½ (x − μ)ᵀ Σ⁻¹ (x − μ))`` for each row of ``X (m, n)``,
+    ``(m,)``: ``var (n,)`` is the diagonal of ``Σ`` (the course's ``np.diag(var)``), ``var (n, n)``
+    is ``Σ``. Through :mod:`scratch.anomaly`'s log-densities (a Cholesky factor, not ``pinv``)."""
+    if np.ndim(var) == 1:
+        return scratch_anomaly.gaussian_pdf(X, mu, var)
+    return np.exp(scratch_anomaly.multivariate_gaussian_log_pdf(X, mu, var))
+
+
+# --- rnn_utils (course 5 week 1, RNN step by step): softmax down each column, σ ---------------
+
+
+def rnn_softmax(x: np.ndarray) -> np.ndarray:
+    """``ŷ = softmax(x)`` down each column (axis 0): rnn_utils' ``softmax``."""
+    return act.softmax(x)
+
+
+# --- utils (course 5 week 1, Dinosaur Island): the character model's numpy steps ---------------
+# The contracts are the course's: one example at a time, ``X`` a list of indices with ``X[0] =
+# None`` (a zero input), the loss *summed* over the steps, ``update_parameters`` in place.
+# Each step is scratch's RNN cell (:func:`scratch.rnn.rnn_cell_forward`/``rnn_cell_backward``).
+
+
+def smooth(loss: float, cur_loss: float) -> float:
+    """The running loss the course prints: ``0.999 · loss + 0.001 · cur_loss``."""
+    return loss * 0.999 + cur_loss * 0.001
+
+
+def get_initial_loss(vocab_size: int, seq_length: int) -> float:
+    """``−log(1/vocab_size) · seq_length``: the loss of uniform guesses."""
+    return -np.log(1.0 / vocab_size) * seq_length
+
+
+def get_sample(sample_ix: list[int], ix_to_char: Mapping[int, str]) -> str:
+    """The sampled name, first letter capitalised."""
+    txt = "".join(ix_to_char[ix] for ix in sample_ix)
+    return txt[0].upper() + txt[1:]
+
+
+def print_sample(sample_ix: list[int], ix_to_char: Mapping[int, str]) -> None:
+    """Print :func:`get_sample` (no newline)."""
+    print(get_sample(sample_ix, ix_to_char), end="")
+
+
+def char_initialize_parameters(n_a: int, n_x: int, n_y: int) -> dict[str, np.ndarray]:
+    """``Wax (n_a, n_x)``, ``Waa (n_a, n_a)``, ``Wya (n_y, n_a)`` drawn ``randn · 0.01`` in that
+    order after ``np.random.seed(1)``; zero ``b (n_a, 1)``, ``by (n_y, 1)``."""
+    np.random.seed(1)
+    Wax = np.random.randn(n_a, n_x) * 0.01
+    Waa = np.random.randn(n_a, n_a) * 0.01
+    Wya = np.random.randn(n_y, n_a) * 0.01
+    return {"Wax": Wax, "Waa": Waa, "Wya": Wya, "b": np.zeros((n_a, 1)), "by": np.zeros((n_y, 1))}
+
+
+def _cell_params(parameters: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {"Wax": parameters["Wax"], "Waa": parameters["Waa"], "ba": parameters["b"]}
+
+
+def rnn_step_forward(parameters: Mapping[str, np.ndarray], a_prev: np.ndarray, x: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``a⟨t⟩ = tanh(Wax x + Waa a_prev + b)``, ``ŷ⟨t⟩ = softmax(Wya a⟨t⟩ + by)``."""
+    a_next, _ = scratch_rnn.rnn_cell_forward(x, a_prev, _cell_params(parameters))
+    return a_next, act.softmax(parameters["Wya"] @ a_next + parameters["by"])
+
+
+def rnn_step_backward(dy: np.ndarray, gradients: dict, parameters: Mapping[str, np.ndarray],
+                      x: np.ndarray, a: np.ndarray, a_prev: np.ndarray) -> dict:
+    """One step back from ``dy = ŷ⟨t⟩ − y⟨t⟩``, adding into ``gradients``: ``dWya += dy aᵀ``,
+    ``dby += dy``, then the cell's backward from ``da = Wyaᵀ dy + da_next``."""
+    gradients["dWya"] += dy @ a.T
+    gradients["dby"] += dy
+    da = parameters["Wya"].T @ dy + gradients["da_next"]
+    _, cache = scratch_rnn.rnn_cell_forward(x, a_prev, _cell_params(parameters))
+    step = scratch_rnn.rnn_cell_backward(da, cache)
+    gradients["db"] += step["dba"]
+    gradients["dWax"] += step["dWax"]
+    gradients["dWaa"] += step["dWaa"]
+    gradients["da_next"] = step["da_prev"]
+    return gradients
+
+
+def char_update_parameters(parameters: dict, gradients: Mapping[str, np.ndarray], lr: float) -> dict:
+    """``θ −= lr · dθ`` for ``Wax, Waa, Wya, b, by``, in place (the course's)."""
+    for k in ("Wax", "Waa", "Wya", "b", "by"):
+        parameters[k] += -lr * gradients["d" + k]
+    return parameters
+
+
+def char_rnn_forward(X: list, Y: list, a0: np.ndarray, parameters: Mapping[str, np.ndarray],
+                     vocab_size: int = 27) -> tuple[float, tuple]:
+    """The name ``X`` (indices, ``X[0] = None``: a zero input) one step at a time from ``a0``:
+    ``loss = −Σ_t log ŷ⟨t⟩[Y[t]]`` and ``cache = (y_hat, a, x)`` (dicts by ``t``; ``a[-1] = a0``)."""
+    x, a, y_hat = {}, {-1: np.copy(a0)}, {}
+    loss = 0.0
+    for t in range(len(X)):
+        x[t] = np.zeros((vocab_size, 1))
+        if X[t] is not None:
+            x[t][X[t]] = 1
+        a[t], y_hat[t] = rnn_step_forward(parameters, a[t - 1], x[t])
+        loss -= np.log(y_hat[t][Y[t], 0])
+    return loss, (y_hat, a, x)
+
+
+def char_rnn_backward(X: list, Y: list, parameters: Mapping[str, np.ndarray], cache: tuple
+                      ) -> tuple[dict, dict]:
+    """Backprop through time of the summed loss: ``gradients`` (``dWax, dWaa, dWya, db, dby``
+    and ``da_next``) and the hidden states ``a``."""
+    y_hat, a, x = cache
+    gradients = {"dWax": np.zeros_like(parameters["Wax"]), "dWaa": np.zeros_like(parameters["Waa"]),
+                 "dWya": np.zeros_like(parameters["Wya"]), "db": np.zeros_like(parameters["b"]),
+                 "dby": np.zeros_like(parameters["by"]), "da_next": np.zeros_like(a[0])}
+    for t in reversed(range(len(X))):
+        dy = np.copy(y_hat[t])
+        dy[Y[t]] -= 1
+        gradients = rnn_step_backward(dy, gradients, parameters, x[t], a[t], a[t - 1])
+    return gradients, a
+
+
+_CHAR_UTILS = {"softmax": rnn_softmax, "smooth": smooth, "get_initial_loss": get_initial_loss,
+               "get_sample": get_sample, "print_sample": print_sample,
+               "initialize_parameters": char_initialize_parameters, "rnn_step_forward": rnn_step_forward,
+               "rnn_step_backward": rnn_step_backward, "update_parameters": char_update_parameters,
+               "rnn_forward": char_rnn_forward, "rnn_backward": char_rnn_backward}
+
 _DNN_UTILS = {"sigmoid": sigmoid, "relu": relu, "sigmoid_backward": sigmoid_backward,
               "relu_backward": relu_backward}
 
@@ -182,14 +311,93 @@ MODULES: dict[str, dict[str, Callable[..., Any]]] = {
 """The course's helper modules by family (``dnn_utils_v2`` is ``dnn_utils`` …), and what dlparity
 supplies of each."""
 
+# ``utils`` is the name of several courses' helper modules; anomaly detection's adds (to whatever
+# another course's adds) the one name its checks and notebook need: a merge, never a replacement.
+MODULES["utils"] = {**MODULES.get("utils", {}), "multivariate_gaussian": multivariate_gaussian}
+# Dinosaur Island's utils (course 5 week 1): the character model's steps, merged likewise.
+MODULES["utils"] = {**MODULES["utils"], **_CHAR_UTILS}
+MODULES["rnn_utils"] = {"softmax": rnn_softmax, "sigmoid": planar_sigmoid}
+MODULES["shakespeare_utils"] = {}  # the Keras part of Dinosaur Island's notebook: nothing the checks need
+
+# --- init_utils (course 2 week 1, Initialization): the notebook's 3-layer network ------------------
+# LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID; the cache is the flat tuple the course's
+# backward unpacks, and dz3 = 1/m (a3 − Y) carries the cost's 1/m (dW = dz · aᵀ, no further 1/m).
+
+
+def init_relu(x: np.ndarray) -> np.ndarray:
+    """``s = max(0, x)`` (init_utils' ``relu``: no cache)."""
+    return act.relu(x)
+
+
+def init_forward_propagation(X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> tuple[np.ndarray, tuple]:
+    """``a3 = σ(W3 relu(W2 relu(W1 X + b1) + b2) + b3)`` ``(1, m)``; ``cache = (z1, a1, W1, b1, z2, a2,
+    W2, b2, z3, a3, W3, b3)``."""
+    W1, b1, W2, b2, W3, b3 = (parameters[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    z1 = W1 @ X + b1  # (n1, m)
+    a1 = act.relu(z1)
+    z2 = W2 @ a1 + b2  # (n2, m)
+    a2 = act.relu(z2)
+    z3 = W3 @ a2 + b3  # (1, m)
+    a3 = act.sigmoid(z3)
+    return a3, (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3)
+
+
+def init_backward_propagation(X: np.ndarray, Y: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
+    """``dz3 = 1/m (a3 − Y)``, ``dW3 = dz3 a2ᵀ``, ``db3 = Σ dz3``, ``dz2 = W3ᵀ dz3 · [a2 > 0]`` … as
+    the course's ``gradients`` dict (``dz3, dW3, db3, da2, dz2, dW2, db2, da1, dz1, dW1, db1``)."""
+    m = X.shape[1]
+    (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3) = cache
+    g: dict[str, np.ndarray] = {"dz3": (a3 - Y) / m}
+    g["dW3"], g["db3"] = g["dz3"] @ a2.T, np.sum(g["dz3"], axis=1, keepdims=True)
+    g["da2"] = W3.T @ g["dz3"]
+    g["dz2"] = g["da2"] * act.relu_prime(z2)
+    g["dW2"], g["db2"] = g["dz2"] @ a1.T, np.sum(g["dz2"], axis=1, keepdims=True)
+    g["da1"] = W2.T @ g["dz2"]
+    g["dz1"] = g["da1"] * act.relu_prime(z1)
+    g["dW1"], g["db1"] = g["dz1"] @ X.T, np.sum(g["dz1"], axis=1, keepdims=True)
+    return g
+
+
+def init_update_parameters(parameters: dict, grads: Mapping[str, np.ndarray], learning_rate: float) -> dict:
+    """``W[l] −= α dW[l]``, ``b[l] −= α db[l]`` for every layer, in the course's dict (returned)."""
+    for layer in range(1, len(parameters) // 2 + 1):
+        parameters[f"W{layer}"] = parameters[f"W{layer}"] - learning_rate * grads[f"dW{layer}"]
+        parameters[f"b{layer}"] = parameters[f"b{layer}"] - learning_rate * grads[f"db{layer}"]
+    return parameters
+
+
+def compute_loss(a3: np.ndarray, Y: np.ndarray) -> float:
+    """``J = 1/m Σ [−y log a3 − (1 − y) log(1 − a3)]`` (``np.nansum``, as the course's)."""
+    m = Y.shape[1]
+    return float(np.nansum(-Y * np.log(a3) - (1 - Y) * np.log(1 - a3)) / m)
+
+
+def init_predict(X: np.ndarray, y: np.ndarray, parameters: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``p = [a3 > 0.5]`` ``(1, m)`` integers; prints the accuracy against ``y``, as the course's."""
+    a3, _ = init_forward_propagation(X, parameters)
+    p = (a3 > 0.5).astype(np.int64)
+    print("Accuracy: " + str(np.mean(p[0, :] == y[0, :])))
+    return p
+
+
+MODULES["init_utils"] = {"sigmoid": planar_sigmoid, "relu": init_relu,
+                         "forward_propagation": init_forward_propagation,
+                         "backward_propagation": init_backward_propagation,
+                         "update_parameters": init_update_parameters, "compute_loss": compute_loss,
+                         "predict": init_predict}
+
 NOT_SUPPLIED = {
     "load_dataset": "a data loader", "load_data": "a data loader",
     "load_planar_dataset": "a data loader", "load_extra_datasets": "a data loader",
     "plot_decision_boundary": "plotting", "print_mislabeled_images": "plotting",
+    "predict_dec": "plotting",  # init_utils: plot_decision_boundary's predictor
+    "load_data_multi": "a data loader", "visualize_fit": "plotting",  # course 3, week 1's utils
+    "plot_progress_kMeans": "plotting", "plot_data_points": "plotting", "draw_line": "plotting",
 }
 """Names of the course's helper modules that are never supplied, and why (not needed to check)."""
 
-_FAMILY = re.compile(r"(dnn_utils|dnn_app_utils|planar_utils|testCases|public_tests|test_utils|lr_utils)"
+_FAMILY = re.compile(r"(init_utils|"
+                     r"dnn_utils|dnn_app_utils|planar_utils|testCases|public_tests|test_utils|lr_utils|utils|rnn_utils|shakespeare_utils)"
                      r"(_v\w*)?")
 
 

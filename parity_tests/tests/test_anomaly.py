@@ -81,8 +81,9 @@ def test_full_log_density_matches_scipy_on_breast_cancer() -> None:
 
 
 # --- the threshold ---------------------------------------------------------------------------
-def course_loop(scores: np.ndarray, y: np.ndarray, direction: str) -> tuple[float, float]:
-    """The course's scan: every candidate in order of increasing flags, keep a strictly better F1."""
+def exact_loop(scores: np.ndarray, y: np.ndarray, direction: str) -> tuple[float, float]:
+    """The exact search as a plain loop (not the course's 1000-step grid: see scratch.anomaly): every
+    distinct score in order of increasing flags, keeping a strictly better F1."""
     best_eps, best_f1 = None, -1.0
     for eps in sorted(set(scores.tolist()), reverse=direction == "above"):
         f1 = S.precision_recall_f1(y, S.flag(scores, eps, direction))[2]
@@ -93,14 +94,14 @@ def course_loop(scores: np.ndarray, y: np.ndarray, direction: str) -> tuple[floa
 
 @pytest.mark.parametrize("direction", ["below", "above"])
 @pytest.mark.parametrize("seed", range(4))
-def test_vectorized_threshold_equals_the_course_loop(direction: str, seed: int, device: str) -> None:
+def test_vectorized_threshold_equals_the_exact_loop(direction: str, seed: int, device: str) -> None:
     rng = np.random.default_rng(seed)
     y = (rng.random(50) < 0.3).astype(np.int64)
     y[:2] = (0, 1)
     scores = np.round(rng.normal(size=50) - 1.2 * y * S.DIRECTIONS[direction], 1)  # many ties
-    eps, f1 = course_loop(scores, y, direction)
-    s = S.select_threshold(scores, y, direction)
-    r = T.select_threshold(t(scores, device), t(y, device), direction)
+    eps, f1 = exact_loop(scores, y, direction)
+    s = S.search_threshold(scores, y, direction)
+    r = T.search_threshold(t(scores, device), t(y, device), direction)
     assert (s.epsilon, s.f1) == (eps, f1)
     assert (r.epsilon.item(), r.f1) == (eps, f1)
     assert len(s.candidates) == len(set(scores.tolist())) == len(r.candidates)
@@ -109,11 +110,11 @@ def test_vectorized_threshold_equals_the_course_loop(direction: str, seed: int, 
 def test_ties_go_to_the_fewest_flags(device: str) -> None:
     """F1 = 2/3 both with 1 flag (tp 1) and with 4 flags (tp 2): the single flag wins."""
     scores, y = np.arange(1.0, 7.0), np.array([1, 0, 0, 1, 0, 0])
-    s = S.select_threshold(scores, y)
-    r = T.select_threshold(t(scores, device), t(y, device))
+    s = S.search_threshold(scores, y)
+    r = T.search_threshold(t(scores, device), t(y, device))
     assert s.f1s[0] == s.f1s[3] == s.f1 == r.f1 == 2 / 3
     assert s.epsilon == r.epsilon.item() == 1.0
-    assert S.select_threshold(-scores, y, "above").epsilon == -1.0
+    assert S.search_threshold(-scores, y, "above").epsilon == -1.0
 
 
 def test_a_score_equal_to_epsilon_is_flagged(device: str) -> None:
@@ -253,11 +254,11 @@ def test_bad_arguments_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="covariance_type: expected 'diagonal' or 'full', got 'tied'"):
         T.GaussianDetector(4, "tied")
     with pytest.raises(ValueError, match=r"direction: expected one of \['below', 'above'\], got 'up'"):
-        S.select_threshold(np.arange(10.0), Y2, "up")
+        S.search_threshold(np.arange(10.0), Y2, "up")
     with pytest.raises(ValueError, match=r"y: expected labels of shape \(m,\) = \(9,\), got \(10,\)"):
-        S.select_threshold(np.arange(9.0), Y2)
+        S.search_threshold(np.arange(9.0), Y2)
     with pytest.raises(ValueError, match=r"y: expected labels of shape \(m,\) = \(9,\), got \(10,\)"):
-        T.select_threshold(t(np.arange(9.0)), t(Y2))
+        T.search_threshold(t(np.arange(9.0)), t(Y2))
     with pytest.raises(ValueError, match=r"layer_dims: an autoencoder maps n features back to n"):
         T.Autoencoder([4, 2, 3])
     with pytest.raises(ValueError, match=r"X: expected shape \(m, n\) = \(\*, 5\), got \(10, 4\)"):
