@@ -1,7 +1,10 @@
-"""``dlparity check``: check a learner's course code — the functions of the course's first
-three programming assignments, by their well-known names and signatures — against torch.
+"""``dlparity check``: check a learner's course code — the functions of the assignments whose
+concepts dlparity implements (course 1's three, initialization, convolution, RNN/LSTM, the
+character-level language model, k-means, anomaly detection), by their well-known names and
+signatures — against torch, each file's code contained in a child process.
 
-    dlparity check my_solution.py            # or my_assignment.ipynb; --part, --json FILE
+    dlparity check my_solution.py            # or my_assignment.ipynb; --part, --json FILE, --timeout
+    dlparity check submissions/ --csv grades.csv    # a whole class (:mod:`~parity_tests.course.classroom`)
 
 or, in a notebook or script::
 

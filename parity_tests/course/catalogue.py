@@ -1,4 +1,4 @@
-"""The course functions dlparity knows — the first three programming assignments — and how a
+"""The course functions dlparity knows — the assignments whose concepts it implements — and how a
 file's part of the course is told from the names and signatures it defines.
 
 Each :class:`Entry` names the function, its course signature, the check that runs it, and the
