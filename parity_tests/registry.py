@@ -25,15 +25,21 @@ import numpy as np
 from parity_tests.api import check_finite_differences, check_forward, check_gradients
 from parity_tests.compare import CheckResult
 from parity_tests.devices import DTYPES, HALF_DTYPES
+from parity_tests.tolerances import LEVELS
 from parity_tests.trajectory import check_training
 
 CONCEPT_IDS = ("activations", "losses", "dense", "gd", "logreg", "compgraph", "shallow", "init",
                "deep", "regression", "cnn", "rnn", "kmeans", "anomaly", "similarity", "rl")
-"""Every concept id of ``CONCEPTS.md``, in the catalogue's order."""
+"""Every concept id of the course's catalogue (the README's concept table), in its order."""
 
-LEVEL_ORDER = ("forward", "gradient", "finite-difference", "trajectory", "optimum", "property",
-               "oracle")
-"""``oracle``: held against an independent implementation (scikit-learn, SciPy)."""
+LEVEL_ORDER = LEVELS
+"""The parity levels in report order: :data:`parity_tests.tolerances.LEVELS`, the one definition."""
+
+CHECK_PLUGINS = ("parity_tests.production.register:register_production_checks",)
+"""Registrars of checks beyond :mod:`parity_tests.concepts`, as ``"module:function"`` (the
+served models' ONNX Runtime and safetensors checks). :func:`load_concepts` imports each by name
+and calls ``function(concept_ids)`` with the concepts it loaded; the registry imports none of
+them itself — they import the registry — so the dependency runs one way."""
 
 MakeInputs = Callable[[np.random.Generator], Mapping[str, np.ndarray]]
 MakeProblem = Callable[[np.random.Generator], Mapping[str, Any]]
@@ -56,6 +62,8 @@ class ParityCheck:
     slow: bool = False
     cuda_only: bool = False
     """A check of a CUDA library's own kernels (cuDNN), which the CPU does not have."""
+    covers: tuple[str, ...] = ()
+    """The inputs whose gradients a gradient or finite-difference check compares (its ``wrt``)."""
 
     def runs_on(self, device: str) -> bool:
         """Whether this check runs on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``)."""
@@ -73,7 +81,8 @@ _REGISTRY: dict[str, ParityCheck] = {}
 def register(check: ParityCheck) -> ParityCheck:
     """Add a check; ids must be unique."""
     if check.concept not in CONCEPT_IDS:
-        raise ValueError(f"concept: {check.concept!r} is not a concept id of CONCEPTS.md {CONCEPT_IDS}")
+        raise ValueError(f"concept: {check.concept!r} is not a concept id of the README's concept "
+                         f"table {CONCEPT_IDS}")
     if check.id in _REGISTRY:
         raise ValueError(f"check {check.id!r} is registered twice")
     _REGISTRY[check.id] = check
@@ -114,7 +123,8 @@ def register_gradient(concept: str, case: str, scratch_grads: Callable[..., Any]
         return check_gradients(scratch_grads, torch_fn, make_inputs(_rng(concept, case)), wrt,
                                device=device, dtype=dtype, seed=seed_for(concept, case, "G"),
                                concept=concept, case=case, **kwargs)
-    return register(ParityCheck(concept, case, "gradient", run, dtypes=_dtypes(half)))
+    return register(ParityCheck(concept, case, "gradient", run, dtypes=_dtypes(half),
+                                covers=tuple(wrt)))
 
 
 def register_finite_differences(concept: str, case: str, scratch_fn: Callable[..., Any],
@@ -126,7 +136,25 @@ def register_finite_differences(concept: str, case: str, scratch_fn: Callable[..
                                         wrt, seed=seed_for(concept, case, "G"), concept=concept,
                                         case=case, **kwargs)
     return register(ParityCheck(concept, case, "finite-difference", run, dtypes=("float64",),
-                                cpu_only=True))
+                                cpu_only=True, covers=tuple(wrt)))
+
+
+def proving_check(check_id: str, name: str, dtype: str) -> ParityCheck:
+    """The registered check ``check_id`` that compares the gradient of ``name`` in ``dtype`` — the
+    proof a trajectory's ``verified_by`` names for a parameter whose updates it cannot see;
+    ``ValueError`` saying what is missing otherwise. The concept the id starts with is loaded."""
+    concept = check_id.split("-", 1)[0]
+    if check_id not in _REGISTRY and concept in _concept_modules():
+        load_concepts([concept])
+    check = _REGISTRY.get(check_id)
+    if check is None:
+        raise ValueError(f"verified_by: {name!r} names check {check_id!r}, which is not registered")
+    if check.level not in ("gradient", "finite-difference") or name not in check.covers:
+        raise ValueError(f"verified_by: check {check_id!r} does not compare the gradient of "
+                         f"{name!r} (it is a {check.level} check of {list(check.covers)})")
+    if dtype not in check.dtypes:
+        raise ValueError(f"verified_by: check {check_id!r} runs in {list(check.dtypes)}, not {dtype}")
+    return check
 
 
 def register_trajectory(concept: str, case: str,
@@ -308,9 +336,9 @@ def load_concepts(concepts: Sequence[str] | None = None) -> None:
     wanted = modules if concepts is None else [c for c in concepts if c in modules]
     for name in wanted:
         importlib.import_module(f"parity_tests.concepts.{name}")
-    from parity_tests.production import register_production_checks  # ONNX Runtime, safetensors
-
-    register_production_checks(wanted)
+    for plugin in CHECK_PLUGINS:
+        module, function = plugin.split(":")
+        getattr(importlib.import_module(module), function)(wanted)
 
 
 def check_concepts(concepts: Sequence[str]) -> list[str]:
@@ -324,7 +352,8 @@ def check_concepts(concepts: Sequence[str]) -> list[str]:
         raise ValueError(f"concepts: {unknown} are not concept ids; known: {list(CONCEPT_IDS)}")
     planned = [c for c in concepts if c not in _concept_modules()]
     if planned:
-        raise ValueError(f"concepts: {planned} are planned in CONCEPTS.md but not implemented yet; "
+        raise ValueError(f"concepts: {planned} are planned in the README's concept table but not "
+                         "implemented yet; "
                          f"implemented: {[c for c in CONCEPT_IDS if c in _concept_modules()]}")
     return concepts
 

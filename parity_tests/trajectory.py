@@ -1,11 +1,17 @@
 """The trajectory runner: train both sides from the *same* parameters on the *same* batches and
-compare the loss and every parameter at every step.
+compare the loss, every parameter and every parameter's update at every step.
 
 ``lockstep=True`` is for training runs whose dynamics amplify any rounding difference (an RNN
 escaping a loss plateau: two torch runs 1e-15 apart part ways within tens of steps, so no two
 implementations can run free and agree there): the torch model is reset to the scratch
 parameters before every step, and each step's *update* is compared instead — every step of the
 whole run proven equal from the same point, at the gradient tolerance (nothing accumulates).
+
+Both modes share one step comparison, :func:`_compare_updates`: each step's update ``Δp`` on each
+side, at a tolerance relative to the update's own measured rounding
+(:func:`~parity_tests.tolerances.update_tolerance`), so a parameter that moves less than the
+trajectory tolerance (a vanishing gradient) is still verified step by step; what no comparison
+can see is reported INCONCLUSIVE (the sensitivity rule of :mod:`parity_tests.tolerances`).
 
 Parameters flow scratch -> torch through the concept's converter (a ``ParamSpec``), never
 through two random generators. On failure the result names the first step and the quantity
@@ -14,7 +20,9 @@ where the two sides diverged.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -31,7 +39,7 @@ from parity_tests.compare import (
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.diagnose import diagnose
 from parity_tests.metrics import Metrics
-from parity_tests.tolerances import MIN_SENSITIVITY, Tolerance, lockstep_tolerance, tolerance
+from parity_tests.tolerances import MIN_SENSITIVITY, Tolerance, tolerance, update_tolerance
 from scratch.gd import gd_update
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import (
@@ -98,32 +106,205 @@ def _step_output(out: object, t: int, params: Mapping[str, np.ndarray], returns:
     return float(c.reshape(())), dict(second)
 
 
+class _Torch:
+    """One torch side: a module, its SGD, its loss and batch layouts, trained one step at a time
+    in ``dtype``; parameters go in and out in the course layout through ``param_spec``."""
+
+    def __init__(self, model: torch.nn.Module, torch_loss: TorchLoss, param_spec: ParamSpec,
+                 learning_rate: float, layouts: tuple[Layout, Layout], device: str, dtype: str) -> None:
+        self.model = model.to(device=device, dtype=torch_dtype(dtype))
+        self.opt = make_optimizer(self.model.parameters(), learning_rate)
+        self.torch_loss, self.param_spec, self.layouts = torch_loss, param_spec, layouts
+        self.device, self.dtype = device, dtype
+
+    def load(self, params: Mapping[str, np.ndarray]) -> None:
+        load_scratch_params(self.model, params, self.param_spec)
+
+    def params(self) -> dict[str, np.ndarray]:
+        return state_dict_to_params(self.model.state_dict(), self.param_spec)
+
+    def step(self, X: np.ndarray, Y: np.ndarray) -> float:
+        """One SGD step on the course-layout batch ``(X, Y)``; returns the loss before it."""
+        Xt = to_tensor(self.layouts[0].to_torch(X), self.device, self.dtype)
+        Yt = to_tensor(self.layouts[1].to_torch(Y), self.device, self.dtype)
+        self.opt.zero_grad(set_to_none=True)
+        J = self.torch_loss(self.model, Xt, Yt)
+        J.backward()
+        self.opt.step()
+        return J.item()
+
+    def exact(self) -> "_Torch | None":
+        """A float64 copy (``None`` in a float64 run): it recomputes each step from the learner's
+        parameters, to measure the rounding of this side's update (:func:`_compare_updates`)."""
+        if torch_dtype(self.dtype) == torch.float64:
+            return None
+        return _Torch(copy.deepcopy(self.model), self.torch_loss, self.param_spec,
+                      self.opt.param_groups[0]["lr"], self.layouts, self.device, "float64")
+
+
+@dataclass
+class _Step:
+    """One step of both sides, course layout: the learner from ``before`` to ``after``, the
+    reference from ``ref_before`` to ``ref_after`` (free-running: its own parameters; lockstep:
+    ``before``), and ``exact``, the reference's update recomputed in float64 from ``before``
+    (``None`` in a float64 run)."""
+
+    t: int
+    X: np.ndarray
+    cost: float
+    J: float
+    before: Mapping[str, np.ndarray]
+    after: Mapping[str, np.ndarray]
+    ref_before: Mapping[str, np.ndarray]
+    ref_after: Mapping[str, np.ndarray]
+    exact: Mapping[str, np.ndarray] | None = None
+
+
+@dataclass
 class _Reach:
-    """Per parameter, the sensitivity of a trajectory check (:data:`MIN_SENSITIVITY` in
+    """One comparison's sensitivity for one parameter (:data:`MIN_SENSITIVITY` in
     :mod:`parity_tests.tolerances`): the largest ratio, over the steps, at which a learner that
-    never moved the parameter would have failed, and the numbers behind it."""
+    never moved the parameter would have failed, the step, the reference's movement there and
+    the tolerance."""
 
-    def __init__(self) -> None:
-        self.sensitivity, self.step, self.tol = -1.0, 0, Tolerance(0.0, 0.0)
-        self.moved, self.largest_update = 0.0, 0.0
+    sensitivity: float = -1.0
+    step: int = 0
+    size: float = 0.0
+    tol: Tolerance = field(default_factory=lambda: Tolerance(0.0, 0.0))
 
-    def update(self, ratio: float, t: int, moved: np.ndarray, update: np.ndarray,
-               tol: Tolerance) -> None:
-        self.largest_update = max(self.largest_update, float(np.max(np.abs(update), initial=0.0)))
+    def see(self, ratio: float, t: int, moved: np.ndarray, tol: Tolerance) -> None:
         if ratio > self.sensitivity:
             self.sensitivity, self.step, self.tol = ratio, t, tol
-            self.moved = float(np.max(np.abs(moved), initial=0.0))
+            self.size = float(np.max(np.abs(moved), initial=0.0))
 
-    def why(self, name: str, learning_rate: float, lockstep: bool, steps: int) -> str:
-        what = "largest single-step update" if lockstep else "largest distance from the start"
-        return (f"could not have failed: at learning_rate={learning_rate:g} the reference's {what} "
-                f"over {steps} step(s) is {self.moved:.3g}"
-                + ("" if lockstep else f" (largest step update {self.largest_update:.3g})")
-                + f", only {max(self.sensitivity, 0.0):.3g}× the tolerance "
-                f"({self.tol} at step {self.step}); a learner that never updated {name} would pass "
-                f"unless that is >= 1, and catching an update wrong by 1/{MIN_SENSITIVITY:g} of "
-                f"itself needs >= {MIN_SENSITIVITY:g}× — raise the learning rate or the number of "
-                "steps, start away from the optimum, or check in float64")
+    def __str__(self) -> str:
+        return (f"{self.size:.3g}, {max(self.sensitivity, 0.0):.3g}× its tolerance ({self.tol} at "
+                f"step {self.step})")
+
+
+class _Track:
+    """A run's comparisons as they happen: each quantity's first failing step, else its closest
+    call; each parameter's sensitivity in the distance-from-start and update comparisons."""
+
+    def __init__(self, init: Mapping[str, np.ndarray], dtype: str, learning_rate: float,
+                 lockstep: bool) -> None:
+        self.init, self.dtype, self.learning_rate, self.lockstep = init, dtype, learning_rate, lockstep
+        self.failed: dict[str, Comparison] = {}
+        self.closest: dict[str, tuple] = {}  # (ratio, step, scratch, torch, tol)
+        self.distance = {k: _Reach() for k in init}
+        self.update = {k: _Reach() for k in init}
+        self.updates: dict[str, list[tuple]] = {k: [] for k in init}  # (step, Δp, Δp̂, |p̂|, noise)
+
+    def see(self, label: str, a: object, e: object, tol: Tolerance, t: int, m: int | None = None,
+            update: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Compare ``a`` (scratch) with ``e`` (torch) at step ``t``: keep the first failure of
+        ``label`` — its diagnosis naming that step's ``update`` on each side — or its closest call."""
+        if label in self.failed:
+            return
+        ratio = tolerance_ratio(a, e, tol)
+        if ratio <= 1:
+            if label not in self.closest or ratio > self.closest[label][0]:
+                self.closest[label] = (ratio, t, np.copy(a), np.copy(e), tol)
+            return
+        rec = compare(label, a, e, tol, step=t)
+        if update is not None:  # name the mistake from this step's update Δp = −α dp on each side
+            why = diagnose(*update, tol, m=m, learning_rate=self.learning_rate)
+            if why:
+                rec.diagnosis = f"its update this step is {why}"
+        self.failed[label] = rec
+
+    def settle_updates(self) -> None:
+        """Compare every step's update (gathered by :func:`_compare_updates`) at
+        :func:`~parity_tests.tolerances.update_tolerance`, with the reference's rounding measured
+        over the whole run: one step's measurement can be lucky (a sum whose roundings cancel),
+        the largest over the run is the rounding this parameter's update is computed with."""
+        for name, seen in self.updates.items():
+            noise = max((n for *_, n in seen), default=float("inf"))
+            for t, m, a, e, stored, _ in seen:
+                tol = update_tolerance(self.dtype, self.learning_rate, e, stored, noise,
+                                       None if self.lockstep else t)
+                self.update[name].see(tolerance_ratio(np.zeros_like(e), e, tol), t, e, tol)
+                self.see(f"update of {name}", a, e, tol, t, m, (a, e))
+
+    def records(self, labels: Sequence[str]) -> list[Comparison]:
+        """One record per label: its first failing step, else its closest call."""
+        for label, (_, t, a, e, tol) in self.closest.items():
+            self.failed.setdefault(label, compare(label, a, e, tol, step=t))
+        return [self.failed[k] for k in labels if k in self.failed]
+
+    def sensitivity(self, name: str) -> float:
+        """The most sensitive comparison actually made of ``name``."""
+        return max(self.distance[name].sensitivity, self.update[name].sensitivity)
+
+
+def _compare_free_running(track: _Track, step: _Step) -> None:
+    """Free-running: the loss and each parameter at step ``t``'s trajectory tolerance (noting how
+    far the reference is from the start), then each update (:func:`_compare_updates`)."""
+    tol = tolerance(track.dtype, "trajectory", step=step.t)
+    track.see("loss", step.cost, step.J, tol, step.t)
+    for name, e in step.ref_after.items():
+        start = track.init[name]
+        track.distance[name].see(tolerance_ratio(start, e, tol), step.t, e - start, tol)
+        track.see(name, step.after[name], e, tol, step.t, infer_batch_size(step.X),
+                  (step.after[name] - step.before[name], e - step.ref_before[name]))
+    _compare_updates(track, step)
+
+
+def _compare_lockstep(track: _Track, step: _Step) -> None:
+    """Lockstep (the reference stepped from the learner's parameters): the loss at the gradient
+    tolerance, then each update (:func:`_compare_updates`)."""
+    track.see("loss", step.cost, step.J, tolerance(track.dtype, "gradient"), step.t)
+    _compare_updates(track, step)
+
+
+def _compare_updates(track: _Track, step: _Step) -> None:
+    """The step comparison both modes share: each parameter's update ``Δp = p_{t+1} − p_t``,
+    learner against reference, and the reference's rounding of it, ``max |Δp̂ − Δp̃₆₄|`` against
+    the float64 recomputation from the learner's parameters (``inf`` where there is none); the
+    comparison itself waits for the whole run's rounding (:meth:`_Track.settle_updates`).
+    Differences are taken in float64 (exact for stored parameters)."""
+    for name, ref_after in step.ref_after.items():
+        e = ref_after.astype(np.float64) - step.ref_before[name]
+        a = step.after[name].astype(np.float64) - step.before[name]
+        noise = (float("inf") if step.exact is None
+                 else float(np.max(np.abs(e - step.exact[name]), initial=0.0)))
+        stored = float(np.max(np.abs(ref_after), initial=0.0))
+        track.updates[name].append((step.t, infer_batch_size(step.X), a, e, stored, noise))
+
+
+def _train(scratch_step: ScratchStep, ref: _Torch, params: dict[str, np.ndarray],
+           batches: Sequence[tuple[np.ndarray, np.ndarray]], track: _Track, step_returns: str,
+           lockstep: bool) -> tuple[dict[str, np.ndarray], list[float], list[float], str | None]:
+    """Both sides through every batch, each step compared as it happens; returns the learner's
+    final parameters, both loss curves, and why training stopped early (else ``None``)."""
+    np_dtype, exact = numpy_dtype(ref.dtype), ref.exact()
+    compare_step = _compare_lockstep if lockstep else _compare_free_running
+    costs: list[float] = []
+    losses: list[float] = []
+    ref_before, stopped = params, None
+    for t, (X, Y) in enumerate(batches):
+        X, Y = _cast(f"batches[{t}][0] (X)", X, np_dtype), _cast(f"batches[{t}][1] (Y)", Y, np_dtype)
+        cost, out = _step_output(scratch_step(params, X, Y), t, params, step_returns)
+        if not np.isfinite(cost):
+            stopped = f"the scratch cost became {cost} at step {t}; training stopped there"
+            break
+        after = (gd_update(params, out, track.learning_rate) if step_returns == "grads"
+                 else {k: np.asarray(out[k]) for k in params})
+        if lockstep:
+            ref.load(params)
+            ref_before = params
+        costs.append(float(cost))
+        losses.append(ref.step(X, Y))
+        step = _Step(t, X, float(cost), losses[-1], params, after, ref_before, ref.params())
+        if exact is not None:
+            start = {k: v.astype(np.float64) for k, v in params.items()}
+            exact.load(start)
+            exact.step(X, Y)
+            step.exact = {k: v - start[k] for k, v in exact.params().items()}
+        compare_step(track, step)
+        params, ref_before = after, step.ref_after
+    track.settle_updates()
+    return params, costs, losses, stopped
 
 
 def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torch_loss: TorchLoss,
@@ -133,46 +314,66 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
                    step_returns: str = "grads", device: str = "cpu", dtype: str = "float64",
                    concept: str = "user", case: str = "training",
                    metrics: Metrics | None = None, lockstep: bool = False,
-                   still: Sequence[str] = ()) -> CheckResult:
-    """Gradient descent on both sides, compared step by step.
+                   still: Sequence[str] = (), verified_by: Mapping[str, str] | None = None,
+                   ) -> CheckResult:
+    """Gradient descent on both sides, compared step by step: the loss, every parameter (at the
+    trajectory tolerance) and every parameter's update (relative to its own measured rounding).
 
     Args:
         scratch_step: ``(params, X, Y) -> (cost, grads)`` in the course layout, ``grads`` keyed
-            ``"d<name>"``; the runner applies ``p := p − α dp`` (``scratch.gd.gd_update``).
-            With ``step_returns="params"`` it is the learner's *whole* iteration,
-            ``(params, X, Y) -> (cost, updated params)``, so their update rule is checked too
-            (and an update off by a factor α is named as the learning rate applied twice).
-        torch_model: the reference module; it is moved to ``device``/``dtype`` and loaded with
-            ``init_params`` through ``param_spec``.
-        torch_loss: ``(model, X, Y) -> J`` on torch-layout batches; the runner steps
-            ``torch.optim.SGD(lr=learning_rate)``.
-        init_params: the starting parameters (course layout), shared by both sides.
-        batches: ``[(X, Y), ...]`` in the course layout, one per step, same order on both sides.
-        batch_layouts: how ``X`` and ``Y`` convert to torch; the default (examples as columns
-            -> rows) exists for 2-D batches only: images and sequences must name theirs.
-        metrics: optional ``(final scratch params, trained model) -> {name: value}`` (see
-            :mod:`parity_tests.metrics`), reported in ``extra["metrics"]``.
-        lockstep: reset the torch model to the scratch parameters before every step and compare
-            the loss and each step's update ``Δp`` (gradient tolerance, ``atol`` × α) instead of
-            the free-running parameters; ``metrics`` then describe the scratch run (the model
-            ends at the scratch parameters after one more torch step from them).
-        still: parameters the run is *meant* to leave where they start (zero initialization
-            with ``g(0) = 0`` keeps every hidden parameter at 0 by symmetry). Every other
-            parameter must move far enough for the check to see a wrong gradient (the
-            sensitivity rule of :mod:`parity_tests.tolerances`), or the result is INCONCLUSIVE;
-            a ``still`` one is instead held to the claim itself: the reference must keep it
-            within the tolerance of its start (else a failing record), and the learner is
-            compared with it as usual — so a learner that moves it fails.
-
-    A parameter whose reference updates are too small against the tolerance to reveal a
-    gradient error gets an INCONCLUSIVE record ``sensitivity of <name>`` naming the learning
-    rate, the update size and the tolerance: such a result never passes.
+            ``"d<name>"``; the runner applies ``p := p − α dp`` (``scratch.gd.gd_update``). With
+            ``step_returns="params"`` it is the learner's *whole* iteration, returning the
+            updated parameters, so their update rule is checked too.
+        torch_model: the reference module, moved to ``device``/``dtype`` and loaded with
+            ``init_params`` through ``param_spec``; ``torch_loss(model, X, Y) -> J`` on
+            torch-layout batches; the runner steps ``torch.optim.SGD(lr=learning_rate)``.
+        init_params, batches: the shared start (course layout) and ``[(X, Y), ...]``, one per
+            step; ``batch_layouts`` say how they convert (only 2-D batches have a default).
+        metrics: ``(final scratch params, trained model) -> {name: value}``, in ``extra["metrics"]``.
+        lockstep: step torch from the scratch parameters every step; compare the loss and updates.
+        still: parameters meant to stay where they start (zero initialization, ``g(0) = 0``):
+            held to staying (else a failing record) instead of to the sensitivity rule.
+        verified_by: ``{parameter: id of a registered gradient check}`` — where this run cannot
+            see a parameter's gradient (an update lost in the parameter's rounding), the check
+            that proves it in the same dtype; validated (it must exist and cover the parameter)
+            and shown as a note instead of an INCONCLUSIVE record.
 
     Returns:
-        A :class:`CheckResult` with one record per quantity (``loss`` and each parameter): the
-        first failing step if any, else the step closest to its tolerance. ``extra`` holds both
-        loss curves and ``first_divergence`` (``(step, name)`` or ``None``).
+        A :class:`CheckResult`, one record per quantity (``loss``, each parameter, each ``update
+        of <name>``): its first failing step, else its closest call; an INCONCLUSIVE record
+        ``sensitivity of <name>`` where no comparison could have caught a wrong gradient (the
+        sensitivity rule of :mod:`parity_tests.tolerances`). ``extra``: both loss curves,
+        ``first_divergence`` (``(step, name)`` or ``None``) and ``sensitivity``.
     """
+    batches, still, verified_by = _checked(step_returns, batches, init_params, still, verified_by,
+                                           dtype, device)
+    dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
+    params = {k: _cast(f"init_params[{k!r}]", v, numpy_dtype(dtype)) for k, v in init_params.items()}
+    ref = _Torch(torch_model, torch_loss, param_spec, learning_rate,
+                 batch_layouts or _default_layouts(*batches[0]), device, dtype)
+    ref.load(params)
+    conversion = [compare(k, v, params[k], tolerance(dtype_name, "forward")) for k, v in ref.params().items()]
+    if not all(r.passed for r in conversion):
+        return group_result(concept, case, "trajectory", device, dtype_name, conversion,
+                            diagnosis="the parameter converter does not round-trip: the torch "
+                                      "model does not start from the scratch parameters")
+    track = _Track(params, dtype_name, learning_rate, lockstep)
+    with parity_mode():
+        final, costs, losses, stopped = _train(scratch_step, ref, params, batches, track,
+                                               step_returns, lockstep)
+    extra = {"scratch_loss": costs, "torch_loss": losses, "learning_rate": learning_rate,
+             "sensitivity": {n: track.sensitivity(n) for n in params},
+             **({"metrics": metrics(final, ref.model)} if metrics is not None and stopped is None
+                else {})}
+    records, notes = _records(track, lockstep, still, verified_by, len(costs), stopped)
+    return _result(records, notes, stopped, extra, concept, case, device, dtype_name)
+
+
+def _checked(step_returns: str, batches: Sequence, init_params: Mapping[str, np.ndarray],
+             still: Sequence[str], verified_by: Mapping[str, str] | None, dtype: str, device: str
+             ) -> tuple[list, list[str], dict[str, str]]:
+    """check_training's arguments validated: the batches as a list, ``still`` and ``verified_by``
+    (each named check registered and comparing that parameter's gradient in ``dtype``)."""
     check_device(device)
     if step_returns not in STEP_RETURNS:
         raise ValueError(f"step_returns: expected one of {STEP_RETURNS}, got {step_returns!r}")
@@ -184,116 +385,82 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
             raise TypeError(f"batches[{i}]: expected an (X, Y) pair, got {type(batch).__name__}")
     if not init_params:
         raise ValueError("init_params: empty — there is no parameter to train")
-    if isinstance(still, str) or any(k not in init_params for k in still):
-        raise ValueError(f"still: expected a list of parameter names from {sorted(init_params)}, "
-                         f"got {still!r}")
-    np_dtype = numpy_dtype(dtype)
-    dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
-    params = {k: _cast(f"init_params[{k!r}]", v, np_dtype) for k, v in init_params.items()}
-    init = params
-    batch_layouts = batch_layouts or _default_layouts(*batches[0])
-    model = torch_model.to(device=device, dtype=torch_dtype(dtype))
-    load_scratch_params(model, params, param_spec)
-    start = state_dict_to_params(model.state_dict(), param_spec)
-    conversion = [compare(k, start[k], params[k], tolerance(dtype_name, "forward")) for k in params]
-    if not all(r.passed for r in conversion):
-        return group_result(concept, case, "trajectory", device, dtype_name, conversion,
-                            diagnosis="the parameter converter does not round-trip: the torch "
-                                      "model does not start from the scratch parameters")
-    opt = make_optimizer(model.parameters(), learning_rate)
-    x_layout, y_layout = batch_layouts
-    names = ["loss", *params]
-    chosen: dict[str, Comparison] = {}  # the first failing step of each quantity
-    worst: dict[str, tuple] = {}  # else its closest call: (ratio, step, scratch, torch, tol)
-    scratch_losses: list[float] = []
-    torch_losses: list[float] = []
-    stopped: str | None = None
-    now_prev = start
-    reach: dict[str, _Reach] = {k: _Reach() for k in params}  # how far a still learner would fail
-    with parity_mode():
-        for t, (X, Y) in enumerate(batches):
-            X, Y = _cast(f"batches[{t}][0] (X)", X, np_dtype), _cast(f"batches[{t}][1] (Y)", Y, np_dtype)
-            before = params
-            cost, out = _step_output(scratch_step(params, X, Y), t, params, step_returns)
-            if not np.isfinite(cost):
-                stopped = f"the scratch cost became {cost} at step {t}; training stopped there"
-                break
-            if step_returns == "grads":
-                params = gd_update(params, out, learning_rate)
-            else:
-                params = {k: np.asarray(out[k]) for k in params}
-            Xt = to_tensor(x_layout.to_torch(X), device, dtype)
-            Yt = to_tensor(y_layout.to_torch(Y), device, dtype)
-            if lockstep:
-                load_scratch_params(model, before, param_spec)
-                now_prev = before
-            opt.zero_grad(set_to_none=True)
-            J = torch_loss(model, Xt, Yt)
-            J.backward()
-            opt.step()
-            scratch_losses.append(float(cost))
-            torch_losses.append(J.item())
-            now, torch_before = state_dict_to_params(model.state_dict(), param_spec), now_prev
-            now_prev = now
-            tol = tolerance(dtype_name, "trajectory", step=t)
-            if lockstep:  # one step from the same point: the gradient level; Δp = −α dp
-                tol = tolerance(dtype_name, "gradient")
-            for name in names:
-                a, e, qtol = (cost, J.item(), tol) if name == "loss" else (params[name], now[name], tol)
-                if lockstep and name != "loss":
-                    a, e = params[name] - before[name], now[name] - before[name]
-                    qtol = lockstep_tolerance(dtype_name, learning_rate)
-                if name != "loss":  # a learner that left the parameter where it started:
-                    unmoved = np.zeros_like(e) if lockstep else init[name]
-                    reach[name].update(tolerance_ratio(unmoved, e, qtol), t, e - unmoved,
-                                       now[name] - torch_before[name], qtol)
-                ratio = tolerance_ratio(a, e, qtol)
-                old = chosen.get(name)
-                if old is not None and not old.passed:
-                    continue  # keep the first failing step of each quantity
-                if ratio <= 1 and name in worst and ratio <= worst[name][0]:
-                    continue  # passing, and not the closest call so far
-                label = f"update of {name}" if lockstep and name != "loss" else name
-                if ratio <= 1:
-                    worst[name] = (ratio, t, np.copy(a), np.copy(e), qtol, label)
-                    continue
-                rec = compare(label, a, e, qtol, step=t)
-                if name != "loss":
-                    # name the mistake from this step's update Δp = −α dp on each side
-                    update = diagnose(params[name] - before[name], now[name] - torch_before[name],
-                                      qtol, m=infer_batch_size(X), learning_rate=learning_rate)
-                    if update:
-                        rec.diagnosis = f"its update this step is {update}"
-                chosen[name] = rec
-    for name, (_, t, a, e, qtol, label) in worst.items():
-        chosen.setdefault(name, compare(label, a, e, qtol, step=t))
-    records = [chosen[n] for n in names if n in chosen]
-    if stopped is None:
-        records += [insensitive(f"sensitivity of {n}", r.why(n, learning_rate, lockstep,
-                                                             len(scratch_losses)), r.step, r.tol)
-                    for n, r in reach.items() if r.sensitivity < MIN_SENSITIVITY and n not in still]
-        for n in still:
-            rec = next(r for r in records if r.name in (n, f"update of {n}"))
-            if reach[n].sensitivity > 1:
-                records.append(Comparison(
-                    f"{n} stays still", (), (), reach[n].moved, float("inf"), None, None, None,
-                    reach[n].tol.rtol, reach[n].tol.atol, False,
-                    f"declared still, but the reference moved it by {reach[n].moved:.3g}, "
-                    f"{reach[n].sensitivity:.3g}× the tolerance, by step {reach[n].step}",
-                    reach[n].step, reach[n].sensitivity))
-            else:
-                rec.note = ("declared still: the reference keeps it within the tolerance of its "
-                            "start, so this checks that it stays, not its gradient formula")
+    for what, names in (("still", still), ("verified_by", verified_by or {})):
+        if isinstance(names, str) or any(k not in init_params for k in names):
+            raise ValueError(f"{what}: expected parameter names from {sorted(init_params)}, "
+                             f"got {names!r}")
+    verified_by = dict(verified_by or {})
+    if verified_by:
+        from parity_tests.registry import proving_check  # the registry imports this module
+
+        dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
+        for name, check_id in verified_by.items():
+            proving_check(check_id, name, dtype_name)
+    return batches, list(still), verified_by
+
+
+def _why(track: _Track, name: str, lockstep: bool, steps: int) -> str:
+    """Why the run could not have caught a wrong gradient of ``name``, with the numbers."""
+    seen = [] if lockstep else [f"its largest distance from the start is {track.distance[name]}"]
+    seen.append(f"its largest single-step update is {track.update[name]}")
+    return (f"could not have failed: at learning_rate={track.learning_rate:g}, over {steps} "
+            f"step(s) of the reference, {'; '.join(seen)}. A learner that never updated {name} "
+            f"would pass unless one is >= 1, and catching an update wrong by 1/{MIN_SENSITIVITY:g} "
+            f"of itself needs >= {MIN_SENSITIVITY:g}× (an update below the rounding of the "
+            f"stored {name} is lost on both sides) — raise the learning rate or the number of "
+            "steps, start away from the optimum, check in float64, or name the gradient check "
+            "that proves it (verified_by)")
+
+
+def _records(track: _Track, lockstep: bool, still: Sequence[str], verified_by: Mapping[str, str],
+             steps: int, stopped: str | None) -> tuple[list[Comparison], list[str]]:
+    """The records (``loss``, the parameters unless lockstep, their updates), each blind
+    parameter's INCONCLUSIVE record or its ``verified_by`` note, and the ``still`` claims held."""
+    names = list(track.init)
+    records = track.records(["loss", *([] if lockstep else names), *(f"update of {n}" for n in names)])
+    notes: list[str] = []
+    if stopped is not None:
+        return records, notes
+    for n in names:
+        mine = [r for r in records if r.name in (n, f"update of {n}")]
+        reach = max(track.distance[n], track.update[n], key=lambda r: r.sensitivity)
+        if n in still and reach.sensitivity > 1:
+            records.append(Comparison(
+                f"{n} stays still", (), (), reach.size, float("inf"), None, None, None,
+                reach.tol.rtol, reach.tol.atol, False, f"declared still, but the reference moved "
+                f"it by {reach.size:.3g}, {reach.sensitivity:.3g}× the tolerance, by step "
+                f"{reach.step}", reach.step, reach.sensitivity))
+        elif n in still:
+            for r in mine:
+                r.note = ("declared still: the reference keeps it within the tolerance of its "
+                          "start, so this checks that it stays, not its gradient formula")
+        elif reach.sensitivity < MIN_SENSITIVITY and n in verified_by:
+            note = (f"{n}: this run cannot see its gradient (sensitivity {max(reach.sensitivity, 0):.3g} "
+                    f"< {MIN_SENSITIVITY:g}); it is proven by check {verified_by[n]}")
+            notes.append(note)
+            for r in mine:
+                r.note = note
+        elif reach.sensitivity < MIN_SENSITIVITY:
+            records.append(insensitive(f"sensitivity of {n}", _why(track, n, lockstep, steps),
+                                       reach.step, reach.tol))
+    return records, notes
+
+
+def _result(records: list[Comparison], notes: list[str], stopped: str | None, extra: dict,
+            concept: str, case: str, device: str, dtype: str) -> CheckResult:
+    """The :class:`CheckResult` and its diagnosis: the first step that diverges and in what (an
+    update counts with its parameter), else why the run is INCONCLUSIVE, else the notes."""
     failing = [r for r in records if not r.passed and not r.inconclusive]
     first = min(failing, key=lambda r: (r.step, records.index(r))) if failing else None
-    diagnosis = stopped
     blind = [r.name.removeprefix("sensitivity of ") for r in records if r.inconclusive]
-    if first is None and blind:
-        diagnosis = (f"INCONCLUSIVE: the updates of {', '.join(blind)} are too small against the "
-                     f"tolerance at learning_rate={learning_rate:g} to reveal a gradient error "
-                     "(see their sensitivity records)")
+    diagnosis = stopped or (
+        f"INCONCLUSIVE: the updates of {', '.join(blind)} are too small against the tolerance at "
+        f"learning_rate={extra['learning_rate']:g} to reveal a gradient error (see their "
+        "sensitivity records)" if blind else "; ".join(notes) or None)
     if first is not None:
-        same_step = [r.name for r in failing if r.step == first.step]
+        names = [r.name for r in failing if r.step == first.step]
+        same_step = [n for n in names  # an update that fails with its parameter counts once
+                     if not n.startswith("update of ") or n.removeprefix("update of ") not in names]
         diagnosis = f"first diverges at step {first.step} in {', '.join(same_step)}"
         if same_step == ["loss"]:
             diagnosis += " only: the cost formula differs while the updates agree"
@@ -301,15 +468,10 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
             diagnosis += " (the loss still matches at that step): check that parameter's gradient"
         if first.diagnosis:
             diagnosis += f"; {first.name} there: {first.diagnosis}"
-    extra = {"scratch_loss": scratch_losses, "torch_loss": torch_losses,
-             "first_divergence": (first.step, first.name) if first else None,
-             "learning_rate": learning_rate,
-             "sensitivity": {n: r.sensitivity for n, r in reach.items()}}
-    if metrics is not None and stopped is None:
-        extra["metrics"] = metrics(params, model)
-    result = group_result(concept, case, "trajectory", device, dtype_name, records, extra,
+    extra["first_divergence"] = (first.step, first.name) if first else None
+    result = group_result(concept, case, "trajectory", device, dtype, records, extra,
                           diagnosis=diagnosis)
     if stopped and not failing:
         result.records.append(Comparison("loss", (), (), float("nan"), float("nan"), None, None,
-                                         None, 0.0, 0.0, False, stopped, len(scratch_losses)))
+                                         None, 0.0, 0.0, False, stopped, len(extra["scratch_loss"])))
     return result

@@ -29,3 +29,13 @@ def test_parity(check, device: str, dtype: str) -> None:
     except CheckUnavailable as exc:  # an optional dependency (the test extra installs them all)
         pytest.skip(f"unavailable: {exc}")
     assert_parity(result)
+
+
+def test_every_check_is_at_a_level_of_the_one_list() -> None:
+    """One definition of the levels: the registry's sort order is the tolerance policy's list."""
+    from parity_tests import registry, tolerances
+
+    assert registry.LEVEL_ORDER is tolerances.LEVELS
+    assert set(tolerances.TOLERANCE_LEVELS) < set(tolerances.LEVELS)
+    stray = sorted({c.id for c in all_checks() if c.level not in tolerances.LEVELS})
+    assert not stray, f"checks at levels outside tolerances.LEVELS {tolerances.LEVELS}: {stray}"

@@ -47,3 +47,20 @@ def test_kernel_tolerance_is_wider_only_where_measured() -> None:
         kernel_tolerance("cublas", "float32", "forward")
     with pytest.raises(ValueError, match="level"):
         kernel_tolerance("cudnn-rnn", "float32", "trajectory")
+
+
+def test_update_tolerance_narrows_to_the_measured_rounding_and_never_widens() -> None:
+    """A step's update: the lockstep tolerance, its ``atol`` narrowed to what the reference's own
+    measured rounding allows — never wider (see "updates" in the policy)."""
+    import numpy as np
+
+    from parity_tests.tolerances import NOISE_FACTOR, lockstep_tolerance, update_tolerance
+
+    lock = lockstep_tolerance("float32", 0.05)
+    tiny_update = np.full((5, 1), 6e-8)  # deep's vanishing b1: ~6e-8 per step, rounding ~1.5e-10
+    narrow = update_tolerance("float32", 0.05, tiny_update, np.full((5, 1), 4e-7), noise=1.5e-10)
+    assert narrow.rtol == lock.rtol and narrow.atol < tiny_update.max() / 30 < lock.atol
+    assert narrow.atol >= NOISE_FACTOR * 1.5e-10
+    noisy = update_tolerance("float32", 0.05, tiny_update, np.ones((5, 1)), noise=1.0)
+    assert noisy == lock  # never wider than lockstep, however large the measured rounding
+    assert update_tolerance("float64", 0.3, tiny_update, 1.0) == lockstep_tolerance("float64", 0.3)
