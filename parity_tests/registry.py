@@ -17,6 +17,7 @@ import importlib
 import pkgutil
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,27 +103,90 @@ def _dtypes(half: bool) -> tuple[str, ...]:
     return DTYPES + HALF_DTYPES if half else DTYPES
 
 
+@dataclass
+class ScratchCall:
+    """The scratch side's call in one check run (its arguments as the check passed them, cast to
+    the run's dtype, and its output) — what an ``explain`` hook reads to name a mistake."""
+
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] | None = None
+    out: Any = None
+
+
+Explain = Callable[[ScratchCall, str], "str | None"]
+"""``explain(call, dtype) -> sentence | None``: on a failed check only, the concept's own
+diagnosis (a typical mistake recomputed from ``call``'s inputs), put before the generic one."""
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """A scratch function that records its call into ``call``."""
+
+    fn: Callable[..., Any]
+    call: ScratchCall
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.call.args, self.call.kwargs = args, kwargs
+        self.call.out = self.fn(*args, **kwargs)
+        return self.call.out
+
+
+def _explained(fn: Callable[..., Any], explain: Explain | None, dtype: str,
+               check: Callable[[Callable[..., Any]], CheckResult]) -> CheckResult:
+    """``check(fn)``, with ``explain``'s sentence before the diagnosis when it fails."""
+    if explain is None:
+        return check(fn)
+    call = ScratchCall()
+    result = check(_Recorded(fn, call))
+    if not result.passed:
+        result.diagnosis = "; ".join(t for t in (explain(call, dtype), result.diagnosis) if t) or None
+    return result
+
+
+def forward_run(concept: str, case: str, scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any],
+                make_inputs: MakeInputs, explain: Explain | None = None,
+                **kwargs: Any) -> Callable[[str, str], CheckResult]:
+    """The ``run(device, dtype)`` that :func:`register_forward` registers (a test may run it on
+    configurations beyond the registered ones); ``kwargs`` go to
+    :func:`~parity_tests.api.check_forward`."""
+    def run(device: str, dtype: str) -> CheckResult:
+        return _explained(scratch_fn, explain, dtype, lambda fn: check_forward(
+            fn, torch_fn, make_inputs(_rng(concept, case)), device=device, dtype=dtype,
+            concept=concept, case=case, **kwargs))
+    return run
+
+
+def gradient_run(concept: str, case: str, scratch_grads: Callable[..., Any],
+                 torch_fn: Callable[..., Any], make_inputs: MakeInputs, wrt: Sequence[str],
+                 explain: Explain | None = None, **kwargs: Any) -> Callable[[str, str], CheckResult]:
+    """The ``run(device, dtype)`` that :func:`register_gradient` registers; ``kwargs`` go to
+    :func:`~parity_tests.api.check_gradients` (the upstream ``G`` is ``call.args[0]`` with
+    ``vjp=True``)."""
+    def run(device: str, dtype: str) -> CheckResult:
+        return _explained(scratch_grads, explain, dtype, lambda fn: check_gradients(
+            fn, torch_fn, make_inputs(_rng(concept, case)), wrt, device=device, dtype=dtype,
+            seed=seed_for(concept, case, "G"), concept=concept, case=case, **kwargs))
+    return run
+
+
 def register_forward(concept: str, case: str, scratch_fn: Callable[..., Any],
                      torch_fn: Callable[..., Any], make_inputs: MakeInputs, half: bool = False,
-                     **kwargs: Any) -> ParityCheck:
+                     explain: Explain | None = None, **kwargs: Any) -> ParityCheck:
     """Register a forward check; ``kwargs`` go to :func:`~parity_tests.api.check_forward`.
 
-    ``half=True`` also runs it in float16 and bfloat16 (against a float32 scratch reference).
+    ``half=True`` also runs it in float16 and bfloat16 (against a float32 scratch reference);
+    ``explain`` (:data:`Explain`) names a concept's typical mistake when it fails.
     """
-    def run(device: str, dtype: str) -> CheckResult:
-        return check_forward(scratch_fn, torch_fn, make_inputs(_rng(concept, case)), device=device,
-                             dtype=dtype, concept=concept, case=case, **kwargs)
+    run = forward_run(concept, case, scratch_fn, torch_fn, make_inputs, explain, **kwargs)
     return register(ParityCheck(concept, case, "forward", run, dtypes=_dtypes(half)))
 
 
 def register_gradient(concept: str, case: str, scratch_grads: Callable[..., Any],
                       torch_fn: Callable[..., Any], make_inputs: MakeInputs, wrt: Sequence[str],
-                      half: bool = False, **kwargs: Any) -> ParityCheck:
+                      half: bool = False, explain: Explain | None = None,
+                      **kwargs: Any) -> ParityCheck:
     """Register a gradient check; ``kwargs`` go to :func:`~parity_tests.api.check_gradients`."""
-    def run(device: str, dtype: str) -> CheckResult:
-        return check_gradients(scratch_grads, torch_fn, make_inputs(_rng(concept, case)), wrt,
-                               device=device, dtype=dtype, seed=seed_for(concept, case, "G"),
-                               concept=concept, case=case, **kwargs)
+    run = gradient_run(concept, case, scratch_grads, torch_fn, make_inputs, wrt, explain, **kwargs)
     return register(ParityCheck(concept, case, "gradient", run, dtypes=_dtypes(half),
                                 covers=tuple(wrt)))
 
@@ -180,107 +244,154 @@ def register_trajectory(concept: str, case: str,
 
 @dataclass(frozen=True)
 class Model:
-    """A model-level concept, described once by its interface (scikit-learn's checks are
-    functions of an estimator's interface; these are functions of this pair):
+    """A model-level concept, declared once by its interface (scikit-learn's checks are functions
+    of an estimator's interface; these are functions of this pair). Every model check — the
+    output, the cost, each parameter gradient against autograd, float64 central differences, each
+    training trajectory — is derived from it by :func:`register_model`; a concept never builds
+    those by hand.
 
-    - scratch ``propagate(params, X, Y) -> (J, grads)`` and ``forward(params, X) -> output``,
-      in the course layout;
-    - a torch module from ``make_module(**factory_kwargs)``, its ``param_spec``, the method whose
-      output equals ``forward`` (``output_method``), and its cost: ``torch_cost(logits, Y) -> J``
-      on the output of the module's ``forward``, or the module's own method ``loss_method``
-      (``model.loss(x, y)``);
-    - ``x_layout``/``y_layout``/``output_layout``: how batches and outputs convert.
+    The scratch side, in the course layout:
+
+    - ``propagate(params, X, Y) -> (J, grads)`` (``grads`` keyed ``"d<name>"``) — also the
+      trajectories' step: the runner applies ``p := p − α dp`` on both sides (torch's ``SGD``);
+    - ``forward(params, X) -> output``.
+
+    The torch side:
+
+    - ``make_module(**factory_kwargs)``, a fresh module (``device="meta"`` for the functional
+      checks);
+    - ``param_spec``: ``{scratch name: (state_dict key, Layout)}``, or a
+      :class:`torch_ref.layout.Converter` object (``names``, ``to_torch``/``to_state_dict``…)
+      where one course array is split over several keys or several are stacked into one
+      (torch's LSTM gates: ``torch_ref.rnn.CourseConverter``);
+    - its output method (``output_method``, whose value equals ``forward``) and its cost:
+      ``torch_cost(logits, Y) -> J`` on the output of the module's ``forward``, or the module's
+      own method ``loss_method`` (``model.loss(x, y)``);
+    - ``torch_context``: a context manager factory the torch side runs in (``rnn``: torch's own
+      CUDA kernels, not cuDNN's), or ``None``.
+
+    The data: ``x_name``/``y_name`` name the batch inputs (sequences are ``x``);
+    ``x_layout``/``y_layout``/``output_layout`` say how they and the output convert — any
+    N-D :class:`~torch_ref.layout.Layout` (``IMAGES``, ``SEQUENCE``), ``COLUMNS`` by default.
     """
 
     propagate: Callable[..., Any]
     forward: Callable[..., Any]
     make_module: Callable[..., Any]
-    param_spec: Mapping[str, Any]
+    param_spec: Any
     torch_cost: Callable[..., Any] | None = None
     output_method: str = "forward"
     loss_method: str | None = None
     x_layout: Any = None
     y_layout: Any = None
     output_layout: Any = None
+    x_name: str = "X"
+    y_name: str = "Y"
+    torch_context: Callable[[], AbstractContextManager[Any]] | None = None
 
     def layouts(self) -> tuple[Any, Any, Any]:
         from torch_ref.layout import COLUMNS
 
         return (self.x_layout or COLUMNS, self.y_layout or COLUMNS, self.output_layout or COLUMNS)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The scratch parameter names, in the spec's (or converter's) order."""
+        spec = self.param_spec
+        return tuple(spec) if isinstance(spec, Mapping) else tuple(spec.names)
+
+    def spec(self) -> Any:
+        """The parameter spec as the converters take it: a fresh dict, or the converter itself."""
+        return dict(self.param_spec) if isinstance(self.param_spec, Mapping) else self.param_spec
+
     def _params(self, kw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {k: kw[k] for k in self.param_spec}
+        return {k: kw[k] for k in self.names}
+
+    def _context(self) -> AbstractContextManager[Any]:
+        return self.torch_context() if self.torch_context is not None else nullcontext()
 
     # scratch side, as functions of named inputs {params..., X, Y}
     def scratch_output(self, **kw: np.ndarray) -> Any:
-        return self.forward(self._params(kw), kw["X"])
+        return self.forward(self._params(kw), kw[self.x_name])
 
     def scratch_cost(self, **kw: np.ndarray) -> Any:
-        return self.propagate(self._params(kw), kw["X"], kw["Y"])[0]
+        return self.propagate(self._params(kw), kw[self.x_name], kw[self.y_name])[0]
 
     def scratch_grads(self, **kw: np.ndarray) -> Any:
-        return self.propagate(self._params(kw), kw["X"], kw["Y"])[1]
+        return self.propagate(self._params(kw), kw[self.x_name], kw[self.y_name])[1]
 
     # torch side: the module itself, its parameters passed in (module_function)
     def _fn(self, method: str) -> tuple[Callable[..., Any], dict[str, Any]]:
         from parity_tests.torch_functional import module_function
 
-        return module_function(lambda: self.make_module(device="meta"), dict(self.param_spec), method)
+        return module_function(lambda: self.make_module(device="meta"), self.spec(), method)
 
     def torch_output(self, **kw: Any) -> Any:
-        return self._fn(self.output_method)[0](kw["X"], **self._params(kw))
+        with self._context():
+            return self._fn(self.output_method)[0](kw[self.x_name], **self._params(kw))
 
     def torch_logits(self, **kw: Any) -> Any:
         """The module's ``forward`` output (what ``torch_cost`` takes), for upstream-gradient checks."""
-        return self._fn("forward")[0](kw["X"], **self._params(kw))
+        with self._context():
+            return self._fn("forward")[0](kw[self.x_name], **self._params(kw))
 
     def torch_objective(self, **kw: Any) -> Any:
-        if self.loss_method is not None:
-            from parity_tests.torch_functional import module_function
+        with self._context():
+            if self.loss_method is not None:
+                from parity_tests.torch_functional import module_function
 
-            loss, _ = module_function(lambda: self.make_module(device="meta"), dict(self.param_spec),
-                                      self.loss_method, inputs=("X", "Y"))
-            return loss(kw["X"], kw["Y"], **self._params(kw))
-        return self.torch_cost(self._fn("forward")[0](kw["X"], **self._params(kw)), kw["Y"])
+                loss, _ = module_function(lambda: self.make_module(device="meta"), self.spec(),
+                                          self.loss_method, inputs=("X", "Y"))
+                return loss(kw[self.x_name], kw[self.y_name], **self._params(kw))
+            return self.torch_cost(self._fn("forward")[0](kw[self.x_name], **self._params(kw)),
+                                   kw[self.y_name])
 
     def torch_loss(self, model: Any, X: Any, Y: Any) -> Any:
-        if self.loss_method is not None:
-            return getattr(model, self.loss_method)(X, Y)
-        return self.torch_cost(model(X), Y)
+        with self._context():
+            if self.loss_method is not None:
+                return getattr(model, self.loss_method)(X, Y)
+            return self.torch_cost(model(X), Y)
 
     def input_layouts(self) -> dict[str, Any]:
         x, y, _ = self.layouts()
-        return {**self._fn("forward")[1], "X": x, "Y": y}
+        return {**self._fn("forward")[1], self.x_name: x, self.y_name: y}
 
 
 def register_model(concept: str, case: str, model: Model, make_inputs: MakeInputs,
                    trajectories: Mapping[str, MakeProblem] | None = None,
-                   half: Sequence[str] = (), fd: bool = True) -> list[ParityCheck]:
-    """Derive a model's checks from its interface (:class:`Model`): the forward output
-    (``<case>``), the cost's value and every parameter gradient of it vs autograd
-    (``<case>-cost``), float64 central differences of the scratch backward (``fd``), and each
+                   half: Sequence[str] = (), fd: bool | tuple[Model, MakeInputs] = True,
+                   output_case: str | None = None, cost_case: str | None = None,
+                   ) -> list[ParityCheck]:
+    """Derive a model's checks from its declaration (:class:`Model`): the forward output
+    (``output_case``, default ``<case>``), the cost's value and every parameter gradient of it vs
+    autograd (``cost_case``, default ``<case>-cost``), float64 central differences of the scratch
+    backward (``fd``: ``True``, of this model on ``make_inputs``; ``(model, make_inputs)``, of a
+    smaller instance of it — each parameter entry costs two forwards; ``False``: none), and each
     trajectory of ``trajectories`` — ``{name: make_problem(rng)}`` returning ``init_params``,
-    ``batches``, ``learning_rate`` (optionally ``metrics``, ``step_returns``); the model supplies
-    the step, a fresh torch module, its loss, its spec and the batch layouts.
+    ``batches``, ``learning_rate`` (optionally ``metrics``, ``step_returns``, ``still``); the
+    model supplies the step, a fresh torch module, its loss, its spec and the batch layouts.
 
-    ``make_inputs(rng)`` returns ``{param: array, ..., "X": ..., "Y": ...}`` in the course layout.
+    ``make_inputs(rng)`` returns ``{param: array, ..., X: ..., Y: ...}`` in the course layout.
     ``half`` names the levels (``"forward"``, ``"gradient"``) also run in float16/bfloat16.
     """
-    names = list(model.param_spec)
+    names = list(model.names)
     layouts = model.input_layouts()
     out_layout = model.layouts()[2]
+    cost_case = f"{case}-cost" if cost_case is None else cost_case
     checks = [  # the output does not read Y: it is left out there (an unread input never passes)
-        register_forward(concept, case, model.scratch_output, model.torch_output,
-                         _WithoutLabels(make_inputs), layouts=layouts, output_layout=out_layout,
-                         half="forward" in half),
-        register_forward(concept, f"{case}-cost", model.scratch_cost, model.torch_objective, make_inputs,
+        register_forward(concept, case if output_case is None else output_case, model.scratch_output,
+                         model.torch_output, _WithoutLabels(make_inputs, model.y_name),
+                         layouts=layouts, output_layout=out_layout, half="forward" in half),
+        register_forward(concept, cost_case, model.scratch_cost, model.torch_objective, make_inputs,
                          layouts=layouts, output_names=["J"], half="forward" in half),
-        register_gradient(concept, f"{case}-cost", model.scratch_grads, model.torch_objective,
+        register_gradient(concept, cost_case, model.scratch_grads, model.torch_objective,
                           make_inputs, wrt=names, layouts=layouts, half="gradient" in half),
     ]
     if fd:
-        checks.append(register_finite_differences(concept, f"{case}-cost", model.scratch_cost,
-                                                  model.scratch_grads, make_inputs, wrt=names))
+        fd_model, fd_inputs = fd if isinstance(fd, tuple) else (model, make_inputs)
+        checks.append(register_finite_differences(concept, cost_case, fd_model.scratch_cost,
+                                                  fd_model.scratch_grads, fd_inputs,
+                                                  wrt=list(fd_model.names)))
     for name, make_problem in (trajectories or {}).items():
         checks.append(register_trajectory(concept, name, model_problem(model, make_problem)))
     return checks
@@ -288,17 +399,20 @@ def register_model(concept: str, case: str, model: Model, make_inputs: MakeInput
 
 @dataclass(frozen=True)
 class _WithoutLabels:
-    """``make_inputs`` without ``"Y"``, for a model's output check (its forward reads no labels)."""
+    """``make_inputs`` without the labels, for a model's output check (its forward reads none)."""
 
     make_inputs: MakeInputs
+    y_name: str = "Y"
 
     def __call__(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        return {k: v for k, v in self.make_inputs(rng).items() if k != "Y"}
+        return {k: v for k, v in self.make_inputs(rng).items() if k != self.y_name}
 
 
 def model_problem(model: Model, make_problem: MakeProblem) -> Callable[[np.random.Generator], dict[str, Any]]:
     """``make_problem(rng)`` for :func:`register_trajectory`, completed from ``model``: its step,
-    a fresh torch module, its loss, its spec and its batch layouts."""
+    a fresh torch module, its loss, its spec and its batch layouts. ``model_problem(model,
+    make_problem)(rng)`` is also the whole keyword set of
+    :func:`~parity_tests.trajectory.check_training`, for a test's longer run."""
     return _ModelProblem(model, make_problem)
 
 
@@ -310,7 +424,7 @@ class _ModelProblem:
     def __call__(self, rng: np.random.Generator) -> dict[str, Any]:
         x, y, _ = self.model.layouts()
         return {"scratch_step": self.model.propagate, "torch_model": self.model.make_module(),
-                "torch_loss": self.model.torch_loss, "param_spec": dict(self.model.param_spec),
+                "torch_loss": self.model.torch_loss, "param_spec": self.model.spec(),
                 "batch_layouts": (x, y), **self.make_problem(rng)}
 
 

@@ -31,19 +31,28 @@ import numpy as np
 import torch
 from torch import nn
 
-from parity_tests.api import check_finite_differences, check_forward, check_gradients
 from parity_tests.compare import CheckResult
 from parity_tests.concepts import _cnn_diagnose as D
 from parity_tests.datasets import digits
-from parity_tests.devices import DTYPES, HALF_DTYPES
-from parity_tests.registry import ParityCheck, register, register_trajectory, seed_for
+from parity_tests.registry import (
+    Model,
+    ScratchCall,
+    forward_run,
+    gradient_run,
+    model_problem,
+    register_finite_differences,
+    register_forward,
+    register_gradient,
+    register_model,
+    register_trajectory,
+)
 from parity_tests.tolerances import tolerance
 from parity_tests.torch_functional import module_function
 from scratch import cnn as S
 from scratch.activations import softmax
 from scratch.losses import one_hot, softmax_cross_entropy
 from torch_ref import cnn as T
-from torch_ref.layout import COLUMNS, IMAGES, images_to_torch, to_numpy
+from torch_ref.layout import IMAGES, images_to_torch, to_numpy
 
 M, N_H, N_W, N_C = 2, 7, 10, 4  # examples, non-square images, filters: distinct sizes
 CONV_GRID = list(itertools.product((1, 2, 3, 5), (1, 2, 3), (0, 1, 2), (1, 3)))
@@ -74,10 +83,6 @@ CONV_WRT = ["A_prev", "W", "b"]
 
 
 Run = Callable[[str, str], CheckResult]
-
-
-def _rng(case: str) -> np.random.Generator:
-    return np.random.default_rng(seed_for("cnn", case))
 
 
 # --- the scratch side as functions of the check's inputs ------------------------------------
@@ -120,58 +125,59 @@ def torch_conv(c: int, f: int, s: int, p: int):
     return fn, {**layouts, "A_prev": IMAGES}
 
 
-def conv_checks(form: str, f: int, s: int, p: int, c: int) -> tuple[Run, Run, str]:
-    """``(forward, gradient, case)``: the two checks ``run(device, dtype)`` of one configuration."""
+def conv_explain_forward(s: int, p: int) -> Callable[[ScratchCall, str], str | None]:
+    """The convolution forward's typical mistakes (:func:`_cnn_diagnose.conv_forward`)."""
+    def explain(call: ScratchCall, dtype: str) -> str | None:
+        return D.conv_forward(call.out, **call.kwargs, stride=s, pad=p, tol=tolerance(dtype, "forward"))
+    return explain
+
+
+def conv_explain_backward(s: int, p: int) -> Callable[[ScratchCall, str], str | None]:
+    """The convolution backward's typical mistakes (:func:`_cnn_diagnose.conv_backward`)."""
+    def explain(call: ScratchCall, dtype: str) -> str | None:
+        grads = {k: call.out["d" + k] for k in CONV_WRT}
+        return D.conv_backward(grads, call.kwargs["A_prev"], call.kwargs["W"], call.args[0], s, p,
+                               tolerance(dtype, "gradient"))
+    return explain
+
+
+def conv_specs(form: str, f: int, s: int, p: int, c: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """``(case, forward, gradient)``: the keyword arguments of :func:`register_forward` and
+    :func:`register_gradient` (less ``concept``/``case``) of one configuration."""
     case = conv_case(form, f, s, p, c)
     fn, layouts = torch_conv(c, f, s, p)
     hp = {"form": form, "stride": s, "pad": p}
-    kw = {"layouts": layouts, "output_layout": IMAGES, "concept": "cnn", "case": case, "m": M}
-
-    def forward(device: str, dtype: str) -> CheckResult:
-        rec = D.Recorder(partial(conv_z, **hp))
-        res = check_forward(rec, fn, conv_inputs(f, c, _rng(case)), device=device, dtype=dtype, **kw)
-        return D.diagnosed(res, lambda: D.conv_forward(rec.out, **rec.kwargs, stride=s, pad=p,
-                                                      tol=tolerance(dtype, "forward")))
-
-    def gradient(device: str, dtype: str) -> CheckResult:
-        rec = D.Recorder(partial(conv_grads, **hp))
-        res = check_gradients(rec, fn, conv_inputs(f, c, _rng(case)), CONV_WRT, device=device,
-                              dtype=dtype, seed=seed_for("cnn", case, "G"), vjp=True, **kw)
-        grads = {k: rec.out["d" + k] for k in CONV_WRT}
-        return D.diagnosed(res, lambda: D.conv_backward(grads, rec.kwargs["A_prev"], rec.kwargs["W"],
-                                                       rec.args[0], s, p, tolerance(dtype, "gradient")))
-
-    return forward, gradient, case
+    kw = {"layouts": layouts, "output_layout": IMAGES, "m": M}
+    make_inputs = partial(conv_inputs, f, c)
+    return case, {"scratch_fn": partial(conv_z, **hp), "torch_fn": fn, "make_inputs": make_inputs,
+                  "explain": conv_explain_forward(s, p), **kw}, \
+        {"scratch_grads": partial(conv_grads, **hp), "torch_fn": fn, "make_inputs": make_inputs,
+         "wrt": CONV_WRT, "vjp": True, "explain": conv_explain_backward(s, p), **kw}
 
 
-def register_pair(checks: tuple[Run, Run, str], half: bool = False,
-                  half_gradient: bool | None = None) -> None:
-    """Register a forward and a gradient check; ``half`` adds float16 and bfloat16."""
-    forward, gradient, case = checks
-    half_gradient = half if half_gradient is None else half_gradient
-    register(ParityCheck("cnn", case, "forward", forward, dtypes=DTYPES + HALF_DTYPES if half else DTYPES))
-    register(ParityCheck("cnn", case, "gradient", gradient,
-                         dtypes=DTYPES + HALF_DTYPES if half_gradient else DTYPES))
+def conv_checks(form: str, f: int, s: int, p: int, c: int) -> tuple[Run, Run, str]:
+    """``(forward, gradient, case)``: the registered runs ``run(device, dtype)`` of one
+    configuration (``test_cnn.py`` runs them on the whole grid)."""
+    case, fw, gr = conv_specs(form, f, s, p, c)
+    return forward_run("cnn", case, **fw), gradient_run("cnn", case, **gr), case
 
 
-def register_fd(case: str, fn: Callable[..., Any], grads: Callable[..., Any],
-                make_inputs: Callable[[np.random.Generator], dict[str, np.ndarray]], wrt: list[str],
-                vjp: bool = True) -> None:
-    """A float64 finite-difference check of a scratch backward (CPU, no torch)."""
-    def run(device: str, dtype: str) -> CheckResult:
-        return check_finite_differences(fn, grads, make_inputs(_rng(case)),
-                                        wrt, seed=seed_for("cnn", case, "G"), vjp=vjp, concept="cnn",
-                                        case=case)
-    register(ParityCheck("cnn", case, "finite-difference", run, dtypes=("float64",), cpu_only=True))
+def register_conv(form: str, f: int, s: int, p: int, c: int, half: bool = False,
+                  half_gradient: bool = False) -> None:
+    """Register the forward and gradient checks of one convolution configuration."""
+    case, fw, gr = conv_specs(form, f, s, p, c)
+    register_forward("cnn", case, half=half, **fw)
+    register_gradient("cnn", case, half=half_gradient, **gr)
 
 
 for _cfg in CONV_REGISTERED:
-    register_pair(conv_checks("vectorized", *_cfg), half=True, half_gradient=half_gradient_ok(*_cfg[:2]))
+    register_conv("vectorized", *_cfg, half=True, half_gradient=half_gradient_ok(*_cfg[:2]))
 for _cfg in LOOP_REGISTERED:
-    register_pair(conv_checks("loop", *_cfg))
+    register_conv("loop", *_cfg)
 _hp = {"form": "vectorized", "stride": 2, "pad": 1}  # on 5 × 6 images: every entry costs two forwards
-register_fd("conv-vectorized-f3-s2-p1-c3", partial(conv_z, **_hp), partial(conv_grads, **_hp),
-            partial(conv_inputs, 3, 3, shape=(2, 5, 6)), CONV_WRT)
+register_finite_differences("cnn", "conv-vectorized-f3-s2-p1-c3", partial(conv_z, **_hp),
+                            partial(conv_grads, **_hp), partial(conv_inputs, 3, 3, shape=(2, 5, 6)),
+                            CONV_WRT, vjp=True)
 
 
 # --- pooling --------------------------------------------------------------------------------
@@ -190,39 +196,52 @@ def torch_pool(mode: str, f: int, s: int) -> Callable[[torch.Tensor], torch.Tens
     return fn
 
 
-def pool_checks(form: str, mode: str, f: int, s: int, ties: bool = False) -> tuple[Run, Run, str]:
-    """``(forward, gradient, case)`` of one pooling configuration."""
+def max_pool_explain(f: int, s: int) -> Callable[[ScratchCall, str], str | None]:
+    """The max-pool backward's tie rule, if it is not torch's (:func:`_cnn_diagnose.max_pool_backward`)."""
+    def explain(call: ScratchCall, dtype: str) -> str | None:
+        return D.max_pool_backward(call.out["dA_prev"], call.kwargs["A_prev"], f, s, call.args[0],
+                                   tolerance(dtype, "gradient"))
+    return explain
+
+
+def pool_specs(form: str, mode: str, f: int, s: int,
+               ties: bool = False) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """``(case, forward, gradient)``: the keyword arguments of :func:`register_forward` and
+    :func:`register_gradient` of one pooling configuration."""
     case = f"pool-{form}-{mode}-f{f}-s{s}" + ("-ties" if ties else "")
     fn = torch_pool(mode, f, s)
     hp = {"form": form, "f": f, "stride": s, "mode": mode}
-    kw = {"layouts": {"A_prev": IMAGES}, "output_layout": IMAGES, "concept": "cnn", "case": case, "m": M}
+    kw = {"layouts": {"A_prev": IMAGES}, "output_layout": IMAGES, "m": M,
+          "torch_fn": fn, "make_inputs": partial(pool_inputs, ties)}
+    return case, {"scratch_fn": partial(pool_a, **hp), **kw}, \
+        {"scratch_grads": partial(pool_grads, **hp), "wrt": ["A_prev"], "vjp": True,
+         "explain": max_pool_explain(f, s) if mode == "max" else None, **kw}
 
-    def forward(device: str, dtype: str) -> CheckResult:
-        return check_forward(partial(pool_a, **hp), fn, pool_inputs(ties, _rng(case)), device=device,
-                             dtype=dtype, **kw)
 
-    def gradient(device: str, dtype: str) -> CheckResult:
-        rec = D.Recorder(partial(pool_grads, **hp))
-        res = check_gradients(rec, fn, pool_inputs(ties, _rng(case)), ["A_prev"], device=device,
-                              dtype=dtype, seed=seed_for("cnn", case, "G"), vjp=True, **kw)
-        if mode != "max":
-            return res
-        return D.diagnosed(res, lambda: D.max_pool_backward(rec.out["dA_prev"], rec.kwargs["A_prev"], f, s,
-                                                           rec.args[0], tolerance(dtype, "gradient")))
+def pool_checks(form: str, mode: str, f: int, s: int, ties: bool = False) -> tuple[Run, Run, str]:
+    """``(forward, gradient, case)``: the registered runs of one pooling configuration."""
+    case, fw, gr = pool_specs(form, mode, f, s, ties)
+    return forward_run("cnn", case, **fw), gradient_run("cnn", case, **gr), case
 
-    return forward, gradient, case
+
+def register_pool(form: str, mode: str, f: int, s: int, ties: bool = False, half: bool = False) -> None:
+    """Register the forward and gradient checks of one pooling configuration."""
+    case, fw, gr = pool_specs(form, mode, f, s, ties)
+    register_forward("cnn", case, half=half, **fw)
+    register_gradient("cnn", case, half=half, **gr)
 
 
 for _mode, (_f, _s) in itertools.product(S.POOL_MODES, POOL_REGISTERED):
-    register_pair(pool_checks("vectorized", _mode, _f, _s), half=True)
+    register_pool("vectorized", _mode, _f, _s, half=True)
     if (_f, _s) == (3, 2):
-        register_pair(pool_checks("loop", _mode, _f, _s))
+        register_pool("loop", _mode, _f, _s)
 for _form, (_f, _s) in itertools.product(("vectorized", "loop"), ((2, 2), (3, 1))):
-    register_pair(pool_checks(_form, "max", _f, _s, ties=True))
+    register_pool(_form, "max", _f, _s, ties=True)
 for _mode, (_f, _s) in (("max", (3, 2)), ("avg", (2, 2))):
     _hp = {"form": "vectorized", "f": _f, "stride": _s, "mode": _mode}
-    register_fd(f"pool-vectorized-{_mode}-f{_f}-s{_s}", partial(pool_a, **_hp), partial(pool_grads, **_hp),
-                partial(pool_inputs, False, shape=(2, 5, 6, 2)), ["A_prev"])
+    register_finite_differences("cnn", f"pool-vectorized-{_mode}-f{_f}-s{_s}", partial(pool_a, **_hp),
+                                partial(pool_grads, **_hp), partial(pool_inputs, False, shape=(2, 5, 6, 2)),
+                                ["A_prev"], vjp=True)
 
 
 # --- the convnet ----------------------------------------------------------------------------
@@ -249,10 +268,6 @@ def _net_params(kw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: kw[k] for k in NET_PARAMS}
 
 
-def net_proba(*, config: S.ConvNetConfig, form: str = "vectorized", **kw) -> np.ndarray:
-    return softmax(S.convnet_forward(kw["X"], _net_params(kw), config, form)[0])  # (n_y, m)
-
-
 def net_cost(*, config: S.ConvNetConfig, form: str = "vectorized", **kw) -> np.floating:
     return softmax_cross_entropy(S.convnet_forward(kw["X"], _net_params(kw), config, form)[0], kw["Y"])
 
@@ -261,37 +276,29 @@ def net_grads(*, config: S.ConvNetConfig, form: str = "vectorized", **kw) -> dic
     return S.propagate(_net_params(kw), kw["X"], kw["Y"], config, form)[1]
 
 
-def torch_net(config: S.ConvNetConfig, method: str):
-    """``ConvNet.<method>`` as a function of the scratch-named parameters, ``X`` and ``Y``."""
-    fn, layouts = module_function(lambda: T.ConvNet.from_config(config, device="meta"),
-                                  T.param_spec(config.flat_shape), method=method, inputs=("X", "Y"))
-    return fn, {**layouts, "X": IMAGES, "Y": COLUMNS}
+def convnet_proba(params: dict[str, np.ndarray], X: np.ndarray, *, config: S.ConvNetConfig,
+                  form: str = "vectorized") -> np.ndarray:
+    """The convnet's class probabilities ``softmax(Z3)``, ``(n_y, m)``."""
+    return softmax(S.convnet_forward(X, params, config, form)[0])
+
+
+def convnet(config: S.ConvNetConfig, form: str = "vectorized") -> Model:
+    """The convnet as a :class:`~parity_tests.registry.Model`: scratch's ``propagate`` (either
+    form) against :class:`torch_ref.cnn.ConvNet` and its own ``loss``; images ``X`` in
+    ``IMAGES`` (NHWC ⇄ NCHW), one-hot ``Y (n_y, m)`` and the probabilities in ``COLUMNS``."""
+    return Model(propagate=partial(S.propagate, config=config, form=form),
+                 forward=partial(convnet_proba, config=config, form=form),
+                 make_module=partial(T.ConvNet.from_config, config),
+                 param_spec=T.param_spec(config.flat_shape), loss_method="loss",
+                 output_method="predict_proba", x_layout=IMAGES)
 
 
 for _mode, _config in NETS.items():
-    _inputs = partial(net_inputs, _config)
-    _proba, _layouts = torch_net(_config, "predict_proba")
-    _loss, _ = torch_net(_config, "loss")
-
-    def _forward(device: str, dtype: str, case=f"net-{_mode}", config=_config, inputs=_inputs,
-                 proba=_proba, layouts=_layouts) -> CheckResult:
-        kw = {k: v for k, v in inputs(_rng(case)).items() if k != "Y"}  # the forward reads no Y
-        return check_forward(partial(net_proba, config=config), lambda **t: proba(t["X"], **_net_params(t)),
-                             kw, layouts=layouts, output_layout=COLUMNS, device=device, dtype=dtype,
-                             concept="cnn", case=case, m=NET_M)
-
-    register(ParityCheck("cnn", f"net-{_mode}", "forward", _forward))
-    for _form in ("vectorized", "loop"):
-        def _gradient(device: str, dtype: str, case=f"net-{_mode}-{_form}-cost", config=_config,
-                      form=_form, inputs=_inputs, loss=_loss, layouts=_layouts) -> CheckResult:
-            kw = inputs(_rng(case))
-            return check_gradients(partial(net_grads, config=config, form=form), loss, kw,
-                                   list(NET_PARAMS), layouts=layouts, device=device, dtype=dtype,
-                                   concept="cnn", case=case, m=NET_M)
-
-        register(ParityCheck("cnn", f"net-{_mode}-{_form}-cost", "gradient", _gradient))
-register_fd("net-max-vectorized-cost", partial(net_cost, config=NET_FD), partial(net_grads, config=NET_FD),
-            partial(net_inputs, NET_FD), list(NET_PARAMS), vjp=False)  # the others: test_cnn.py
+    for _form in S.FORMS:
+        _fd = (convnet(NET_FD), partial(net_inputs, NET_FD))  # the others: test_cnn.py
+        register_model("cnn", f"net-{_mode}-{_form}", convnet(_config, _form), partial(net_inputs, _config),
+                       output_case=f"net-{_mode}" if _form == "vectorized" else None,
+                       fd=_fd if (_mode, _form) == ("max", "vectorized") else False)
 
 
 # --- trajectory on the digits ---------------------------------------------------------------
@@ -344,21 +351,26 @@ def heldout_accuracy(config: S.ConvNetConfig, X: np.ndarray, labels: np.ndarray)
     return metrics
 
 
-def digits_problem(steps: int, rng: np.random.Generator, config: S.ConvNetConfig = DIGITS_CONFIG,
-                   learning_rate: float = DIGITS_LR) -> dict[str, Any]:
-    """Both sides from the same He parameters, on the same consecutive batches of 64."""
+def digits_data(steps: int, rng: np.random.Generator, config: S.ConvNetConfig = DIGITS_CONFIG,
+                learning_rate: float = DIGITS_LR) -> dict[str, Any]:
+    """Both sides from the same He parameters, on the same consecutive batches of 32."""
     X, labels, X_test, labels_test = digits_split()
     per_epoch = len(labels) // DIGITS_BATCH
     batches = []
     for t in range(steps):
         s = slice((t % per_epoch) * DIGITS_BATCH, (t % per_epoch + 1) * DIGITS_BATCH)
-        batches.append((X[s], one_hot(labels[s], config.n_y)))  # ((64, 8, 8, 1), (10, 64))
-    return {"scratch_step": lambda p, Xb, Yb: S.propagate(p, Xb, Yb, config),
-            "torch_model": T.ConvNet.from_config(config), "torch_loss": lambda model, x, y: model.loss(x, y),
-            "init_params": S.initialize_convnet(config, rng), "batches": batches,
-            "param_spec": T.param_spec(config.flat_shape), "learning_rate": learning_rate,
-            "batch_layouts": (IMAGES, COLUMNS),
-            "metrics": heldout_accuracy(config, X_test, labels_test)}
+        batches.append((X[s], one_hot(labels[s], config.n_y)))  # ((32, 8, 8, 1), (10, 32))
+    return {"init_params": S.initialize_convnet(config, rng), "batches": batches,
+            "learning_rate": learning_rate, "metrics": heldout_accuracy(config, X_test, labels_test)}
 
 
-register_trajectory("cnn", "digits-max", lambda rng: digits_problem(DIGITS_STEPS, rng))
+def digits_problem(steps: int, rng: np.random.Generator, config: S.ConvNetConfig = DIGITS_CONFIG,
+                   learning_rate: float = DIGITS_LR) -> dict[str, Any]:
+    """The keyword arguments of ``check_training`` for ``steps`` steps on the digits (the
+    registered run's, completed from :func:`convnet`; ``test_cnn.py`` trains longer)."""
+    return model_problem(convnet(config), partial(digits_data, steps, config=config,
+                                                  learning_rate=learning_rate))(rng)
+
+
+register_trajectory("cnn", "digits-max",
+                    model_problem(convnet(DIGITS_CONFIG), partial(digits_data, DIGITS_STEPS)))

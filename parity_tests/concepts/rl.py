@@ -107,14 +107,20 @@ register_gradient("rl", "reinforce-cost", reinforce_grads, _policy_loss, reinfor
 register_finite_differences("rl", "reinforce-cost", reinforce_cost, reinforce_grads, reinforce_inputs,
                             wrt=NAMES, vjp=False, index_inputs=INDEX)
 
+def td_cost(*, loss: str, activation: str, **kw: Any) -> float:
+    """The Q-network's TD cost ``J`` on a batch of ``(S, actions, y)`` (``loss``: its TD loss)."""
+    return SD.td_cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["y"], activation, loss)[0]
+
+
+def td_grads(*, loss: str, activation: str, **kw: Any) -> dict[str, np.ndarray]:
+    """The gradients ``{"dW1", …}`` of :func:`td_cost`."""
+    return SD.td_cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["y"], activation, loss)[1]
+
+
 for _loss, _cfg in QNET.items():
-    def _td_cost(loss=_loss, act=_cfg.activation, **kw):
-        return SD.td_cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["y"], act, loss)[0]
-
-    def _td_grads(loss=_loss, act=_cfg.activation, **kw):
-        return SD.td_cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["y"], act, loss)[1]
-
-    _fn, _layouts = module_function(lambda c=_cfg: T.DQNAgent(c, device="meta"), T.PARAM_SPEC["dqn"](2),
+    _td_cost = partial(td_cost, loss=_loss, activation=_cfg.activation)
+    _td_grads = partial(td_grads, loss=_loss, activation=_cfg.activation)
+    _fn, _layouts = module_function(partial(T.DQNAgent, _cfg, device="meta"), T.PARAM_SPEC["dqn"](2),
                                     method="q_loss", inputs=("S", "actions", "y"))
     _layouts = {**_layouts, "S": COLUMNS}
     register_forward("rl", f"td-{_loss}", _td_cost, _fn, td_inputs, layouts=_layouts,

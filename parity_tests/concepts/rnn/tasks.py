@@ -19,6 +19,7 @@ model's own :class:`~torch_ref.rnn.CourseConverter`. On CUDA it runs torch's own
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +210,7 @@ RECALL_STEPS, DIGITS_STEPS, CHARLM_STEPS = 10, 10, 10  # short registered runs; 
 
 for _cell in S.CELLS:
     register_trajectory("rnn", f"recall-{_cell}",
-                        lambda rng, c=_cell: recall_problem(c, RECALL_STEPS, RECALL_LR[c], rng))
+                        partial(recall_problem, _cell, RECALL_STEPS, RECALL_LR[_cell]))
 register_trajectory("rnn", "digits-rnn", lambda rng: digits_problem("rnn", DIGITS_STEPS, 0.3, rng))
 register_trajectory("rnn", "charlm-rnn", lambda rng: charlm_problem(CHARLM_STEPS, 1.0, rng))
 register(ParityCheck("rnn", "charlm-sampling", "forward", sampling_check))

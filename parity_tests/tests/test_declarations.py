@@ -1,0 +1,116 @@
+"""The model declaration is the only way a concept says a model's checks (issue 21).
+
+A model's forward output, cost, parameter gradients, central differences and trajectories are
+derived from one :class:`parity_tests.registry.Model` by :func:`~parity_tests.registry.register_model`
+(or its trajectories by :func:`~parity_tests.registry.model_problem`). A concept that builds such
+a check by hand, ``register(ParityCheck(...))``, teaches the next contributor the wrong pattern:
+every ``ParityCheck(`` built in ``parity_tests/concepts`` must be on :data:`ALLOWED`, each entry a
+check that no declaration can say, with the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CONCEPTS = Path(__file__).resolve().parents[1] / "concepts"
+
+ALLOWED: dict[tuple[str, str, str], str] = {
+    # (module, case as written, level as written): why no declaration derives it
+    ("logreg.py", '"breast-cancer"', '"optimum"'):
+        "the optimum of a convex fit held against scikit-learn: no gradient-descent model check",
+    ("kmeans.py", '"blobs"', '"trajectory"'):
+        "Lloyd's iterations (assignments, centroids): an algorithm's own steps, not gradient descent",
+    ("kmeans.py", "_name", '"trajectory"'): "the same, on the bundled data sets",
+    ("kmeans.py", 'f"{_name}-sklearn"', '"oracle"'): "held against scikit-learn's KMeans",
+    ("kmeans.py", '"iris-seeding"', '"property"'): "k-means++ seeding's distribution, no model",
+    ("rl.py", "_case", '"trajectory"'):
+        "agent-environment runs: episodes, replay and target networks step both sides (not SGD "
+        "on fixed batches); the networks' costs and gradients are declared checks",
+    ("rl.py", '"testbed-epsilon-greedy"', '"trajectory"'): "a bandit's sample averages, no model",
+    ("rl.py", '"testbed-gradient-bandit"', '"trajectory"'): "the gradient bandit's preferences, no model",
+    ("rl.py", '"testbed-epsilon-greedy"', '"property"'): "the 10-armed testbed's statistics",
+    ("rl.py", '"testbed-gradient-bandit"', '"property"'): "the same, for the gradient bandit",
+    ("rnn/cudnn.py", 'f"{_cell}-cudnn"', '"forward"'):
+        "cuDNN's own kernels (CUDA only) at their kernel tolerance (policy: 'kernels')",
+    ("rnn/cudnn.py", 'f"{_cell}-cudnn"', '"gradient"'): "the same, backprop through time",
+    ("rnn/long_range.py", '"long-range"', '"property"'): "T = 200 gradient norms per step, no cost",
+    ("rnn/checks.py", '"clipping"', '"forward"'): "gradient clipping vs torch.nn.utils, no model",
+    ("rnn/tasks.py", '"charlm-sampling"', '"forward"'): "sampling from a character model's softmax",
+    ("similarity.py", '"cosine-eps"', '"property"'): "torch's cosine epsilon convention",
+    ("similarity.py", '"cdist-mm-mode"', '"property"'): "torch.cdist's matrix-multiply mode",
+    ("similarity.py", '"scipy"', '"oracle"'): "held against SciPy's distances",
+    ("similarity.py", '"digits-retrieval"', '"forward"'): "nearest-neighbour retrieval, no parameters",
+    ("anomaly.py", "case", "level"):
+        "anomaly's _register: Gaussian detectors, thresholds and oracles (no gradient descent) "
+        "run in parity mode; the autoencoder's checks are registered by the generic helpers",
+}
+"""Every hand-built check of the concept modules. Keep it short: a model goes through
+``register_model``; an operation through ``register_forward``/``register_gradient``/…"""
+
+CLEAN_OF_DEFAULT_CLOSURES = ("cnn.py", "rl.py", "rnn/checks.py", "rnn/common.py", "rnn/cudnn.py",
+                             "rnn/long_range.py", "rnn/tasks.py")
+"""Modules held to binding loop values with ``functools.partial`` (or a function of them), not
+default arguments (``lambda rng, c=_config: ...``); the others join as they are moved."""
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in CONCEPTS.rglob("*.py") if not p.name.startswith("__"))
+
+
+def _hand_built() -> list[tuple[str, str, str]]:
+    """``(module, case, level)`` as written, of every ``ParityCheck(...)`` in the concept modules."""
+    found = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ParityCheck":
+                args = [*node.args, *(k.value for k in node.keywords if k.arg in ("case", "level"))]
+                case, level = (ast.unparse(a) for a in args[1:3])
+                found.append((path.relative_to(CONCEPTS).as_posix(), case, level))
+    return found
+
+
+def _allowed() -> set[tuple[str, str, str]]:
+    """:data:`ALLOWED`'s keys as ``ast.unparse`` writes them (its quotes)."""
+    def norm(src: str) -> str:
+        return ast.unparse(ast.parse(src, mode="eval").body)
+    return {(module, norm(case), norm(level)) for module, case, level in ALLOWED}
+
+
+def test_no_hand_built_check_a_declaration_would_derive() -> None:
+    extra = sorted(set(_hand_built()) - _allowed())
+    assert not extra, (f"{extra}: hand-built register(ParityCheck(...)); declare the model once "
+                       "(registry.Model + register_model, CONTRIBUTING.md) or, for an operation, use "
+                       "register_forward/register_gradient/register_finite_differences")
+
+
+def test_allow_list_is_not_stale() -> None:
+    stale = sorted(_allowed() - set(_hand_built()))
+    assert not stale, f"{stale}: no longer hand-built; remove them from ALLOWED"
+
+
+@pytest.mark.parametrize("module", CLEAN_OF_DEFAULT_CLOSURES)
+def test_no_default_argument_closures(module: str) -> None:
+    """A loop value bound as a default (``def f(x, c=_cfg)``) is a hidden, overridable argument."""
+    tree = ast.parse((CONCEPTS / module).read_text())
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Lambda, ast.FunctionDef)):
+            defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
+            bad += [f"line {node.lineno}: {ast.unparse(d)}" for d in defaults
+                    if isinstance(d, ast.Name) and d.id.startswith("_")]
+    assert not bad, f"{module}: default-argument closures {bad}; bind with functools.partial"
+
+
+def test_convnet_checks_are_derived_from_its_declaration() -> None:
+    """cnn's convnet declares one Model per (pooling, form); its checks keep their ids."""
+    from parity_tests import registry as R
+
+    ids = {c.id for c in R.all_checks(["cnn"])}
+    for mode in ("max", "avg"):
+        assert f"cnn-net-{mode}-forward" in ids
+        for form in ("vectorized", "loop"):
+            assert {f"cnn-net-{mode}-{form}-cost-gradient", f"cnn-net-{mode}-{form}-cost-forward"} <= ids
+    assert {"cnn-net-max-vectorized-cost-finite-difference", "cnn-digits-max-trajectory"} <= ids
