@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 
 import torch
@@ -69,6 +70,20 @@ def _set_tf32(matmul: object, cudnn: bool | None) -> None:
         torch.backends.cudnn.allow_tf32 = cudnn
 
 
+def _set_deterministic(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode)``. On a machine without CUDA, ATen's flag and, if
+    inductor is loaded already, inductor's ``deterministic``, without importing ``torch._inductor``
+    for it (2–3 s, most of a ``dlparity check`` child's start); inductor's flag guards GPU
+    autotuning and kernel choices, and a CUDA machine gets the full call."""
+    if torch.cuda.is_available():
+        torch.use_deterministic_algorithms(mode)
+        return
+    torch._C._set_deterministic_algorithms(mode, warn_only=False)
+    config = sys.modules.get("torch._inductor.config")
+    if config is not None:
+        config.deterministic = mode
+
+
 @contextlib.contextmanager
 def parity_mode() -> Iterator[None]:
     """TF32 off (matmul and cuDNN) and deterministic algorithms on, restored on exit."""
@@ -78,12 +93,12 @@ def parity_mode() -> Iterator[None]:
     cudnn_bench = torch.backends.cudnn.benchmark
     try:
         _set_tf32("ieee" if isinstance(old_tf32[0], str) else False, False)
-        torch.use_deterministic_algorithms(True)
+        _set_deterministic(True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
         yield
     finally:
-        torch.use_deterministic_algorithms(deterministic)
+        _set_deterministic(deterministic)
         torch.backends.cudnn.deterministic = cudnn_det
         torch.backends.cudnn.benchmark = cudnn_bench
         _set_tf32(*old_tf32)

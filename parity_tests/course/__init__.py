@@ -18,10 +18,22 @@ See :mod:`parity_tests.course.loader` for exactly what of a file is run,
 checked.
 """
 
+from typing import Any
+
 from parity_tests.course.cli import add_check_parser, cmd_check
 from parity_tests.course.loader import CourseFileError, load_course_file
 from parity_tests.course.report import CourseReport
-from parity_tests.course.runner import check_course
+
+
+def __getattr__(name: str) -> Any:
+    """``check_course`` loads the checks (and torch) when first asked for: ``dlparity check FILE``
+    never needs them in its own process, only in the child that checks the file."""
+    if name == "check_course":
+        from parity_tests.course.runner import check_course
+
+        return check_course
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["check_course", "CourseReport", "add_check_parser", "cmd_check", "load_course_file",
            "CourseFileError"]

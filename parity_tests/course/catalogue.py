@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,8 +43,7 @@ from parity_tests.course import (
     shallow,
 )
 from parity_tests.course.common import FunctionResult, Learner
-
-PARTS = ("logreg", "shallow", "deep", "kmeans", "anomaly", "init", "conv", "rnn", "charlm")
+from parity_tests.course.detection import PARTS, Detection  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)
@@ -249,20 +248,6 @@ def form_of(name: str, fn: Callable[..., Any], learner: Learner) -> tuple[str | 
             return "deep", "sigmoid(Z) -> (A, cache)"
         return "logreg", "sigmoid(z) -> s"
     return None, name
-
-
-@dataclass
-class Detection:
-    """Which part a file follows: ``part`` (``None`` when ``tied``), the names and signatures
-    that say so, the part each shared name is checked as, and the course version the part's
-    functions follow (:func:`course_version`)."""
-
-    part: str | None
-    reasons: list[str]
-    tied: list[str]
-    assigned: dict[str, str]
-    version: str | None = None  # the course version the part follows, e.g. "2021 on (compute_cost(A2, Y))"
-    version_reasons: list[str] = field(default_factory=list)  # the contracts that tell it
 
 
 def detect(functions: Mapping[str, Callable[..., Any]], learner: Learner) -> Detection:

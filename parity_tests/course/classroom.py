@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from parity_tests.course import contain
-from parity_tests.course.catalogue import CATALOGUE, PARTS
 from parity_tests.course.loader import SUFFIXES, CourseFileError
 
 CELL = {"PASS": "PASS", "FAIL": "FAIL", "NOT CHECKABLE": "n/c"}
@@ -89,9 +88,8 @@ class ClassReport:
 
     def functions(self, rows: Sequence[FileRow] | None = None) -> list[str]:
         """Every function checked in any of ``rows`` (default: all), in the course's order."""
-        seen = {name for row in (self.rows if rows is None else rows) for name in row.verdicts()}
-        ordered = [e.name for p in PARTS for e in CATALOGUE[p] if e.name in seen]
-        return list(dict.fromkeys(ordered + sorted(seen)))
+        return list(dict.fromkeys(name for row in (self.rows if rows is None else rows)
+                                  for name in row.verdicts()))  # each report lists them in that order
 
     def _part(self, row: FileRow) -> str:
         if row.report is None:
@@ -184,7 +182,7 @@ def check_files(paths: Sequence[Path], part: str | None = None, timeout: float =
     A file that cannot be read (:class:`CourseFileError`) or whose checker fails is a row with
     ``refused`` set; the others go on. ``KeyboardInterrupt`` kills every child and propagates.
     """
-    from parity_tests.course.runner import check_course
+    from parity_tests.course.cli import check_path
 
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
@@ -194,7 +192,7 @@ def check_files(paths: Sequence[Path], part: str | None = None, timeout: float =
     def one(path: Path) -> FileRow:
         row = rows[str(path)]
         try:
-            row.report = check_course(path, part=part, timeout=timeout)
+            row.report = check_path(path, part=part, timeout=timeout)
         except (CourseFileError, ValueError, RuntimeError) as exc:
             row.refused = str(exc).splitlines()[0]
         return row

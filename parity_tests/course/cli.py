@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from parity_tests.course.catalogue import PARTS
+from parity_tests.course.detection import PARTS
 from parity_tests.course.loader import SUFFIXES, CourseFileError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -30,6 +31,8 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the records as JSON")
     p.add_argument("--csv", type=Path, default=None, metavar="FILE",
                    help="several files: write one row per file (a gradebook: verdict per function)")
+    p.add_argument("--html", type=Path, default=None, metavar="FILE",
+                   help="several files: write one self-contained page of files × functions")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="several files: how many to check at once (default: the core count)")
     p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
@@ -46,6 +49,18 @@ def _seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
+
+
+def check_path(path: Path, part: str | None = None, timeout: float = 60.0) -> Any:
+    """``check_course(path)`` without loading the checks (and torch) in this process where the file
+    is checked in a child (:mod:`~parity_tests.course.contain`)."""
+    from parity_tests.course import contain
+
+    if contain.AVAILABLE:
+        return contain.check_file(path, part, None, timeout)
+    from parity_tests.course.runner import check_course
+
+    return check_course(path, part=part, timeout=timeout)
 
 
 def _jobs(text: str) -> int:
@@ -101,18 +116,24 @@ def cmd_class(args: argparse.Namespace, paths: list[Path]) -> int:
         return EXIT_USAGE
     if getattr(args, "csv", None) is not None and not _write("--csv", args.csv, report.to_csv()):
         return EXIT_USAGE
+    if getattr(args, "html", None) is not None:
+        from parity_tests.html_report import render_class_html
+
+        if not _write("--html", args.html, render_class_html(report)):
+            return EXIT_USAGE
     return report.exit_status
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run the check; print the verdicts; 0 all pass, 1 any fails, 2 bad usage, 130 on Ctrl-C."""
-    from parity_tests.course.runner import check_course
-
     paths = args.path if isinstance(args.path, list) else [args.path]
     if len(paths) > 1 or Path(paths[0]).is_dir():
         return cmd_class(args, [Path(p) for p in paths])
     if getattr(args, "csv", None) is not None:
         print("dlparity check: --csv is for several files or a folder (one row per file)", file=sys.stderr)
+        return EXIT_USAGE
+    if getattr(args, "html", None) is not None:
+        print("dlparity check: --html is for several files or a folder (files × functions)", file=sys.stderr)
         return EXIT_USAGE
     path = Path(paths[0])
     if path.suffix not in SUFFIXES:
@@ -122,7 +143,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"dlparity check: no such file: {str(path)!r}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        report = check_course(path, part=args.part, timeout=getattr(args, "timeout", 60.0))
+        report = check_path(path, part=args.part, timeout=getattr(args, "timeout", 60.0))
     except CourseFileError as exc:
         print(f"dlparity check: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -271,8 +271,7 @@ def check_file(path: Path, part: str | None = None, functions: Iterable[str] | N
     Raises :class:`CourseFileError` when the file cannot be read, ``ValueError`` for a name in
     ``functions`` it does not define, and lets ``KeyboardInterrupt`` through (after killing the child).
     """
-    from parity_tests.course.report import CourseReport
-    from parity_tests.course.runner import link_dependencies
+    from parity_tests.course.report import CourseReport, link_dependencies
 
     if not timeout > 0:
         raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")

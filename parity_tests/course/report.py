@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from parity_tests.compare import SIGNIFICANT_DIGITS, Comparison
-from parity_tests.course.catalogue import Detection
 from parity_tests.course.common import FunctionResult, shape_str
+from parity_tests.course.detection import Detection
 from parity_tests.course.loader import LoadedFile
+
+
+def link_dependencies(results: list[FunctionResult], uses: Mapping[str, set[str]]) -> None:
+    """Set ``depends_on`` of each failing result (in the course's order) to the earlier failing
+    functions it uses."""
+    for i, res in enumerate(results):
+        if res.passed:
+            continue
+        res.depends_on = [o.name for o in results[:i] if o.name in uses[res.name] and not o.passed
+                          and o.checkable]
 
 
 def _fmt(v: float) -> str:

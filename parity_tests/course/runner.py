@@ -10,8 +10,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from parity_tests.course import contain
 from parity_tests.course.catalogue import (
     CATALOGUE,
@@ -33,7 +31,7 @@ from parity_tests.course.common import (
     user_interrupts,
 )
 from parity_tests.course.loader import LoadedFile, load_course_file
-from parity_tests.course.report import CourseReport
+from parity_tests.course.report import CourseReport, link_dependencies
 
 
 def _namespace(source: Any) -> tuple[dict[str, Any], str, LoadedFile | None]:
@@ -117,16 +115,6 @@ def uses_of(e: Entry, fn: Callable) -> set[str]:
     return set(e.uses) | _names_used(fn.__code__)
 
 
-def link_dependencies(results: list[FunctionResult], uses: Mapping[str, set[str]]) -> None:
-    """Set ``depends_on`` of each failing result (in the course's order) to the earlier failing
-    functions it uses."""
-    for i, res in enumerate(results):
-        if res.passed:
-            continue
-        res.depends_on = [o.name for o in results[:i] if o.name in uses[res.name] and not o.passed
-                          and o.checkable]
-
-
 def learner_for(found: Mapping[str, Callable], loaded: LoadedFile | None,
                 factory: type[Learner] = Learner) -> Learner:
     """The :class:`Learner` over ``found`` (every function of theirs stays callable: a backward
@@ -173,6 +161,8 @@ def check_course(source: Any, part: str | None = None, functions: Iterable[str] 
     namespace, label, loaded = _namespace(source)
     found, wanted = defined_functions(namespace, label, functions)
     learner = learner_for(found, loaded)
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors: one thread, no busy-waiting pool (PERFORMANCE.md)
     try:
