@@ -273,6 +273,20 @@ class Model:
     The data: ``x_name``/``y_name`` name the batch inputs (sequences are ``x``);
     ``x_layout``/``y_layout``/``output_layout`` say how they and the output convert — any
     N-D :class:`~torch_ref.layout.Layout` (``IMAGES``, ``SEQUENCE``), ``COLUMNS`` by default.
+    ``inputs`` names the batch inputs of ``propagate`` and of the cost, in their order, where
+    they are not ``(x_name, y_name)``:
+
+    - ``(x_name,)``: the labels are ``X`` itself (an autoencoder): ``propagate(params, X)``,
+      ``loss(X)`` or ``torch_cost(output, X)``; a trajectory's batches are ``(X, X)`` pairs
+      whose second half the step ignores;
+    - more names (``("S", "actions", "A")``: a policy's cost reads states, the actions taken and
+      their advantages): ``propagate(params, S, actions, A)``, ``loss(S, actions, A)`` or
+      ``torch_cost(output, actions, A)``; inputs other than ``x_name``/``y_name`` keep their
+      layout (``SAME``), and such a model has no trajectory (:func:`model_problem` steps on
+      ``(X, Y)`` batches).
+
+    ``index_inputs`` names the integer inputs (class or action indices) that stay integers on
+    both sides instead of taking the run's float dtype.
     """
 
     propagate: Callable[..., Any]
@@ -288,6 +302,24 @@ class Model:
     x_name: str = "X"
     y_name: str = "Y"
     torch_context: Callable[[], AbstractContextManager[Any]] | None = None
+    inputs: tuple[str, ...] | None = None
+    index_inputs: tuple[str, ...] = ()
+
+    @property
+    def batch_inputs(self) -> tuple[str, ...]:
+        """The inputs ``propagate`` and the cost read after the parameters, in order."""
+        return (self.x_name, self.y_name) if self.inputs is None else tuple(self.inputs)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """What ``torch_cost`` takes after the output: the inputs after ``X``, or ``X`` itself
+        when it is the only one (an autoencoder's labels)."""
+        return self.batch_inputs[1:] or (self.x_name,)
+
+    @property
+    def unsupervised(self) -> bool:
+        """``inputs == (x_name,)``: the labels are ``X`` itself."""
+        return self.batch_inputs == (self.x_name,)
 
     def layouts(self) -> tuple[Any, Any, Any]:
         from torch_ref.layout import COLUMNS
@@ -310,15 +342,23 @@ class Model:
     def _context(self) -> AbstractContextManager[Any]:
         return self.torch_context() if self.torch_context is not None else nullcontext()
 
-    # scratch side, as functions of named inputs {params..., X, Y}
+    # scratch side, as functions of named inputs {params..., X, Y} (or of ``inputs``)
     def scratch_output(self, **kw: np.ndarray) -> Any:
         return self.forward(self._params(kw), kw[self.x_name])
 
+    def _propagate(self, kw: Mapping[str, np.ndarray]) -> Any:
+        return self.propagate(self._params(kw), *(kw[k] for k in self.batch_inputs))
+
     def scratch_cost(self, **kw: np.ndarray) -> Any:
-        return self.propagate(self._params(kw), kw[self.x_name], kw[self.y_name])[0]
+        return self._propagate(kw)[0]
 
     def scratch_grads(self, **kw: np.ndarray) -> Any:
-        return self.propagate(self._params(kw), kw[self.x_name], kw[self.y_name])[1]
+        return self._propagate(kw)[1]
+
+    def step(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> Any:
+        """A trajectory's ``scratch_step(params, X, Y) -> (J, grads)``: ``propagate``, which
+        reads no ``Y`` when the labels are ``X`` itself (:attr:`unsupervised`)."""
+        return self.propagate(params, X) if self.unsupervised else self.propagate(params, X, Y)
 
     # torch side: the module itself, its parameters passed in (module_function)
     def _fn(self, method: str) -> tuple[Callable[..., Any], dict[str, Any]]:
@@ -341,20 +381,27 @@ class Model:
                 from parity_tests.torch_functional import module_function
 
                 loss, _ = module_function(lambda: self.make_module(device="meta"), self.spec(),
-                                          self.loss_method, inputs=("X", "Y"))
-                return loss(kw[self.x_name], kw[self.y_name], **self._params(kw))
+                                          self.loss_method, inputs=self.batch_inputs)
+                return loss(*(kw[k] for k in self.batch_inputs), **self._params(kw))
             return self.torch_cost(self._fn("forward")[0](kw[self.x_name], **self._params(kw)),
-                                   kw[self.y_name])
+                                   *(kw[k] for k in self.targets))
 
     def torch_loss(self, model: Any, X: Any, Y: Any) -> Any:
+        """A trajectory's ``torch_loss(model, X, Y)`` (``Y`` unread when :attr:`unsupervised`)."""
         with self._context():
             if self.loss_method is not None:
-                return getattr(model, self.loss_method)(X, Y)
-            return self.torch_cost(model(X), Y)
+                return getattr(model, self.loss_method)(*((X,) if self.unsupervised else (X, Y)))
+            return self.torch_cost(model(X), X if self.unsupervised else Y)
 
     def input_layouts(self) -> dict[str, Any]:
         x, y, _ = self.layouts()
-        return {**self._fn("forward")[1], self.x_name: x, self.y_name: y}
+        data = {self.x_name: x, **({self.y_name: y} if self.y_name in self.batch_inputs else {})}
+        return {**self._fn("forward")[1], **data}
+
+    def batch_layouts(self) -> tuple[Any, Any]:
+        """A trajectory's ``(X, Y)`` layouts; ``(X, X)`` when the labels are ``X`` itself."""
+        x, y, _ = self.layouts()
+        return (x, x) if self.unsupervised else (x, y)
 
 
 def register_model(concept: str, case: str, model: Model, make_inputs: MakeInputs,
@@ -371,41 +418,43 @@ def register_model(concept: str, case: str, model: Model, make_inputs: MakeInput
     ``batches``, ``learning_rate`` (optionally ``metrics``, ``step_returns``, ``still``); the
     model supplies the step, a fresh torch module, its loss, its spec and the batch layouts.
 
-    ``make_inputs(rng)`` returns ``{param: array, ..., X: ..., Y: ...}`` in the course layout.
+    ``make_inputs(rng)`` returns ``{param: array, ..., X: ..., Y: ...}`` (or the model's
+    ``inputs``) in the course layout; the output check gets the parameters and ``X`` only.
     ``half`` names the levels (``"forward"``, ``"gradient"``) also run in float16/bfloat16.
     """
     names = list(model.names)
     layouts = model.input_layouts()
     out_layout = model.layouts()[2]
     cost_case = f"{case}-cost" if cost_case is None else cost_case
-    checks = [  # the output does not read Y: it is left out there (an unread input never passes)
+    index = {"index_inputs": list(model.index_inputs)} if model.index_inputs else {}
+    checks = [  # the output reads only the parameters and X (an unread input never passes)
         register_forward(concept, case if output_case is None else output_case, model.scratch_output,
-                         model.torch_output, _WithoutLabels(make_inputs, model.y_name),
+                         model.torch_output, _OutputInputs(make_inputs, (*names, model.x_name)),
                          layouts=layouts, output_layout=out_layout, half="forward" in half),
         register_forward(concept, cost_case, model.scratch_cost, model.torch_objective, make_inputs,
-                         layouts=layouts, output_names=["J"], half="forward" in half),
+                         layouts=layouts, output_names=["J"], half="forward" in half, **index),
         register_gradient(concept, cost_case, model.scratch_grads, model.torch_objective,
-                          make_inputs, wrt=names, layouts=layouts, half="gradient" in half),
+                          make_inputs, wrt=names, layouts=layouts, half="gradient" in half, **index),
     ]
     if fd:
         fd_model, fd_inputs = fd if isinstance(fd, tuple) else (model, make_inputs)
         checks.append(register_finite_differences(concept, cost_case, fd_model.scratch_cost,
                                                   fd_model.scratch_grads, fd_inputs,
-                                                  wrt=list(fd_model.names)))
+                                                  wrt=list(fd_model.names), **index))
     for name, make_problem in (trajectories or {}).items():
         checks.append(register_trajectory(concept, name, model_problem(model, make_problem)))
     return checks
 
 
 @dataclass(frozen=True)
-class _WithoutLabels:
-    """``make_inputs`` without the labels, for a model's output check (its forward reads none)."""
+class _OutputInputs:
+    """``make_inputs`` cut to what a model's output reads (its parameters and ``X``)."""
 
     make_inputs: MakeInputs
-    y_name: str = "Y"
+    keep: tuple[str, ...]
 
     def __call__(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        return {k: v for k, v in self.make_inputs(rng).items() if k != self.y_name}
+        return {k: v for k, v in self.make_inputs(rng).items() if k in self.keep}
 
 
 def model_problem(model: Model, make_problem: MakeProblem) -> Callable[[np.random.Generator], dict[str, Any]]:
@@ -421,11 +470,16 @@ class _ModelProblem:
     model: Model
     make_problem: MakeProblem
 
+    def __post_init__(self) -> None:
+        inputs = self.model.batch_inputs
+        if len(inputs) > 2:
+            raise ValueError(f"model_problem: a trajectory steps on (X, Y) batches; this model's "
+                             f"cost reads {list(inputs)}")
+
     def __call__(self, rng: np.random.Generator) -> dict[str, Any]:
-        x, y, _ = self.model.layouts()
-        return {"scratch_step": self.model.propagate, "torch_model": self.model.make_module(),
+        return {"scratch_step": self.model.step, "torch_model": self.model.make_module(),
                 "torch_loss": self.model.torch_loss, "param_spec": self.model.spec(),
-                "batch_layouts": (x, y), **self.make_problem(rng)}
+                "batch_layouts": self.model.batch_layouts(), **self.make_problem(rng)}
 
 
 def register_property(concept: str, case: str, run: Callable[[str, str], CheckResult],

@@ -38,16 +38,16 @@ from parity_tests.datasets import breast_cancer
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.registry import (
     CheckUnavailable,
+    Model,
     ParityCheck,
+    model_problem,
     register,
-    register_finite_differences,
     register_forward,
-    register_gradient,
+    register_model,
     register_trajectory,
     seed_for,
 )
 from parity_tests.tolerances import tolerance
-from parity_tests.torch_functional import module_function
 from scratch import anomaly as S
 from torch_ref import anomaly as T
 from torch_ref.layout import SAME, numpy_dtype, to_numpy, to_tensor, torch_dtype
@@ -259,40 +259,27 @@ def ae_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {**params, "X": rng.normal(size=(M, AE_DIMS[0]))}
 
 
-def _ae_split(kw: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    return {k: kw[k] for k in AE_NAMES}, kw["X"]
+def autoencoder(dims: list[int]) -> Model:
+    """The autoencoder ``[n, *hidden, n]`` declared once (:class:`~parity_tests.registry.Model`):
+    scratch ``autoencoder_propagate``/``reconstruction_error`` vs :class:`torch_ref.anomaly.Autoencoder`'s
+    ``loss``/``score``, rows ``X (m, n)`` on both sides (``SAME``). Its labels are ``X`` itself
+    (``inputs=("X",)``): ``propagate(params, X)``, ``loss(X)``, batches ``(X, X)``."""
+    return Model(propagate=S.autoencoder_propagate, forward=S.reconstruction_error,
+                 make_module=partial(T.Autoencoder, dims, "tanh"),
+                 param_spec=T.Autoencoder(dims, "tanh", device="meta").param_spec,
+                 loss_method="loss", output_method="score", inputs=("X",),
+                 x_layout=SAME, output_layout=SAME)
 
 
-_ae_meta = T.Autoencoder(AE_DIMS, "tanh", device="meta")
-_ae_loss, _ae_layouts = module_function(lambda: _ae_meta, _ae_meta.param_spec, method="loss")
-register_gradient(C, "autoencoder-cost", lambda **kw: S.autoencoder_propagate(*_ae_split(kw))[1],
-                  lambda **kw: _ae_loss(kw.pop("X"), **kw), ae_inputs, wrt=AE_NAMES,
-                  layouts={**_ae_layouts, "X": SAME})
-register_finite_differences(C, "autoencoder-cost",
-                            lambda **kw: S.autoencoder_propagate(*_ae_split(kw))[0],
-                            lambda **kw: S.autoencoder_propagate(*_ae_split(kw))[1], ae_inputs,
-                            wrt=AE_NAMES)
+register_model(C, "autoencoder", autoencoder(AE_DIMS), ae_inputs)
 
 
-def ae_torch_loss(model: T.Autoencoder, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    return model.loss(X)
-
-
-def ae_problem(dims: list[int], X: np.ndarray, steps: int, learning_rate: float,
-               rng: np.random.Generator) -> dict[str, Any]:
-    """Full-batch training on rows ``X (m, n)``, from scratch's initialization, both sides."""
-    model = T.Autoencoder(dims)
-    return {"scratch_step": lambda p, X, Y: S.autoencoder_propagate(p, X),
-            "torch_model": model, "torch_loss": ae_torch_loss,
-            "init_params": S.initialize_autoencoder(dims[0], dims[1:-1], rng),
-            "batches": [(X, X)] * steps, "param_spec": model.param_spec,
-            "learning_rate": learning_rate, "batch_layouts": (SAME, SAME)}
-
-
-def toy_ae_problem(rng: np.random.Generator) -> dict[str, Any]:
-    """60 steps on 30 rows of rank-2 data plus noise in 5 features (bottleneck 2), α = 0.05."""
+def toy_ae_data(rng: np.random.Generator) -> dict[str, Any]:
+    """60 full-batch steps on 30 rows of rank-2 data plus noise in 5 features (bottleneck 2),
+    α = 0.05, from scratch's initialization."""
     X = rng.normal(size=(30, 2)) @ rng.normal(size=(2, AE_DIMS[0])) + 0.1 * rng.normal(size=(30, 5))
-    return ae_problem(AE_DIMS, X, 60, 0.05, rng)
+    return {"init_params": S.initialize_autoencoder(AE_DIMS[0], AE_DIMS[1:-1], rng),
+            "batches": [(X, X)] * 60, "learning_rate": 0.05}
 
 
 def ae_metrics(data: tuple[np.ndarray, ...]):
@@ -313,14 +300,20 @@ def ae_metrics(data: tuple[np.ndarray, ...]):
     return metrics
 
 
-def breast_cancer_ae_problem(rng: np.random.Generator, steps: int = BC_STEPS) -> dict[str, Any]:
+def breast_cancer_ae_data(steps: int, rng: np.random.Generator) -> dict[str, Any]:
+    """``steps`` full-batch steps on the benign training rows, α = ``BC_LEARNING_RATE``, with
+    each side's test precision/recall/F1 (:func:`ae_metrics`)."""
     data = breast_cancer_split()
-    problem = ae_problem([4, *BC_HIDDEN, 4], data[0], steps, BC_LEARNING_RATE, rng)
-    return {**problem, "metrics": ae_metrics(data)}
+    return {"init_params": S.initialize_autoencoder(4, BC_HIDDEN, rng),
+            "batches": [(data[0], data[0])] * steps, "learning_rate": BC_LEARNING_RATE,
+            "metrics": ae_metrics(data)}
 
 
-register_trajectory(C, "autoencoder-toy", toy_ae_problem)
-register_trajectory(C, "breast-cancer-autoencoder", breast_cancer_ae_problem)
+BC_AUTOENCODER = autoencoder([4, *BC_HIDDEN, 4])
+
+register_trajectory(C, "autoencoder-toy", model_problem(autoencoder(AE_DIMS), toy_ae_data))
+register_trajectory(C, "breast-cancer-autoencoder",
+                    model_problem(BC_AUTOENCODER, partial(breast_cancer_ae_data, BC_STEPS)))
 
 
 def run_ae_detector(device: str, dtype: str) -> CheckResult:

@@ -1,6 +1,7 @@
 """Parity checks of ``rl``: REINFORCE and DQN, in NumPy (``scratch.rl``) and torch (``torch_ref.rl``).
 
-* **forward / gradient / finite-difference**: the REINFORCE cost ``J = mean_t[−A_t log π(a_t|s_t)
+* **forward / gradient / finite-difference** (one declared ``registry.Model`` per network: the
+  policy, each Q-network's loss): the networks' logits, the REINFORCE cost ``J = mean_t[−A_t log π(a_t|s_t)
   − β H_t]`` and the TD cost ``J = mean_i ℓ(Q(s_i, a_i) − y_i)`` (Huber and squared) with every
   parameter gradient against autograd (both costs are scalars: no upstream ``G``), and the scratch
   backward against central differences in float64.
@@ -40,21 +41,19 @@ from parity_tests.compare import (
 from parity_tests.devices import check_device, parity_mode
 from parity_tests.registry import (
     CheckUnavailable,
+    Model,
     ParityCheck,
     register,
-    register_finite_differences,
-    register_forward,
-    register_gradient,
+    register_model,
     seed_for,
 )
 from parity_tests.tolerances import MIN_SENSITIVITY, MOMENT_SE, Tolerance, lockstep_tolerance, tolerance
-from parity_tests.torch_functional import module_function
-from scratch.rl import bandit
+from scratch.rl import bandit, common
 from scratch.rl import dqn as SD
 from scratch.rl import reinforce as SR
 from scratch.rl.envs import BanditEnv, UniformStream, make_cartpole
 from torch_ref import rl as T
-from torch_ref.layout import COLUMNS, load_scratch_params, numpy_dtype, state_dict_to_params, torch_dtype
+from torch_ref.layout import load_scratch_params, numpy_dtype, state_dict_to_params, torch_dtype
 
 BETA = 0.05
 T_STEPS, M = 7, 5  # episode length and TD minibatch; sizes below are distinct and non-square
@@ -84,54 +83,42 @@ def td_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
             "actions": rng.integers(0, dims[-1], M), "y": 3 * rng.standard_normal(M)}  # |δ| both sides of 1
 
 
-def _p(kw: dict[str, Any]) -> dict[str, np.ndarray]:
-    return {k: kw[k] for k in NAMES}
+def logits(params: dict[str, np.ndarray], S: np.ndarray, activation: str) -> np.ndarray:
+    """The network's logits ``Z[L] (k, m)`` for states ``S (n_x, m)``: the policy's action
+    preferences (REINFORCE), or ``Q(s, ·)`` (DQN)."""
+    return common.forward(params, S, activation)[0]
 
 
-def reinforce_cost(**kw: Any) -> float:
-    return SR.cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["A"], POLICY.activation, BETA)[0]
+def policy(config: SR.ReinforceConfig) -> Model:
+    """REINFORCE's policy network declared once (:class:`~parity_tests.registry.Model`): scratch
+    ``cost_and_grads``/logits vs :class:`torch_ref.rl.ReinforceAgent`'s ``loss``/``forward``.
+    Its cost reads an episode, ``inputs=("S", "actions", "A")``: states, the actions taken (indices,
+    integers on both sides) and their advantages."""
+    return Model(propagate=partial(SR.cost_and_grads, activation=config.activation,
+                                   beta=config.entropy_beta),
+                 forward=partial(logits, activation=config.activation),
+                 make_module=partial(T.ReinforceAgent, config), param_spec=T.PARAM_SPEC["reinforce"](2),
+                 loss_method="loss", x_name="S", inputs=("S", "actions", "A"),
+                 index_inputs=("actions",))
 
 
-def reinforce_grads(**kw: Any) -> dict[str, np.ndarray]:
-    return SR.cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["A"], POLICY.activation, BETA)[1]
+def q_network(config: SD.DQNConfig) -> Model:
+    """DQN's Q-network declared once: scratch ``td_cost_and_grads``/``Q(s, ·)`` vs
+    :class:`torch_ref.rl.DQNAgent`'s ``q_loss``/``forward``, on a minibatch
+    ``inputs=("S", "actions", "y")`` (states, action indices, TD targets held constant)."""
+    return Model(propagate=partial(SD.td_cost_and_grads, activation=config.activation, loss=config.loss),
+                 forward=partial(logits, activation=config.activation),
+                 make_module=partial(T.DQNAgent, config), param_spec=T.PARAM_SPEC["dqn"](2),
+                 loss_method="q_loss", x_name="S", inputs=("S", "actions", "y"),
+                 index_inputs=("actions",))
 
 
-_policy_loss, _policy_layouts = module_function(lambda: T.ReinforceAgent(POLICY, device="meta"),
-                                                T.PARAM_SPEC["reinforce"](2), method="loss",
-                                                inputs=("S", "actions", "A"))
-INDEX = ["actions"]  # action indices stay integers on both sides
-register_forward("rl", "reinforce-cost", reinforce_cost, _policy_loss, reinforce_inputs,
-                 layouts={**_policy_layouts, "S": COLUMNS}, index_inputs=INDEX)
-register_gradient("rl", "reinforce-cost", reinforce_grads, _policy_loss, reinforce_inputs, wrt=NAMES,
-                  layouts={**_policy_layouts, "S": COLUMNS}, vjp=False, index_inputs=INDEX)
-register_finite_differences("rl", "reinforce-cost", reinforce_cost, reinforce_grads, reinforce_inputs,
-                            wrt=NAMES, vjp=False, index_inputs=INDEX)
-
-def td_cost(*, loss: str, activation: str, **kw: Any) -> float:
-    """The Q-network's TD cost ``J`` on a batch of ``(S, actions, y)`` (``loss``: its TD loss)."""
-    return SD.td_cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["y"], activation, loss)[0]
-
-
-def td_grads(*, loss: str, activation: str, **kw: Any) -> dict[str, np.ndarray]:
-    """The gradients ``{"dW1", …}`` of :func:`td_cost`."""
-    return SD.td_cost_and_grads(_p(kw), kw["S"], kw["actions"], kw["y"], activation, loss)[1]
-
-
+register_model("rl", "reinforce-logits", policy(POLICY), reinforce_inputs, cost_case="reinforce-cost")
 for _loss, _cfg in QNET.items():
-    _td_cost = partial(td_cost, loss=_loss, activation=_cfg.activation)
-    _td_grads = partial(td_grads, loss=_loss, activation=_cfg.activation)
-    _fn, _layouts = module_function(partial(T.DQNAgent, _cfg, device="meta"), T.PARAM_SPEC["dqn"](2),
-                                    method="q_loss", inputs=("S", "actions", "y"))
-    _layouts = {**_layouts, "S": COLUMNS}
-    register_forward("rl", f"td-{_loss}", _td_cost, _fn, td_inputs, layouts=_layouts,
-                     index_inputs=INDEX)
-    register_gradient("rl", f"td-{_loss}", _td_grads, _fn, td_inputs, wrt=NAMES, layouts=_layouts,
-                      vjp=False, index_inputs=INDEX)
-    register_finite_differences("rl", f"td-{_loss}", _td_cost, _td_grads, td_inputs, wrt=NAMES,
-                                vjp=False, index_inputs=INDEX)
+    register_model("rl", f"td-{_loss}-q", q_network(_cfg), td_inputs, cost_case=f"td-{_loss}")
 
 
-# --- trajectories: both agents, same parameters, same environment seed, same uniforms ----------
+# --- agent-environment runs --------------------------------------------------------------------
 def _env(name: str) -> Any:
     if name == "bandit":
         return BanditEnv(10, seed=7)

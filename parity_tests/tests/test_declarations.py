@@ -44,14 +44,15 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("similarity.py", '"scipy"', '"oracle"'): "held against SciPy's distances",
     ("similarity.py", '"digits-retrieval"', '"forward"'): "nearest-neighbour retrieval, no parameters",
     ("anomaly.py", "case", "level"):
-        "anomaly's _register: Gaussian detectors, thresholds and oracles (no gradient descent) "
-        "run in parity mode; the autoencoder's checks are registered by the generic helpers",
+        "anomaly's _register: Gaussian detectors, thresholds, the trained autoencoder's detector "
+        "(scores, epsilon, flags) and oracles run in parity mode; the autoencoder's own checks "
+        "are declared (registry.Model, inputs=('X',))",
 }
 """Every hand-built check of the concept modules. Keep it short: a model goes through
 ``register_model``; an operation through ``register_forward``/``register_gradient``/…"""
 
-CLEAN_OF_DEFAULT_CLOSURES = ("cnn.py", "rl.py", "rnn/checks.py", "rnn/common.py", "rnn/cudnn.py",
-                             "rnn/long_range.py", "rnn/tasks.py")
+CLEAN_OF_DEFAULT_CLOSURES = ("anomaly.py", "cnn.py", "rl.py", "rnn/checks.py", "rnn/common.py",
+                             "rnn/cudnn.py", "rnn/long_range.py", "rnn/tasks.py")
 """Modules held to binding loop values with ``functools.partial`` (or a function of them), not
 default arguments (``lambda rng, c=_config: ...``); the others join as they are moved."""
 
@@ -114,3 +115,23 @@ def test_convnet_checks_are_derived_from_its_declaration() -> None:
         for form in ("vectorized", "loop"):
             assert {f"cnn-net-{mode}-{form}-cost-gradient", f"cnn-net-{mode}-{form}-cost-forward"} <= ids
     assert {"cnn-net-max-vectorized-cost-finite-difference", "cnn-digits-max-trajectory"} <= ids
+
+
+@pytest.mark.parametrize("concept, declared", [
+    ("rnn", [f"rnn-{cell}-{what}-{labels}-{level}" for cell in ("rnn", "lstm")
+             for labels in ("steps", "last")
+             for what, level in (("output", "forward"), ("cost", "forward"), ("cost", "gradient"),
+                                 ("cost", "finite-difference"))]),
+    ("anomaly", ["anomaly-autoencoder-forward", "anomaly-autoencoder-cost-forward",
+                 "anomaly-autoencoder-cost-gradient", "anomaly-autoencoder-cost-finite-difference"]),
+    ("rl", [f"rl-{case}-{level}" for case in ("reinforce-cost", "td-huber", "td-squared")
+            for level in ("forward", "gradient", "finite-difference")]
+     + ["rl-reinforce-logits-forward", "rl-td-huber-q-forward", "rl-td-squared-q-forward"]),
+])
+def test_networks_checks_are_derived_from_their_declarations(concept: str, declared: list[str]) -> None:
+    """rnn's sequence models, anomaly's autoencoder and rl's policy and Q-networks are declared
+    (``register_model``); their cost checks keep the ids they had when built by hand."""
+    from parity_tests import registry as R
+
+    ids = {c.id for c in R.all_checks([concept])}
+    assert set(declared) <= ids, sorted(set(declared) - ids)

@@ -33,7 +33,7 @@ RECALL_STEPS = 600  # the LSTM escapes its plateau near step 70-320 depending on
 
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
 def test_recall_trajectories_agree(cell: str, device: str, dtype: str) -> None:
-    problem = K.recall_problem(cell, RECALL_PARITY_STEPS, K.RECALL_LR[cell], np.random.default_rng(11))
+    problem = K.recall(cell, RECALL_PARITY_STEPS, K.RECALL_LR[cell])(np.random.default_rng(11))
     assert_parity(check_training(device=device, dtype=dtype, concept="rnn", case=f"recall-{cell}",
                                  **problem))
 
@@ -51,7 +51,7 @@ def test_recall_whole_run_is_equal_step_for_step_in_lockstep(cell: str, device: 
     step, every update compared at the gradient tolerance. The outcome is asserted in float64;
     in float32 the LSTM's plateau escape comes later (75% held-out at step 600 on CPU, where
     float64 reaches 100%): when it escapes depends on rounding, not on the implementation."""
-    problem = K.recall_problem(cell, RECALL_STEPS, K.RECALL_LR[cell], np.random.default_rng(11))
+    problem = K.recall(cell, RECALL_STEPS, K.RECALL_LR[cell])(np.random.default_rng(11))
     locked = check_training(device=device, dtype=dtype, concept="rnn", case=f"recall-{cell}",
                             lockstep=True, **problem)
     assert_parity(locked)
@@ -64,7 +64,7 @@ def test_recall_whole_run_is_equal_step_for_step_in_lockstep(cell: str, device: 
 def test_recall_lstm_learns_and_vanilla_rnn_does_not(cell: str) -> None:
     """Each side running free on the same batches (they part ways after the first steps, see
     below): the outcome is asserted per side."""
-    problem = K.recall_problem(cell, RECALL_STEPS, K.RECALL_LR[cell], np.random.default_rng(11))
+    problem = K.recall(cell, RECALL_STEPS, K.RECALL_LR[cell])(np.random.default_rng(11))
     free = check_training(device="cpu", dtype="float64", concept="rnn", case=f"recall-{cell}",
                           **problem).extra["metrics"]
     for side in ("scratch", "torch"):
@@ -77,7 +77,7 @@ def test_recall_runs_part_ways_whatever_the_implementation() -> None:
     than the trajectory tolerance once the LSTM's training turns unstable. Free-running parity
     there would demand what no two implementations can give."""
     steps = 140
-    problem = K.recall_problem("lstm", steps, K.RECALL_LR["lstm"], np.random.default_rng(11))
+    problem = K.recall("lstm", steps, K.RECALL_LR["lstm"])(np.random.default_rng(11))
     rng = np.random.default_rng(5)
     runs = []
     for nudge in (0.0, 1e-15):
@@ -103,7 +103,7 @@ DIGITS_STEPS = 200  # vanilla RNN, 32 units, batches of 128, α = 0.3: ~94% held
 
 
 def test_digits_as_row_sequences_reach_90_percent(device: str, dtype: str) -> None:
-    problem = K.digits_problem("rnn", DIGITS_STEPS, 0.3, np.random.default_rng(5))
+    problem = K.digits("rnn", DIGITS_STEPS, 0.3)(np.random.default_rng(5))
     result = check_training(device=device, dtype=dtype, concept="rnn", case="digits-rnn", **problem)
     assert_parity(result)
     for side in ("scratch", "torch"):
@@ -114,7 +114,7 @@ CHARLM_STEPS = 200
 
 
 def test_char_lm_trains_identically_and_samples_the_same_text(device: str, dtype: str) -> None:
-    problem = K.charlm_problem(CHARLM_STEPS, 1.0, np.random.default_rng(7))
+    problem = K.charlm(CHARLM_STEPS, 1.0)(np.random.default_rng(7))
     result = check_training(device=device, dtype=dtype, concept="rnn", case="charlm-rnn", **problem)
     assert_parity(result)
     losses = result.extra["scratch_loss"]

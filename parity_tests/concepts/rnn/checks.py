@@ -3,8 +3,10 @@
 - the layer's hidden states at every step (``nn.RNN``/``nn.LSTM``'s output sequence), its last
   states ``h_n`` (``c_n``) and the LSTM's cell state at every step;
 - backprop through time: a random upstream ``G`` on every hidden state, gradients of ``x``,
-  ``a0`` (``c0``) and every parameter; and the model's cost from every step's prediction or from
-  the last step only (sequence classification), gradients of every parameter;
+  ``a0`` (``c0``) and every parameter;
+- the model (:func:`.common.sequence_model`, one ``registry.Model`` per cell and label kind):
+  its probabilities, and its cost from every step's prediction or from the last step only
+  (sequence classification) with the gradient of every parameter, derived by ``register_model``;
 - the same backwards against central differences of the scratch forward (float64);
 - gradient clipping by value and by global norm against ``torch.nn.utils``.
 """
@@ -22,6 +24,7 @@ from parity_tests.registry import (
     register_finite_differences,
     register_forward,
     register_gradient,
+    register_model,
     seed_for,
 )
 from parity_tests.tolerances import tolerance
@@ -31,12 +34,10 @@ from torch_ref.layout import numpy_dtype, to_numpy, to_tensor
 from .common import (
     SEQUENCE,
     T,
-    all_names,
     core_names,
-    cost_layouts,
     layer_layouts,
     make_inputs,
-    torch_cost,
+    sequence_model,
     torch_layer,
 )
 
@@ -66,13 +67,6 @@ def layer_hidden(cell: str):
     return lambda **kw: forward(**kw)["a"]
 
 
-def model_cost(cell: str, grads: bool):
-    def fn(x, Y, **params):
-        J, g = S.propagate(params, x, Y, cell)
-        return g if grads else J
-    return fn
-
-
 LAYER_OUTPUTS = {"a": SEQUENCE, "c": SEQUENCE, "a_last": T.STATE, "c_last": T.STATE}
 """How each output of :func:`layer_forward` converts from torch's layout."""
 
@@ -90,14 +84,10 @@ for _cell in S.CELLS:
                       wrt=_wrt, layouts=layer_layouts(_cell), output_layout=SEQUENCE, vjp=True)
     register_finite_differences("rnn", f"{_cell}-bptt", layer_hidden(_cell), layer_vjp(_cell),
                                 make_inputs(_cell), wrt=_wrt, vjp=True)
-    for _labels in ("steps", "last"):
-        _last = _labels == "last"
-        register_gradient("rnn", f"{_cell}-cost-{_labels}", model_cost(_cell, True),
-                          torch_cost(_cell, _last), make_inputs(_cell, _labels),
-                          wrt=list(all_names(_cell)), layouts=cost_layouts(_last))
-        register_finite_differences("rnn", f"{_cell}-cost-{_labels}", model_cost(_cell, False),
-                                    model_cost(_cell, True), make_inputs(_cell, _labels),
-                                    wrt=list(all_names(_cell)))
+    for _labels in ("steps", "last"):  # the model: one declaration per cell and label kind
+        register_model("rnn", f"{_cell}-output-{_labels}",
+                       sequence_model(_cell, many_to_one=_labels == "last"),
+                       make_inputs(_cell, _labels), cost_case=f"{_cell}-cost-{_labels}")
 
 
 # --- gradient clipping ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Shared pieces of the ``rnn`` parity checks: sizes, inputs, torch functions of course params.
+"""Shared pieces of the ``rnn`` parity checks: sizes, inputs, torch functions of course params,
+and the sequence model's declaration (:func:`sequence_model`).
 
 On CUDA the torch side runs torch's own RNN kernels (cuDNN off, :func:`native_kernels`), held
 to the policy like every CUDA check; cuDNN's float32 kernels are less accurate than that and
@@ -8,14 +9,15 @@ are checked on their own (``cudnn.py``, the policy's "kernels" paragraph).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 import torch
-from torch import nn
 from torch.func import functional_call
 from torch.nn import functional as F
 
 from parity_tests.devices import cudnn_enabled
+from parity_tests.registry import Model
 from scratch import rnn as S
 from torch_ref import rnn as T
 from torch_ref.layout import COLUMNS, Layout, sequence_to_course, sequence_to_torch
@@ -68,10 +70,6 @@ def layer_layouts(cell: str) -> dict[str, Layout]:
     return {"x": SEQUENCE, **states}
 
 
-def _model(cell: str, many_to_one: bool = False) -> T.SequenceModel:
-    return T.SequenceModel(N_X, N_A, N_Y, cell, many_to_one=many_to_one, device="meta")
-
-
 def _sd(cell: str, params: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return T.course_to_torch({k: params[k] for k in all_names(cell) if k in params}, cell)
 
@@ -111,22 +109,24 @@ def torch_layer(cell: str, output: str = "a", n_x: int = N_X, n_a: int = N_A, cu
     return fn
 
 
-def torch_cost(cell: str, last_only: bool):
-    """``fn(x, Y, **course params)``: ``nn.CrossEntropyLoss`` (mean) of the model's logits."""
-    model = _model(cell, many_to_one=last_only)
-
-    def fn(x, Y, **params):
-        with native_kernels():
-            logits = functional_call(model, _sd(cell, params), (x,))
-        return F.cross_entropy(logits.reshape(-1, N_Y), Y.reshape(-1, N_Y))
-    return fn
-
-
-def cost_layouts(last_only: bool) -> dict[str, Layout]:
-    return {"x": SEQUENCE, "Y": COLUMNS if last_only else SEQUENCE}
-
-
-def sequence_loss(model: nn.Module, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of ``model(X)`` against one-hot ``Y`` of the same shape."""
-    logits = model(X)
+def sequence_cost(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of ``logits`` against one-hot ``Y`` of the same shape (``(m, n_y)`` or
+    ``(T_x, m, n_y)``): ``nn.CrossEntropyLoss`` (mean) over every prediction."""
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1, Y.shape[-1]))
+
+
+def sequence_model(cell: str, n_x: int = N_X, n_a: int = N_A, n_y: int = N_Y,
+                   many_to_one: bool = False) -> Model:
+    """The course's sequence model of ``cell`` declared once (:class:`~parity_tests.registry.Model`):
+    scratch ``propagate``/``predict_proba`` vs :class:`~torch_ref.rnn.SequenceModel` through its
+    :class:`~torch_ref.rnn.CourseConverter`, on torch's own RNN kernels (:func:`native_kernels`).
+    ``many_to_one``: one label per sequence, ``Y (n_y, m)``, from the last hidden state; else one
+    per step, ``Y (n_y, m, T_x)``."""
+    return Model(propagate=partial(S.propagate, cell=cell),
+                 forward=partial(S.predict_proba, cell=cell, last_only=many_to_one),
+                 make_module=partial(T.SequenceModel, n_x, n_a, n_y, cell, many_to_one),
+                 param_spec=T.CourseConverter(cell), torch_cost=sequence_cost,
+                 output_method="predict_proba", x_name="x", x_layout=SEQUENCE,
+                 y_layout=COLUMNS if many_to_one else SEQUENCE,
+                 output_layout=COLUMNS if many_to_one else SEQUENCE,
+                 torch_context=native_kernels)

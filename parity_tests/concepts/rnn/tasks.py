@@ -11,10 +11,12 @@ batches, loss and every parameter compared at every step (:func:`~parity_tests.t
    characters on both sides.
 
 The registered runs are short (the report runs every check in float32 and float64); the tests
-train longer. Torch trains ``SequenceModel`` itself — ``nn.RNN``/``nn.LSTM`` parameters, with
-``bias_hh`` held at zero (see :mod:`torch_ref.rnn`) — and the runner converts through the
-model's own :class:`~torch_ref.rnn.CourseConverter`. On CUDA it runs torch's own RNN kernels
-(:class:`NativeKernels`; cuDNN's have their own checks).
+train longer, through the same :func:`recall`/:func:`digits`/:func:`charlm`. Each is
+``model_problem`` of the sequence model's declaration (:func:`.common.sequence_model`) at the
+task's sizes: torch trains ``SequenceModel`` itself — ``nn.RNN``/``nn.LSTM`` parameters, with
+``bias_hh`` held at zero (see :mod:`torch_ref.rnn`) — the runner converts through its
+:class:`~torch_ref.rnn.CourseConverter`, and on CUDA it runs torch's own RNN kernels (cuDNN's
+have their own checks); the functions ``*_data`` give only the data, initial parameters and rate.
 """
 
 from __future__ import annotations
@@ -25,49 +27,35 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
+from parity_tests import datasets
 from parity_tests.compare import compare, group_result
-from parity_tests.datasets import digits
 from parity_tests.devices import check_device, parity_mode
-from parity_tests.registry import ParityCheck, register, register_trajectory, seed_for
+from parity_tests.registry import (
+    MakeProblem,
+    ParityCheck,
+    model_problem,
+    register,
+    register_trajectory,
+    seed_for,
+)
 from parity_tests.tolerances import tolerance
 from scratch import rnn as S
 from scratch.gd import gd_update
 from torch_ref import rnn as T
-from torch_ref.layout import COLUMNS, numpy_dtype, to_numpy, to_tensor
+from torch_ref.layout import numpy_dtype, to_numpy, to_tensor
 
-from .common import SEQUENCE, native_kernels, sequence_loss
+from .common import SEQUENCE, native_kernels, sequence_model
 
 TEXT_PATH = Path(__file__).resolve().parents[2] / "data" / "alice.txt"
 
 
-class NativeKernels(T.SequenceModel):
-    """The production :class:`~torch_ref.rnn.SequenceModel`, run on torch's own CUDA kernels
-    (the checks' rule, :func:`.common.native_kernels`); same parameters, same ``state_dict``."""
-
-    def forward(self, x: torch.Tensor, state=None) -> torch.Tensor:
-        with native_kernels():
-            return super().forward(x, state)
-
-
-def _problem(cell: str, init: dict[str, np.ndarray], batches: list, lr: float, many_to_one: bool,
-             metrics=None) -> dict[str, Any]:
-    n_y, n_a = init[S.HEAD[cell][0]].shape
-    n_x = init["Wax"].shape[1] if cell == "rnn" else init["Wf"].shape[1] - n_a
-    return {"scratch_step": lambda p, X, Y: S.propagate(p, X, Y, cell),
-            "torch_model": NativeKernels(n_x, n_a, n_y, cell, many_to_one),
-            "torch_loss": sequence_loss, "init_params": init, "batches": batches,
-            "param_spec": T.CourseConverter(cell), "learning_rate": lr,
-            "batch_layouts": (SEQUENCE, COLUMNS if many_to_one else SEQUENCE), "metrics": metrics}
-
-
 def held_out_accuracy(cell: str, x: np.ndarray, labels: np.ndarray):
     """``metrics(params, model)``: accuracy of both sides on held-out ``x (n_x, m, T_x)``."""
-    def metrics(params: dict[str, np.ndarray], model: nn.Module) -> dict[str, float]:
+    def metrics(params: dict[str, np.ndarray], model: T.SequenceModel) -> dict[str, float]:
         xs = x.astype(next(iter(params.values())).dtype)
         p0 = next(model.parameters())
-        with torch.no_grad():
+        with torch.no_grad(), native_kernels():
             pred = to_numpy(model.predict(torch.as_tensor(SEQUENCE.to_torch(xs), device=p0.device,
                                                           dtype=p0.dtype)))
         return {"test_accuracy_scratch": float(np.mean(S.predict(params, xs, cell) == labels)),
@@ -89,15 +77,17 @@ def recall_batch(rng: np.random.Generator, m: int = RECALL_M, T_x: int = RECALL_
     return x, np.eye(RECALL_K)[:, s]
 
 
-def recall_problem(cell: str, steps: int, lr: float, rng: np.random.Generator,
-                   n_a: int = 16) -> dict[str, Any]:
+RECALL_N_A = 16
+
+
+def recall_data(cell: str, steps: int, lr: float, rng: np.random.Generator) -> dict[str, Any]:
     """LSTM: forget gate open (``bf = 5``: ``Γf ≈ 0.993``, ``0.993^40 ≈ 0.76``) and update gate
     mostly shut (``bi = −3``), so a written symbol is neither forgotten nor drowned by what the
     blank steps write; the vanilla RNN gets Xavier weights, ``Waa`` halved (spectral radius
     ~0.5: the gradient to step 1 vanishes like 0.5^40 — with Xavier's ~1 it explodes on some
     seeds, and exploding gradients amplify rounding differences, so no two implementations
     can then agree step for step), and zero bias."""
-    init = S.initialize_parameters(RECALL_K, n_a, RECALL_K, cell, rng,
+    init = S.initialize_parameters(RECALL_K, RECALL_N_A, RECALL_K, cell, rng,
                                    forget_bias=5.0 if cell == "lstm" else 0.0)
     if cell == "lstm":
         init["bi"][:] = -3.0
@@ -105,11 +95,18 @@ def recall_problem(cell: str, steps: int, lr: float, rng: np.random.Generator,
         init["Waa"] *= 0.5  # contractive: its gradient vanishes (Xavier's ~1 explodes at times)
     batches = [recall_batch(rng) for _ in range(steps)]
     x_test, Y_test = recall_batch(np.random.default_rng(99), 500)
-    problem = _problem(cell, init, batches, lr, True,
-                       held_out_accuracy(cell, x_test, Y_test.argmax(axis=0)))
+    problem = {"init_params": init, "batches": batches, "learning_rate": lr,
+               "metrics": held_out_accuracy(cell, x_test, Y_test.argmax(axis=0))}
     if cell == "rnn":
         problem["verified_by"] = RECALL_RNN_VERIFIED_BY
     return problem
+
+
+def recall(cell: str, steps: int, lr: float) -> MakeProblem:
+    """The recall task's ``make_problem(rng)``: the many-to-one model of ``cell`` with
+    ``RECALL_N_A`` units over ``RECALL_K`` symbols, on :func:`recall_data`."""
+    return model_problem(sequence_model(cell, RECALL_K, RECALL_N_A, RECALL_K, many_to_one=True),
+                         partial(recall_data, cell, steps, lr))
 
 
 RECALL_RNN_VERIFIED_BY = {"Wax": "rnn-rnn-cost-last-gradient"}
@@ -129,12 +126,14 @@ vanish, in float32 and float64 (``check_training`` checks that this check exists
 def digit_sequences() -> tuple[np.ndarray, np.ndarray]:
     """``x (8, 1797, 8)``: pixel column ``c`` of row ``t`` of image ``i`` is ``x[c, i, t]``
     (values in [0, 1]); labels ``(1797,)``."""
-    X, labels = digits()  # X (64, m), pixel r·8 + c
+    X, labels = datasets.digits()  # X (64, m), pixel r·8 + c
     return np.ascontiguousarray(X.reshape(8, 8, -1).transpose(1, 2, 0)), labels
 
 
-def digits_problem(cell: str, steps: int, lr: float, rng: np.random.Generator, n_a: int = 32,
-                   batch: int = 128) -> dict[str, Any]:
+DIGITS_N_A, DIGITS_BATCH = 32, 128
+
+
+def digits_data(cell: str, steps: int, lr: float, rng: np.random.Generator) -> dict[str, Any]:
     """Mini-batches of ``batch`` from a fixed 1500-image training split; 297 held out."""
     x, labels = digit_sequences()
     order = np.random.default_rng(0).permutation(labels.size)
@@ -142,10 +141,19 @@ def digits_problem(cell: str, steps: int, lr: float, rng: np.random.Generator, n
     Y = np.eye(10)[:, labels]
     batches = []
     for _ in range(steps):
-        idx = rng.choice(train, batch, replace=False)
+        idx = rng.choice(train, DIGITS_BATCH, replace=False)
         batches.append((x[:, idx], Y[:, idx]))
-    init = S.initialize_parameters(8, n_a, 10, cell, rng, forget_bias=1.0 if cell == "lstm" else 0.0)
-    return _problem(cell, init, batches, lr, True, held_out_accuracy(cell, x[:, test], labels[test]))
+    init = S.initialize_parameters(8, DIGITS_N_A, 10, cell, rng,
+                                   forget_bias=1.0 if cell == "lstm" else 0.0)
+    return {"init_params": init, "batches": batches, "learning_rate": lr,
+            "metrics": held_out_accuracy(cell, x[:, test], labels[test])}
+
+
+def digits(cell: str, steps: int, lr: float) -> MakeProblem:
+    """The digits task's ``make_problem(rng)``: 8 pixels per step, ``DIGITS_N_A`` units, 10
+    classes from the last hidden state, on :func:`digits_data`."""
+    return model_problem(sequence_model(cell, 8, DIGITS_N_A, 10, many_to_one=True),
+                         partial(digits_data, cell, steps, lr))
 
 
 # --- 3. a character language model ------------------------------------------------------------
@@ -166,11 +174,21 @@ def char_batch(rng: np.random.Generator, text: str, alphabet: list[str], m: int 
     return eye[:, window[:, :-1]], eye[:, window[:, 1:]]  # (V, m, T_x) each
 
 
-def charlm_problem(steps: int, lr: float, rng: np.random.Generator, n_a: int = 32) -> dict[str, Any]:
+CHARLM_N_A = 32
+
+
+def charlm_data(steps: int, lr: float, rng: np.random.Generator) -> dict[str, Any]:
     text, alphabet = load_text()
-    init = S.initialize_parameters(len(alphabet), n_a, len(alphabet), "rnn", rng)
+    init = S.initialize_parameters(len(alphabet), CHARLM_N_A, len(alphabet), "rnn", rng)
     batches = [char_batch(rng, text, alphabet) for _ in range(steps)]
-    return _problem("rnn", init, batches, lr, False)
+    return {"init_params": init, "batches": batches, "learning_rate": lr}
+
+
+def charlm(steps: int, lr: float) -> MakeProblem:
+    """The character model's ``make_problem(rng)``: a vanilla RNN predicting every next
+    character (one-hot over the text's alphabet), on :func:`charlm_data`."""
+    V = len(load_text()[1])
+    return model_problem(sequence_model("rnn", V, CHARLM_N_A, V), partial(charlm_data, steps, lr))
 
 
 def train_scratch(problem: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -190,7 +208,7 @@ def sampling_check(device: str, dtype: str):
     check_device(device)
     rng = np.random.default_rng(seed_for("rnn", "charlm-sampling"))
     np_dtype = numpy_dtype(dtype)
-    problem = charlm_problem(SAMPLE_STEPS, 1.0, rng)
+    problem = charlm(SAMPLE_STEPS, 1.0)(rng)
     params = {k: v.astype(np_dtype) for k, v in train_scratch(problem).items()}
     _, alphabet = load_text()
     uniforms = rng.random(SAMPLE_LEN)
@@ -209,8 +227,7 @@ def sampling_check(device: str, dtype: str):
 RECALL_STEPS, DIGITS_STEPS, CHARLM_STEPS = 10, 10, 10  # short registered runs; tests train longer
 
 for _cell in S.CELLS:
-    register_trajectory("rnn", f"recall-{_cell}",
-                        partial(recall_problem, _cell, RECALL_STEPS, RECALL_LR[_cell]))
-register_trajectory("rnn", "digits-rnn", lambda rng: digits_problem("rnn", DIGITS_STEPS, 0.3, rng))
-register_trajectory("rnn", "charlm-rnn", lambda rng: charlm_problem(CHARLM_STEPS, 1.0, rng))
+    register_trajectory("rnn", f"recall-{_cell}", recall(_cell, RECALL_STEPS, RECALL_LR[_cell]))
+register_trajectory("rnn", "digits-rnn", digits("rnn", DIGITS_STEPS, 0.3))
+register_trajectory("rnn", "charlm-rnn", charlm(CHARLM_STEPS, 1.0))
 register(ParityCheck("rnn", "charlm-sampling", "forward", sampling_check))
