@@ -319,14 +319,18 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
         records.append(_record(name, actual[name], e_np, tol, dtype, m=m, x=x,
                                allow_nonfinite=allow_nonfinite))
     probe = {k: v for k, v in inputs.items() if k not in constant_in}
-    for k in _unread_inputs(scratch_fn, torch_fn, inputs, probe, layouts, device, dtype, scratch_raw,
-                            expected_raw, index_inputs):
-        records.append(insensitive(
-            f"input {k!r}", f"could not have failed for it: replacing inputs[{k!r}] by "
-            f"{_PERTURBED[k in index_inputs]} changed neither the scratch nor the torch output, so "
-            f"this check cannot tell whether {k} is used — drop it from inputs if neither function "
-            f"should read it, or both sides forgot it (a missing '+ {k}'?)", tol=tol))
+    records += _unread_records(_unread_inputs(scratch_fn, torch_fn, inputs, probe, layouts, device, dtype,
+                                              scratch_raw, expected_raw, index_inputs), index_inputs, tol)
     return group_result(concept, case, "forward", device, _dtype_name(dtype), records)
+
+
+def _unread_records(unread: Sequence[str], index_inputs: Sequence[str], tol: Tolerance) -> list[Comparison]:
+    """An INCONCLUSIVE record per input that no side reads (:func:`_unread_inputs`)."""
+    return [insensitive(
+        f"input {k!r}", f"could not have failed for it: replacing inputs[{k!r}] by "
+        f"{_PERTURBED[k in index_inputs]} changed neither the scratch nor the torch output, so "
+        f"this check cannot tell whether {k} is used — drop it from inputs if neither function "
+        f"should read it, or both sides forgot it (a missing '+ {k}'?)", tol=tol) for k in unread]
 
 
 _PERTURBED = {False: "1 − 2·(its values)", True: "its values rolled by one place"}
@@ -474,6 +478,26 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
     layouts = layouts or {}
     inputs = _cast_inputs(inputs, dtype, index_inputs)
     wrt = _check_wrt(wrt, inputs)
+    G, ref = _autograd_reference(torch_fn, inputs, wrt, layouts, output_layout, device, dtype, vjp, seed)
+    actual = _call_grads(scratch_grads, inputs, G, wrt)
+    tol = tol or tolerance(_dtype_name(dtype), "gradient")
+    m = m if m is not None else _infer_m(inputs)
+    records = []
+    for k, g in zip(wrt, ref):
+        g_np = np.zeros_like(inputs[k]) if g is None else layouts.get(k, SAME).to_course(to_numpy(g))
+        g_np = g_np * (grad_scale or {}).get(k, 1.0)
+        rec = _record("d" + k, actual[k], g_np, tol, dtype, m=m, x=inputs[k] if elementwise else None)
+        if g is None:
+            _say_unused(rec, k)
+        records.append(rec)
+    return group_result(concept, case, "gradient", device, _dtype_name(dtype), records)
+
+
+def _autograd_reference(torch_fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[str],
+                        layouts: Mapping[str, Layout], output_layout: Layout, device: str, dtype: Any,
+                        vjp: bool, seed: int) -> tuple[np.ndarray | None, tuple]:
+    """``(G, autograd's gradients of the objective wrt each input in wrt)``: the objective is the
+    cost ``J`` (``vjp=False``, ``G`` is ``None``) or ``Σ out ⊙ G`` for a random upstream ``G``."""
     with parity_mode():
         tensors = _to_torch(inputs, layouts, device, dtype, wrt)
         out = _objective_tensor(_call(torch_fn, tensors, role="torch_fn",
@@ -490,24 +514,17 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
             G = _cast_inputs({"G": _upstream(output_layout.to_course(to_numpy(out)).shape,
                                              np.float64, seed)}, dtype)["G"]
             objective = (out * to_tensor(output_layout.to_torch(G), device, dtype)).sum()
-        ref = torch.autograd.grad(objective, [tensors[k] for k in wrt], allow_unused=True)
-    actual = _call_grads(scratch_grads, inputs, G, wrt)
-    tol = tol or tolerance(_dtype_name(dtype), "gradient")
-    m = m if m is not None else _infer_m(inputs)
-    records = []
-    for k, g in zip(wrt, ref):
-        g_np = np.zeros_like(inputs[k]) if g is None else layouts.get(k, SAME).to_course(to_numpy(g))
-        g_np = g_np * (grad_scale or {}).get(k, 1.0)
-        rec = _record("d" + k, actual[k], g_np, tol, dtype, m=m, x=inputs[k] if elementwise else None)
-        if g is None:
-            unused = (f"the torch reference does not depend on {k!r}: autograd found no path from "
-                      f"its output to {k} (a forgotten '+ {k}' or an unused argument in torch_fn?)")
-            if rec.passed:
-                rec.note = unused + "; the scratch gradient is 0 too"
-            else:
-                rec.diagnosis = unused + " — so the reference gradient is 0 and the scratch one is not"
-        records.append(rec)
-    return group_result(concept, case, "gradient", device, _dtype_name(dtype), records)
+        return G, torch.autograd.grad(objective, [tensors[k] for k in wrt], allow_unused=True)
+
+
+def _say_unused(rec: Comparison, k: str) -> None:
+    """Note (or, when the scratch gradient is not 0, diagnose) a reference with no path to ``k``."""
+    unused = (f"the torch reference does not depend on {k!r}: autograd found no path from "
+              f"its output to {k} (a forgotten '+ {k}' or an unused argument in torch_fn?)")
+    if rec.passed:
+        rec.note = unused + "; the scratch gradient is 0 too"
+    else:
+        rec.diagnosis = unused + " — so the reference gradient is 0 and the scratch one is not"
 
 
 def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[str],
