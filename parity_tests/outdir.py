@@ -5,8 +5,8 @@ What "dlparity wrote" means: the folder's entries ``.dlparity-manifest.json`` an
 lists that are still as written (a plain file of the recorded size and SHA-256).
 A folder holding anything else is refused (:func:`check_out_dir`) unless ``force``, and even then
 only the report's own names are replaced. A manifest names only plain files directly inside the
-folder with the report's names (``report.md``, ``report.json``, ``*.png``); a forged, copied or
-older one is ignored with a warning and deletes nothing.
+folder with the report's names (``report.md``, ``report.json``, ``report.html``, ``*.png``); a
+forged, copied or older one is ignored with a warning and deletes nothing.
 
 The outputs change together: every file is staged in a folder inside ``--out``; then, under a
 lock and with SIGINT and SIGTERM held back, the previous run's files are moved into the staging
@@ -41,17 +41,21 @@ STAGING = ".dlparity-staging-"
 _OWN_PREFIXES = (STAGING, ".dlparity-probe-")  # a run's staging folder, check_out_dir's probe
 
 
+OUTPUT_NAMES = ("report.md", "report.json", "report.html")
+"""The report's fixed file names in ``--out`` (besides its ``*.png`` plots)."""
+
+
 class OutDirError(ValueError):
     """``--out`` cannot be written without losing something: a file, or a folder we cannot write,
     or a folder holding files dlparity did not write (without ``force``)."""
 
 
 def is_output_name(name: object) -> bool:
-    """Whether ``name`` is one dlparity writes into ``--out`` — ``report.md``, ``report.json`` or a
-    ``*.png`` — as one plain name: no folder, no ``..``, not absolute, not hidden."""
+    """Whether ``name`` is one dlparity writes into ``--out`` — ``report.md``, ``report.json``,
+    ``report.html`` or a ``*.png`` — as one plain name: no folder, no ``..``, not absolute, not hidden."""
     return (isinstance(name, str) and name == os.path.basename(name) and "\\" not in name
             and "\0" not in name and not name.startswith(".")
-            and (name in ("report.md", "report.json") or name.endswith(".png")))
+            and (name in OUTPUT_NAMES or name.endswith(".png")))
 
 
 def fingerprint(path: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from parity_tests.course import CourseFileError, add_check_parser, check_course,
 from parity_tests.tests.test_course_check_mutations import FIXTURES, check_one, mutated
 from parity_tests.tests.test_readme import assert_same_text_and_numbers
 
-SECTION = Path(__file__).resolve().parents[2] / "README.md"  # the section as the README shows it
+SECTION = Path(__file__).resolve().parents[2] / "docs" / "course-checker.md"  # the section as the docs show it
 
 
 def run_cli(*argv: str) -> int:
@@ -165,4 +165,4 @@ def test_readme_section_example_prints_what_it_shows(tmp_path: Path, monkeypatch
     monkeypatch.chdir(tmp_path)
     assert run_cli("my_logreg.py") == 1
     assert_same_text_and_numbers(capsys.readouterr().out, _block(text, "course-output", "text"))
-    assert "## Check your course code in one command" in text and "dlparity check my_logreg.py" in text
+    assert "# Check your course code in one command" in text and "dlparity check my_logreg.py" in text

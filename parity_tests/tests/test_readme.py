@@ -109,11 +109,12 @@ def _resolve(dotted: str) -> object:
 
 
 def test_the_readme_shows_only_public_names() -> None:
-    """Everything the README imports or names is importable by a public name: no component of
+    """Everything the README and the docs import or name is importable by a public name: no component of
     it starts with ``_`` (``scratch._safetensors``, ``torch_ref._onnx`` are implementation)."""
-    shown = _shown_names(README.read_text())
+    docs = sorted((README.parent / "docs").glob("*.md"))
+    shown = _shown_names("\n".join(p.read_text() for p in [README, *docs]))
     assert "torch_ref.serving.export_onnx" in shown and "scratch.safetensors_io.save_params" in shown
     private = [n for n in shown if any(part.startswith("_") for part in n.split("."))]
-    assert not private, f"README.md shows private names {private}"
+    assert not private, f"README.md or docs/ show private names {private}"
     for name in shown:
         _resolve(name)  # raises naming what is missing

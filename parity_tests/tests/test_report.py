@@ -78,7 +78,7 @@ def test_bad_options_exit_2(args, message, capsys, tmp_path: Path) -> None:
 
 
 def test_write_outputs_without_rows(tmp_path: Path) -> None:
-    assert write_outputs([], tmp_path, plots=False) == ["report.json", "report.md"]
+    assert write_outputs([], tmp_path, plots=False) == ["report.html", "report.json", "report.md"]
     assert json.loads((tmp_path / "report.json").read_text())["rows"] == []
 
 
@@ -138,7 +138,7 @@ def test_a_second_run_removes_the_first_runs_stale_files(tmp_path: Path, monkeyp
     assert "mine.txt" in names  # only files the previous run owned are removed
     assert not [n for n in names if n.startswith(".dlparity-staging")]
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith(f"wrote to {tmp_path}/: report.json, report.md and 1 plots: dense-b-forward")
+    assert last.startswith(f"wrote to {tmp_path}/: report.html, report.json, report.md and 1 plots: dense-b-forward")
 
 
 def test_ctrl_c_exits_130_with_a_count_and_writes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -176,7 +176,8 @@ def test_planned_concepts_are_told_apart_from_unknown_ones(monkeypatch) -> None:
     from parity_tests import registry
 
     monkeypatch.setattr(registry, "_concept_modules", lambda: ["dense"])
-    with pytest.raises(ValueError, match=r"\['rl'\] are planned in CONCEPTS.md but not implemented yet"):
+    with pytest.raises(ValueError, match=r"\['rl'\] are planned in the README's concept table but not "
+                                         r"implemented yet"):
         registry.check_concepts(["rl"])
     with pytest.raises(ValueError, match=r"are not concept ids"):
         registry.check_concepts(["nope"])

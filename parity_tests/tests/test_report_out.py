@@ -77,7 +77,7 @@ def test_an_empty_or_absent_folder_is_fine(tmp_path: Path, monkeypatch) -> None:
     for out in (tmp_path / "empty", tmp_path / "absent" / "deeper"):
         assert _report(monkeypatch, [_check("a")], out) == 0
         names = sorted(p.name for p in out.iterdir())
-        assert names == [MANIFEST, ".dlparity.lock", "report.json", "report.md"]
+        assert names == [MANIFEST, ".dlparity.lock", "report.html", "report.json", "report.md"]
 
 
 def test_a_file_edited_since_dlparity_wrote_it_is_no_longer_its(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -122,7 +122,7 @@ def test_a_forged_manifest_is_ignored_with_a_warning_and_deletes_nothing(
     assert err.count("warning: ignoring") == 1  # read before the run and at the swap, said once
     assert outside.read_bytes() == b"outside"
     assert (out / "inside.png").read_bytes() == b"inside" and (out / "notes.txt").read_bytes() == b"notes"
-    assert set(json.loads((out / MANIFEST).read_text())["files"]) == {"report.json", "report.md"}
+    assert set(json.loads((out / MANIFEST).read_text())["files"]) == {"report.html", "report.json", "report.md"}
 
 
 def test_a_copied_manifest_owns_only_files_as_it_recorded_them(tmp_path: Path, monkeypatch, capsys) -> None:

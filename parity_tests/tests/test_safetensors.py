@@ -213,7 +213,7 @@ def test_scratch_files_need_no_torch(tmp_path: Path) -> None:
 def test_readme_section_example_runs(capsys: pytest.CaptureFixture) -> None:
     """The README's "train in NumPy -> save -> serve in torch or ONNX Runtime" block, executed."""
     pytest.importorskip("onnxruntime")
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "production.md").read_text()
     code = text.split("<!-- serving-example:start -->\n```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md serving example", "exec"), {"__name__": "readme_example"})
     out = capsys.readouterr().out
