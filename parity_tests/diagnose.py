@@ -2,17 +2,49 @@
 
 :func:`diagnose` looks at one quantity (scratch ``actual`` vs reference ``expected``);
 :func:`diagnose_group` at all the gradients of one check together ("only the bias is wrong").
-Each returns a sentence, or ``None`` when it finds no pattern worth naming.
+Each returns a sentence, or ``None`` when it finds no pattern worth naming; :func:`diagnosis_of`
+returns the same finding as a :class:`Diagnosis` (its kind and numbers as data) for code to read.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from parity_tests.tolerances import Tolerance
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A diagnosis as data: what kind of mismatch, its numbers, and the sentence that says it.
+
+    Code reads the fields (``kind``, ``factor``, ...); only a report shows ``text``.
+
+    Attributes:
+        kind: ``"shape"``, ``"nonfinite"``, ``"factor"`` (``actual ≈ factor · expected``),
+            ``"axis"`` (a factor that is a ratio of an input's sides: ``m`` from the wrong axis),
+            ``"transposed"``, ``"offset"``, ``"region"``, ``"rows"`` or ``"columns"``.
+        text: the sentence for the learner.
+        factor: the least-squares factor ``c`` for ``"factor"`` and ``"axis"``.
+        named: the name of a typical slip's factor (``"m (m=5)"``, ``"−1"``, ``"α (α=0.1)"``);
+            ``None`` for an unnamed factor ("every entry scaled alike").
+        offset: the constant difference for ``"offset"``.
+        lines: the differing row or column indices for ``"rows"`` / ``"columns"``.
+    """
+
+    kind: str
+    text: str
+    factor: float | None = None
+    named: str | None = None
+    offset: float | None = None
+    lines: tuple[int, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
 
 _HINT_MISSING_1_OVER_M = "the 1/m of the cost J = 1/m Σ L is missing"
 _HINT_EXTRA_1_OVER_M = "divided by m once too often (or the upstream gradient already had the 1/m)"
@@ -112,7 +144,15 @@ def _factor_str(c: float) -> str:
 def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int | None = None,
              x: np.ndarray | None = None, learning_rate: float | None = None,
              inputs: Mapping[str, Sequence[int]] | None = None) -> str | None:
-    """Describe how ``actual`` differs from ``expected``.
+    """The text of :func:`diagnosis_of` (same arguments), or ``None`` when it finds no pattern."""
+    found = diagnosis_of(actual, expected, tol, m=m, x=x, learning_rate=learning_rate, inputs=inputs)
+    return found.text if found else None
+
+
+def diagnosis_of(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int | None = None,
+                 x: np.ndarray | None = None, learning_rate: float | None = None,
+                 inputs: Mapping[str, Sequence[int]] | None = None) -> Diagnosis | None:
+    """Describe how ``actual`` differs from ``expected``, as a :class:`Diagnosis`.
 
     Args:
         actual: the scratch value.  expected: the reference value (torch or finite differences).
@@ -132,22 +172,23 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
     """
     a, e = np.asarray(actual), np.asarray(expected)
     if a.shape != e.shape:
-        return _diagnose_shape(a, e)
+        return Diagnosis("shape", _diagnose_shape(a, e))
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
     bad_a = ~np.isfinite(a64) & np.isfinite(e64)
     if bad_a.any():
         idx = tuple(int(i) for i in np.argwhere(bad_a)[0])
         kinds = "NaN" if np.isnan(a64[bad_a]).any() else "Inf"
-        return (f"{kinds} present in {int(bad_a.sum())} of {a.size} entries (first at {idx}) where "
-                "the reference is finite: overflow in exp, log(0), or 0/0 — use a stable form")
+        return Diagnosis("nonfinite", f"{kinds} present in {int(bad_a.sum())} of {a.size} entries (first at "
+                         f"{idx}) where the reference is finite: overflow in exp, log(0), or 0/0 — use a "
+                         "stable form")
     if (~np.isfinite(e64) & np.isfinite(a64)).any():
-        return "the reference has NaN/Inf where this value is finite"
+        return Diagnosis("nonfinite", "the reference has NaN/Inf where this value is finite")
     both = ~np.isfinite(a64) & ~np.isfinite(e64)
     if both.any():
         idx = tuple(int(i) for i in np.argwhere(both)[0])
-        return (f"NaN/Inf on both sides in {int(both.sum())} of {a.size} entries (first at {idx}): "
-                "equal non-finite values are not parity — find where they first appear (a NaN "
-                "input, an overflow, log(0))")
+        return Diagnosis("nonfinite", f"NaN/Inf on both sides in {int(both.sum())} of {a.size} entries "
+                         f"(first at {idx}): equal non-finite values are not parity — find where they "
+                         "first appear (a NaN input, an overflow, log(0))")
     finite = np.isfinite(a64) & np.isfinite(e64)
     a64, e64 = np.where(finite, a64, 0), np.where(finite, e64, 0)
     close = np.abs(a64 - e64) <= tol.atol + tol.rtol * np.abs(e64)
@@ -163,22 +204,26 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
                 one_row = [k for k, s in (inputs or {}).items() if len(s) == 2 and s[0] == 1 and s[1] == m]
                 also = (f" — or m = {one_row[0]}.shape[0] = 1 where m = {one_row[0]}.shape[1]"
                         if one_row and m is not None and m > 2 and abs(c - m) <= FACTOR_MATCH * m else "")
-                return f"off by a constant factor of {named[0]}: {named[1]}{also}"
+                return Diagnosis("factor", f"off by a constant factor of {named[0]}: {named[1]}{also}",
+                                 factor=c, named=named[0])
             axis = _axis_factor(c, m, inputs) if inputs else None
             if axis:
-                return axis
+                return Diagnosis("axis", axis, factor=c)
             if a.size > 1 and FACTOR_GAIN * residual.max() <= np.abs(a64 - e64).max():
-                return f"off by a constant factor of {_factor_str(c)} (every entry scaled alike)"
+                return Diagnosis("factor", f"off by a constant factor of {_factor_str(c)} (every entry "
+                                 "scaled alike)", factor=c)
     axes = _explaining_permutation(a64, e64, tol)
     if axes is not None:
         if a.ndim == 2:
-            return "transposed: equals the reference's transpose (a missing or extra .T)"
-        return (f"equals the reference with axes {axes} (np.transpose(reference, {axes})): a layout "
-                "mix-up, e.g. channels last vs first or time vs batch first")
+            return Diagnosis("transposed", "transposed: equals the reference's transpose (a missing or "
+                             "extra .T)")
+        return Diagnosis("transposed", f"equals the reference with axes {axes} (np.transpose(reference, "
+                         f"{axes})): a layout mix-up, e.g. channels last vs first or time vs batch first")
     if a.size > 1:
         d = a64 - e64
         if np.all(np.abs(d - d.flat[0]) <= tol.atol + tol.rtol * np.abs(e64)):
-            return f"off by a constant offset of {d.flat[0]:.6g} everywhere (a bias added twice or missing?)"
+            return Diagnosis("offset", f"off by a constant offset of {d.flat[0]:.6g} everywhere (a bias "
+                             "added twice or missing?)", offset=float(d.flat[0]))
     if x is not None and np.shape(x) == a.shape:
         xv = np.asarray(x, dtype=np.float64)
         wrong = ~close
@@ -187,19 +232,21 @@ def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int
             if mask.sum() < MIN_REGION or (~mask).sum() < MIN_REGION:
                 continue
             if wrong[mask].all() and not wrong[~mask].any():
-                return (f"wrong only for {region}: {int(wrong.sum())} entries, every other one "
-                        "matches — check that branch of the derivative")
+                return Diagnosis("region", f"wrong only for {region}: {int(wrong.sum())} entries, every "
+                                 "other one matches — check that branch of the derivative")
             if wrong.any() and not wrong[~mask].any():
-                return (f"wrong only for {region} ({int(wrong.sum())} of {int(mask.sum())} such "
-                        "entries) — check that branch of the function")
+                return Diagnosis("region", f"wrong only for {region} ({int(wrong.sum())} of "
+                                 f"{int(mask.sum())} such entries) — check that branch of the function")
     if a.ndim == 2 and a.size > 1:
         wrong = ~close
         rows = np.flatnonzero(wrong.any(axis=1))
         cols = np.flatnonzero(wrong.any(axis=0))
         if len(rows) < a.shape[0] and len(rows) <= MAX_NAMED_LINES:
-            return f"only row(s) {rows.tolist()} differ; the other {a.shape[0] - len(rows)} rows match"
+            return Diagnosis("rows", f"only row(s) {rows.tolist()} differ; the other "
+                             f"{a.shape[0] - len(rows)} rows match", lines=tuple(rows.tolist()))
         if len(cols) < a.shape[1] and len(cols) <= MAX_NAMED_LINES:
-            return f"only column(s) {cols.tolist()} differ; the other {a.shape[1] - len(cols)} columns match"
+            return Diagnosis("columns", f"only column(s) {cols.tolist()} differ; the other "
+                             f"{a.shape[1] - len(cols)} columns match", lines=tuple(cols.tolist()))
     return None
 
 

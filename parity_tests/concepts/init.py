@@ -9,8 +9,9 @@ theoretical ``N(0, σ²)``:
 - the Kolmogorov–Smirnov statistic ``D`` of ``W/σ`` against the standard normal CDF, per side;
 - the two-sample KS statistic between the scratch and the torch sample.
 
-The statistical limits (moments within ``MOMENT_SE`` standard errors, KS at level
-``KS_ALPHA``) are part of the tolerance policy, justified in :mod:`parity_tests.tolerances`.
+The one-sample checks are the harness's (:mod:`parity_tests.distribution`, shared with the
+course checker); their statistical limits (moments within ``MOMENT_SE`` standard errors, KS at
+level ``KS_ALPHA``) are part of the tolerance policy, justified in :mod:`parity_tests.tolerances`.
 
 Seeds are fixed per case, so a verdict is reproducible. A second property check shows the
 notes' symmetry point; ``test_init.py`` shows it in more detail.
@@ -18,15 +19,14 @@ notes' symmetry point; ``test_init.py`` shows it in more detail.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
 from parity_tests.devices import check_device
+from parity_tests.distribution import ks_critical, normal_records
 from parity_tests.registry import CheckUnavailable, register_property, register_trajectory, seed_for
-from parity_tests.tolerances import EXACT, KS_ALPHA, MOMENT_SE, Tolerance, tolerance
+from parity_tests.tolerances import EXACT, Tolerance, tolerance
 from scratch import init as SI
 from scratch import shallow as SS
 from torch_ref import deep as TD
@@ -35,7 +35,7 @@ from torch_ref.layout import columns_to_rows, numpy_dtype, to_numpy, to_tensor, 
 
 
 def _stats():
-    """``scipy.stats``, imported when a goodness-of-fit check runs (SciPy is in the ``test`` and
+    """``scipy.stats``, imported when the two-sample check runs (SciPy is in the ``test`` and
     ``data`` extras, not a core dependency): without it the check is UNAVAILABLE."""
     try:
         from scipy import stats
@@ -45,11 +45,6 @@ def _stats():
 
 
 SHAPE = (300, 200)  # (n[l], n[l-1]): N = 60 000 draws
-
-
-def ks_critical(n_eff: float, alpha: float = KS_ALPHA) -> float:
-    """Asymptotic critical value of the KS statistic at level ``alpha``."""
-    return math.sqrt(-math.log(alpha / 2) / (2 * n_eff))
 
 
 def scratch_sample(name: str, dtype: str, seed: int) -> np.ndarray:
@@ -65,15 +60,9 @@ def torch_sample(name: str, device: str, dtype: str, seed: int) -> tuple[torch.T
 
 
 def distribution_records(side: str, W: np.ndarray, sigma: float) -> list[Comparison]:
-    """Mean, standard deviation and one-sample KS ``D`` of ``W`` against ``N(0, σ²)``."""
-    w = W.astype(np.float64).ravel()
-    N = w.size
-    D = _stats().kstest(w / sigma, "norm").statistic
-    return [
-        compare(f"{side} mean", w.mean(), 0.0, Tolerance(0.0, MOMENT_SE * sigma / math.sqrt(N))),
-        compare(f"{side} std", w.std(), sigma, Tolerance(0.0, MOMENT_SE * sigma / math.sqrt(2 * N))),
-        compare(f"{side} KS D vs N(0, σ²)", D, 0.0, Tolerance(0.0, ks_critical(N))),
-    ]
+    """Mean, standard deviation and one-sample KS ``D`` of ``W`` against ``N(0, σ²)``
+    (:func:`parity_tests.distribution.normal_records`), named for ``side``."""
+    return normal_records(W, sigma, (f"{side} mean", f"{side} std", f"{side} KS D vs N(0, σ²)"))
 
 
 def distribution_check(name: str):

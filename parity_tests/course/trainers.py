@@ -14,8 +14,8 @@ always) has them compared alone (:func:`parameters_and_costs`).
 
 **Initializers.** Weights: the shape ``(n[l], n[l−1])``, a scale the course uses (``0.01``, or
 where the course uses them ``1/√n[l−1]`` and He's ``√(2/n[l−1])``) and a normal distribution
-(mean, standard deviation and Kolmogorov–Smirnov at the policy's statistical limits,
-:data:`~parity_tests.tolerances.MOMENT_SE` and :data:`~parity_tests.tolerances.KS_ALPHA`).
+(mean, standard deviation and Kolmogorov–Smirnov at the policy's statistical limits: the
+harness's :func:`~parity_tests.distribution.normal_records`, as for the ``init`` concept).
 Biases: zeros of shape ``(n[l], 1)``.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,28 +32,35 @@ import torch
 from parity_tests.compare import Comparison, compare
 from parity_tests.course import references as R
 from parity_tests.course.common import ContractError, FunctionResult, array, matches, shape_str, tol
-from parity_tests.diagnose import diagnose
-from parity_tests.tolerances import EXACT, KS_ALPHA, MOMENT_SE, Tolerance
+from parity_tests.diagnose import Diagnosis, diagnose, diagnosis_of
+from parity_tests.distribution import normal_records
+from parity_tests.tolerances import EXACT, MOMENT_SE
 
 Run = Callable[[int], tuple[dict[str, np.ndarray], Any]]
 EVERY = 100
 """The course records the cost every 100 iterations (``if i % 100 == 0``)."""
 
 
-def _update_diagnosis(mine: np.ndarray, ref: np.ndarray, m: int, lr: float) -> str:
-    """How the learner's update ``Δp`` of one iteration differs from torch's."""
-    if mine.shape != ref.shape:
-        return diagnose(mine, ref, tol("trajectory"))
+NEVER_CHANGES = "never changes: its update is missing (or written to a copy that is not returned)"
+
+
+def _update_diagnosis(mine: np.ndarray, ref: np.ndarray, m: int, lr: float) -> Diagnosis:
+    """How the learner's update ``Δp`` of one iteration differs from torch's, as data: the kind
+    ``"missing"`` (no update at all) and ``"gradients"`` (no simple pattern) besides
+    :func:`~parity_tests.diagnose.diagnosis_of`'s kinds; an unnamed factor ``c`` reads as a
+    learning rate of ``c·α``."""
+    found = diagnosis_of(mine, ref, tol("trajectory"), m=m, learning_rate=lr)
+    if mine.shape != ref.shape and found is not None:
+        return found
     if not np.any(mine) and np.any(ref):
-        return "it never changes: its update is missing (or written to a copy that is not returned)"
-    text = diagnose(mine, ref, tol("trajectory"), m=m, learning_rate=lr)
-    if not text:
-        return ("unlike torch's in no simple pattern: the gradients themselves differ — check the "
-                "forward and backward pass it calls")
-    if text.startswith("off by a constant factor of ") and "every entry scaled alike" in text:
-        c = float(text.split("factor of ")[1].split(" ")[0])
-        text += f" — a learning rate of {c * lr:.6g} instead of α = {lr:g}?"
-    return text
+        return Diagnosis("missing", f"it {NEVER_CHANGES}")
+    if found is None:
+        return Diagnosis("gradients", "unlike torch's in no simple pattern: the gradients themselves differ "
+                                      "— check the forward and backward pass it calls")
+    if found.kind == "factor" and found.named is None and found.factor is not None:
+        return replace(found, text=f"{found.text} — a learning rate of {found.factor * lr:.6g} instead of "
+                                   f"α = {lr:g}?")
+    return found
 
 
 ONLY_PARAMETERS = ("it returns parameters only, as the course's versions before 2021 did (they plotted "
@@ -157,10 +165,10 @@ def check_trajectory(result: FunctionResult, run: Run, net_of: Callable[[Mapping
         first = [compare(k, after[k], torch_params[hi][k], tol("trajectory", hi - 1), step=hi - 1)
                  for k in names]
         for r in first:
-            r.diagnosis = f"its update at iteration {hi - 1} is {updates[r.name]}"
+            r.diagnosis = f"its update at iteration {hi - 1} is {updates[r.name].text}"
         k0 = names[0]
-        how = (f"{k0} {updates[k0][3:]}" if updates[k0].startswith("it ")
-               else f"{k0}'s update there is {updates[k0]}")
+        how = (f"{k0} {NEVER_CHANGES}" if updates[k0].kind == "missing"
+               else f"{k0}'s update there is {updates[k0].text}")
         diagnosis = f"first diverges at iteration {hi - 1} (of {T}) in {', '.join(names)}: {how}"
         final = first + [r for r in final if r.name not in names]
     recs = final + _costs(costs_T[0] if costs_T else None, T, torch_costs, result)
@@ -169,19 +177,6 @@ def check_trajectory(result: FunctionResult, run: Run, net_of: Callable[[Mapping
 
 
 # --- initializers ---------------------------------------------------------------------------------
-def ks_statistic(w: np.ndarray, sigma: float) -> float:
-    """Kolmogorov–Smirnov ``D`` of the sample ``w`` against ``N(0, σ²)``."""
-    x = np.sort(w.ravel() / sigma)
-    cdf = torch.special.ndtr(torch.from_numpy(x)).numpy()
-    n = x.size
-    return float(max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n)))
-
-
-def ks_critical(n: int) -> float:
-    """The KS critical value at level ``KS_ALPHA``: ``√(−ln(α/2) / 2n)``."""
-    return math.sqrt(-math.log(KS_ALPHA / 2) / (2 * n))
-
-
 def check_weight(result: FunctionResult, name: str, W: Any, shape: tuple[int, int],
                  scales: Mapping[str, float]) -> str | None:
     """Shape, scale and distribution of one weight; returns the name of the scale it follows."""
@@ -200,9 +195,7 @@ def check_weight(result: FunctionResult, name: str, W: Any, shape: tuple[int, in
     w = W.astype(np.float64).ravel()
     N, s = w.size, float(w.std())
     label, sigma = min(scales.items(), key=lambda kv: abs(math.log(s / kv[1])))
-    recs = [compare(f"mean({name})", w.mean(), 0.0, Tolerance(0.0, MOMENT_SE * sigma / math.sqrt(N))),
-            compare(f"std({name})", s, sigma, Tolerance(0.0, MOMENT_SE * sigma / math.sqrt(2 * N))),
-            compare(f"KS D({name} vs N(0, σ²))", ks_statistic(w, sigma), 0.0, Tolerance(0.0, ks_critical(N)))]
+    recs = normal_records(w, sigma, (f"mean({name})", f"std({name})", f"KS D({name} vs N(0, σ²))"))
     failing = [r for r in recs if not r.passed]
     if failing:
         if w.min() >= 0:
