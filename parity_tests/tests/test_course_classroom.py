@@ -50,7 +50,8 @@ def test_expand_finds_course_files_and_skips_hidden_folders(classroom: Path) -> 
 def test_a_class_folder(classroom: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert "db = 1 / m * np.sum(A - Y)" in (FIXTURES / "logreg_solution.py").read_text()
     out_csv, out_json = tmp_path / "grades.csv", tmp_path / "grades.json"
-    status = run_cli(str(classroom), "--timeout", "3", "--jobs", "2", "--csv", str(out_csv),
+    # 15 s: each correct function finishes far below it even on a loaded 2-core CI machine
+    status = run_cli(str(classroom), "--timeout", "15", "--jobs", "2", "--csv", str(out_csv),
                      "--json", str(out_json))
     out = capsys.readouterr().out
     assert status == 1, out
@@ -60,7 +61,7 @@ def test_a_class_folder(classroom: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert ada.split()[-1] == "6/6" and "FAIL" not in ada
     assert ben.split()[-1] == "3/6" and ben.split()[3] == "FAIL"  # propagate; optimize, model use it
     assert any(ln.startswith("cy.py") and "not checked:" in ln and "SyntaxError" in ln for ln in lines)
-    assert "dee.py: FAIL sigmoid — sigmoid did not finish in 3 s" in out
+    assert "dee.py: FAIL sigmoid — sigmoid did not finish in 15 s" in out
     assert "ben.py: FAIL propagate — db: off by a constant factor of m" in out
     assert lines[-1] == "4 files: 1 passed, 2 failed, 1 could not be checked"
     rows = list(csv.DictReader(io.StringIO(out_csv.read_text())))
