@@ -41,6 +41,7 @@ class Block:
     code: str
     line: int
     not_run: str | None
+    continues: bool = False  # ``<!-- continues: … -->``: runs after the page's previous python block
 
     @property
     def id(self) -> str:
@@ -58,8 +59,19 @@ def blocks(page: Path) -> list[Block]:
         comments = [c.strip() for c in _COMMENT.findall(lead.group(0))] if lead else []
         reasons = [c.split(":", 1)[1].strip() for c in comments if c.startswith("not-run")]
         out.append(Block(page, m.group(1), m.group(2), before.count("\n") + 1,
-                         reasons[0] if reasons else None))
+                         reasons[0] if reasons else None, any(c.startswith("continues") for c in comments)))
     return out
+
+
+def setup_code(block: Block) -> str:
+    """The code a ``continues`` block runs after: the page's python blocks before it, back to the
+    first one that does not continue another."""
+    if not block.continues:
+        return ""
+    earlier = [b for b in blocks(block.page) if b.lang == "python" and b.line < block.line]
+    if not earlier:
+        raise AssertionError(f"{block.id}: 'continues' but no python block before it")
+    return setup_code(earlier[-1]) + earlier[-1].code + "\n"
 
 
 ALL = [b for page in PAGES for b in blocks(page)]
@@ -86,7 +98,7 @@ def test_the_marker_is_read_only_before_its_block(tmp_path: Path) -> None:
 def test_python_block_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(block.code, block.id, "exec"), {"__name__": "docs_example"})
+        exec(compile(setup_code(block) + block.code, block.id, "exec"), {"__name__": "docs_example"})
 
 
 def _course_files(folder: Path) -> None:
@@ -101,7 +113,8 @@ def _course_files(folder: Path) -> None:
         {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     (folder / "submissions").mkdir()
     shutil.copy(folder / "my_logreg.py", folder / "submissions" / "ada.py")
-    (folder / "submissions" / "ben.py").write_text(code.replace("db = np.sum(A - Y)", "db = np.sum(A - Y) / m"))
+    fixed = code.replace("db = np.sum(A - Y)", "db = np.sum(A - Y) / m")
+    (folder / "submissions" / "ben.py").write_text(fixed)
 
 
 @pytest.mark.parametrize("block", [b for b in RUN if b.lang == "bash"], ids=lambda b: b.id)
