@@ -3,8 +3,10 @@
   dlparity report   run every registered parity check (quick sizes) on every available device
                     and dtype; print progress and a table; write report.json, report.md and the
                     plots to --out (default dlparity-report/; a folder holding files dlparity
-                    did not write is refused without --force). Exit status: 0 all passed,
-                    1 a check failed or errored, 2 bad options, 130 Ctrl-C, 143 SIGTERM.
+                    did not write is refused without --force). --jobs N runs the checks in N
+                    processes, this one and N-1 workers (default: the CPU cores). Exit status: 0 all
+                    passed, 1 a check failed, errored or was INCONCLUSIVE (it could not have
+                    failed: never a pass), 2 bad options, 130 Ctrl-C, 143 SIGTERM.
   dlparity list     the registered checks.
   dlparity check    check your own course code (a .py file or a notebook) against torch, one
                     verdict per function it knows (exit status 1 if any fails).
@@ -17,9 +19,8 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
-
-from parity_tests.devices import DTYPES, HALF_DTYPES, available_devices
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 
@@ -59,11 +60,20 @@ def _usage_error(message: str) -> int:
 def _max_ranks() -> int:
     """``--distributed``'s cap: two ranks per usable CPU core (each rank is a process with one
     thread; the test suite runs 4 on 2 cores), and at most 95 (an example each in a batch)."""
+    from parity_tests.workers import default_jobs
+
+    return max(2, min(95, 2 * default_jobs()))
+
+
+def _jobs(value: str) -> int:
+    """``--jobs``: a whole number of processes, at least 1."""
     try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        cores = os.cpu_count() or 1
-    return max(2, min(95, 2 * cores))
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes >= 1, got {value!r}")
+    return jobs
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -83,9 +93,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from parity_tests.devices import DTYPES, HALF_DTYPES, available_devices
     from parity_tests.plots import Plotter
     from parity_tests.registry import all_checks
     from parity_tests.report import (
+        VERDICTS,
         OutDirError,
         check_out_dir,
         format_table,
@@ -128,7 +140,8 @@ def _report(args: argparse.Namespace) -> int:
     try:  # an interruption anywhere here leaves --out as it was and no staging folder
         stage = new_stage(args.out)
         plotter = None if args.no_plots else Plotter(stage)  # draws while the checks run
-        rows = run_checks(checks, devices, args.dtypes, on_row=plotter.add if plotter else None)
+        rows = run_checks(checks, devices, args.dtypes, on_row=plotter.add if plotter else None,
+                          jobs=args.jobs)
         if plotter is not None:
             plotter.finish()
         names = write_outputs(rows, args.out, plots=False, stage=stage, force=args.force)
@@ -146,13 +159,13 @@ def _report(args: argparse.Namespace) -> int:
                 shutil.rmtree(stage, ignore_errors=True)
     print(format_table(rows))
     print("\n" + summary_table(rows))
-    counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
+    counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
     print("\n" + ", ".join(f"{n} {v.lower()}" for v, n in counts.items() if n or v == "FAIL"))
     pngs = [n for n in names if n.endswith(".png")]
     others = [n for n in names if not n.endswith(".png")]
     print(f"wrote to {args.out}/: {', '.join(others)}"
           + (f" and {len(pngs)} plots: {', '.join(pngs)}" if pngs else " (no plots)"))
-    return 0 if counts["FAIL"] == 0 and counts["ERROR"] == 0 else EXIT_FAILED
+    return 0 if not counts["FAIL"] + counts["ERROR"] + counts["INCONCLUSIVE"] else EXIT_FAILED
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -168,12 +181,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dlparity", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"dlparity {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="run every parity check and write the report")
+COMMANDS = {
+    "report": "run every parity check and write the report",
+    "list": "list the registered checks",
+    "check": "check your course code (a .py file or .ipynb notebook) against torch",
+}
+"""The subcommands and their one-line help (``check``'s is :mod:`parity_tests.course`'s own)."""
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    from parity_tests.devices import DTYPES, HALF_DTYPES
+    from parity_tests.workers import default_jobs
+
+    rep = sub.add_parser("report", help=COMMANDS["report"])
     rep.add_argument("--concepts", type=_csv, default=None, help="comma-separated concept ids")
     rep.add_argument("--devices", type=_csv, default=None, help="e.g. cpu,cuda (default: all present)")
     rep.add_argument("--dtypes", type=_csv, default=list(DTYPES),
@@ -185,22 +205,66 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write into an --out folder that holds files dlparity did not write (a file "
                           "with one of the report's names is replaced; the others are kept)")
     rep.add_argument("--include-slow", action="store_true", help="also run checks marked slow")
+    rep.add_argument("--jobs", type=_jobs, default=default_jobs(), metavar="N",
+                     help="processes running the checks, each with one thread: this one and N-1 "
+                          f"spawned workers (default: the usable CPU cores, {default_jobs()} here). The "
+                          "report is the same for any N")
     from parity_tests.production import add_distributed_option
 
     add_distributed_option(rep)
     rep.set_defaults(func=cmd_report)
-    lst = sub.add_parser("list", help="list the registered checks")
+
+
+def _add_list(sub: argparse._SubParsersAction) -> None:
+    lst = sub.add_parser("list", help=COMMANDS["list"])
     lst.add_argument("--concepts", type=_csv, default=None, help="comma-separated concept ids")
     lst.set_defaults(func=cmd_list)
+
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
     from parity_tests.course import add_check_parser
 
     add_check_parser(sub)
+
+
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The ``dlparity`` parser, with the options of ``commands`` (default: every subcommand); the
+    others are there by name and help only, which is all ``dlparity --help`` shows. Building a
+    subcommand's options imports what it runs on (``report``: torch; ``check``: the course
+    checker), so :func:`main` builds only the one on its command line."""
+    parser = argparse.ArgumentParser(prog="dlparity", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"dlparity {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    adders = {"report": _add_report, "list": _add_list, "check": _add_check}
+    for name, add in adders.items():
+        if commands is None or name in commands:
+            add(sub)
+        else:
+            sub.add_parser(name, help=COMMANDS[name])
     return parser
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand on the command line (the first word that is not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``dlparity``. Ctrl-C and SIGTERM stop it with one line on stderr and exit 130 or 143,
+    from its first line on: this module imports nothing heavy, and the parser's imports (torch,
+    the course checker) run under :func:`~parity_tests.outdir.interrupt_on_signals`."""
+    from parity_tests.outdir import interrupt_on_signals
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = build_parser().parse_args(argv)
+        with interrupt_on_signals() as stop:
+            try:
+                args = build_parser({_command(argv) or ""}).parse_args(argv)
+            except KeyboardInterrupt:
+                by = "" if stop.signum in (None, signal.SIGINT) else f" by {signal.Signals(stop.signum).name}"
+                print(f"dlparity: interrupted{by}", file=sys.stderr)
+                return stop.exit_status
         status = args.func(args)
         sys.stdout.flush()
         return status

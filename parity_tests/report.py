@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+import random
 import shutil
 import sys
 import time
@@ -26,6 +27,7 @@ import torch
 
 from parity_tests.compare import CheckResult
 from parity_tests.devices import available_devices
+from parity_tests.html_report import write_report_html
 from parity_tests.outdir import (  # noqa: F401  (MANIFEST, check_out_dir, ...: the report's API)
     MANIFEST,
     OutDirError,
@@ -38,7 +40,7 @@ from parity_tests.outdir import (  # noqa: F401  (MANIFEST, check_out_dir, ...: 
     swap_in,
 )
 from parity_tests.plots import Plotter
-from parity_tests.registry import CheckUnavailable, ParityCheck
+from parity_tests.registry import CheckUnavailable, ParityCheck, seed_for
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Row:
     level: str
     device: str
     dtype: str
-    verdict: str  # PASS, FAIL, ERROR, UNAVAILABLE
+    verdict: str  # PASS, FAIL, INCONCLUSIVE (could not have failed: never a pass), ERROR, UNAVAILABLE
     worst_error: str = ""
     tolerance: str = ""
     diagnosis: str = ""
@@ -109,43 +111,92 @@ def plan(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence
             for dt in c.dtypes if dt in dtypes]
 
 
-def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str],
-               progress: bool = True, on_row: Callable[[Row], None] | None = None) -> list[Row]:
-    """Run each check at each applicable device and dtype; never raises for a failing check
-    (Ctrl-C raises :class:`Interrupted`, which says how far it got). ``on_row`` sees each row as
-    it finishes (the report's :class:`~parity_tests.plots.Plotter`)."""
-    jobs = plan(checks, devices, dtypes)
-    rows: list[Row] = []
-    try:  # a Ctrl-C anywhere in the loop, not only inside a check
-        for i, (check, dev, dt) in enumerate(jobs, 1):
-            label = f"{check.concept}/{check.case} {check.level} {dev} {dt}"
-            t0 = time.perf_counter()
-            try:
-                result = check.run(dev, dt)
-                err, tol, diag = _summarize(result)
-                verdict = "PASS" if result.passed else "FAIL"
-                if not result.records:
-                    verdict, diag = "ERROR", "nothing was compared: the check produced no records"
-                row = Row(check.concept, check.case, check.level, dev, dt, verdict, err, tol, diag,
-                          result=result)
-            except CheckUnavailable as exc:
-                row = Row(check.concept, check.case, check.level, dev, dt, "UNAVAILABLE",
-                          diagnosis=str(exc))
-            except Exception as exc:  # a crashing check is a failure, reported with its cause
-                tb = traceback.extract_tb(exc.__traceback__)[-1]
-                row = Row(check.concept, check.case, check.level, dev, dt, "ERROR",
-                          diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})")
-            row.seconds = time.perf_counter() - t0
-            rows.append(row)
-            if on_row is not None:
-                on_row(row)
-            if progress:
-                print(f"[{i:>3}/{len(jobs)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)",
-                      file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        raise Interrupted(len(rows), len(jobs)) from None
-    return rows
+def run_one(check: ParityCheck, device: str, dtype: str) -> Row:
+    """Run one check at one device and dtype, as a :class:`Row`; never raises for a failing,
+    crashing or unavailable check. NumPy's, torch's and Python's global generators are seeded
+    first from the check's id, device and dtype (:func:`~parity_tests.registry.seed_for`), so a
+    check that draws from them still gives the same row whatever ran before it in the process
+    (``--jobs`` changes which process that is)."""
+    t0 = time.perf_counter()
+    _seed_globals(seed_for(check.id, device, dtype))
+    try:
+        result = check.run(device, dtype)
+        err, tol, diag = _summarize(result)
+        verdict = result.status  # PASS, FAIL or INCONCLUSIVE
+        if not result.records:
+            verdict, diag = "ERROR", "nothing was compared: the check produced no records"
+        row = Row(check.concept, check.case, check.level, device, dtype, verdict, err, tol, diag,
+                  result=result)
+    except CheckUnavailable as exc:
+        row = Row(check.concept, check.case, check.level, device, dtype, "UNAVAILABLE",
+                  diagnosis=str(exc))
+    except Exception as exc:  # a crashing check is a failure, reported with its cause
+        tb = traceback.extract_tb(exc.__traceback__)[-1]
+        row = Row(check.concept, check.case, check.level, device, dtype, "ERROR",
+                  diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})")
+    row.seconds = time.perf_counter() - t0
+    return row
 
+
+def _seed_globals(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str],
+               progress: bool = True, on_row: Callable[[Row], None] | None = None,
+               jobs: int = 1) -> list[Row]:
+    """Run each check at each applicable device and dtype (:func:`plan`); never raises for a
+    failing check (Ctrl-C raises :class:`Interrupted`, which says how far it got).
+
+    ``jobs > 1`` runs the registered checks in this process and ``jobs − 1`` workers
+    (:mod:`parity_tests.workers`); checks not in the registry (a test's, ``--distributed``'s)
+    run here afterwards. The rows, and the order ``on_row`` sees them in (the report's
+    :class:`~parity_tests.plots.Plotter`), are the plan's whatever ``jobs``; the progress lines
+    come as rows finish."""
+    planned = plan(checks, devices, dtypes)
+    rows: list[Row | None] = [None] * len(planned)
+    done = released = 0
+
+    def finished(index: int, row: Row) -> None:
+        nonlocal done, released
+        rows[index] = row
+        done += 1
+        while released < len(rows) and rows[released] is not None:
+            if on_row is not None:
+                on_row(rows[released])
+            released += 1
+        if progress:  # after on_row: the line tells a watcher that the row's work is done
+            label = f"{row.concept}/{row.case} {row.level} {row.device} {row.dtype}"
+            print(f"[{done:>3}/{len(planned)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)",
+                  file=sys.stderr, flush=True)
+
+    try:  # a Ctrl-C anywhere in the loop, not only inside a check
+        pooled = [(i, *job) for i, job in enumerate(planned) if jobs > 1 and _registered(job[0])]
+        if len(pooled) > 1:
+            from parity_tests.workers import run_in_workers
+
+            run_in_workers(pooled, jobs, finished)
+        for i, (check, dev, dt) in enumerate(planned):
+            if rows[i] is None:
+                finished(i, run_one(check, dev, dt))
+    except KeyboardInterrupt:
+        raise Interrupted(done, len(planned)) from None
+    return rows  # type: ignore[return-value]  # every one is filled
+
+
+def _registered(check: ParityCheck) -> bool:
+    """Whether a worker can find ``check`` by its id: it is the registry's own."""
+    from parity_tests.registry import _REGISTRY
+
+    return _REGISTRY.get(check.id) is check
+
+
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "ERROR", "UNAVAILABLE")
+"""Every row's verdict. INCONCLUSIVE (the check could not have failed: an update below its
+tolerance, an input nobody reads) is never a pass: ``dlparity report`` exits 1 on it, as on a
+FAIL or an ERROR, and ``assert_parity`` raises on it."""
 
 COLUMNS = ("concept", "case", "level", "device", "dtype", "worst_error", "tolerance", "verdict",
            "diagnosis")
@@ -166,9 +217,11 @@ def format_table(rows: Sequence[Row], markdown: bool = False) -> str:
 
 
 def summary_table(rows: Sequence[Row], markdown: bool = False) -> str:
-    """One line per concept: how many checks, how many passed, which levels, devices and dtypes,
-    and how close the closest call came to its tolerance (worst error / tolerance, 1 = at it)."""
-    cols = ("concept", "checks", "passed", "failed", "levels", "devices", "dtypes", "closest call")
+    """One line per concept: how many checks, how many passed, failed (or errored) and were
+    INCONCLUSIVE (could not have failed: not a pass), which levels, devices and dtypes, and how
+    close the closest call came to its tolerance (worst error / tolerance, 1 = at it)."""
+    cols = ("concept", "checks", "passed", "failed", "inconclusive", "levels", "devices", "dtypes",
+            "closest call")
     lines = []
     for concept in dict.fromkeys(r.concept for r in rows):
         mine = [r for r in rows if r.concept == concept]
@@ -176,6 +229,7 @@ def summary_table(rows: Sequence[Row], markdown: bool = False) -> str:
                   if r.result is not None and r.result.worst is not None and r.verdict == "PASS"]
         lines.append([concept, str(len(mine)), str(sum(r.verdict == "PASS" for r in mine)),
                       str(sum(r.verdict in ("FAIL", "ERROR") for r in mine)),
+                      str(sum(r.verdict == "INCONCLUSIVE" for r in mine)),
                       ",".join(dict.fromkeys(r.level for r in mine)),
                       ",".join(dict.fromkeys(r.device for r in mine)),
                       ",".join(dict.fromkeys(r.dtype for r in mine)),
@@ -191,7 +245,7 @@ def summary_table(rows: Sequence[Row], markdown: bool = False) -> str:
 
 def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage: Path | None = None,
                   force: bool = False) -> list[str]:
-    """``report.json``, ``report.md`` and the PNGs, swapped into ``out_dir`` together (see
+    """``report.json``, ``report.md``, ``report.html`` and the PNGs, swapped into ``out_dir`` together (see
     :func:`~parity_tests.outdir.swap_in`); returns the names written. ``stage`` is a folder from
     :func:`new_stage` that already holds the run's plots (drawn while the checks ran, see
     :class:`~parity_tests.plots.Plotter`); without one, the plots are drawn here. Raises
@@ -205,6 +259,7 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage:
                 for row in rows:
                     plotter.add(row)
         _render(rows, stage)
+        write_report_html(stage)  # report.html, from report.json and the PNGs beside it
         files = {p.name: fingerprint(p) for p in sorted(stage.iterdir()) if is_output_name(p.name)}
         swap_in(out_dir, stage, files, force)
     finally:
@@ -215,7 +270,7 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage:
 
 
 def _render(rows: Sequence[Row], out_dir: Path) -> None:
-    counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "ERROR", "UNAVAILABLE")}
+    counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
     env = {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
            "devices": available_devices(),
            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
@@ -236,9 +291,9 @@ def _render(rows: Sequence[Row], out_dir: Path) -> None:
     pngs = list(dict.fromkeys(r.plot for r in rows if r.plot))
     if pngs:
         md += ["", "## Plots", ""] + [f"![{p}]({p})" for p in pngs]
-    failing = [r for r in rows if r.verdict in ("FAIL", "ERROR")]
+    failing = [r for r in rows if r.verdict in ("FAIL", "ERROR", "INCONCLUSIVE")]
     if failing:
-        md += ["", "## Failures", ""]
+        md += ["", "## Failures and inconclusive checks", ""]
         md += ["```\n" + (str(r.result) if r.result else
                            f"{r.verdict} {r.concept}/{r.case} [{r.level}, {r.device}, {r.dtype}]: "
                            f"{r.diagnosis}") + "\n```" for r in failing]
