@@ -164,7 +164,7 @@ def _report(args: argparse.Namespace) -> int:
     pngs = [n for n in names if n.endswith(".png")]
     others = [n for n in names if not n.endswith(".png")]
     print(f"wrote to {args.out}/: {', '.join(others)}"
-          + (f" and {len(pngs)} plots: {', '.join(pngs)}" if pngs else " (no plots)"))
+          + (f" and {len(pngs)} plots (*.png)" if pngs else " (no plots)"))
     return 0 if not counts["FAIL"] + counts["ERROR"] + counts["INCONCLUSIVE"] else EXIT_FAILED
 
 

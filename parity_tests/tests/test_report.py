@@ -138,7 +138,7 @@ def test_a_second_run_removes_the_first_runs_stale_files(tmp_path: Path, monkeyp
     assert "mine.txt" in names  # only files the previous run owned are removed
     assert not [n for n in names if n.startswith(".dlparity-staging")]
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith(f"wrote to {tmp_path}/: report.html, report.json, report.md and 1 plots: dense-b-forward")
+    assert last == f"wrote to {tmp_path}/: report.html, report.json, report.md and 1 plots (*.png)"
 
 
 def test_ctrl_c_exits_130_with_a_count_and_writes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
