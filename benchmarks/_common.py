@@ -64,6 +64,17 @@ def time_alternating(fn_a: Callable[[], Any], fn_b: Callable[[], Any], rounds: i
             [a / b for a, b in pairs])
 
 
+def split_phases(step: Callable[[], Any], gemms: Callable[[], Any], rounds: int = 3,
+                 repeats: int = 5) -> dict[str, float | None]:
+    """``{"step ms", "gemm ms", "rest ms"}``: a step and its matrix products alone, timed in the
+    same alternating rounds (:func:`time_alternating`), and ``rest = step − GEMMs``. The rest is
+    ``None`` where the GEMMs alone took longer than the whole step — noise, never a negative
+    figure."""
+    t_step, t_gemm, _ = time_alternating(step, gemms, rounds, repeats)
+    rest = t_step - t_gemm
+    return {"step ms": 1e3 * t_step, "gemm ms": 1e3 * t_gemm, "rest ms": 1e3 * rest if rest >= 0 else None}
+
+
 def minor_faults_per_call(fn: Callable[[], Any], calls: int = 5) -> float | None:
     """Minor page faults per call of ``fn`` after one warm-up call (``None`` where the OS does
     not count them). Fresh arrays that the C allocator had handed back to the OS fault in page
@@ -110,13 +121,20 @@ def machine_loaded() -> tuple[bool, float | None]:
 
 
 def environment() -> dict[str, Any]:
-    """What the numbers were measured on: CPU count, thread settings, BLAS, versions, GPU."""
+    """What the numbers were measured on: the CPU model and the SIMD level NumPy dispatches to,
+    CPU count and thread settings, NumPy's BLAS with its kernel (threadpoolctl's
+    ``architecture``) and thread count, torch's CPU backends, versions, GPU."""
     info: dict[str, Any] = {
         "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "torch_threads": torch.get_num_threads(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch_mkl": torch.backends.mkl.is_available(), "torch_mkldnn": torch.backends.mkldnn.is_available(),
         "machine": platform.machine(), "cpu": cpu_model(), "numpy_simd": numpy_simd(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
         "load_average_1min": machine_loaded()[1],
     }
     try:

@@ -7,8 +7,11 @@ and the LSTM (``lstm_forward``/``lstm_backward`` vs ``nn.LSTM``), float32 and fl
 on every hidden state (torch: ``out.backward(G)``, gradients of input, initial state and every
 weight). Each library is timed in its own phase (median of repeats), the two phases alternating
 over three rounds; the ratio is the median of the rounds' scratch-time / torch-time (< 1: NumPy
-is faster), and ``rounds`` gives the spread. Targets (issue 10): vanilla RNN <= 1,
-LSTM <= 1.5. Reported next to it, not part of it: the scratch forward alone and the backward
+is faster), and ``rounds`` gives the spread. Targets: vanilla RNN <= 1 (issue 10), LSTM <= 1.5
+(issues 10, 23). The NumPy path timed is the only one there is, the readable reference: the
+layer loops :func:`scratch.rnn.vanilla.rnn_step` / :func:`scratch.rnn.lstm.lstm_step` and their
+step backs over ``t`` (the LSTM with one product per step over its four stacked gates).
+Reported next to it, not part of it: the scratch forward alone and the backward
 alone (from one cache made beforehand), ``numpy fwd ms`` and ``numpy bwd ms``; and, when a CUDA
 GPU is present, torch's time there with cuDNN's fused kernels (``cuda cudnn ms``) and with torch's
 own per-step kernels (``cuda native ms``, what the ordinary parity checks run on CUDA), both with

@@ -114,9 +114,9 @@ def pool_forward(A_prev: np.ndarray, f: int, stride: int,
     channel: ``A (m, n_H, n_W, n_C)``, ``n_H = ⌊(n_H_prev − f)/s⌋ + 1``.
 
     Goes through the ``f²`` window entries in row-major order, each a strided view of every
-    window at once, reading each once. For ``max`` it keeps the index of the winner: after entry
-    ``k`` the running max ``A_k = max(A, entry k)`` is *strictly* greater than the previous one
-    exactly where entry ``k`` takes the lead, so on ties the first maximum wins, as in torch.
+    window at once, reading each once. For ``max`` it keeps the index ``k`` of the winner: entry
+    ``k`` takes the lead where it is *strictly* greater than the max of entries ``0 … k−1``, so
+    on ties the first maximum wins, as in torch.
     """
     A_prev, f, stride, mode, n_H, n_W = check_pool(A_prev, f, stride, mode)
     entries = window_entries(f, stride, n_H, n_W)
@@ -126,14 +126,12 @@ def pool_forward(A_prev: np.ndarray, f: int, stride: int,
             A += A_prev[index]
         A /= A.dtype.type(f * f)
         return A, PoolCache(A_prev, f, stride, mode)
-    index_type = np.min_scalar_type(f * f - 1)  # the smallest integer type holding k = i·f + j
-    argmax = np.zeros(A.shape, dtype=index_type)
-    A_k = np.empty_like(A)
+    argmax = np.zeros(A.shape, dtype=np.intp)  # k of the entry holding each window's max so far
     for k, index in entries:
-        np.maximum(A, A_prev[index], out=A_k)  # the max over entries 0 … k
-        # k exceeds every earlier index: max(argmax, k·[A_k > A]) is k exactly where entry k leads
-        np.maximum(argmax, (A_k > A) * index_type.type(k), out=argmax)
-        A, A_k = A_k, A
+        entry = A_prev[index]  # entry k of every window, (m, n_H, n_W, n_C)
+        leads = entry > A  # strictly: on a tie the earlier entry keeps the lead (torch's rule)
+        argmax = np.where(leads, k, argmax)
+        A = np.maximum(A, entry)  # the max over entries 0 … k
     return A, PoolCache(A_prev, f, stride, mode, argmax)
 
 

@@ -2,7 +2,7 @@
 
 A file written here holds the dict ``{"W1": (n[1], n_x), "b1": (n[1], 1), …}`` exactly as the
 scratch side keeps it: same names, same course layout, same dtype, byte for byte, plus the
-metadata ``{"dlparity.layout": "course"}``. ``torch_ref._safetensors.load_scratch_file`` reads
+metadata ``{"dlparity.layout": "course"}``. ``torch_ref.serving.load_scratch_file`` reads
 such a file into a torch module through its ``ParamSpec``; a torch ``state_dict`` file (metadata
 ``"torch"``) is refused here with the converter to use instead.
 
@@ -149,7 +149,7 @@ def load_params(path: PathLike, like: Mapping[str, np.ndarray] | None = None,
                 dtype: np.dtype | str | None = None,
                 allow_nonfinite: bool = False) -> dict[str, np.ndarray]:
     """Read a course-layout file written by :func:`save_params` (or by
-    ``torch_ref._safetensors.save_scratch_file``).
+    ``torch_ref.serving.save_scratch_file``).
 
     Args:
         path: the ``.safetensors`` file.
@@ -171,7 +171,7 @@ def load_params(path: PathLike, like: Mapping[str, np.ndarray] | None = None,
         if layout != COURSE:
             keys = f" (keys {torch_keys[:4]}…)" if torch_keys else ""
             raise ValueError(f"path: {str(path)!r} holds tensors in the {layout!r} layout, not the "
-                             f"course's{keys}; load it with torch_ref._safetensors.load_state_dict_file "
+                             f"course's{keys}; load it with torch_ref.serving.load_state_dict_file "
                              "and convert with torch_ref.layout.state_dict_to_params")
         for name, kind in dtypes.items():
             if kind not in _FILE_DTYPES:

@@ -16,11 +16,12 @@ example, ``dW``/``db`` gradients of ``J = 1/m Σ L``)::
     dW[l] = 1/m dZ[l] A[l-1]ᵀ          db[l] = 1/m Σ_i dZ[l]
     dA[l-1] = W[l]ᵀ dZ[l]              dZ[l-1] = dA[l-1] * g[l-1]'(Z[l-1])
 
-:func:`L_model_forward`/:func:`L_model_backward` are the readable reference with caches, built
-from the course's per-layer :func:`linear_activation_forward`, :func:`linear_backward` and
-:func:`linear_activation_backward`;
-:class:`TrainingStep` runs the same equations with buffers reused between steps (the fast
-path :func:`train` uses; a test proves it equals the reference). The hyperparameters of the
+:func:`L_model_forward`/:func:`L_model_backward` are the network, with caches, built from the
+course's per-layer :func:`linear_activation_forward`, :func:`linear_backward` and
+:func:`linear_activation_backward`; :func:`propagate` (``J`` and the gradients) and
+:func:`train` (gradient descent) run them. ``scratch._deep_fast`` runs the same equations
+without checks and with buffers reused, for the hot loops (the RL agents, the ``mlp_step``
+benchmark's second row); a test proves it equals these functions. The hyperparameters of the
 notes (α, iterations, hidden units/layers, activation choice) plus initializer, batch size and
 seed form a :class:`Config`, which ``torch_ref.deep`` accepts too.
 
@@ -41,12 +42,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from scratch._fast_step import TrainingStep  # the buffered step, same equations
 from scratch._network import OUTPUTS, Config, check_output, hidden_activations  # noqa: F401
 from scratch._validate import as_float_array, check_binary_labels, check_params
 from scratch.activations import get_activation, softmax
 from scratch.dense import dense_backward
-from scratch.gd import Params
+from scratch.gd import Params, gd_update
 from scratch.init import initialize_parameters as _initialize_layers  # not the course's 2-layer one
 from scratch.losses import (
     bce_with_logits,
@@ -89,6 +89,12 @@ def prepare_labels(Y: np.ndarray, n_y: int, output: str, m: int, dtype: np.dtype
     elif output == "softmax":
         softmax_cross_entropy(np.zeros_like(Y_arr), Y_arr)  # validates the one-hot columns
     return Y_arr
+
+
+def num_layers(params: Mapping[str, np.ndarray]) -> int:
+    """``L``: how many weight matrices ``W1 … WL`` ``params`` holds (nothing else checked;
+    :func:`check_params` checks them all)."""
+    return sum(1 for k in params if k[:1] == "W" and k[1:].isdigit())
 
 
 # --- forward -------------------------------------------------------------------------------
@@ -189,18 +195,28 @@ def linear_activation_backward(dA: np.ndarray, cache: LayerCache, activation: st
     return linear_backward(activation_backward(dA, cache.Z, activation), cache)
 
 
-def backward_from_output(dZL: np.ndarray, caches: Sequence[LayerCache]) -> Params:
-    """Backprop a per-example ``dZ[L] (n[L], m)``: every ``dW[l]``, ``db[l]`` and ``dA[l-1]``."""
+def backward_from_output(dZL: np.ndarray, caches: Sequence[LayerCache], input_gradient: bool = True,
+                         ) -> Params:
+    """Backprop a per-example ``dZ[L] (n[L], m)``: every ``dW[l]``, ``db[l]`` and ``dA[l-1]``.
+
+    ``input_gradient=False`` leaves out ``dA[0] = W[1]ᵀ dZ[1]``, the gradient of the input ``X``,
+    which no update needs (training: a third of layer 1's products saved).
+    """
     L = len(caches)
     dZ = as_float_array("dZL", dZL, caches[-1].Z.dtype)
     if dZ.shape != caches[-1].Z.shape:
         raise ValueError(f"dZL: expected the shape of Z[{L}] {caches[-1].Z.shape}, got {dZ.shape}")
     grads: Params = {}
-    grads[f"dA{L - 1}"], grads[f"dW{L}"], grads[f"db{L}"] = linear_backward(dZ, caches[L - 1])
-    for layer in range(L - 1, 0, -1):  # dZ[l] = dA[l] * g'(Z[l]), then the linear step
+    for layer in range(L, 0, -1):
         cache = caches[layer - 1]
-        grads[f"dA{layer - 1}"], grads[f"dW{layer}"], grads[f"db{layer}"] = linear_activation_backward(
-            grads[f"dA{layer}"], cache, cache.activation)
+        if layer < L:  # dZ[l] = dA[l] * g'(Z[l])
+            dZ = activation_backward(grads[f"dA{layer}"], cache.Z, cache.activation)
+        if layer == 1 and not input_gradient:  # dW[1], db[1] only
+            m = cache.A_prev.shape[1]
+            grads["dW1"] = dZ @ cache.A_prev.T / m  # (n[1], n_x)
+            grads["db1"] = np.sum(dZ, axis=1, keepdims=True) / m  # (n[1], 1)
+            break
+        grads[f"dA{layer - 1}"], grads[f"dW{layer}"], grads[f"db{layer}"] = linear_backward(dZ, cache)
     return grads
 
 
@@ -226,7 +242,7 @@ def propagate(params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
     J = cost_from_logits(caches[-1].Z, Y, output)
     if not np.isfinite(J):
         return J, {}
-    grads = L_model_backward(AL, Y, caches)
+    grads = backward_from_output(AL - Y, caches, input_gradient=False)  # dZ[L] = A[L] − Y
     return J, {k: v for k, v in grads.items() if not k.startswith("dA")}
 
 
@@ -281,19 +297,20 @@ def train(config: Config, X: np.ndarray, Y: np.ndarray, params: Mapping[str, np.
     if p["W1"].dtype != X.dtype:
         raise TypeError(f"X: dtype {X.dtype} differs from the parameters' {p['W1'].dtype}")
     p = {k: np.array(v, copy=True) for k, v in p.items()}  # the caller's arrays stay untouched
-    batches = minibatches(m, config.batch_size, config.num_iterations)
-    step = TrainingStep(config.layer_dims, batches[0].stop - batches[0].start if batches else m,
-                        X.dtype, config.activation, config.output)
     costs: list[float] = []
-    for t, s in enumerate(batches):
-        with np.errstate(over="ignore", invalid="ignore"):  # a blow-up shows as J = inf/NaN
-            cost, grads = step.cost_and_grads(p, np.ascontiguousarray(X[:, s]),
-                                              np.ascontiguousarray(Y[:, s]))
+    for t, s in enumerate(minibatches(m, config.batch_size, config.num_iterations)):
+        why = ""
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # a blow-up shows as J = inf/NaN
+                cost, grads = propagate(p, X[:, s], Y[:, s], config.activation, config.output)
+            cost = float(cost)
+        except ValueError as error:  # X, Y, params were checked above: a Z[l] overflowed
+            cost, why = math.nan, f" ({error})"
         if not math.isfinite(cost):
             raise FloatingPointError(f"cost became {cost} at step {t} (learning_rate="
-                                     f"{config.learning_rate}); the step size is probably too "
+                                     f"{config.learning_rate}){why}; the step size is probably too "
                                      "large; training stopped before applying that step's gradients")
-        step.update(p, grads, config.learning_rate)
+        p = gd_update(p, grads, config.learning_rate)  # W[l] := W[l] − α dW[l], b[l] := b[l] − α db[l]
         costs.append(cost)
         if callback is not None:
             callback(t, cost, p)
@@ -304,4 +321,4 @@ __all__ = ["OUTPUTS", "Config", "initialize_parameters_deep", "check_params", "p
            "LayerCache", "linear_activation_forward", "L_model_forward", "compute_cost",
            "cost_from_logits", "linear_backward", "activation_backward",
            "linear_activation_backward", "backward_from_output", "L_model_backward", "propagate",
-           "predict", "TrainingStep", "minibatches", "train"]
+           "predict", "num_layers", "minibatches", "train"]

@@ -26,6 +26,7 @@ from parity_tests.registry import (
     register_trajectory,
 )
 from scratch import deep as S
+from scratch._deep_fast import TrainingStep
 from scratch.activations import ACTIVATIONS
 from scratch.losses import one_hot
 from torch_ref import deep as T
@@ -111,7 +112,7 @@ def config_problem(config: S.Config, X: np.ndarray, Y: np.ndarray, rng: np.rando
                    fast: bool = False) -> dict[str, Any]:
     """Both sides built from ``config``: its network, initializer, α, batches and iterations.
 
-    ``Y`` is ``(n[L], m)`` (0/1 or one-hot). ``fast`` uses :class:`scratch.deep.TrainingStep`
+    ``Y`` is ``(n[L], m)`` (0/1 or one-hot). ``fast`` uses :class:`scratch._deep_fast.TrainingStep`
     instead of the reference ``L_model_forward``/``L_model_backward``.
     """
     init = S.initialize_parameters_deep(config.layer_dims, rng, config.initializer)
@@ -123,8 +124,8 @@ def config_problem(config: S.Config, X: np.ndarray, Y: np.ndarray, rng: np.rando
         def scratch_step(p, Xb, Yb):
             key = Xb.dtype
             if key not in steps:
-                steps[key] = S.TrainingStep(config.layer_dims, Xb.shape[1], key, config.activation,
-                                            config.output)
+                steps[key] = TrainingStep(config.layer_dims, Xb.shape[1], key, config.activation,
+                                          config.output)
             cost, grads = steps[key].cost_and_grads(p, Xb, Yb)
             return cost, {k: v.copy() for k, v in grads.items()}
     else:

@@ -15,6 +15,7 @@ from parity_tests.datasets import digits
 from parity_tests.devices import parity_mode
 from parity_tests.tolerances import tolerance
 from scratch import deep as S
+from scratch._deep_fast import TrainingStep
 from scratch.dense import dense_backward
 from torch_ref import deep as T
 from torch_ref.layout import (
@@ -82,7 +83,7 @@ def test_fast_step_equals_the_reference_and_keeps_the_dtype(output, dims, activa
     Y = S.prepare_labels(labels if output != "sigmoid" else labels.reshape(1, -1), dims[-1],
                          output, 9, np.dtype(dtype))
     cost, grads = S.propagate(p, X, Y, activation, output)
-    step = S.TrainingStep(dims, 9, dtype, activation, output)
+    step = TrainingStep(dims, 9, dtype, activation, output)
     fast_cost, fast = step.cost_and_grads(p, X, Y)
     name = np.dtype(dtype).name
     tol = tolerance(name, "forward")

@@ -61,16 +61,20 @@ def test_inverse_cdf_sampling_agrees_at_the_edges(dtype: str) -> None:
     assert common.sample_action(np.array([0.5, 0.4999], dtype=dtype), 0.99995) == 1  # Σπ < u: last
 
 
-def test_fast_logits_and_fast_net_equal_the_reference_network() -> None:
+@pytest.mark.parametrize("activation", ["tanh", "relu", "leaky_relu", "sigmoid"])
+@pytest.mark.parametrize("dims", [(3, 6, 4), (3, 6, 5, 4)])
+def test_fast_logits_and_fast_net_equal_the_reference_network(activation: str, dims: tuple) -> None:
     rng = np.random.default_rng(1)
-    params = C._params((3, 6, 4), rng)
+    params = {k: v + rng.standard_normal(v.shape) * 0.3  # non-zero biases too
+              for k, v in common.starting_params(dims, "xavier", 1, None, np.float64).items()}
     S = rng.standard_normal((3, 5))
-    ZL, caches = common.forward(params, S, "tanh")
-    assert_close(common.fast_logits(params, S, "tanh"), ZL, level="forward")
-    net = common.FastNet((3, 6, 4), 5, np.float64, "tanh")
+    ZL, caches = common.forward(params, S, activation)
+    assert_close(common.fast_logits(params, S, activation), ZL, level="forward")
+    net = common.FastNet(dims, 5, np.float64, activation)
     assert_close(net.forward(params, S), ZL, level="forward")
     dZL = rng.standard_normal(ZL.shape)
     fast, ref = net.backward(params, dZL), common.backward(dZL, caches)
+    assert sorted(fast) == sorted(ref)
     for k in ref:
         assert_close(fast[k], ref[k], level="gradient", name=k)
 

@@ -2,9 +2,10 @@
 
 The networks are :mod:`scratch.deep`'s L-layer network read *before* its output activation:
 ``Z[L] = W[L] A[L-1] + b[L]`` is the policy's logits (REINFORCE) or ``Q(s, ·)`` (DQN).
-:func:`forward` runs the reference ``L_model_forward`` (with caches, for backprop);
-:func:`fast_logits` the same equations without input validation, for the acting hot loop (a
-test proves the two agree).
+:func:`forward`/:func:`backward` run ``scratch.deep``'s ``L_model_forward`` and
+``backward_from_output``; :func:`fast_logits` (acting) and :class:`FastNet` (the DQN update)
+run the same network through ``scratch._deep_fast``, without checks and with buffers reused —
+on these tiny networks the checks are most of the time (a test proves the paths agree).
 
 Example:
     >>> import numpy as np
@@ -21,8 +22,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from scratch._fast_step import _activate, _backprop_activation
-from scratch.deep import L_model_forward, LayerCache, backward_from_output, initialize_parameters_deep
+from scratch._deep_fast import FastNetwork, logits
+from scratch.deep import (
+    L_model_forward,
+    LayerCache,
+    backward_from_output,
+    initialize_parameters_deep,
+    num_layers,
+)
 from scratch.gd import Params
 from scratch.rl.envs import check_gamma
 
@@ -89,58 +96,23 @@ def backward(dZL: np.ndarray, caches: Sequence[LayerCache]) -> Params:
 
 
 def fast_logits(params: Mapping[str, np.ndarray], S: np.ndarray, activation: str) -> np.ndarray:
-    """``Z[L]`` by the same equations as :func:`forward`, without validation (the hot loop)."""
-    L = len(params) // 2
-    A = S
-    for layer in range(1, L):
-        Z = params[f"W{layer}"] @ A + params[f"b{layer}"]  # (n[l], m)
-        A = np.empty_like(Z)
-        _activate(activation, Z, A)  # A[l] = g(Z[l])
-    return params[f"W{L}"] @ A + params[f"b{L}"]  # Z[L], (k, m)
+    """``Z[L] (k, m)`` by the same equations as :func:`forward`, without checks (the hot loop)."""
+    return logits(params, S, (activation,) * (num_layers(params) - 1))
 
 
-class FastNet:
+class FastNet(FastNetwork):
     """:func:`forward` + :func:`backward` for batches of a fixed ``m``, buffers reused and no
-    validation (the DQN update's hot loop; a test proves it equals the reference)::
+    checks (the DQN update's hot loop; a test proves it equals the reference)::
 
         Z[l] = W[l] A[l-1] + b[l],  A[l] = g(Z[l])                      forward, l < L
         dW[l] = 1/m dZ[l] A[l-1]ᵀ,  db[l] = 1/m Σ dZ[l],  dZ[l-1] = W[l]ᵀ dZ[l] * g'(Z[l-1])
+
+    ``forward(params, X)`` returns ``Z[L] (k, m)``; ``backward(params, dZL)`` the gradients
+    (views of buffers, overwritten by the next call) from a per-example ``dZ[L]``.
     """
 
     def __init__(self, layer_dims: Sequence[int], m: int, dtype: np.dtype, activation: str) -> None:
-        n, self.L, self.m, self.activation = layer_dims, len(layer_dims) - 1, m, activation
-        self.Z = [None] + [np.empty((n[i], m), dtype) for i in range(1, self.L + 1)]  # (n[l], m)
-        self.A = [None] + [np.empty((n[i], m), dtype) for i in range(1, self.L)]
-        self.dZ = [None] + [np.empty((n[i], m), dtype) for i in range(1, self.L)]
-        self.mask = [None] + [np.empty((n[i], m), bool) for i in range(1, self.L)]
-        self.X = np.empty((n[0], m), dtype)
-
-    def forward(self, params: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
-        """``Z[L] (k, m)``; keeps ``X``, every ``Z[l]`` and ``A[l]`` for :meth:`backward`."""
-        self.X[...] = X
-        A = self.X
-        for layer in range(1, self.L + 1):
-            Z = self.Z[layer]
-            np.matmul(params[f"W{layer}"], A, out=Z)
-            Z += params[f"b{layer}"]  # Z[l] = W[l] A[l-1] + b[l]
-            if layer < self.L:
-                _activate(self.activation, Z, self.A[layer])  # A[l] = g(Z[l])
-                A = self.A[layer]
-        return self.Z[self.L]
-
-    def backward(self, params: Mapping[str, np.ndarray], dZL: np.ndarray) -> Params:
-        grads: Params = {}
-        dZ = dZL / dZL.dtype.type(self.m)  # the 1/m, carried down by linearity
-        for layer in range(self.L, 0, -1):
-            A_prev = self.A[layer - 1] if layer > 1 else self.X
-            grads[f"dW{layer}"] = dZ @ A_prev.T  # (n[l], n[l-1])
-            grads[f"db{layer}"] = dZ.sum(axis=1, keepdims=True)  # (n[l], 1)
-            if layer > 1:
-                dA = params[f"W{layer}"].T @ dZ  # (n[l-1], m)
-                _backprop_activation(self.activation, dA, self.Z[layer - 1], self.A[layer - 1],
-                                     out=self.dZ[layer - 1], mask=self.mask[layer - 1])
-                dZ = self.dZ[layer - 1]
-        return grads
+        super().__init__(layer_dims, m, dtype, activation, output="linear")
 
 
 def softmax_column(z: np.ndarray) -> np.ndarray:

@@ -2,22 +2,25 @@
 
 ::
 
-    Γf = σ(Wf [a⟨t−1⟩; x⟨t⟩] + bf)          forget gate
-    Γi = σ(Wi [a⟨t−1⟩; x⟨t⟩] + bi)          update (input) gate
-    c̃⟨t⟩ = tanh(Wc [a⟨t−1⟩; x⟨t⟩] + bc)     candidate
-    Γo = σ(Wo [a⟨t−1⟩; x⟨t⟩] + bo)          output gate
-    c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃⟨t⟩
-    a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩)
+    Γf = σ(Wf [a⟨t−1⟩; x⟨t⟩] + bf)          forget gate            ft
+    Γi = σ(Wi [a⟨t−1⟩; x⟨t⟩] + bi)          update (input) gate    it
+    c̃⟨t⟩ = tanh(Wc [a⟨t−1⟩; x⟨t⟩] + bc)     candidate              cct
+    Γo = σ(Wo [a⟨t−1⟩; x⟨t⟩] + bo)          output gate            ot
+    c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃⟨t⟩                                  c_next
+    a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩)                                          a_next
 
 Shapes: ``x (n_x, m, T_x)``, ``a0, c0 (n_a, m)``, ``a, c (n_a, m, T_x)``; every ``W· (n_a,
 n_a + n_x)`` (the first ``n_a`` columns act on ``a⟨t−1⟩``, the rest on ``x⟨t⟩``), ``b· (n_a, 1)``.
 The gradient convention is :mod:`scratch.rnn.vanilla`'s: backwards take ``∂J/∂a`` (and
 ``∂J/∂c`` of the last step) and return ``∂J/∂·`` of everything, no extra ``1/m``.
 
-The cell is the course's formulas one step at a time; the layer runs the same equations with
-the four gates stacked into one ``(4 n_a, n_a + n_x)`` matrix (order ``f, i, o, c̃``: the three
-sigmoids are one block), so that each step is one product ``W [a⟨t−1⟩; x⟨t⟩]``; its backward
-sums ``dW = Σ_t dz⟨t⟩ [a⟨t−1⟩; x⟨t⟩]ᵀ`` and computes ``dx`` with one product each after the loop.
+The four gates read the same ``[a⟨t−1⟩; x⟨t⟩]``, so their weights are stacked once,
+``W = [Wf; Wi; Wo; Wc] (4 n_a, n_a + n_x)`` (:func:`stack_gates`; the three sigmoid gates
+first), and each step computes all four pre-activations with one product
+``W [a⟨t−1⟩; x⟨t⟩] + b``, then reads each gate's block of ``n_a`` rows. One step forward
+(:func:`lstm_step`) and its step back (:func:`lstm_step_backward`) sit side by side; the
+course's cell is that step with its inputs checked, and the layer loops it over ``t``; as in
+:mod:`scratch.rnn.vanilla`, the weights' gradients are summed over the steps after the loop.
 
 Example:
     >>> import numpy as np
@@ -35,19 +38,21 @@ from typing import Any
 import numpy as np
 
 from scratch._validate import as_float_array, check_shape
-from scratch.activations import sigmoid
 from scratch.rnn.vanilla import (
     Params,
     check_sequence,
     check_state,
-    from_blocks,
+    from_steps,
     param,
-    to_blocks,
+    sum_over_steps,
+    to_steps,
 )
 
 GATES = ("f", "i", "c", "o")
 """The course's gate names: forget, update (input), candidate, output."""
-_STACK = ("f", "i", "o", "c")  # the layer's stacking order: three sigmoids, then tanh
+STACK = ("f", "i", "o", "c")
+"""The order of the gates' blocks of rows in the stacked ``W``, ``b``: the three sigmoid gates
+first, so that one ``σ`` computes them all, then the candidate's tanh."""
 
 
 def check_lstm_params(params: Params) -> tuple[dict[str, np.ndarray], int, int]:
@@ -66,7 +71,70 @@ def check_lstm_params(params: Params) -> tuple[dict[str, np.ndarray], int, int]:
     return out, n_a, n_x
 
 
-# --- the cell: the course's formulas, one step --------------------------------------------------
+def stack_gates(p: Params) -> tuple[np.ndarray, np.ndarray]:
+    """``W = [Wf; Wi; Wo; Wc] (4 n_a, n_a + n_x)`` and ``b = [bf; bi; bo; bc] (4 n_a, 1)``
+    (:data:`STACK`'s order)."""
+    return np.concatenate([p[f"W{g}"] for g in STACK]), np.concatenate([p[f"b{g}"] for g in STACK])
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """``σ(z) = 1 / (1 + e^{−z})``; below about −88 (float32; −709 in float64) ``e^{−z}``
+    overflows to ``inf`` and ``σ`` to its limit 0, without a warning."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-z))
+
+
+# --- one step, forward and back -------------------------------------------------------------------
+def lstm_step(xt: np.ndarray, a_prev: np.ndarray, c_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
+              ) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """One step (no checks), ``W``, ``b`` from :func:`stack_gates`: ``xt (n_x, m)``,
+    ``a_prev, c_prev (n_a, m)`` -> ``a_next, c_next (n_a, m)`` and what the step back needs."""
+    n_a = a_prev.shape[0]
+    concat = np.concatenate([a_prev, xt])  # [a⟨t−1⟩; x⟨t⟩] (n_a + n_x, m)
+    gates = W @ concat + b  # (4 n_a, m): the four gates' pre-activations, blocks f, i, o, c̃
+    ft, it, ot = np.split(sigmoid(gates[:3 * n_a]), 3)  # Γf, Γi, Γo = σ(W· [a⟨t−1⟩; x⟨t⟩] + b·)
+    cct = np.tanh(gates[3 * n_a:])  # c̃⟨t⟩ = tanh(Wc [a⟨t−1⟩; x⟨t⟩] + bc)
+    c_next = ft * c_prev + it * cct  # c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃⟨t⟩
+    tanh_c = np.tanh(c_next)
+    a_next = ot * tanh_c  # a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩)
+    return a_next, c_next, (concat, ft, it, cct, ot, c_prev, tanh_c)
+
+
+def lstm_step_backward(da_next: np.ndarray, dc_next: np.ndarray, step: tuple, W: np.ndarray,
+                       ) -> dict[str, np.ndarray]:
+    """The step back (no checks) from ``da_next = ∂J/∂a⟨t⟩`` and ``dc_next = ∂J/∂c⟨t⟩`` (everything
+    that reaches them; ``step`` is :func:`lstm_step`'s third result)::
+
+        dΓo = da ⊙ tanh(c)                       dc = dc_next + da ⊙ Γo ⊙ (1 − tanh²(c))
+        dΓf = dc ⊙ c_prev   dΓi = dc ⊙ c̃     dc̃ = dc ⊙ Γi      dc_prev = dc ⊙ Γf
+        dz· = dΓ· ⊙ Γ·(1 − Γ·) for the sigmoids, dz_c = dc̃ ⊙ (1 − c̃²)
+        da_prev = Waᵀ dz      (Wa = W[:, :n_a], the columns acting on a⟨t−1⟩)
+
+    with ``dz = [dz_f; dz_i; dz_o; dz_c] (4 n_a, m)`` stacked like ``W``; returns ``dz``,
+    ``da_prev`` and ``dc_prev``, what flows back through time. The rest of the step's
+    gradients follow from ``dz``: ``dxt = Wxᵀ dz`` (``Wx = W[:, n_a:]``),
+    ``dW = dz [a_prev; xt]ᵀ``, ``db = Σ_i dz``.
+    """
+    concat, ft, it, cct, ot, c_prev, tanh_c = step
+    n_a = ft.shape[0]
+    dot = da_next * tanh_c  # dΓo
+    dc = dc_next + da_next * ot * (1 - tanh_c * tanh_c)  # ∂J/∂c⟨t⟩, through a⟨t⟩ too
+    dft, dit, dcct = dc * c_prev, dc * cct, dc * it  # dΓf, dΓi, dc̃
+    dz = np.concatenate([dft * ft * (1 - ft), dit * it * (1 - it), dot * ot * (1 - ot),  # σ' = σ(1 − σ)
+                         dcct * (1 - cct * cct)])  # tanh' = 1 − tanh²
+    return {"dz": dz, "da_prev": W[:, :n_a].T @ dz, "dc_prev": dc * ft}
+
+
+def unstack_gates(dW: np.ndarray, db: np.ndarray) -> dict[str, np.ndarray]:
+    """``dWf, dbf, …, dWo, dbo`` from the stacked ``dW (4 n_a, n_a + n_x)``, ``db (4 n_a, 1)``."""
+    n_a = dW.shape[0] // 4
+    out = {}
+    for k, g in enumerate(STACK):
+        out[f"dW{g}"], out[f"db{g}"] = dW[k * n_a:(k + 1) * n_a], db[k * n_a:(k + 1) * n_a]
+    return out
+
+
+# --- the cell: the step with its inputs checked (the course's functions) ---------------------------
 def lstm_cell_forward(xt: np.ndarray, a_prev: np.ndarray, c_prev: np.ndarray, params: Params,
                       ) -> tuple[np.ndarray, np.ndarray, tuple]:
     """One step: returns ``a_next (n_a, m)``, ``c_next (n_a, m)`` and the cache."""
@@ -75,57 +143,27 @@ def lstm_cell_forward(xt: np.ndarray, a_prev: np.ndarray, c_prev: np.ndarray, pa
     check_shape("xt", xt, (n_x, None), "(n_x, m)")
     a_prev = check_state("a_prev", a_prev, n_a, xt.shape[1], xt.dtype)
     c_prev = check_state("c_prev", c_prev, n_a, xt.shape[1], xt.dtype)
-    concat = np.concatenate([a_prev, xt], axis=0)  # (n_a + n_x, m)
-    ft = sigmoid(p["Wf"] @ concat + p["bf"])  # Γf
-    it = sigmoid(p["Wi"] @ concat + p["bi"])  # Γi
-    cct = np.tanh(p["Wc"] @ concat + p["bc"])  # c̃⟨t⟩
-    ot = sigmoid(p["Wo"] @ concat + p["bo"])  # Γo
-    c_next = ft * c_prev + it * cct
-    a_next = ot * np.tanh(c_next)
-    return a_next, c_next, (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, concat, p)
+    W, b = stack_gates(p)
+    a_next, c_next, step = lstm_step(xt, a_prev, c_prev, W, b)
+    return a_next, c_next, (a_next, c_next, step, W)
 
 
 def lstm_cell_backward(da_next: np.ndarray, dc_next: np.ndarray, cache: tuple,
                        ) -> dict[str, np.ndarray]:
-    """One step back from ``∂J/∂a⟨t⟩`` and ``∂J/∂c⟨t⟩`` (everything that reaches them)::
-
-        dΓo = da ⊙ tanh(c)                       dc = dc_next + da ⊙ Γo ⊙ (1 − tanh²(c))
-        dΓf = dc ⊙ c_prev   dΓi = dc ⊙ c̃     dc̃ = dc ⊙ Γi      dc_prev = dc ⊙ Γf
-        dz· = dΓ· ⊙ Γ·(1 − Γ·) for the sigmoids, dz_c = dc̃ ⊙ (1 − c̃²)
-        dW· = dz· [a_prev; xt]ᵀ   db· = Σ_i dz·   [da_prev; dxt] = Σ_· W·ᵀ dz·
-    """
-    a_next, c_next, a_prev, c_prev, ft, it, cct, ot, concat, p = cache
-    n_a = a_next.shape[0]
+    """One step back from ``∂J/∂a⟨t⟩`` and ``∂J/∂c⟨t⟩`` (:func:`lstm_step_backward`): returns
+    ``da_prev``, ``dxt``, ``dc_prev`` and ``dW·``, ``db·`` of the four gates."""
+    a_next, c_next, step, W = cache
     da_next = as_float_array("da_next", da_next, a_next.dtype)
     check_shape("da_next", da_next, a_next.shape, "(n_a, m)")
     dc_next = as_float_array("dc_next", dc_next, a_next.dtype)
     check_shape("dc_next", dc_next, a_next.shape, "(n_a, m)")
-    tc = np.tanh(c_next)
-    dc = dc_next + da_next * ot * (1 - tc * tc)
-    dz = {"o": da_next * tc * ot * (1 - ot), "f": dc * c_prev * ft * (1 - ft),
-          "i": dc * cct * it * (1 - it), "c": dc * it * (1 - cct * cct)}
-    grads = {}
-    dconcat = np.zeros_like(concat)
-    for g in GATES:
-        grads[f"dW{g}"] = dz[g] @ concat.T
-        grads[f"db{g}"] = np.sum(dz[g], axis=1, keepdims=True)
-        dconcat += p[f"W{g}"].T @ dz[g]
-    grads["da_prev"], grads["dxt"] = dconcat[:n_a], dconcat[n_a:]
-    grads["dc_prev"] = dc * ft
-    return grads
+    grads = lstm_step_backward(da_next, dc_next, step, W)
+    dz, concat, n_a = grads.pop("dz"), step[0], a_next.shape[0]
+    return {**unstack_gates(dz @ concat.T, np.sum(dz, axis=1, keepdims=True)),
+            "dxt": W[:, n_a:].T @ dz, **grads}
 
 
-# --- the layer: the same equations looped over t --------------------------------------------------
-def _sigmoid_(Z: np.ndarray) -> None:
-    """``σ(z) = 1 / (1 + e^{−z})`` in place. Where ``z`` is below about −88 (float32; −709 in
-    float64) ``e^{−z}`` overflows to ``inf`` and ``σ`` to its limit 0: call it under
-    ``np.errstate(over="ignore")``."""
-    np.negative(Z, out=Z)
-    np.exp(Z, out=Z)
-    Z += 1
-    np.reciprocal(Z, out=Z)
-
-
+# --- the layer: the step looped over t --------------------------------------------------------------
 def lstm_forward(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
                  ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Hidden and cell states ``a, c (n_a, m, T_x)`` from ``x (n_x, m, T_x)``, ``a0``, ``c0``;
@@ -135,115 +173,65 @@ def lstm_forward(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
     m = x.shape[1]
     a0 = check_state("a0", a0, n_a, m, x.dtype)
     c0 = check_state("c0", c0, n_a, m, x.dtype)
-    cache = lstm_forward_blocks(to_blocks(x), a0, c0, p)
-    return (from_blocks(cache["A2"][:, m:], m, writeable=False),
-            from_blocks(cache["C2"][:, m:], m, writeable=False), cache)
+    cache = lstm_forward_steps(to_steps(x), a0, c0, p)
+    return (from_steps(cache["a"][:, 1:], writeable=False),
+            from_steps(cache["c"][:, 1:], writeable=False), cache)
 
 
-def lstm_forward_blocks(X2: np.ndarray, a0: np.ndarray, c0: np.ndarray,
-                        p: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The layer on time-blocked columns (validated inputs): ``X2 (n_x, T_x·m)``.
-
-    Each step's equations run on contiguous ``(·, m)`` blocks — the concatenation
-    ``[a⟨t−1⟩; x⟨t⟩]``, the gates ``G[t]`` (kept for the backward, ``G (T_x, 4 n_a, m)``), the
-    cell state — since a step's block of time-blocked columns is ``n`` rows of only ``m``
-    numbers, ``T_x·m`` apart; ``a⟨t⟩``, ``c⟨t⟩`` are then copied into their columns of ``A2``,
-    ``C2``.
-    """
-    n_a, m = a0.shape
-    T_x = X2.shape[1] // m
-    W = np.concatenate([p[f"W{g}"] for g in _STACK])  # (4 n_a, n_a + n_x), rows f, i, o, c̃
-    b = np.repeat(np.concatenate([p[f"b{g}"] for g in _STACK]), m, axis=1)  # (4 n_a, m): b per example
-    G = np.empty((T_x, 4 * n_a, m), dtype=X2.dtype)  # Γf, Γi, Γo, c̃⟨t⟩ of every step
-    A2 = np.empty((n_a, (T_x + 1) * m), dtype=X2.dtype)  # a⟨0⟩ … a⟨T_x⟩
-    C2 = np.empty_like(A2)  # c⟨0⟩ … c⟨T_x⟩
-    TC = np.empty((T_x, n_a, m), dtype=X2.dtype)  # tanh(c⟨t⟩)
-    A2[:, :m], C2[:, :m] = a0, c0
-    concat = np.empty((n_a + X2.shape[0], m), dtype=X2.dtype)  # [a⟨t−1⟩; x⟨t⟩]
-    a, c, i_cc = concat[:n_a], np.array(c0, order="C"), np.empty((n_a, m), dtype=X2.dtype)
-    a[:] = a0
-    with np.errstate(over="ignore"):  # σ's e^{−z} may overflow: σ → 0, its limit
-        for t in range(T_x):
-            concat[n_a:] = X2[:, t * m:(t + 1) * m]  # x⟨t⟩
-            g = np.matmul(W, concat, out=G[t])  # (4 n_a, m)
-            g += b  # W [a⟨t−1⟩; x⟨t⟩] + b for the four gates at once
-            _sigmoid_(g[:3 * n_a])  # Γf, Γi, Γo
-            np.tanh(g[3 * n_a:], out=g[3 * n_a:])  # c̃⟨t⟩
-            f, i, o, cc = g[:n_a], g[n_a:2 * n_a], g[2 * n_a:3 * n_a], g[3 * n_a:]
-            c *= f
-            c += np.multiply(i, cc, out=i_cc)  # c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃⟨t⟩
-            np.tanh(c, out=TC[t])
-            np.multiply(o, TC[t], out=a)  # a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩), next step's a⟨t−1⟩
-            nxt = slice((t + 1) * m, (t + 2) * m)
-            A2[:, nxt], C2[:, nxt] = a, c
-    Wa, Wx = np.ascontiguousarray(W[:, :n_a]), np.ascontiguousarray(W[:, n_a:])  # for the backward
-    return {"X2": X2, "A2": A2, "C2": C2, "TC": TC, "G": G, "Wa": Wa, "Wx": Wx, "m": m}
+def lstm_forward_steps(xs: np.ndarray, a0: np.ndarray, c0: np.ndarray, p: Params) -> dict[str, Any]:
+    """The layer on steps side by side (checked inputs): ``xs (n_x, T_x, m)`` -> the cache, whose
+    ``a, c (n_a, T_x + 1, m)`` hold ``a⟨t⟩ = a[:, t]``, ``c⟨t⟩ = c[:, t]`` for ``t = 0 … T_x``."""
+    T_x, (n_a, m) = xs.shape[1], a0.shape
+    W, b = stack_gates(p)  # once, outside the loop
+    a, c = np.empty((n_a, T_x + 1, m), dtype=W.dtype), np.empty((n_a, T_x + 1, m), dtype=W.dtype)
+    a[:, 0], c[:, 0] = a0, c0
+    steps = []  # what each step back needs
+    for t in range(1, T_x + 1):
+        a[:, t], c[:, t], step = lstm_step(xs[:, t - 1], a[:, t - 1], c[:, t - 1], W, b)
+        steps.append(step)
+    return {"xs": xs, "a": a, "c": c, "steps": steps, "W": W}
 
 
 def lstm_backward(da: np.ndarray, cache: dict, dc_last: np.ndarray | None = None,
                   ) -> dict[str, np.ndarray]:
     """Backprop through time from ``da = ∂J/∂a (n_a, m, T_x)`` (and ``dc_last = ∂J/∂c⟨T_x⟩``,
-    default 0): the cell's backward at every step, going back from ``t = T_x``, with the
-    hidden and cell gradients of step ``t`` flowing into step ``t − 1``.
+    default 0): :func:`lstm_step_backward` at every step, going back from ``t = T_x``, with
+    ``da_total⟨t⟩ = da⟨t⟩ + da_prev⟨t+1⟩`` and ``dc_prev⟨t+1⟩`` flowing into step ``t``; then,
+    every step at once, ``dx⟨t⟩ = Wxᵀ dz⟨t⟩``, ``dW = Σ_t dz⟨t⟩ [a⟨t−1⟩; x⟨t⟩]ᵀ`` and
+    ``db = Σ_t Σ_i dz⟨t⟩``.
 
     Returns ``dx (n_x, m, T_x)``, ``da0``, ``dc0 (n_a, m)``, ``dW·``, ``db·`` for the four gates
     and ``da_total (n_a, m, T_x)`` = ``∂J/∂a⟨t⟩`` through all later steps.
     """
-    m, A2 = cache["m"], cache["A2"]
-    n_a = A2.shape[0]
-    da = as_float_array("da", da, A2.dtype)
-    check_shape("da", da, (n_a, m, A2.shape[1] // m - 1), "(n_a, m, T_x) like a")
+    a = cache["a"]
+    n_a, T_x, m = a.shape[0], a.shape[1] - 1, a.shape[2]
+    da = as_float_array("da", da, a.dtype)
+    check_shape("da", da, (n_a, m, T_x), "(n_a, m, T_x) like a")
     if dc_last is not None:
-        dc_last = as_float_array("dc_last", dc_last, A2.dtype)
+        dc_last = as_float_array("dc_last", dc_last, a.dtype)
         check_shape("dc_last", dc_last, (n_a, m), "(n_a, m)")
-    grads = lstm_backward_blocks(to_blocks(da), cache, dc_last)
-    grads["dx"] = from_blocks(grads.pop("dX2"), m)
-    grads["da_total"] = from_blocks(grads.pop("dA2_total"), m)
+    grads = lstm_backward_steps(to_steps(da), cache, dc_last)
+    grads["dx"] = from_steps(grads.pop("dxs"))
+    grads["da_total"] = from_steps(grads.pop("da_totals"))
     return grads
 
 
-def lstm_backward_blocks(dA2: np.ndarray, cache: dict, dc_last: np.ndarray | None = None,
-                         ) -> dict[str, np.ndarray]:
-    """BPTT on time-blocked columns; ``dA2 (n_a, T_x·m)`` is consumed (overwritten). Each step's
-    equations run on contiguous ``(·, m)`` blocks; its ``dz`` of the four gates is then copied
-    into its columns of ``dG``, for the products over all steps after the loop."""
-    X2, A2, C2, TC, G, Wa, Wx, m = (cache[k] for k in ("X2", "A2", "C2", "TC", "G", "Wa", "Wx", "m"))
-    n_a = A2.shape[0]
-    T_x = X2.shape[1] // m
-    dG = np.empty((4 * n_a, T_x * m), dtype=A2.dtype)  # dz of every gate at every step
-    Wa_T = np.ascontiguousarray(Wa.T)  # (n_a, 4 n_a)
-    da_next = np.zeros((n_a, m), dtype=A2.dtype)  # Waᵀ dz⟨t+1⟩
-    dc = np.zeros((n_a, m), dtype=A2.dtype) if dc_last is None else np.array(dc_last, order="C")
-    dg, da, tmp = (np.empty((k * n_a, m), dtype=A2.dtype) for k in (4, 1, 1))  # this step's blocks
-    for t in reversed(range(T_x)):
-        cols = slice(t * m, (t + 1) * m)
-        g, tc = G[t], TC[t]
-        f, i, o, cc = g[:n_a], g[n_a:2 * n_a], g[2 * n_a:3 * n_a], g[3 * n_a:]
-        da_t = dA2[:, cols]
-        da_t += da_next  # da_total⟨t⟩
-        da[:] = da_t
-        np.multiply(da, tc, out=dg[2 * n_a:3 * n_a])  # dΓo = da ⊙ tanh(c)
-        np.multiply(tc, tc, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= o
-        tmp *= da
-        dc += tmp  # dc⟨t⟩ = dc_next + da ⊙ Γo ⊙ (1 − tanh²(c))
-        np.multiply(dc, C2[:, cols], out=dg[:n_a])  # dΓf = dc ⊙ c⟨t−1⟩
-        np.multiply(dc, cc, out=dg[n_a:2 * n_a])  # dΓi = dc ⊙ c̃
-        np.multiply(dc, i, out=dg[3 * n_a:])  # dc̃ = dc ⊙ Γi
-        dc *= f  # dc⟨t−1⟩ = dc ⊙ Γf
-        sig = g[:3 * n_a]
-        dg[:3 * n_a] *= sig
-        dg[:3 * n_a] *= 1 - sig  # σ' = σ(1 − σ)
-        np.multiply(cc, cc, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        dg[3 * n_a:] *= tmp  # tanh' = 1 − c̃²
-        np.matmul(Wa_T, dg, out=da_next)  # Waᵀ dz⟨t⟩
-        dG[:, cols] = dg
-    dW = np.concatenate([dG @ A2[:, :T_x * m].T, dG @ X2.T], axis=1)  # dz [a⟨t−1⟩; x⟨t⟩]ᵀ, (4 n_a, n_a + n_x)
-    db = dG @ np.ones((T_x * m, 1), dtype=A2.dtype)  # Σ over steps and examples, as a product
-    grads = {"dX2": Wx.T @ dG, "da0": da_next, "dc0": dc, "dA2_total": dA2}
-    for k, gate in enumerate(_STACK):
-        grads[f"dW{gate}"] = dW[k * n_a:(k + 1) * n_a]
-        grads[f"db{gate}"] = db[k * n_a:(k + 1) * n_a]
-    return grads
+def lstm_backward_steps(das: np.ndarray, cache: dict, dc_last: np.ndarray | None = None,
+                        ) -> dict[str, np.ndarray]:
+    """BPTT on steps side by side: ``das (n_a, T_x, m)`` = ``∂J/∂a⟨t⟩`` from outside the layer
+    (step ``t`` in ``das[:, t − 1]``)."""
+    xs, a, steps, W = cache["xs"], cache["a"], cache["steps"], cache["W"]
+    n_a, T_x, m = das.shape
+    da_totals = np.empty_like(das)
+    dzs = np.empty((W.shape[0], T_x, m), dtype=W.dtype)  # dz⟨t⟩ of the four gates
+    da_prev = np.zeros((n_a, m), dtype=W.dtype)  # ∂J/∂a⟨T_x⟩ through a later step: none
+    dc_prev = np.zeros((n_a, m), dtype=W.dtype) if dc_last is None else dc_last
+    for t in range(T_x, 0, -1):  # column t − 1 holds step t
+        da_totals[:, t - 1] = das[:, t - 1] + da_prev  # da_total⟨t⟩
+        step = lstm_step_backward(da_totals[:, t - 1], dc_prev, steps[t - 1], W)
+        dzs[:, t - 1], da_prev, dc_prev = step["dz"], step["da_prev"], step["dc_prev"]
+    concats = np.concatenate([a[:, :-1], xs])  # [a⟨t−1⟩; x⟨t⟩] of every step, (n_a + n_x, T_x, m)
+    dW, db = sum_over_steps(dzs, concats), np.sum(dzs, axis=(1, 2))[:, None]
+    dxs = (W[:, n_a:].T @ dzs.reshape(len(W), -1)).reshape(xs.shape)  # dx⟨t⟩ = Wxᵀ dz⟨t⟩, every t
+    return {**unstack_gates(dW, db), "dxs": dxs, "da0": da_prev, "dc0": dc_prev,
+            "da_totals": da_totals}

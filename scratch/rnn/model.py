@@ -33,15 +33,24 @@ import numpy as np
 from scratch._validate import as_float_array, check_shape
 from scratch.activations import softmax
 from scratch.init import xavier
-from scratch.rnn.lstm import GATES, check_lstm_params, lstm_backward_blocks, lstm_forward_blocks
+from scratch.rnn.lstm import (
+    GATES,
+    check_lstm_params,
+    lstm_backward_steps,
+    lstm_forward_steps,
+    lstm_step,
+    stack_gates,
+)
 from scratch.rnn.vanilla import (
     Params,
-    backward_blocks,
+    backward_steps,
     check_rnn_params,
     check_sequence,
-    forward_blocks,
+    forward_steps,
     param,
-    to_blocks,
+    rnn_step,
+    sum_over_steps,
+    to_steps,
 )
 
 CELLS = ("rnn", "lstm")
@@ -90,7 +99,8 @@ def _head(params: Params, cell: str, n_a: int, dtype: np.dtype) -> tuple[np.ndar
 
 
 def _layer_forward(params: Params, x: np.ndarray, cell: str):
-    """Validate and run the recurrent layer from zero states: ``(cache, A2, n_a, X2, Wy, by)``."""
+    """Check and run the recurrent layer from zero states: ``(cache, Wy, by, x.shape)``; the
+    cache's ``a (n_a, T_x + 1, m)`` holds ``a⟨t⟩ = a[:, t]``."""
     if _check_cell(cell) == "rnn":
         Wax, Waa, ba = check_rnn_params(params)
         n_a, n_x, dtype = Wax.shape[0], Wax.shape[1], Wax.dtype
@@ -100,13 +110,14 @@ def _layer_forward(params: Params, x: np.ndarray, cell: str):
     x = check_sequence(x, n_x, dtype)
     Wy, by = _head(params, cell, n_a, dtype)
     zeros = np.zeros((n_a, x.shape[1]), dtype=dtype)
-    X2 = to_blocks(x)
-    cache = (forward_blocks(X2, zeros, Wax, Waa, ba) if cell == "rnn"
-             else lstm_forward_blocks(X2, zeros, zeros, p))
+    xs = to_steps(x)  # (n_x, T_x, m)
+    cache = (forward_steps(xs, zeros, Wax, Waa, ba) if cell == "rnn"
+             else lstm_forward_steps(xs, zeros, zeros, p))
     return cache, Wy, by, x.shape
 
 
 def _log_softmax(Z: np.ndarray) -> np.ndarray:
+    """``log softmax`` down each column of ``Z (n_y, …)`` (the max subtracted first)."""
     shifted = Z - Z.max(axis=0, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))
 
@@ -119,30 +130,28 @@ def propagate(params: Params, x: np.ndarray, Y: np.ndarray, cell: str = "rnn",
     from the last hidden state.
     """
     cache, Wy, by, (n_x, m, T_x) = _layer_forward(params, x, cell)
-    A2 = cache["A2"]
-    n_a, n_y = A2.shape[0], Wy.shape[0]
-    Y = as_float_array("Y", Y, A2.dtype)
+    a = cache["a"][:, 1:]  # a⟨1⟩ … a⟨T_x⟩ (n_a, T_x, m)
+    n_a, n_y = a.shape[0], Wy.shape[0]
+    Y = as_float_array("Y", Y, a.dtype)
     last_only = Y.ndim == 2
     if last_only:
         check_shape("Y", Y, (n_y, m), "(n_y, m) for a label per sequence")
-        A_out = A2[:, T_x * m:]  # a⟨T_x⟩ (n_a, m)
+        Ys, A_out = Y[:, None], a[:, -1:]  # (n_y, 1, m), a⟨T_x⟩ (n_a, 1, m)
     else:
         check_shape("Y", Y, (n_y, m, T_x), "(n_y, m, T_x) for a label per step, or (n_y, m)")
-        Y = to_blocks(Y)  # (n_y, T_x·m)
-        A_out = A2[:, m:]  # a⟨1⟩ … a⟨T_x⟩ (n_a, T_x·m)
-    count = Y.shape[1]  # m, or m·T_x
-    Z = Wy @ A_out + by  # (n_y, count) logits
-    J = -np.sum(Y * _log_softmax(Z)) / count
-    dZ = (softmax(Z) - Y) / count  # (n_y, count)
-    grads = {f"d{HEAD[cell][0]}": dZ @ A_out.T, f"d{HEAD[cell][1]}": np.sum(dZ, axis=1, keepdims=True)}
-    dA2 = np.zeros((n_a, T_x * m), dtype=A2.dtype)
-    if last_only:
-        dA2[:, (T_x - 1) * m:] = Wy.T @ dZ
-    else:
-        dA2[:] = Wy.T @ dZ
-    layer = backward_blocks(dA2, cache) if cell == "rnn" else lstm_backward_blocks(dA2, cache)
+        Ys, A_out = to_steps(Y), a  # (n_y, T_x, m), a⟨1⟩ … a⟨T_x⟩ (n_a, T_x, m)
+    steps = Ys.shape[1]  # 1, or T_x
+    count = steps * m  # m, or m·T_x
+    Z = (Wy @ A_out.reshape(n_a, -1) + by).reshape(n_y, steps, m)  # logits; ŷ = softmax down each column
+    J = -np.sum(Ys * _log_softmax(Z)) / count
+    dZ = (softmax(Z) - Ys) / count  # dz_y = (ŷ − y)/count, (n_y, steps, m)
+    grads = {f"d{HEAD[cell][0]}": sum_over_steps(dZ, A_out),  # Σ_t dz_y⟨t⟩ a⟨t⟩ᵀ
+             f"d{HEAD[cell][1]}": np.sum(dZ, axis=(1, 2))[:, None]}
+    das = np.zeros_like(a)  # ∂J/∂a⟨t⟩ through the output layer, (n_a, T_x, m)
+    das[:, T_x - steps:] = (Wy.T @ dZ.reshape(n_y, -1)).reshape(n_a, steps, m)  # the last step, or all
+    layer = backward_steps(das, cache) if cell == "rnn" else lstm_backward_steps(das, cache)
     for k, v in layer.items():
-        if k not in ("dX2", "da0", "dc0", "dA2_total"):
+        if k not in ("dxs", "da0", "dc0", "da_totals"):
             grads[k] = v
     return J, grads
 
@@ -150,11 +159,12 @@ def propagate(params: Params, x: np.ndarray, Y: np.ndarray, cell: str = "rnn",
 def predict_proba(params: Params, x: np.ndarray, cell: str = "rnn", last_only: bool = True,
                   ) -> np.ndarray:
     """``ŷ`` at the last step ``(n_y, m)``, or at every step ``(n_y, m, T_x)``."""
-    cache, Wy, by, (n_x, m, T_x) = _layer_forward(params, x, cell)
+    cache, Wy, by, (_, m, T_x) = _layer_forward(params, x, cell)
     if last_only:
-        return softmax(Wy @ cache["A2"][:, T_x * m:] + by)
-    P = softmax(Wy @ cache["A2"][:, m:] + by)  # (n_y, T_x·m)
-    return np.ascontiguousarray(P.reshape(-1, T_x, m).transpose(0, 2, 1))
+        return softmax(Wy @ cache["a"][:, -1] + by)
+    a = cache["a"][:, 1:]  # a⟨1⟩ … a⟨T_x⟩ (n_a, T_x, m)
+    Z = (Wy @ a.reshape(a.shape[0], -1) + by).reshape(-1, T_x, m)  # (n_y, T_x, m)
+    return np.ascontiguousarray(softmax(Z).transpose(0, 2, 1))  # ŷ (n_y, m, T_x)
 
 
 def predict(params: Params, x: np.ndarray, cell: str = "rnn") -> np.ndarray:
@@ -177,6 +187,7 @@ def sample(params: Params, first: int, uniforms: np.ndarray, cell: str = "rnn") 
     else:
         p, n_a, n_x = check_lstm_params(params)
         dtype = p["Wf"].dtype
+        W, b = stack_gates(p)
     Wy, by = _head(params, cell, n_a, dtype)
     if not 0 <= int(first) < n_x:
         raise ValueError(f"first: expected a symbol index in [0, {n_x - 1}], got {first!r}")
@@ -186,10 +197,9 @@ def sample(params: Params, first: int, uniforms: np.ndarray, cell: str = "rnn") 
         x2 = np.zeros((n_x, 1), dtype=dtype)
         x2[symbol] = 1
         if cell == "rnn":
-            a = forward_blocks(x2, a, Wax, Waa, ba)["A2"][:, 1:]
+            a = rnn_step(x2, a, Wax, Waa, ba)
         else:
-            cache = lstm_forward_blocks(x2, a, c, p)
-            a, c = cache["A2"][:, 1:], cache["C2"][:, 1:]
+            a, c, _ = lstm_step(x2, a, c, W, b)
         cdf = np.cumsum(softmax(Wy @ a + by)[:, 0])
         symbol = min(int(np.searchsorted(cdf, u, side="right")), n_x - 1)
         out.append(symbol)

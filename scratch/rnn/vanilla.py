@@ -9,12 +9,15 @@ every input and parameter. Unlike the dense layer's per-example ``dZ`` there is 
 it is already inside ``da`` (the cost's gradient carries it), so the results are exactly what
 autograd returns.
 
-The cell (:func:`rnn_cell_forward`, :func:`rnn_cell_backward`) is the course's formula for one
-step. The layer (:func:`rnn_forward`, :func:`rnn_backward`) loops the same equations over ``t``
-(that loop *is* the concept; there is no loop over examples) and takes out of the loop what
-does not depend on ``t``: ``Wax x⟨t⟩ + ba`` for every step is one matrix product before it, and
-``dWax = Σ_t dz⟨t⟩ x⟨t⟩ᵀ``, ``dWaa = Σ_t dz⟨t⟩ a⟨t−1⟩ᵀ``, ``dx`` are one product each after it.
-Internally the steps sit side by side as column blocks, ``(n, T_x · m)``.
+One step forward and its step back sit side by side (:func:`rnn_step`,
+:func:`rnn_step_backward`); the course's cell (:func:`rnn_cell_forward`,
+:func:`rnn_cell_backward`) is that step with its inputs checked, and the layer
+(:func:`rnn_forward`, :func:`rnn_backward`) loops it over ``t`` — that loop *is* the concept;
+there is no loop over examples. The backward's loop carries only what flows back through time
+(``dz⟨t⟩``, ``da⟨t−1⟩``); the weights' gradients, sums over the steps, are one product each
+after it (:func:`sum_over_steps`), as torch's autograd sums ``Wax``'s. The layer keeps the
+steps side by side, ``(n, T_x, m)``: ``x⟨t⟩`` is ``xs[:, t]``, and ``(n, T_x·m)`` — every step's
+columns — is the same memory, for those products over all steps.
 
 Example:
     >>> import numpy as np
@@ -89,24 +92,50 @@ def check_state(name: str, a0: Any, n_a: int, m: int, dtype: np.dtype) -> np.nda
     return a0
 
 
-# --- time-blocked columns: (n, m, T_x) <-> (n, T_x · m), step t in columns [t·m, (t+1)·m) ----
-def to_blocks(x: np.ndarray) -> np.ndarray:
-    """``(n, m, T_x)`` -> ``(n, T_x · m)`` with step ``t`` in the ``t``-th block of ``m`` columns."""
-    n, m, T_x = x.shape
-    return np.ascontiguousarray(x.transpose(0, 2, 1)).reshape(n, T_x * m)
+# --- the course's layout (n, m, T_x) <-> steps side by side (n, T_x, m) ------------------------
+def to_steps(x: np.ndarray) -> np.ndarray:
+    """``(n, m, T_x)`` -> ``(n, T_x, m)``, a contiguous copy: step ``t`` is ``xs[:, t] (n, m)``,
+    and ``xs.reshape(n, T_x·m)`` (no copy) puts every step's columns side by side, for the
+    products over all steps at once."""
+    return np.ascontiguousarray(x.transpose(0, 2, 1))
 
 
-def from_blocks(X2: np.ndarray, m: int, writeable: bool = True) -> np.ndarray:
-    """``(n, T_x · m)`` -> ``(n, m, T_x)``: a *view* of ``X2`` (no copy; ``[:, :, t]`` is step
-    ``t``'s block). ``writeable=False`` for a view of a cache (the forward's states), so that
-    changing the returned array in place cannot change what the backward reads."""
-    n = X2.shape[0]
-    view = X2.reshape(n, -1, m).transpose(0, 2, 1)
+def from_steps(xs: np.ndarray, writeable: bool = True) -> np.ndarray:
+    """``(n, T_x, m)`` -> ``(n, m, T_x)``: a *view* of ``xs`` (no copy). ``writeable=False`` for
+    a view of a cache (the forward's states), so that changing the returned array in place
+    cannot change what the backward reads."""
+    view = xs.transpose(0, 2, 1)
     view.flags.writeable = writeable
     return view
 
 
-# --- the cell: one step -----------------------------------------------------------------------
+def sum_over_steps(dzs: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """``Σ_t dz⟨t⟩ input⟨t⟩ᵀ`` for ``dzs (n, T_x, m)`` and ``inputs (k, T_x, m)``: a weight's
+    gradient summed over every step and example, one ``(n, T_x·m) @ (T_x·m, k)`` product."""
+    n, k = dzs.shape[0], inputs.shape[0]
+    return dzs.reshape(n, -1) @ inputs.reshape(k, -1).T  # (n, k)
+
+
+# --- one step, forward and back ----------------------------------------------------------------
+def rnn_step(xt: np.ndarray, a_prev: np.ndarray, Wax: np.ndarray, Waa: np.ndarray,
+             ba: np.ndarray) -> np.ndarray:
+    """``a⟨t⟩ = tanh(Waa a⟨t−1⟩ + Wax x⟨t⟩ + ba)`` (no checks): ``xt (n_x, m)``,
+    ``a_prev (n_a, m)`` -> ``a_next (n_a, m)``. The sum is taken in torch's order (``Wax x⟨t⟩ +
+    ba`` first), so that float32 rounds the same on both sides and long trajectories agree."""
+    return np.tanh(Waa @ a_prev + (Wax @ xt + ba))  # (n_a, m); x⟨t⟩'s term and ba first, as torch
+
+
+def rnn_step_backward(da_next: np.ndarray, a_next: np.ndarray, Waa: np.ndarray,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The step back through time (no checks), from ``da_next = ∂J/∂a⟨t⟩`` (everything that
+    reaches it): ``dz = da⟨t⟩ ⊙ (1 − a⟨t⟩²)`` (tanh' = 1 − tanh²) and ``da_prev = Waaᵀ dz``,
+    both ``(n_a, m)``. The rest of the step's gradients follow from ``dz``: ``dxt = Waxᵀ dz``,
+    ``dWax = dz xtᵀ``, ``dWaa = dz a_prevᵀ``, ``dba = Σ_i dz``."""
+    dz = da_next * (1 - a_next * a_next)  # (n_a, m)
+    return dz, Waa.T @ dz
+
+
+# --- the cell: the step with its inputs checked (the course's functions) -----------------------
 def rnn_cell_forward(xt: np.ndarray, a_prev: np.ndarray, params: Params,
                      ) -> tuple[np.ndarray, tuple]:
     """``a⟨t⟩ = tanh(Waa a⟨t−1⟩ + Wax x⟨t⟩ + ba)``; ``xt (n_x, m)``, ``a_prev (n_a, m)``.
@@ -117,22 +146,22 @@ def rnn_cell_forward(xt: np.ndarray, a_prev: np.ndarray, params: Params,
     xt = as_float_array("xt", xt, Wax.dtype)
     check_shape("xt", xt, (Wax.shape[1], None), "(n_x, m)")
     a_prev = check_state("a_prev", a_prev, Wax.shape[0], xt.shape[1], Wax.dtype)
-    a_next = np.tanh(Waa @ a_prev + Wax @ xt + ba)  # (n_a, m)
+    a_next = rnn_step(xt, a_prev, Wax, Waa, ba)  # (n_a, m)
     return a_next, (a_next, a_prev, xt, Wax, Waa)
 
 
 def rnn_cell_backward(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
     """One step back: ``dz = da⟨t⟩ ⊙ (1 − a⟨t⟩²)``, ``dxt = Waxᵀ dz``, ``da_prev = Waaᵀ dz``,
-    ``dWax = dz xtᵀ``, ``dWaa = dz a_prevᵀ``, ``dba = Σ_i dz``."""
+    ``dWax = dz xtᵀ``, ``dWaa = dz a_prevᵀ``, ``dba = Σ_i dz`` (:func:`rnn_step_backward`)."""
     a_next, a_prev, xt, Wax, Waa = cache
     da_next = as_float_array("da_next", da_next, Wax.dtype)
     check_shape("da_next", da_next, a_next.shape, "(n_a, m)")
-    dz = da_next * (1 - a_next * a_next)  # (n_a, m), tanh' = 1 − tanh²
-    return {"dxt": Wax.T @ dz, "da_prev": Waa.T @ dz, "dWax": dz @ xt.T, "dWaa": dz @ a_prev.T,
+    dz, da_prev = rnn_step_backward(da_next, a_next, Waa)  # (n_a, m)
+    return {"dxt": Wax.T @ dz, "da_prev": da_prev, "dWax": dz @ xt.T, "dWaa": dz @ a_prev.T,
             "dba": np.sum(dz, axis=1, keepdims=True)}
 
 
-# --- the layer: the cell looped over t ---------------------------------------------------------
+# --- the layer: the step looped over t ----------------------------------------------------------
 def rnn_forward(x: np.ndarray, a0: np.ndarray, params: Params) -> tuple[np.ndarray, dict]:
     """Hidden states ``a (n_a, m, T_x)`` for ``t = 1 … T_x`` from ``x (n_x, m, T_x)`` and
     ``a0 (n_a, m)``, and the cache :func:`rnn_backward` needs. ``a`` is a read-only view of the
@@ -140,27 +169,20 @@ def rnn_forward(x: np.ndarray, a0: np.ndarray, params: Params) -> tuple[np.ndarr
     Wax, Waa, ba = check_rnn_params(params)
     x = check_sequence(x, Wax.shape[1], Wax.dtype, np.shape(a0)[1] if np.ndim(a0) == 2 else None)
     a0 = check_state("a0", a0, Wax.shape[0], x.shape[1], Wax.dtype)
-    cache = forward_blocks(to_blocks(x), a0, Wax, Waa, ba)
-    return from_blocks(cache["A2"][:, x.shape[1]:], x.shape[1], writeable=False), cache
+    cache = forward_steps(to_steps(x), a0, Wax, Waa, ba)
+    return from_steps(cache["a"][:, 1:], writeable=False), cache
 
 
-def forward_blocks(X2: np.ndarray, a0: np.ndarray, Wax: np.ndarray, Waa: np.ndarray,
-                   ba: np.ndarray) -> dict[str, Any]:
-    """The layer on time-blocked columns: ``X2 (n_x, T_x·m)`` -> ``A2 (n_a, (T_x+1)·m)``,
-    block 0 holding ``a0`` (validated inputs; no checks here)."""
-    n_a, m = a0.shape
-    T_x = X2.shape[1] // m
-    A2 = np.empty((n_a, (T_x + 1) * m), dtype=Wax.dtype)  # a⟨0⟩ … a⟨T_x⟩
-    A2[:, :m] = a0
-    Z = np.matmul(Wax, X2, out=A2[:, m:])  # (n_a, T_x·m): Wax x⟨t⟩ for every t at once, in
-    Z += ba  # the columns a⟨t⟩ will take: step t reads its block before writing a⟨t⟩ there
-    a, z = np.array(a0, order="C"), np.empty((n_a, m), dtype=Wax.dtype)  # the step's contiguous blocks
-    for t in range(T_x):
-        np.matmul(Waa, a, out=z)  # Waa a⟨t−1⟩
-        z += Z[:, t * m:(t + 1) * m]  # + Wax x⟨t⟩ + ba
-        np.tanh(z, out=a)  # a⟨t⟩
-        A2[:, (t + 1) * m:(t + 2) * m] = a
-    return {"X2": X2, "A2": A2, "Wax": Wax, "Waa": Waa, "m": m}
+def forward_steps(xs: np.ndarray, a0: np.ndarray, Wax: np.ndarray, Waa: np.ndarray,
+                  ba: np.ndarray) -> dict[str, Any]:
+    """The layer on steps side by side (checked inputs): ``xs (n_x, T_x, m)`` -> the cache,
+    whose ``a (n_a, T_x + 1, m)`` holds ``a⟨t⟩ = a[:, t]`` for ``t = 0 … T_x``."""
+    T_x, (n_a, m) = xs.shape[1], a0.shape
+    a = np.empty((n_a, T_x + 1, m), dtype=Wax.dtype)
+    a[:, 0] = a0
+    for t in range(1, T_x + 1):
+        a[:, t] = rnn_step(xs[:, t - 1], a[:, t - 1], Wax, Waa, ba)  # a⟨t⟩ from x⟨t⟩, a⟨t−1⟩
+    return {"xs": xs, "a": a, "Wax": Wax, "Waa": Waa}
 
 
 def rnn_backward(da: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
@@ -168,37 +190,36 @@ def rnn_backward(da: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
     that reaches each hidden state directly, e.g. through the output layer; zeros except the
     last step for sequence classification).
 
-    Going back from ``t = T_x``: ``da_total⟨t⟩ = da⟨t⟩ + Waaᵀ dz⟨t+1⟩`` (every path through
-    time), ``dz⟨t⟩ = da_total⟨t⟩ ⊙ (1 − a⟨t⟩²)``; then ``dWax = Σ_t dz⟨t⟩ x⟨t⟩ᵀ``,
-    ``dWaa = Σ_t dz⟨t⟩ a⟨t−1⟩ᵀ``, ``dba = Σ_t Σ_i dz⟨t⟩``, ``dx⟨t⟩ = Waxᵀ dz⟨t⟩``,
-    ``da0 = Waaᵀ dz⟨1⟩``.
+    Going back from ``t = T_x``: ``da_total⟨t⟩ = da⟨t⟩ + da_prev⟨t+1⟩`` (every path through
+    time: directly, and through ``a⟨t+1⟩``), then :func:`rnn_step_backward` gives ``dz⟨t⟩``
+    and ``da_prev⟨t⟩ = Waaᵀ dz⟨t⟩``; ``da0`` is the first step's ``da_prev``. After the loop,
+    every step at once: ``dx⟨t⟩ = Waxᵀ dz⟨t⟩``, ``dWax = Σ_t dz⟨t⟩ x⟨t⟩ᵀ``,
+    ``dWaa = Σ_t dz⟨t⟩ a⟨t−1⟩ᵀ``, ``dba = Σ_t Σ_i dz⟨t⟩``.
 
     Returns ``dx (n_x, m, T_x)``, ``da0 (n_a, m)``, ``dWax``, ``dWaa``, ``dba`` and
     ``da_total (n_a, m, T_x)`` = ``∂J/∂a⟨t⟩`` through all later steps (vanishing/exploding
     gradients show in its norm against ``t``).
     """
-    m, A2 = cache["m"], cache["A2"]
-    da = as_float_array("da", da, A2.dtype)
-    check_shape("da", da, (A2.shape[0], m, A2.shape[1] // m - 1), "(n_a, m, T_x) like a")
-    grads = backward_blocks(to_blocks(da), cache)
-    grads["dx"] = from_blocks(grads.pop("dX2"), m)
-    grads["da_total"] = from_blocks(grads.pop("dA2_total"), m)
+    a = cache["a"]
+    n_a, T_x, m = a.shape[0], a.shape[1] - 1, a.shape[2]
+    da = as_float_array("da", da, a.dtype)
+    check_shape("da", da, (n_a, m, T_x), "(n_a, m, T_x) like a")
+    grads = backward_steps(to_steps(da), cache)
+    grads["dx"] = from_steps(grads.pop("dxs"))
+    grads["da_total"] = from_steps(grads.pop("da_totals"))
     return grads
 
 
-def backward_blocks(dA2: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
-    """BPTT on time-blocked columns; ``dA2 (n_a, T_x·m)`` is consumed (overwritten)."""
-    X2, A2, Wax, Waa, m = cache["X2"], cache["A2"], cache["Wax"], cache["Waa"], cache["m"]
-    T_x = X2.shape[1] // m
-    dZ = np.square(A2[:, m:])  # (n_a, T_x·m): a⟨t⟩² for every t
-    np.subtract(1, dZ, out=dZ)  # tanh'(z⟨t⟩) = 1 − a⟨t⟩², becomes dz⟨t⟩ below
-    da_next = np.zeros_like(A2[:, :m])  # Waaᵀ dz⟨t+1⟩, zero after the last step
-    Waa_T = np.ascontiguousarray(Waa.T)
-    for t in reversed(range(T_x)):
-        cols = slice(t * m, (t + 1) * m)
-        dA2[:, cols] += da_next  # da_total⟨t⟩
-        dZ[:, cols] *= dA2[:, cols]  # dz⟨t⟩ = da_total⟨t⟩ ⊙ (1 − a⟨t⟩²)
-        np.matmul(Waa_T, dZ[:, cols], out=da_next)  # (n_a, m)
-    return {"dX2": Wax.T @ dZ, "da0": da_next, "dWax": dZ @ X2.T,
-            "dWaa": dZ @ A2[:, :T_x * m].T, "dba": np.sum(dZ, axis=1, keepdims=True),
-            "dA2_total": dA2}
+def backward_steps(das: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
+    """BPTT on steps side by side: ``das (n_a, T_x, m)`` = ``∂J/∂a⟨t⟩`` from outside the layer
+    (step ``t`` in ``das[:, t − 1]``)."""
+    xs, a, Wax, Waa = cache["xs"], cache["a"], cache["Wax"], cache["Waa"]
+    n_a, T_x, m = das.shape
+    dzs, da_totals = np.empty_like(das), np.empty_like(das)  # dz⟨t⟩, da_total⟨t⟩ (n_a, T_x, m)
+    da_prev = np.zeros((n_a, m), dtype=das.dtype)  # ∂J/∂a⟨T_x⟩ through a later step: none
+    for t in range(T_x, 0, -1):  # column t − 1 holds step t
+        da_totals[:, t - 1] = das[:, t - 1] + da_prev  # da_total⟨t⟩
+        dzs[:, t - 1], da_prev = rnn_step_backward(da_totals[:, t - 1], a[:, t], Waa)
+    dxs = (Wax.T @ dzs.reshape(n_a, -1)).reshape(xs.shape)  # dx⟨t⟩ = Waxᵀ dz⟨t⟩, every t
+    return {"dWax": sum_over_steps(dzs, xs), "dWaa": sum_over_steps(dzs, a[:, :-1]),  # a⟨t−1⟩
+            "dba": np.sum(dzs, axis=(1, 2))[:, None], "dxs": dxs, "da0": da_prev, "da_totals": da_totals}
