@@ -287,10 +287,11 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
     ``tol`` replaces the policy's forward tolerance — only with one the policy defines for a
     documented reason (e.g. :func:`~parity_tests.tolerances.kernel_tolerance`); records print it.
 
-    An input whose change (``1 − 2x``; integer indices rolled) changes neither side's output is
-    one that no comparison can fault — both sides ignore it, or both forgot it — so it gets an
-    INCONCLUSIVE record ``input '<name>'`` and the check does not pass. ``constant_in`` names the
-    inputs an edge case is *meant* not to depend on (``x⁰``, a zero-variance vector): those are
+    An input whose changes (fresh random values and their negatives, each entry moved at random;
+    integer indices rolled) change neither side's output is one that no comparison can fault —
+    both sides ignore it, or both forgot it — so it gets an INCONCLUSIVE record
+    ``input '<name>'`` and the check does not pass. ``constant_in`` names the inputs an edge case
+    is *meant* not to depend on (``x⁰``, a zero-variance vector): those are
     not reported (the check still fails if the constant differs).
     """
     check_device(device)
@@ -333,18 +334,26 @@ def _unread_records(unread: Sequence[str], index_inputs: Sequence[str], tol: Tol
         f"should read it, or both sides forgot it (a missing '+ {k}'?)", tol=tol) for k in unread]
 
 
-_PERTURBED = {False: "1 − 2·(its values)", True: "its values rolled by one place"}
+_PERTURBED = {False: "other values (fresh random values, their negatives, and each entry moved at random)",
+              True: "its values rolled by one place"}
 
 
-def _perturbed(a: np.ndarray, index: bool) -> np.ndarray | None:
-    """A different array of the same shape and dtype: ``1 − 2a`` (flips signs, moves 0 and the
-    0/1 labels, changes ``a²``), or for integer indices the values rolled by one place;
-    ``None`` when no different array results (a constant index array, an empty array)."""
+def _perturbed(a: np.ndarray, index: bool) -> list[np.ndarray]:
+    """Arrays of the same shape and dtype that differ from ``a``, tried in turn: for floats, fresh
+    values ``r ~ N(0, 1)`` (out of any saturated region), ``−r`` (the other side of a kink: ReLU
+    at 0), and ``a + r·(1 + |a|)`` (each entry moved by its own amount, so no invariance such as
+    softmax's common shift hides a read), from a fixed seed; for integer indices the values
+    rolled by one place. Empty when no different array results (a constant index array, an
+    empty array)."""
     if a.size == 0:
-        return None
-    b = np.roll(a.reshape(-1), 1).reshape(a.shape) if index or a.dtype.kind != "f" else (
-        (1 - 2 * a.astype(np.float64)).astype(a.dtype))
-    return None if np.array_equal(a, b) else b
+        return []
+    if index or a.dtype.kind != "f":
+        tries = [np.roll(a.reshape(-1), 1).reshape(a.shape)]
+    else:
+        r = np.random.default_rng(20261206).standard_normal(a.shape)
+        a64 = a.astype(np.float64)
+        tries = [b.astype(a.dtype) for b in (r, -r, a64 + r * (1 + np.abs(a64)))]
+    return [b for b in tries if not np.array_equal(a, b)]
 
 
 def _same_outputs(a: Any, b: Any) -> bool:
@@ -368,26 +377,25 @@ def _same_outputs(a: Any, b: Any) -> bool:
 def _unread_inputs(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], inputs: Arrays,
                    probe: Arrays, layouts: Mapping[str, Layout], device: str, dtype: Any,
                    scratch_out: Any, torch_out: Any, index_inputs: Sequence[str]) -> list[str]:
-    """The inputs whose change (:func:`_perturbed`) changes neither output — an input that no
-    side reads, which a comparison can never fault. One extra torch call per input, and a
-    scratch call only for an input that torch ignores; an error on the changed input counts as
-    reading it. Only the inputs in ``probe`` are changed."""
-    unread = []
-    for k, a in probe.items():
-        changed = _perturbed(a, k in index_inputs)
-        if changed is None:
-            continue
-        values = {**inputs, k: changed}
+    """The inputs whose changes (:func:`_perturbed`) change neither output — an input that no
+    side reads, which a comparison can never fault. Usually one extra torch call per input (the
+    next change is tried only when one changed nothing), and a scratch call only for an input
+    that torch ignores; an error on a changed input counts as reading it. Only the inputs in
+    ``probe`` are changed."""
+    def reads(values: Arrays) -> bool:
         try:
             with parity_mode(), torch.no_grad(), np.errstate(all="ignore"):
-                if not _same_outputs(_call(torch_fn, _to_torch(values, layouts, device, dtype),
-                                           role="torch_fn"), torch_out):
-                    continue
-                if not _same_outputs(_call(scratch_fn, values, role="scratch_fn"), scratch_out):
-                    continue
+                return (not _same_outputs(_call(torch_fn, _to_torch(values, layouts, device, dtype),
+                                                role="torch_fn"), torch_out)
+                        or not _same_outputs(_call(scratch_fn, values, role="scratch_fn"), scratch_out))
         except Exception:  # noqa: BLE001 - refusing the changed value is reading it
-            continue
-        unread.append(k)
+            return True
+
+    unread = []
+    for k, a in probe.items():
+        tries = _perturbed(a, k in index_inputs)
+        if tries and not any(reads({**inputs, k: changed}) for changed in tries):
+            unread.append(k)
     return unread
 
 
