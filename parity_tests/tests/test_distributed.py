@@ -183,7 +183,8 @@ def test_a_frozen_rank_ends_the_spawned_run_in_one_line(monkeypatch: pytest.Monk
     job = make_job("float64", "equal", steps=2)
     start = time.monotonic()
     with pytest.raises(ddp.RankTimeoutError) as info:
-        ddp.spawn_ddp(job, 2, "cpu", start_method="fork", timeout_s=5)
+        ddp.spawn_ddp(job, 2, "cpu", start_method="spawn", timeout_s=5)  # fork from a worker whose
+        # earlier tests started thread pools can hang a rank before its timeout is armed
     elapsed = time.monotonic() - start
     assert str(info.value) == "rank 1 did not reach step 0's gradient all-reduce within 5 s"
     assert elapsed < 5 + 45, f"took {elapsed:.0f} s"
