@@ -69,38 +69,45 @@ document.addEventListener('DOMContentLoaded',function(){
 
 def _page(title: str, body: Iterable[str]) -> str:
     """A whole HTML document: ``title`` (escaped here) and ``body`` (already escaped HTML)."""
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{_CSS}</style><script>{_JS}</script></head>"
-            f"<body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{_CSS}</style><script>{_JS}</script></head>"
+        f"<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], raw: bool = False) -> str:
     """An HTML table; cells are escaped unless ``raw`` (then they are already HTML)."""
     cell = (lambda v: v) if raw else (lambda v: escape(str(v)))
-    return ("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"
-            + "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
-            + "</table>")
+    return (
+        "<table><tr>"
+        + "".join(f"<th>{escape(h)}</th>" for h in head)
+        + "</tr>"
+        + "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+        + "</table>"
+    )
 
 
 def _verdict(v: str) -> str:
-    return f"<span class=\"{escape(v)}\">{escape(v)}</span>"
+    return f'<span class="{escape(v)}">{escape(v)}</span>'
 
 
 def _filters(items: Sequence[Mapping[str, str]], keys: Sequence[str]) -> str:
     """One ``<select data-filter=KEY>`` per key, with every value the items take."""
-    out = ["<div class=\"filters\">"]
+    out = ['<div class="filters">']
     for key in keys:
         values = sorted({str(i[key]) for i in items})
-        options = "".join(f"<option value=\"{escape(v)}\">{escape(v)}</option>" for v in values)
-        out.append(f"<label>{escape(key)} <select data-filter=\"{escape(key)}\" id=\"filter-{escape(key)}\">"
-                   f"<option value=\"\">all</option>{options}</select></label>")
-    out.append(f"<span class=\"muted\"><span id=\"shown\">{len(items)}</span> of {len(items)} shown"
-               f"</span></div>")
+        options = "".join(f'<option value="{escape(v)}">{escape(v)}</option>' for v in values)
+        out.append(
+            f'<label>{escape(key)} <select data-filter="{escape(key)}" id="filter-{escape(key)}">'
+            f'<option value="">all</option>{options}</select></label>'
+        )
+    out.append(f'<span class="muted"><span id="shown">{len(items)}</span> of {len(items)} shown</span></div>')
     return "".join(out)
 
 
 def _data_attrs(item: Mapping[str, str], keys: Sequence[str]) -> str:
-    return " ".join(f"data-{k}=\"{escape(str(item[k]))}\"" for k in keys)
+    return " ".join(f'data-{k}="{escape(str(item[k]))}"' for k in keys)
 
 
 def _num(v: Any) -> str:
@@ -116,8 +123,12 @@ def environment() -> dict[str, Any]:
     """What ``report.json`` does not record about the machine: OS, CPU, core count, GPUs, the
     BLAS libraries and their thread counts (:mod:`threadpoolctl`, when installed), and torch's
     threads."""
-    env: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
-                           "cpu": platform.processor() or _cpu_model(), "cores": os.cpu_count()}
+    env: dict[str, Any] = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": platform.processor() or _cpu_model(),
+        "cores": os.cpu_count(),
+    }
     try:
         import torch
 
@@ -130,8 +141,11 @@ def environment() -> dict[str, Any]:
     try:
         from threadpoolctl import threadpool_info
 
-        env["blas"] = [f"{i.get('internal_api')} {i.get('version') or ''} ({i.get('num_threads')} threads, "
-                       f"{os.path.basename(i.get('filepath', ''))})" for i in threadpool_info()]
+        env["blas"] = [
+            f"{i.get('internal_api')} {i.get('version') or ''} ({i.get('num_threads')} threads, "
+            f"{os.path.basename(i.get('filepath', ''))})"
+            for i in threadpool_info()
+        ]
     except ImportError:
         env["blas"] = "threadpoolctl not installed"
     return env
@@ -157,19 +171,52 @@ def _records_table(records: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for r in shown[:_MAX_RECORDS]:
         verdict = "PASS" if r.get("passed") else "INCONCLUSIVE" if r.get("inconclusive") else "FAIL"
-        shape = (f"{tuple(r['shape_actual'])} vs {tuple(r['shape_expected'])}"
-                 if r.get("shape_actual") != r.get("shape_expected") else str(tuple(r.get("shape_actual") or ())))
+        shape = (
+            f"{tuple(r['shape_actual'])} vs {tuple(r['shape_expected'])}"
+            if r.get("shape_actual") != r.get("shape_expected")
+            else str(tuple(r.get("shape_actual") or ()))
+        )
         note = " ".join(x for x in (r.get("diagnosis"), r.get("note") and f"[{r['note']}]") if x)
-        rows.append([_verdict(verdict), f"<code>{escape(str(r.get('name')))}</code>", escape(_num(r.get("step"))),
-                     escape(shape), escape(_num(r.get("max_abs_err"))), escape(_num(r.get("max_rel_err"))),
-                     escape(_num(r.get("worst_index") and tuple(r["worst_index"]))),
-                     escape(_num(r.get("worst_actual"))), escape(_num(r.get("worst_expected"))),
-                     escape(f"rtol {_num(r.get('rtol'))}, atol {_num(r.get('atol'))}"),
-                     escape(_num(r.get("ratio"))), escape(note)])
-    table = _table(["verdict", "quantity", "step", "shape", "max abs err", "max rel err", "worst at",
-                    "scratch", "reference", "tolerance", "of tol", "diagnosis"], rows, raw=True)
-    more = (f"<p class=\"muted\">{len(records) - _MAX_RECORDS} more records (all passing or closer to their "
-            f"tolerance) are in report.json.</p>" if len(records) > _MAX_RECORDS else "")
+        rows.append(
+            [
+                _verdict(verdict),
+                f"<code>{escape(str(r.get('name')))}</code>",
+                escape(_num(r.get("step"))),
+                escape(shape),
+                escape(_num(r.get("max_abs_err"))),
+                escape(_num(r.get("max_rel_err"))),
+                escape(_num(r.get("worst_index") and tuple(r["worst_index"]))),
+                escape(_num(r.get("worst_actual"))),
+                escape(_num(r.get("worst_expected"))),
+                escape(f"rtol {_num(r.get('rtol'))}, atol {_num(r.get('atol'))}"),
+                escape(_num(r.get("ratio"))),
+                escape(note),
+            ]
+        )
+    table = _table(
+        [
+            "verdict",
+            "quantity",
+            "step",
+            "shape",
+            "max abs err",
+            "max rel err",
+            "worst at",
+            "scratch",
+            "reference",
+            "tolerance",
+            "of tol",
+            "diagnosis",
+        ],
+        rows,
+        raw=True,
+    )
+    more = (
+        f'<p class="muted">{len(records) - _MAX_RECORDS} more records (all passing or closer to their '
+        f"tolerance) are in report.json.</p>"
+        if len(records) > _MAX_RECORDS
+        else ""
+    )
     return table + more
 
 
@@ -177,26 +224,35 @@ def _check_item(row: Mapping[str, Any], plots: set[str]) -> str:
     from parity_tests.registry import seed_for
 
     cid = _check_id(row)
-    attrs = _data_attrs(row, _FILTERS[:-1]) + f" data-verdict=\"{escape(row['verdict'])}\""
+    attrs = _data_attrs(row, _FILTERS[:-1]) + f' data-verdict="{escape(row["verdict"])}"'
     seed = seed_for(cid, row["device"], row["dtype"])
-    head = (f"{_verdict(row['verdict'])} <code>{escape(cid)}</code> "
-            f"<span class=\"muted\">[{escape(row['device'])}, {escape(row['dtype'])}]</span> "
-            f"{escape(row.get('worst_error') or '')} {escape(row.get('diagnosis') or '')}")
-    body = [f"<p>tolerance: {escape(row.get('tolerance') or '-')}; {float(row.get('seconds') or 0):.2f} s; "
-            f"global generators seeded with {seed} (crc32 of <code>{escape(cid)}/{escape(row['device'])}/"
-            f"{escape(row['dtype'])}</code>)</p>"]
+    head = (
+        f"{_verdict(row['verdict'])} <code>{escape(cid)}</code> "
+        f'<span class="muted">[{escape(row["device"])}, {escape(row["dtype"])}]</span> '
+        f"{escape(row.get('worst_error') or '')} {escape(row.get('diagnosis') or '')}"
+    )
+    body = [
+        f"<p>tolerance: {escape(row.get('tolerance') or '-')}; {float(row.get('seconds') or 0):.2f} s; "
+        f"global generators seeded with {seed} (crc32 of <code>{escape(cid)}/{escape(row['device'])}/"
+        f"{escape(row['dtype'])}</code>)</p>"
+    ]
     if row.get("diagnosis"):
         body.append(f"<p><b>diagnosis:</b> {escape(row['diagnosis'])}</p>")
     records = row.get("records") or []
-    body.append(_records_table(records) if records else "<p class=\"muted\">no records</p>")
+    body.append(_records_table(records) if records else '<p class="muted">no records</p>')
     metrics = (row.get("extra") or {}).get("metrics")
     if isinstance(metrics, Mapping) and metrics:
-        body.append("<p>metrics: " + escape(", ".join(f"{k} = {_num(v)}" for k, v in metrics.items())) + "</p>")
+        body.append(
+            "<p>metrics: " + escape(", ".join(f"{k} = {_num(v)}" for k, v in metrics.items())) + "</p>"
+        )
     if row.get("plot") in plots:
-        body.append(f"<p><a href=\"#plot-{escape(row['plot'])}\">plot: {escape(row['plot'])}</a></p>")
+        body.append(f'<p><a href="#plot-{escape(row["plot"])}">plot: {escape(row["plot"])}</a></p>')
     dom_id = escape(f"check-{cid}-{row['device']}-{row['dtype']}")
-    return (f"<details class=\"item\" id=\"{dom_id}\" data-item {attrs}><summary>{head}</summary>"
-            + "".join(body) + "</details>")
+    return (
+        f'<details class="item" id="{dom_id}" data-item {attrs}><summary>{head}</summary>'
+        + "".join(body)
+        + "</details>"
+    )
 
 
 def _summary(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -206,41 +262,59 @@ def _summary(rows: Sequence[Mapping[str, Any]]) -> str:
     lines = []
     for (concept, level, device, dtype), verdicts in groups.items():
         fail = sum(v in FAILING for v in verdicts)
-        lines.append([escape(concept), escape(level), escape(device), escape(dtype),
-                      f"<span class=\"{'PASS' if fail == 0 else 'NA'}\">{verdicts.count('PASS')}</span>",
-                      f"<span class=\"{'FAIL' if fail else 'NA'}\">{fail}</span>",
-                      f"<span class=\"{'INCONCLUSIVE' if 'INCONCLUSIVE' in verdicts else 'NA'}\">"
-                      f"{verdicts.count('INCONCLUSIVE')}</span>",
-                      str(verdicts.count("UNAVAILABLE"))])
-    return _table(["concept", "level", "device", "dtype", "pass", "fail", "inconclusive", "unavailable"],
-                  lines, raw=True)
+        lines.append(
+            [
+                escape(concept),
+                escape(level),
+                escape(device),
+                escape(dtype),
+                f'<span class="{"PASS" if fail == 0 else "NA"}">{verdicts.count("PASS")}</span>',
+                f'<span class="{"FAIL" if fail else "NA"}">{fail}</span>',
+                f'<span class="{"INCONCLUSIVE" if "INCONCLUSIVE" in verdicts else "NA"}">'
+                f"{verdicts.count('INCONCLUSIVE')}</span>",
+                str(verdicts.count("UNAVAILABLE")),
+            ]
+        )
+    return _table(
+        ["concept", "level", "device", "dtype", "pass", "fail", "inconclusive", "unavailable"],
+        lines,
+        raw=True,
+    )
 
 
-def render_report_html(data: Mapping[str, Any], images: Mapping[str, bytes],
-                       extra_env: Mapping[str, Any] | None = None) -> str:
+def render_report_html(
+    data: Mapping[str, Any], images: Mapping[str, bytes], extra_env: Mapping[str, Any] | None = None
+) -> str:
     """The page for one ``dlparity report`` run: ``data`` is what ``report.json`` holds
     (``environment``, ``counts``, ``rows``), ``images`` the PNGs by name (embedded, each once)."""
     rows = sorted(data.get("rows", []), key=lambda r: _ORDER.get(r["verdict"], 0))  # stable: failing first
     counts = data.get("counts", {})
     env = {**data.get("environment", {}), **(extra_env or {})}
-    body = ["<h1>dlparity report</h1>",
-            "<p>" + ", ".join(f"{_verdict(v)}: {n}" for v, n in counts.items()) + "</p>",
-            "<h2>Summary</h2>", _summary(rows),
-            "<h2>Environment</h2>",
-            _table(["", ""], [[k, ", ".join(map(str, v)) if isinstance(v, list) else _num(v)]
-                              for k, v in env.items()]),
-            "<p class=\"muted\">Every check seeds Python's, NumPy's and torch's global generators with the "
-            "crc32 of its id, device and dtype (shown in each check); data come from generators seeded "
-            "by concept and case.</p>",
-            f"<h2>Checks ({len(rows)}, failing first)</h2>",
-            _filters([{**r, "verdict": r["verdict"]} for r in rows], _FILTERS)]
+    body = [
+        "<h1>dlparity report</h1>",
+        "<p>" + ", ".join(f"{_verdict(v)}: {n}" for v, n in counts.items()) + "</p>",
+        "<h2>Summary</h2>",
+        _summary(rows),
+        "<h2>Environment</h2>",
+        _table(
+            ["", ""],
+            [[k, ", ".join(map(str, v)) if isinstance(v, list) else _num(v)] for k, v in env.items()],
+        ),
+        "<p class=\"muted\">Every check seeds Python's, NumPy's and torch's global generators with the "
+        "crc32 of its id, device and dtype (shown in each check); data come from generators seeded "
+        "by concept and case.</p>",
+        f"<h2>Checks ({len(rows)}, failing first)</h2>",
+        _filters([{**r, "verdict": r["verdict"]} for r in rows], _FILTERS),
+    ]
     body += [_check_item(r, set(images)) for r in rows]
     if images:
         body.append("<h2>Plots</h2>")
         for name, png in images.items():
             uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-            body.append(f"<figure id=\"plot-{escape(name)}\"><figcaption><code>{escape(name)}</code>"
-                        f"</figcaption><img alt=\"{escape(name)}\" src=\"{uri}\"></figure>")
+            body.append(
+                f'<figure id="plot-{escape(name)}"><figcaption><code>{escape(name)}</code>'
+                f'</figcaption><img alt="{escape(name)}" src="{uri}"></figure>'
+            )
     return _page("dlparity report", body)
 
 
@@ -267,36 +341,64 @@ def render_class_html(report: Any) -> str:
         part = report._part(row)
         status = "PASS" if row.exit_status == 0 else "FAIL"
         items.append({"part": part, "status": status})
-        attrs = f"data-item data-part=\"{escape(part)}\" data-status=\"{escape(status)}\""
+        attrs = f'data-item data-part="{escape(part)}" data-status="{escape(status)}"'
         verdicts = row.verdicts()
         cells = []
         for n in names:
             v = verdicts.get(n)
-            cells.append(_verdict(v) if v in ("PASS", "FAIL") else
-                         "<span class=\"NA\">n/c</span>" if v else "<span class=\"NA\">-</span>")
+            cells.append(
+                _verdict(v)
+                if v in ("PASS", "FAIL")
+                else '<span class="NA">n/c</span>'
+                if v
+                else '<span class="NA">-</span>'
+            )
         if row.report is None:
             score = f"not checked: {escape(row.refused or '')}"
-            inner = f"<p class=\"FAIL\">not checked: {escape(row.refused or '')}</p>"
+            inner = f'<p class="FAIL">not checked: {escape(row.refused or "")}</p>'
         else:
             checked = [r for r in row.report.results if r.checkable]
             score = f"{sum(r.passed for r in checked)}/{len(checked)}"
-            inner = (f"<p>{escape(row.report.part_line())}</p>"
-                     + _table(["function", "verdict", "worst error", "diagnosis"],
-                              [[f"<code>{escape(r.name)}</code>", _verdict(r.status), escape(function_worst(r)),
-                                escape(r.diagnosis or "")] for r in row.report.results]
-                              + [[f"<code>{escape(n)}</code>", "<span class=\"NA\">not checked</span>", "",
-                                  escape(why)] for n, why in row.report.not_checked], raw=True))
-        table_rows.append(f"<tr {attrs}><td><code>{escape(shown)}</code></td><td>{escape(part)}</td>"
-                          + "".join(f"<td>{c}</td>" for c in cells) + f"<td>{score}</td></tr>")
-        details.append(f"<details class=\"item\" {attrs}><summary>{_verdict(status)} <code>{escape(shown)}"
-                       f"</code></summary>{inner}</details>")
+            inner = f"<p>{escape(row.report.part_line())}</p>" + _table(
+                ["function", "verdict", "worst error", "diagnosis"],
+                [
+                    [
+                        f"<code>{escape(r.name)}</code>",
+                        _verdict(r.status),
+                        escape(function_worst(r)),
+                        escape(r.diagnosis or ""),
+                    ]
+                    for r in row.report.results
+                ]
+                + [
+                    [f"<code>{escape(n)}</code>", '<span class="NA">not checked</span>', "", escape(why)]
+                    for n, why in row.report.not_checked
+                ],
+                raw=True,
+            )
+        table_rows.append(
+            f"<tr {attrs}><td><code>{escape(shown)}</code></td><td>{escape(part)}</td>"
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + f"<td>{score}</td></tr>"
+        )
+        details.append(
+            f'<details class="item" {attrs}><summary>{_verdict(status)} <code>{escape(shown)}'
+            f"</code></summary>{inner}</details>"
+        )
     failed = sum(i["status"] != "PASS" for i in items)
-    body = ["<h1>dlparity check</h1>",
-            f"<p>{len(items)} files: {_verdict('PASS')} {len(items) - failed}, {_verdict('FAIL')} {failed}</p>",
-            "<h2>Files × functions</h2>", _filters(items, ("part", "status")),
-            "<table><tr><th>file</th><th>part</th>" + "".join(f"<th><code>{escape(n)}</code></th>" for n in names)
-            + "<th>passed</th></tr>" + "".join(table_rows) + "</table>",
-            "<h2>Every file</h2>", *details]
+    body = [
+        "<h1>dlparity check</h1>",
+        f"<p>{len(items)} files: {_verdict('PASS')} {len(items) - failed}, {_verdict('FAIL')} {failed}</p>",
+        "<h2>Files × functions</h2>",
+        _filters(items, ("part", "status")),
+        "<table><tr><th>file</th><th>part</th>"
+        + "".join(f"<th><code>{escape(n)}</code></th>" for n in names)
+        + "<th>passed</th></tr>"
+        + "".join(table_rows)
+        + "</table>",
+        "<h2>Every file</h2>",
+        *details,
+    ]
     problems = report.problems()
     if problems:
         body += ["<h2>Failing functions</h2>", "<pre>" + escape("\n".join(problems)) + "</pre>"]

@@ -16,7 +16,7 @@ from parity_tests.course import CourseFileError, add_check_parser, check_course,
 from parity_tests.tests.test_course_check_mutations import FIXTURES, check_one, mutated
 from parity_tests.tests.test_readme import assert_same_text_and_numbers
 
-SECTION = Path(__file__).resolve().parents[2] / "docs" / "course-checker.md"  # the section as the docs show it
+SECTION = Path(__file__).resolve().parents[2] / "docs" / "course-checker.md"  # as the docs show it
 
 
 def run_cli(*argv: str) -> int:
