@@ -31,7 +31,6 @@ import contextlib
 import inspect
 import os
 import tempfile
-import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ from parity_tests.course.common import (
     kind,
     matches,
     name_slip,
+    names_used,
     not_implemented,
     number,
     records,
@@ -163,12 +163,6 @@ def sampled(p: Mapping[str, np.ndarray], seed: int, uniforms: np.ndarray | None 
 
 
 # --- versions -------------------------------------------------------------------------------------------
-def _names_used(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for c in code.co_consts:
-        if isinstance(c, types.CodeType):
-            names |= _names_used(c)
-    return names
 
 
 def _params(fn: Callable[..., Any]) -> list[str]:
@@ -187,7 +181,7 @@ def signals(functions: Mapping[str, Callable[..., Any]]) -> list[tuple[frozenset
             out.append((frozenset({"2021"}), "model(data_x, …, verbose)"))
         elif ps[:1] == ["data"]:
             out.append((frozenset({"2018"}), "model(data, …)"))
-    if "clip" in functions and "deepcopy" in _names_used(getattr(functions["clip"], "__code__", None)
+    if "clip" in functions and "deepcopy" in names_used(getattr(functions["clip"], "__code__", None)
                                                            or compile("", "", "exec")):
         out.append((frozenset({"2021"}), "clip copies its input (copy.deepcopy)"))
     return out

@@ -17,6 +17,7 @@ import re
 import signal
 import threading
 import traceback
+import types
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -277,6 +278,16 @@ class Learner:
         if any(p.kind is p.VAR_POSITIONAL for p in params.values()):
             return self.call(name, *values, seed=seed, shared=shared)
         return self.call(name, *values[:len(positional)], seed=seed, shared=shared)
+
+
+def names_used(code: types.CodeType) -> set[str]:
+    """The global names a function's code (and the code nested in it) reads: the functions a
+    learner's function calls, for "fails because a function it uses fails"."""
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= names_used(c)
+    return names
 
 
 # --- reading the learner's results against the course's contract ------------------------------

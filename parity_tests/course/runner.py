@@ -28,6 +28,7 @@ from parity_tests.course.common import (
     Learner,
     LearnerError,
     NotCheckable,
+    names_used,
     user_interrupts,
 )
 from parity_tests.course.loader import LoadedFile, load_course_file
@@ -52,12 +53,6 @@ def own_functions(namespace: Mapping[str, Any]) -> dict[str, Callable[..., Any]]
             and v.__globals__ is namespace}
 
 
-def _names_used(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for c in code.co_consts:
-        if isinstance(c, types.CodeType):
-            names |= _names_used(c)
-    return names
 
 
 def _choose(functions: Mapping[str, Callable], det: Detection, part: str | None
@@ -112,7 +107,7 @@ def plan(found: Mapping[str, Callable], wanted: Iterable[str], learner: Learner,
 
 def uses_of(e: Entry, fn: Callable) -> set[str]:
     """The learner functions a check of ``e`` feeds or its code calls."""
-    return set(e.uses) | _names_used(fn.__code__)
+    return set(e.uses) | names_used(fn.__code__)
 
 
 def learner_for(found: Mapping[str, Callable], loaded: LoadedFile | None,
