@@ -105,6 +105,7 @@ def _death(returncode: int | None) -> str:
 _LIVE: set[_Child] = set()  # children running now (several when files are checked in parallel)
 _LIVE_LOCK = threading.Lock()
 _CANCELLED = threading.Event()
+_PARSE_LOCK = threading.Lock()
 
 
 def cancel_all() -> None:
@@ -275,7 +276,9 @@ def check_file(path: Path, part: str | None = None, functions: Iterable[str] | N
 
     if not timeout > 0:
         raise ValueError(f"timeout: expected a positive number of seconds, got {timeout!r}")
-    check_readable(path)  # a file that cannot be read is refused here, before any child starts
+    with _PARSE_LOCK:  # CPython 3.11's ast.parse is not thread-safe ("AST constructor recursion
+        # depth mismatch" with files checked in parallel threads)
+        check_readable(path)  # a file that cannot be read is refused here, before any child starts
     fd, capture = tempfile.mkstemp(prefix="dlparity-check-", suffix=".out")
     os.close(fd)
     job = Job(Path(path), part, None if functions is None else list(functions), capture)
