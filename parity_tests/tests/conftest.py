@@ -3,10 +3,18 @@ worker (NumPy's BLAS and torch's OpenMP pools busy-wait against each other other
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 import torch
 
 from parity_tests.devices import DTYPES, parity_mode
+
+# A suite started with Ctrl-C ignored (a background job of a non-interactive shell, nohup) hands
+# that on to every process it starts, and the Ctrl-C tests would test nothing: restore Python's
+# own handler (exec'd children then start with the default and install theirs).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 try:
     from threadpoolctl import threadpool_limits
