@@ -14,13 +14,21 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from torch_ref.gd import make_optimizer as make_sgd
-from torch_ref.layout import ParamSpec, layer_param_spec
+from torch_ref.layout import (
+    FromScratch,
+    ParamSpec,
+    check_param_arrays,
+    layer_param_spec,
+    load_scratch_params,
+    scratch_dtype,
+)
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -132,3 +140,22 @@ def getter(config: Any):
 __all__ = ["num_actions", "observation_size", "check_gamma", "discounted_returns",
            "sample_action", "linear_epsilon", "make_optimizer", "param_spec", "TorchUniforms",
            "OPTIMIZERS", "getter"]
+
+
+class ScratchAgent(FromScratch):
+    """An agent whose network converts from scratch ``W1, b1, …, WL, bL`` (see :meth:`from_scratch`)."""
+
+    @classmethod
+    def from_scratch(cls, params: Mapping[str, np.ndarray], config: Any,  # type: ignore[override]
+                     generator: torch.Generator | None = None, device: str | torch.device | None = None,
+                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False) -> Any:
+        """An agent of ``config`` whose network holds scratch ``W1, b1, …, WL, bL`` (dtype theirs
+        unless given; floating, one dtype, finite unless ``allow_nonfinite``)."""
+        params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
+        agent = cls(config, generator, device=device, dtype=scratch_dtype(params, dtype))
+        load_scratch_params(agent, params)
+        agent.loaded()
+        return agent
+
+    def loaded(self) -> None:
+        """Called once the scratch weights are in place (a DQN copies them to its target)."""

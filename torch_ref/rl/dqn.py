@@ -13,17 +13,17 @@ lacks it). ``terminated`` alone stops the bootstrap; a truncated episode still b
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from torch_ref.deep import DeepNetwork
-from torch_ref.layout import FromScratch, ParamSpec, check_param_arrays, load_scratch_params, scratch_dtype
+from torch_ref.layout import ParamSpec
 from torch_ref.rl.common import (
+    ScratchAgent,
     check_env_fits,
     check_gamma,
     getter,
@@ -76,7 +76,7 @@ class ReplayBuffer:
         return self.S[idx], self.A[idx], self.R[idx], self.S2[idx], self.terminated[idx]
 
 
-class DQNAgent(FromScratch, nn.Module):
+class DQNAgent(ScratchAgent, nn.Module):
     """Online Q-network ``q``, target ``target`` (a frozen copy), replay buffer, ε-greedy policy.
 
     Args:
@@ -163,6 +163,10 @@ class DQNAgent(FromScratch, nn.Module):
         return J.item()
 
     @torch.no_grad()
+    def loaded(self) -> None:
+        """The scratch weights are in place: the target network starts as a copy."""
+        self.sync_target()
+
     def sync_target(self, tau: float = 1.0) -> None:
         """``θ_target := θ_target + τ (θ − θ_target)`` (``torch.lerp``; ``τ = 1``: a copy)."""
         if tau == 1:
@@ -181,17 +185,6 @@ class DQNAgent(FromScratch, nn.Module):
     def param_spec(self) -> ParamSpec:
         return param_spec(len(self.layer_dims) - 1, "q")
 
-    @classmethod
-    def from_scratch(cls, params: Mapping[str, np.ndarray], config: Any,
-                     generator: torch.Generator | None = None, device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False) -> "DQNAgent":
-        """An agent of ``config`` whose ``q`` network holds scratch ``W1, b1, …, WL, bL`` (dtype
-        theirs unless given; floating, one dtype, finite unless ``allow_nonfinite``)."""
-        params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
-        agent = cls(config, generator, device=device, dtype=scratch_dtype(params, dtype))
-        load_scratch_params(agent, params)
-        agent.sync_target()
-        return agent
 
 
 def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any], seed: int = 0,

@@ -10,17 +10,17 @@ exactly as ``scratch.rl.reinforce`` (which writes the gradient by hand).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from torch_ref.deep import DeepNetwork
-from torch_ref.layout import FromScratch, ParamSpec, check_param_arrays, load_scratch_params, scratch_dtype
+from torch_ref.layout import ParamSpec
 from torch_ref.rl.common import (
+    ScratchAgent,
     check_env_fits,
     check_gamma,
     discounted_returns,
@@ -42,7 +42,7 @@ def policy_loss(z: torch.Tensor, actions: torch.Tensor, A: torch.Tensor, beta: f
     return (-A * chosen - beta * H).mean()
 
 
-class ReinforceAgent(FromScratch, nn.Module):
+class ReinforceAgent(ScratchAgent, nn.Module):
     """``π(a | s) = softmax(policy(s))_a``, trained on whole episodes.
 
     Args:
@@ -124,16 +124,6 @@ class ReinforceAgent(FromScratch, nn.Module):
     def param_spec(self) -> ParamSpec:
         return param_spec(len(self.layer_dims) - 1, "policy")
 
-    @classmethod
-    def from_scratch(cls, params: Mapping[str, np.ndarray], config: Any,
-                     generator: torch.Generator | None = None, device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False) -> "ReinforceAgent":
-        """An agent of ``config`` whose ``policy`` network holds scratch ``W1, b1, …, WL, bL`` (dtype
-        theirs unless given; floating, one dtype, finite unless ``allow_nonfinite``)."""
-        params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
-        agent = cls(config, generator, device=device, dtype=scratch_dtype(params, dtype))
-        load_scratch_params(agent, params)
-        return agent
 
 
 def state_of(obs: Any, n_x: int, like: torch.Tensor) -> torch.Tensor:
