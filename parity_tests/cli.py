@@ -65,7 +65,7 @@ def _max_ranks() -> int:
     return max(2, min(95, 2 * default_jobs()))
 
 
-def _jobs(value: str) -> int:
+def jobs_argument(value: str) -> int:
     """``--jobs``: a whole number of processes, at least 1."""
     try:
         jobs = int(value)
@@ -205,7 +205,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
                      help="write into an --out folder that holds files dlparity did not write (a file "
                           "with one of the report's names is replaced; the others are kept)")
     rep.add_argument("--include-slow", action="store_true", help="also run checks marked slow")
-    rep.add_argument("--jobs", type=_jobs, default=default_jobs(), metavar="N",
+    rep.add_argument("--jobs", type=jobs_argument, default=default_jobs(), metavar="N",
                      help="processes running the checks, each with one thread: this one and N-1 "
                           f"spawned workers (default: the usable CPU cores, {default_jobs()} here). The "
                           "report is the same for any N")

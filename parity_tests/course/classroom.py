@@ -30,6 +30,7 @@ from typing import Any
 
 from parity_tests.course import contain
 from parity_tests.course.loader import SUFFIXES, CourseFileError
+from parity_tests.workers import default_jobs
 
 CELL = {"PASS": "PASS", "FAIL": "FAIL", "NOT CHECKABLE": "n/c"}
 
@@ -47,14 +48,6 @@ def expand(paths: Iterable[Path]) -> list[Path]:
         else:
             raise CourseFileError(f"path: no such file or folder: {str(path)!r}")
     return list(dict.fromkeys(found))
-
-
-def default_jobs() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 @dataclass

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from parity_tests.cli import jobs_argument
 from parity_tests.course.detection import PARTS
 from parity_tests.course.loader import SUFFIXES, CourseFileError
 
@@ -33,7 +34,7 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="several files: write one row per file (a gradebook: verdict per function)")
     p.add_argument("--html", type=Path, default=None, metavar="FILE",
                    help="several files: write one self-contained page of files × functions")
-    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+    p.add_argument("--jobs", type=jobs_argument, default=None, metavar="N",
                    help="several files: how many to check at once (default: the core count)")
     p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
                    help="the time loading the file, and checking each function, may take (default 60); "
@@ -61,16 +62,6 @@ def check_path(path: Path, part: str | None = None, timeout: float = 60.0) -> An
     from parity_tests.course.runner import check_course
 
     return check_course(path, part=part, timeout=timeout)
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of files at once (>= 1), got {text!r}")
-    return value
 
 
 def _write(option: str, path: Path, text: str) -> bool:
