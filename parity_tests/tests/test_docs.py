@@ -1,7 +1,9 @@
 """Every code block of the documentation runs: each fenced ``python`` block of ``docs/*.md`` and
 README.md is executed, each ``bash`` block is run in a folder holding the files it names
-(``my_logreg.py``, ``my_notebook.ipynb``, ``submissions/``), and the site builds with
-``mkdocs build --strict``.
+(``my_logreg.py``, ``my_notebook.ipynb``, ``submissions/``, and links to ``mkdocs.yml``,
+``docs/`` and the packages, so ``mkdocs build --strict`` builds the site there), and the site builds
+with ``mkdocs build --strict``. A page shows a README block with a snippet line
+(``--8<-- "README.md:quickstart"``): it is run once, from the README.
 
 A block that cannot run here — a fresh virtual environment, a CUDA GPU, two machines, minutes of
 timing — is preceded by ``<!-- not-run: REASON -->``; the reason is required, and such blocks
@@ -27,7 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
-MAX_NOT_RUN = 12  # in docs/ and the README together (the README repeats venv, CUDA, docs build)
+MAX_NOT_RUN = 8  # in docs/ and the README together: fresh venvs, CUDA, torchrun, timings, lr_utils
 _FENCE = re.compile(r"^```(python|bash)\n(.*?)^```", re.S | re.M)
 _COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 
@@ -103,7 +105,10 @@ def test_python_block_runs(block: Block, tmp_path: Path, monkeypatch: pytest.Mon
 
 def _course_files(folder: Path) -> None:
     """The files the docs' commands name: the course page's ``my_logreg.py``, the same code as
-    ``my_notebook.ipynb``, and a ``submissions/`` folder of two learners."""
+    ``my_notebook.ipynb``, a ``submissions/`` folder of two learners, and links to what
+    ``mkdocs build`` reads (the config, the pages, the snippets and the documented packages)."""
+    for name in ("mkdocs.yml", "docs", "README.md", "CONTRIBUTING.md", "scratch", "torch_ref", "parity_tests"):
+        (folder / name).symlink_to(ROOT / name)
     text = (DOCS / "course-checker.md").read_text(encoding="utf-8")
     code = re.search(r"<!-- course-example:start -->\s*```python\n(.*?)```", text, re.S).group(1)
     (folder / "my_logreg.py").write_text(code)

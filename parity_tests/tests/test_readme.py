@@ -69,7 +69,7 @@ def test_readme_production_example_runs() -> None:
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md production example", "exec"), {"__name__": "readme_example"})
     printed = out.getvalue().strip()
-    assert printed == "accuracy 0.885, same predictions: True, round trip exact: True"
+    assert printed == "accuracy 0.885, same in torch: True, same in ONNX Runtime: True"
     assert f"prints `{printed}`" in text
 
 
