@@ -37,10 +37,15 @@ LEVEL_ORDER = LEVELS
 """The parity levels in report order: :data:`parity_tests.tolerances.LEVELS`, the one definition."""
 
 CHECK_PLUGINS = ("parity_tests.production.register:register_production_checks",)
-"""Registrars of checks beyond :mod:`parity_tests.concepts`, as ``"module:function"`` (the
-served models' ONNX Runtime and safetensors checks). :func:`load_concepts` imports each by name
-and calls ``function(concept_ids)`` with the concepts it loaded; the registry imports none of
-them itself — they import the registry — so the dependency runs one way."""
+"""Registrars of checks beyond :mod:`parity_tests.concepts`, as ``"module:function"`` (the ONNX
+Runtime and safetensors checks of the models declared with :func:`register_served`).
+:func:`load_concepts` imports each by name and calls ``function(concept_ids)`` with the concepts
+it loaded; the registry imports none of them itself — they import the registry — so the
+dependency runs one way."""
+
+SERVING_FORMATS = ("onnx", "safetensors")
+"""How a served model ships (:func:`register_served`): exported to ONNX Runtime, and its weights
+in ``.safetensors`` files; the production plug-in derives one check of each."""
 
 MakeInputs = Callable[[np.random.Generator], Mapping[str, np.ndarray]]
 MakeProblem = Callable[[np.random.Generator], Mapping[str, Any]]
@@ -254,6 +259,8 @@ class Model:
 
     - ``propagate(params, X, Y) -> (J, grads)`` (``grads`` keyed ``"d<name>"``) — also the
       trajectories' step: the runner applies ``p := p − α dp`` on both sides (torch's ``SGD``);
+      ``None`` for a model with no cost of its own, which can be served (:func:`register_served`,
+      dense's layer) but has nothing for :func:`register_model` to derive;
     - ``forward(params, X) -> output``.
 
     The torch side:
@@ -289,10 +296,10 @@ class Model:
     both sides instead of taking the run's float dtype.
     """
 
-    propagate: Callable[..., Any]
     forward: Callable[..., Any]
     make_module: Callable[..., Any]
     param_spec: Any
+    propagate: Callable[..., Any] | None = None
     torch_cost: Callable[..., Any] | None = None
     output_method: str = "forward"
     loss_method: str | None = None
@@ -370,6 +377,14 @@ class Model:
         with self._context():
             return self._fn(self.output_method)[0](kw[self.x_name], **self._params(kw))
 
+    def module_output(self, module: Any, x: Any) -> Any:
+        """The output method of a built ``module`` (its parameters loaded) on a batch ``x`` in
+        torch's layout, without autograd: what a served file computes."""
+        import torch
+
+        with torch.no_grad(), self._context():
+            return getattr(module, self.output_method)(x)
+
     def torch_logits(self, **kw: Any) -> Any:
         """The module's ``forward`` output (what ``torch_cost`` takes), for upstream-gradient checks."""
         with self._context():
@@ -422,6 +437,10 @@ def register_model(concept: str, case: str, model: Model, make_inputs: MakeInput
     ``inputs``) in the course layout; the output check gets the parameters and ``X`` only.
     ``half`` names the levels (``"forward"``, ``"gradient"``) also run in float16/bfloat16.
     """
+    if model.propagate is None:
+        raise ValueError(f"register_model({concept!r}, {case!r}): the model declares no propagate "
+                         "(no cost), so there is no cost, gradient or trajectory to derive; "
+                         "register_forward checks its output, register_served serves it")
     names = list(model.names)
     layouts = model.input_layouts()
     out_layout = model.layouts()[2]
@@ -471,6 +490,9 @@ class _ModelProblem:
     make_problem: MakeProblem
 
     def __post_init__(self) -> None:
+        if self.model.propagate is None:
+            raise ValueError("model_problem: the model declares no propagate (no cost), so it "
+                             "has no step to train with")
         inputs = self.model.batch_inputs
         if len(inputs) > 2:
             raise ValueError(f"model_problem: a trajectory steps on (X, Y) batches; this model's "
@@ -480,6 +502,56 @@ class _ModelProblem:
         return {"scratch_step": self.model.step, "torch_model": self.model.make_module(),
                 "torch_loss": self.model.torch_loss, "param_spec": self.model.spec(),
                 "batch_layouts": self.model.batch_layouts(), **self.make_problem(rng)}
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A declared :class:`Model` as it ships (:func:`register_served`): exported to ONNX Runtime
+    and saved to ``.safetensors`` files, under ``<concept>-onnx-<name>`` and
+    ``<concept>-safetensors-<name>``."""
+
+    concept: str
+    name: str
+    model: Model
+    make_inputs: MakeInputs
+    quick: tuple[str, ...] = ("safetensors",)
+    """The :data:`SERVING_FORMATS` whose float32 check runs in the default report and test run;
+    the others (and float64 ONNX) are slow."""
+
+
+_SERVED: dict[tuple[str, str], ServedModel] = {}
+
+
+def register_served(concept: str, name: str, model: Model, make_inputs: MakeInputs,
+                    quick: Sequence[str] = ("safetensors",)) -> ServedModel:
+    """Declare that ``model`` is served: its ``output_method`` exported to ONNX Runtime and its
+    parameters in ``.safetensors`` files, each proven equal to eager torch and to the scratch
+    ``forward``. The checks (``<concept>-onnx-<name>``, ``-onnx-<name>-float64``,
+    ``-safetensors-<name>``) are derived by the production plug-in (:data:`CHECK_PLUGINS`).
+
+    The parameters are ``make_inputs(rng)``'s entries named by the model's spec, so the model's
+    registered inputs (distinct, non-square sizes) serve it too; ``X`` gives the shape of an
+    example. ``quick`` names the formats (:data:`SERVING_FORMATS`) that run in the default report:
+    an ONNX export costs 1–2 s on 2 cores, so only a few models say ``"onnx"``; ``()`` makes
+    all of a model's production checks slow.
+    """
+    if concept not in CONCEPT_IDS:
+        raise ValueError(f"concept: {concept!r} is not a concept id of the README's concept "
+                         f"table {CONCEPT_IDS}")
+    unknown = [f for f in quick if f not in SERVING_FORMATS]
+    if unknown:
+        raise ValueError(f"quick: {unknown} are not serving formats; known: {list(SERVING_FORMATS)}")
+    if (concept, name) in _SERVED:
+        raise ValueError(f"served model {concept}-{name} is registered twice")
+    served = ServedModel(concept, name, model, make_inputs, tuple(quick))
+    _SERVED[concept, name] = served
+    return served
+
+
+def served_models(concepts: Sequence[str] | None = None) -> list[ServedModel]:
+    """The served models declared by the loaded concept modules (:func:`load_concepts`), of
+    ``concepts`` (all when ``None``), in declaration order."""
+    return [s for s in _SERVED.values() if concepts is None or s.concept in concepts]
 
 
 def register_property(concept: str, case: str, run: Callable[[str, str], CheckResult],

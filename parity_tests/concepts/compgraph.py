@@ -24,6 +24,7 @@ from parity_tests.registry import (
     register_forward,
     register_gradient,
     register_model,
+    register_served,
 )
 from scratch import compgraph as S
 from torch_ref import compgraph as T
@@ -237,3 +238,5 @@ for _case, (_dims, _act) in MLP_DIMS.items():
                    half=("forward", "gradient"), trajectories=_trajectories)
 register_model("compgraph", "logreg", logreg_model(), logreg_inputs, half=("forward", "gradient"),
                trajectories={"logreg-engine": logreg_problem})
+register_served("compgraph", "engine-mlp-tanh", mlp_model(*MLP_DIMS["mlp-tanh"]),
+                mlp_inputs(MLP_DIMS["mlp-tanh"][0]))

@@ -23,6 +23,7 @@ from parity_tests.registry import (
     register_finite_differences,
     register_gradient,
     register_model,
+    register_served,
     register_trajectory,
 )
 from scratch import deep as S
@@ -34,6 +35,9 @@ from torch_ref.layout import COLUMNS
 
 M = 7
 DIMS = {"sigmoid": (3, 5, 4, 1), "softmax": (3, 5, 4, 2), "linear": (3, 5, 4, 2)}  # non-square W[l]
+SERVED = {"relu-softmax": ("onnx", "safetensors"), "sigmoid-sigmoid": (), "tanh-linear": ()}
+"""The declared networks also served (ONNX Runtime, safetensors), with the formats whose check
+runs in the default report (``register_served``'s ``quick``)."""
 
 
 def make_inputs(output: str):
@@ -92,6 +96,9 @@ for _out, _dims in DIMS.items():
     for _act in ACTIVATIONS:
         _model = model(_dims, _act, _out)
         register_model("deep", f"{_act}-{_out}", _model, make_inputs(_out), half=("forward", "gradient"))
+        if f"{_act}-{_out}" in SERVED:
+            register_served("deep", f"{_act}-{_out}", _model, make_inputs(_out),
+                            quick=SERVED[f"{_act}-{_out}"])
         if _out != "softmax":
             continue
         _backward = partial(upstream_backward, activation=_act, out=_out)

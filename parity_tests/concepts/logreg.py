@@ -20,6 +20,7 @@ from parity_tests.registry import (
     model_problem,
     register,
     register_model,
+    register_served,
     register_trajectory,
 )
 from parity_tests.tolerances import OPTIMUM_GRAD_TOL, tolerance
@@ -68,6 +69,7 @@ def breast_cancer_problem(steps: int, rng: np.random.Generator) -> dict[str, Any
 for _form in FORMS:
     register_model("logreg", _form, model(_form), model_inputs, half=("forward", "gradient"),
                    trajectories={_form: toy_problem})
+register_served("logreg", "proba", model("vectorized"), model_inputs, quick=("onnx", "safetensors"))
 register_trajectory("logreg", "breast-cancer-vectorized",
                     model_problem(model("vectorized", 4), partial(breast_cancer_problem, 300)))
 register_trajectory("logreg", "breast-cancer-loop",

@@ -17,7 +17,13 @@ import numpy as np
 
 from parity_tests import metrics
 from parity_tests.datasets import diabetes
-from parity_tests.registry import Model, model_problem, register_model, register_trajectory
+from parity_tests.registry import (
+    Model,
+    model_problem,
+    register_model,
+    register_served,
+    register_trajectory,
+)
 from scratch import regression as S
 from torch_ref import regression as T
 from torch_ref.deep import param_spec
@@ -101,6 +107,8 @@ register_model("regression", "linear", linear_model(), linear_inputs, half=("for
 for _g in ACTIVATIONS:
     register_model("regression", f"mlp-{_g}", mlp_model(MLP_DIMS, _g), mlp_inputs,
                    half=("forward", "gradient"), trajectories={f"mlp-{_g}": toy_mlp_problem})
+register_served("regression", "mlp-tanh", mlp_model(MLP_DIMS, "tanh"), mlp_inputs)
+register_served("regression", "linear", linear_model(), linear_inputs, quick=())
 register_trajectory("regression", "diabetes-linear",
                     model_problem(linear_model(10, 1), partial(diabetes_linear_problem, 300)))
 register_trajectory("regression", "diabetes-mlp",

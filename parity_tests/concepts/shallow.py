@@ -22,6 +22,7 @@ from parity_tests.registry import (
     register_finite_differences,
     register_gradient,
     register_model,
+    register_served,
     register_trajectory,
 )
 from scratch import shallow as S
@@ -94,5 +95,6 @@ for _act in ACTIVATIONS:
     register_finite_differences("shallow", f"{_act}-upstream", partial(upstream_Z2, _act),
                                 partial(upstream_backward, activation=_act), net_inputs,
                                 wrt=["X", *NAMES], grad_scale=PER_EXAMPLE, vjp=True)
+register_served("shallow", "tanh", model("tanh"), net_inputs)
 register_trajectory("shallow", "planar-flower-tanh",
                     model_problem(model("tanh", 2, 4), partial(flower_problem, FLOWER_STEPS)))

@@ -1,16 +1,20 @@
-"""Register the production checks under the concepts whose models they ship.
+"""Register the production checks of the served models, derived from their declarations.
 
-For each served model of :data:`parity_tests.production.cases.CASES` whose concept is loaded:
-``<concept>-onnx-<name>-forward`` (ONNX Runtime) and ``<concept>-safetensors-<name>-forward``.
-The first model of each concept runs in the default report (one ONNX export per dtype, ~1-2 s
-each on a 2-core machine); the others are marked slow (``--include-slow``). Every check runs on
-every device (ONNX Runtime itself runs on the CPU) in float32 and float64.
+A concept module serves a declared :class:`~parity_tests.registry.Model` with
+:func:`~parity_tests.registry.register_served` (``register_served("deep", "relu-softmax", model,
+make_inputs, quick=("onnx", "safetensors"))``); for each such declaration of a loaded concept
+this plug-in registers ``<concept>-onnx-<name>-forward`` (ONNX Runtime, float32),
+``<concept>-onnx-<name>-float64-forward`` and ``<concept>-safetensors-<name>-forward`` (float32
+and float64). The declaration's ``quick`` says which run in the default report (an ONNX export
+costs ~1-2 s per dtype on a 2-core machine); the others, and float64 ONNX always, are marked
+slow (``--include-slow``, ``pytest -m slow``). Every check runs on every device (ONNX Runtime
+itself runs on the CPU).
 
 This module is a plug-in of the registry: :data:`parity_tests.registry.CHECK_PLUGINS` names
-:func:`register_production_checks`, which ``load_concepts`` calls with the concepts it loaded.
-The registry never imports this package (it imports the registry), so the dependency runs one
-way. Registration is idempotent: a concept already registered here is skipped, so
-``load_concepts`` may call it on every load.
+:func:`register_production_checks`, which ``load_concepts`` calls with the concepts it loaded,
+after importing their modules. The registry never imports this package (it imports the
+registry), so the dependency runs one way. Registration is idempotent: a served model already
+registered here is skipped, so ``load_concepts`` may call it on every load.
 """
 
 from __future__ import annotations
@@ -19,41 +23,36 @@ import functools
 from collections.abc import Iterable
 
 from parity_tests.devices import DTYPES
-from parity_tests.production.cases import Served, cases_for
 from parity_tests.production.checks import run_onnx, run_safetensors
-from parity_tests.registry import CONCEPT_IDS, ParityCheck, register
+from parity_tests.registry import CONCEPT_IDS, ParityCheck, ServedModel, register, served_models
 
-_DONE: set[str] = set()
-
-
-REPORT_ONNX = ("deep-relu-softmax", "logreg-proba")
-"""The served models whose ONNX Runtime check runs in the default report and test run."""
+_DONE: set[tuple[str, str]] = set()
+"""``(concept, name)`` of the served models whose checks are registered."""
 
 
-def production_checks(case: Served) -> list[ParityCheck]:
+def production_checks(served: ServedModel) -> list[ParityCheck]:
     """The ONNX Runtime and safetensors checks of one served model (not registered)."""
-    # An export costs 1-2 s and the report must stay under a minute: it serves two models in
-    # float32 (what a runtime ships); the other models and float64 run with the slow cases
-    # (pytest -m slow, dlparity report --include-slow).
-    quick = f"{case.concept}-{case.name}" in REPORT_ONNX and not case.slow
-    return [ParityCheck(case.concept, f"onnx-{case.name}", "forward",
-                        functools.partial(run_onnx, case), dtypes=("float32",), slow=not quick),
-            ParityCheck(case.concept, f"onnx-{case.name}-float64", "forward",
-                        functools.partial(run_onnx, case), dtypes=("float64",), slow=True),
-            ParityCheck(case.concept, f"safetensors-{case.name}", "forward",
-                        functools.partial(run_safetensors, case), dtypes=DTYPES, slow=case.slow)]
+    concept, name = served.concept, served.name
+    return [ParityCheck(concept, f"onnx-{name}", "forward", functools.partial(run_onnx, served),
+                        dtypes=("float32",), slow="onnx" not in served.quick),
+            ParityCheck(concept, f"onnx-{name}-float64", "forward", functools.partial(run_onnx, served),
+                        dtypes=("float64",), slow=True),
+            ParityCheck(concept, f"safetensors-{name}", "forward",
+                        functools.partial(run_safetensors, served), dtypes=DTYPES,
+                        slow="safetensors" not in served.quick)]
 
 
 def register_production_checks(concepts: Iterable[str] | None = None) -> list[ParityCheck]:
-    """Register the production checks of ``concepts`` (all served concepts when ``None``);
-    returns the newly registered checks. Unknown concept ids are refused."""
+    """Register the production checks of the served models of ``concepts`` (all loaded ones when
+    ``None``) whose concept modules are loaded; returns the newly registered checks. Unknown
+    concept ids are refused."""
     wanted = list(CONCEPT_IDS if concepts is None else concepts)
     unknown = [c for c in wanted if c not in CONCEPT_IDS]
     if unknown:
         raise ValueError(f"concepts: {unknown} are not concept ids; known: {list(CONCEPT_IDS)}")
-    new = [c for c in wanted if c not in _DONE]
-    _DONE.update(new)
-    return [register(check) for case in cases_for(new) for check in production_checks(case)]
+    new = [s for s in served_models(wanted) if (s.concept, s.name) not in _DONE]
+    _DONE.update((s.concept, s.name) for s in new)
+    return [register(check) for served in new for check in production_checks(served)]
 
 
 __all__ = ["production_checks", "register_production_checks"]

@@ -135,3 +135,21 @@ def test_networks_checks_are_derived_from_their_declarations(concept: str, decla
 
     ids = {c.id for c in R.all_checks([concept])}
     assert set(declared) <= ids, sorted(set(declared) - ids)
+
+
+def test_production_checks_are_derived_from_served_declarations() -> None:
+    """The ONNX Runtime and safetensors checks come only from ``registry.register_served``: three
+    per declared model, and none without a declaration (the concept modules declare; the
+    production plug-in derives)."""
+    from parity_tests import registry as R
+
+    ids = {c.id for c in R.all_checks()}
+    derived = {f"{s.concept}-{case}-forward" for s in R.served_models()
+               for case in (f"onnx-{s.name}", f"onnx-{s.name}-float64", f"safetensors-{s.name}")}
+    production = {i for i in ids if "-onnx-" in i or "-safetensors-" in i}
+    assert derived <= ids, sorted(derived - ids)
+    assert production == derived, sorted(production - derived)
+    for path in _modules():
+        tree = ast.parse(path.read_text())
+        imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+        assert not [m for m in imported if m.startswith("parity_tests.production")], path

@@ -15,7 +15,6 @@ import torch
 from parity_tests import registry
 from parity_tests.compare import assert_close, assert_parity, compare
 from parity_tests.production import register as production_register
-from parity_tests.production.cases import CASES
 from parity_tests.production.checks import run_onnx
 from parity_tests.registry import CheckUnavailable
 from parity_tests.tolerances import runtime_tolerance
@@ -26,12 +25,14 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 from torch_ref._onnx import BATCH, OPSET, OnnxModel, export_onnx  # noqa: E402
 
-DEFAULT = [c for c in CASES if not c.slow]
-DEEP = next(c for c in DEFAULT if c.concept == "deep")
+registry.load_concepts()
+SERVED = registry.served_models()
+"""Every served model the concept modules declare (``registry.register_served``)."""
+DEEP = next(s for s in SERVED if (s.concept, s.name) == ("deep", "relu-softmax"))
 
 
-def _id(case) -> str:
-    return f"{case.concept}-{case.name}"
+def _id(served: registry.ServedModel) -> str:
+    return f"{served.concept}-{served.name}"
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +53,11 @@ def test_deep_network_runs_in_onnxruntime(device: str, dtype: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=_id)
-def test_every_served_model_runs_in_onnxruntime(case, dtype: str) -> None:
-    assert_parity(run_onnx(case, "cpu", dtype))
+@pytest.mark.parametrize("served", SERVED, ids=_id)
+def test_every_served_model_runs_in_onnxruntime(served, dtype: str) -> None:
+    result = run_onnx(served, "cpu", dtype)
+    assert_parity(result)
+    assert result.extra["served_method"] == served.model.output_method
 
 
 def test_the_file_declares_opset_and_a_dynamic_batch(served) -> None:
@@ -122,14 +125,20 @@ def test_missing_onnxruntime_makes_the_check_unavailable(monkeypatch: pytest.Mon
         run_onnx(DEEP, "cpu", "float64")
 
 
-def test_registration_names_each_concept_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_registration_derives_each_served_model_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three checks per served declaration of the loaded concepts; ``quick`` says which are slow."""
+    registry.load_concepts(["deep", "dense", "gd"])  # their modules declare, into the real registry
     monkeypatch.setattr(registry, "_REGISTRY", {})
     monkeypatch.setattr(production_register, "_DONE", set())
     checks = production_register.register_production_checks(["deep", "dense", "gd"])
     ids = {c.id: c.slow for c in checks}
-    assert ids["deep-onnx-relu-softmax-forward"] is False
-    assert ids["deep-onnx-sigmoid-sigmoid-forward"] is True
-    assert "dense-safetensors-linear-forward" in ids and not any(i.startswith("gd-") for i in ids)
+    assert len(ids) == 3 * len(registry.served_models(["deep", "dense", "gd"]))
+    assert ids["deep-onnx-relu-softmax-forward"] is False  # quick=("onnx", "safetensors")
+    assert ids["deep-onnx-relu-softmax-float64-forward"] is True  # float64 ONNX: always slow
+    assert ids["deep-onnx-sigmoid-sigmoid-forward"] is True  # quick=()
+    assert ids["deep-safetensors-sigmoid-sigmoid-forward"] is True
+    assert ids["dense-safetensors-linear-forward"] is False  # the default quick=("safetensors",)
+    assert ids["dense-onnx-linear-forward"] is True and not any(i.startswith("gd-") for i in ids)
     assert production_register.register_production_checks(["deep"]) == []  # idempotent
     with pytest.raises(ValueError, match=r"concepts: \['nope'\] are not concept ids"):
         production_register.register_production_checks(["nope"])

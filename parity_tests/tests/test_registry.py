@@ -39,3 +39,32 @@ def test_every_check_is_at_a_level_of_the_one_list() -> None:
     assert set(tolerances.TOLERANCE_LEVELS) < set(tolerances.LEVELS)
     stray = sorted({c.id for c in all_checks() if c.level not in tolerances.LEVELS})
     assert not stray, f"checks at levels outside tolerances.LEVELS {tolerances.LEVELS}: {stray}"
+
+
+def test_served_models_are_declared_once_and_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``register_served`` refuses an unknown concept or format and a name served twice."""
+    from parity_tests import registry
+    from parity_tests.concepts.dense import LAYER, layer_inputs
+
+    monkeypatch.setattr(registry, "_SERVED", {})
+    served = registry.register_served("dense", "layer", LAYER, layer_inputs, quick=["onnx"])
+    assert served.quick == ("onnx",) and registry.served_models(["dense"]) == [served]
+    assert registry.served_models(["deep"]) == []
+    with pytest.raises(ValueError, match="served model dense-layer is registered twice"):
+        registry.register_served("dense", "layer", LAYER, layer_inputs)
+    with pytest.raises(ValueError, match=r"quick: \['tflite'\] are not serving formats"):
+        registry.register_served("dense", "other", LAYER, layer_inputs, quick=("tflite",))
+    with pytest.raises(ValueError, match="concept: 'nope' is not a concept id"):
+        registry.register_served("nope", "layer", LAYER, layer_inputs)
+
+
+def test_a_model_without_a_cost_is_not_given_cost_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dense's layer declares no ``propagate``: it is served, and ``register_model`` says why not."""
+    from parity_tests import registry
+    from parity_tests.concepts.dense import LAYER, layer_inputs
+
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    with pytest.raises(ValueError, match=r"register_model\('dense', 'layer'\): the model declares "
+                                         r"no propagate"):
+        registry.register_model("dense", "layer", LAYER, layer_inputs)
+    assert registry._REGISTRY == {}

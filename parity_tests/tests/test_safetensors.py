@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
+from parity_tests import registry
 from parity_tests.compare import assert_close, assert_parity
-from parity_tests.production.cases import CASES
 from parity_tests.production.checks import run_safetensors
 from parity_tests.registry import CheckUnavailable
 from scratch import deep as S
@@ -37,13 +37,18 @@ from torch_ref._safetensors import (  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _id(case) -> str:
-    return f"{case.concept}-{case.name}"
+registry.load_concepts()
+SERVED = registry.served_models()
+"""Every served model the concept modules declare (``registry.register_served``)."""
 
 
-@pytest.mark.parametrize("case", CASES, ids=_id)
-def test_registered_safetensors_check(case, device: str, dtype: str) -> None:
-    assert_parity(run_safetensors(case, device, dtype))
+def _id(served: registry.ServedModel) -> str:
+    return f"{served.concept}-{served.name}"
+
+
+@pytest.mark.parametrize("served", SERVED, ids=_id)
+def test_registered_safetensors_check(served, device: str, dtype: str) -> None:
+    assert_parity(run_safetensors(served, device, dtype))
 
 
 @pytest.fixture
@@ -199,7 +204,7 @@ def test_pt_files_are_read_weights_only(tmp_path: Path) -> None:
 def test_missing_safetensors_makes_the_check_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "safetensors", None)
     with pytest.raises(CheckUnavailable, match="safetensors is not installed"):
-        run_safetensors(CASES[0], "cpu", "float64")
+        run_safetensors(SERVED[0], "cpu", "float64")
 
 
 def test_scratch_files_need_no_torch(tmp_path: Path) -> None:
