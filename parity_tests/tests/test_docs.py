@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
 MAX_NOT_RUN = 8  # in docs/ and the README together: fresh venvs, CUDA, torchrun, timings, lr_utils
+_PACKAGES = ("scratch", "torch_ref", "parity_tests")  # what the API reference documents
 _FENCE = re.compile(r"^```(python|bash)\n(.*?)^```", re.S | re.M)
 _COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 
@@ -107,7 +108,7 @@ def _course_files(folder: Path) -> None:
     """The files the docs' commands name: the course page's ``my_logreg.py``, the same code as
     ``my_notebook.ipynb``, a ``submissions/`` folder of two learners, and links to what
     ``mkdocs build`` reads (the config, the pages, the snippets and the documented packages)."""
-    for name in ("mkdocs.yml", "docs", "README.md", "CONTRIBUTING.md", "scratch", "torch_ref", "parity_tests"):
+    for name in ("mkdocs.yml", "docs", "README.md", "CONTRIBUTING.md", *_PACKAGES):
         (folder / name).symlink_to(ROOT / name)
     text = (DOCS / "course-checker.md").read_text(encoding="utf-8")
     code = re.search(r"<!-- course-example:start -->\s*```python\n(.*?)```", text, re.S).group(1)

@@ -76,6 +76,7 @@ def _browser_paths() -> tuple[str, str]:
 @pytest.fixture()
 def browser(tmp_path: Path):
     from selenium import webdriver
+    from selenium.common.exceptions import SessionNotCreatedException
     from selenium.webdriver.chrome.service import Service
 
     binary, driver_path = _browser_paths()
@@ -84,7 +85,11 @@ def browser(tmp_path: Path):
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
         options.add_argument(flag)
     # an explicit driver path: Selenium Manager never runs, so nothing is downloaded
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    try:
+        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    except SessionNotCreatedException as exc:  # e.g. a chromedriver of another version than the browser
+        pytest.skip(f"{binary} did not start under {driver_path}: {exc.msg}")
+    driver.set_page_load_timeout(60)
     try:
         yield driver
     finally:
