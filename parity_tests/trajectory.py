@@ -16,6 +16,10 @@ can see is reported INCONCLUSIVE (the sensitivity rule of :mod:`parity_tests.tol
 Parameters flow scratch -> torch through the concept's converter (a ``ParamSpec``), never
 through two random generators. On failure the result names the first step and the quantity
 where the two sides diverged.
+
+:func:`torch_trajectory` is the torch side alone, for a checker that runs the other side itself
+(the course checker bisects a learner's training function): the same module, SGD, loss and
+converters, in the same parity mode.
 """
 
 from __future__ import annotations
@@ -140,6 +144,37 @@ class _Torch:
             return None
         return _Torch(copy.deepcopy(self.model), self.torch_loss, self.param_spec,
                       self.opt.param_groups[0]["lr"], self.layouts, self.device, "float64")
+
+
+def torch_trajectory(torch_model: torch.nn.Module, torch_loss: TorchLoss,
+                     init_params: Mapping[str, np.ndarray],
+                     batches: Sequence[tuple[np.ndarray, np.ndarray]], *, param_spec: ParamSpec,
+                     learning_rate: float, batch_layouts: tuple[Layout, Layout] | None = None,
+                     device: str = "cpu", dtype: str = "float64",
+                     ) -> tuple[list[dict[str, np.ndarray]], list[float]]:
+    """The reference side of :func:`check_training` alone: ``torch.optim.SGD(lr=learning_rate)``
+    on ``torch_loss(model, X, Y)``, one step per batch, from ``init_params`` (loaded through
+    ``param_spec``), in parity mode. The arguments are :func:`check_training`'s.
+
+    Returns:
+        The parameters before every step and after the last (``len(batches) + 1`` dicts, course
+        layout, read back through ``param_spec``) and the loss at every step (before its update).
+    """
+    check_device(device)
+    batches = list(batches)
+    if not batches:
+        raise ValueError("batches: empty — a trajectory of zero steps has no loss")
+    np_dtype = numpy_dtype(dtype)
+    ref = _Torch(torch_model, torch_loss, param_spec, learning_rate,
+                 batch_layouts or _default_layouts(*batches[0]), device, dtype)
+    ref.load({k: _cast(f"init_params[{k!r}]", v, np_dtype) for k, v in init_params.items()})
+    params, losses = [ref.params()], []
+    with parity_mode():
+        for t, (X, Y) in enumerate(batches):
+            losses.append(ref.step(_cast(f"batches[{t}][0] (X)", X, np_dtype),
+                                   _cast(f"batches[{t}][1] (Y)", Y, np_dtype)))
+            params.append(ref.params())
+    return params, losses
 
 
 @dataclass

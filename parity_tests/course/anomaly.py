@@ -42,11 +42,11 @@ from parity_tests.course.common import (
     number,
     records,
     returned,
-    seed_of,
     tol,
     unpack,
 )
 from parity_tests.devices import parity_mode
+from parity_tests.registry import seed_for
 from torch_ref import anomaly as TA
 
 M, N = 9, 4
@@ -72,7 +72,7 @@ def gaussian(X: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def check_estimate_gaussian(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("anomaly", "estimate_gaussian"))
+    rng = np.random.default_rng(seed_for("anomaly", "estimate_gaussian"))
     X = MEANS + SCALES * rng.normal(size=(M, N))
     constant = X.copy()
     constant[:, 2] = 3.0  # a constant feature: σ² = 0 exactly (3.0 · m / m is exact)
@@ -121,7 +121,7 @@ def _course_formula(X: np.ndarray, mu: np.ndarray, S: np.ndarray, half: float = 
 
 
 def check_multivariate_gaussian(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("anomaly", "multivariate_gaussian"))
+    rng = np.random.default_rng(seed_for("anomaly", "multivariate_gaussian"))
     n = 3
     X = rng.normal(0.0, 1.0, (7, n)) * SCALES[:n] + MEANS[:n]
     mu = MEANS[:n] + 0.2
@@ -198,7 +198,7 @@ def validation_set() -> tuple[np.ndarray, np.ndarray]:
     """31 densities, 5 anomalies mostly among the lowest, one normal example in their midst: the
     best F1 (0.8: 4 of the 5 anomalies, 1 false alarm) is reached by one set of flags only
     (``test_course_kmeans_anomaly`` asserts it), so the first best ``ε`` is not a rounding matter."""
-    rng = np.random.default_rng(seed_of("anomaly", "select_threshold"))
+    rng = np.random.default_rng(seed_for("anomaly", "select_threshold"))
     p = np.concatenate([rng.uniform(0.01, 0.12, 26), rng.uniform(1e-4, 0.02, 4), [0.03]])
     y = np.r_[np.zeros(26, dtype=int), np.ones(5, dtype=int)]
     order = rng.permutation(p.size)
@@ -213,7 +213,7 @@ def on_grid() -> tuple[np.ndarray, np.ndarray]:
     anomalies = grid[[0, 40, 95, 310]]
     normals = np.r_[grid[[60, 200, 450, 600, 720, 800, 999]], hi]
     y = np.r_[np.ones(anomalies.size, dtype=int), np.zeros(normals.size, dtype=int)]
-    order = np.random.default_rng(seed_of("anomaly", "on_grid")).permutation(y.size)
+    order = np.random.default_rng(seed_for("anomaly", "on_grid")).permutation(y.size)
     return y[order], np.r_[anomalies, normals][order]
 
 

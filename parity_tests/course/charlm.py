@@ -54,12 +54,12 @@ from parity_tests.course.common import (
     not_implemented,
     number,
     records,
-    seed_of,
     shape_str,
     tol,
     unpack,
 )
 from parity_tests.devices import parity_mode
+from parity_tests.registry import seed_for
 from torch_ref import rnn as T
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import to_numpy
@@ -198,7 +198,7 @@ CLIP_MAX = 7.5  # neither the course's 5 nor its test's 10: a hard-coded bound s
 
 
 def check_clip(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("charlm", "clip"))
+    rng = np.random.default_rng(seed_for("charlm", "clip"))
     shapes = {"dWax": (5, 3), "dWaa": (5, 5), "dWya": (2, 5), "db": (5, 1), "dby": (2, 1)}
     given = {k: rng.normal(0.0, 10.0, s) for k, s in shapes.items()}
     mine = {k: v.copy() for k, v in given.items()}
@@ -246,7 +246,7 @@ def _indices(out: Any) -> np.ndarray:
 
 
 def check_sample(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("charlm", "sample"))
+    rng = np.random.default_rng(seed_for("charlm", "sample"))
     p = params(rng, 11, scale=1.0)
     got: dict[str, np.ndarray] = {}
     for seed in SAMPLE_SEEDS:
@@ -282,7 +282,7 @@ OPT_LR = 0.07  # not the default 0.01: a rate that is not passed on shows
 
 
 def check_optimize(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("charlm", "optimize"))
+    rng = np.random.default_rng(seed_for("charlm", "optimize"))
     p = params(rng, 6, scale=1.0)
     a_prev = rng.normal(0.0, 0.5, (6, 1))
     X, Y = example("velociraptor")

@@ -19,7 +19,6 @@ import threading
 import traceback
 import types
 import warnings
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,11 +32,6 @@ from parity_tests.tolerances import Tolerance, tolerance
 
 DTYPE = "float64"
 CONCEPT = "course"
-
-
-def seed_of(*parts: str) -> int:
-    """A stable seed per function and case (Python's ``hash`` is salted)."""
-    return zlib.crc32("/".join(parts).encode())
 
 
 def tol(level: str, step: int = 0) -> Tolerance:

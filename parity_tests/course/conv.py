@@ -44,10 +44,10 @@ from parity_tests.course.common import (
     matches,
     name_slip,
     records,
-    seed_of,
     unpack,
 )
 from parity_tests.devices import parity_mode
+from parity_tests.registry import seed_for
 from torch_ref.cnn import CONV_SPEC, make_pool
 from torch_ref.layout import IMAGES, load_scratch_params, state_dict_to_params, to_numpy
 
@@ -172,7 +172,7 @@ def distribute_ref(dz: float, shape: tuple[int, int]) -> np.ndarray:
 def conv_data(case: str, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """``(A_prev, W, b, stride, pad)`` of a :data:`CONV_CASES` case."""
     shape, f, n_C, stride, pad = CONV_CASES[case]
-    rng = np.random.default_rng(seed_of("conv", name, case))
+    rng = np.random.default_rng(seed_for("conv", name, case))
     return (rng.normal(0.0, 1.0, shape), rng.normal(0.0, 0.5, (f, f, shape[3], n_C)),
             rng.normal(0.0, 0.5, (1, 1, 1, n_C)), stride, pad)
 
@@ -180,7 +180,7 @@ def conv_data(case: str, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 def pool_data(case: str, name: str) -> tuple[np.ndarray, int, int]:
     """``(A_prev, f, stride)`` of a :data:`POOL_CASES` case (``"ties"``: integer values, ties)."""
     shape, f, stride = TIES_CASE if case == "ties" else POOL_CASES[case]
-    rng = np.random.default_rng(seed_of("conv", name, case))
+    rng = np.random.default_rng(seed_for("conv", name, case))
     A_prev = rng.integers(0, 3, shape).astype(np.float64) if case == "ties" else rng.normal(0.0, 1.0, shape)
     return A_prev, f, stride
 
@@ -191,7 +191,7 @@ def _out(n: int, f: int, stride: int, pad: int = 0) -> int:
 
 # --- zero_pad, conv_single_step ---------------------------------------------------------------------
 def check_zero_pad(learner: Learner, result: FunctionResult) -> None:
-    X = np.random.default_rng(seed_of("conv", "zero_pad")).normal(0.0, 1.0, (3, 4, 5, 2))
+    X = np.random.default_rng(seed_for("conv", "zero_pad")).normal(0.0, 1.0, (3, 4, 5, 2))
     actual, expected = {}, {}
     for pad in (2, 0):
         key = f"X_pad (pad={pad})"
@@ -216,7 +216,7 @@ def check_zero_pad(learner: Learner, result: FunctionResult) -> None:
 
 
 def check_conv_single_step(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("conv", "conv_single_step"))
+    rng = np.random.default_rng(seed_for("conv", "conv_single_step"))
     a, W = rng.normal(0.0, 1.0, (3, 3, 4)), rng.normal(0.0, 1.0, (3, 3, 4))  # (f, f, n_C_prev)
     b = rng.normal(0.0, 1.0, (1, 1, 1))
     Z = learner.call_course("conv_single_step", ["a_slice_prev", "W", "b"], [a, W, b])

@@ -22,7 +22,6 @@ from parity_tests.course.common import (
     array,
     name_slip,
     records,
-    seed_of,
     unpack,
 )
 from parity_tests.course.conv import (
@@ -43,6 +42,7 @@ from parity_tests.course.conv import (
     pool_ref,
 )
 from parity_tests.devices import parity_mode
+from parity_tests.registry import seed_for
 from torch_ref.layout import to_numpy
 
 GRADS = ("dA_prev", "dW", "db")
@@ -77,7 +77,7 @@ def check_conv_backward(learner: Learner, result: FunctionResult) -> None:
         A_prev, W, b, stride, pad = data[case] = conv_data(case, "conv_backward")
         hparameters = {"stride": stride, "pad": pad}
         ref = conv_ref(A_prev, W, b, stride, pad)
-        dZ = dZs[case] = np.random.default_rng(seed_of("conv", "dZ", case)).normal(0.0, 1.0, ref["Z"].shape)
+        dZ = dZs[case] = np.random.default_rng(seed_for("conv", "dZ", case)).normal(0.0, 1.0, ref["Z"].shape)
         ref = conv_ref(A_prev, W, b, stride, pad, dZ)
         cache = _own_cache(learner, "conv_forward", ["A_prev", "W", "b", "hparameters"],
                            [A_prev, W, b, hparameters], (A_prev, W, b, hparameters),
@@ -131,7 +131,7 @@ def check_conv_backward(learner: Learner, result: FunctionResult) -> None:
 
 # --- pooling -----------------------------------------------------------------------------------------
 def check_create_mask_from_window(learner: Learner, result: FunctionResult) -> None:
-    xs = {"x": np.random.default_rng(seed_of("conv", "mask")).normal(0.0, 1.0, (2, 3)),
+    xs = {"x": np.random.default_rng(seed_for("conv", "mask")).normal(0.0, 1.0, (2, 3)),
           "x with ties": np.array([[1.0, 3.0, 0.5], [3.0, -2.0, 3.0]])}
     actual, expected = {}, {}
     for key, x in xs.items():
@@ -187,7 +187,7 @@ def check_pool_backward(learner: Learner, result: FunctionResult) -> None:
         A_prev, f, stride = data[case] = pool_data(case, "pool_backward")
         hparameters = {"stride": stride, "f": f}
         shape = pool_ref(A_prev, f, stride, mode)["A"].shape
-        rng = np.random.default_rng(seed_of("conv", "dA", case, mode))
+        rng = np.random.default_rng(seed_for("conv", "dA", case, mode))
         dA = dAs[case, mode] = rng.normal(0.0, 1.0, shape)
         cache = _own_cache(learner, "pool_forward", ["A_prev", "hparameters", "mode"],
                            [A_prev, hparameters, mode], (A_prev, hparameters),

@@ -23,11 +23,11 @@ from parity_tests.course.common import (
     matches,
     name_slip,
     records,
-    seed_of,
     unpack,
 )
 from parity_tests.course.shallow import params
 from parity_tests.course.trainers import check_bias, check_weight, draw_order_note
+from parity_tests.registry import seed_for
 from parity_tests.tolerances import MOMENT_SE
 
 DIMS = (5, 4, 3, 1)
@@ -49,7 +49,7 @@ G = {"sigmoid": _sigmoid, "relu": _relu}
 
 def z_with_zeros(name: str, shape: tuple[int, int] = (4, 7)) -> np.ndarray:
     """Random ``Z`` with four entries exactly 0 (so a branch at 0 can be named)."""
-    Z = np.random.default_rng(seed_of("deep", name)).normal(0.0, 2.0, shape)
+    Z = np.random.default_rng(seed_for("deep", name)).normal(0.0, 2.0, shape)
     Z.flat[[0, 5, 11, 17]] = 0.0
     return Z
 
@@ -137,7 +137,7 @@ def _activation_cache(learner: Learner, name: str, Z: np.ndarray, result: Functi
 def _check_activation_backward(learner: Learner, result: FunctionResult, name: str,
                                slips: list[tuple[str, Callable]]) -> None:
     Z = z_with_zeros(name + "_backward")
-    dA = np.random.default_rng(seed_of("deep", name, "dA")).normal(0.0, 1.0, Z.shape)
+    dA = np.random.default_rng(seed_for("deep", name, "dA")).normal(0.0, 1.0, Z.shape)
     cache = _activation_cache(learner, name, Z, result)
     dZ = array(learner.call(f"{name}_backward", dA, cache), "dZ")
     actual = {"dZ": dZ}
@@ -193,7 +193,7 @@ def fan_out_slip(W: np.ndarray, fan_out: int) -> str | None:
 
 def check_initialize_parameters_deep(learner: Learner, result: FunctionResult) -> None:
     dims = INIT_DIMS
-    p = learner.call("initialize_parameters_deep", list(dims), seed=seed_of("init_deep"))
+    p = learner.call("initialize_parameters_deep", list(dims), seed=seed_for("init_deep"))
     L = len(dims) - 1
     want = {f"{c}{layer}" for layer in range(1, L + 1) for c in "Wb"}
     if isinstance(p, dict) and set(p) != want:
@@ -229,7 +229,7 @@ def check_initialize_parameters_deep(learner: Learner, result: FunctionResult) -
 
 def layer_data(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``A_prev (5, 7)``, ``W (4, 5)``, ``b (4, 1)``."""
-    rng = np.random.default_rng(seed_of("deep", name))
+    rng = np.random.default_rng(seed_for("deep", name))
     return rng.normal(0.0, 1.0, (5, M)), rng.normal(0.0, 0.8, (4, 5)), rng.normal(0.0, 0.5, (4, 1))
 
 
@@ -278,7 +278,7 @@ def caches_problem(caches: object, X: np.ndarray, p: dict[str, np.ndarray]) -> s
 
 
 def check_L_model_forward(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("deep", "L_model_forward"))
+    rng = np.random.default_rng(seed_for("deep", "L_model_forward"))
     X = rng.normal(0.0, 1.0, (DIMS[0], M))
     p = params(rng, DIMS)
     AL, caches = unpack(learner.call_course("L_model_forward", ["X", "parameters"], [X, p]),

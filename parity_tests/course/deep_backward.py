@@ -25,12 +25,12 @@ from parity_tests.course.common import (
     matches,
     name_slip,
     records,
-    seed_of,
     unpack,
 )
 from parity_tests.course.deep import DIMS, Y7, G, M, caches_problem, layer_cache_problem, layer_data, pair
 from parity_tests.course.shallow import params, updated
 from parity_tests.course.trainers import check_trajectory, parameters_and_costs
+from parity_tests.registry import seed_for
 
 LEARNING_RATE = 0.05
 ITERATIONS = 201
@@ -77,7 +77,7 @@ def squeezed_bias(recs: list, raw: Mapping[str, object]) -> None:
 
 def check_linear_backward(learner: Learner, result: FunctionResult) -> None:
     A_prev, W, b = layer_data("linear_backward")
-    dZ = np.random.default_rng(seed_of("deep", "dZ")).normal(0.0, 1.0, (4, M))
+    dZ = np.random.default_rng(seed_for("deep", "dZ")).normal(0.0, 1.0, (4, M))
     cache = _own_cache(learner, "linear_forward", ["A", "W", "b"], [A_prev, W, b], result, (A_prev, W, b))
     out = unpack(learner.call_course("linear_backward", ["dZ", "cache"], [dZ, cache]), GRADS,
                  "linear_backward")
@@ -92,7 +92,7 @@ def check_linear_backward(learner: Learner, result: FunctionResult) -> None:
 def check_linear_activation_backward(learner: Learner, result: FunctionResult) -> None:
     A_prev, W, b = layer_data("linear_activation_backward")
     Z = W @ A_prev + b
-    dA = np.random.default_rng(seed_of("deep", "dA")).normal(0.0, 1.0, (4, M))
+    dA = np.random.default_rng(seed_for("deep", "dA")).normal(0.0, 1.0, (4, M))
     for act, other in (("sigmoid", "relu"), ("relu", "sigmoid")):
         cache = _own_cache(learner, "linear_activation_forward", ["A_prev", "W", "b", "activation"],
                            [A_prev, W, b, act], result, ((A_prev, W, b), Z))
@@ -191,7 +191,7 @@ def _rekeyed(keys: Mapping[str, str], slips: list[tuple[str, Callable[[], dict]]
 def dA_indexing(learner: Learner) -> str | None:
     """The :func:`indexing` of the learner's ``L_model_backward`` run on their own forward (else
     the course's caches); ``None`` when it cannot run."""
-    rng = np.random.default_rng(seed_of("deep", "dA_indexing"))
+    rng = np.random.default_rng(seed_for("deep", "dA_indexing"))
     X = rng.normal(0.0, 1.0, (DIMS[0], M))
     p = params(rng, DIMS)
     try:
@@ -205,7 +205,7 @@ def dA_indexing(learner: Learner) -> str | None:
 
 
 def check_L_model_backward(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("deep", "L_model_backward"))
+    rng = np.random.default_rng(seed_for("deep", "L_model_backward"))
     X = rng.normal(0.0, 1.0, (DIMS[0], M))
     p = params(rng, DIMS)
     AL, caches = _course_caches(X, p)
@@ -245,7 +245,7 @@ def check_L_model_backward(learner: Learner, result: FunctionResult) -> None:
 
 
 def check_update_parameters_deep(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("deep", "update"))
+    rng = np.random.default_rng(seed_for("deep", "update"))
     updated(learner, result, params(rng, DIMS), 0.3, rng)
 
 
@@ -255,14 +255,14 @@ TRAINERS = {"two_layer_model": (5, 4, 1), "L_layer_model": DIMS}
 def _trainer_call(learner: Learner, name: str) -> tuple[np.ndarray, np.ndarray, Callable[[int], object]]:
     """``(X, Y, call)``: the training data of ``name``, and ``call(t)`` running it ``t`` iterations."""
     dims = TRAINERS[name]
-    rng = np.random.default_rng(seed_of("deep", name))
+    rng = np.random.default_rng(seed_for("deep", name))
     X = rng.normal(0.0, 1.0, (dims[0], 9))
     Y = (X[:1] - X[1:2] > 0).astype(np.float64)
     args = ["X", "Y", "layers_dims", "learning_rate", "num_iterations", "print_cost"]
 
     def call(t: int) -> object:
         return learner.call_course(name, args, [X, Y, tuple(dims) if len(dims) == 3 else list(dims),
-                                                LEARNING_RATE, t, True], seed=seed_of(name))
+                                                LEARNING_RATE, t, True], seed=seed_for(name))
     return X, Y, call
 
 

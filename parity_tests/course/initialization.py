@@ -29,10 +29,10 @@ from parity_tests.course.common import (
     array,
     entry,
     returned,
-    seed_of,
 )
 from parity_tests.course.deep import INIT_DIMS, fan_out_slip
 from parity_tests.course.trainers import check_bias, check_trajectory, check_weight, draw_order_note
+from parity_tests.registry import seed_for
 from parity_tests.tolerances import EXACT, MOMENT_SE
 
 RANDOM_SCALE = 10.0
@@ -129,7 +129,7 @@ def _scale_slip(W: np.ndarray, name: str, fan_in: int, fan_out: int) -> str | No
 
 def _check_random_initializer(learner: Learner, result: FunctionResult, name: str) -> None:
     dims = list(INIT_DIMS)
-    p = _parameters(learner, name, dims, seed=seed_of(name))
+    p = _parameters(learner, name, dims, seed=seed_for(name))
     scale = SCALES[name]
     for layer in range(1, len(dims)):
         W = entry(p, f"W{layer}", "parameters")
@@ -156,7 +156,7 @@ def check_initialize_parameters_he(learner: Learner, result: FunctionResult) -> 
 
 def model_data() -> tuple[np.ndarray, np.ndarray]:
     """``X (2, 9)`` and labels ``Y (1, 9)`` of both classes (the notebook's data are 2-D points)."""
-    X = np.random.default_rng(seed_of("init", "model")).normal(0.0, 1.0, (MODEL_DIMS[0], M))
+    X = np.random.default_rng(seed_for("init", "model")).normal(0.0, 1.0, (MODEL_DIMS[0], M))
     return X, (X[:1] * X[1:2] > 0).astype(np.float64)
 
 
@@ -165,7 +165,7 @@ def check_model(learner: Learner, result: FunctionResult) -> None:
     args = ["X", "Y", "learning_rate", "num_iterations", "print_cost", "initialization"]
 
     def run(t: int) -> tuple[object, None]:
-        out = learner.call_course("model", args, [X, Y, LEARNING_RATE, t, True, "he"], seed=seed_of("model"))
+        out = learner.call_course("model", args, [X, Y, LEARNING_RATE, t, True, "he"], seed=seed_for("model"))
         if isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Mapping):
             return out[0], None  # (parameters, costs): compare the parameters
         return returned(out, "model", "parameters"), None

@@ -47,11 +47,11 @@ from parity_tests.course.common import (
     array,
     name_slip,
     returned,
-    seed_of,
     tol,
     unpack,
 )
 from parity_tests.devices import parity_mode
+from parity_tests.registry import seed_for
 from torch_ref import kmeans as TK
 
 M, N, K = 13, 3, 4
@@ -106,7 +106,7 @@ def course_draw(X: np.ndarray, K: int, seed: int) -> np.ndarray:
 
 
 def data(name: str, m: int = M, n: int = N) -> tuple[np.random.Generator, np.ndarray]:
-    rng = np.random.default_rng(seed_of("kmeans", name))
+    rng = np.random.default_rng(seed_for("kmeans", name))
     return rng, rng.normal(0.0, 2.0, (m, n)) + np.array([1.0, -2.0, 3.0][:n])
 
 
@@ -212,7 +212,7 @@ def check_kMeans_init(learner: Learner, result: FunctionResult) -> None:
     """Both of the course's names (``kMeans_init_centroids``; ``kMeans_init``) by one check."""
     name = result.name
     _, X = data("kMeans_init", m=11)
-    seeds = [seed_of("kmeans", "init", str(i)) for i in range(2)]
+    seeds = [seed_for("kmeans", "init", str(i)) for i in range(2)]
     got = []
     for s in seeds:
         out = returned(learner.call_course(name, ["X", "K"], [X, K], seed=s), name, "centroids")
@@ -250,7 +250,7 @@ def run_data() -> tuple[np.ndarray, np.ndarray]:
     """``X (19, 2)`` in four blobs and a poor start (the four examples furthest left): a draw whose
     Lloyd run moves for five iterations and never empties a cluster (``test_course_kmeans_anomaly``
     asserts both)."""
-    rng = np.random.default_rng(seed_of("kmeans", "run_kMeans", "2"))
+    rng = np.random.default_rng(seed_for("kmeans", "run_kMeans", "2"))
     centres = np.array([[1.0, 1.5], [5.0, 2.0], [3.0, 6.0], [7.0, 6.5]])
     X = np.vstack([rng.normal(c, 1.0, (s, 2)) for c, s in zip(centres, (5, 6, 4, 4))])
     X = X[rng.permutation(len(X))]

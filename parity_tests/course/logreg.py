@@ -24,10 +24,10 @@ from parity_tests.course.common import (
     name_slip,
     number,
     records,
-    seed_of,
     unpack,
 )
 from parity_tests.course.trainers import check_trajectory
+from parity_tests.registry import seed_for
 from parity_tests.tolerances import EXACT
 
 N_X, M, M_TEST = 4, 7, 5
@@ -41,7 +41,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def data(name: str) -> dict[str, np.ndarray | float]:
-    rng = np.random.default_rng(seed_of("logreg", name))
+    rng = np.random.default_rng(seed_for("logreg", name))
     return {"w": rng.normal(0.0, 0.5, (N_X, 1)), "b": 0.3, "X": rng.normal(0.0, 1.0, (N_X, M)),
             "Y": Y_TRAIN.copy(), "X_test": rng.normal(0.0, 1.0, (N_X, M_TEST))}
 
@@ -55,7 +55,7 @@ def cost_slips(A: np.ndarray, Y: np.ndarray, key: str = "cost") -> list:
 
 
 def check_sigmoid(learner: Learner, result: FunctionResult) -> None:
-    z = np.random.default_rng(seed_of("logreg", "sigmoid")).normal(0.0, 3.0, (3, 5))
+    z = np.random.default_rng(seed_for("logreg", "sigmoid")).normal(0.0, 3.0, (3, 5))
     s = array(learner.call("sigmoid", z), "the returned s")
     float_dtype(s, "s", result, "1 / (1 + np.exp(-z))")
     result.add("s", "forward", records({"s": s}, {"s": R.activation(z, "sigmoid")}, "forward", x={"s": z}))
@@ -156,7 +156,7 @@ def check_optimize(learner: Learner, result: FunctionResult) -> None:
         params, _, costs = unpack(out, ("params", "grads", "costs"), "optimize")
         return _params(params, "optimize"), costs
 
-    check_trajectory(result, run, lambda p: R.logreg_net(p["w"], p["b"]), X, Y, LEARNING_RATE,
+    check_trajectory(result, run, R.logreg_net, X, Y, LEARNING_RATE,
                      ITERATIONS, {"w": (N_X, 1), "b": (1, 1)}, start={"w": w, "b": np.full((1, 1), b)})
 
 
@@ -167,8 +167,8 @@ def check_predict(learner: Learner, result: FunctionResult) -> None:
     pred = array(learner.call_course("predict", ["w", "b", "X"], [w, b, X]), "Y_prediction")
     float_dtype(pred, "Y_prediction", result, "Y_prediction = np.zeros((1, m)), then 0. or 1.")
     actual = {"Y_prediction": pred}
-    result.add("labels", "forward", records(actual, {"Y_prediction": R.predict(R.logreg_net(w, b), X)},
-                                            "forward"))
+    expected = {"Y_prediction": R.predict(R.logreg_net({"w": w, "b": b}), X)}
+    result.add("labels", "forward", records(actual, expected, "forward"))
     z = w.T @ X + b
     name_slip(result, actual, [
         ("thresholds z = wᵀX + b instead of A = σ(z) at 0.5", lambda: {"Y_prediction": 1.0 * (z > 0.5)}),
@@ -190,13 +190,13 @@ def check_model(learner: Learner, result: FunctionResult) -> None:
             last["d"] = out
         return _params(out, "model"), costs
 
-    check_trajectory(result, run, lambda p: R.logreg_net(p["w"], p["b"]), X, Y, LEARNING_RATE,
+    check_trajectory(result, run, R.logreg_net, X, Y, LEARNING_RATE,
                      ITERATIONS, {"w": (N_X, 1), "b": (1, 1)},
                      start={"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))})
     if "d" not in last:
         return
     params = _params(last["d"], "model")
-    net = R.logreg_net(params["w"], params["b"])
+    net = R.logreg_net(params)
     expected = {"Y_prediction_train": R.predict(net, X), "Y_prediction_test": R.predict(net, X_test)}
     actual = {k: array(entry(last["d"], k, "the returned d"), f"d[{k!r}]") for k in expected}
     for k, a in actual.items():

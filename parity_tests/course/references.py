@@ -3,6 +3,12 @@
 parameters through their ``ParamSpec`` converters). Inputs and outputs are NumPy arrays in the
 course layout (examples as columns); everything runs in float64 on the CPU, in parity mode.
 
+The networks are the harness's own modules (``LogisticRegression``, ``ShallowNetwork``,
+``DeepNetwork``), run by their own ``forward``/``predict_proba``; a layer's ``Z[l]`` and
+``A[l−1]`` are read off by forward hooks, not by a second forward pass written here. Training
+runs go through the harness's runner (:func:`parity_tests.trajectory.torch_trajectory`, see
+:func:`parity_tests.course.trainers.check_trajectory`) with :func:`cross_entropy` as the loss.
+
 Never ``scratch``: a learner is checked against a real framework, not against dlparity's own
 NumPy code.
 
@@ -15,29 +21,28 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from parity_tests.devices import parity_mode
-from torch_ref.deep import DeepNetwork
+from torch_ref import deep, logreg, shallow
+from torch_ref.activations import FUNCTIONS
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import (
     COLUMNS,
     ParamSpec,
+    layer_dims_of,
     module_spec,
-    scratch_params,
     state_dict_to_params,
     to_numpy,
     to_tensor,
 )
-from torch_ref.logreg import LogisticRegression
-from torch_ref.shallow import ShallowNetwork
 
 Params = Mapping[str, np.ndarray]
-ACTIVATIONS = {"sigmoid": torch.sigmoid, "relu": torch.relu, "tanh": torch.tanh}
 
 
 def _t(a: np.ndarray, grad: bool = False) -> torch.Tensor:
@@ -59,98 +64,82 @@ def _grads(module: torch.nn.Module, spec: ParamSpec) -> dict[str, np.ndarray]:
     return {"d" + k: v for k, v in state_dict_to_params(grads, spec).items()}
 
 
-def _b11(b: float | np.ndarray) -> np.ndarray:
-    return np.full((1, 1), float(np.asarray(b).reshape(())))
+# --- networks: the torch_ref modules, loaded through their own ParamSpec ----------------------------
+def _float64(params: Params, spec: ParamSpec) -> dict[str, np.ndarray]:
+    """The parameters ``spec`` names, as float64 arrays (the course checks run in float64)."""
+    return {k: np.asarray(params[k], dtype=np.float64) for k in spec}
 
 
-# --- networks --------------------------------------------------------------------------------------
-def logreg_net(w: np.ndarray, b: float) -> LogisticRegression:
-    return LogisticRegression.from_scratch({"w": np.asarray(w, dtype=np.float64), "b": _b11(b)})
+def logreg_net(params: Params) -> logreg.LogisticRegression:
+    """``{"w": (n_x, 1), "b"}`` (``b`` a number or ``(1, 1)``) as a :class:`LogisticRegression`."""
+    b = np.full((1, 1), float(np.asarray(params["b"]).reshape(())))
+    return logreg.LogisticRegression.from_scratch(_float64({**params, "b": b}, logreg.PARAM_SPEC))
 
 
-def shallow_net(params: Params, activation: str = "tanh") -> ShallowNetwork:
-    return ShallowNetwork.from_scratch({k: np.asarray(params[k], dtype=np.float64)
-                                        for k in ("W1", "b1", "W2", "b2")}, activation)
+def shallow_net(params: Params, activation: str = "tanh") -> shallow.ShallowNetwork:
+    return shallow.ShallowNetwork.from_scratch(_float64(params, shallow.PARAM_SPEC), activation)
 
 
-def deep_net(params: Params) -> DeepNetwork:
+def deep_net(params: Params) -> deep.DeepNetwork:
     """``[Linear -> ReLU](L-1) -> Linear -> σ``, the course's ``L_model_forward``."""
-    L = sum(1 for k in params if k.startswith("W"))
-    return DeepNetwork.from_scratch({k: np.asarray(params[f"{k}"], dtype=np.float64)
-                                     for layer in range(1, L + 1) for k in (f"W{layer}", f"b{layer}")},
-                                    "relu", "sigmoid")
+    spec = deep.param_spec(len(layer_dims_of(params)) - 1)
+    return deep.DeepNetwork.from_scratch(_float64(params, spec), "relu", "sigmoid")
 
 
-def layers(net: torch.nn.Module) -> tuple[list[torch.nn.Linear], list[str]]:
-    """The ``nn.Linear`` layers of a torch_ref network and the activation after each."""
-    if isinstance(net, LogisticRegression):
-        return [net.linear], ["sigmoid"]
-    if isinstance(net, ShallowNetwork):
-        return [net.layer1, net.layer2], [net.activation_name, "sigmoid"]
-    return list(net.layers), [*net.activation_names, "sigmoid"]
+def cross_entropy(net: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """The course's cost of every network above, ``J = −1/m Σ (y log a + (1−y) log(1−a))``, from
+    the logits ``z[L] = net(X)`` (stable where ``σ`` saturates); ``X (m, n_x)``, ``Y (m, 1)``."""
+    return F.binary_cross_entropy_with_logits(net(X), Y)
 
 
-def forward(net: torch.nn.Module, X: np.ndarray, grad: bool = False
-            ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """``{"A0": X, "Z1", "A1", …, "ZL", "AL"}`` as torch ``(m, n)`` tensors, and the logits
-    ``z[L]`` (for the stable cross-entropy). With ``grad`` each ``A[l]`` keeps its gradient."""
-    a = _cols(X, grad)
-    out = {"A0": a}
-    linear, names = layers(net)
-    z = a
-    for layer, (lin, g) in enumerate(zip(linear, names), start=1):
-        z = lin(a)
-        a = ACTIVATIONS[g](z)
-        if grad:
-            a.retain_grad()
-        out[f"Z{layer}"], out[f"A{layer}"] = z, a
-    return out, z
+@contextmanager
+def _recorded(net: torch.nn.Module) -> Iterator[dict[str, torch.Tensor]]:
+    """``{"A0": X, "Z1", "A1", …, "ZL"}`` as torch ``(m, n)`` tensors, filled while ``net``
+    runs its own forward: ``Z[l]`` is the output of the ``l``-th ``nn.Linear`` called and
+    ``A[l−1]`` its input. Under autograd each ``A[l]`` keeps its gradient."""
+    out: dict[str, torch.Tensor] = {}
+
+    def record(_: torch.nn.Module, inputs: tuple[torch.Tensor, ...], z: torch.Tensor) -> None:
+        layer = sum(k.startswith("Z") for k in out) + 1
+        a_prev = inputs[0]
+        if a_prev.requires_grad:
+            a_prev.retain_grad()
+        out[f"A{layer - 1}"], out[f"Z{layer}"] = a_prev, z
+
+    handles = [m.register_forward_hook(record) for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    try:
+        yield out
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def forward_values(net: torch.nn.Module, X: np.ndarray) -> dict[str, np.ndarray]:
-    """:func:`forward` in the course layout: ``Z[l], A[l]`` of shape ``(n[l], m)``."""
-    with parity_mode(), torch.no_grad():
-        out, _ = forward(net, X)
-    return {k: _course(v) for k, v in out.items() if k != "A0"}
+    """``Z[l], A[l]`` of shape ``(n[l], m)`` for ``l = 1 … L`` (course layout), recorded while
+    the module computes ``A[L] = net.predict_proba(X)``."""
+    with parity_mode(), torch.no_grad(), _recorded(net) as out:
+        AL = net.predict_proba(_cols(X))
+    L = sum(k.startswith("Z") for k in out)
+    values = {**out, f"A{L}": AL}
+    return {k: _course(values[k]) for layer in range(1, L + 1) for k in (f"Z{layer}", f"A{layer}")}
 
 
 def cost_and_grads(net: torch.nn.Module, X: np.ndarray, Y: np.ndarray) -> dict[str, np.ndarray | float]:
-    """``J = −1/m Σ (y log a + (1−y) log(1−a))`` (from the logits), ``dW[l], db[l]`` by autograd
-    and the course's per-example ``dA[l] = m · ∂J/∂A[l]`` for ``l = 0 … L−1``."""
-    with parity_mode():
-        out, z = forward(net, X, grad=True)
-        J = F.binary_cross_entropy_with_logits(z, _cols(Y))
+    """:func:`cross_entropy`, ``dW[l], db[l]`` by autograd and the course's per-example
+    ``dA[l] = m · ∂J/∂A[l]`` for ``l = 0 … L−1``."""
+    with parity_mode(), _recorded(net) as out:
+        J = cross_entropy(net, _cols(X, grad=True), _cols(Y))
         J.backward()
     m = np.shape(X)[1]
     res: dict[str, np.ndarray | float] = {"cost": J.item(), **_grads(net, module_spec(net))}
-    L = len(layers(net)[0])
-    for layer in range(L):
-        res[f"dA{layer}"] = m * _course(out[f"A{layer}"].grad)
+    res.update({k.replace("A", "dA"): m * _course(a.grad) for k, a in out.items() if k.startswith("A")})
     return res
-
-
-def train(net: torch.nn.Module, X: np.ndarray, Y: np.ndarray, learning_rate: float, T: int
-          ) -> tuple[list[dict[str, np.ndarray]], list[float]]:
-    """``T`` steps of ``torch.optim.SGD`` on the cross-entropy: the parameters before every step
-    and after the last (``T + 1`` dicts, course layout) and the cost at every step."""
-    y = _cols(Y)
-    opt = make_optimizer(net.parameters(), learning_rate)
-    params, costs = [scratch_params(net)], []
-    with parity_mode():
-        for _ in range(T):
-            opt.zero_grad(set_to_none=True)
-            J = F.binary_cross_entropy_with_logits(forward(net, X)[1], y)
-            J.backward()
-            opt.step()
-            costs.append(J.item())
-            params.append(scratch_params(net))
-    return params, costs
 
 
 # --- single functions -------------------------------------------------------------------------------
 def logreg_propagate(w: np.ndarray, b: float, X: np.ndarray, Y: np.ndarray) -> dict:
     """``A = σ(wᵀX + b)``, the cost, ``dw (n_x, 1)`` and ``db`` (a number) by autograd."""
-    net = logreg_net(w, b)
+    net = logreg_net({"w": w, "b": b})
     res = cost_and_grads(net, X, Y)
     return {"A": forward_values(net, X)["A1"], "cost": res["cost"], "dw": res["dw"],
             "db": float(np.asarray(res["db"]).reshape(()))}
@@ -170,14 +159,14 @@ def bce_cost(A: np.ndarray, Y: np.ndarray) -> float:
 
 def activation(Z: np.ndarray, name: str) -> np.ndarray:
     with parity_mode(), torch.no_grad():
-        return to_numpy(ACTIVATIONS[name](_t(Z)))
+        return to_numpy(FUNCTIONS[name](_t(Z)))
 
 
 def activation_backward(dA: np.ndarray, Z: np.ndarray, name: str) -> np.ndarray:
     """``dZ = dA ⊙ g′(Z)`` as autograd's vector–Jacobian product."""
     z = _t(Z, grad=True)
     with parity_mode():
-        (dZ,) = torch.autograd.grad(ACTIVATIONS[name](z), z, _t(dA))
+        (dZ,) = torch.autograd.grad(FUNCTIONS[name](z), z, _t(dA))
     return to_numpy(dZ)
 
 
@@ -189,7 +178,7 @@ def linear_activation(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, name: st
     a, w, b_ = _cols(A_prev, True), _t(W, True), _t(np.asarray(b).reshape(-1), True)
     with parity_mode():
         z = F.linear(a, w, b_)
-        out = ACTIVATIONS[name](z) if name else z
+        out = FUNCTIONS[name](z) if name else z
         res = {"Z": _course(z), "A": _course(out)}
         if dA is not None:
             dA_prev, dW, db = torch.autograd.grad(out, (a, w, b_), _cols(dA))
@@ -208,13 +197,8 @@ def sgd_update(params: Params, grads: Params, learning_rate: float) -> dict[str,
     return {k: to_numpy(t) for k, t in ts.items()}
 
 
-def layer_dims_of(params: Params) -> list[int]:
-    L = sum(1 for k in params if k.startswith("W") and k[1:].isdigit())
-    return [np.shape(params["W1"])[1], *(np.shape(params[f"W{layer}"])[0] for layer in range(1, L + 1))]
-
-
 __all__: Sequence[str] = [
-    "logreg_net", "shallow_net", "deep_net", "forward_values", "cost_and_grads", "train",
+    "logreg_net", "shallow_net", "deep_net", "cross_entropy", "forward_values", "cost_and_grads",
     "logreg_propagate", "predict", "bce_cost", "activation", "activation_backward",
-    "linear_activation", "sgd_update", "layer_dims_of",
+    "linear_activation", "sgd_update",
 ]

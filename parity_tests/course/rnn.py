@@ -43,10 +43,10 @@ from parity_tests.course.common import (
     name_slip,
     not_implemented,
     records,
-    seed_of,
     unpack,
 )
 from parity_tests.devices import parity_mode
+from parity_tests.registry import seed_for
 from torch_ref import rnn as T
 from torch_ref.layout import SEQUENCE, STATE, to_numpy
 
@@ -170,7 +170,7 @@ def _cache_note(result: FunctionResult, cache: Any, size: int, what: str) -> Non
 
 # --- forwards -------------------------------------------------------------------------------------------
 def _data(name: str, cell: str, steps: int = 1) -> tuple[np.random.Generator, dict, np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed_of("rnn", name))
+    rng = np.random.default_rng(seed_for("rnn", name))
     p = params(rng, cell)
     return rng, p, rng.normal(0.0, 1.0, (N_X, M, steps)), rng.normal(0.0, 0.7, (N_A, M))
 

@@ -23,7 +23,6 @@ from parity_tests.course.common import (
     name_slip,
     number,
     records,
-    seed_of,
     tol,
     unpack,
 )
@@ -36,6 +35,7 @@ from parity_tests.course.trainers import (
     parameters_and_costs,
 )
 from parity_tests.diagnose import diagnose
+from parity_tests.registry import seed_for
 from parity_tests.tolerances import EXACT
 
 N_X, N_H, N_Y, M = 3, 4, 1, 5
@@ -60,7 +60,7 @@ def params(rng: np.random.Generator, dims: tuple[int, ...], scale: float = 0.8) 
 
 
 def data(name: str, m: int = M) -> tuple[np.random.Generator, np.ndarray]:
-    rng = np.random.default_rng(seed_of("shallow", name))
+    rng = np.random.default_rng(seed_for("shallow", name))
     return rng, rng.normal(0.0, 1.0, (N_X, m))
 
 
@@ -94,7 +94,7 @@ def course_draws(dims: tuple[int, ...], scale: float) -> callable:
 
 def check_initialize_parameters(learner: Learner, result: FunctionResult) -> None:
     n_x, n_h, n_y = INIT_SIZES
-    p = learner.call("initialize_parameters", n_x, n_h, n_y, seed=seed_of("init"))
+    p = learner.call("initialize_parameters", n_x, n_h, n_y, seed=seed_for("init"))
     dims = (n_x, n_h, n_y)
     for layer in (1, 2):
         check_weight(result, f"W{layer}", entry(p, f"W{layer}", "parameters"),
@@ -150,7 +150,7 @@ def takes_parameters(fn: object) -> bool:
 
 
 def check_compute_cost(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("compute_cost"))
+    rng = np.random.default_rng(seed_for("compute_cost"))
     A = rng.uniform(0.05, 0.95, (1, 7))
     Y = np.array([[1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0]])
     args: list = [A, Y]
@@ -237,7 +237,7 @@ def updated(learner: Learner, result: FunctionResult, p: dict[str, np.ndarray], 
 
 
 def check_update_parameters(learner: Learner, result: FunctionResult) -> None:
-    rng = np.random.default_rng(seed_of("shallow", "update"))
+    rng = np.random.default_rng(seed_for("shallow", "update"))
     updated(learner, result, params(rng, (N_X, N_H, N_Y)), LEARNING_RATE, rng)
 
 
@@ -281,7 +281,7 @@ def check_nn_model(learner: Learner, result: FunctionResult) -> None:
 
     def run(t: int) -> tuple[dict, object]:
         values[3] = t
-        out = learner.call_course("nn_model", names, values, seed=seed_of("nn_model"))
+        out = learner.call_course("nn_model", names, values, seed=seed_for("nn_model"))
         return parameters_and_costs(out, result)
 
     shapes = {"W1": (n_h, N_X), "b1": (n_h, 1), "W2": (1, n_h), "b2": (1, 1)}

@@ -35,6 +35,8 @@ from parity_tests.course.common import ContractError, FunctionResult, array, mat
 from parity_tests.diagnose import Diagnosis, diagnose, diagnosis_of
 from parity_tests.distribution import normal_records
 from parity_tests.tolerances import EXACT, MOMENT_SE
+from parity_tests.trajectory import torch_trajectory
+from torch_ref.layout import module_spec
 
 Run = Callable[[int], tuple[dict[str, np.ndarray], Any]]
 EVERY = 100
@@ -121,9 +123,12 @@ def check_trajectory(result: FunctionResult, run: Run, net_of: Callable[[Mapping
     """Compare the learner's training run with torch's SGD from the same start (see module doc).
 
     ``run(t)`` returns ``(params, costs)`` after ``t`` iterations, the params in the course
-    layout with the keys and ``shapes`` of ``net_of``'s converter. ``start``, when the course
-    fixes it (``optimize`` gets it as arguments, ``model`` starts at zeros), replaces ``run(0)``
-    (the course's ``optimize`` cannot run 0 iterations: it reads ``dw`` after the loop).
+    layout with the keys and ``shapes`` of ``net_of``'s converter. Torch's run is the harness's
+    (:func:`~parity_tests.trajectory.torch_trajectory`): ``net_of(start)`` trained full-batch on
+    :func:`~parity_tests.course.references.cross_entropy`, parameters through its ``ParamSpec``.
+    ``start``, when the course fixes it (``optimize`` gets it as arguments, ``model`` starts at
+    zeros), replaces ``run(0)`` (the course's ``optimize`` cannot run 0 iterations: it reads
+    ``dw`` after the loop).
     """
     cache: dict[int, dict[str, np.ndarray]] = {} if start is None else {0: dict(start)}
     costs_T: list[Any] = []
@@ -143,7 +148,10 @@ def check_trajectory(result: FunctionResult, run: Run, net_of: Callable[[Mapping
     if bad:
         result.problems.append("; ".join(bad) + shape_hint)
         return
-    torch_params, torch_costs = R.train(net_of(start), X, Y, learning_rate, T)
+    net = net_of(start)
+    torch_params, torch_costs = torch_trajectory(net, R.cross_entropy, start, [(X, Y)] * T,
+                                                 param_spec=module_spec(net),
+                                                 learning_rate=learning_rate)
     m = X.shape[1]
 
     def differing(t: int) -> list[str]:
