@@ -6,6 +6,7 @@ the course's; the supplied ``init_utils`` agree with torch."""
 from __future__ import annotations
 
 import types
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from parity_tests.course.catalogue import detect, model_form
 from parity_tests.course.common import Learner
 from parity_tests.tests.test_course_check_mutations import FIXTURES, check_one, mutated
 from parity_tests.tolerances import tolerance
+from parity_tests.trajectory import check_training, torch_trajectory
+from scratch import deep
 
 INIT = "init_solution.py"
 
@@ -131,6 +134,27 @@ def test_the_supplied_init_utils_agree_with_torch() -> None:
     new = u["update_parameters"](dict(p), g, 0.1)
     np.testing.assert_allclose(new["W2"], p["W2"] - 0.1 * g["dW2"])
     assert helpers.family("init_utils") == "init_utils" and "predict_dec" in helpers.NOT_SUPPLIED
+
+
+def test_the_course_trains_torch_with_the_harness_runner() -> None:
+    """The torch run the course's trainers are held to is check_training's reference side
+    (trajectory.torch_trajectory): the same losses step for step, from the same start."""
+    X, Y = initialization.model_data()
+    rng = np.random.default_rng(6)
+    dims = initialization.MODEL_DIMS
+    p = {f"{c}{layer}": rng.normal(0.0, 0.7, (dims[layer], dims[layer - 1] if c == "W" else 1))
+         for layer in range(1, len(dims)) for c in "Wb"}
+    net = R.deep_net(p)
+    params, losses = torch_trajectory(net, R.cross_entropy, p, [(X, Y)] * 6,
+                                      param_spec=net.param_spec, learning_rate=0.05)
+    assert len(params) == 7 and len(losses) == 6
+    for k, v in p.items():
+        np.testing.assert_array_equal(params[0][k], v, err_msg=k)
+    result = check_training(partial(deep.propagate, activation="relu", output="sigmoid"),
+                            R.deep_net(p), R.cross_entropy, p, [(X, Y)] * 6,
+                            param_spec=net.param_spec, learning_rate=0.05)
+    assert result.status == "PASS", result.diagnosis
+    np.testing.assert_array_equal(result.extra["torch_loss"], losses)
 
 
 def test_the_init_notebook_is_checked_as_a_notebook(tmp_path: Path) -> None:
