@@ -174,79 +174,120 @@ def diagnosis_of(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m:
     if a.shape != e.shape:
         return Diagnosis("shape", _diagnose_shape(a, e))
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
-    bad_a = ~np.isfinite(a64) & np.isfinite(e64)
-    if bad_a.any():
-        idx = tuple(int(i) for i in np.argwhere(bad_a)[0])
-        kinds = "NaN" if np.isnan(a64[bad_a]).any() else "Inf"
-        return Diagnosis("nonfinite", f"{kinds} present in {int(bad_a.sum())} of {a.size} entries (first at "
-                         f"{idx}) where the reference is finite: overflow in exp, log(0), or 0/0 — use a "
-                         "stable form")
-    if (~np.isfinite(e64) & np.isfinite(a64)).any():
-        return Diagnosis("nonfinite", "the reference has NaN/Inf where this value is finite")
-    both = ~np.isfinite(a64) & ~np.isfinite(e64)
-    if both.any():
-        idx = tuple(int(i) for i in np.argwhere(both)[0])
-        return Diagnosis("nonfinite", f"NaN/Inf on both sides in {int(both.sum())} of {a.size} entries "
-                         f"(first at {idx}): equal non-finite values are not parity — find where they "
-                         "first appear (a NaN input, an overflow, log(0))")
+    nonfinite = _nonfinite(a64, e64)
+    if nonfinite is not None:
+        return nonfinite
     finite = np.isfinite(a64) & np.isfinite(e64)
     a64, e64 = np.where(finite, a64, 0), np.where(finite, e64, 0)
     close = np.abs(a64 - e64) <= tol.atol + tol.rtol * np.abs(e64)
     if close.all():
         return None
-    ee = float(np.sum(e64 * e64))
-    if ee > 0:
-        c = float(np.sum(a64 * e64) / ee)  # least-squares factor: actual ≈ c · expected
-        residual = np.abs(a64 - c * e64)
-        if c != 0 and np.all(residual <= 10 * (tol.atol + tol.rtol * np.abs(c * e64))):
-            named = _factor_name(c, m, learning_rate)
-            if named:
-                one_row = [k for k, s in (inputs or {}).items() if len(s) == 2 and s[0] == 1 and s[1] == m]
-                also = (f" — or m = {one_row[0]}.shape[0] = 1 where m = {one_row[0]}.shape[1]"
-                        if one_row and m is not None and m > 2 and abs(c - m) <= FACTOR_MATCH * m else "")
-                return Diagnosis("factor", f"off by a constant factor of {named[0]}: {named[1]}{also}",
-                                 factor=c, named=named[0])
-            axis = _axis_factor(c, m, inputs) if inputs else None
-            if axis:
-                return Diagnosis("axis", axis, factor=c)
-            if a.size > 1 and FACTOR_GAIN * residual.max() <= np.abs(a64 - e64).max():
-                return Diagnosis("factor", f"off by a constant factor of {_factor_str(c)} (every entry "
-                                 "scaled alike)", factor=c)
-    axes = _explaining_permutation(a64, e64, tol)
-    if axes is not None:
-        if a.ndim == 2:
-            return Diagnosis("transposed", "transposed: equals the reference's transpose (a missing or "
-                             "extra .T)")
-        return Diagnosis("transposed", f"equals the reference with axes {axes} (np.transpose(reference, "
-                         f"{axes})): a layout mix-up, e.g. channels last vs first or time vs batch first")
-    if a.size > 1:
-        d = a64 - e64
-        if np.all(np.abs(d - d.flat[0]) <= tol.atol + tol.rtol * np.abs(e64)):
-            return Diagnosis("offset", f"off by a constant offset of {d.flat[0]:.6g} everywhere (a bias "
-                             "added twice or missing?)", offset=float(d.flat[0]))
-    if x is not None and np.shape(x) == a.shape:
-        xv = np.asarray(x, dtype=np.float64)
-        wrong = ~close
-        for region, mask in (("negative inputs (x < 0)", xv < 0), ("inputs at exactly 0", xv == 0),
-                             ("positive inputs (x > 0)", xv > 0)):
-            if mask.sum() < MIN_REGION or (~mask).sum() < MIN_REGION:
-                continue
-            if wrong[mask].all() and not wrong[~mask].any():
-                return Diagnosis("region", f"wrong only for {region}: {int(wrong.sum())} entries, every "
-                                 "other one matches — check that branch of the derivative")
-            if wrong.any() and not wrong[~mask].any():
-                return Diagnosis("region", f"wrong only for {region} ({int(wrong.sum())} of "
-                                 f"{int(mask.sum())} such entries) — check that branch of the function")
-    if a.ndim == 2 and a.size > 1:
-        wrong = ~close
-        rows = np.flatnonzero(wrong.any(axis=1))
-        cols = np.flatnonzero(wrong.any(axis=0))
-        if len(rows) < a.shape[0] and len(rows) <= MAX_NAMED_LINES:
-            return Diagnosis("rows", f"only row(s) {rows.tolist()} differ; the other "
-                             f"{a.shape[0] - len(rows)} rows match", lines=tuple(rows.tolist()))
-        if len(cols) < a.shape[1] and len(cols) <= MAX_NAMED_LINES:
-            return Diagnosis("columns", f"only column(s) {cols.tolist()} differ; the other "
-                             f"{a.shape[1] - len(cols)} columns match", lines=tuple(cols.tolist()))
+    return (_factor(a64, e64, tol, m, learning_rate, inputs) or _permuted(a64, e64, tol)
+            or _offset(a64, e64, tol) or _region(close, x) or _lines(close))
+
+
+def _nonfinite(a: np.ndarray, e: np.ndarray) -> Diagnosis | None:
+    """NaN/Inf on one side only, or on both (equal non-finite values are not parity)."""
+    bad_a = ~np.isfinite(a) & np.isfinite(e)
+    if bad_a.any():
+        idx = tuple(int(i) for i in np.argwhere(bad_a)[0])
+        kinds = "NaN" if np.isnan(a[bad_a]).any() else "Inf"
+        return Diagnosis("nonfinite", f"{kinds} present in {int(bad_a.sum())} of {a.size} entries (first at "
+                         f"{idx}) where the reference is finite: overflow in exp, log(0), or 0/0 — use a "
+                         "stable form")
+    if (~np.isfinite(e) & np.isfinite(a)).any():
+        return Diagnosis("nonfinite", "the reference has NaN/Inf where this value is finite")
+    both = ~np.isfinite(a) & ~np.isfinite(e)
+    if both.any():
+        idx = tuple(int(i) for i in np.argwhere(both)[0])
+        return Diagnosis("nonfinite", f"NaN/Inf on both sides in {int(both.sum())} of {a.size} entries "
+                         f"(first at {idx}): equal non-finite values are not parity — find where they "
+                         "first appear (a NaN input, an overflow, log(0))")
+    return None
+
+
+def _factor(a: np.ndarray, e: np.ndarray, tol: Tolerance, m: int | None, learning_rate: float | None,
+            inputs: Mapping[str, Sequence[int]] | None) -> Diagnosis | None:
+    """``a ≈ c·e`` for the least-squares ``c``: a named factor (``m``, ``1/m``, ``α``…), ``m`` taken
+    from the wrong axis, or an unnamed factor when the scaling explains the error."""
+    ee = float(np.sum(e * e))
+    if ee <= 0:
+        return None
+    c = float(np.sum(a * e) / ee)  # least-squares factor: actual ≈ c · expected
+    residual = np.abs(a - c * e)
+    if c == 0 or not np.all(residual <= 10 * (tol.atol + tol.rtol * np.abs(c * e))):
+        return None
+    named = _factor_name(c, m, learning_rate)
+    if named:
+        one_row = [k for k, s in (inputs or {}).items() if len(s) == 2 and s[0] == 1 and s[1] == m]
+        also = (f" — or m = {one_row[0]}.shape[0] = 1 where m = {one_row[0]}.shape[1]"
+                if one_row and m is not None and m > 2 and abs(c - m) <= FACTOR_MATCH * m else "")
+        return Diagnosis("factor", f"off by a constant factor of {named[0]}: {named[1]}{also}",
+                         factor=c, named=named[0])
+    axis = _axis_factor(c, m, inputs) if inputs else None
+    if axis:
+        return Diagnosis("axis", axis, factor=c)
+    if a.size > 1 and FACTOR_GAIN * residual.max() <= np.abs(a - e).max():
+        return Diagnosis("factor", f"off by a constant factor of {_factor_str(c)} (every entry "
+                         "scaled alike)", factor=c)
+    return None
+
+
+def _permuted(a: np.ndarray, e: np.ndarray, tol: Tolerance) -> Diagnosis | None:
+    """``a`` equals ``e`` with its axes permuted (a missing ``.T``, NHWC vs NCHW)."""
+    axes = _explaining_permutation(a, e, tol)
+    if axes is None:
+        return None
+    if a.ndim == 2:
+        return Diagnosis("transposed", "transposed: equals the reference's transpose (a missing or "
+                         "extra .T)")
+    return Diagnosis("transposed", f"equals the reference with axes {axes} (np.transpose(reference, "
+                     f"{axes})): a layout mix-up, e.g. channels last vs first or time vs batch first")
+
+
+def _offset(a: np.ndarray, e: np.ndarray, tol: Tolerance) -> Diagnosis | None:
+    """``a − e`` is one constant everywhere."""
+    if a.size <= 1:
+        return None
+    d = a - e
+    if np.all(np.abs(d - d.flat[0]) <= tol.atol + tol.rtol * np.abs(e)):
+        return Diagnosis("offset", f"off by a constant offset of {d.flat[0]:.6g} everywhere (a bias "
+                         "added twice or missing?)", offset=float(d.flat[0]))
+    return None
+
+
+def _region(close: np.ndarray, x: np.ndarray | None) -> Diagnosis | None:
+    """The mismatch is confined to negative, zero or positive entries of the input ``x``."""
+    if x is None or np.shape(x) != close.shape:
+        return None
+    xv = np.asarray(x, dtype=np.float64)
+    wrong = ~close
+    for region, mask in (("negative inputs (x < 0)", xv < 0), ("inputs at exactly 0", xv == 0),
+                         ("positive inputs (x > 0)", xv > 0)):
+        if mask.sum() < MIN_REGION or (~mask).sum() < MIN_REGION:
+            continue
+        if wrong[mask].all() and not wrong[~mask].any():
+            return Diagnosis("region", f"wrong only for {region}: {int(wrong.sum())} entries, every "
+                             "other one matches — check that branch of the derivative")
+        if wrong.any() and not wrong[~mask].any():
+            return Diagnosis("region", f"wrong only for {region} ({int(wrong.sum())} of "
+                             f"{int(mask.sum())} such entries) — check that branch of the function")
+    return None
+
+
+def _lines(close: np.ndarray) -> Diagnosis | None:
+    """The mismatch is confined to a few rows or columns of a matrix."""
+    if close.ndim != 2 or close.size <= 1:
+        return None
+    wrong = ~close
+    rows = np.flatnonzero(wrong.any(axis=1))
+    cols = np.flatnonzero(wrong.any(axis=0))
+    if len(rows) < close.shape[0] and len(rows) <= MAX_NAMED_LINES:
+        return Diagnosis("rows", f"only row(s) {rows.tolist()} differ; the other "
+                         f"{close.shape[0] - len(rows)} rows match", lines=tuple(rows.tolist()))
+    if len(cols) < close.shape[1] and len(cols) <= MAX_NAMED_LINES:
+        return Diagnosis("columns", f"only column(s) {cols.tolist()} differ; the other "
+                         f"{close.shape[1] - len(cols)} columns match", lines=tuple(cols.tolist()))
     return None
 
 
