@@ -92,37 +92,35 @@ def cmd_report(args: argparse.Namespace) -> int:
             return stop.exit_status
 
 
-def _report(args: argparse.Namespace) -> int:
+def _report_usage(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``dlparity report``'s devices, dtypes and ``--distributed``, if anything."""
     from parity_tests.devices import DTYPES, HALF_DTYPES, available_devices
-    from parity_tests.plots import Plotter
-    from parity_tests.registry import all_checks
-    from parity_tests.report import (
-        VERDICTS,
-        OutDirError,
-        check_out_dir,
-        format_table,
-        new_stage,
-        plan,
-        run_checks,
-        signals_held,
-        summary_table,
-        write_outputs,
-    )
 
-    devices = args.devices if args.devices is not None else available_devices()
-    if not devices:
-        return _usage_error("--devices: expected one or more of cpu, cuda")
-    absent = sorted(set(devices) - set(available_devices()))
+    if not args.devices and args.devices is not None:
+        return "--devices: expected one or more of cpu, cuda"
+    absent = sorted(set(args.devices or ()) - set(available_devices()))
     if absent:
-        return _usage_error(f"--devices {absent} not available here (available: {available_devices()})")
+        return f"--devices {absent} not available here (available: {available_devices()})"
     if not args.dtypes:
-        return _usage_error(f"--dtypes: expected one or more of {list(DTYPES + HALF_DTYPES)}")
+        return f"--dtypes: expected one or more of {list(DTYPES + HALF_DTYPES)}"
     bad = sorted(set(args.dtypes) - set(DTYPES) - set(HALF_DTYPES))
     if bad:
-        return _usage_error(f"--dtypes {bad} unknown; expected some of {list(DTYPES + HALF_DTYPES)}")
+        return f"--dtypes {bad} unknown; expected some of {list(DTYPES + HALF_DTYPES)}"
     if args.distributed is not None and not 2 <= args.distributed <= _max_ranks():
-        return _usage_error(f"--distributed {args.distributed}: expected 2 to {_max_ranks()} ranks here "
-                            f"(two per usable CPU core; each rank is a process)")
+        return (f"--distributed {args.distributed}: expected 2 to {_max_ranks()} ranks here "
+                f"(two per usable CPU core; each rank is a process)")
+    return None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from parity_tests.devices import available_devices
+    from parity_tests.registry import all_checks
+    from parity_tests.report import OutDirError, check_out_dir, plan
+
+    problem = _report_usage(args)
+    if problem:
+        return _usage_error(problem)
+    devices = args.devices if args.devices is not None else available_devices()
     try:
         check_out_dir(args.out, force=args.force)
         checks = all_checks(args.concepts, include_slow=args.include_slow)
@@ -136,34 +134,51 @@ def _report(args: argparse.Namespace) -> int:
     jobs = plan(checks, devices, args.dtypes)
     print(f"dlparity report: {len(jobs)} checks ({len(checks)} registered checks x devices "
           f"{devices} x dtypes {args.dtypes})", file=sys.stderr)
-    stage = plotter = None
-    try:  # an interruption anywhere here leaves --out as it was and no staging folder
-        stage = new_stage(args.out)
-        plotter = None if args.no_plots else Plotter(stage)  # draws while the checks run
-        rows = run_checks(checks, devices, args.dtypes, on_row=plotter.add if plotter else None,
-                          jobs=args.jobs)
-        if plotter is not None:
-            plotter.finish()
-        names = write_outputs(rows, args.out, plots=False, stage=stage, force=args.force)
+    try:
+        rows, names = _run_and_write(args, checks, devices)
     except OutDirError as exc:  # a file of the report's name appeared in --out during the run
         return _usage_error(str(exc))
     except OSError as exc:  # e.g. a full disk: the swap moved everything back
         print(f"dlparity report: could not write to {args.out}/ ({exc}); it was not changed",
               file=sys.stderr)
         return EXIT_FAILED
+    return _print_outcome(rows, names, args.out)
+
+
+def _run_and_write(args: argparse.Namespace, checks: list, devices: list[str]) -> tuple[list, list[str]]:
+    """Run ``checks`` (plots drawn while they run) and write the report into ``args.out`` through a
+    staging folder: an interruption anywhere leaves ``--out`` as it was and no staging folder."""
+    from parity_tests.plots import Plotter
+    from parity_tests.report import new_stage, run_checks, signals_held, write_outputs
+
+    stage = plotter = None
+    try:
+        stage = new_stage(args.out)
+        plotter = None if args.no_plots else Plotter(stage)
+        rows = run_checks(checks, devices, args.dtypes, on_row=plotter.add if plotter else None,
+                          jobs=args.jobs)
+        if plotter is not None:
+            plotter.finish()
+        return rows, write_outputs(rows, args.out, plots=False, stage=stage, force=args.force)
     finally:
         if plotter is not None:
             plotter.close()
         if stage is not None:
             with signals_held():  # a Ctrl-C now would leave half a staging folder
                 shutil.rmtree(stage, ignore_errors=True)
+
+
+def _print_outcome(rows: list, names: list[str], out: str) -> int:
+    """The table, the summary and the counts on stdout; the exit status (1 unless all passed)."""
+    from parity_tests.report import VERDICTS, format_table, summary_table
+
     print(format_table(rows))
     print("\n" + summary_table(rows))
     counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
     print("\n" + ", ".join(f"{n} {v.lower()}" for v, n in counts.items() if n or v == "FAIL"))
     pngs = [n for n in names if n.endswith(".png")]
     others = [n for n in names if not n.endswith(".png")]
-    print(f"wrote to {args.out}/: {', '.join(others)}"
+    print(f"wrote to {out}/: {', '.join(others)}"
           + (f" and {len(pngs)} plots (*.png)" if pngs else " (no plots)"))
     return 0 if not counts["FAIL"] + counts["ERROR"] + counts["INCONCLUSIVE"] else EXIT_FAILED
 
