@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result, insensitive
@@ -437,7 +438,7 @@ def _call_grads(scratch_grads: Callable[..., Any], inputs: Arrays, dout: np.ndar
     return grads
 
 
-def _upstream(shape: tuple[int, ...], dtype: np.dtype, seed: int) -> np.ndarray:
+def _upstream(shape: tuple[int, ...], dtype: npt.DTypeLike, seed: int) -> np.ndarray:
     """A random upstream gradient ``G`` (never all-ones: ``.sum()`` hides transposes)."""
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
@@ -551,7 +552,7 @@ def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[st
         x = np.array(inputs[k], dtype=np.float64)
         g = np.zeros_like(x)
         for idx in np.ndindex(x.shape):
-            step = h * max(1.0, abs(x[idx]))
+            step = h * max(1.0, abs(float(x[idx])))
             orig = x[idx]
             x[idx] = orig + step
             f_plus = objective({**inputs, k: x})

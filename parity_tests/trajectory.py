@@ -230,8 +230,8 @@ class _Track:
         self.update = {k: _Reach() for k in init}
         self.updates: dict[str, list[tuple]] = {k: [] for k in init}  # (step, Δp, Δp̂, |p̂|, noise)
 
-    def see(self, label: str, a: object, e: object, tol: Tolerance, t: int, m: int | None = None,
-            update: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def see(self, label: str, a: np.ndarray | float, e: np.ndarray | float, tol: Tolerance, t: int,
+            m: int | None = None, update: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Compare ``a`` (scratch) with ``e`` (torch) at step ``t``: keep the first failure of
         ``label`` — its diagnosis naming that step's ``update`` on each side — or its closest call."""
         if label in self.failed:
@@ -316,14 +316,15 @@ def _train(scratch_step: ScratchStep, ref: _Torch, params: dict[str, np.ndarray]
     compare_step = _compare_lockstep if lockstep else _compare_free_running
     costs: list[float] = []
     losses: list[float] = []
-    ref_before, stopped = params, None
+    ref_before: Mapping[str, np.ndarray] = params
+    stopped = None
     for t, (X, Y) in enumerate(batches):
         X, Y = _cast(f"batches[{t}][0] (X)", X, np_dtype), _cast(f"batches[{t}][1] (Y)", Y, np_dtype)
         cost, out = _step_output(scratch_step(params, X, Y), t, params, step_returns)
         if not np.isfinite(cost):
             stopped = f"the scratch cost became {cost} at step {t}; training stopped there"
             break
-        after = (gd_update(params, out, track.learning_rate) if step_returns == "grads"
+        after = (dict(gd_update(params, out, track.learning_rate)) if step_returns == "grads"
                  else {k: np.asarray(out[k]) for k in params})
         if lockstep:
             ref.load(params)
