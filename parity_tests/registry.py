@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -266,7 +267,7 @@ class Model:
     The torch side:
 
     - ``make_module(**factory_kwargs)``, a fresh module (``device="meta"`` for the functional
-      checks);
+      checks, built when a check runs: declaring and registering build none);
     - ``param_spec``: ``{scratch name: (state_dict key, Layout)}``, or a
       :class:`torch_ref.layout.Converter` object (``names``, ``to_torch``/``to_state_dict``…)
       where one course array is split over several keys or several are stacked into one
@@ -368,14 +369,28 @@ class Model:
         return self.propagate(params, X) if self.unsupervised else self.propagate(params, X, Y)
 
     # torch side: the module itself, its parameters passed in (module_function)
-    def _fn(self, method: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+    def _fn(self, method: str) -> Callable[..., Any]:
         from parity_tests.torch_functional import module_function
 
-        return module_function(lambda: self.make_module(device="meta"), self.spec(), method)
+        return module_function(partial(self.make_module, device="meta"), self.spec(), method)[0]
+
+    def build(self, params: Mapping[str, np.ndarray] | None = None, device: Any = None,
+              dtype: Any = None) -> Any:
+        """A fresh module from ``make_module(device=, dtype=)`` holding the scratch ``params``
+        (course layout, through :meth:`spec`; held to ``check_param_arrays``: floating, one
+        dtype, finite), whose dtype it takes unless ``dtype`` is given; with no ``params``, its
+        own initialization."""
+        from torch_ref.layout import check_param_arrays, load_scratch_params, scratch_dtype
+
+        if params is None:
+            return self.make_module(device=device, dtype=dtype)
+        params = check_param_arrays(params)
+        module = self.make_module(device=device, dtype=scratch_dtype(params, dtype))
+        return load_scratch_params(module, params, self.spec())
 
     def torch_output(self, **kw: Any) -> Any:
         with self._context():
-            return self._fn(self.output_method)[0](kw[self.x_name], **self._params(kw))
+            return self._fn(self.output_method)(kw[self.x_name], **self._params(kw))
 
     def module_output(self, module: Any, x: Any) -> Any:
         """The output method of a built ``module`` (its parameters loaded) on a batch ``x`` in
@@ -388,17 +403,17 @@ class Model:
     def torch_logits(self, **kw: Any) -> Any:
         """The module's ``forward`` output (what ``torch_cost`` takes), for upstream-gradient checks."""
         with self._context():
-            return self._fn("forward")[0](kw[self.x_name], **self._params(kw))
+            return self._fn("forward")(kw[self.x_name], **self._params(kw))
 
     def torch_objective(self, **kw: Any) -> Any:
         with self._context():
             if self.loss_method is not None:
                 from parity_tests.torch_functional import module_function
 
-                loss, _ = module_function(lambda: self.make_module(device="meta"), self.spec(),
+                loss, _ = module_function(partial(self.make_module, device="meta"), self.spec(),
                                           self.loss_method, inputs=self.batch_inputs)
                 return loss(*(kw[k] for k in self.batch_inputs), **self._params(kw))
-            return self.torch_cost(self._fn("forward")[0](kw[self.x_name], **self._params(kw)),
+            return self.torch_cost(self._fn("forward")(kw[self.x_name], **self._params(kw)),
                                    *(kw[k] for k in self.targets))
 
     def torch_loss(self, model: Any, X: Any, Y: Any) -> Any:
@@ -409,14 +424,49 @@ class Model:
             return self.torch_cost(model(X), X if self.unsupervised else Y)
 
     def input_layouts(self) -> dict[str, Any]:
+        """How each input converts for torch: the parameters by the spec, the batch by the
+        declared layouts — read off the declaration, no module built."""
         x, y, _ = self.layouts()
         data = {self.x_name: x, **({self.y_name: y} if self.y_name in self.batch_inputs else {})}
-        return {**self._fn("forward")[1], **data}
+        return {**param_layouts(self.param_spec), **data}
 
     def batch_layouts(self) -> tuple[Any, Any]:
         """A trajectory's ``(X, Y)`` layouts; ``(X, X)`` when the labels are ``X`` itself."""
         x, y, _ = self.layouts()
         return (x, x) if self.unsupervised else (x, y)
+
+
+def param_layouts(spec: Any) -> dict[str, Any]:
+    """``{scratch name: Layout}`` of a parameter spec: each entry's layout for a ``ParamSpec``;
+    ``SAME`` for every name of a converter (it converts course-layout arrays itself) — as
+    :func:`~parity_tests.torch_functional.module_function` passes them, with no module built."""
+    from torch_ref.layout import SAME
+
+    if isinstance(spec, Mapping):
+        return {name: layout for name, (_, layout) in spec.items()}
+    return {name: SAME for name in spec.names}
+
+
+@dataclass(frozen=True)
+class ModuleFunction:
+    """:func:`~parity_tests.torch_functional.module_function`'s ``fn`` built on its first call,
+    not when declared: registering a check builds no module (a module built on ``meta`` imports
+    ``torch._dynamo``, ~1.5 s). ``make_module()`` builds it (``device="meta"``); the built
+    function is kept for later calls in this process."""
+
+    make_module: Callable[[], Any]
+    spec: Any
+    method: str = "forward"
+    inputs: tuple[str, ...] = ("X",)
+
+    @cached_property
+    def fn(self) -> Callable[..., Any]:
+        from parity_tests.torch_functional import module_function
+
+        return module_function(self.make_module, self.spec, self.method, self.inputs)[0]
+
+    def __call__(self, *args: Any, **tensors: Any) -> Any:
+        return self.fn(*args, **tensors)
 
 
 def register_model(concept: str, case: str, model: Model, make_inputs: MakeInputs,

@@ -50,6 +50,7 @@ from parity_tests.registry import (
 from parity_tests.tolerances import tolerance
 from scratch import anomaly as S
 from torch_ref import anomaly as T
+from torch_ref.deep import param_spec as deep_param_spec
 from torch_ref.layout import SAME, numpy_dtype, to_numpy, to_tensor, torch_dtype
 
 C = "anomaly"
@@ -266,7 +267,7 @@ def autoencoder(dims: list[int]) -> Model:
     (``inputs=("X",)``): ``propagate(params, X)``, ``loss(X)``, batches ``(X, X)``."""
     return Model(propagate=S.autoencoder_propagate, forward=S.reconstruction_error,
                  make_module=partial(T.Autoencoder, dims, "tanh"),
-                 param_spec=T.Autoencoder(dims, "tanh", device="meta").param_spec,
+                 param_spec=deep_param_spec(len(dims) - 1),  # Autoencoder.param_spec
                  loss_method="loss", output_method="score", inputs=("X",),
                  x_layout=SAME, output_layout=SAME)
 

@@ -36,10 +36,12 @@ from parity_tests.concepts import _cnn_diagnose as D
 from parity_tests.datasets import digits
 from parity_tests.registry import (
     Model,
+    ModuleFunction,
     ScratchCall,
     forward_run,
     gradient_run,
     model_problem,
+    param_layouts,
     register_finite_differences,
     register_forward,
     register_gradient,
@@ -47,7 +49,6 @@ from parity_tests.registry import (
     register_trajectory,
 )
 from parity_tests.tolerances import tolerance
-from parity_tests.torch_functional import module_function
 from scratch import cnn as S
 from scratch.activations import softmax
 from scratch.losses import one_hot, softmax_cross_entropy
@@ -119,10 +120,11 @@ def conv_inputs(f: int, c: int, rng: np.random.Generator,
 
 
 def torch_conv(c: int, f: int, s: int, p: int):
-    """``nn.Conv2d`` itself as a function of ``(A_prev, W, b)``, and the inputs' layouts."""
-    fn, layouts = module_function(lambda: nn.Conv2d(c, N_C, f, s, p, device="meta"), T.CONV_SPEC,
-                                  inputs=("A_prev",))
-    return fn, {**layouts, "A_prev": IMAGES}
+    """``nn.Conv2d`` itself as a function of ``(A_prev, W, b)`` (built when a check first calls
+    it), and the inputs' layouts."""
+    fn = ModuleFunction(partial(nn.Conv2d, c, N_C, f, s, p, device="meta"), T.CONV_SPEC,
+                        inputs=("A_prev",))
+    return fn, {**param_layouts(T.CONV_SPEC), "A_prev": IMAGES}
 
 
 def conv_explain_forward(s: int, p: int) -> Callable[[ScratchCall, str], str | None]:
@@ -188,11 +190,10 @@ def pool_inputs(ties: bool, rng: np.random.Generator,
 
 
 def torch_pool(mode: str, f: int, s: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``nn.MaxPool2d``/``nn.AvgPool2d`` itself, as a function of ``A_prev``."""
-    pool = T.make_pool(mode, f, s)
-
+    """``nn.MaxPool2d``/``nn.AvgPool2d`` itself, as a function of ``A_prev`` (the module, which
+    holds no parameters, is built by each call, not when a check is registered)."""
     def fn(A_prev: torch.Tensor) -> torch.Tensor:
-        return pool(A_prev)
+        return T.make_pool(mode, f, s)(A_prev)
     return fn
 
 

@@ -9,7 +9,7 @@ are checked on their own (``cudnn.py``, the policy's "kernels" paragraph).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 import torch
@@ -78,18 +78,25 @@ def _rnn_only(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k.removeprefix("rnn."): v for k, v in sd.items() if k.startswith("rnn.")}
 
 
+@cache
+def _skeleton(cell: str, n_x: int, n_a: int) -> torch.nn.Module:
+    """:class:`~torch_ref.rnn.SequenceModel`'s ``nn.RNN``/``nn.LSTM`` on ``meta`` (every
+    parameter is passed to ``functional_call``), one per process and size."""
+    return T.SequenceModel(n_x, n_a, N_Y, cell, device="meta").rnn
+
+
 def torch_layer(cell: str, output: str = "a", n_x: int = N_X, n_a: int = N_A, cudnn: bool = False):
     """``fn(x, a0[, c0], **course params)`` running ``nn.RNN``/``nn.LSTM`` itself on the params
     converted by :func:`torch_ref.rnn.course_to_torch`; returns the output sequence
     ``(T_x, m, n_a)`` (``output="a"``) or all forward quantities (``"all"``). On CUDA it runs
-    torch's own kernels, or cuDNN's with ``cudnn=True``."""
-    module = T.SequenceModel(n_x, n_a, N_Y, cell, device="meta").rnn
-
+    torch's own kernels, or cuDNN's with ``cudnn=True``. The layer is built when ``fn`` first
+    runs (:func:`_skeleton`), not when a check is registered."""
     def fn(x, a0, c0=None, **params):
         with cudnn_enabled(cudnn):
             return _run(x, a0, c0, params)
 
     def _run(x, a0, c0, params):
+        module = _skeleton(cell, n_x, n_a)
         sd = _rnn_only(_sd(cell, params))
         state = (a0, c0) if cell == "lstm" else a0
         out, final = functional_call(module, sd, (x, state))
