@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -67,7 +67,12 @@ EXIT_INCOMPLETE = 3
 
 class RankTimeoutError(RuntimeError):
     """A rank did not join the group or reach a collective in time, or left during one; the message
-    is one line naming the rank(s) and the collective."""
+    is one line naming the rank(s) and the collective. ``after_start_s``, where :func:`run_ranks`
+    raised it, is the time from the moment every rank had started (its imports done) to the end."""
+
+    def __init__(self, message: str, after_start_s: float | None = None) -> None:
+        super().__init__(message)
+        self.after_start_s = after_start_s
 
 
 class Collectives:
@@ -326,16 +331,65 @@ def _spawned(rank: int, world_size: int, job: DDPJob, device: str, rendezvous: s
             np.savez(out, losses=np.array(losses), differ=np.array(differ), **arrays)
 
 
+def leave(status: int) -> NoReturn:
+    """End this rank now with ``status``, after flushing stdout and stderr, without running
+    Python's finalization.
+
+    Why (a rank that timed out hung instead of exiting, ~1 run in 3 under load): the failed
+    collective's traceback still holds DDP's ``Reducer``, which holds the gloo group. When Python
+    frees it (at the end of the ``except`` block, or at interpreter exit), the group's destructor
+    joins gloo's worker threads *while holding the GIL*, and a worker that is still destroying
+    the timed-out all-reduce's work needs the GIL to release a Python object kept in that work's
+    thread-local state: each waits for the other, forever (seen with py-spy:
+    ``~ProcessGroupGloo`` in ``std::thread::join`` against ``gil_scoped_acquire`` in
+    ``~AsyncWork``). The rank's outcome is already written; nothing is left to clean up that the
+    operating system does not free.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
 @contextlib.contextmanager
 def exit_in_one_line(out: str, rank: int) -> Iterator[None]:
     """Wrap the body of a rank of :func:`run_ranks` (outside :func:`process_group`, so the group
     is destroyed first): a :class:`RankTimeoutError` becomes one line in ``<out>.rank<r>.err``
-    and exit status :data:`EXIT_INCOMPLETE` (no traceback)."""
+    and exit status :data:`EXIT_INCOMPLETE` (no traceback; through :func:`leave`)."""
     try:
         yield
     except RankTimeoutError as e:
         Path(f"{out}.rank{rank}.err").write_text(f"{e}\n")
-        sys.exit(EXIT_INCOMPLETE)
+        leave(EXIT_INCOMPLETE)
+
+
+START_ALLOWANCE_S = 300.0
+"""How long :func:`run_ranks` waits for every rank to start (a spawned rank imports torch first:
+~2 s on an idle machine, over a minute seen here on 2 cores under a parallel test suite) before
+the run's own deadline begins; past it the ranks are killed."""
+
+
+def _started(out: str, world_size: int) -> list[int]:
+    """The ranks of :func:`run_ranks` that have not started yet."""
+    return [r for r in range(world_size) if not os.path.exists(f"{out}.rank{r}.started")]
+
+
+def _rank_entry(rank: int, world_size: int, fn: Callable[..., None], out: str, *args: Any) -> None:
+    """A rank of :func:`run_ranks`: mark it started (its imports are done once it runs), wait
+    until every rank has (so the rendezvous's timeout measures a frozen rank, not how long another
+    took to import torch), then ``fn(rank, *args)``."""
+    Path(f"{out}.rank{rank}.started").touch()
+    give_up = time.monotonic() + START_ALLOWANCE_S
+    while _started(out, world_size) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    fn(rank, *args)
+
+
+def _kill(context: Any) -> None:
+    for p in context.processes:
+        if p.is_alive():
+            p.kill()
+        p.join()
 
 
 def run_ranks(fn: Callable[..., None], args: tuple, world_size: int, out: str, start_method: str,
@@ -345,30 +399,45 @@ def run_ranks(fn: Callable[..., None], args: tuple, world_size: int, out: str, s
     A rank that exits non-zero ends the others (after a 2 s grace, SIGTERM, then SIGKILL); a rank
     that ended through :func:`exit_in_one_line` left its line in ``<out>.rank<r>.err`` and that
     line is raised as :class:`RankTimeoutError`; other failures raise torch's
-    ``ProcessRaisedException``/``ProcessExitedException`` unchanged. Past ``deadline_s`` every
-    rank is killed and :class:`RankTimeoutError` says so.
+    ``ProcessRaisedException``/``ProcessExitedException`` unchanged. ``deadline_s`` counts from
+    the moment every rank has started (a loaded machine can take a minute to import torch in a
+    spawned process; that is not the run's time): past it, or past :data:`START_ALLOWANCE_S`
+    with a rank not yet started, every rank is killed and :class:`RankTimeoutError` says so.
     """
     from torch.multiprocessing import ProcessExitedException
 
-    context = torch.multiprocessing.start_processes(fn, args=args, nprocs=world_size, join=False,
+    context = torch.multiprocessing.start_processes(_rank_entry, args=(world_size, fn, out, *args),
+                                                    nprocs=world_size, join=False,
                                                     start_method=start_method)
-    end = time.monotonic() + deadline_s
+    started_at: float | None = None
+    give_up = time.monotonic() + START_ALLOWANCE_S
+
+    def elapsed() -> float | None:
+        return None if started_at is None else time.monotonic() - started_at
+
     try:
         while not context.join(timeout=0.2, grace_period=2.0):
-            if time.monotonic() > end:
-                for p in context.processes:
-                    if p.is_alive():
-                        p.kill()
-                    p.join()
+            now = time.monotonic()
+            if started_at is None:
+                waiting = _started(out, world_size)
+                if not waiting:
+                    started_at, give_up = now, now + deadline_s
+                elif now > give_up:
+                    _kill(context)
+                    ranks = f"rank{'s' if len(waiting) > 1 else ''} {', '.join(map(str, waiting))}"
+                    raise RankTimeoutError(f"{ranks} did not start within {START_ALLOWANCE_S:g} s; "
+                                           f"killed the {world_size} DDP ranks")
+            elif now > give_up:
+                _kill(context)
                 raise RankTimeoutError(f"the {world_size} DDP ranks did not finish within "
-                                       f"{deadline_s:g} s; killed them")
+                                       f"{deadline_s:g} s of starting; killed them", elapsed())
     except ProcessExitedException:
         lines = [Path(f"{out}.rank{r}.err").read_text().strip() for r in range(world_size)
                  if os.path.exists(f"{out}.rank{r}.err")]
         if not lines:
             raise
         unique = list(dict.fromkeys(lines))
-        raise RankTimeoutError("; ".join(unique)) from None
+        raise RankTimeoutError("; ".join(unique), elapsed()) from None
 
 
 def default_start_method(device: str) -> str:
@@ -391,7 +460,7 @@ def spawn_ddp(job: DDPJob, world_size: int, device: str = "cpu", start_method: s
     :func:`default_start_method`); returns :func:`train_ddp`'s result, read back from rank 0.
 
     Bounded: each rank waits at most ``timeout_s`` at the rendezvous and at every collective, and
-    the whole run is killed after ``2 timeout_s + 60`` s; a missing rank raises
+    the whole run is killed ``2 timeout_s + 60`` s after every rank started; a missing rank raises
     :class:`RankTimeoutError` with one line (``rank 1 did not reach step 0's gradient all-reduce
     within 30 s``). ``device="cuda"`` without a GPU raises ``RuntimeError`` before starting.
     """
@@ -413,4 +482,4 @@ def spawn_ddp(job: DDPJob, world_size: int, device: str = "cpu", start_method: s
 
 __all__ = ["SHARDS", "DEFAULT_TIMEOUT_S", "RankTimeoutError", "Collectives", "process_group",
            "check_timeout", "check_shards", "shard_bounds", "shard_loss", "DDPJob", "train_ddp",
-           "backend_for", "rank_device", "exit_in_one_line", "run_ranks", "spawn_ddp"]
+           "backend_for", "rank_device", "leave", "exit_in_one_line", "run_ranks", "spawn_ddp"]

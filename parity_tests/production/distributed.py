@@ -39,6 +39,7 @@ from parity_tests.production.ddp import (
     RankTimeoutError,
     check_shards,
     check_timeout,
+    leave,
     process_group,
     shard_loss,
     spawn_ddp,
@@ -262,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             verdict = bool(passed.item())
     except RankTimeoutError as e:
         print(f"[rank {rank}] {e}", file=sys.stderr, flush=True)
-        return EXIT_INCOMPLETE
+        leave(EXIT_INCOMPLETE)  # not `return`: freeing the failed DDP can deadlock (ddp.leave)
     return 0 if verdict else 1
 
 
