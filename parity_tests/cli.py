@@ -65,17 +65,6 @@ def _max_ranks() -> int:
     return max(2, min(95, 2 * default_jobs()))
 
 
-def jobs_argument(value: str) -> int:
-    """``--jobs``: a whole number of processes, at least 1."""
-    try:
-        jobs = int(value)
-    except ValueError:
-        jobs = 0
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of processes >= 1, got {value!r}")
-    return jobs
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     """``dlparity report``. SIGINT and SIGTERM stop it cleanly: one line on stderr, no staging
     folder left, ``--out`` as it was, exit 128 + the signal."""
@@ -206,7 +195,7 @@ COMMANDS = {
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
     from parity_tests.devices import DTYPES, HALF_DTYPES
-    from parity_tests.workers import default_jobs
+    from parity_tests.workers import default_jobs, jobs_argument
 
     rep = sub.add_parser("report", help=COMMANDS["report"])
     rep.add_argument("--concepts", type=_csv, default=None, help="comma-separated concept ids")

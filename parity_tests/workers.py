@@ -10,7 +10,7 @@ each other down (PERFORMANCE.md); :mod:`parity_tests.cli` pins this process the 
 travels by its id; a worker imports a check's concept module the first time it needs it.
 
 What a run prints and writes does not depend on N: each check seeds itself (and
-:func:`parity_tests.report.run_one` seeds the global generators from the check's id, device and
+:func:`parity_tests.rows.run_one` seeds the global generators from the check's id, device and
 dtype), so a row is the same whichever process runs it and whatever ran there before; the caller
 puts the rows back in plan order. Only timings differ.
 
@@ -29,6 +29,7 @@ and terminates them. A worker that dies (a crash in native code) costs the check
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import multiprocessing
 import os
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from parity_tests.registry import ParityCheck
-    from parity_tests.report import Row
+    from parity_tests.rows import Row
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 """Set to 1 in a worker's environment, before it imports NumPy or torch."""
@@ -90,6 +91,17 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
+
+
+def jobs_argument(value: str) -> int:
+    """``--jobs``: a whole number of processes, at least 1."""
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes >= 1, got {value!r}")
+    return jobs
 
 
 def setup_key(check: ParityCheck) -> str | None:
@@ -210,7 +222,7 @@ def run_in_workers(tasks: Sequence[Task], jobs: int, done: Callable[[int, Row], 
     die before it starts, this process runs what is left. A ``KeyboardInterrupt`` (Ctrl-C, or
     SIGTERM under :func:`~parity_tests.outdir.interrupt_on_signals`) terminates the workers and
     propagates."""
-    from parity_tests.report import run_one
+    from parity_tests.rows import run_one
 
     by_index = {t[0]: t for t in tasks}
     pending = schedule(tasks)
@@ -321,7 +333,7 @@ def _bury(w: _Worker, pending: list[Unit], by_index: dict[int, Task],
         pending[:0] = [Unit(rest, 0.0, "retry")]  # a worker's: it may need the same setup
     if crashed is None:  # it died between checks
         return
-    from parity_tests.report import Row
+    from parity_tests.rows import Row
 
     _, check, device, dtype = by_index[crashed]
     done(crashed, Row(check.concept, check.case, check.level, device, dtype, "ERROR",
@@ -348,7 +360,7 @@ def _worker_main(conn: Connection, running: Any, blocked: Sequence[str]) -> None
     for name in blocked:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
     _pin_threads()
-    from parity_tests.report import Row, run_one
+    from parity_tests.rows import Row, run_one
 
     outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
     sender = threading.Thread(target=_send_all, args=(conn, outbox), daemon=True)
@@ -380,7 +392,7 @@ def _worker_main(conn: Connection, running: Any, blocked: Sequence[str]) -> None
 def _send_all(conn: Connection, outbox: queue.SimpleQueue[Any]) -> None:
     """Send what the worker puts in ``outbox`` until ``None``; a row that does not pickle is
     sent as an ERROR row saying so."""
-    from parity_tests.report import Row
+    from parity_tests.rows import Row
 
     while (message := outbox.get()) is not None:
         try:

@@ -36,6 +36,19 @@ from typing import Any
 
 import numpy as np
 
+SIGNATURES: dict[str, list[str]] = {}
+"""Each course function's signatures (``"sigmoid(z) -> s"``), by name: filled by
+:mod:`~parity_tests.course.catalogue` when it is imported (it imports this module's users, so
+this module never imports it)."""
+
+
+def kind(v: Any) -> str:
+    """``a (1, 1) array``, ``an int``, ``a tuple``."""
+    if isinstance(v, np.ndarray):
+        return f"a {v.shape} array"
+    name = type(v).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
+
 
 def _is_array(v: Any, args: Mapping[str, Any]) -> bool:
     return isinstance(v, np.ndarray) and v.dtype.kind in "fiub"
@@ -137,8 +150,6 @@ def _raised(exc: BaseException, where: str, line: int) -> str:
 
 def _broken_contract(exc: BaseException, frames: list[tuple[types.FrameType, int]]) -> str | None:
     """The innermost course function called with an argument outside its contract, as a sentence."""
-    from parity_tests.course.common import kind
-
     for i in range(len(frames) - 1, 0, -1):
         frame, line = frames[i]
         helper = frame.f_code.co_name
@@ -162,11 +173,9 @@ def _contract_of(function: str, args: Mapping[str, Any]) -> str:
         b = f" = {tuple(cache[2].shape)}" if _is_linear_cache(cache) else ""
         return (f"the course's linear_backward returns dA_prev shaped like A_prev, dW like W and db "
                 f"like b, (n[l], 1){b}: db = 1/m · np.sum(dZ, axis=1, keepdims=True)")
-    from parity_tests.course.catalogue import CATALOGUE, signature_of
-
-    entries = [e for part in CATALOGUE.values() for e in part if e.name == function]
-    if entries:
-        return "the course's contract is " + " or ".join(dict.fromkeys(signature_of(e) for e in entries))
+    signatures = SIGNATURES.get(function)
+    if signatures:
+        return "the course's contract is " + " or ".join(signatures)
     return "the check's inputs follow the course's contract"
 
 

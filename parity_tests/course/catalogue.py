@@ -31,6 +31,7 @@ import numpy as np
 
 from parity_tests.course import (
     anomaly,
+    blame,
     charlm,
     conv,
     conv_backward,
@@ -169,6 +170,11 @@ CATALOGUE["charlm"] = _entries("charlm", [  # course 5, week 1: Dinosaurus Islan
     ("model", "data, ix_to_char, char_to_ix, num_iterations, n_a, dino_names, vocab_size", "parameters",
      charlm.check_model, "optimize", "sample"),
 ])
+
+for _entry in (e for part_entries in CATALOGUE.values() for e in part_entries):  # for blame's messages
+    _known = blame.SIGNATURES.setdefault(_entry.name, [])
+    if signature_of(_entry) not in _known:
+        _known.append(signature_of(_entry))
 
 
 def entry_for(name: str, part: str) -> Entry | None:

@@ -168,6 +168,18 @@ class ClassReport:
         return buffer.getvalue()
 
 
+def check_path(path: Path, part: str | None = None, timeout: float = 60.0) -> Any:
+    """``check_course(path)`` without loading the checks (and torch) in this process where the file
+    is checked in a child (:mod:`~parity_tests.course.contain`)."""
+    from parity_tests.course import contain
+
+    if contain.AVAILABLE:
+        return contain.check_file(path, part, None, timeout)
+    from parity_tests.course.runner import check_course
+
+    return check_course(path, part=part, timeout=timeout)
+
+
 def check_files(paths: Sequence[Path], part: str | None = None, timeout: float = 60.0,
                 jobs: int | None = None, progress: Callable[[FileRow], None] | None = None) -> ClassReport:
     """Check every file of ``paths`` (see :func:`expand`), ``jobs`` files at a time.
@@ -175,8 +187,6 @@ def check_files(paths: Sequence[Path], part: str | None = None, timeout: float =
     A file that cannot be read (:class:`CourseFileError`) or whose checker fails is a row with
     ``refused`` set; the others go on. ``KeyboardInterrupt`` kills every child and propagates.
     """
-    from parity_tests.course.cli import check_path
-
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"jobs: expected at least 1, got {jobs}")

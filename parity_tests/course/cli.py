@@ -6,11 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from parity_tests.cli import jobs_argument
 from parity_tests.course.detection import PARTS
 from parity_tests.course.loader import SUFFIXES, CourseFileError
+from parity_tests.workers import jobs_argument
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -50,18 +49,6 @@ def _seconds(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
-
-
-def check_path(path: Path, part: str | None = None, timeout: float = 60.0) -> Any:
-    """``check_course(path)`` without loading the checks (and torch) in this process where the file
-    is checked in a child (:mod:`~parity_tests.course.contain`)."""
-    from parity_tests.course import contain
-
-    if contain.AVAILABLE:
-        return contain.check_file(path, part, None, timeout)
-    from parity_tests.course.runner import check_course
-
-    return check_course(path, part=part, timeout=timeout)
 
 
 def _write(option: str, path: Path, text: str) -> bool:
@@ -134,6 +121,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"dlparity check: no such file: {str(path)!r}", file=sys.stderr)
         return EXIT_USAGE
     try:
+        from parity_tests.course.classroom import check_path
+
         report = check_path(path, part=args.part, timeout=getattr(args, "timeout", 60.0))
     except CourseFileError as exc:
         print(f"dlparity check: {exc}", file=sys.stderr)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from parity_tests.compare import CheckResult, Comparison, compare, group_result
-from parity_tests.course.blame import explain
+from parity_tests.course.blame import explain, kind
 from parity_tests.diagnose import diagnose
 from parity_tests.tolerances import Tolerance, tolerance
 
@@ -285,14 +285,6 @@ def names_used(code: types.CodeType) -> set[str]:
 
 
 # --- reading the learner's results against the course's contract ------------------------------
-def kind(v: Any) -> str:
-    """``a (1, 1) array``, ``an int``, ``a tuple``."""
-    if isinstance(v, np.ndarray):
-        return f"a {v.shape} array"
-    name = type(v).__name__
-    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
-
-
 def not_implemented(fn: str, want: str) -> str:
     """What to say when ``fn`` returned ``None``: the course's untouched template, or a missing
     ``return``."""
