@@ -384,7 +384,7 @@ class Model:
 
         if params is None:
             return self.make_module(device=device, dtype=dtype)
-        params = check_param_arrays(params)
+        params = check_param_arrays(params, allow_nonfinite=False)
         module = self.make_module(device=device, dtype=scratch_dtype(params, dtype))
         return load_scratch_params(module, params, self.spec())
 

@@ -3,14 +3,17 @@
 parameters through their ``ParamSpec`` converters). Inputs and outputs are NumPy arrays in the
 course layout (examples as columns); everything runs in float64 on the CPU, in parity mode.
 
-The networks are the harness's own modules (``LogisticRegression``, ``ShallowNetwork``,
-``DeepNetwork``), run by their own ``forward``/``predict_proba``; a layer's ``Z[l]`` and
-``A[l−1]`` are read off by forward hooks, not by a second forward pass written here. Training
-runs go through the harness's runner (:func:`parity_tests.trajectory.torch_trajectory`, see
+The networks are the concepts' own declarations (:mod:`parity_tests.concepts._networks`, the
+:class:`~parity_tests.registry.Model` that the ``logreg``, ``shallow`` and ``deep`` checks are
+derived from): each module is built by the declaration's ``make_module``, loaded through its
+spec, and run by its declared output method (``predict_proba``) and cost (:func:`cross_entropy`,
+the declaration's ``torch_loss``). A layer's ``Z[l]`` and ``A[l−1]`` are read off by forward
+hooks, not by a second forward pass written here. Training runs go through the harness's runner
+(:func:`parity_tests.trajectory.torch_trajectory`, see
 :func:`parity_tests.course.trainers.check_trajectory`) with :func:`cross_entropy` as the loss.
 
 Never ``scratch``: a learner is checked against a real framework, not against dlparity's own
-NumPy code.
+NumPy code (a declaration carries its scratch side too; nothing here calls it).
 
 Example:
     >>> import numpy as np
@@ -28,15 +31,17 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from parity_tests.concepts import _networks as declared
 from parity_tests.devices import parity_mode
+from parity_tests.registry import Model
 from torch_ref import deep, logreg, shallow
 from torch_ref.activations import FUNCTIONS
 from torch_ref.gd import make_optimizer
 from torch_ref.layout import (
     COLUMNS,
     ParamSpec,
+    check_param_arrays,
     layer_dims_of,
-    module_spec,
     state_dict_to_params,
     to_numpy,
     to_tensor,
@@ -64,32 +69,58 @@ def _grads(module: torch.nn.Module, spec: ParamSpec) -> dict[str, np.ndarray]:
     return {"d" + k: v for k, v in state_dict_to_params(grads, spec).items()}
 
 
-# --- networks: the torch_ref modules, loaded through their own ParamSpec ----------------------------
-def _float64(params: Params, spec: ParamSpec) -> dict[str, np.ndarray]:
-    """The parameters ``spec`` names, as float64 arrays (the course checks run in float64)."""
-    return {k: np.asarray(params[k], dtype=np.float64) for k in spec}
+# --- networks: the concepts' declarations, built and loaded through their own spec -------------------
+def _float64(params: Params, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The parameters ``names`` lists, as float64 arrays (the course checks run in float64),
+    held to ``check_param_arrays`` (floating, finite) before their shapes are read."""
+    return check_param_arrays({k: np.asarray(params[k], dtype=np.float64) for k in names},
+                              allow_nonfinite=False)
+
+
+def _built(model: Model, params: Params) -> torch.nn.Module:
+    """``model``'s module holding ``params``; it keeps its declaration (``declaration``), whose
+    output method and cost :func:`forward_values` and :func:`cross_entropy` run."""
+    net = model.build(params)
+    net.declaration = model  # a plain attribute: it follows the module through .to() and deepcopy
+    return net
+
+
+def declaration(net: torch.nn.Module) -> Model:
+    """The :class:`~parity_tests.registry.Model` a network of this module was built from."""
+    model = getattr(net, "declaration", None)
+    if not isinstance(model, Model):
+        raise TypeError(f"{type(net).__name__}: not a declared network of the course checker; "
+                        "build it with logreg_net, shallow_net or deep_net")
+    return model
 
 
 def logreg_net(params: Params) -> logreg.LogisticRegression:
-    """``{"w": (n_x, 1), "b"}`` (``b`` a number or ``(1, 1)``) as a :class:`LogisticRegression`."""
+    """``{"w": (n_x, 1), "b"}`` (``b`` a number or ``(1, 1)``) as logreg's declared
+    :class:`LogisticRegression`."""
     b = np.full((1, 1), float(np.asarray(params["b"]).reshape(())))
-    return logreg.LogisticRegression.from_scratch(_float64({**params, "b": b}, logreg.PARAM_SPEC))
+    p = _float64({**params, "b": b}, ("w", "b"))
+    return _built(declared.logreg("vectorized", *logreg.LogisticRegression.scratch_sizes(p)), p)
 
 
 def shallow_net(params: Params, activation: str = "tanh") -> shallow.ShallowNetwork:
-    return shallow.ShallowNetwork.from_scratch(_float64(params, shallow.PARAM_SPEC), activation)
+    """``{"W1", "b1", "W2", "b2"}`` as shallow's declared :class:`ShallowNetwork` (hidden
+    ``activation``, sigmoid output)."""
+    p = _float64(params, ("W1", "b1", "W2", "b2"))
+    return _built(declared.shallow(activation, *shallow.ShallowNetwork.scratch_sizes(p)), p)
 
 
 def deep_net(params: Params) -> deep.DeepNetwork:
-    """``[Linear -> ReLU](L-1) -> Linear -> σ``, the course's ``L_model_forward``."""
-    spec = deep.param_spec(len(layer_dims_of(params)) - 1)
-    return deep.DeepNetwork.from_scratch(_float64(params, spec), "relu", "sigmoid")
+    """``[Linear -> ReLU](L-1) -> Linear -> σ``, the course's ``L_model_forward``: deep's declared
+    :class:`~torch_ref.deep.DeepNetwork` (relu, sigmoid output)."""
+    model = declared.deep(tuple(layer_dims_of(params)), "relu", "sigmoid")
+    return _built(model, _float64(params, model.names))
 
 
 def cross_entropy(net: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """The course's cost of every network above, ``J = −1/m Σ (y log a + (1−y) log(1−a))``, from
-    the logits ``z[L] = net(X)`` (stable where ``σ`` saturates); ``X (m, n_x)``, ``Y (m, 1)``."""
-    return F.binary_cross_entropy_with_logits(net(X), Y)
+    """The declared cost of a network above (its declaration's ``torch_loss``): for all three the
+    course's ``J = −1/m Σ (y log a + (1−y) log(1−a))`` from the logits ``z[L] = net(X)`` (stable
+    where ``σ`` saturates); ``X (m, n_x)``, ``Y (m, 1)``."""
+    return declaration(net).torch_loss(net, X, Y)
 
 
 @contextmanager
@@ -116,9 +147,10 @@ def _recorded(net: torch.nn.Module) -> Iterator[dict[str, torch.Tensor]]:
 
 def forward_values(net: torch.nn.Module, X: np.ndarray) -> dict[str, np.ndarray]:
     """``Z[l], A[l]`` of shape ``(n[l], m)`` for ``l = 1 … L`` (course layout), recorded while
-    the module computes ``A[L] = net.predict_proba(X)``."""
+    the module computes ``A[L]`` by its declared output method (``net.predict_proba(X)``)."""
+    output = getattr(net, declaration(net).output_method)
     with parity_mode(), torch.no_grad(), _recorded(net) as out:
-        AL = net.predict_proba(_cols(X))
+        AL = output(_cols(X))
     L = sum(k.startswith("Z") for k in out)
     values = {**out, f"A{L}": AL}
     return {k: _course(values[k]) for layer in range(1, L + 1) for k in (f"Z{layer}", f"A{layer}")}
@@ -131,7 +163,7 @@ def cost_and_grads(net: torch.nn.Module, X: np.ndarray, Y: np.ndarray) -> dict[s
         J = cross_entropy(net, _cols(X, grad=True), _cols(Y))
         J.backward()
     m = np.shape(X)[1]
-    res: dict[str, np.ndarray | float] = {"cost": J.item(), **_grads(net, module_spec(net))}
+    res: dict[str, np.ndarray | float] = {"cost": J.item(), **_grads(net, declaration(net).spec())}
     res.update({k.replace("A", "dA"): m * _course(a.grad) for k, a in out.items() if k.startswith("A")})
     return res
 
@@ -198,7 +230,8 @@ def sgd_update(params: Params, grads: Params, learning_rate: float) -> dict[str,
 
 
 __all__: Sequence[str] = [
-    "logreg_net", "shallow_net", "deep_net", "cross_entropy", "forward_values", "cost_and_grads",
+    "logreg_net", "shallow_net", "deep_net", "declaration", "cross_entropy", "forward_values",
+    "cost_and_grads",
     "logreg_propagate", "predict", "bce_cost", "activation", "activation_backward",
     "linear_activation", "sgd_update",
 ]

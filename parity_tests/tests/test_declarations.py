@@ -153,3 +153,39 @@ def test_production_checks_are_derived_from_served_declarations() -> None:
         tree = ast.parse(path.read_text())
         imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
         assert not [m for m in imported if m.startswith("parity_tests.production")], path
+
+
+def test_the_course_builds_its_networks_from_the_declarations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``dlparity check``'s torch networks are the concepts' declarations (``concepts/_networks``):
+    the module, its spec, the output method and the cost all come from the one ``Model`` —
+    change the declaration and the course's references follow."""
+    import dataclasses
+
+    import numpy as np
+    import torch
+    from torch.nn import functional as F
+
+    from parity_tests.concepts import _networks
+    from parity_tests.course import references as R
+
+    rng = np.random.default_rng(0)
+    p = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal((4, 1)),
+         "W2": rng.standard_normal((1, 4)), "b2": rng.standard_normal((1, 1))}
+    X, Y = rng.standard_normal((3, 5)), (rng.random((1, 5)) < 0.5).astype(float)
+    for net in (R.deep_net(p), R.shallow_net(p, "relu")):
+        assert R.declaration(net).names == ("W1", "b1", "W2", "b2")
+    assert R.declaration(R.logreg_net({"w": np.ones((3, 1)), "b": 0.5})).output_method == "predict_proba"
+    ref = R.cost_and_grads(R.deep_net(p), X, Y)
+    values = R.forward_values(R.deep_net(p), X)
+
+    declared = _networks.deep
+
+    def changed(dims: tuple[int, ...], activation: str, out: str):
+        return dataclasses.replace(declared(dims, activation, out), output_method="forward", loss_method=None,
+                                   torch_cost=lambda z, y: 0.5 * F.binary_cross_entropy_with_logits(z, y))
+
+    monkeypatch.setattr(_networks, "deep", changed)
+    assert R.cost_and_grads(R.deep_net(p), X, Y)["cost"] == pytest.approx(0.5 * ref["cost"], rel=1e-12)
+    np.testing.assert_allclose(R.forward_values(R.deep_net(p), X)["A2"], values["Z2"], rtol=1e-12)
+    with pytest.raises(TypeError, match="not a declared network"):
+        R.declaration(torch.nn.Linear(2, 1))
