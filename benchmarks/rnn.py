@@ -8,9 +8,13 @@ on every hidden state (torch: ``out.backward(G)``, gradients of input, initial s
 weight). Each library is timed in its own phase (median of repeats), the two phases alternating
 over three rounds; the ratio is the median of the rounds' scratch-time / torch-time (< 1: NumPy
 is faster), and ``rounds`` gives the spread. Targets: vanilla RNN <= 1 (issue 10), LSTM <= 1.5
-(issues 10, 23). The NumPy path timed is the only one there is, the readable reference: the
-layer loops :func:`scratch.rnn.vanilla.rnn_step` / :func:`scratch.rnn.lstm.lstm_step` and their
-step backs over ``t`` (the LSTM with one product per step over its four stacked gates).
+(issues 10, 23). Each row says which NumPy path it times (``path``, :data:`PATHS`):
+``reference``, the readable layer that loops :func:`scratch.rnn.vanilla.rnn_step` /
+:func:`scratch.rnn.lstm.lstm_step` and their step backs over ``t``; and for the LSTM also
+``fast``, :class:`scratch.rnn._lstm_fast.FastLSTM` (one GEMM per step over ``[a; x; 1]``, one
+``tanh`` for the four gates, contiguous blocks, buffers built once outside the timing),
+proven equal to the reference by ``parity_tests/tests/test_rnn_fast.py``. The LSTM's target is
+the fast path's; the vanilla RNN has none (its reference meets its target).
 Reported next to it, not part of it: the scratch forward alone and the backward
 alone (from one cache made beforehand), ``numpy fwd ms`` and ``numpy bwd ms``; and, when a CUDA
 GPU is present, torch's time there with cuDNN's fused kernels (``cuda cudnn ms``) and with torch's
@@ -33,6 +37,7 @@ times for ``Wax x``, ``dWax``, ``dx``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 from pathlib import Path
@@ -52,6 +57,7 @@ from benchmarks._common import (
     write_json,
 )
 from scratch import rnn as S
+from scratch.rnn._lstm_fast import FastLSTM
 from torch_ref import rnn as T
 from torch_ref.layout import sequence_to_torch
 
@@ -75,26 +81,44 @@ def _inputs(cell: str, sizes: dict[str, int], dtype: np.dtype):
     return p, x, G
 
 
-def scratch_call(cell: str, sizes: dict[str, int], dtype: np.dtype):
+PATHS = {"rnn": ("reference",), "lstm": ("reference", "fast")}
+"""The NumPy paths timed per cell: ``reference`` is the readable layer (:mod:`scratch.rnn`);
+``fast`` is :class:`scratch.rnn._lstm_fast.FastLSTM` (buffers built once, outside the timing),
+proven equal to the reference by ``test_rnn_fast``. The vanilla RNN has no fast path: its
+reference meets its target."""
+
+
+def _core(cell: str, sizes: dict[str, int], dtype: np.dtype):
     p, x, G = _inputs(cell, sizes, dtype)
     core = {k: v for k, v in p.items() if k not in S.HEAD[cell]}
-    a0 = np.zeros((sizes["n_a"], sizes["m"]), dtype=dtype)
-    if cell == "rnn":
-        return lambda: S.rnn_backward(G, S.rnn_forward(x, a0, core)[1])
-    return lambda: S.lstm_backward(G, S.lstm_forward(x, a0, a0, core)[2])
+    return core, x, G, np.zeros((sizes["n_a"], sizes["m"]), dtype=dtype)
 
 
-def scratch_split(cell: str, sizes: dict[str, int], dtype: np.dtype) -> dict[str, Any]:
+def scratch_split(cell: str, sizes: dict[str, int], dtype: np.dtype, path: str = "reference",
+                  ) -> dict[str, Any]:
     """The scratch call's two halves on their own: the forward, and the backward from one cache
     made beforehand (reported next to the ratio, not part of it)."""
-    p, x, G = _inputs(cell, sizes, dtype)
-    core = {k: v for k, v in p.items() if k not in S.HEAD[cell]}
-    a0 = np.zeros((sizes["n_a"], sizes["m"]), dtype=dtype)
+    core, x, G, a0 = _core(cell, sizes, dtype)
     if cell == "rnn":
         cache = S.rnn_forward(x, a0, core)[1]
         return {"forward": lambda: S.rnn_forward(x, a0, core), "backward": lambda: S.rnn_backward(G, cache)}
+    if path == "fast":
+        lstm = FastLSTM(sizes["n_x"], sizes["n_a"], sizes["m"], sizes["T_x"], dtype)
+        lstm.forward(x, a0, a0, core)
+        return {"forward": lambda: lstm.forward(x, a0, a0, core), "backward": lambda: lstm.backward(G)}
     cache = S.lstm_forward(x, a0, a0, core)[2]
     return {"forward": lambda: S.lstm_forward(x, a0, a0, core), "backward": lambda: S.lstm_backward(G, cache)}
+
+
+def scratch_call(cell: str, sizes: dict[str, int], dtype: np.dtype, path: str = "reference"):
+    """One call, forward then backward, through ``path`` (:data:`PATHS`)."""
+    core, x, G, a0 = _core(cell, sizes, dtype)
+    if cell == "rnn":
+        return lambda: S.rnn_backward(G, S.rnn_forward(x, a0, core)[1])
+    if path == "fast":
+        lstm = FastLSTM(sizes["n_x"], sizes["n_a"], sizes["m"], sizes["T_x"], dtype)
+        return lambda: (lstm.forward(x, a0, a0, core), lstm.backward(G))
+    return lambda: S.lstm_backward(G, S.lstm_forward(x, a0, a0, core)[2])
 
 
 def torch_call(cell: str, sizes: dict[str, int], dtype: np.dtype, device: str = "cpu"):
@@ -149,25 +173,28 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     with threads(1):
         for cell in S.CELLS:
             for dtype in (np.float32, np.float64):
-                scratch_call(cell, sizes, dtype)()
+                for path in PATHS[cell]:
+                    scratch_call(cell, sizes, dtype, path)()
                 torch_call(cell, sizes, dtype)()
     for cell in S.CELLS:
         for dtype in (np.float32, np.float64):
-            for n_threads in sorted({1, 2 if (all_threads or 1) >= 2 else 1}):
+            for n_threads, path in itertools.product(sorted({1, 2 if (all_threads or 1) >= 2 else 1}),
+                                                     PATHS[cell]):
                 with threads(n_threads):
-                    np_call, torch_fn = scratch_call(cell, sizes, dtype), torch_call(cell, sizes, dtype)
+                    np_call, torch_fn = scratch_call(cell, sizes, dtype, path), torch_call(cell, sizes, dtype)
                     t_np, t_torch, ratios = time_alternating(np_call, torch_fn, ROUNDS[quick], repeats)
                     faults = {"numpy faults/call": minor_faults_per_call(np_call),
                               "torch faults/call": minor_faults_per_call(torch_fn)}
                     split = {k: time_call(fn, repeats=repeats)
-                             for k, fn in scratch_split(cell, sizes, dtype).items()}
+                             for k, fn in scratch_split(cell, sizes, dtype, path).items()}
                     tanh = tanh_costs(sizes, dtype, repeats)
                 ratio = statistics.median(ratios)
                 flops = call_flops(cell, **sizes)
-                rows.append({"cell": cell, "dtype": np.dtype(dtype).name, "threads": n_threads,
+                rows.append({"cell": cell, "path": path, "dtype": np.dtype(dtype).name, "threads": n_threads,
                              "numpy ms": 1e3 * t_np, "torch ms": 1e3 * t_torch,
                              "numpy/torch time": ratio, "rounds": f"{min(ratios):.2f}-{max(ratios):.2f}",
                              "target": TARGET[cell], "met": ratio <= TARGET[cell],
+                             "load average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
                              "numpy fwd ms": 1e3 * split["forward"], "numpy bwd ms": 1e3 * split["backward"],
                              "numpy GFLOP/s": flops / t_np / 1e9,
                              "torch GFLOP/s": flops / t_torch / 1e9, **faults, **tanh,
@@ -175,10 +202,11 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     loaded, load = machine_loaded()
     print(f"recurrent layer forward + BPTT, {sizes} (GEMM FLOPs per call: "
           f"rnn {call_flops('rnn', **sizes) / 1e6:.0f} M, lstm {call_flops('lstm', **sizes) / 1e6:.0f} M)")
-    print(table(rows, ["cell", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time", "rounds",
-                       "target", "met", "numpy fwd ms", "numpy bwd ms", "numpy GFLOP/s", "torch GFLOP/s"]
+    print(table(rows, ["cell", "path", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time",
+                       "rounds", "target", "met", "load average", "numpy fwd ms", "numpy bwd ms",
+                       "numpy GFLOP/s", "torch GFLOP/s"]
                 + (["cuda cudnn ms", "cuda native ms"] if torch.cuda.is_available() else [])))
-    print(table(rows, ["cell", "dtype", "threads", "numpy faults/call", "torch faults/call",
+    print(table(rows, ["cell", "path", "dtype", "threads", "numpy faults/call", "torch faults/call",
                        "numpy tanh ns/el", "torch tanh ns/el"]))
     if loaded:
         print(f"note: the machine is loaded (1-min load average {load}); 2-thread figures are unreliable")
