@@ -35,6 +35,7 @@ Run: ``python -m benchmarks conv [--quick]``.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from pathlib import Path
@@ -118,6 +119,63 @@ def torch_step(dtype: np.dtype, device: str, m: int = M):
     return run
 
 
+NUMPY_ML_WHY = ("numpy-ml 0.1.2 (the last release, 2020) is a peer for Conv2D + Pool2D only: it "
+                "imports on Python >= 3.10 only with `collections.Hashable` aliased to "
+                "`collections.abc.Hashable` (numpy_ml/utils/data_structures.py, run at import), which "
+                "this benchmark does around the import; its RNN and LSTM layers cannot be built on any "
+                "Python 3 (LayerBase.__init__ assigns self.gradients, a property without a setter in "
+                "both: AttributeError), and no runtime alias reaches that without patching its classes")
+
+
+def import_numpy_ml():
+    """numpy-ml's ``(Conv2D, Pool2D)`` classes, or a string saying why not (not installed, or the
+    import failed). The only shim is the ``collections.Hashable`` alias, set for the import alone."""
+    import collections
+    import collections.abc
+    import importlib.util
+
+    if importlib.util.find_spec("numpy_ml") is None:
+        return "numpy-ml not installed (pip install --no-deps numpy-ml; it needs scipy)"
+    added = not hasattr(collections, "Hashable")
+    if added:
+        collections.Hashable = collections.abc.Hashable  # removed in Python 3.10; numpy-ml imports it
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its rl_models warn that gym is missing
+            from numpy_ml.neural_nets.layers import Conv2D, Pool2D
+    except Exception as e:  # noqa: BLE001 - any failure is reported as the reason
+        return f"numpy-ml import failed: {type(e).__name__}: {e}"
+    finally:
+        if added:
+            del collections.Hashable
+    return Conv2D, Pool2D
+
+
+def numpy_ml_step(dtype: np.dtype, m: int = M):
+    """numpy-ml's ``Conv2D`` (identity activation) + ``Pool2D`` (max), forward and backward, on the
+    same problem and weights; or a string saying why there is none. Its weights are set to ours
+    in ``dtype``, but ``Pool2D`` allocates its output and gradient in float64, so a float32 step
+    runs partly in float64 (the row says so)."""
+    classes = import_numpy_ml()
+    if isinstance(classes, str):
+        return classes
+    Conv2D, Pool2D = classes
+    p = make_problem(dtype, m)
+    conv = Conv2D(out_ch=N_C, kernel_shape=(F_, F_), pad=PAD, stride=1, act_fn="affine(slope=1, intercept=0)")
+    pool = Pool2D(kernel_shape=(POOL, POOL), stride=POOL, mode="max")
+    conv.forward(p["x"])  # builds its parameters; then ours
+    conv.parameters["W"], conv.parameters["b"] = p["W"].copy(), p["b"].copy()
+
+    def run() -> np.ndarray:
+        conv.flush_gradients()
+        pool.flush_gradients()
+        pool.forward(conv.forward(p["x"]))
+        return conv.backward(pool.backward(p["dP"]))  # dx; dW, db in conv.gradients
+    return run
+
+
 def check_agreement(dtype: np.dtype, m: int = M) -> float:
     """Max |difference| of ``dx`` between the vectorized form and torch, relative to its scale."""
     dx = scratch_step("vectorized", dtype, m)()[0]
@@ -152,13 +210,20 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                    "torch % peak": 100 * flops / t_torch / 1e9 / peak,
                    "loop examples timed": loop_m, "dx rel diff vs torch": agreement,
                    **{f"{k} ms": 1e3 * t for k, t in split.items()},
-                   "step ms": phases["step ms"], "GEMMs ms": phases["gemm ms"], "rest ms": phases["rest ms"]}
+                   "step ms": phases["step ms"], "GEMMs ms": phases["gemm ms"], "rest ms": phases["rest ms"],
+                   "load average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
             if torch.cuda.is_available():
                 t_cuda = time_call(torch_step(dtype, "cuda", m), repeats=repeats, sync=torch.cuda.synchronize)
                 row["cuda ms"] = 1e3 * t_cuda
             rows.append(row)
+    # numpy-ml last: its import loads SciPy and with it a second OpenBLAS, whose threads must not
+    # be around while the other libraries are timed
+    for row in rows:
+        with threads(row["threads"]):
+            row.update(numpy_ml_row(np.dtype(row["dtype"]).type, m, row["torch ms"] / 1e3))
     columns = ["dtype", "threads", "peak GFLOP/s", "vectorized ms", "torch ms", "vec/torch time",
-               "rounds", "vec % peak", "torch % peak", "loop ms", "loop/vec time"] + \
+               "rounds", "vec % peak", "torch % peak", "loop ms", "loop/vec time", "numpy-ml ms",
+               "numpy-ml/torch time", "load average"] + \
         (["cuda ms"] if torch.cuda.is_available() else [])
     print(f"conv 3x3 pad 1, {N_C} filters, x ({m}, {N_H}, {N_W}, {N_C_PREV}) + max pool 2: "
           f"{flops / 1e6:.1f} MFLOP per step (3 GEMMs); loop form timed on {loop_m} examples, x{m // loop_m}")
@@ -167,6 +232,7 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
           "rest = step - GEMMs, '-' where the GEMMs alone took longer: noise):")
     print(table(rows, ["dtype", "threads", "conv f ms", "pool f ms", "pool b ms", "conv b ms",
                        "step ms", "GEMMs ms", "rest ms"]))
+    print(f"numpy-ml: {rows[0]['numpy-ml']}. {NUMPY_ML_WHY}.")
     findings = diagnose(rows)
     for line in findings:
         print(line)
@@ -177,6 +243,25 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     print(f"CPU: {env['cpu']}; NumPy SIMD: {env['numpy_simd']}; BLAS: {env['blas']}")
     write_json("conv", payload, out_dir)
     return payload
+
+
+def numpy_ml_row(dtype: np.dtype, m: int, t_torch: float) -> dict[str, Any]:
+    """The numpy-ml peer's columns for one configuration (current thread settings): its step
+    time (one call after a warm-up: it takes seconds), its ratio to torch's time measured in
+    the configuration's rounds, its ``dx`` against torch's, and what ran; ``None`` times and the
+    reason where there is no peer."""
+    step = numpy_ml_step(dtype, m)
+    if isinstance(step, str):
+        return {"numpy-ml": step, "numpy-ml ms": None, "numpy-ml/torch time": None}
+    dx = step()
+    t0 = time.perf_counter()
+    step()
+    t = time.perf_counter() - t0
+    dx_t = torch_step(dtype, "cpu", m)()[0].numpy().transpose(0, 2, 3, 1)
+    ran = f"Conv2D + Pool2D, output dtype {np.asarray(dx).dtype}" + (
+        " (Pool2D computes in float64)" if np.dtype(dtype) != np.asarray(dx).dtype else "")
+    return {"numpy-ml": ran, "numpy-ml ms": 1e3 * t, "numpy-ml/torch time": t / t_torch,
+            "numpy-ml dx rel diff vs torch": float(np.abs(dx - dx_t).max() / np.abs(dx_t).max())}
 
 
 def diagnose(rows: list[dict[str, Any]]) -> list[str]:

@@ -25,3 +25,16 @@ def test_benchmark_runs_quick_and_writes_json(name: str, tmp_path: Path, capsys)
     assert data["benchmark"] == name and data["rows"]
     assert "blas" in data["environment"] and "torch_threads" in data["environment"]
     assert capsys.readouterr().out.strip()  # a table was printed
+
+
+def test_numpy_ml_peer_says_what_it_is_or_why_not() -> None:
+    """The conv benchmark's numpy-ml column: its classes, or a reason; the ``collections.Hashable``
+    alias it needs for the import is gone afterwards."""
+    import collections
+
+    from benchmarks.conv import NUMPY_ML_WHY, import_numpy_ml
+
+    found = import_numpy_ml()
+    assert isinstance(found, str) or [c.__name__ for c in found] == ["Conv2D", "Pool2D"]
+    assert not hasattr(collections, "Hashable")
+    assert "RNN and LSTM" in NUMPY_ML_WHY
