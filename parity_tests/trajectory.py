@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from parity_tests.api import check_finite, infer_batch_size
+from parity_tests.checks import proving_check
 from parity_tests.compare import (
     CheckResult,
     Comparison,
@@ -427,8 +428,6 @@ def _checked(step_returns: str, batches: Sequence, init_params: Mapping[str, np.
                              f"got {names!r}")
     verified_by = dict(verified_by or {})
     if verified_by:
-        from parity_tests.registry import proving_check  # the registry imports this module
-
         dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
         for name, check_id in verified_by.items():
             proving_check(check_id, name, dtype_name)
