@@ -8,6 +8,10 @@ finite-difference inputs stay away from the kink at 0, where a derivative is a c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 import numpy as np
 
 from parity_tests.registry import register_finite_differences, register_forward, register_gradient
@@ -30,17 +34,22 @@ def smooth_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {"Z": np.where(np.abs(Z) < 0.1, 0.5, Z)}
 
 
+def _apply(g: Callable[[Any], Any], Z: Any) -> Any:
+    """``g(Z)``: an activation (either side's) called with the input named ``Z``."""
+    return g(Z)
+
+
+def _backward(g_prime: Callable[[np.ndarray], np.ndarray], dA: np.ndarray, Z: np.ndarray
+              ) -> dict[str, np.ndarray]:
+    return {"dZ": dA * g_prime(Z)}  # dZ = dA ⊙ g'(Z)
+
+
 for _name, (_g, _g_prime) in S.ACTIVATIONS.items():
-    _torch_g = T.FUNCTIONS[_name]
-
-    def _backward(dA: np.ndarray, Z: np.ndarray, g_prime=_g_prime) -> dict[str, np.ndarray]:
-        return {"dZ": dA * g_prime(Z)}  # dZ = dA ⊙ g'(Z)
-
-    register_forward("activations", _name, lambda Z, g=_g: g(Z), lambda Z, f=_torch_g: f(Z),
-                     edge_inputs, elementwise=True, half=True)
-    register_gradient("activations", _name, _backward, lambda Z, f=_torch_g: f(Z), edge_inputs,
+    _scratch, _torch = partial(_apply, _g), partial(_apply, T.FUNCTIONS[_name])
+    register_forward("activations", _name, _scratch, _torch, edge_inputs, elementwise=True, half=True)
+    register_gradient("activations", _name, partial(_backward, _g_prime), _torch, edge_inputs,
                       wrt=["Z"], vjp=True, elementwise=True, half=True)
-    register_finite_differences("activations", _name, lambda Z, g=_g: g(Z), _backward,
+    register_finite_differences("activations", _name, _scratch, partial(_backward, _g_prime),
                                 smooth_inputs, wrt=["Z"], vjp=True, elementwise=True)
 
 

@@ -180,7 +180,7 @@ def grid_case(c: S.Config) -> str:
 
 
 for _config in GRID:
-    register_trajectory("deep", grid_case(_config), lambda rng, c=_config: grid_problem(c, rng))
+    register_trajectory("deep", grid_case(_config), partial(grid_problem, _config))
 register_trajectory("deep", "fast-step-" + grid_case(GRID[-1]),
                     lambda rng: grid_problem(GRID[-1], rng, fast=True))
 register_trajectory("deep", "linear-" + grid_case(LINEAR_CONFIG),

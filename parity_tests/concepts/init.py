@@ -19,6 +19,8 @@ notes' symmetry point; ``test_init.py`` shows it in more detail.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 
@@ -156,4 +158,4 @@ def init_trajectory(init: str, rng: np.random.Generator):
 
 
 for _name in SI.INITIALIZERS:
-    register_trajectory("init", f"{_name}-shallow", lambda rng, n=_name: init_trajectory(n, rng))
+    register_trajectory("init", f"{_name}-shallow", partial(init_trajectory, _name))

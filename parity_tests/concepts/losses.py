@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 import numpy as np
 
 from parity_tests.registry import register_finite_differences, register_forward, register_gradient
@@ -58,15 +62,19 @@ CASES = [
      lambda Z, Y: T.softmax_cross_entropy(Z, Y), "Z", class_inputs, smooth_class_inputs),
 ]
 
+def _scratch_cost(cost: Callable[..., Any], x: str, **kw: np.ndarray) -> Any:
+    """The scratch cost of the input named ``x`` (``A`` or ``Z``) and ``Y``."""
+    return cost(kw[x], kw["Y"])
+
+
+def _scratch_grad(grad: Callable[..., Any], x: str, **kw: np.ndarray) -> dict[str, np.ndarray]:
+    """``{"d<x>": ∂J/∂x}`` by the scratch backward."""
+    return {"d" + x: grad(kw[x], kw["Y"])}
+
+
 for _case, _cost, _grad, _torch_cost, _x, _inputs, _smooth in CASES:
-    def _scratch_cost(cost=_cost, x=_x, **kw: np.ndarray):
-        return cost(kw[x], kw["Y"])
-
-    def _scratch_grad(grad=_grad, x=_x, **kw: np.ndarray):
-        return {"d" + x: grad(kw[x], kw["Y"])}
-
-    register_forward("losses", _case, _scratch_cost, _torch_cost, _inputs, layouts=_BATCH,
+    _J, _dJ = partial(_scratch_cost, _cost, _x), partial(_scratch_grad, _grad, _x)
+    register_forward("losses", _case, _J, _torch_cost, _inputs, layouts=_BATCH,
                      output_names=["J"], half=True)
-    register_gradient("losses", _case, _scratch_grad, _torch_cost, _inputs, wrt=[_x],
-                      layouts=_BATCH, half=True)
-    register_finite_differences("losses", _case, _scratch_cost, _scratch_grad, _smooth, wrt=[_x])
+    register_gradient("losses", _case, _dJ, _torch_cost, _inputs, wrt=[_x], layouts=_BATCH, half=True)
+    register_finite_differences("losses", _case, _J, _dJ, _smooth, wrt=[_x])

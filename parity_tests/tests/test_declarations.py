@@ -51,10 +51,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
 """Every hand-built check of the concept modules. Keep it short: a model goes through
 ``register_model``; an operation through ``register_forward``/``register_gradient``/…"""
 
-CLEAN_OF_DEFAULT_CLOSURES = ("anomaly.py", "cnn.py", "rl.py", "rnn/checks.py", "rnn/common.py",
-                             "rnn/cudnn.py", "rnn/long_range.py", "rnn/tasks.py")
-"""Modules held to binding loop values with ``functools.partial`` (or a function of them), not
-default arguments (``lambda rng, c=_config: ...``); the others join as they are moved."""
+CLEAN_OF_DEFAULT_CLOSURES = tuple(sorted(str(p.relative_to(CONCEPTS)) for p in CONCEPTS.rglob("*.py")))
+"""Every concept module is held to binding loop values with ``functools.partial`` (or a function
+of them), not default arguments (``lambda rng, c=_config: ...``)."""
 
 
 def _modules() -> list[Path]:
