@@ -216,11 +216,13 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                 t_cuda = time_call(torch_step(dtype, "cuda", m), repeats=repeats, sync=torch.cuda.synchronize)
                 row["cuda ms"] = 1e3 * t_cuda
             rows.append(row)
-    # numpy-ml last: its import loads SciPy and with it a second OpenBLAS, whose threads must not
-    # be around while the other libraries are timed
-    for row in rows:
-        with threads(row["threads"]):
-            row.update(numpy_ml_row(np.dtype(row["dtype"]).type, m, row["torch ms"] / 1e3))
+    # numpy-ml in a child process: its import loads SciPy and with it a second OpenBLAS, which
+    # must not be in the process that times the other libraries (here or in later benchmarks)
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as child:
+        for row in rows:
+            row.update(child.apply(numpy_ml_row, (row["dtype"], m, row["threads"], row["torch ms"] / 1e3)))
     columns = ["dtype", "threads", "peak GFLOP/s", "vectorized ms", "torch ms", "vec/torch time",
                "rounds", "vec % peak", "torch % peak", "loop ms", "loop/vec time", "numpy-ml ms",
                "numpy-ml/torch time", "load average"] + \
@@ -245,19 +247,21 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     return payload
 
 
-def numpy_ml_row(dtype: np.dtype, m: int, t_torch: float) -> dict[str, Any]:
-    """The numpy-ml peer's columns for one configuration (current thread settings): its step
+def numpy_ml_row(dtype_name: str, m: int, n_threads: int, t_torch: float) -> dict[str, Any]:
+    """The numpy-ml peer's columns for one configuration at ``n_threads``: its step
     time (one call after a warm-up: it takes seconds), its ratio to torch's time measured in
     the configuration's rounds, its ``dx`` against torch's, and what ran; ``None`` times and the
     reason where there is no peer."""
-    step = numpy_ml_step(dtype, m)
-    if isinstance(step, str):
-        return {"numpy-ml": step, "numpy-ml ms": None, "numpy-ml/torch time": None}
-    dx = step()
-    t0 = time.perf_counter()
-    step()
-    t = time.perf_counter() - t0
-    dx_t = torch_step(dtype, "cpu", m)()[0].numpy().transpose(0, 2, 3, 1)
+    dtype = np.dtype(dtype_name).type
+    with threads(n_threads):
+        step = numpy_ml_step(dtype, m)
+        if isinstance(step, str):
+            return {"numpy-ml": step, "numpy-ml ms": None, "numpy-ml/torch time": None}
+        dx = step()
+        t0 = time.perf_counter()
+        step()
+        t = time.perf_counter() - t0
+        dx_t = torch_step(dtype, "cpu", m)()[0].numpy().transpose(0, 2, 3, 1)
     ran = f"Conv2D + Pool2D, output dtype {np.asarray(dx).dtype}" + (
         " (Pool2D computes in float64)" if np.dtype(dtype) != np.asarray(dx).dtype else "")
     return {"numpy-ml": ran, "numpy-ml ms": 1e3 * t, "numpy-ml/torch time": t / t_torch,

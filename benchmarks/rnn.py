@@ -6,7 +6,7 @@ and the LSTM (``lstm_forward``/``lstm_backward`` vs ``nn.LSTM``), float32 and fl
 2 threads. One call = forward over all steps, then the backward from a fixed upstream gradient
 on every hidden state (torch: ``out.backward(G)``, gradients of input, initial state and every
 weight). Each library is timed in its own phase (median of repeats), the two phases alternating
-over three rounds; the ratio is the median of the rounds' scratch-time / torch-time (< 1: NumPy
+over five rounds; the ratio is the median of the rounds' scratch-time / torch-time (< 1: NumPy
 is faster), and ``rounds`` gives the spread. Targets: vanilla RNN <= 1 (issue 10), LSTM <= 1.5
 (issues 10, 23). Each row says which NumPy path it times (``path``, :data:`PATHS`):
 ``reference``, the readable layer that loops :func:`scratch.rnn.vanilla.rnn_step` /
@@ -64,7 +64,7 @@ from torch_ref.layout import sequence_to_torch
 SIZES = {"T_x": 50, "m": 64, "n_a": 128, "n_x": 64}
 QUICK = {"T_x": 10, "m": 16, "n_a": 32, "n_x": 16}
 TARGET = {"rnn": 1.0, "lstm": 1.5}
-ROUNDS = {False: 3, True: 1}  # numpy/torch timing rounds per configuration (full run, --quick)
+ROUNDS = {False: 5, True: 1}  # numpy/torch timing rounds per configuration (full run, --quick)
 
 
 def call_flops(cell: str, T_x: int, m: int, n_a: int, n_x: int) -> int:
