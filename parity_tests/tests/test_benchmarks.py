@@ -15,7 +15,7 @@ from benchmarks.__main__ import available
 
 def test_every_benchmark_is_listed() -> None:
     assert set(available()) == {"logreg_vectorization", "mlp_step", "compgraph_overhead", "conv", "rnn",
-                                "rl", "inference", "ddp"}
+                                "rl", "inference", "ddp", "user_waits"}
 
 
 @pytest.mark.parametrize("name", available())

@@ -69,8 +69,12 @@ def test_readme_production_example_runs() -> None:
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md production example", "exec"), {"__name__": "readme_example"})
     printed = out.getvalue().strip()
-    assert printed == "accuracy 0.885, same in torch: True, same in ONNX Runtime: True"
-    assert f"prints `{printed}`" in text
+    # the accuracy of 2000 NumPy iterations may differ by an example on another BLAS: it is held
+    # to the README's figure within 1%, the agreement of torch and ONNX Runtime exactly
+    pattern = r"accuracy (0\.\d{3}), same in torch: True, same in ONNX Runtime: True"
+    ran, shown = re.fullmatch(pattern, printed), re.search(f"prints `{pattern}`", text)
+    assert ran and shown, (printed, pattern)
+    assert float(ran.group(1)) >= 0.85 and abs(float(ran.group(1)) - float(shown.group(1))) <= 0.01
 
 
 _OURS = ("scratch", "torch_ref", "parity_tests")
