@@ -14,8 +14,7 @@ import benchmarks
 
 
 def available() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
-                  if not m.name.startswith("_"))
+    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
 
 
 def main(argv: list[str] | None = None) -> int:

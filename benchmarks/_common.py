@@ -23,8 +23,13 @@ import torch
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def time_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, min_time: float = 0.05,
-              sync: Callable[[], None] | None = None) -> float:
+def time_call(
+    fn: Callable[[], Any],
+    repeats: int = 5,
+    warmup: int = 1,
+    min_time: float = 0.05,
+    sync: Callable[[], None] | None = None,
+) -> float:
     """Median seconds per call of ``fn`` over ``repeats`` timed batches (each >= ``min_time``)."""
     for _ in range(warmup):
         fn()
@@ -53,19 +58,24 @@ def time_call(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, min_time
     return statistics.median(samples)
 
 
-def time_alternating(fn_a: Callable[[], Any], fn_b: Callable[[], Any], rounds: int = 3,
-                     repeats: int = 5) -> tuple[float, float, list[float]]:
+def time_alternating(
+    fn_a: Callable[[], Any], fn_b: Callable[[], Any], rounds: int = 3, repeats: int = 5
+) -> tuple[float, float, list[float]]:
     """``(median time of a, median time of b, [a/b of each round])``: the two phases alternate
     (a, b, a, b, …), each timed with :func:`time_call`. The machine's speed drifts over seconds;
     a ratio taken within one round sees the same drift on both sides, so quote the median of
     the rounds' ratios and their spread."""
     pairs = [(time_call(fn_a, repeats=repeats), time_call(fn_b, repeats=repeats)) for _ in range(rounds)]
-    return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
-            [a / b for a, b in pairs])
+    return (
+        statistics.median(a for a, _ in pairs),
+        statistics.median(b for _, b in pairs),
+        [a / b for a, b in pairs],
+    )
 
 
-def split_phases(step: Callable[[], Any], gemms: Callable[[], Any], rounds: int = 3,
-                 repeats: int = 5) -> dict[str, float | None]:
+def split_phases(
+    step: Callable[[], Any], gemms: Callable[[], Any], rounds: int = 3, repeats: int = 5
+) -> dict[str, float | None]:
     """``{"step ms", "gemm ms", "rest ms"}``: a step and its matrix products alone, timed in the
     same alternating rounds (:func:`time_alternating`), and ``rest = step − GEMMs``. The rest is
     ``None`` where the GEMMs alone took longer than the whole step — noise, never a negative
@@ -125,13 +135,18 @@ def environment() -> dict[str, Any]:
     CPU count and thread settings, NumPy's BLAS with its kernel (threadpoolctl's
     ``architecture``) and thread count, torch's CPU backends, versions, GPU."""
     info: dict[str, Any] = {
-        "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "torch_threads": torch.get_num_threads(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "torch_mkl": torch.backends.mkl.is_available(), "torch_mkldnn": torch.backends.mkldnn.is_available(),
-        "machine": platform.machine(), "cpu": cpu_model(), "numpy_simd": numpy_simd(),
+        "torch_mkl": torch.backends.mkl.is_available(),
+        "torch_mkldnn": torch.backends.mkldnn.is_available(),
+        "machine": platform.machine(),
+        "cpu": cpu_model(),
+        "numpy_simd": numpy_simd(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
@@ -140,8 +155,11 @@ def environment() -> dict[str, Any]:
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-                        for p in threadpool_info() if p.get("user_api") == "blas"]
+        info["blas"] = [
+            {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+            for p in threadpool_info()
+            if p.get("user_api") == "blas"
+        ]
     except ImportError:
         info["blas"] = "threadpoolctl not installed"
     return info
@@ -170,6 +188,7 @@ def threads(n: int):
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """A plain-text table of ``rows`` showing ``columns``."""
+
     def fmt(v: Any) -> str:
         if isinstance(v, float):
             return f"{v:.4g}"
@@ -188,6 +207,7 @@ def write_json(name: str, payload: dict[str, Any], out_dir: Path | None = None) 
     out_dir = Path(out_dir or RESULTS)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
-    path.write_text(json.dumps({"benchmark": name, "environment": environment(), **payload},
-                               indent=2, default=str))
+    path.write_text(
+        json.dumps({"benchmark": name, "environment": environment(), **payload}, indent=2, default=str)
+    )
     return path

@@ -71,10 +71,12 @@ def step_flops(m: int = M) -> int:
 
 def make_problem(dtype: np.dtype, m: int = M) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
-    return {"x": rng.random((m, N_H, N_W, N_C_PREV), dtype=dtype),
-            "W": rng.standard_normal((F_, F_, N_C_PREV, N_C), dtype=dtype) * dtype(0.3),
-            "b": np.zeros((1, 1, 1, N_C), dtype=dtype),
-            "dP": rng.standard_normal((m, N_H // POOL, N_W // POOL, N_C), dtype=dtype)}
+    return {
+        "x": rng.random((m, N_H, N_W, N_C_PREV), dtype=dtype),
+        "W": rng.standard_normal((F_, F_, N_C_PREV, N_C), dtype=dtype) * dtype(0.3),
+        "b": np.zeros((1, 1, 1, N_C), dtype=dtype),
+        "dP": rng.standard_normal((m, N_H // POOL, N_W // POOL, N_C), dtype=dtype),
+    }
 
 
 def scratch_step(form: str, dtype: np.dtype, m: int = M):
@@ -85,6 +87,7 @@ def scratch_step(form: str, dtype: np.dtype, m: int = M):
         Z, conv_cache = conv_forward(p["x"], p["W"], p["b"], 1, PAD)  # (m, 32, 32, 16)
         _, pool_cache = pool_forward(Z, POOL, POOL, "max")  # (m, 16, 16, 16)
         return conv_backward(pool_backward(p["dP"], pool_cache), conv_cache)  # dx, dW, db
+
     return run
 
 
@@ -96,10 +99,12 @@ def scratch_phases(dtype: np.dtype, m: int = M) -> tuple[dict[str, Any], Any]:
     _, pool_cache = S.pool_forward(Z, POOL, POOL, "max")
     dZ = S.pool_backward(p["dP"], pool_cache)
     cols, W_cols, dZ_rows = conv_cache.cols, p["W"].reshape(-1, N_C), dZ.reshape(-1, N_C)
-    calls = {"conv f": lambda: S.conv_forward(p["x"], p["W"], p["b"], 1, PAD),
-             "pool f": lambda: S.pool_forward(Z, POOL, POOL, "max"),
-             "pool b": lambda: S.pool_backward(p["dP"], pool_cache),
-             "conv b": lambda: S.conv_backward(dZ, conv_cache)}
+    calls = {
+        "conv f": lambda: S.conv_forward(p["x"], p["W"], p["b"], 1, PAD),
+        "pool f": lambda: S.pool_forward(Z, POOL, POOL, "max"),
+        "pool b": lambda: S.pool_backward(p["dP"], pool_cache),
+        "conv b": lambda: S.conv_backward(dZ, conv_cache),
+    }
     return calls, lambda: (cols.T @ W_cols, cols @ dZ_rows, W_cols @ dZ_rows.T)
 
 
@@ -116,15 +121,18 @@ def torch_step(dtype: np.dtype, device: str, m: int = M):
     def run() -> tuple[torch.Tensor, ...]:
         P = pool(conv(x))
         return torch.autograd.grad(P, (x, conv.weight, conv.bias), dP)
+
     return run
 
 
-NUMPY_ML_WHY = ("numpy-ml 0.1.2 (the last release, 2020) is a peer for Conv2D + Pool2D only: it "
-                "imports on Python >= 3.10 only with `collections.Hashable` aliased to "
-                "`collections.abc.Hashable` (numpy_ml/utils/data_structures.py, run at import), which "
-                "this benchmark does around the import; its RNN and LSTM layers cannot be built on any "
-                "Python 3 (LayerBase.__init__ assigns self.gradients, a property without a setter in "
-                "both: AttributeError), and no runtime alias reaches that without patching its classes")
+NUMPY_ML_WHY = (
+    "numpy-ml 0.1.2 (the last release, 2020) is a peer for Conv2D + Pool2D only: it "
+    "imports on Python >= 3.10 only with `collections.Hashable` aliased to "
+    "`collections.abc.Hashable` (numpy_ml/utils/data_structures.py, run at import), which "
+    "this benchmark does around the import; its RNN and LSTM layers cannot be built on any "
+    "Python 3 (LayerBase.__init__ assigns self.gradients, a property without a setter in "
+    "both: AttributeError), and no runtime alias reaches that without patching its classes"
+)
 
 
 def import_numpy_ml():
@@ -173,6 +181,7 @@ def numpy_ml_step(dtype: np.dtype, m: int = M):
         pool.flush_gradients()
         pool.forward(conv.forward(p["x"]))
         return conv.backward(pool.backward(p["dP"]))  # dx; dW, db in conv.gradients
+
     return run
 
 
@@ -193,8 +202,9 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         for n_threads in THREADS:
             with threads(n_threads):
                 peak = max(gemm_peak(dtype, quick))
-                t_vec, t_torch, ratios = time_alternating(scratch_step("vectorized", dtype, m),
-                                                          torch_step(dtype, "cpu", m), rounds, repeats)
+                t_vec, t_torch, ratios = time_alternating(
+                    scratch_step("vectorized", dtype, m), torch_step(dtype, "cpu", m), rounds, repeats
+                )
                 calls, gemms = scratch_phases(dtype, m)
                 split = {k: time_call(fn, repeats=repeats) for k, fn in calls.items()}
                 phases = split_phases(scratch_step("vectorized", dtype, m), gemms, rounds, repeats)
@@ -202,16 +212,26 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 loop()
                 t_loop = (time.perf_counter() - t0) * m / loop_m
-            row = {"dtype": np.dtype(dtype).name, "threads": n_threads, "peak GFLOP/s": peak,
-                   "vectorized ms": 1e3 * t_vec, "torch ms": 1e3 * t_torch, "loop ms": 1e3 * t_loop,
-                   "vec/torch time": statistics.median(ratios),
-                   "rounds": f"{min(ratios):.2f}-{max(ratios):.2f}", "loop/vec time": t_loop / t_vec,
-                   "vec % peak": 100 * flops / t_vec / 1e9 / peak,
-                   "torch % peak": 100 * flops / t_torch / 1e9 / peak,
-                   "loop examples timed": loop_m, "dx rel diff vs torch": agreement,
-                   **{f"{k} ms": 1e3 * t for k, t in split.items()},
-                   "step ms": phases["step ms"], "GEMMs ms": phases["gemm ms"], "rest ms": phases["rest ms"],
-                   "load average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+            row = {
+                "dtype": np.dtype(dtype).name,
+                "threads": n_threads,
+                "peak GFLOP/s": peak,
+                "vectorized ms": 1e3 * t_vec,
+                "torch ms": 1e3 * t_torch,
+                "loop ms": 1e3 * t_loop,
+                "vec/torch time": statistics.median(ratios),
+                "rounds": f"{min(ratios):.2f}-{max(ratios):.2f}",
+                "loop/vec time": t_loop / t_vec,
+                "vec % peak": 100 * flops / t_vec / 1e9 / peak,
+                "torch % peak": 100 * flops / t_torch / 1e9 / peak,
+                "loop examples timed": loop_m,
+                "dx rel diff vs torch": agreement,
+                **{f"{k} ms": 1e3 * t for k, t in split.items()},
+                "step ms": phases["step ms"],
+                "GEMMs ms": phases["gemm ms"],
+                "rest ms": phases["rest ms"],
+                "load average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            }
             if torch.cuda.is_available():
                 t_cuda = time_call(torch_step(dtype, "cuda", m), repeats=repeats, sync=torch.cuda.synchronize)
                 row["cuda ms"] = 1e3 * t_cuda
@@ -223,24 +243,58 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     with multiprocessing.get_context("spawn").Pool(1) as child:
         for row in rows:
             row.update(child.apply(numpy_ml_row, (row["dtype"], m, row["threads"], row["torch ms"] / 1e3)))
-    columns = ["dtype", "threads", "peak GFLOP/s", "vectorized ms", "torch ms", "vec/torch time",
-               "rounds", "vec % peak", "torch % peak", "loop ms", "loop/vec time", "numpy-ml ms",
-               "numpy-ml/torch time", "load average"] + \
-        (["cuda ms"] if torch.cuda.is_available() else [])
-    print(f"conv 3x3 pad 1, {N_C} filters, x ({m}, {N_H}, {N_W}, {N_C_PREV}) + max pool 2: "
-          f"{flops / 1e6:.1f} MFLOP per step (3 GEMMs); loop form timed on {loop_m} examples, x{m // loop_m}")
+    columns = [
+        "dtype",
+        "threads",
+        "peak GFLOP/s",
+        "vectorized ms",
+        "torch ms",
+        "vec/torch time",
+        "rounds",
+        "vec % peak",
+        "torch % peak",
+        "loop ms",
+        "loop/vec time",
+        "numpy-ml ms",
+        "numpy-ml/torch time",
+        "load average",
+    ] + (["cuda ms"] if torch.cuda.is_available() else [])
+    print(
+        f"conv 3x3 pad 1, {N_C} filters, x ({m}, {N_H}, {N_W}, {N_C_PREV}) + max pool 2: "
+        f"{flops / 1e6:.1f} MFLOP per step (3 GEMMs); loop form timed on {loop_m} examples, x{m // loop_m}"
+    )
     print(table(rows, columns))
-    print("vectorized step split (each call alone; the step and its GEMMs in the same rounds, "
-          "rest = step - GEMMs, '-' where the GEMMs alone took longer: noise):")
-    print(table(rows, ["dtype", "threads", "conv f ms", "pool f ms", "pool b ms", "conv b ms",
-                       "step ms", "GEMMs ms", "rest ms"]))
+    print(
+        "vectorized step split (each call alone; the step and its GEMMs in the same rounds, "
+        "rest = step - GEMMs, '-' where the GEMMs alone took longer: noise):"
+    )
+    print(
+        table(
+            rows,
+            [
+                "dtype",
+                "threads",
+                "conv f ms",
+                "pool f ms",
+                "pool b ms",
+                "conv b ms",
+                "step ms",
+                "GEMMs ms",
+                "rest ms",
+            ],
+        )
+    )
     print(f"numpy-ml: {rows[0]['numpy-ml']}. {NUMPY_ML_WHY}.")
     findings = diagnose(rows)
     for line in findings:
         print(line)
-    payload = {"shape": {"x": (m, N_H, N_W, N_C_PREV), "W": (F_, F_, N_C_PREV, N_C), "pad": PAD,
-                         "pool": POOL}, "flops_per_step": flops, "rows": rows, "findings": findings,
-               "loop_extrapolated_from_examples": loop_m}
+    payload = {
+        "shape": {"x": (m, N_H, N_W, N_C_PREV), "W": (F_, F_, N_C_PREV, N_C), "pad": PAD, "pool": POOL},
+        "flops_per_step": flops,
+        "rows": rows,
+        "findings": findings,
+        "loop_extrapolated_from_examples": loop_m,
+    }
     env = environment()
     print(f"CPU: {env['cpu']}; NumPy SIMD: {env['numpy_simd']}; BLAS: {env['blas']}")
     write_json("conv", payload, out_dir)
@@ -263,9 +317,14 @@ def numpy_ml_row(dtype_name: str, m: int, n_threads: int, t_torch: float) -> dic
         t = time.perf_counter() - t0
         dx_t = torch_step(dtype, "cpu", m)()[0].numpy().transpose(0, 2, 3, 1)
     ran = f"Conv2D + Pool2D, output dtype {np.asarray(dx).dtype}" + (
-        " (Pool2D computes in float64)" if np.dtype(dtype) != np.asarray(dx).dtype else "")
-    return {"numpy-ml": ran, "numpy-ml ms": 1e3 * t, "numpy-ml/torch time": t / t_torch,
-            "numpy-ml dx rel diff vs torch": float(np.abs(dx - dx_t).max() / np.abs(dx_t).max())}
+        " (Pool2D computes in float64)" if np.dtype(dtype) != np.asarray(dx).dtype else ""
+    )
+    return {
+        "numpy-ml": ran,
+        "numpy-ml ms": 1e3 * t,
+        "numpy-ml/torch time": t / t_torch,
+        "numpy-ml dx rel diff vs torch": float(np.abs(dx - dx_t).max() / np.abs(dx_t).max()),
+    }
 
 
 def diagnose(rows: list[dict[str, Any]]) -> list[str]:
@@ -275,13 +334,17 @@ def diagnose(rows: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         where = f"{r['dtype']}, {r['threads']} thread(s)"
         verdict = "target met" if r["vec/torch time"] <= 1.5 else "target missed"
-        line = (f"{where}: {verdict} — vectorized {r['vec/torch time']:.2f}x torch's time "
-                f"(rounds {r['rounds']}), "
-                f"{r['vec % peak']:.0f}% of GEMM peak (torch {r['torch % peak']:.0f}%); the loop form "
-                f"{r['loop/vec time']:.0f}x slower than the vectorized one")
+        line = (
+            f"{where}: {verdict} — vectorized {r['vec/torch time']:.2f}x torch's time "
+            f"(rounds {r['rounds']}), "
+            f"{r['vec % peak']:.0f}% of GEMM peak (torch {r['torch % peak']:.0f}%); the loop form "
+            f"{r['loop/vec time']:.0f}x slower than the vectorized one"
+        )
         if r["rest ms"] is None:
-            line += (f"; its GEMMs alone ({r['GEMMs ms']:.2f} ms) took longer than the whole step "
-                     f"({r['step ms']:.2f} ms): the split is noise")
+            line += (
+                f"; its GEMMs alone ({r['GEMMs ms']:.2f} ms) took longer than the whole step "
+                f"({r['step ms']:.2f} ms): the split is noise"
+            )
         if r["threads"] > 1 and loaded:
             line += f" (machine loaded: load average {load:.1f}; multi-thread figures unreliable)"
         out.append(line)

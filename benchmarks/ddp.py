@@ -88,8 +88,10 @@ def _rank(rank: int, world: int, steps: int, rendezvous: str, out: str) -> None:
     torch.set_num_threads(1)
     # process_group: a timeout on every collective, and the group destroyed after a final barrier
     # (the shutdown that keeps gloo's threads from aborting the rank at exit: see its docstring)
-    with exit_in_one_line(out, rank), process_group("gloo", init_method=f"file://{rendezvous}",
-                                                    rank=rank, world_size=world) as collectives:
+    with (
+        exit_in_one_line(out, rank),
+        process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world) as collectives,
+    ):
         x, y = _data()
         lo, hi = rank * BATCH // world, (rank + 1) * BATCH // world
         x, y = x[lo:hi], y[lo:hi]
@@ -115,8 +117,9 @@ def ddp_ranks(world: int, steps: int) -> tuple[float, float]:
     """(median step time, median all-reduce time of the whole gradient) with ``world`` ranks."""
     with tempfile.TemporaryDirectory(prefix="dlparity-bench-ddp-") as tmp:
         rendezvous, out = os.path.join(tmp, "rdzv"), os.path.join(tmp, "times.npz")
-        run_ranks(_rank, (world, steps, rendezvous, out), world, out, "spawn",
-                  deadline_s=2 * DEFAULT_TIMEOUT_S + 60)
+        run_ranks(
+            _rank, (world, steps, rendezvous, out), world, out, "spawn", deadline_s=2 * DEFAULT_TIMEOUT_S + 60
+        )
         with np.load(out) as data:
             return float(np.median(data["step"])), float(np.median(data["allreduce"]))
 
@@ -124,32 +127,68 @@ def ddp_ranks(world: int, steps: int) -> tuple[float, float]:
 def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     steps = 8 if quick else 40
     base = single_process(1, steps)
-    rows = [{"setup": "1 process", "ranks": 1, "threads/rank": 1, "step ms": 1e3 * base,
-             "speed-up": 1.0, "all-reduce ms": None}]
+    rows = [
+        {
+            "setup": "1 process",
+            "ranks": 1,
+            "threads/rank": 1,
+            "step ms": 1e3 * base,
+            "speed-up": 1.0,
+            "all-reduce ms": None,
+        }
+    ]
     if (os.cpu_count() or 1) >= 2:
         t = single_process(2, steps)
-        rows.append({"setup": "1 process", "ranks": 1, "threads/rank": 2, "step ms": 1e3 * t,
-                     "speed-up": base / t, "all-reduce ms": None})
+        rows.append(
+            {
+                "setup": "1 process",
+                "ranks": 1,
+                "threads/rank": 2,
+                "step ms": 1e3 * t,
+                "speed-up": base / t,
+                "all-reduce ms": None,
+            }
+        )
     for world in (1, 2):
         t, reduce = ddp_ranks(world, steps)
-        rows.append({"setup": "ddp (gloo)", "ranks": world, "threads/rank": 1, "step ms": 1e3 * t,
-                     "speed-up": base / t, "all-reduce ms": 1e3 * reduce})
+        rows.append(
+            {
+                "setup": "ddp (gloo)",
+                "ranks": world,
+                "threads/rank": 1,
+                "step ms": 1e3 * t,
+                "speed-up": base / t,
+                "all-reduce ms": 1e3 * reduce,
+            }
+        )
     loaded, load = machine_loaded()
-    print(f"DDP step, MLP {'-'.join(map(str, DIMS))}, global batch {BATCH}, float32, "
-          f"{os.cpu_count()} CPUs (load average {load})")
+    print(
+        f"DDP step, MLP {'-'.join(map(str, DIMS))}, global batch {BATCH}, float32, "
+        f"{os.cpu_count()} CPUs (load average {load})"
+    )
     print(table(rows, ["setup", "ranks", "threads/rank", "step ms", "speed-up", "all-reduce ms"]))
     findings = []
     if loaded:
-        findings.append(f"the machine is loaded (load average {load:.1f}): the ranks share "
-                        f"{os.cpu_count()} cores with other work, so scaling figures are pessimistic")
+        findings.append(
+            f"the machine is loaded (load average {load:.1f}): the ranks share "
+            f"{os.cpu_count()} cores with other work, so scaling figures are pessimistic"
+        )
     two = rows[-1]
-    findings.append(f"2 ranks run {two['speed-up']:.2f}x the 1-thread process; the whole gradient's "
-                    f"all-reduce alone takes {two['all-reduce ms']:.2f} ms of the "
-                    f"{two['step ms']:.2f} ms step")
+    findings.append(
+        f"2 ranks run {two['speed-up']:.2f}x the 1-thread process; the whole gradient's "
+        f"all-reduce alone takes {two['all-reduce ms']:.2f} ms of the "
+        f"{two['step ms']:.2f} ms step"
+    )
     for line in findings:
         print(line)
-    payload = {"dims": DIMS, "batch": BATCH, "dtype": "float32", "steps": steps, "rows": rows,
-               "findings": findings}
+    payload = {
+        "dims": DIMS,
+        "batch": BATCH,
+        "dtype": "float32",
+        "steps": steps,
+        "rows": rows,
+        "findings": findings,
+    }
     write_json("ddp", payload, out_dir)
     return payload
 

@@ -52,14 +52,23 @@ def train_network(steps: int) -> dict[str, np.ndarray]:
     except Exception:  # scikit-learn absent: digits-shaped noise, the timing is the same
         rng = np.random.default_rng(0)
         X, labels = rng.random((64, 1797)), rng.integers(0, 10, 1797)
-    config = S.Config(layer_dims=DIMS, activation="relu", output="softmax", initializer="he",
-                      learning_rate=0.1, num_iterations=steps, batch_size=256, seed=0)
+    config = S.Config(
+        layer_dims=DIMS,
+        activation="relu",
+        output="softmax",
+        initializer="he",
+        learning_rate=0.1,
+        num_iterations=steps,
+        batch_size=256,
+        seed=0,
+    )
     params, _ = S.train(config, X.astype(np.float32), labels)
     return params
 
 
-def engines(params: dict[str, np.ndarray], quick: bool, n_threads: int, tmp: Path
-            ) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+def engines(
+    params: dict[str, np.ndarray], quick: bool, n_threads: int, tmp: Path
+) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """``{engine: f(X (n_x, m) float32) -> probabilities (m, k)}``; unavailable ones are left out."""
     net = DeepNetwork.from_scratch(params, "relu", "softmax").eval()
     example = torch.zeros(4, DIMS[0])
@@ -69,6 +78,7 @@ def engines(params: dict[str, np.ndarray], quick: bool, n_threads: int, tmp: Pat
         def run(X: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
                 return fn(torch.from_numpy(columns_to_rows(X))).numpy()
+
         return run
 
     out["eager"] = torch_engine(net.predict_proba)
@@ -76,8 +86,11 @@ def engines(params: dict[str, np.ndarray], quick: bool, n_threads: int, tmp: Pat
         out["compile"] = torch_engine(torch.compile(net.predict_proba))
     from torch_ref._onnx import MethodModule
 
-    program = torch.export.export(MethodModule(net, "predict_proba"), (example,),
-                                  dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+    program = torch.export.export(
+        MethodModule(net, "predict_proba"),
+        (example,),
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+    )
     out["export"] = torch_engine(program.module())
     try:
         from torch_ref._onnx import OnnxModel, export_onnx
@@ -103,21 +116,36 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                 reference = fns["eager"](inputs[m])
                 times = {}
                 for name, fn in fns.items():  # each engine in its own phase, warmed up
-                    checks[f"{name}-m{m}"] = tolerance_ratio(fn(inputs[m]), reference,
-                                                             runtime_tolerance("float32"))
+                    checks[f"{name}-m{m}"] = tolerance_ratio(
+                        fn(inputs[m]), reference, runtime_tolerance("float32")
+                    )
                     times[name] = time_call(lambda fn=fn, X=inputs[m]: fn(X), repeats=repeats, warmup=2)
                 for name, t in times.items():
-                    rows.append({"engine": name, "batch": m, "threads": n_threads,
-                                 "latency us": 1e6 * t, "examples/s": m / t,
-                                 "time / eager": t / times["eager"]})
+                    rows.append(
+                        {
+                            "engine": name,
+                            "batch": m,
+                            "threads": n_threads,
+                            "latency us": 1e6 * t,
+                            "examples/s": m / t,
+                            "time / eager": t / times["eager"],
+                        }
+                    )
     bad = {k: v for k, v in checks.items() if not v <= 1}
     if bad:
         raise AssertionError(f"engines disagree with eager beyond the runtime tolerance: {bad}")
-    print(f"inference of a trained {'-'.join(map(str, DIMS))} network (predict_proba, float32)"
-          + (" — torch.compile skipped with --quick" if quick else ""))
+    print(
+        f"inference of a trained {'-'.join(map(str, DIMS))} network (predict_proba, float32)"
+        + (" — torch.compile skipped with --quick" if quick else "")
+    )
     print(table(rows, ["engine", "batch", "threads", "latency us", "examples/s", "time / eager"]))
-    payload = {"dims": DIMS, "dtype": "float32", "rows": rows, "max_tolerance_ratio_vs_eager": checks,
-               "skipped": ["compile"] if quick else []}
+    payload = {
+        "dims": DIMS,
+        "dtype": "float32",
+        "rows": rows,
+        "max_tolerance_ratio_vs_eager": checks,
+        "skipped": ["compile"] if quick else [],
+    }
     write_json("inference", payload, out_dir)
     return payload
 

@@ -40,20 +40,25 @@ QUICK_SIZES = (100, 1_000)
 DTYPE = np.float64
 
 
-def make_problem(m: int, rng: np.random.Generator,
-                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def make_problem(
+    m: int,
+    rng: np.random.Generator,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Small random ``w (n_x, 1)``, ``b (1, 1)``; standard normal ``X (n_x, m)``; ``Y (1, m)``
     labels 0/1 from a noisy linear rule."""
     X = rng.standard_normal((N_X, m)).astype(DTYPE)
     w_true = rng.standard_normal((N_X, 1)) / np.sqrt(N_X)
     Y = (w_true.T @ X + 0.5 * rng.standard_normal((1, m)) > 0).astype(DTYPE)
-    params = {"w": (0.1 * rng.standard_normal((N_X, 1))).astype(DTYPE),
-              "b": np.full((1, 1), 0.1, dtype=DTYPE)}
+    params = {
+        "w": (0.1 * rng.standard_normal((N_X, 1))).astype(DTYPE),
+        "b": np.full((1, 1), 0.1, dtype=DTYPE),
+    }
     return params, X, Y
 
 
-def torch_autograd(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-                   device: str) -> Callable[[], tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+def torch_autograd(
+    params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, device: str
+) -> Callable[[], tuple[torch.Tensor, dict[str, torch.Tensor]]]:
     """``J`` and ``{dw, db}`` by autograd through the production module."""
     model = T.LogisticRegression.from_scratch(params, device=device)
     Xt, Yt = to_tensor(COLUMNS.to_torch(X), device), to_tensor(COLUMNS.to_torch(Y), device)
@@ -67,11 +72,12 @@ def torch_autograd(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
     return run
 
 
-def torch_analytic(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-                   device: str) -> Callable[[], tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+def torch_analytic(
+    params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, device: str
+) -> Callable[[], tuple[torch.Tensor, dict[str, torch.Tensor]]]:
     """The notes' vectorized formulas in torch's batch-first layout: ``x (m, n_x)``::
 
-        z = x w + b (m, 1);  dz = σ(z) − y;  dw = 1/m xᵀ dz (n_x, 1);  db = 1/m Σ dz
+    z = x w + b (m, 1);  dz = σ(z) − y;  dw = 1/m xᵀ dz (n_x, 1);  db = 1/m Σ dz
     """
     Xt, Yt = to_tensor(COLUMNS.to_torch(X), device), to_tensor(COLUMNS.to_torch(Y), device)
     w, b = to_tensor(params["w"], device), to_tensor(params["b"], device)
@@ -115,10 +121,8 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     for dev in devices:
         prefix = "torch" if dev == "cpu" else "cuda"
         sync = cuda_sync if dev == "cuda" else None
-        phases.append((f"{prefix}_autograd",
-                       lambda m, d=dev: torch_autograd(*problems[m], d), sync))
-        phases.append((f"{prefix}_analytic",
-                       lambda m, d=dev: torch_analytic(*problems[m], d), sync))
+        phases.append((f"{prefix}_autograd", lambda m, d=dev: torch_autograd(*problems[m], d), sync))
+        phases.append((f"{prefix}_analytic", lambda m, d=dev: torch_analytic(*problems[m], d), sync))
 
     times: dict[tuple[int, str], dict[int, float]] = {}
     errors: dict[str, dict[int, float]] = {}
@@ -131,11 +135,13 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                     err = _max_grad_error(fn()[1], refs[m])
                     errors.setdefault(name, {})[m] = err
                     if err > 1e-10:
-                        raise AssertionError(f"{name} at m={m}: gradient differs from the "
-                                             f"vectorized one by {err:.3g}")
+                        raise AssertionError(
+                            f"{name} at m={m}: gradient differs from the vectorized one by {err:.3g}"
+                        )
                     slow = name == "numpy_loop" and m >= 100_000  # ~3 s a call: 3, no warm-up
-                    times[n, name][m] = time_call(fn, repeats=3 if slow else 5,
-                                                  warmup=0 if slow else 1, sync=sync)
+                    times[n, name][m] = time_call(
+                        fn, repeats=3 if slow else 5, warmup=0 if slow else 1, sync=sync
+                    )
                     del fn
 
     names = [name for name, _, _ in phases]
@@ -152,22 +158,32 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
             row["numpy_vec_GB/s"] = 2 * N_X * m * np.dtype(DTYPE).itemsize / vec / 1e9
             rows.append(row)
 
-    columns = ["threads", "m", *(f"{name}_s" for name in names), "loop/vec",
-               *(f"vec/{name}" for name in names[2:]), "numpy_vec_GB/s"]
-    print(f"logistic-regression cost + gradient, n_x={N_X}, {np.dtype(DTYPE).name}; median "
-          f"seconds per call; 'threads' = NumPy's BLAS threads = torch threads")
+    columns = [
+        "threads",
+        "m",
+        *(f"{name}_s" for name in names),
+        "loop/vec",
+        *(f"vec/{name}" for name in names[2:]),
+        "numpy_vec_GB/s",
+    ]
+    print(
+        f"logistic-regression cost + gradient, n_x={N_X}, {np.dtype(DTYPE).name}; median "
+        f"seconds per call; 'threads' = NumPy's BLAS threads = torch threads"
+    )
     print(table(rows, columns))
     print("ratios > 1: the left one is slower (loop/vec is the vectorization speed-up)")
     payload = {
-        "n_x": N_X, "dtype": np.dtype(DTYPE).name, "quick": quick, "sizes": list(sizes),
+        "n_x": N_X,
+        "dtype": np.dtype(DTYPE).name,
+        "quick": quick,
+        "sizes": list(sizes),
         "thread_counts": {"numpy_blas": list(thread_counts), "torch": list(thread_counts)},
         "loop_subsampled": False,
         "loop_note": "cost_and_grads_loop runs over all m examples at every size (no subsampling)",
         "timing": "benchmarks._common.time_call: median of 5 batches after 1 warm-up call "
-                  "(loop at m >= 1e5: median of 3 single calls, no warm-up); each library in "
-                  "its own phase, all sizes inside it; phases repeated per thread count",
-        "max_grad_error_vs_vectorized": {k: {str(m): e for m, e in v.items()}
-                                         for k, v in errors.items()},
+        "(loop at m >= 1e5: median of 3 single calls, no warm-up); each library in "
+        "its own phase, all sizes inside it; phases repeated per thread count",
+        "max_grad_error_vs_vectorized": {k: {str(m): e for m, e in v.items()} for k, v in errors.items()},
         "rows": rows,
     }
     path = write_json("logreg_vectorization", payload, out_dir)

@@ -114,6 +114,7 @@ def numpy_reference(dtype: np.dtype):
     def run() -> None:
         _, grads = S.propagate(state["p"], X, Y, "relu", "softmax")
         state["p"] = gd_update(state["p"], grads, LR)
+
     return run
 
 
@@ -128,6 +129,7 @@ def torch_step(dtype: np.dtype, device: str):
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(net(x), y).backward()
         opt.step()
+
     return run
 
 
@@ -139,12 +141,14 @@ def step_gemms(dtype: np.dtype, library: str):
     W = [rng.standard_normal((DIMS[i + 1], DIMS[i])).astype(dtype) for i in range(len(DIMS) - 1)]
     A = [rng.standard_normal((DIMS[i], M)).astype(dtype) for i in range(len(DIMS))]
     if library == "numpy":
+
         def run() -> None:
             for i in range(len(W)):
                 W[i] @ A[i]  # Z[l] = W[l] A[l-1]
                 A[i + 1] @ A[i].T  # dW[l] = dZ[l] A[l-1]ᵀ
                 if i:
                     W[i].T @ A[i + 1]  # dA[l-1] = W[l]ᵀ dZ[l]
+
         return run
     Wt = [torch.from_numpy(w) for w in W]
     At = [torch.from_numpy(columns_to_rows(a)) for a in A]  # batch first, as nn.Linear sees it
@@ -155,6 +159,7 @@ def step_gemms(dtype: np.dtype, library: str):
             At[i + 1].T @ At[i]
             if i:
                 At[i + 1] @ Wt[i]
+
     return run_torch
 
 
@@ -179,57 +184,120 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
         for n_threads in thread_counts:
             with threads(n_threads):
                 peak_np, peak_torch = gemm_peak(dtype, quick)
-                t_ref, t_torch, ratios = time_alternating(numpy_reference(dtype), torch_step(dtype, "cpu"),
-                                                          rounds, repeats)
-                t_fast, _, fast_ratios = time_alternating(numpy_fast(dtype), torch_step(dtype, "cpu"),
-                                                          rounds, repeats)
+                t_ref, t_torch, ratios = time_alternating(
+                    numpy_reference(dtype), torch_step(dtype, "cpu"), rounds, repeats
+                )
+                t_fast, _, fast_ratios = time_alternating(
+                    numpy_fast(dtype), torch_step(dtype, "cpu"), rounds, repeats
+                )
                 split_np = split_phases(numpy_reference(dtype), step_gemms(dtype, "numpy"), rounds, repeats)
-                split_torch = split_phases(torch_step(dtype, "cpu"), step_gemms(dtype, "torch"), rounds,
-                                           repeats)
+                split_torch = split_phases(
+                    torch_step(dtype, "cpu"), step_gemms(dtype, "torch"), rounds, repeats
+                )
             peak = max(peak_np, peak_torch)
             ratio = statistics.median(ratios)
-            row = {"dtype": name, "threads": n_threads, "peak GFLOP/s": peak,
-                   "numpy ms": 1e3 * t_ref, "torch ms": 1e3 * t_torch, "numpy/torch time": ratio,
-                   "rounds": f"{min(ratios):.2f}-{max(ratios):.2f}", "target": 1.5, "met": ratio <= 1.5,
-                   "numpy-fast ms": 1e3 * t_fast, "fast/torch time": statistics.median(fast_ratios),
-                   "fast gain": t_ref / t_fast,
-                   "numpy % peak": 100 * flops / t_ref / 1e9 / peak,
-                   "torch % peak": 100 * flops / t_torch / 1e9 / peak,
-                   **{f"numpy {k}": v for k, v in split_np.items()},
-                   **{f"torch {k}": v for k, v in split_torch.items()}}
+            row = {
+                "dtype": name,
+                "threads": n_threads,
+                "peak GFLOP/s": peak,
+                "numpy ms": 1e3 * t_ref,
+                "torch ms": 1e3 * t_torch,
+                "numpy/torch time": ratio,
+                "rounds": f"{min(ratios):.2f}-{max(ratios):.2f}",
+                "target": 1.5,
+                "met": ratio <= 1.5,
+                "numpy-fast ms": 1e3 * t_fast,
+                "fast/torch time": statistics.median(fast_ratios),
+                "fast gain": t_ref / t_fast,
+                "numpy % peak": 100 * flops / t_ref / 1e9 / peak,
+                "torch % peak": 100 * flops / t_torch / 1e9 / peak,
+                **{f"numpy {k}": v for k, v in split_np.items()},
+                **{f"torch {k}": v for k, v in split_torch.items()},
+            }
             if torch.cuda.is_available():
                 sync = torch.cuda.synchronize
                 t_cuda = time_call(torch_step(dtype, "cuda"), repeats=repeats, sync=sync)
                 row["cuda ms"] = 1e3 * t_cuda
             rows.append(row)
-    alloc = {np.dtype(d).name: {"numpy": allocated_per_step(numpy_reference(d)),
-                                "numpy-fast": allocated_per_step(numpy_fast(d))}
-             for d in (np.float32, np.float64)}
-    print(f"MLP {'-'.join(map(str, DIMS))}, batch {M}: {flops / 1e6:.1f} MFLOP per step "
-          "(exact: no input gradient in layer 1); numpy = the reference (propagate + gd_update), "
-          "numpy-fast = scratch._deep_fast.TrainingStep")
-    print(table(rows, ["dtype", "threads", "numpy ms", "torch ms", "numpy/torch time", "rounds",
-                       "target", "met", "numpy-fast ms", "fast/torch time", "fast gain",
-                       "peak GFLOP/s", "numpy % peak", "torch % peak"]
-                + (["cuda ms"] if torch.cuda.is_available() else [])))
-    print("each step split, timed in the same rounds (rest = step - GEMMs; '-' where the GEMMs alone "
-          "took longer than the step: noise):")
-    print(table(rows, ["dtype", "threads", "numpy step ms", "numpy gemm ms", "numpy rest ms",
-                       "torch step ms", "torch gemm ms", "torch rest ms"]))
+    alloc = {
+        np.dtype(d).name: {
+            "numpy": allocated_per_step(numpy_reference(d)),
+            "numpy-fast": allocated_per_step(numpy_fast(d)),
+        }
+        for d in (np.float32, np.float64)
+    }
+    print(
+        f"MLP {'-'.join(map(str, DIMS))}, batch {M}: {flops / 1e6:.1f} MFLOP per step "
+        "(exact: no input gradient in layer 1); numpy = the reference (propagate + gd_update), "
+        "numpy-fast = scratch._deep_fast.TrainingStep"
+    )
+    print(
+        table(
+            rows,
+            [
+                "dtype",
+                "threads",
+                "numpy ms",
+                "torch ms",
+                "numpy/torch time",
+                "rounds",
+                "target",
+                "met",
+                "numpy-fast ms",
+                "fast/torch time",
+                "fast gain",
+                "peak GFLOP/s",
+                "numpy % peak",
+                "torch % peak",
+            ]
+            + (["cuda ms"] if torch.cuda.is_available() else []),
+        )
+    )
+    print(
+        "each step split, timed in the same rounds (rest = step - GEMMs; '-' where the GEMMs alone "
+        "took longer than the step: noise):"
+    )
+    print(
+        table(
+            rows,
+            [
+                "dtype",
+                "threads",
+                "numpy step ms",
+                "numpy gemm ms",
+                "numpy rest ms",
+                "torch step ms",
+                "torch gemm ms",
+                "torch rest ms",
+            ],
+        )
+    )
     for d, a in alloc.items():
-        print(f"{d}: bytes allocated per step: numpy (reference) {a['numpy'] / 1e6:.2f} MB, "
-              f"numpy-fast {a['numpy-fast'] / 1e6:.2f} MB")
+        print(
+            f"{d}: bytes allocated per step: numpy (reference) {a['numpy'] / 1e6:.2f} MB, "
+            f"numpy-fast {a['numpy-fast'] / 1e6:.2f} MB"
+        )
     findings = diagnose(rows, alloc)
     for line in findings:
         print(line)
     env = environment()
-    print(f"CPU: {env['cpu']}; NumPy SIMD: {env['numpy_simd']}; BLAS: {env['blas']}; "
-          f"torch threads default {env['torch_threads']}")
-    payload = {"dims": DIMS, "batch": M, "flops_per_step": flops, "rows": rows,
-               "paths": {"numpy": "scratch.deep.propagate + scratch.gd.gd_update (reference)",
-                         "numpy-fast": "scratch._deep_fast.TrainingStep.step (buffers, no checks)",
-                         "torch": "torch_ref.deep.DeepNetwork + torch.optim.SGD"},
-               "allocated_bytes_per_step": alloc, "findings": findings}
+    print(
+        f"CPU: {env['cpu']}; NumPy SIMD: {env['numpy_simd']}; BLAS: {env['blas']}; "
+        f"torch threads default {env['torch_threads']}"
+    )
+    payload = {
+        "dims": DIMS,
+        "batch": M,
+        "flops_per_step": flops,
+        "rows": rows,
+        "paths": {
+            "numpy": "scratch.deep.propagate + scratch.gd.gd_update (reference)",
+            "numpy-fast": "scratch._deep_fast.TrainingStep.step (buffers, no checks)",
+            "torch": "torch_ref.deep.DeepNetwork + torch.optim.SGD",
+        },
+        "allocated_bytes_per_step": alloc,
+        "findings": findings,
+    }
     write_json("mlp_step", payload, out_dir)
     return payload
 
@@ -243,28 +311,38 @@ def diagnose(rows: list[dict[str, Any]], alloc: dict[str, dict[str, int]]) -> li
         where = f"{r['dtype']}, {r['threads']} thread(s)"
         for lib in ("numpy", "torch"):
             if r[f"{lib} rest ms"] is None:
-                out.append(f"{where}: {lib}'s GEMMs alone ({r[f'{lib} gemm ms']:.2f} ms) took longer "
-                           f"than its whole step ({r[f'{lib} step ms']:.2f} ms): the split is noise")
+                out.append(
+                    f"{where}: {lib}'s GEMMs alone ({r[f'{lib} gemm ms']:.2f} ms) took longer "
+                    f"than its whole step ({r[f'{lib} step ms']:.2f} ms): the split is noise"
+                )
         if r["met"]:
-            out.append(f"{where}: target met — the reference at {r['numpy/torch time']:.2f}x torch's "
-                       f"time (rounds {r['rounds']}), the fast step at {r['fast/torch time']:.2f}x")
+            out.append(
+                f"{where}: target met — the reference at {r['numpy/torch time']:.2f}x torch's "
+                f"time (rounds {r['rounds']}), the fast step at {r['fast/torch time']:.2f}x"
+            )
             continue
         causes = [f"the reference at {r['numpy/torch time']:.2f}x torch's time (rounds {r['rounds']})"]
         if r["numpy rest ms"] is not None and r["torch rest ms"] is not None:
             gemm_ratio = r["numpy gemm ms"] / r["torch gemm ms"]
             if gemm_ratio > 1.02 and r["numpy rest ms"] <= r["torch rest ms"] * 1.1:
-                causes.append(f"the gap is the BLAS: the step's GEMMs alone take {gemm_ratio:.2f}x as "
-                              f"long in NumPy's BLAS as in torch's, while NumPy's other work "
-                              f"({r['numpy rest ms']:.2f} ms) is no more than torch's "
-                              f"({r['torch rest ms']:.2f} ms)")
+                causes.append(
+                    f"the gap is the BLAS: the step's GEMMs alone take {gemm_ratio:.2f}x as "
+                    f"long in NumPy's BLAS as in torch's, while NumPy's other work "
+                    f"({r['numpy rest ms']:.2f} ms) is no more than torch's "
+                    f"({r['torch rest ms']:.2f} ms)"
+                )
             elif r["numpy rest ms"] > r["torch rest ms"] * 1.1:
-                causes.append(f"NumPy's non-GEMM work ({r['numpy rest ms']:.2f} ms) exceeds torch's "
-                              f"({r['torch rest ms']:.2f} ms): elementwise passes or allocations")
+                causes.append(
+                    f"NumPy's non-GEMM work ({r['numpy rest ms']:.2f} ms) exceeds torch's "
+                    f"({r['torch rest ms']:.2f} ms): elementwise passes or allocations"
+                )
         if alloc[r["dtype"]]["numpy-fast"] > 1e6:
             causes.append("the fast step allocates > 1 MB per step (buffers not reused?)")
         if r["threads"] > 1 and loaded:
-            causes.append(f"the machine is loaded (load average {load:.1f} on {os.cpu_count()} "
-                          "CPUs): multi-thread figures are unreliable, compare at 1 thread")
+            causes.append(
+                f"the machine is loaded (load average {load:.1f} on {os.cpu_count()} "
+                "CPUs): multi-thread figures are unreliable, compare at 1 thread"
+            )
         out.append(f"{where}: target missed — " + "; ".join(causes))
     return out
 

@@ -38,15 +38,31 @@ from torch_ref.layout import load_scratch_params
 from torch_ref.rl import dqn as TD
 
 REINFORCE = SR.ReinforceConfig(layer_dims=(4, 32, 2), learning_rate=0.01, entropy_beta=0.0)
-DQN = SD.DQNConfig(layer_dims=(4, 64, 64, 2), learning_rate=5e-4, epsilon_end=0.01,
-                   epsilon_decay_steps=10_000, target_sync=500, learn_start=200, batch_size=64)
+DQN = SD.DQNConfig(
+    layer_dims=(4, 64, 64, 2),
+    learning_rate=5e-4,
+    epsilon_end=0.01,
+    epsilon_decay_steps=10_000,
+    target_sync=500,
+    learn_start=200,
+    batch_size=64,
+)
 SOLVE_REINFORCE = REINFORCE
 """REINFORCE solved CartPole-v1 in 168–576 episodes (5–17 s in NumPy on a loaded machine) for
 seeds 0–7 here."""
 SOLVE_EPISODES = 2000
-SOLVE_DQN = SD.DQNConfig(layer_dims=(4, 64, 64, 2), learning_rate=5e-4, epsilon_end=0.01,
-                         epsilon_decay_steps=10_000, target_sync=500, learn_start=1000, batch_size=64,
-                         buffer_size=200_000, double=True, max_grad_norm=10.0)
+SOLVE_DQN = SD.DQNConfig(
+    layer_dims=(4, 64, 64, 2),
+    learning_rate=5e-4,
+    epsilon_end=0.01,
+    epsilon_decay_steps=10_000,
+    target_sync=500,
+    learn_start=1000,
+    batch_size=64,
+    buffer_size=200_000,
+    double=True,
+    max_grad_norm=10.0,
+)
 """DQN for the solve: see :data:`DQN_EPISODES` for what it reached here."""
 DQN_READY = 10
 """Training stops once the last ``DQN_READY`` ε-greedy training episodes average >= 475."""
@@ -68,8 +84,9 @@ def _field(log: Any, name: str) -> list:
 
 def _agents(kind: str, config: Any, seed: int):
     s_cls, s_train = (SR.ReinforceAgent, SR.train) if kind == "reinforce" else (SD.DQNAgent, SD.train)
-    t_cls, t_train = ((T.ReinforceAgent, T.train_reinforce) if kind == "reinforce"
-                      else (T.DQNAgent, T.train_dqn))
+    t_cls, t_train = (
+        (T.ReinforceAgent, T.train_reinforce) if kind == "reinforce" else (T.DQNAgent, T.train_dqn)
+    )
     s_agent = s_cls(config, seed=seed)
     t_agent = t_cls(config, dtype=torch.float64)
     load_scratch_params(t_agent, s_agent.params, T.PARAM_SPEC[kind](len(config.layer_dims) - 1))
@@ -104,13 +121,21 @@ def solve(kind: str, config: Any, seed: int, side: str, max_episodes: int = SOLV
     t0 = time.perf_counter()
     log = train(agent, make_cartpole(), max_episodes, UniformStream(seed + 1), seed=seed, stop=solved)
     returns, actions = _field(log, "episode_returns"), _field(log, "actions")
-    return {"agent": kind, "side": side, "seed": seed, "solved": solved(returns),
-            "episodes": len(returns), "env steps": len(actions), "seconds": time.perf_counter() - t0,
-            "returns": returns}
+    return {
+        "agent": kind,
+        "side": side,
+        "seed": seed,
+        "solved": solved(returns),
+        "episodes": len(returns),
+        "env steps": len(actions),
+        "seconds": time.perf_counter() - t0,
+        "returns": returns,
+    }
 
 
-def solve_dqn(config: SD.DQNConfig, seed: int, side: str, max_episodes: int = DQN_EPISODES,
-              ready: int = DQN_READY) -> dict[str, Any]:
+def solve_dqn(
+    config: SD.DQNConfig, seed: int, side: str, max_episodes: int = DQN_EPISODES, ready: int = DQN_READY
+) -> dict[str, Any]:
     """Train DQN ε-greedily until its last ``ready`` training episodes average >= 475 (at most
     ``max_episodes``), then play 100 greedy episodes: ``solved`` is gymnasium's criterion, a mean
     return >= 475 over those 100 consecutive episodes.
@@ -125,16 +150,32 @@ def solve_dqn(config: SD.DQNConfig, seed: int, side: str, max_episodes: int = DQ
     agent, train = (s_agent, s_train) if side == "numpy" else (t_agent, t_train)
     evaluate = SD.evaluate if side == "numpy" else TD.evaluate
     t0 = time.perf_counter()
-    log = train(agent, make_cartpole(), max_episodes, UniformStream(seed + 1), seed=seed,
-                stop=lambda r: len(r) >= ready and float(np.mean(r[-ready:])) >= 475.0)
+    log = train(
+        agent,
+        make_cartpole(),
+        max_episodes,
+        UniformStream(seed + 1),
+        seed=seed,
+        stop=lambda r: len(r) >= ready and float(np.mean(r[-ready:])) >= 475.0,
+    )
     returns, actions = _field(log, "episode_returns"), _field(log, "actions")
     ready_reached = len(returns) >= ready and float(np.mean(returns[-ready:])) >= 475.0
     t1 = time.perf_counter()
     greedy = evaluate(agent, make_cartpole(), 100, seed=10_000 + seed)
-    return {"agent": "dqn", "side": side, "seed": seed, "solved": ready_reached and solved(greedy),
-            "episodes": len(returns), "env steps": len(actions), "seconds": t1 - t0,
-            "greedy mean": float(np.mean(greedy)), "greedy min": float(np.min(greedy)),
-            "eval seconds": time.perf_counter() - t1, "returns": returns, "greedy": greedy}
+    return {
+        "agent": "dqn",
+        "side": side,
+        "seed": seed,
+        "solved": ready_reached and solved(greedy),
+        "episodes": len(returns),
+        "env steps": len(actions),
+        "seconds": t1 - t0,
+        "greedy mean": float(np.mean(greedy)),
+        "greedy min": float(np.min(greedy)),
+        "eval seconds": time.perf_counter() - t1,
+        "returns": returns,
+        "greedy": greedy,
+    }
 
 
 def testbed(runs: int, steps: int) -> dict[str, Any]:
@@ -145,14 +186,27 @@ def testbed(runs: int, steps: int) -> dict[str, Any]:
         curves[f"epsilon={eps}"] = c
     for b in (True, False):
         curves[f"reinforce alpha=0.1 {'with' if b else 'without'} baseline"] = bandit.gradient_bandit(
-            runs, steps, 0.1, rng, baseline=b)
+            runs, steps, 0.1, rng, baseline=b
+        )
     window = min(100, steps)
-    rows = [{"method": name, "final average reward": float(c["average_reward"][-window:].mean()),
-             "final % optimal": 100 * float(c["optimal_action"][-window:].mean())}
-            for name, c in curves.items()]
-    return {"rows": rows, "curves": {k: {"average_reward": v["average_reward"].tolist(),
-                                         "optimal_action": v["optimal_action"].tolist()}
-                                     for k, v in curves.items()}}
+    rows = [
+        {
+            "method": name,
+            "final average reward": float(c["average_reward"][-window:].mean()),
+            "final % optimal": 100 * float(c["optimal_action"][-window:].mean()),
+        }
+        for name, c in curves.items()
+    ]
+    return {
+        "rows": rows,
+        "curves": {
+            k: {
+                "average_reward": v["average_reward"].tolist(),
+                "optimal_action": v["optimal_action"].tolist(),
+            }
+            for k, v in curves.items()
+        },
+    }
 
 
 def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
@@ -161,20 +215,36 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     with threads(1):
         for kind, config in (("reinforce", REINFORCE), ("dqn", DQN)):
             rate = steps_per_second(kind, config, steps, repeats)
-            rows.append({"agent": kind, "threads": 1, "numpy steps/s": rate["numpy"],
-                         "torch steps/s": rate["torch"], "numpy/torch speed": rate["numpy"] / rate["torch"]})
+            rows.append(
+                {
+                    "agent": kind,
+                    "threads": 1,
+                    "numpy steps/s": rate["numpy"],
+                    "torch steps/s": rate["torch"],
+                    "numpy/torch speed": rate["numpy"] / rate["torch"],
+                }
+            )
         print(table(rows, ["agent", "threads", "numpy steps/s", "torch steps/s", "numpy/torch speed"]))
         sides = () if quick else ("numpy", "torch")
         solves = [solve("reinforce", SOLVE_REINFORCE, 0, side) for side in sides]
         solves += [solve_dqn(SOLVE_DQN, DQN_SEED, side) for side in sides]
         if solves:
-            print(table(solves, ["agent", "side", "seed", "solved", "episodes", "env steps", "seconds",
-                                 "greedy mean"]))
+            print(
+                table(
+                    solves,
+                    ["agent", "side", "seed", "solved", "episodes", "env steps", "seconds", "greedy mean"],
+                )
+            )
         bed = testbed(*((50, 100) if quick else (2000, 1000)))
     print(table(bed["rows"], ["method", "final average reward", "final % optimal"]))
-    payload = {"rows": rows, "solve": solves, "testbed": bed,
-               "testbed_size": {"runs": 50 if quick else 2000, "steps": 100 if quick else 1000},
-               "quick": quick, "environment_details": environment()}
+    payload = {
+        "rows": rows,
+        "solve": solves,
+        "testbed": bed,
+        "testbed_size": {"runs": 50 if quick else 2000, "steps": 100 if quick else 1000},
+        "quick": quick,
+        "environment_details": environment(),
+    }
     write_json("rl", payload, out_dir)
     return payload
 

@@ -94,8 +94,12 @@ def _core(cell: str, sizes: dict[str, int], dtype: np.dtype):
     return core, x, G, np.zeros((sizes["n_a"], sizes["m"]), dtype=dtype)
 
 
-def scratch_split(cell: str, sizes: dict[str, int], dtype: np.dtype, path: str = "reference",
-                  ) -> dict[str, Any]:
+def scratch_split(
+    cell: str,
+    sizes: dict[str, int],
+    dtype: np.dtype,
+    path: str = "reference",
+) -> dict[str, Any]:
     """The scratch call's two halves on their own: the forward, and the backward from one cache
     made beforehand (reported next to the ratio, not part of it)."""
     core, x, G, a0 = _core(cell, sizes, dtype)
@@ -134,6 +138,7 @@ def torch_call(cell: str, sizes: dict[str, int], dtype: np.dtype, device: str = 
             q.grad = None
         out, _ = model.rnn(xt, state)
         out.backward(Gt)
+
     return run
 
 
@@ -143,8 +148,10 @@ def tanh_costs(sizes: dict[str, int], dtype: np.dtype, repeats: int) -> dict[str
     z = np.random.default_rng(1).standard_normal((sizes["n_a"], sizes["m"])).astype(dtype)
     out, zt = np.empty_like(z), torch.from_numpy(z)
     out_t = torch.empty_like(zt)
-    return {"numpy tanh ns/el": 1e9 * time_call(lambda: np.tanh(z, out=out), repeats=repeats) / z.size,
-            "torch tanh ns/el": 1e9 * time_call(lambda: torch.tanh(zt, out=out_t), repeats=repeats) / z.size}
+    return {
+        "numpy tanh ns/el": 1e9 * time_call(lambda: np.tanh(z, out=out), repeats=repeats) / z.size,
+        "torch tanh ns/el": 1e9 * time_call(lambda: torch.tanh(zt, out=out_t), repeats=repeats) / z.size,
+    }
 
 
 def cuda_times(cell: str, sizes: dict[str, int], dtype: np.dtype, repeats: int) -> dict[str, float]:
@@ -157,8 +164,9 @@ def cuda_times(cell: str, sizes: dict[str, int], dtype: np.dtype, repeats: int) 
     with parity_mode():
         for name, on in (("cuda cudnn ms", True), ("cuda native ms", False)):
             with cudnn_enabled(on):
-                times[name] = 1e3 * time_call(torch_call(cell, sizes, dtype, "cuda"), repeats=repeats,
-                                              sync=torch.cuda.synchronize)
+                times[name] = 1e3 * time_call(
+                    torch_call(cell, sizes, dtype, "cuda"), repeats=repeats, sync=torch.cuda.synchronize
+                )
     return times
 
 
@@ -178,36 +186,88 @@ def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
                 torch_call(cell, sizes, dtype)()
     for cell in S.CELLS:
         for dtype in (np.float32, np.float64):
-            for n_threads, path in itertools.product(sorted({1, 2 if (all_threads or 1) >= 2 else 1}),
-                                                     PATHS[cell]):
+            for n_threads, path in itertools.product(
+                sorted({1, 2 if (all_threads or 1) >= 2 else 1}), PATHS[cell]
+            ):
                 with threads(n_threads):
                     np_call, torch_fn = scratch_call(cell, sizes, dtype, path), torch_call(cell, sizes, dtype)
                     t_np, t_torch, ratios = time_alternating(np_call, torch_fn, ROUNDS[quick], repeats)
-                    faults = {"numpy faults/call": minor_faults_per_call(np_call),
-                              "torch faults/call": minor_faults_per_call(torch_fn)}
-                    split = {k: time_call(fn, repeats=repeats)
-                             for k, fn in scratch_split(cell, sizes, dtype, path).items()}
+                    faults = {
+                        "numpy faults/call": minor_faults_per_call(np_call),
+                        "torch faults/call": minor_faults_per_call(torch_fn),
+                    }
+                    split = {
+                        k: time_call(fn, repeats=repeats)
+                        for k, fn in scratch_split(cell, sizes, dtype, path).items()
+                    }
                     tanh = tanh_costs(sizes, dtype, repeats)
                 ratio = statistics.median(ratios)
                 flops = call_flops(cell, **sizes)
-                rows.append({"cell": cell, "path": path, "dtype": np.dtype(dtype).name, "threads": n_threads,
-                             "numpy ms": 1e3 * t_np, "torch ms": 1e3 * t_torch,
-                             "numpy/torch time": ratio, "rounds": f"{min(ratios):.2f}-{max(ratios):.2f}",
-                             "target": TARGET[cell], "met": ratio <= TARGET[cell],
-                             "load average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-                             "numpy fwd ms": 1e3 * split["forward"], "numpy bwd ms": 1e3 * split["backward"],
-                             "numpy GFLOP/s": flops / t_np / 1e9,
-                             "torch GFLOP/s": flops / t_torch / 1e9, **faults, **tanh,
-                             **cuda_times(cell, sizes, dtype, repeats)})
+                rows.append(
+                    {
+                        "cell": cell,
+                        "path": path,
+                        "dtype": np.dtype(dtype).name,
+                        "threads": n_threads,
+                        "numpy ms": 1e3 * t_np,
+                        "torch ms": 1e3 * t_torch,
+                        "numpy/torch time": ratio,
+                        "rounds": f"{min(ratios):.2f}-{max(ratios):.2f}",
+                        "target": TARGET[cell],
+                        "met": ratio <= TARGET[cell],
+                        "load average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+                        "numpy fwd ms": 1e3 * split["forward"],
+                        "numpy bwd ms": 1e3 * split["backward"],
+                        "numpy GFLOP/s": flops / t_np / 1e9,
+                        "torch GFLOP/s": flops / t_torch / 1e9,
+                        **faults,
+                        **tanh,
+                        **cuda_times(cell, sizes, dtype, repeats),
+                    }
+                )
     loaded, load = machine_loaded()
-    print(f"recurrent layer forward + BPTT, {sizes} (GEMM FLOPs per call: "
-          f"rnn {call_flops('rnn', **sizes) / 1e6:.0f} M, lstm {call_flops('lstm', **sizes) / 1e6:.0f} M)")
-    print(table(rows, ["cell", "path", "dtype", "threads", "numpy ms", "torch ms", "numpy/torch time",
-                       "rounds", "target", "met", "load average", "numpy fwd ms", "numpy bwd ms",
-                       "numpy GFLOP/s", "torch GFLOP/s"]
-                + (["cuda cudnn ms", "cuda native ms"] if torch.cuda.is_available() else [])))
-    print(table(rows, ["cell", "path", "dtype", "threads", "numpy faults/call", "torch faults/call",
-                       "numpy tanh ns/el", "torch tanh ns/el"]))
+    print(
+        f"recurrent layer forward + BPTT, {sizes} (GEMM FLOPs per call: "
+        f"rnn {call_flops('rnn', **sizes) / 1e6:.0f} M, lstm {call_flops('lstm', **sizes) / 1e6:.0f} M)"
+    )
+    print(
+        table(
+            rows,
+            [
+                "cell",
+                "path",
+                "dtype",
+                "threads",
+                "numpy ms",
+                "torch ms",
+                "numpy/torch time",
+                "rounds",
+                "target",
+                "met",
+                "load average",
+                "numpy fwd ms",
+                "numpy bwd ms",
+                "numpy GFLOP/s",
+                "torch GFLOP/s",
+            ]
+            + (["cuda cudnn ms", "cuda native ms"] if torch.cuda.is_available() else []),
+        )
+    )
+    print(
+        table(
+            rows,
+            [
+                "cell",
+                "path",
+                "dtype",
+                "threads",
+                "numpy faults/call",
+                "torch faults/call",
+                "numpy tanh ns/el",
+                "torch tanh ns/el",
+            ],
+        )
+    )
     if loaded:
         print(f"note: the machine is loaded (1-min load average {load}); 2-thread figures are unreliable")
     env = environment()

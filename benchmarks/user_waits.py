@@ -41,20 +41,35 @@ def _wall(cmd: list[str], rounds: int) -> dict[str, Any]:
         times.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd[2:])} exited {done.returncode}: {done.stderr[-2000:]}")
-    return {"median_s": round(statistics.median(times), 2), "min_s": round(min(times), 2),
-            "max_s": round(max(times), 2), "runs": len(times), "load_average_1min": loads}
+    return {
+        "median_s": round(statistics.median(times), 2),
+        "min_s": round(min(times), 2),
+        "max_s": round(max(times), 2),
+        "runs": len(times),
+        "load_average_1min": loads,
+    }
 
 
 def main(quick: bool = False, out_dir: Path | None = None) -> dict[str, Any]:
     rounds = 1 if quick else 3
     rows = []
     with tempfile.TemporaryDirectory(prefix="dlparity-bench-report-") as tmp:
-        report = (["report", "--concepts", "dense", "--no-plots"] if quick else ["report"])
-        rows.append({"command": "dlparity " + " ".join(report), "target_s": None if quick else 30,
-                     **_wall(_dlparity(*report, "--out", f"{tmp}/out", "--force"), rounds)})
+        report = ["report", "--concepts", "dense", "--no-plots"] if quick else ["report"]
+        rows.append(
+            {
+                "command": "dlparity " + " ".join(report),
+                "target_s": None if quick else 30,
+                **_wall(_dlparity(*report, "--out", f"{tmp}/out", "--force"), rounds),
+            }
+        )
     for name in COURSE_FILES[:1] if quick else COURSE_FILES:
-        rows.append({"command": f"dlparity check {name}", "target_s": 3,
-                     **_wall(_dlparity("check", str(FIXTURES / name)), rounds + 1)})
+        rows.append(
+            {
+                "command": f"dlparity check {name}",
+                "target_s": 3,
+                **_wall(_dlparity("check", str(FIXTURES / name)), rounds + 1),
+            }
+        )
     print(table(rows, ["command", "median_s", "min_s", "max_s", "target_s", "load_average_1min"]))
     payload = {"quick": quick, "rows": rows}
     write_json("user_waits", payload, out_dir)

@@ -36,9 +36,20 @@ _SOURCES = {
 """Each public name and the module that defines it."""
 
 __all__ = [
-    "check_forward", "check_gradients", "check_finite_differences", "check_training",
-    "numerical_gradients", "assert_parity", "assert_close", "compare", "CheckResult", "Comparison",
-    "Tolerance", "tolerance", "module_function", "check_course",
+    "check_forward",
+    "check_gradients",
+    "check_finite_differences",
+    "check_training",
+    "numerical_gradients",
+    "assert_parity",
+    "assert_close",
+    "compare",
+    "CheckResult",
+    "Comparison",
+    "Tolerance",
+    "tolerance",
+    "module_function",
+    "check_course",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the eager imports of before

@@ -58,8 +58,10 @@ def _check_tol(tol: Any) -> None:
     """``tol``: ``None`` (the policy's) or a :class:`Tolerance` (which refuses negative, NaN and
     infinite bounds itself)."""
     if tol is not None and not isinstance(tol, Tolerance):
-        raise TypeError(f"tol: expected a parity_tests.tolerances.Tolerance (or None for the "
-                        f"policy's), got {tol!r} ({type(tol).__name__})")
+        raise TypeError(
+            f"tol: expected a parity_tests.tolerances.Tolerance (or None for the "
+            f"policy's), got {tol!r} ({type(tol).__name__})"
+        )
 
 
 def _dtype_name(dtype: Any) -> str:
@@ -71,8 +73,10 @@ def check_finite(name: str, a: np.ndarray) -> None:
     comparison of outputs computed from NaN could only compare NaN with NaN)."""
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise ValueError(f"{name}: contains {'NaN' if np.isnan(a[idx]) else 'Inf'} at index {idx}; "
-                         "parity inputs must be finite")
+        raise ValueError(
+            f"{name}: contains {'NaN' if np.isnan(a[idx]) else 'Inf'} at index {idx}; "
+            "parity inputs must be finite"
+        )
 
 
 def _cast_inputs(inputs: Arrays, dtype: Any, index_inputs: Sequence[str] = ()) -> dict[str, np.ndarray]:
@@ -93,8 +97,10 @@ def _cast_inputs(inputs: Arrays, dtype: Any, index_inputs: Sequence[str] = ()) -
     out = {}
     for k, v in inputs.items():
         if isinstance(v, torch.Tensor):
-            raise TypeError(f"inputs[{k!r}]: expected a NumPy array (the course side), got a torch.Tensor; "
-                            "the harness makes the tensors itself")
+            raise TypeError(
+                f"inputs[{k!r}]: expected a NumPy array (the course side), got a torch.Tensor; "
+                "the harness makes the tensors itself"
+            )
         a = np.asarray(v)
         if a.dtype.kind not in "fiub":
             raise TypeError(f"inputs[{k!r}]: expected real numbers, got dtype {a.dtype}")
@@ -112,8 +118,9 @@ def _check_wrt(wrt: Any, inputs: Arrays) -> list[str]:
     """``wrt`` as a list of input names: a list/tuple of strings, each an input."""
     if isinstance(wrt, str):
         hint = f" (did you mean {list(wrt)}?)" if all(c in inputs for c in wrt) and len(wrt) > 1 else ""
-        raise TypeError(f"wrt: expected a list of input names such as [{wrt!r}], got the string "
-                        f"{wrt!r}{hint}")
+        raise TypeError(
+            f"wrt: expected a list of input names such as [{wrt!r}], got the string {wrt!r}{hint}"
+        )
     if not isinstance(wrt, Sequence) or not all(isinstance(k, str) for k in wrt):
         raise TypeError(f"wrt: expected a list of input names, got {wrt!r}")
     if not wrt:
@@ -123,21 +130,24 @@ def _check_wrt(wrt: Any, inputs: Arrays) -> list[str]:
         raise ValueError(f"wrt: {missing} are not among the inputs {sorted(inputs)}")
     not_float = [k for k in wrt if np.asarray(inputs[k]).dtype.kind != "f"]
     if not_float:
-        raise ValueError(f"wrt: {not_float} are integer inputs (index_inputs); only float inputs "
-                         "have gradients")
+        raise ValueError(
+            f"wrt: {not_float} are integer inputs (index_inputs); only float inputs have gradients"
+        )
     return list(wrt)
 
 
-def _to_torch(inputs: Arrays, layouts: Mapping[str, Layout], device: str, dtype: Any,
-              wrt: Sequence[str] = ()) -> dict[str, torch.Tensor]:
+def _to_torch(
+    inputs: Arrays, layouts: Mapping[str, Layout], device: str, dtype: Any, wrt: Sequence[str] = ()
+) -> dict[str, torch.Tensor]:
     out = {}
     for k, a in inputs.items():
         layout = layouts.get(k, SAME)
         try:
             t_layout = layout.to_torch(a)
         except ValueError as exc:  # the layout's own ndim/shape check, which names its argument
-            raise ValueError(f"inputs[{k!r}]: shape {a.shape} does not fit layouts[{k!r}] = "
-                             f"{layout.name} ({exc})") from None
+            raise ValueError(
+                f"inputs[{k!r}]: shape {a.shape} does not fit layouts[{k!r}] = {layout.name} ({exc})"
+            ) from None
         if a.dtype.kind == "f":
             out[k] = to_tensor(t_layout, device, dtype, requires_grad=k in wrt)
         else:
@@ -145,8 +155,13 @@ def _to_torch(inputs: Arrays, layouts: Mapping[str, Layout], device: str, dtype:
     return out
 
 
-def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any, role: str = "fn",
-          shapes: str | None = None) -> Any:
+def _call(
+    fn: Callable[..., Any],
+    values: Mapping[str, Any],
+    *leading: Any,
+    role: str = "fn",
+    shapes: str | None = None,
+) -> Any:
     """Call ``fn`` with the inputs, by one documented rule.
 
     ``fn(*leading, **values)`` when ``fn``'s signature names every input (or takes
@@ -161,11 +176,14 @@ def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any, role
         sig = inspect.signature(fn)
     except (TypeError, ValueError):  # builtins without an inspectable signature
         return _invoke(fn, (*leading, *values.values()), {}, role, shapes)
-    params = list(sig.parameters.values())[len(leading):]
+    params = list(sig.parameters.values())[len(leading) :]
     takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
     names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    args, kwargs = ((leading, dict(values)) if takes_kwargs or set(values) <= names
-                    else ((*leading, *values.values()), {}))
+    args, kwargs = (
+        (leading, dict(values))
+        if takes_kwargs or set(values) <= names
+        else ((*leading, *values.values()), {})
+    )
     try:
         sig.bind(*args, **kwargs)
     except TypeError as exc:
@@ -174,17 +192,24 @@ def _call(fn: Callable[..., Any], values: Mapping[str, Any], *leading: Any, role
         dict_params = [p for p in ("params", "parameters") if p in sig.parameters]
         if dict_params:
             others = [k for k in values if k not in sig.parameters]
-            hint = (f" It takes a parameter dict {dict_params[0]!r}: wrap it so that each input is "
-                    f"a keyword, e.g. lambda {', '.join(values)}: {getattr(fn, '__name__', 'fn')}("
-                    + "{" + ", ".join(f"{k!r}: {k}" for k in others) + "}, ...)")
-        raise TypeError(f"{role}: {getattr(fn, '__name__', fn)!s}{sig} cannot take the inputs {got} "
-                        f"({exc}). dlparity passes the inputs as keyword arguments named like the "
-                        f"keys of inputs, or positionally in their order.{hint}") from None
+            hint = (
+                f" It takes a parameter dict {dict_params[0]!r}: wrap it so that each input is "
+                f"a keyword, e.g. lambda {', '.join(values)}: {getattr(fn, '__name__', 'fn')}("
+                + "{"
+                + ", ".join(f"{k!r}: {k}" for k in others)
+                + "}, ...)"
+            )
+        raise TypeError(
+            f"{role}: {getattr(fn, '__name__', fn)!s}{sig} cannot take the inputs {got} "
+            f"({exc}). dlparity passes the inputs as keyword arguments named like the "
+            f"keys of inputs, or positionally in their order.{hint}"
+        ) from None
     return _invoke(fn, args, kwargs, role, shapes)
 
 
-def _invoke(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any], role: str,
-            shapes: str | None) -> Any:
+def _invoke(
+    fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any], role: str, shapes: str | None
+) -> Any:
     if shapes is None:
         return fn(*args, **kwargs)
     try:
@@ -195,7 +220,8 @@ def _invoke(fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, An
         raise ReferenceCallError(
             f"{role}: {getattr(fn, '__name__', fn)!s} raised {type(exc).__name__}: "
             f"{str(exc).strip()} — on the inputs {shapes}; check their shapes (course layout: "
-            "examples as columns) and the layouts that convert them for torch") from exc
+            "examples as columns) and the layouts that convert them for torch"
+        ) from exc
 
 
 def _torch_value(name: str, value: Any) -> torch.Tensor:
@@ -205,8 +231,10 @@ def _torch_value(name: str, value: Any) -> torch.Tensor:
         return value
     if isinstance(value, (int, float, np.ndarray, np.generic)) and np.asarray(value).dtype.kind in "fiub":
         return torch.as_tensor(np.asarray(value))
-    raise TypeError(f"torch_fn: output {name!r} is a {type(value).__name__}; expected a torch.Tensor "
-                    "(or a number/NumPy array in a forward check)")
+    raise TypeError(
+        f"torch_fn: output {name!r} is a {type(value).__name__}; expected a torch.Tensor "
+        "(or a number/NumPy array in a forward check)"
+    )
 
 
 def _named(value: Any, names: Sequence[str] | None, default: str, role: str) -> dict[str, Any]:
@@ -216,8 +244,9 @@ def _named(value: Any, names: Sequence[str] | None, default: str, role: str) -> 
     if isinstance(value, (tuple, list)):
         names = names or [f"{default}{i}" for i in range(len(value))]
         if len(names) != len(value):
-            raise ValueError(f"{role}: returned {len(value)} outputs, output_names has {len(names)}: "
-                             f"{list(names)}")
+            raise ValueError(
+                f"{role}: returned {len(value)} outputs, output_names has {len(names)}: {list(names)}"
+            )
         return dict(zip(names, value))
     if value is None:
         raise TypeError(f"{role}: returned None; expected an array (did the function forget to return?)")
@@ -249,8 +278,9 @@ def _out_layout(output_layout: Layout | Mapping[str, Layout], name: str) -> Layo
     return output_layout.get(name, SAME) if isinstance(output_layout, Mapping) else output_layout
 
 
-def _record(name: str, actual: Any, expected: np.ndarray, tol: Any, run_dtype: Any, **kwargs: Any
-            ) -> Comparison:
+def _record(
+    name: str, actual: Any, expected: np.ndarray, tol: Any, run_dtype: Any, **kwargs: Any
+) -> Comparison:
     """:func:`compare`, plus a dtype hint: a scratch result in another float dtype than the run's
     fails at that dtype's rounding, which no formula fix can cure."""
     a = np.asarray(actual) if not isinstance(actual, torch.Tensor) else actual
@@ -259,21 +289,34 @@ def _record(name: str, actual: Any, expected: np.ndarray, tol: Any, run_dtype: A
     rec = compare(name, a, expected, tol, **kwargs)
     want = numpy_dtype(run_dtype)
     if not rec.passed and a.dtype.kind == "f" and a.dtype != want:
-        cause = (f"the scratch side returned {a.dtype} in a {_dtype_name(run_dtype)} run, so it "
-                 f"carries {a.dtype}'s rounding — compute in the inputs' dtype (np.zeros, "
-                 "np.random and Python floats default to float64; astype/np.float32 narrows)")
+        cause = (
+            f"the scratch side returned {a.dtype} in a {_dtype_name(run_dtype)} run, so it "
+            f"carries {a.dtype}'s rounding — compute in the inputs' dtype (np.zeros, "
+            "np.random and Python floats default to float64; astype/np.float32 narrows)"
+        )
         rec.diagnosis = cause if not rec.diagnosis else f"{cause}; {rec.diagnosis}"
     return rec
 
 
-def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], inputs: Arrays, *,
-                  layouts: Mapping[str, Layout] | None = None,
-                  output_layout: Layout | Mapping[str, Layout] = SAME,
-                  output_names: Sequence[str] | None = None, device: str = "cpu",
-                  dtype: Any = "float64", elementwise: bool = False,
-                  index_inputs: Sequence[str] = (), allow_nonfinite: bool = False,
-                  concept: str = "user", case: str = "forward", m: int | None = None,
-                  tol: Tolerance | None = None, constant_in: Sequence[str] = ()) -> CheckResult:
+def check_forward(
+    scratch_fn: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    inputs: Arrays,
+    *,
+    layouts: Mapping[str, Layout] | None = None,
+    output_layout: Layout | Mapping[str, Layout] = SAME,
+    output_names: Sequence[str] | None = None,
+    device: str = "cpu",
+    dtype: Any = "float64",
+    elementwise: bool = False,
+    index_inputs: Sequence[str] = (),
+    allow_nonfinite: bool = False,
+    concept: str = "user",
+    case: str = "forward",
+    m: int | None = None,
+    tol: Tolerance | None = None,
+    constant_in: Sequence[str] = (),
+) -> CheckResult:
     """Compare ``scratch_fn(**inputs)`` with ``torch_fn(**tensors)`` (outputs in course layout).
 
     Both functions get the inputs as keyword arguments when their signatures name them, else
@@ -298,8 +341,9 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
     check_device(device)
     _check_tol(tol)
     if isinstance(constant_in, str) or any(k not in inputs for k in constant_in):
-        raise ValueError(f"constant_in: expected a list of input names from {sorted(inputs)}, got "
-                         f"{constant_in!r}")
+        raise ValueError(
+            f"constant_in: expected a list of input names from {sorted(inputs)}, got {constant_in!r}"
+        )
     layouts = layouts or {}
     inputs = _cast_inputs(inputs, dtype, index_inputs)
     with parity_mode(), torch.no_grad():
@@ -318,25 +362,48 @@ def check_forward(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], 
     records = []
     for name, e in expected.items():
         e_np = _out_layout(output_layout, name).to_course(to_numpy(_torch_value(name, e)))
-        records.append(_record(name, actual[name], e_np, tol, dtype, m=m, x=x,
-                               allow_nonfinite=allow_nonfinite))
+        records.append(
+            _record(name, actual[name], e_np, tol, dtype, m=m, x=x, allow_nonfinite=allow_nonfinite)
+        )
     probe = {k: v for k, v in inputs.items() if k not in constant_in}
-    records += _unread_records(_unread_inputs(scratch_fn, torch_fn, inputs, probe, layouts, device, dtype,
-                                              scratch_raw, expected_raw, index_inputs), index_inputs, tol)
+    records += _unread_records(
+        _unread_inputs(
+            scratch_fn,
+            torch_fn,
+            inputs,
+            probe,
+            layouts,
+            device,
+            dtype,
+            scratch_raw,
+            expected_raw,
+            index_inputs,
+        ),
+        index_inputs,
+        tol,
+    )
     return group_result(concept, case, "forward", device, _dtype_name(dtype), records)
 
 
 def _unread_records(unread: Sequence[str], index_inputs: Sequence[str], tol: Tolerance) -> list[Comparison]:
     """An INCONCLUSIVE record per input that no side reads (:func:`_unread_inputs`)."""
-    return [insensitive(
-        f"input {k!r}", f"could not have failed for it: replacing inputs[{k!r}] by "
-        f"{_PERTURBED[k in index_inputs]} changed neither the scratch nor the torch output, so "
-        f"this check cannot tell whether {k} is used — drop it from inputs if neither function "
-        f"should read it, or both sides forgot it (a missing '+ {k}'?)", tol=tol) for k in unread]
+    return [
+        insensitive(
+            f"input {k!r}",
+            f"could not have failed for it: replacing inputs[{k!r}] by "
+            f"{_PERTURBED[k in index_inputs]} changed neither the scratch nor the torch output, so "
+            f"this check cannot tell whether {k} is used — drop it from inputs if neither function "
+            f"should read it, or both sides forgot it (a missing '+ {k}'?)",
+            tol=tol,
+        )
+        for k in unread
+    ]
 
 
-_PERTURBED = {False: "other values (fresh random values, their negatives, and each entry moved at random)",
-              True: "its values rolled by one place"}
+_PERTURBED = {
+    False: "other values (fresh random values, their negatives, and each entry moved at random)",
+    True: "its values rolled by one place",
+}
 
 
 def _perturbed(a: np.ndarray, index: bool) -> list[np.ndarray]:
@@ -360,35 +427,48 @@ def _perturbed(a: np.ndarray, index: bool) -> list[np.ndarray]:
 def _same_outputs(a: Any, b: Any) -> bool:
     """Whether two raw outputs of one function are identical (NaN equal to NaN here: the question
     is whether the function's result *changed*)."""
+
     def flat(v: Any) -> list[np.ndarray]:
         if isinstance(v, Mapping):
             return [x for k in sorted(v) for x in flat(v[k])]
         if isinstance(v, (tuple, list)):
             return [x for item in v for x in flat(item)]
         if isinstance(v, torch.Tensor):
-            return [v.detach().cpu().float().numpy() if v.dtype == torch.bfloat16
-                    else v.detach().cpu().numpy()]
+            return [
+                v.detach().cpu().float().numpy() if v.dtype == torch.bfloat16 else v.detach().cpu().numpy()
+            ]
         return [np.asarray(v)]
+
     fa, fb = flat(a), flat(b)
     return len(fa) == len(fb) and all(
-        x.shape == y.shape and np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
-        for x, y in zip(fa, fb))
+        x.shape == y.shape and np.array_equal(x, y, equal_nan=x.dtype.kind in "fc") for x, y in zip(fa, fb)
+    )
 
 
-def _unread_inputs(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any], inputs: Arrays,
-                   probe: Arrays, layouts: Mapping[str, Layout], device: str, dtype: Any,
-                   scratch_out: Any, torch_out: Any, index_inputs: Sequence[str]) -> list[str]:
+def _unread_inputs(
+    scratch_fn: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    inputs: Arrays,
+    probe: Arrays,
+    layouts: Mapping[str, Layout],
+    device: str,
+    dtype: Any,
+    scratch_out: Any,
+    torch_out: Any,
+    index_inputs: Sequence[str],
+) -> list[str]:
     """The inputs whose changes (:func:`_perturbed`) change neither output — an input that no
     side reads, which a comparison can never fault. Usually one extra torch call per input (the
     next change is tried only when one changed nothing), and a scratch call only for an input
     that torch ignores; an error on a changed input counts as reading it. Only the inputs in
     ``probe`` are changed."""
+
     def reads(values: Arrays) -> bool:
         try:
             with parity_mode(), torch.no_grad(), np.errstate(all="ignore"):
-                return (not _same_outputs(_call(torch_fn, _to_torch(values, layouts, device, dtype),
-                                                role="torch_fn"), torch_out)
-                        or not _same_outputs(_call(scratch_fn, values, role="scratch_fn"), scratch_out))
+                return not _same_outputs(
+                    _call(torch_fn, _to_torch(values, layouts, device, dtype), role="torch_fn"), torch_out
+                ) or not _same_outputs(_call(scratch_fn, values, role="scratch_fn"), scratch_out)
         except Exception:  # noqa: BLE001 - refusing the changed value is reading it
             return True
 
@@ -400,15 +480,21 @@ def _unread_inputs(scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any],
     return unread
 
 
-_COST_THEN_GRADS = ("it looks like (cost, grads) or (grads, cost), the course's propagate: return "
-                    "the gradients only, e.g. lambda **kw: propagate(**kw)[0]")
+_COST_THEN_GRADS = (
+    "it looks like (cost, grads) or (grads, cost), the course's propagate: return "
+    "the gradients only, e.g. lambda **kw: propagate(**kw)[0]"
+)
 
 
-def _call_grads(scratch_grads: Callable[..., Any], inputs: Arrays, dout: np.ndarray | None,
-                wrt: Sequence[str]) -> dict[str, np.ndarray]:
+def _call_grads(
+    scratch_grads: Callable[..., Any], inputs: Arrays, dout: np.ndarray | None, wrt: Sequence[str]
+) -> dict[str, np.ndarray]:
     """Call the user's backward and return ``{input name: gradient}``, or say what it returned."""
-    raw = (_call(scratch_grads, inputs, role="scratch_grads") if dout is None
-           else _call(scratch_grads, inputs, dout, role="scratch_grads"))
+    raw = (
+        _call(scratch_grads, inputs, role="scratch_grads")
+        if dout is None
+        else _call(scratch_grads, inputs, dout, role="scratch_grads")
+    )
     if isinstance(raw, Mapping):
         grads = {}
         for k in wrt:
@@ -417,24 +503,31 @@ def _call_grads(scratch_grads: Callable[..., Any], inputs: Arrays, dout: np.ndar
             elif k in raw:
                 grads[k] = raw[k]
             else:
-                raise ValueError(f"scratch_grads: no entry for {k!r} (or 'd{k}'); it returned a dict "
-                                 f"with keys {sorted(raw)}")
+                raise ValueError(
+                    f"scratch_grads: no entry for {k!r} (or 'd{k}'); it returned a dict "
+                    f"with keys {sorted(raw)}"
+                )
     else:
         seq = list(raw) if isinstance(raw, (tuple, list)) else [raw]
         kinds = ", ".join(type(v).__name__ for v in seq)
         if any(isinstance(v, Mapping) for v in seq):
-            raise TypeError(f"scratch_grads: returned a {type(raw).__name__} of ({kinds}); expected a "
-                            f"dict {{'d<name>': array}} or one array per wrt={list(wrt)} — "
-                            + _COST_THEN_GRADS)
+            raise TypeError(
+                f"scratch_grads: returned a {type(raw).__name__} of ({kinds}); expected a "
+                f"dict {{'d<name>': array}} or one array per wrt={list(wrt)} — " + _COST_THEN_GRADS
+            )
         if len(seq) != len(wrt):
-            raise ValueError(f"scratch_grads: returned {len(seq)} value(s) ({kinds}) for "
-                             f"wrt={list(wrt)}; expected one gradient per name, in that order")
+            raise ValueError(
+                f"scratch_grads: returned {len(seq)} value(s) ({kinds}) for "
+                f"wrt={list(wrt)}; expected one gradient per name, in that order"
+            )
         grads = dict(zip(wrt, seq))
     for k, g in grads.items():
         if isinstance(g, Mapping) or np.asarray(g).dtype.kind not in "fiub":
-            raise TypeError(f"scratch_grads: the gradient of {k!r} is a {type(g).__name__}"
-                            f"{'' if isinstance(g, Mapping) else f' of dtype {np.asarray(g).dtype}'}; "
-                            "expected a real numeric array")
+            raise TypeError(
+                f"scratch_grads: the gradient of {k!r} is a {type(g).__name__}"
+                f"{'' if isinstance(g, Mapping) else f' of dtype {np.asarray(g).dtype}'}; "
+                "expected a real numeric array"
+            )
     return grads
 
 
@@ -446,24 +539,43 @@ def _upstream(shape: tuple[int, ...], dtype: npt.DTypeLike, seed: int) -> np.nda
 def _objective_tensor(out: Any) -> torch.Tensor:
     """The torch output that autograd differentiates: a tensor attached to the inputs' graph."""
     if isinstance(out, Mapping) or isinstance(out, (tuple, list)):
-        raise TypeError(f"torch_fn: returned a {type(out).__name__}; a gradient check needs one "
-                        "tensor (the cost, or the output a random G is applied to)")
+        raise TypeError(
+            f"torch_fn: returned a {type(out).__name__}; a gradient check needs one "
+            "tensor (the cost, or the output a random G is applied to)"
+        )
     if not isinstance(out, torch.Tensor):
-        raise TypeError(f"torch_fn: returned a {type(out).__name__}; autograd needs a torch.Tensor "
-                        "computed from the input tensors (no .item(), float(), .numpy() or new tensor)")
+        raise TypeError(
+            f"torch_fn: returned a {type(out).__name__}; autograd needs a torch.Tensor "
+            "computed from the input tensors (no .item(), float(), .numpy() or new tensor)"
+        )
     if out.grad_fn is None and not out.requires_grad:
-        raise TypeError("torch_fn: returned a tensor that is not attached to the inputs' autograd "
-                        "graph (.detach(), torch.no_grad(), or a tensor built anew from values?)")
+        raise TypeError(
+            "torch_fn: returned a tensor that is not attached to the inputs' autograd "
+            "graph (.detach(), torch.no_grad(), or a tensor built anew from values?)"
+        )
     return out
 
 
-def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., Any], inputs: Arrays,
-                    wrt: Sequence[str], *, layouts: Mapping[str, Layout] | None = None,
-                    output_layout: Layout = SAME, device: str = "cpu", dtype: Any = "float64",
-                    grad_scale: Mapping[str, float] | None = None, seed: int = 0,
-                    vjp: bool = False, elementwise: bool = False, index_inputs: Sequence[str] = (),
-                    concept: str = "user", case: str = "gradient", m: int | None = None,
-                    tol: Tolerance | None = None) -> CheckResult:
+def check_gradients(
+    scratch_grads: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    inputs: Arrays,
+    wrt: Sequence[str],
+    *,
+    layouts: Mapping[str, Layout] | None = None,
+    output_layout: Layout = SAME,
+    device: str = "cpu",
+    dtype: Any = "float64",
+    grad_scale: Mapping[str, float] | None = None,
+    seed: int = 0,
+    vjp: bool = False,
+    elementwise: bool = False,
+    index_inputs: Sequence[str] = (),
+    concept: str = "user",
+    case: str = "gradient",
+    m: int | None = None,
+    tol: Tolerance | None = None,
+) -> CheckResult:
     """Compare your gradients with ``torch.autograd``'s, for every input named in ``wrt``.
 
     Two modes, chosen by ``vjp`` and never guessed from a shape:
@@ -502,47 +614,64 @@ def check_gradients(scratch_grads: Callable[..., Any], torch_fn: Callable[..., A
     return group_result(concept, case, "gradient", device, _dtype_name(dtype), records)
 
 
-def _autograd_reference(torch_fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[str],
-                        layouts: Mapping[str, Layout], output_layout: Layout, device: str, dtype: Any,
-                        vjp: bool, seed: int) -> tuple[np.ndarray | None, tuple]:
+def _autograd_reference(
+    torch_fn: Callable[..., Any],
+    inputs: Arrays,
+    wrt: Sequence[str],
+    layouts: Mapping[str, Layout],
+    output_layout: Layout,
+    device: str,
+    dtype: Any,
+    vjp: bool,
+    seed: int,
+) -> tuple[np.ndarray | None, tuple]:
     """``(G, autograd's gradients of the objective wrt each input in wrt)``: the objective is the
     cost ``J`` (``vjp=False``, ``G`` is ``None``) or ``Σ out ⊙ G`` for a random upstream ``G``."""
     with parity_mode():
         tensors = _to_torch(inputs, layouts, device, dtype, wrt)
-        out = _objective_tensor(_call(torch_fn, tensors, role="torch_fn",
-                                      shapes=_shapes(inputs, tensors)))
+        out = _objective_tensor(_call(torch_fn, tensors, role="torch_fn", shapes=_shapes(inputs, tensors)))
         if not vjp:
             if out.numel() != 1:
                 raise ValueError(
                     f"torch_fn: returned shape {tuple(out.shape)}, but a cost (vjp=False) must be "
                     "a single number; to check a vector–Jacobian product with a random upstream "
-                    "gradient G passed first to scratch_grads, pass vjp=True")
+                    "gradient G passed first to scratch_grads, pass vjp=True"
+                )
             G = None
             objective = out.sum()
         else:
-            G = _cast_inputs({"G": _upstream(output_layout.to_course(to_numpy(out)).shape,
-                                             np.float64, seed)}, dtype)["G"]
+            G = _cast_inputs(
+                {"G": _upstream(output_layout.to_course(to_numpy(out)).shape, np.float64, seed)}, dtype
+            )["G"]
             objective = (out * to_tensor(output_layout.to_torch(G), device, dtype)).sum()
         return G, torch.autograd.grad(objective, [tensors[k] for k in wrt], allow_unused=True)
 
 
 def _say_unused(rec: Comparison, k: str) -> None:
     """Note (or, when the scratch gradient is not 0, diagnose) a reference with no path to ``k``."""
-    unused = (f"the torch reference does not depend on {k!r}: autograd found no path from "
-              f"its output to {k} (a forgotten '+ {k}' or an unused argument in torch_fn?)")
+    unused = (
+        f"the torch reference does not depend on {k!r}: autograd found no path from "
+        f"its output to {k} (a forgotten '+ {k}' or an unused argument in torch_fn?)"
+    )
     if rec.passed:
         rec.note = unused + "; the scratch gradient is 0 too"
     else:
         rec.diagnosis = unused + " — so the reference gradient is 0 and the scratch one is not"
 
 
-def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[str],
-                        upstream: np.ndarray | None = None, h: float = FD_STEP) -> dict[str, np.ndarray]:
+def numerical_gradients(
+    fn: Callable[..., Any],
+    inputs: Arrays,
+    wrt: Sequence[str],
+    upstream: np.ndarray | None = None,
+    h: float = FD_STEP,
+) -> dict[str, np.ndarray]:
     """Central differences ``(f(x + h e_i) − f(x − h e_i)) / 2h`` of ``Σ fn(**inputs) ⊙ G``.
 
     Float64 only; ``h`` is relative: ``h · max(1, |x_i|)``. Loops over every entry of every
     ``wrt`` input (this is the test oracle, not a fast path).
     """
+
     def objective(values: Arrays) -> float:
         out = np.asarray(_call(fn, values, role="scratch_fn"), dtype=np.float64)
         return float(np.sum(out * upstream)) if upstream is not None else float(out.reshape(()))
@@ -564,12 +693,21 @@ def numerical_gradients(fn: Callable[..., Any], inputs: Arrays, wrt: Sequence[st
     return grads
 
 
-def check_finite_differences(scratch_fn: Callable[..., Any], scratch_grads: Callable[..., Any],
-                             inputs: Arrays, wrt: Sequence[str], *,
-                             grad_scale: Mapping[str, float] | None = None, seed: int = 0,
-                             vjp: bool = False, elementwise: bool = False,
-                             index_inputs: Sequence[str] = (), concept: str = "user",
-                             case: str = "finite-difference", m: int | None = None) -> CheckResult:
+def check_finite_differences(
+    scratch_fn: Callable[..., Any],
+    scratch_grads: Callable[..., Any],
+    inputs: Arrays,
+    wrt: Sequence[str],
+    *,
+    grad_scale: Mapping[str, float] | None = None,
+    seed: int = 0,
+    vjp: bool = False,
+    elementwise: bool = False,
+    index_inputs: Sequence[str] = (),
+    concept: str = "user",
+    case: str = "finite-difference",
+    m: int | None = None,
+) -> CheckResult:
     """Your backward against central differences of your own forward — float64, no torch.
 
     Same calling convention as :func:`check_gradients`: with ``vjp=False`` the single-number
@@ -582,17 +720,38 @@ def check_finite_differences(scratch_fn: Callable[..., Any], scratch_grads: Call
     if out.dtype.kind not in "fiub":
         raise TypeError(f"scratch_fn: returned dtype {out.dtype}; expected a real numeric array")
     if not vjp and out.size != 1:
-        raise ValueError(f"scratch_fn: returned shape {out.shape}, but a cost (vjp=False) must be a "
-                         "single number; pass vjp=True for a vector–Jacobian product")
+        raise ValueError(
+            f"scratch_fn: returned shape {out.shape}, but a cost (vjp=False) must be a "
+            "single number; pass vjp=True for a vector–Jacobian product"
+        )
     G = _upstream(out.shape, np.float64, seed) if vjp else None
     numeric = numerical_gradients(scratch_fn, inputs, wrt, G)
     actual = _call_grads(scratch_grads, inputs, G, wrt)
     tol = tolerance("float64", "finite-difference")
     m = m if m is not None else _infer_m(inputs)
-    records = [_record("d" + k, actual[k], numeric[k] * (grad_scale or {}).get(k, 1.0), tol, "float64",
-                       m=m, x=inputs[k] if elementwise else None) for k in wrt]
+    records = [
+        _record(
+            "d" + k,
+            actual[k],
+            numeric[k] * (grad_scale or {}).get(k, 1.0),
+            tol,
+            "float64",
+            m=m,
+            x=inputs[k] if elementwise else None,
+        )
+        for k in wrt
+    ]
     return group_result(concept, case, "finite-difference", "cpu", "float64", records)
 
 
-__all__ = ["check_forward", "check_gradients", "check_finite_differences", "numerical_gradients",
-           "infer_batch_size", "check_finite", "CheckResult", "Comparison", "ReferenceCallError"]
+__all__ = [
+    "check_forward",
+    "check_gradients",
+    "check_finite_differences",
+    "numerical_gradients",
+    "infer_batch_size",
+    "check_finite",
+    "CheckResult",
+    "Comparison",
+    "ReferenceCallError",
+]

@@ -19,8 +19,24 @@ from parity_tests.compare import CheckResult
 from parity_tests.devices import DTYPES
 from parity_tests.tolerances import LEVELS
 
-CONCEPT_IDS = ("activations", "losses", "dense", "gd", "logreg", "compgraph", "shallow", "init",
-               "deep", "regression", "cnn", "rnn", "kmeans", "anomaly", "similarity", "rl")
+CONCEPT_IDS = (
+    "activations",
+    "losses",
+    "dense",
+    "gd",
+    "logreg",
+    "compgraph",
+    "shallow",
+    "init",
+    "deep",
+    "regression",
+    "cnn",
+    "rnn",
+    "kmeans",
+    "anomaly",
+    "similarity",
+    "rl",
+)
 """Every concept id of the course's catalogue (the README's concept table), in its order."""
 
 LEVEL_ORDER = LEVELS
@@ -70,8 +86,9 @@ _REGISTRY: dict[str, ParityCheck] = {}
 def register(check: ParityCheck) -> ParityCheck:
     """Add a check; ids must be unique."""
     if check.concept not in CONCEPT_IDS:
-        raise ValueError(f"concept: {check.concept!r} is not a concept id of the README's concept "
-                         f"table {CONCEPT_IDS}")
+        raise ValueError(
+            f"concept: {check.concept!r} is not a concept id of the README's concept table {CONCEPT_IDS}"
+        )
     if check.id in _REGISTRY:
         raise ValueError(f"check {check.id!r} is registered twice")
     _REGISTRY[check.id] = check
@@ -94,8 +111,10 @@ def proving_check(check_id: str, name: str, dtype: str) -> ParityCheck:
     if check is None:
         raise ValueError(f"verified_by: {name!r} names check {check_id!r}, which is not registered")
     if check.level not in ("gradient", "finite-difference") or name not in check.covers:
-        raise ValueError(f"verified_by: check {check_id!r} does not compare the gradient of "
-                         f"{name!r} (it is a {check.level} check of {list(check.covers)})")
+        raise ValueError(
+            f"verified_by: check {check_id!r} does not compare the gradient of "
+            f"{name!r} (it is a {check.level} check of {list(check.covers)})"
+        )
     if dtype not in check.dtypes:
         raise ValueError(f"verified_by: check {check_id!r} runs in {list(check.dtypes)}, not {dtype}")
     return check
@@ -131,9 +150,11 @@ def check_concepts(concepts: Sequence[str]) -> list[str]:
         raise ValueError(f"concepts: {unknown} are not concept ids; known: {list(CONCEPT_IDS)}")
     planned = [c for c in concepts if c not in _concept_modules()]
     if planned:
-        raise ValueError(f"concepts: {planned} are planned in the README's concept table but not "
-                         "implemented yet; "
-                         f"implemented: {[c for c in CONCEPT_IDS if c in _concept_modules()]}")
+        raise ValueError(
+            f"concepts: {planned} are planned in the README's concept table but not "
+            "implemented yet; "
+            f"implemented: {[c for c in CONCEPT_IDS if c in _concept_modules()]}"
+        )
     return concepts
 
 
@@ -142,10 +163,18 @@ def all_checks(concepts: Sequence[str] | None = None, include_slow: bool = True)
     if concepts is not None:
         concepts = check_concepts(concepts)
     load_concepts(concepts)
-    checks = [c for c in _REGISTRY.values()
-              if (concepts is None or c.concept in concepts) and (include_slow or not c.slow)]
-    return sorted(checks, key=lambda c: (CONCEPT_IDS.index(c.concept), LEVEL_ORDER.index(c.level)
-                                         if c.level in LEVEL_ORDER else 99))
+    checks = [
+        c
+        for c in _REGISTRY.values()
+        if (concepts is None or c.concept in concepts) and (include_slow or not c.slow)
+    ]
+    return sorted(
+        checks,
+        key=lambda c: (
+            CONCEPT_IDS.index(c.concept),
+            LEVEL_ORDER.index(c.level) if c.level in LEVEL_ORDER else 99,
+        ),
+    )
 
 
 def registered_concepts() -> list[str]:

@@ -1,15 +1,15 @@
 """The dlparity command.
 
-  dlparity report   run every registered parity check (quick sizes) on every available device
-                    and dtype; print progress and a table; write report.json, report.md and the
-                    plots to --out (default dlparity-report/; a folder holding files dlparity
-                    did not write is refused without --force). --jobs N runs the checks in N
-                    processes, this one and N-1 workers (default: the CPU cores). Exit status: 0 all
-                    passed, 1 a check failed, errored or was INCONCLUSIVE (it could not have
-                    failed: never a pass), 2 bad options, 130 Ctrl-C, 143 SIGTERM.
-  dlparity list     the registered checks.
-  dlparity check    check your own course code (a .py file or a notebook) against torch, one
-                    verdict per function it knows (exit status 1 if any fails).
+dlparity report   run every registered parity check (quick sizes) on every available device
+                  and dtype; print progress and a table; write report.json, report.md and the
+                  plots to --out (default dlparity-report/; a folder holding files dlparity
+                  did not write is refused without --force). --jobs N runs the checks in N
+                  processes, this one and N-1 workers (default: the CPU cores). Exit status: 0 all
+                  passed, 1 a check failed, errored or was INCONCLUSIVE (it could not have
+                  failed: never a pass), 2 bad options, 130 Ctrl-C, 143 SIGTERM.
+dlparity list     the registered checks.
+dlparity check    check your own course code (a .py file or a notebook) against torch, one
+                  verdict per function it knows (exit status 1 if any fails).
 """
 
 from __future__ import annotations
@@ -75,8 +75,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             return _report(args)
         except (Interrupted, KeyboardInterrupt) as exc:
             by = "" if stop.signum in (None, signal.SIGINT) else f" by {signal.Signals(stop.signum).name}"
-            done = (f" after {exc.done} of {exc.total} checks; nothing was written"
-                    if isinstance(exc, Interrupted) else "")  # else: --out holds either run, whole
+            done = (
+                f" after {exc.done} of {exc.total} checks; nothing was written"
+                if isinstance(exc, Interrupted)
+                else ""
+            )  # else: --out holds either run, whole
             print(f"dlparity report: interrupted{by}{done}", file=sys.stderr)
             return stop.exit_status
 
@@ -96,8 +99,10 @@ def _report_usage(args: argparse.Namespace) -> str | None:
     if bad:
         return f"--dtypes {bad} unknown; expected some of {list(DTYPES + HALF_DTYPES)}"
     if args.distributed is not None and not 2 <= args.distributed <= _max_ranks():
-        return (f"--distributed {args.distributed}: expected 2 to {_max_ranks()} ranks here "
-                f"(two per usable CPU core; each rank is a process)")
+        return (
+            f"--distributed {args.distributed}: expected 2 to {_max_ranks()} ranks here "
+            f"(two per usable CPU core; each rank is a process)"
+        )
     return None
 
 
@@ -121,15 +126,17 @@ def _report(args: argparse.Namespace) -> int:
         return _usage_error(str(exc))
     _pin_threads()
     jobs = plan(checks, devices, args.dtypes)
-    print(f"dlparity report: {len(jobs)} checks ({len(checks)} registered checks x devices "
-          f"{devices} x dtypes {args.dtypes})", file=sys.stderr)
+    print(
+        f"dlparity report: {len(jobs)} checks ({len(checks)} registered checks x devices "
+        f"{devices} x dtypes {args.dtypes})",
+        file=sys.stderr,
+    )
     try:
         rows, names = _run_and_write(args, checks, devices)
     except OutDirError as exc:  # a file of the report's name appeared in --out during the run
         return _usage_error(str(exc))
     except OSError as exc:  # e.g. a full disk: the swap moved everything back
-        print(f"dlparity report: could not write to {args.out}/ ({exc}); it was not changed",
-              file=sys.stderr)
+        print(f"dlparity report: could not write to {args.out}/ ({exc}); it was not changed", file=sys.stderr)
         return EXIT_FAILED
     return _print_outcome(rows, names, args.out)
 
@@ -144,8 +151,9 @@ def _run_and_write(args: argparse.Namespace, checks: list, devices: list[str]) -
     try:
         stage = new_stage(args.out)
         plotter = None if args.no_plots else Plotter(stage)
-        rows = run_checks(checks, devices, args.dtypes, on_row=plotter.add if plotter else None,
-                          jobs=args.jobs)
+        rows = run_checks(
+            checks, devices, args.dtypes, on_row=plotter.add if plotter else None, jobs=args.jobs
+        )
         if plotter is not None:
             plotter.finish()
         return rows, write_outputs(rows, args.out, plots=False, stage=stage, force=args.force)
@@ -167,8 +175,10 @@ def _print_outcome(rows: list, names: list[str], out: str) -> int:
     print("\n" + ", ".join(f"{n} {v.lower()}" for v, n in counts.items() if n or v == "FAIL"))
     pngs = [n for n in names if n.endswith(".png")]
     others = [n for n in names if not n.endswith(".png")]
-    print(f"wrote to {out}/: {', '.join(others)}"
-          + (f" and {len(pngs)} plots (*.png)" if pngs else " (no plots)"))
+    print(
+        f"wrote to {out}/: {', '.join(others)}"
+        + (f" and {len(pngs)} plots (*.png)" if pngs else " (no plots)")
+    )
     return 0 if not counts["FAIL"] + counts["ERROR"] + counts["INCONCLUSIVE"] else EXIT_FAILED
 
 
@@ -200,19 +210,31 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     rep = sub.add_parser("report", help=COMMANDS["report"])
     rep.add_argument("--concepts", type=_csv, default=None, help="comma-separated concept ids")
     rep.add_argument("--devices", type=_csv, default=None, help="e.g. cpu,cuda (default: all present)")
-    rep.add_argument("--dtypes", type=_csv, default=list(DTYPES),
-                     help=f"comma-separated, from {list(DTYPES + HALF_DTYPES)} (default "
-                          f"{list(DTYPES)}; half precision runs the checks registered for it)")
+    rep.add_argument(
+        "--dtypes",
+        type=_csv,
+        default=list(DTYPES),
+        help=f"comma-separated, from {list(DTYPES + HALF_DTYPES)} (default "
+        f"{list(DTYPES)}; half precision runs the checks registered for it)",
+    )
     rep.add_argument("--out", type=Path, default=Path("dlparity-report"), help="output folder")
     rep.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    rep.add_argument("--force", action="store_true",
-                     help="write into an --out folder that holds files dlparity did not write (a file "
-                          "with one of the report's names is replaced; the others are kept)")
+    rep.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an --out folder that holds files dlparity did not write (a file "
+        "with one of the report's names is replaced; the others are kept)",
+    )
     rep.add_argument("--include-slow", action="store_true", help="also run checks marked slow")
-    rep.add_argument("--jobs", type=jobs_argument, default=default_jobs(), metavar="N",
-                     help="processes running the checks, each with one thread: this one and N-1 "
-                          f"spawned workers (default: the usable CPU cores, {default_jobs()} here). The "
-                          "report is the same for any N")
+    rep.add_argument(
+        "--jobs",
+        type=jobs_argument,
+        default=default_jobs(),
+        metavar="N",
+        help="processes running the checks, each with one thread: this one and N-1 "
+        f"spawned workers (default: the usable CPU cores, {default_jobs()} here). The "
+        "report is the same for any N",
+    )
     from parity_tests.production import add_distributed_option
 
     add_distributed_option(rep)
@@ -236,8 +258,9 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
     others are there by name and help only, which is all ``dlparity --help`` shows. Building a
     subcommand's options imports what it runs on (``report``: torch; ``check``: the course
     checker), so :func:`main` builds only the one on its command line."""
-    parser = argparse.ArgumentParser(prog="dlparity", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="dlparity", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"dlparity {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     adders = {"report": _add_report, "list": _add_list, "check": _add_check}

@@ -55,14 +55,20 @@ class Comparison:
         if self.inconclusive:
             return f"{verdict} {self.name}{at}: {self.diagnosis}"
         if self.shape_actual != self.shape_expected:
-            s = (f"{verdict} {self.name}{at}: shape {self.shape_actual} (scratch) vs "
-                 f"{self.shape_expected} (reference)")
+            s = (
+                f"{verdict} {self.name}{at}: shape {self.shape_actual} (scratch) vs "
+                f"{self.shape_expected} (reference)"
+            )
         else:
-            s = (f"{verdict} {self.name}{at}: max abs err {self.max_abs_err:.3g}, max rel err "
-                 f"{self.max_rel_err:.3g} (rtol={self.rtol:.1e}, atol={self.atol:.1e})")
+            s = (
+                f"{verdict} {self.name}{at}: max abs err {self.max_abs_err:.3g}, max rel err "
+                f"{self.max_rel_err:.3g} (rtol={self.rtol:.1e}, atol={self.atol:.1e})"
+            )
             if not self.passed and self.worst_index is not None:
-                s += (f"; worst at {self.worst_index}: scratch {_fmt(self.worst_actual)} vs "
-                      f"reference {_fmt(self.worst_expected)}")
+                s += (
+                    f"; worst at {self.worst_index}: scratch {_fmt(self.worst_actual)} vs "
+                    f"reference {_fmt(self.worst_expected)}"
+                )
         if self.note:
             s += f" [{self.note}]"
         if self.diagnosis:
@@ -82,8 +88,9 @@ def _fmt(v: float | None) -> str:
     return "None" if v is None else f"{v:.{SIGNIFICANT_DIGITS}g}"
 
 
-def _errors(a64: np.ndarray, e64: np.ndarray, tol: Tolerance, allow_nonfinite: bool
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _errors(
+    a64: np.ndarray, e64: np.ndarray, tol: Tolerance, allow_nonfinite: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """Per element: ``|a − e|`` and its ratio to the bound ``atol + rtol·|e|`` (> 1 fails).
 
     The one implementation behind :func:`compare` and :func:`tolerance_ratio`. A non-finite
@@ -91,8 +98,11 @@ def _errors(a64: np.ndarray, e64: np.ndarray, tol: Tolerance, allow_nonfinite: b
     ``allow_nonfinite`` declares that identical non-finite values on both sides are the answer.
     """
     both_finite = np.isfinite(a64) & np.isfinite(e64)
-    same_nonfinite = (~both_finite & ((a64 == e64) | (np.isnan(a64) & np.isnan(e64)))
-                      if allow_nonfinite else np.zeros_like(both_finite))
+    same_nonfinite = (
+        ~both_finite & ((a64 == e64) | (np.isnan(a64) & np.isnan(e64)))
+        if allow_nonfinite
+        else np.zeros_like(both_finite)
+    )
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf − inf is masked out
         abs_err = np.where(both_finite, np.abs(a64 - e64), np.where(same_nonfinite, 0.0, np.inf))
         bound = tol.atol + tol.rtol * np.where(both_finite, np.abs(e64), 0.0)
@@ -110,20 +120,42 @@ def tolerance_ratio(actual: Any, expected: Any, tol: Tolerance, allow_nonfinite:
     return float(_errors(a, e, tol, allow_nonfinite)[1].max())
 
 
-def insensitive(name: str, why: str, step: int | None = None,
-                tol: Tolerance | None = None) -> Comparison:
+def insensitive(name: str, why: str, step: int | None = None, tol: Tolerance | None = None) -> Comparison:
     """A record saying that a check *could not have failed* for ``name`` (an update below the
     tolerance, an input that neither side reads), ``why`` saying so with the numbers: it never
     passes, and it makes the check's :attr:`CheckResult.status` ``INCONCLUSIVE`` unless another
     record fails outright."""
-    return Comparison(name, (), (), float("nan"), float("nan"), None, None, None,
-                      tol.rtol if tol else 0.0, tol.atol if tol else 0.0, False, why, step,
-                      float("inf"), None, True)
+    return Comparison(
+        name,
+        (),
+        (),
+        float("nan"),
+        float("nan"),
+        None,
+        None,
+        None,
+        tol.rtol if tol else 0.0,
+        tol.atol if tol else 0.0,
+        False,
+        why,
+        step,
+        float("inf"),
+        None,
+        True,
+    )
 
 
-def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | None = None,
-            x: np.ndarray | None = None, step: int | None = None,
-            allow_nonfinite: bool = False) -> Comparison:
+def compare(
+    name: str,
+    actual: Any,
+    expected: Any,
+    tol: Tolerance,
+    *,
+    m: int | None = None,
+    x: np.ndarray | None = None,
+    step: int | None = None,
+    allow_nonfinite: bool = False,
+) -> Comparison:
     """Compare ``actual`` (scratch) with ``expected`` (reference) elementwise under ``tol``.
 
     Every compared value must be finite on both sides: NaN or Inf fails, even when both sides
@@ -136,15 +168,43 @@ def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | N
     e = np.asarray(expected)
     for side, arr in (("scratch", a), ("reference", e)):
         if arr.dtype.kind not in "fiub":
-            raise TypeError(f"{name}: expected a real numeric array from the {side} side, got "
-                            f"dtype {arr.dtype} ({type(actual if side == 'scratch' else expected).__name__})")
+            raise TypeError(
+                f"{name}: expected a real numeric array from the {side} side, got "
+                f"dtype {arr.dtype} ({type(actual if side == 'scratch' else expected).__name__})"
+            )
     if a.shape != e.shape:
-        return Comparison(name, a.shape, e.shape, float("inf"), float("inf"), None, None, None,
-                          tol.rtol, tol.atol, False, diagnose(a, e, tol, m=m, x=x), step)
+        return Comparison(
+            name,
+            a.shape,
+            e.shape,
+            float("inf"),
+            float("inf"),
+            None,
+            None,
+            None,
+            tol.rtol,
+            tol.atol,
+            False,
+            diagnose(a, e, tol, m=m, x=x),
+            step,
+        )
     if a.size == 0:
-        return Comparison(name, a.shape, e.shape, float("nan"), float("nan"), None, None, None,
-                          tol.rtol, tol.atol, False, "nothing compared: both arrays are empty", step,
-                          float("inf"))
+        return Comparison(
+            name,
+            a.shape,
+            e.shape,
+            float("nan"),
+            float("nan"),
+            None,
+            None,
+            None,
+            tol.rtol,
+            tol.atol,
+            False,
+            "nothing compared: both arrays are empty",
+            step,
+            float("inf"),
+        )
     a64, e64 = a.astype(np.float64), e.astype(np.float64)
     abs_err, ratio = _errors(a64, e64, tol, allow_nonfinite)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -153,13 +213,27 @@ def compare(name: str, actual: Any, expected: Any, tol: Tolerance, *, m: int | N
     worst = np.unravel_index(int(np.argmax(ratio)), a.shape)
     note = None
     if allow_nonfinite and not np.isfinite(e64).all():
-        note = (f"{int((~np.isfinite(e64)).sum())} non-finite value(s) declared the expected answer "
-                "and matched exactly")
-    return Comparison(name, a.shape, e.shape, float(abs_err.max()),
-                      float(np.nan_to_num(rel_err, nan=np.inf).max()), tuple(int(i) for i in worst),
-                      float(a64[worst]), float(e64[worst]), tol.rtol, tol.atol, passed,
-                      None if passed else diagnose(a, e, tol, m=m, x=x), step,
-                      float(ratio.max()), note)
+        note = (
+            f"{int((~np.isfinite(e64)).sum())} non-finite value(s) declared the expected answer "
+            "and matched exactly"
+        )
+    return Comparison(
+        name,
+        a.shape,
+        e.shape,
+        float(abs_err.max()),
+        float(np.nan_to_num(rel_err, nan=np.inf).max()),
+        tuple(int(i) for i in worst),
+        float(a64[worst]),
+        float(e64[worst]),
+        tol.rtol,
+        tol.atol,
+        passed,
+        None if passed else diagnose(a, e, tol, m=m, x=x),
+        step,
+        float(ratio.max()),
+        note,
+    )
 
 
 @dataclass
@@ -223,9 +297,16 @@ def _jsonable(o: Any) -> Any:
     return str(o)
 
 
-def group_result(concept: str, case: str, level: str, device: str, dtype: str,
-                 records: Sequence[Comparison], extra: dict[str, Any] | None = None,
-                 diagnosis: str | None = None) -> CheckResult:
+def group_result(
+    concept: str,
+    case: str,
+    level: str,
+    device: str,
+    dtype: str,
+    records: Sequence[Comparison],
+    extra: dict[str, Any] | None = None,
+    diagnosis: str | None = None,
+) -> CheckResult:
     """Bundle records into a :class:`CheckResult` with a cross-quantity diagnosis."""
     records = list(records)
     if not records and diagnosis is None:
@@ -235,8 +316,16 @@ def group_result(concept: str, case: str, level: str, device: str, dtype: str,
     return CheckResult(concept, case, level, device, dtype, records, diagnosis, extra or {})
 
 
-def assert_close(actual: Any, expected: Any, *, level: str = "forward", dtype: str | None = None,
-                 name: str = "value", step: int = 0, m: int | None = None) -> Comparison:
+def assert_close(
+    actual: Any,
+    expected: Any,
+    *,
+    level: str = "forward",
+    dtype: str | None = None,
+    name: str = "value",
+    step: int = 0,
+    m: int | None = None,
+) -> Comparison:
     """pytest helper: compare one quantity under the policy's tolerance for ``dtype`` (default:
     ``actual``'s own) and ``level``; raise ``AssertionError`` showing the record and diagnosis.
 
@@ -254,11 +343,16 @@ def assert_close(actual: Any, expected: Any, *, level: str = "forward", dtype: s
 def assert_parity(result: CheckResult | Sequence[CheckResult]) -> None:
     """pytest helper: raise ``AssertionError`` showing every record and diagnosis on failure."""
     results = [result] if isinstance(result, CheckResult) else result
-    if isinstance(results, (str, bytes)) or not isinstance(results, Sequence) or not all(
-            isinstance(r, CheckResult) for r in results):
-        raise TypeError("result: expected a CheckResult (from check_forward, check_gradients, "
-                        "check_finite_differences or check_training) or a list of them, got "
-                        f"{type(result).__name__}")
+    if (
+        isinstance(results, (str, bytes))
+        or not isinstance(results, Sequence)
+        or not all(isinstance(r, CheckResult) for r in results)
+    ):
+        raise TypeError(
+            "result: expected a CheckResult (from check_forward, check_gradients, "
+            "check_finite_differences or check_training) or a list of them, got "
+            f"{type(result).__name__}"
+        )
     if not results:
         raise ValueError("result: an empty list of results — nothing was checked")
     failed = [r for r in results if not r.passed]

@@ -65,8 +65,10 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return X, data.target.astype(np.int64)
 
 
-def planar_flower(m: int = 400, rng: np.random.Generator | np.random.RandomState | None = None,
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def planar_flower(
+    m: int = 400,
+    rng: np.random.Generator | np.random.RandomState | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The course's two-class "flower": ``X (2, m)`` points on 8 petals, ``Y (1, m)`` in {0, 1}.
 
     As the course's ``load_planar_dataset``: for class ``j``, angles

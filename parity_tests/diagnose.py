@@ -95,8 +95,11 @@ def _factor_name(c: float, m: int | None, learning_rate: float | None = None) ->
         a = float(learning_rate)
         candidates = [
             (a, f"α (α={a:g})", f"the update is {a:g} × the reference's — is α = {a:g} applied twice?"),
-            (1.0 / a, f"1/α (α={a:g})", f"the update is 1/α × the reference's — the learning rate "
-                                        f"α = {a:g} is not applied?"),
+            (
+                1.0 / a,
+                f"1/α (α={a:g})",
+                f"the update is 1/α × the reference's — the learning rate α = {a:g} is not applied?",
+            ),
         ] + candidates
     for value, name, hint in candidates:
         if abs(c - value) <= FACTOR_MATCH * abs(value):
@@ -104,8 +107,19 @@ def _factor_name(c: float, m: int | None, learning_rate: float | None = None) ->
     return None
 
 
-ROW_NAMES = {"X": "n_x", "Y": "n_y", "A_prev": "n[l−1]", "A": "n[l−1]", "dZ": "n[l]", "dA": "n[l]",
-             "AL": "n[L]", "A1": "n_h", "A2": "n_y", "Z1": "n_h", "Z2": "n_y"}
+ROW_NAMES = {
+    "X": "n_x",
+    "Y": "n_y",
+    "A_prev": "n[l−1]",
+    "A": "n[l−1]",
+    "dZ": "n[l]",
+    "dA": "n[l]",
+    "AL": "n[L]",
+    "A1": "n_h",
+    "A2": "n_y",
+    "Z1": "n_h",
+    "Z2": "n_y",
+}
 """The course's name of the first axis of an ``(n, m)`` input (examples are columns)."""
 
 
@@ -127,11 +141,15 @@ def _axis_factor(c: float, m: int | None, inputs: Mapping[str, Sequence[int]]) -
         if m is not None and cols != m:
             continue
         row = ROW_NAMES.get(name, f"{name}.shape[0]")
-        for value, ratio, what in ((cols / n, f"{cols}/{n}", f"m/{row}"),
-                                   (n / cols, f"{n}/{cols}", f"{row}/m")):
+        for value, ratio, what in (
+            (cols / n, f"{cols}/{n}", f"m/{row}"),
+            (n / cols, f"{n}/{cols}", f"{row}/m"),
+        ):
             if n != 1 and abs(c - value) <= FACTOR_MATCH * value:
-                return (f"m is taken from the wrong axis: the factor {_factor_str(c)} = {ratio} is "
-                        f"{what} — m = {name}.shape[1]")
+                return (
+                    f"m is taken from the wrong axis: the factor {_factor_str(c)} = {ratio} is "
+                    f"{what} — m = {name}.shape[1]"
+                )
     return None
 
 
@@ -141,17 +159,31 @@ def _factor_str(c: float) -> str:
     return f"{c:.{digits}g}"
 
 
-def diagnose(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int | None = None,
-             x: np.ndarray | None = None, learning_rate: float | None = None,
-             inputs: Mapping[str, Sequence[int]] | None = None) -> str | None:
+def diagnose(
+    actual: np.ndarray,
+    expected: np.ndarray,
+    tol: Tolerance,
+    *,
+    m: int | None = None,
+    x: np.ndarray | None = None,
+    learning_rate: float | None = None,
+    inputs: Mapping[str, Sequence[int]] | None = None,
+) -> str | None:
     """The text of :func:`diagnosis_of` (same arguments), or ``None`` when it finds no pattern."""
     found = diagnosis_of(actual, expected, tol, m=m, x=x, learning_rate=learning_rate, inputs=inputs)
     return found.text if found else None
 
 
-def diagnosis_of(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m: int | None = None,
-                 x: np.ndarray | None = None, learning_rate: float | None = None,
-                 inputs: Mapping[str, Sequence[int]] | None = None) -> Diagnosis | None:
+def diagnosis_of(
+    actual: np.ndarray,
+    expected: np.ndarray,
+    tol: Tolerance,
+    *,
+    m: int | None = None,
+    x: np.ndarray | None = None,
+    learning_rate: float | None = None,
+    inputs: Mapping[str, Sequence[int]] | None = None,
+) -> Diagnosis | None:
     """Describe how ``actual`` differs from ``expected``, as a :class:`Diagnosis`.
 
     Args:
@@ -182,8 +214,13 @@ def diagnosis_of(actual: np.ndarray, expected: np.ndarray, tol: Tolerance, *, m:
     close = np.abs(a64 - e64) <= tol.atol + tol.rtol * np.abs(e64)
     if close.all():
         return None
-    return (_factor(a64, e64, tol, m, learning_rate, inputs) or _permuted(a64, e64, tol)
-            or _offset(a64, e64, tol) or _region(close, x) or _lines(close))
+    return (
+        _factor(a64, e64, tol, m, learning_rate, inputs)
+        or _permuted(a64, e64, tol)
+        or _offset(a64, e64, tol)
+        or _region(close, x)
+        or _lines(close)
+    )
 
 
 def _nonfinite(a: np.ndarray, e: np.ndarray) -> Diagnosis | None:
@@ -192,22 +229,34 @@ def _nonfinite(a: np.ndarray, e: np.ndarray) -> Diagnosis | None:
     if bad_a.any():
         idx = tuple(int(i) for i in np.argwhere(bad_a)[0])
         kinds = "NaN" if np.isnan(a[bad_a]).any() else "Inf"
-        return Diagnosis("nonfinite", f"{kinds} present in {int(bad_a.sum())} of {a.size} entries (first at "
-                         f"{idx}) where the reference is finite: overflow in exp, log(0), or 0/0 — use a "
-                         "stable form")
+        return Diagnosis(
+            "nonfinite",
+            f"{kinds} present in {int(bad_a.sum())} of {a.size} entries (first at "
+            f"{idx}) where the reference is finite: overflow in exp, log(0), or 0/0 — use a "
+            "stable form",
+        )
     if (~np.isfinite(e) & np.isfinite(a)).any():
         return Diagnosis("nonfinite", "the reference has NaN/Inf where this value is finite")
     both = ~np.isfinite(a) & ~np.isfinite(e)
     if both.any():
         idx = tuple(int(i) for i in np.argwhere(both)[0])
-        return Diagnosis("nonfinite", f"NaN/Inf on both sides in {int(both.sum())} of {a.size} entries "
-                         f"(first at {idx}): equal non-finite values are not parity — find where they "
-                         "first appear (a NaN input, an overflow, log(0))")
+        return Diagnosis(
+            "nonfinite",
+            f"NaN/Inf on both sides in {int(both.sum())} of {a.size} entries "
+            f"(first at {idx}): equal non-finite values are not parity — find where they "
+            "first appear (a NaN input, an overflow, log(0))",
+        )
     return None
 
 
-def _factor(a: np.ndarray, e: np.ndarray, tol: Tolerance, m: int | None, learning_rate: float | None,
-            inputs: Mapping[str, Sequence[int]] | None) -> Diagnosis | None:
+def _factor(
+    a: np.ndarray,
+    e: np.ndarray,
+    tol: Tolerance,
+    m: int | None,
+    learning_rate: float | None,
+    inputs: Mapping[str, Sequence[int]] | None,
+) -> Diagnosis | None:
     """``a ≈ c·e`` for the least-squares ``c``: a named factor (``m``, ``1/m``, ``α``…), ``m`` taken
     from the wrong axis, or an unnamed factor when the scaling explains the error."""
     ee = float(np.sum(e * e))
@@ -220,16 +269,21 @@ def _factor(a: np.ndarray, e: np.ndarray, tol: Tolerance, m: int | None, learnin
     named = _factor_name(c, m, learning_rate)
     if named:
         one_row = [k for k, s in (inputs or {}).items() if len(s) == 2 and s[0] == 1 and s[1] == m]
-        also = (f" — or m = {one_row[0]}.shape[0] = 1 where m = {one_row[0]}.shape[1]"
-                if one_row and m is not None and m > 2 and abs(c - m) <= FACTOR_MATCH * m else "")
-        return Diagnosis("factor", f"off by a constant factor of {named[0]}: {named[1]}{also}",
-                         factor=c, named=named[0])
+        also = (
+            f" — or m = {one_row[0]}.shape[0] = 1 where m = {one_row[0]}.shape[1]"
+            if one_row and m is not None and m > 2 and abs(c - m) <= FACTOR_MATCH * m
+            else ""
+        )
+        return Diagnosis(
+            "factor", f"off by a constant factor of {named[0]}: {named[1]}{also}", factor=c, named=named[0]
+        )
     axis = _axis_factor(c, m, inputs) if inputs else None
     if axis:
         return Diagnosis("axis", axis, factor=c)
     if a.size > 1 and FACTOR_GAIN * residual.max() <= np.abs(a - e).max():
-        return Diagnosis("factor", f"off by a constant factor of {_factor_str(c)} (every entry "
-                         "scaled alike)", factor=c)
+        return Diagnosis(
+            "factor", f"off by a constant factor of {_factor_str(c)} (every entry scaled alike)", factor=c
+        )
     return None
 
 
@@ -239,10 +293,12 @@ def _permuted(a: np.ndarray, e: np.ndarray, tol: Tolerance) -> Diagnosis | None:
     if axes is None:
         return None
     if a.ndim == 2:
-        return Diagnosis("transposed", "transposed: equals the reference's transpose (a missing or "
-                         "extra .T)")
-    return Diagnosis("transposed", f"equals the reference with axes {axes} (np.transpose(reference, "
-                     f"{axes})): a layout mix-up, e.g. channels last vs first or time vs batch first")
+        return Diagnosis("transposed", "transposed: equals the reference's transpose (a missing or extra .T)")
+    return Diagnosis(
+        "transposed",
+        f"equals the reference with axes {axes} (np.transpose(reference, "
+        f"{axes})): a layout mix-up, e.g. channels last vs first or time vs batch first",
+    )
 
 
 def _offset(a: np.ndarray, e: np.ndarray, tol: Tolerance) -> Diagnosis | None:
@@ -251,8 +307,11 @@ def _offset(a: np.ndarray, e: np.ndarray, tol: Tolerance) -> Diagnosis | None:
         return None
     d = a - e
     if np.all(np.abs(d - d.flat[0]) <= tol.atol + tol.rtol * np.abs(e)):
-        return Diagnosis("offset", f"off by a constant offset of {d.flat[0]:.6g} everywhere (a bias "
-                         "added twice or missing?)", offset=float(d.flat[0]))
+        return Diagnosis(
+            "offset",
+            f"off by a constant offset of {d.flat[0]:.6g} everywhere (a bias added twice or missing?)",
+            offset=float(d.flat[0]),
+        )
     return None
 
 
@@ -262,16 +321,25 @@ def _region(close: np.ndarray, x: np.ndarray | None) -> Diagnosis | None:
         return None
     xv = np.asarray(x, dtype=np.float64)
     wrong = ~close
-    for region, mask in (("negative inputs (x < 0)", xv < 0), ("inputs at exactly 0", xv == 0),
-                         ("positive inputs (x > 0)", xv > 0)):
+    for region, mask in (
+        ("negative inputs (x < 0)", xv < 0),
+        ("inputs at exactly 0", xv == 0),
+        ("positive inputs (x > 0)", xv > 0),
+    ):
         if mask.sum() < MIN_REGION or (~mask).sum() < MIN_REGION:
             continue
         if wrong[mask].all() and not wrong[~mask].any():
-            return Diagnosis("region", f"wrong only for {region}: {int(wrong.sum())} entries, every "
-                             "other one matches — check that branch of the derivative")
+            return Diagnosis(
+                "region",
+                f"wrong only for {region}: {int(wrong.sum())} entries, every "
+                "other one matches — check that branch of the derivative",
+            )
         if wrong.any() and not wrong[~mask].any():
-            return Diagnosis("region", f"wrong only for {region} ({int(wrong.sum())} of "
-                             f"{int(mask.sum())} such entries) — check that branch of the function")
+            return Diagnosis(
+                "region",
+                f"wrong only for {region} ({int(wrong.sum())} of "
+                f"{int(mask.sum())} such entries) — check that branch of the function",
+            )
     return None
 
 
@@ -283,11 +351,17 @@ def _lines(close: np.ndarray) -> Diagnosis | None:
     rows = np.flatnonzero(wrong.any(axis=1))
     cols = np.flatnonzero(wrong.any(axis=0))
     if len(rows) < close.shape[0] and len(rows) <= MAX_NAMED_LINES:
-        return Diagnosis("rows", f"only row(s) {rows.tolist()} differ; the other "
-                         f"{close.shape[0] - len(rows)} rows match", lines=tuple(rows.tolist()))
+        return Diagnosis(
+            "rows",
+            f"only row(s) {rows.tolist()} differ; the other {close.shape[0] - len(rows)} rows match",
+            lines=tuple(rows.tolist()),
+        )
     if len(cols) < close.shape[1] and len(cols) <= MAX_NAMED_LINES:
-        return Diagnosis("columns", f"only column(s) {cols.tolist()} differ; the other "
-                         f"{close.shape[1] - len(cols)} columns match", lines=tuple(cols.tolist()))
+        return Diagnosis(
+            "columns",
+            f"only column(s) {cols.tolist()} differ; the other {close.shape[1] - len(cols)} columns match",
+            lines=tuple(cols.tolist()),
+        )
     return None
 
 
@@ -313,33 +387,48 @@ def _shape_permutation(a: np.ndarray, e: np.ndarray) -> tuple[int, ...] | None:
     exists (sides all distinct), else ``None``."""
     if a.ndim != e.ndim or a.ndim < 2 or sorted(a.shape) != sorted(e.shape):
         return None
-    found = [p for p in itertools.permutations(range(a.ndim))
-             if tuple(e.shape[i] for i in p) == a.shape and p != tuple(range(a.ndim))]
+    found = [
+        p
+        for p in itertools.permutations(range(a.ndim))
+        if tuple(e.shape[i] for i in p) == a.shape and p != tuple(range(a.ndim))
+    ]
     return found[0] if len(found) == 1 else None
 
 
 def _diagnose_shape(a: np.ndarray, e: np.ndarray) -> str:
     if a.ndim == 2 and a.shape == e.shape[::-1]:
-        return (f"transposed: shape {a.shape}, expected {e.shape} — course layout is (n, m) with "
-                "examples as columns; W[l] is (n[l], n[l-1])")
+        return (
+            f"transposed: shape {a.shape}, expected {e.shape} — course layout is (n, m) with "
+            "examples as columns; W[l] is (n[l], n[l-1])"
+        )
     perm = _shape_permutation(a, e)
     if perm is not None:
-        return (f"shape {a.shape} is the reference's {e.shape} with axes {perm} "
-                f"(np.transpose(reference, {perm})): a layout mix-up — the course's images are "
-                "(m, n_H, n_W, n_C), its sequences (n_x, m, T_x)")
+        return (
+            f"shape {a.shape} is the reference's {e.shape} with axes {perm} "
+            f"(np.transpose(reference, {perm})): a layout mix-up — the course's images are "
+            "(m, n_H, n_W, n_C), its sequences (n_x, m, T_x)"
+        )
     if a.size == 1 and a.ndim < e.ndim:
-        return (f"a {a.ndim}-d scalar where shape {e.shape} was expected: keep the dimensions "
-                "(np.sum(..., axis=1, keepdims=True))")
+        return (
+            f"a {a.ndim}-d scalar where shape {e.shape} was expected: keep the dimensions "
+            "(np.sum(..., axis=1, keepdims=True))"
+        )
     if a.size == e.size:
-        return (f"same number of entries but shape {a.shape} instead of {e.shape} (a bias kept as "
-                "(n,) instead of (n, 1), or the other way round?)")
+        return (
+            f"same number of entries but shape {a.shape} instead of {e.shape} (a bias kept as "
+            "(n,) instead of (n, 1), or the other way round?)"
+        )
     if a.size == 1 and e.size > 1:
-        return (f"a single number where {e.shape} was expected: summed over every axis "
-                "(np.sum without axis=1, keepdims=True?)")
+        return (
+            f"a single number where {e.shape} was expected: summed over every axis "
+            "(np.sum without axis=1, keepdims=True?)"
+        )
     try:
         np.broadcast_shapes(a.shape, e.shape)
-        return (f"shape {a.shape} instead of {e.shape}: the two broadcast against each other, so "
-                "NumPy would have hidden this — check the axis of each sum")
+        return (
+            f"shape {a.shape} instead of {e.shape}: the two broadcast against each other, so "
+            "NumPy would have hidden this — check the axis of each sum"
+        )
     except ValueError:
         return f"shape {a.shape} instead of {e.shape}"
 
@@ -356,8 +445,10 @@ def diagnose_group(names: Sequence[str], passed: Sequence[bool]) -> str | None:
         return None
     if all(_is_bias(n) for n in failed):
         ok = [n for n in names if n not in failed]
-        return (f"wrong only in the bias ({', '.join(failed)}; {', '.join(ok)} match): check its sum "
-                "over the examples (axis=1, keepdims=True) and its 1/m")
+        return (
+            f"wrong only in the bias ({', '.join(failed)}; {', '.join(ok)} match): check its sum "
+            "over the examples (axis=1, keepdims=True) and its 1/m"
+        )
     if len(failed) == 1:
         others = len(names) - 1
         rest = "the other quantity matches" if others == 1 else f"the other {others} quantities match"

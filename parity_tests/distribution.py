@@ -43,9 +43,9 @@ def ks_statistic(w: np.ndarray, sigma: float) -> float:
     return float(max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n)))
 
 
-def normal_records(w: np.ndarray, sigma: float,
-                   names: tuple[str, str, str] = ("mean", "std", "KS D vs N(0, σ²)")
-                   ) -> list[Comparison]:
+def normal_records(
+    w: np.ndarray, sigma: float, names: tuple[str, str, str] = ("mean", "std", "KS D vs N(0, σ²)")
+) -> list[Comparison]:
     """Mean, standard deviation and one-sample KS ``D`` of ``w`` against ``N(0, σ²)``, as three
     records named ``names`` (see the module doc for the limits)."""
     w = np.asarray(w).astype(np.float64).ravel()

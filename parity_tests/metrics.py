@@ -35,9 +35,13 @@ def _like_params(X: np.ndarray, params: dict[str, np.ndarray]) -> np.ndarray:
     return X.astype(next(iter(params.values())).dtype)
 
 
-def accuracy(scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray],
-             X: np.ndarray, labels: np.ndarray, x_layout: Layout = COLUMNS,
-             pred_layout: Layout = COLUMNS) -> Metrics:
+def accuracy(
+    scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray],
+    X: np.ndarray,
+    labels: np.ndarray,
+    x_layout: Layout = COLUMNS,
+    pred_layout: Layout = COLUMNS,
+) -> Metrics:
     """Fraction of ``labels`` predicted right by ``scratch_predict(params, X)`` and by
     ``model.predict(x)`` (both flattened in example order; labels 0/1 or class indices).
     ``x_layout`` converts ``X`` for the model, ``pred_layout`` its 2-D predictions back."""
@@ -46,22 +50,31 @@ def accuracy(scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.n
     def metrics(params: dict[str, np.ndarray], model: torch.nn.Module) -> dict[str, float]:
         Xs = _like_params(X, params)
         with torch.no_grad():
-            torch_pred = _per_example(to_numpy(model.predict(model_input(model, X, x_layout))),
-                                      pred_layout)
-        return {"train_accuracy_scratch": float(np.mean(scratch_predict(params, Xs).ravel() == labels)),
-                "train_accuracy_torch": float(np.mean(torch_pred == labels))}
+            torch_pred = _per_example(to_numpy(model.predict(model_input(model, X, x_layout))), pred_layout)
+        return {
+            "train_accuracy_scratch": float(np.mean(scratch_predict(params, Xs).ravel() == labels)),
+            "train_accuracy_torch": float(np.mean(torch_pred == labels)),
+        }
 
     return metrics
 
 
-def rmse(scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray],
-         X: np.ndarray, Y: np.ndarray, x_layout: Layout = COLUMNS, y_layout: Layout = COLUMNS) -> Metrics:
+def rmse(
+    scratch_predict: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    x_layout: Layout = COLUMNS,
+    y_layout: Layout = COLUMNS,
+) -> Metrics:
     """Root-mean-squared error ``√(1/m Σ (ŷ − y)²)`` of both sides' predictions of ``Y (n_y, m)``."""
+
     def metrics(params: dict[str, np.ndarray], model: torch.nn.Module) -> dict[str, float]:
         with torch.no_grad():
             torch_hat = y_layout.to_course(to_numpy(model(model_input(model, X, x_layout))))
         scratch_hat = scratch_predict(params, _like_params(X, params))
-        return {"train_rmse_scratch": float(np.sqrt(np.mean((scratch_hat - Y) ** 2))),
-                "train_rmse_torch": float(np.sqrt(np.mean((torch_hat - Y) ** 2)))}
+        return {
+            "train_rmse_scratch": float(np.sqrt(np.mean((scratch_hat - Y) ** 2))),
+            "train_rmse_torch": float(np.sqrt(np.mean((torch_hat - Y) ** 2))),
+        }
 
     return metrics

@@ -53,9 +53,14 @@ class OutDirError(ValueError):
 def is_output_name(name: object) -> bool:
     """Whether ``name`` is one dlparity writes into ``--out`` — ``report.md``, ``report.json``,
     ``report.html`` or a ``*.png`` — as one plain name: no folder, no ``..``, not absolute, not hidden."""
-    return (isinstance(name, str) and name == os.path.basename(name) and "\\" not in name
-            and "\0" not in name and not name.startswith(".")
-            and (name in OUTPUT_NAMES or name.endswith(".png")))
+    return (
+        isinstance(name, str)
+        and name == os.path.basename(name)
+        and "\\" not in name
+        and "\0" not in name
+        and not name.startswith(".")
+        and (name in OUTPUT_NAMES or name.endswith(".png"))
+    )
 
 
 def fingerprint(path: Path) -> dict[str, Any]:
@@ -89,14 +94,19 @@ def read_manifest(out_dir: Path) -> tuple[set[str], str | None]:
     except (OSError, ValueError) as exc:
         return set(), f"it is not readable JSON ({exc})"
     files = data.get("files") if isinstance(data, dict) else None
-    if (not isinstance(files, dict) or data.get("tool") != "dlparity"
-            or data.get("version") != MANIFEST_VERSION):
+    if (
+        not isinstance(files, dict)
+        or data.get("tool") != "dlparity"
+        or data.get("version") != MANIFEST_VERSION
+    ):
         return set(), f"it is not a version-{MANIFEST_VERSION} dlparity manifest (with checksums)"
     bad = [name for name in files if not is_output_name(name)]
     if bad:
         return set(), f"it names files dlparity does not write ({', '.join(map(repr, bad[:3]))})"
-    if not all(isinstance(r, dict) and type(r.get("size")) is int and isinstance(r.get("sha256"), str)
-               for r in files.values()):
+    if not all(
+        isinstance(r, dict) and type(r.get("size")) is int and isinstance(r.get("sha256"), str)
+        for r in files.values()
+    ):
         return set(), "an entry lacks its size or sha256"
     owned = set()
     for name, recorded in files.items():
@@ -125,8 +135,11 @@ def _some(names: Sequence[str], shown: int = 5) -> str:
 
 def _warn_manifest(out_dir: Path, problem: str | None) -> None:
     if problem:
-        print(f"dlparity report: warning: ignoring {out_dir / MANIFEST}: {problem}; it deletes nothing",
-              file=sys.stderr, flush=True)
+        print(
+            f"dlparity report: warning: ignoring {out_dir / MANIFEST}: {problem}; it deletes nothing",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 @contextlib.contextmanager
@@ -157,8 +170,10 @@ def signals_held() -> Iterator[None]:
         yield
         return
     held: list[int] = []
-    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum))
-                for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        s: signal.signal(s, lambda signum, frame: held.append(signum))
+        for s in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
@@ -195,8 +210,11 @@ def interrupt_on_signals() -> Iterator[Stop]:
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)
-                if signal.getsignal(s) is not signal.SIG_IGN}  # e.g. `cmd &` in a script: stays so
+    previous = {
+        s: signal.signal(s, interrupt)
+        for s in (signal.SIGINT, signal.SIGTERM)
+        if signal.getsignal(s) is not signal.SIG_IGN
+    }  # e.g. `cmd &` in a script: stays so
     try:
         yield stop
     finally:
@@ -222,7 +240,8 @@ def check_out_dir(out_dir: Path, force: bool = False) -> None:
         raise OutDirError(
             f"--out: {out_dir} holds files dlparity did not write ({_some(foreign)}); choose an "
             f"empty or new folder, or pass --force to write beside them (a file with one of the "
-            f"report's names is then replaced)")
+            f"report's names is then replaced)"
+        )
 
 
 def new_stage(out_dir: Path) -> Path:
@@ -255,11 +274,14 @@ def _swap(out_dir: Path, stage: Path, files: dict[str, dict[str, Any]], force: b
     clash = sorted(n for n in [*files, MANIFEST] if n not in owned and os.path.lexists(out_dir / n))
     folders = [n for n in clash if os.path.isdir(out_dir / n) and not os.path.islink(out_dir / n)]
     if folders or (clash and not force):
-        raise OutDirError(f"--out: {out_dir} now holds {'folders' if folders else 'files'} dlparity "
-                          f"did not write with the report's names ({_some(folders or clash)}); "
-                          f"nothing was replaced" + ("" if folders else " (--force replaces them)"))
-    (stage / MANIFEST).write_text(json.dumps(
-        {"tool": "dlparity", "version": MANIFEST_VERSION, "files": files}, indent=1))
+        raise OutDirError(
+            f"--out: {out_dir} now holds {'folders' if folders else 'files'} dlparity "
+            f"did not write with the report's names ({_some(folders or clash)}); "
+            f"nothing was replaced" + ("" if folders else " (--force replaces them)")
+        )
+    (stage / MANIFEST).write_text(
+        json.dumps({"tool": "dlparity", "version": MANIFEST_VERSION, "files": files}, indent=1)
+    )
     previous = stage / ".previous"
     previous.mkdir()
     moved: list[str] = []

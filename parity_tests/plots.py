@@ -36,16 +36,28 @@ def _pyplot() -> Any:
 
 def trajectory_spec(rows: Sequence[Any]) -> dict[str, Any] | None:
     """The loss curves of one trajectory case on one device (a row per dtype), as plain data."""
-    curves = [(r.dtype, r.verdict, list(map(float, r.result.extra.get("scratch_loss", []))),
-               list(map(float, r.result.extra.get("torch_loss", []))))
-              for r in rows if r.result is not None]
+    curves = [
+        (
+            r.dtype,
+            r.verdict,
+            list(map(float, r.result.extra.get("scratch_loss", []))),
+            list(map(float, r.result.extra.get("torch_loss", []))),
+        )
+        for r in rows
+        if r.result is not None
+    ]
     curves = [c for c in curves if c[2]]
     if not curves:
         return None
     first = rows[0]
-    return {"kind": "trajectory", "concept": first.concept, "case": first.case, "device": first.device,
-            "curves": curves,
-            "name": f"{first.concept}-{first.case}-{first.device}.png".replace("/", "_")}
+    return {
+        "kind": "trajectory",
+        "concept": first.concept,
+        "case": first.case,
+        "device": first.device,
+        "curves": curves,
+        "name": f"{first.concept}-{first.case}-{first.device}.png".replace("/", "_"),
+    }
 
 
 def group_spec(rows: Sequence[Any]) -> dict[str, Any] | None:
@@ -55,14 +67,25 @@ def group_spec(rows: Sequence[Any]) -> dict[str, Any] | None:
     for r in rows:
         if r.result is not None and r.result.extra.get("scratch_loss"):
             cases.setdefault(r.case, []).append(
-                (r.dtype, r.verdict, list(map(float, r.result.extra["scratch_loss"])),
-                 list(map(float, r.result.extra["torch_loss"]))))
+                (
+                    r.dtype,
+                    r.verdict,
+                    list(map(float, r.result.extra["scratch_loss"])),
+                    list(map(float, r.result.extra["torch_loss"])),
+                )
+            )
     if not cases:
         return None
     first = rows[0]
     group = first.result.extra["plot_group"]
-    return {"kind": "group", "concept": first.concept, "group": group, "device": first.device,
-            "cases": cases, "name": f"{first.concept}-{group}-{first.device}.png".replace("/", "_")}
+    return {
+        "kind": "group",
+        "concept": first.concept,
+        "group": group,
+        "device": first.device,
+        "cases": cases,
+        "name": f"{first.concept}-{group}-{first.device}.png".replace("/", "_"),
+    }
 
 
 def figure_spec(row: Any) -> dict[str, Any] | None:
@@ -71,9 +94,13 @@ def figure_spec(row: Any) -> dict[str, Any] | None:
     if not spec:
         return None
     name = f"{row.concept}-{row.case}-{row.level}-{row.device}-{row.dtype}.png".replace("/", "_")
-    return {"kind": "figure", "figure": spec, "name": name,
-            "title": f"{row.concept}/{row.case} ({row.device}, {row.dtype}): {spec.get('title', '')} "
-                     f"— {row.verdict}"}
+    return {
+        "kind": "figure",
+        "figure": spec,
+        "name": name,
+        "title": f"{row.concept}/{row.case} ({row.device}, {row.dtype}): {spec.get('title', '')} "
+        f"— {row.verdict}",
+    }
 
 
 def render(spec: dict[str, Any], out_dir: str) -> str | None:
@@ -102,8 +129,7 @@ def _draw_trajectory(plt: Any, spec: dict[str, Any]) -> Any:
         verdicts.append(f"{dtype} {verdict}")
     ax1.set_ylabel("loss J")
     ax1.legend(fontsize=8)
-    ax1.set_title(f"{spec['concept']}/{spec['case']} on {spec['device']}: {', '.join(verdicts)}",
-                  fontsize=10)
+    ax1.set_title(f"{spec['concept']}/{spec['case']} on {spec['device']}: {', '.join(verdicts)}", fontsize=10)
     ax2.set_ylabel("|J_scratch − J_torch|")
     ax2.set_xlabel("step")
     ax2.legend(fontsize=8, title="(no dot: identical)", title_fontsize=7)
@@ -131,12 +157,14 @@ def _draw_group(plt: Any, spec: dict[str, Any]) -> Any:
     ax1.set_ylabel("loss J")
     ax1.legend(fontsize=8)
     passed = sum(v == "PASS" for v in verdicts)
-    ax1.set_title(f"{spec['concept']}/{spec['group']} on {spec['device']}: {len(names)} cases, "
-                  f"{passed} of {len(verdicts)} runs pass", fontsize=10)
+    ax1.set_title(
+        f"{spec['concept']}/{spec['group']} on {spec['device']}: {len(names)} cases, "
+        f"{passed} of {len(verdicts)} runs pass",
+        fontsize=10,
+    )
     for i, (dtype, values) in enumerate(worst.items()):
         v = np.asarray(values)
-        ax2.semilogy(np.arange(v.size), np.where(v > 0, v, np.nan), "o", ms=3, color=f"C{i + 2}",
-                     label=dtype)
+        ax2.semilogy(np.arange(v.size), np.where(v > 0, v, np.nan), "o", ms=3, color=f"C{i + 2}", label=dtype)
     ax2.set_xlabel("case (in registration order)")
     ax2.set_ylabel("max |J_scratch − J_torch|")
     ax2.legend(fontsize=8, title="(no dot: identical)", title_fontsize=7)
@@ -150,8 +178,15 @@ def _draw_figure(plt: Any, spec: dict[str, Any]) -> Any:
     for i, series in enumerate(fig_spec.get("series", [])):
         x, y = np.asarray(series.get("x", []), dtype=float), np.asarray(series.get("y", []), dtype=float)
         if series.get("kind") == "scatter":
-            ax.scatter(x, y, s=series.get("size", 12), alpha=0.7, color=f"C{i % 10}",
-                       label=series.get("label"), marker=series.get("marker", "o"))
+            ax.scatter(
+                x,
+                y,
+                s=series.get("size", 12),
+                alpha=0.7,
+                color=f"C{i % 10}",
+                label=series.get("label"),
+                marker=series.get("marker", "o"),
+            )
         else:
             ax.plot(x, y, color=f"C{i % 10}", label=series.get("label"), lw=1.5)
     ax.set_title(spec["title"], fontsize=9)
@@ -201,8 +236,9 @@ class Plotter:
         self._jobs: list[tuple[list[Any], Future[str | None] | str | None]] = []
         self._pool = None
         if background and _pyplot() is not None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_ignore_interrupts)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts
+            )
 
     def _submit(self, rows: list[Any], spec: dict[str, Any] | None) -> None:
         if spec is None:
@@ -223,8 +259,10 @@ class Plotter:
     def add(self, row: Any) -> None:
         """A finished row: queue its trajectory group, or draw its own figure."""
         key = (row.concept, row.case, row.device)
-        if self._pending and (self._pending[0].concept, self._pending[0].case,
-                              self._pending[0].device) != key:
+        if (
+            self._pending
+            and (self._pending[0].concept, self._pending[0].case, self._pending[0].device) != key
+        ):
             self._flush()
         extra = row.result.extra if row.result is not None else {}
         if row.level == "trajectory" and extra.get("plot_group") and extra.get("scratch_loss"):

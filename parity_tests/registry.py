@@ -86,8 +86,12 @@ class _Recorded:
         return self.call.out
 
 
-def _explained(fn: Callable[..., Any], explain: Explain | None, dtype: str,
-               check: Callable[[Callable[..., Any]], CheckResult]) -> CheckResult:
+def _explained(
+    fn: Callable[..., Any],
+    explain: Explain | None,
+    dtype: str,
+    check: Callable[[Callable[..., Any]], CheckResult],
+) -> CheckResult:
     """``check(fn)``, with ``explain``'s sentence before the diagnosis when it fails."""
     if explain is None:
         return check(fn)
@@ -98,35 +102,85 @@ def _explained(fn: Callable[..., Any], explain: Explain | None, dtype: str,
     return result
 
 
-def forward_run(concept: str, case: str, scratch_fn: Callable[..., Any], torch_fn: Callable[..., Any],
-                make_inputs: MakeInputs, explain: Explain | None = None,
-                **kwargs: Any) -> Callable[[str, str], CheckResult]:
+def forward_run(
+    concept: str,
+    case: str,
+    scratch_fn: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    make_inputs: MakeInputs,
+    explain: Explain | None = None,
+    **kwargs: Any,
+) -> Callable[[str, str], CheckResult]:
     """The ``run(device, dtype)`` that :func:`register_forward` registers (a test may run it on
     configurations beyond the registered ones); ``kwargs`` go to
     :func:`~parity_tests.api.check_forward`."""
+
     def run(device: str, dtype: str) -> CheckResult:
-        return _explained(scratch_fn, explain, dtype, lambda fn: check_forward(
-            fn, torch_fn, make_inputs(_rng(concept, case)), device=device, dtype=dtype,
-            concept=concept, case=case, **kwargs))
+        return _explained(
+            scratch_fn,
+            explain,
+            dtype,
+            lambda fn: check_forward(
+                fn,
+                torch_fn,
+                make_inputs(_rng(concept, case)),
+                device=device,
+                dtype=dtype,
+                concept=concept,
+                case=case,
+                **kwargs,
+            ),
+        )
+
     return run
 
 
-def gradient_run(concept: str, case: str, scratch_grads: Callable[..., Any],
-                 torch_fn: Callable[..., Any], make_inputs: MakeInputs, wrt: Sequence[str],
-                 explain: Explain | None = None, **kwargs: Any) -> Callable[[str, str], CheckResult]:
+def gradient_run(
+    concept: str,
+    case: str,
+    scratch_grads: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    make_inputs: MakeInputs,
+    wrt: Sequence[str],
+    explain: Explain | None = None,
+    **kwargs: Any,
+) -> Callable[[str, str], CheckResult]:
     """The ``run(device, dtype)`` that :func:`register_gradient` registers; ``kwargs`` go to
     :func:`~parity_tests.api.check_gradients` (the upstream ``G`` is ``call.args[0]`` with
     ``vjp=True``)."""
+
     def run(device: str, dtype: str) -> CheckResult:
-        return _explained(scratch_grads, explain, dtype, lambda fn: check_gradients(
-            fn, torch_fn, make_inputs(_rng(concept, case)), wrt, device=device, dtype=dtype,
-            seed=seed_for(concept, case, "G"), concept=concept, case=case, **kwargs))
+        return _explained(
+            scratch_grads,
+            explain,
+            dtype,
+            lambda fn: check_gradients(
+                fn,
+                torch_fn,
+                make_inputs(_rng(concept, case)),
+                wrt,
+                device=device,
+                dtype=dtype,
+                seed=seed_for(concept, case, "G"),
+                concept=concept,
+                case=case,
+                **kwargs,
+            ),
+        )
+
     return run
 
 
-def register_forward(concept: str, case: str, scratch_fn: Callable[..., Any],
-                     torch_fn: Callable[..., Any], make_inputs: MakeInputs, half: bool = False,
-                     explain: Explain | None = None, **kwargs: Any) -> ParityCheck:
+def register_forward(
+    concept: str,
+    case: str,
+    scratch_fn: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    make_inputs: MakeInputs,
+    half: bool = False,
+    explain: Explain | None = None,
+    **kwargs: Any,
+) -> ParityCheck:
     """Register a forward check; ``kwargs`` go to :func:`~parity_tests.api.check_forward`.
 
     ``half=True`` also runs it in float16 and bfloat16 (against a float32 scratch reference);
@@ -136,31 +190,59 @@ def register_forward(concept: str, case: str, scratch_fn: Callable[..., Any],
     return register(ParityCheck(concept, case, "forward", run, dtypes=_dtypes(half)))
 
 
-def register_gradient(concept: str, case: str, scratch_grads: Callable[..., Any],
-                      torch_fn: Callable[..., Any], make_inputs: MakeInputs, wrt: Sequence[str],
-                      half: bool = False, explain: Explain | None = None,
-                      **kwargs: Any) -> ParityCheck:
+def register_gradient(
+    concept: str,
+    case: str,
+    scratch_grads: Callable[..., Any],
+    torch_fn: Callable[..., Any],
+    make_inputs: MakeInputs,
+    wrt: Sequence[str],
+    half: bool = False,
+    explain: Explain | None = None,
+    **kwargs: Any,
+) -> ParityCheck:
     """Register a gradient check; ``kwargs`` go to :func:`~parity_tests.api.check_gradients`."""
     run = gradient_run(concept, case, scratch_grads, torch_fn, make_inputs, wrt, explain, **kwargs)
-    return register(ParityCheck(concept, case, "gradient", run, dtypes=_dtypes(half),
-                                covers=tuple(wrt)))
+    return register(ParityCheck(concept, case, "gradient", run, dtypes=_dtypes(half), covers=tuple(wrt)))
 
 
-def register_finite_differences(concept: str, case: str, scratch_fn: Callable[..., Any],
-                                scratch_grads: Callable[..., Any], make_inputs: MakeInputs,
-                                wrt: Sequence[str], **kwargs: Any) -> ParityCheck:
+def register_finite_differences(
+    concept: str,
+    case: str,
+    scratch_fn: Callable[..., Any],
+    scratch_grads: Callable[..., Any],
+    make_inputs: MakeInputs,
+    wrt: Sequence[str],
+    **kwargs: Any,
+) -> ParityCheck:
     """Register a float64 finite-difference check of a scratch backward (CPU, no torch)."""
+
     def run(device: str, dtype: str) -> CheckResult:
-        return check_finite_differences(scratch_fn, scratch_grads, make_inputs(_rng(concept, case)),
-                                        wrt, seed=seed_for(concept, case, "G"), concept=concept,
-                                        case=case, **kwargs)
-    return register(ParityCheck(concept, case, "finite-difference", run, dtypes=("float64",),
-                                cpu_only=True, covers=tuple(wrt)))
+        return check_finite_differences(
+            scratch_fn,
+            scratch_grads,
+            make_inputs(_rng(concept, case)),
+            wrt,
+            seed=seed_for(concept, case, "G"),
+            concept=concept,
+            case=case,
+            **kwargs,
+        )
+
+    return register(
+        ParityCheck(
+            concept, case, "finite-difference", run, dtypes=("float64",), cpu_only=True, covers=tuple(wrt)
+        )
+    )
 
 
-def register_trajectory(concept: str, case: str,
-                        make_problem: Callable[[np.random.Generator], Mapping[str, Any]],
-                        slow: bool = False, **kwargs: Any) -> ParityCheck:
+def register_trajectory(
+    concept: str,
+    case: str,
+    make_problem: Callable[[np.random.Generator], Mapping[str, Any]],
+    slow: bool = False,
+    **kwargs: Any,
+) -> ParityCheck:
     """Register a training trajectory.
 
     ``make_problem(rng)`` returns the keyword arguments of
@@ -169,6 +251,7 @@ def register_trajectory(concept: str, case: str,
     run starts from a fresh model — and optionally ``plot_group``: trajectories of one group (a
     hyperparameter grid) share one overview PNG in the report instead of one PNG each.
     """
+
     def run(device: str, dtype: str) -> CheckResult:
         problem = dict(make_problem(_rng(concept, case)))
         plot_group = problem.pop("plot_group", None)
@@ -176,6 +259,7 @@ def register_trajectory(concept: str, case: str,
         if plot_group:
             result.extra["plot_group"] = plot_group
         return result
+
     return register(ParityCheck(concept, case, "trajectory", run, slow=slow, **kwargs))
 
 
@@ -305,8 +389,9 @@ class Model:
 
         return module_function(partial(self.make_module, device="meta"), self.spec(), method)[0]
 
-    def build(self, params: Mapping[str, np.ndarray] | None = None, device: Any = None,
-              dtype: Any = None) -> Any:
+    def build(
+        self, params: Mapping[str, np.ndarray] | None = None, device: Any = None, dtype: Any = None
+    ) -> Any:
         """A fresh module from ``make_module(device=, dtype=)`` holding the scratch ``params``
         (course layout, through :meth:`spec`; held to ``check_param_arrays``: floating, one
         dtype, finite), whose dtype it takes unless ``dtype`` is given; with no ``params``, its
@@ -341,11 +426,16 @@ class Model:
             if self.loss_method is not None:
                 from parity_tests.torch_functional import module_function
 
-                loss, _ = module_function(partial(self.make_module, device="meta"), self.spec(),
-                                          self.loss_method, inputs=self.batch_inputs)
+                loss, _ = module_function(
+                    partial(self.make_module, device="meta"),
+                    self.spec(),
+                    self.loss_method,
+                    inputs=self.batch_inputs,
+                )
                 return loss(*(kw[k] for k in self.batch_inputs), **self._params(kw))
-            return self.torch_cost(self._fn("forward")(kw[self.x_name], **self._params(kw)),
-                                   *(kw[k] for k in self.targets))
+            return self.torch_cost(
+                self._fn("forward")(kw[self.x_name], **self._params(kw)), *(kw[k] for k in self.targets)
+            )
 
     def torch_loss(self, model: Any, X: Any, Y: Any) -> Any:
         """A trajectory's ``torch_loss(model, X, Y)`` (``Y`` unread when :attr:`unsupervised`)."""
@@ -400,11 +490,17 @@ class ModuleFunction:
         return self.fn(*args, **tensors)
 
 
-def register_model(concept: str, case: str, model: Model, make_inputs: MakeInputs,
-                   trajectories: Mapping[str, MakeProblem] | None = None,
-                   half: Sequence[str] = (), fd: bool | tuple[Model, MakeInputs] = True,
-                   output_case: str | None = None, cost_case: str | None = None,
-                   ) -> list[ParityCheck]:
+def register_model(
+    concept: str,
+    case: str,
+    model: Model,
+    make_inputs: MakeInputs,
+    trajectories: Mapping[str, MakeProblem] | None = None,
+    half: Sequence[str] = (),
+    fd: bool | tuple[Model, MakeInputs] = True,
+    output_case: str | None = None,
+    cost_case: str | None = None,
+) -> list[ParityCheck]:
     """Derive a model's checks from its declaration (:class:`Model`): the forward output
     (``output_case``, default ``<case>``), the cost's value and every parameter gradient of it vs
     autograd (``cost_case``, default ``<case>-cost``), float64 central differences of the scratch
@@ -419,28 +515,63 @@ def register_model(concept: str, case: str, model: Model, make_inputs: MakeInput
     ``half`` names the levels (``"forward"``, ``"gradient"``) also run in float16/bfloat16.
     """
     if model.propagate is None:
-        raise ValueError(f"register_model({concept!r}, {case!r}): the model declares no propagate "
-                         "(no cost), so there is no cost, gradient or trajectory to derive; "
-                         "register_forward checks its output, register_served serves it")
+        raise ValueError(
+            f"register_model({concept!r}, {case!r}): the model declares no propagate "
+            "(no cost), so there is no cost, gradient or trajectory to derive; "
+            "register_forward checks its output, register_served serves it"
+        )
     names = list(model.names)
     layouts = model.input_layouts()
     out_layout = model.layouts()[2]
     cost_case = f"{case}-cost" if cost_case is None else cost_case
     index = {"index_inputs": list(model.index_inputs)} if model.index_inputs else {}
     checks = [  # the output reads only the parameters and X (an unread input never passes)
-        register_forward(concept, case if output_case is None else output_case, model.scratch_output,
-                         model.torch_output, _OutputInputs(make_inputs, (*names, model.x_name)),
-                         layouts=layouts, output_layout=out_layout, half="forward" in half),
-        register_forward(concept, cost_case, model.scratch_cost, model.torch_objective, make_inputs,
-                         layouts=layouts, output_names=["J"], half="forward" in half, **index),
-        register_gradient(concept, cost_case, model.scratch_grads, model.torch_objective,
-                          make_inputs, wrt=names, layouts=layouts, half="gradient" in half, **index),
+        register_forward(
+            concept,
+            case if output_case is None else output_case,
+            model.scratch_output,
+            model.torch_output,
+            _OutputInputs(make_inputs, (*names, model.x_name)),
+            layouts=layouts,
+            output_layout=out_layout,
+            half="forward" in half,
+        ),
+        register_forward(
+            concept,
+            cost_case,
+            model.scratch_cost,
+            model.torch_objective,
+            make_inputs,
+            layouts=layouts,
+            output_names=["J"],
+            half="forward" in half,
+            **index,
+        ),
+        register_gradient(
+            concept,
+            cost_case,
+            model.scratch_grads,
+            model.torch_objective,
+            make_inputs,
+            wrt=names,
+            layouts=layouts,
+            half="gradient" in half,
+            **index,
+        ),
     ]
     if fd:
         fd_model, fd_inputs = fd if isinstance(fd, tuple) else (model, make_inputs)
-        checks.append(register_finite_differences(concept, cost_case, fd_model.scratch_cost,
-                                                  fd_model.scratch_grads, fd_inputs,
-                                                  wrt=list(fd_model.names), **index))
+        checks.append(
+            register_finite_differences(
+                concept,
+                cost_case,
+                fd_model.scratch_cost,
+                fd_model.scratch_grads,
+                fd_inputs,
+                wrt=list(fd_model.names),
+                **index,
+            )
+        )
     for name, make_problem in (trajectories or {}).items():
         checks.append(register_trajectory(concept, name, model_problem(model, make_problem)))
     return checks
@@ -472,17 +603,24 @@ class _ModelProblem:
 
     def __post_init__(self) -> None:
         if self.model.propagate is None:
-            raise ValueError("model_problem: the model declares no propagate (no cost), so it "
-                             "has no step to train with")
+            raise ValueError(
+                "model_problem: the model declares no propagate (no cost), so it has no step to train with"
+            )
         inputs = self.model.batch_inputs
         if len(inputs) > 2:
-            raise ValueError(f"model_problem: a trajectory steps on (X, Y) batches; this model's "
-                             f"cost reads {list(inputs)}")
+            raise ValueError(
+                f"model_problem: a trajectory steps on (X, Y) batches; this model's cost reads {list(inputs)}"
+            )
 
     def __call__(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {"scratch_step": self.model.step, "torch_model": self.model.make_module(),
-                "torch_loss": self.model.torch_loss, "param_spec": self.model.spec(),
-                "batch_layouts": self.model.batch_layouts(), **self.make_problem(rng)}
+        return {
+            "scratch_step": self.model.step,
+            "torch_model": self.model.make_module(),
+            "torch_loss": self.model.torch_loss,
+            "param_spec": self.model.spec(),
+            "batch_layouts": self.model.batch_layouts(),
+            **self.make_problem(rng),
+        }
 
 
 @dataclass(frozen=True)
@@ -503,8 +641,9 @@ class ServedModel:
 _SERVED: dict[tuple[str, str], ServedModel] = {}
 
 
-def register_served(concept: str, name: str, model: Model, make_inputs: MakeInputs,
-                    quick: Sequence[str] = ("safetensors",)) -> ServedModel:
+def register_served(
+    concept: str, name: str, model: Model, make_inputs: MakeInputs, quick: Sequence[str] = ("safetensors",)
+) -> ServedModel:
     """Declare that ``model`` is served: its ``output_method`` exported to ONNX Runtime and its
     parameters in ``.safetensors`` files, each proven equal to eager torch and to the scratch
     ``forward``. The checks (``<concept>-onnx-<name>``, ``-onnx-<name>-float64``,
@@ -517,8 +656,9 @@ def register_served(concept: str, name: str, model: Model, make_inputs: MakeInpu
     all of a model's production checks slow.
     """
     if concept not in CONCEPT_IDS:
-        raise ValueError(f"concept: {concept!r} is not a concept id of the README's concept "
-                         f"table {CONCEPT_IDS}")
+        raise ValueError(
+            f"concept: {concept!r} is not a concept id of the README's concept table {CONCEPT_IDS}"
+        )
     unknown = [f for f in quick if f not in SERVING_FORMATS]
     if unknown:
         raise ValueError(f"quick: {unknown} are not serving formats; known: {list(SERVING_FORMATS)}")
@@ -535,11 +675,10 @@ def served_models(concepts: Sequence[str] | None = None) -> list[ServedModel]:
     return [s for s in _SERVED.values() if concepts is None or s.concept in concepts]
 
 
-def register_property(concept: str, case: str, run: Callable[[str, str], CheckResult],
-                      **kwargs: Any) -> ParityCheck:
+def register_property(
+    concept: str, case: str, run: Callable[[str, str], CheckResult], **kwargs: Any
+) -> ParityCheck:
     """Register a check that is not a comparison of two computations on the same data — e.g.
     that both sides' initializers draw the same distribution. ``run(device, dtype)`` builds its
     own :class:`CheckResult`; ``kwargs`` go to :class:`ParityCheck` (``dtypes``, ``cpu_only``)."""
     return register(ParityCheck(concept, case, "property", run, **kwargs))
-
-

@@ -46,17 +46,24 @@ class Interrupted(Exception):
         self.done, self.total = done, total
 
 
-def plan(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str]
-         ) -> list[tuple[ParityCheck, str, str]]:
+def plan(
+    checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str]
+) -> list[tuple[ParityCheck, str, str]]:
     """Every (check, device, dtype) a run executes: cpu-only checks on the CPU alone, cuda-only
     ones on CUDA alone, each check in the dtypes it is registered for and that were asked for."""
-    return [(c, dev, dt) for c in checks for dev in devices if c.runs_on(dev)
-            for dt in c.dtypes if dt in dtypes]
+    return [
+        (c, dev, dt) for c in checks for dev in devices if c.runs_on(dev) for dt in c.dtypes if dt in dtypes
+    ]
 
 
-def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Sequence[str],
-               progress: bool = True, on_row: Callable[[Row], None] | None = None,
-               jobs: int = 1) -> list[Row]:
+def run_checks(
+    checks: Sequence[ParityCheck],
+    devices: Sequence[str],
+    dtypes: Sequence[str],
+    progress: bool = True,
+    on_row: Callable[[Row], None] | None = None,
+    jobs: int = 1,
+) -> list[Row]:
     """Run each check at each applicable device and dtype (:func:`plan`); never raises for a
     failing check (Ctrl-C raises :class:`Interrupted`, which says how far it got).
 
@@ -79,8 +86,11 @@ def run_checks(checks: Sequence[ParityCheck], devices: Sequence[str], dtypes: Se
             released += 1
         if progress:  # after on_row: the line tells a watcher that the row's work is done
             label = f"{row.concept}/{row.case} {row.level} {row.device} {row.dtype}"
-            print(f"[{done:>3}/{len(planned)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{done:>3}/{len(planned)}] {row.verdict:<11} {label} ({row.seconds:.2f}s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     try:  # a Ctrl-C anywhere in the loop, not only inside a check
         pooled = [(i, *job) for i, job in enumerate(planned) if jobs > 1 and _registered(job[0])]
@@ -108,8 +118,7 @@ VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "ERROR", "UNAVAILABLE")
 tolerance, an input nobody reads) is never a pass: ``dlparity report`` exits 1 on it, as on a
 FAIL or an ERROR, and ``assert_parity`` raises on it."""
 
-COLUMNS = ("concept", "case", "level", "device", "dtype", "worst_error", "tolerance", "verdict",
-           "diagnosis")
+COLUMNS = ("concept", "case", "level", "device", "dtype", "worst_error", "tolerance", "verdict", "diagnosis")
 
 
 def format_table(rows: Sequence[Row], markdown: bool = False) -> str:
@@ -119,8 +128,9 @@ def format_table(rows: Sequence[Row], markdown: bool = False) -> str:
         lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
         lines += ["| " + " | ".join(row) + " |" for row in cells]
         return "\n".join(lines)
-    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c)
-              for i, c in enumerate(COLUMNS)]
+    widths = [
+        max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(COLUMNS)
+    ]
     widths[-1] = len(COLUMNS[-1])  # the diagnosis runs on freely
     fmt = lambda row: "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip()  # noqa: E731
     return "\n".join([fmt(list(COLUMNS)), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells])
@@ -130,31 +140,51 @@ def summary_table(rows: Sequence[Row], markdown: bool = False) -> str:
     """One line per concept: how many checks, how many passed, failed (or errored) and were
     INCONCLUSIVE (could not have failed: not a pass), which levels, devices and dtypes, and how
     close the closest call came to its tolerance (worst error / tolerance, 1 = at it)."""
-    cols = ("concept", "checks", "passed", "failed", "inconclusive", "levels", "devices", "dtypes",
-            "closest call")
+    cols = (
+        "concept",
+        "checks",
+        "passed",
+        "failed",
+        "inconclusive",
+        "levels",
+        "devices",
+        "dtypes",
+        "closest call",
+    )
     lines = []
     for concept in dict.fromkeys(r.concept for r in rows):
         mine = [r for r in rows if r.concept == concept]
-        ratios = [r.result.worst.tol_ratio for r in mine
-                  if r.result is not None and r.result.worst is not None and r.verdict == "PASS"]
-        lines.append([concept, str(len(mine)), str(sum(r.verdict == "PASS" for r in mine)),
-                      str(sum(r.verdict in ("FAIL", "ERROR") for r in mine)),
-                      str(sum(r.verdict == "INCONCLUSIVE" for r in mine)),
-                      ",".join(dict.fromkeys(r.level for r in mine)),
-                      ",".join(dict.fromkeys(r.device for r in mine)),
-                      ",".join(dict.fromkeys(r.dtype for r in mine)),
-                      f"{max(ratios):.2g} of tol" if ratios else "-"])
+        ratios = [
+            r.result.worst.tol_ratio
+            for r in mine
+            if r.result is not None and r.result.worst is not None and r.verdict == "PASS"
+        ]
+        lines.append(
+            [
+                concept,
+                str(len(mine)),
+                str(sum(r.verdict == "PASS" for r in mine)),
+                str(sum(r.verdict in ("FAIL", "ERROR") for r in mine)),
+                str(sum(r.verdict == "INCONCLUSIVE" for r in mine)),
+                ",".join(dict.fromkeys(r.level for r in mine)),
+                ",".join(dict.fromkeys(r.device for r in mine)),
+                ",".join(dict.fromkeys(r.dtype for r in mine)),
+                f"{max(ratios):.2g} of tol" if ratios else "-",
+            ]
+        )
     if markdown:
-        return "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-                         + ["| " + " | ".join(line) + " |" for line in lines])
-    widths = [max(len(c), *(len(line[i]) for line in lines)) if lines else len(c)
-              for i, c in enumerate(cols)]
+        return "\n".join(
+            ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+            + ["| " + " | ".join(line) + " |" for line in lines]
+        )
+    widths = [max(len(c), *(len(line[i]) for line in lines)) if lines else len(c) for i, c in enumerate(cols)]
     fmt = lambda line: "  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip()  # noqa: E731
     return "\n".join([fmt(list(cols)), fmt(["-" * w for w in widths])] + [fmt(line) for line in lines])
 
 
-def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage: Path | None = None,
-                  force: bool = False) -> list[str]:
+def write_outputs(
+    rows: Sequence[Row], out_dir: Path, plots: bool = True, stage: Path | None = None, force: bool = False
+) -> list[str]:
     """``report.json``, ``report.md``, ``report.html`` and the PNGs, swapped into ``out_dir`` together (see
     :func:`~parity_tests.outdir.swap_in`); returns the names written. ``stage`` is a folder from
     :func:`new_stage` that already holds the run's plots (drawn while the checks ran, see
@@ -178,33 +208,61 @@ def write_outputs(rows: Sequence[Row], out_dir: Path, plots: bool = True, stage:
     return list(files)
 
 
-
 def _render(rows: Sequence[Row], out_dir: Path) -> None:
     counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
-    env = {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-           "devices": available_devices(),
-           "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    (out_dir / "report.json").write_text(json.dumps(
-        {"environment": env, "counts": counts, "rows": [r.to_dict() for r in rows]}, indent=1,
-        default=_plain))
-    md = ["# dlparity report", "",
-          f"torch {env['torch']}, numpy {env['numpy']}, devices: {', '.join(env['devices'])}", "",
-          ", ".join(f"{v}: {n}" for v, n in counts.items()), "", "## Summary", "",
-          summary_table(rows, markdown=True), "", "## Every check", "", format_table(rows, markdown=True)]
-    metrics = [(r, r.result.extra["metrics"]) for r in rows
-               if r.result is not None and "metrics" in r.result.extra]
+    env = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "devices": available_devices(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    (out_dir / "report.json").write_text(
+        json.dumps(
+            {"environment": env, "counts": counts, "rows": [r.to_dict() for r in rows]},
+            indent=1,
+            default=_plain,
+        )
+    )
+    md = [
+        "# dlparity report",
+        "",
+        f"torch {env['torch']}, numpy {env['numpy']}, devices: {', '.join(env['devices'])}",
+        "",
+        ", ".join(f"{v}: {n}" for v, n in counts.items()),
+        "",
+        "## Summary",
+        "",
+        summary_table(rows, markdown=True),
+        "",
+        "## Every check",
+        "",
+        format_table(rows, markdown=True),
+    ]
+    metrics = [
+        (r, r.result.extra["metrics"]) for r in rows if r.result is not None and "metrics" in r.result.extra
+    ]
     if metrics:
         md += ["", "## Metrics", ""]
-        md += [f"- {r.concept}/{r.case} ({r.device}, {r.dtype}): "
-               + ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
-                           for k, v in m.items()) for r, m in metrics]
+        md += [
+            f"- {r.concept}/{r.case} ({r.device}, {r.dtype}): "
+            + ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in m.items())
+            for r, m in metrics
+        ]
     pngs = list(dict.fromkeys(r.plot for r in rows if r.plot))
     if pngs:
         md += ["", "## Plots", ""] + [f"![{p}]({p})" for p in pngs]
     failing = [r for r in rows if r.verdict in ("FAIL", "ERROR", "INCONCLUSIVE")]
     if failing:
         md += ["", "## Failures and inconclusive checks", ""]
-        md += ["```\n" + (str(r.result) if r.result else
-                           f"{r.verdict} {r.concept}/{r.case} [{r.level}, {r.device}, {r.dtype}]: "
-                           f"{r.diagnosis}") + "\n```" for r in failing]
+        md += [
+            "```\n"
+            + (
+                str(r.result)
+                if r.result
+                else f"{r.verdict} {r.concept}/{r.case} [{r.level}, {r.device}, {r.dtype}]: {r.diagnosis}"
+            )
+            + "\n```"
+            for r in failing
+        ]
     (out_dir / "report.md").write_text("\n".join(md) + "\n")

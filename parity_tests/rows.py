@@ -38,8 +38,22 @@ class Row:
     plot: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in ("concept", "case", "level", "device", "dtype", "verdict",
-                                          "worst_error", "tolerance", "diagnosis", "seconds", "plot")}
+        d = {
+            k: getattr(self, k)
+            for k in (
+                "concept",
+                "case",
+                "level",
+                "device",
+                "dtype",
+                "verdict",
+                "worst_error",
+                "tolerance",
+                "diagnosis",
+                "seconds",
+                "plot",
+            )
+        }
         if self.result is not None:
             d["records"] = self.result.to_dict()["records"]
             d["extra"] = json.loads(json.dumps(self.result.extra, default=_plain))
@@ -86,15 +100,22 @@ def run_one(check: ParityCheck, device: str, dtype: str) -> Row:
         verdict = result.status  # PASS, FAIL or INCONCLUSIVE
         if not result.records:
             verdict, diag = "ERROR", "nothing was compared: the check produced no records"
-        row = Row(check.concept, check.case, check.level, device, dtype, verdict, err, tol, diag,
-                  result=result)
+        row = Row(
+            check.concept, check.case, check.level, device, dtype, verdict, err, tol, diag, result=result
+        )
     except CheckUnavailable as exc:
-        row = Row(check.concept, check.case, check.level, device, dtype, "UNAVAILABLE",
-                  diagnosis=str(exc))
+        row = Row(check.concept, check.case, check.level, device, dtype, "UNAVAILABLE", diagnosis=str(exc))
     except Exception as exc:  # a crashing check is a failure, reported with its cause
         tb = traceback.extract_tb(exc.__traceback__)[-1]
-        row = Row(check.concept, check.case, check.level, device, dtype, "ERROR",
-                  diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})")
+        row = Row(
+            check.concept,
+            check.case,
+            check.level,
+            device,
+            dtype,
+            "ERROR",
+            diagnosis=f"{type(exc).__name__}: {exc} ({Path(tb.filename).name}:{tb.lineno})",
+        )
     row.seconds = time.perf_counter() - t0
     return row
 

@@ -186,7 +186,7 @@ of the tolerance, or the check of that parameter is INCONCLUSIVE (see "sensitivi
 NOISE_FACTOR = 10.0
 """Trajectory updates: the learner's rounding may be this many times the reference's own
 measured rounding of the same update (see "updates" above)."""
-_EPS = {"float64": 2.0 ** -52, "float32": 2.0 ** -23, "float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}
+_EPS = {"float64": 2.0**-52, "float32": 2.0**-23, "float16": 2.0**-10, "bfloat16": 2.0**-7}
 
 
 @dataclass(frozen=True)
@@ -202,12 +202,13 @@ class Tolerance:
         for name in ("rtol", "atol"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)):
-                raise TypeError(f"Tolerance: {name} must be a real number, got {v!r} "
-                                f"({type(v).__name__})")
+                raise TypeError(f"Tolerance: {name} must be a real number, got {v!r} ({type(v).__name__})")
             if not math.isfinite(v) or v < 0:
-                raise ValueError(f"Tolerance: {name}={v!r} must be a finite number >= 0 "
-                                 "(a negative, NaN or infinite tolerance would make the check "
-                                 "pass or fail regardless of the values)")
+                raise ValueError(
+                    f"Tolerance: {name}={v!r} must be a finite number >= 0 "
+                    "(a negative, NaN or infinite tolerance would make the check "
+                    "pass or fail regardless of the values)"
+                )
 
     def scaled(self, factor: float) -> "Tolerance":
         return Tolerance(self.rtol * factor, self.atol * factor)
@@ -273,9 +274,14 @@ def lockstep_tolerance(dtype: str, learning_rate: float) -> Tolerance:
     return Tolerance(tol.rtol, tol.atol * abs(learning_rate))
 
 
-def update_tolerance(dtype: str, learning_rate: float, reference_update: np.ndarray,
-                     reference_param: np.ndarray | float, noise: float = math.inf,
-                     step: int | None = None) -> Tolerance:
+def update_tolerance(
+    dtype: str,
+    learning_rate: float,
+    reference_update: np.ndarray,
+    reference_param: np.ndarray | float,
+    noise: float = math.inf,
+    step: int | None = None,
+) -> Tolerance:
     """One training step's update ``Δp`` of one parameter, the learner's against the reference's
     ``reference_update``; ``reference_param`` is the parameter after the step (or its largest
     magnitude), ``noise`` the reference's own measured rounding of the update, ``max |Δp̂ − Δp̃₆₄|``

@@ -25,9 +25,12 @@ class _Method(nn.Module):
         return getattr(self.inner, self.method)(*args)
 
 
-def module_function(make_module: Callable[[], nn.Module], spec: ParamSpec, method: str = "forward",
-                    inputs: Sequence[str] = ("X",),
-                    ) -> tuple[Callable[..., torch.Tensor], dict[str, Layout]]:
+def module_function(
+    make_module: Callable[[], nn.Module],
+    spec: ParamSpec,
+    method: str = "forward",
+    inputs: Sequence[str] = ("X",),
+) -> tuple[Callable[..., torch.Tensor], dict[str, Layout]]:
     """``fn(**tensors)`` that runs ``make_module().<method>(*inputs)`` with the module's
     parameters taken from the arguments (torch layout, keyed by their *scratch* names from
     ``spec``), and the layouts of those parameters — ready for
@@ -44,8 +47,10 @@ def module_function(make_module: Callable[[], nn.Module], spec: ParamSpec, metho
                         layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS, vjp=True)
     """
     if not isinstance(spec, dict) and not callable(getattr(spec, "to_torch", None)):
-        raise TypeError(f"spec: expected a ParamSpec dict or a converter with names/to_torch "
-                        f"(SequenceModel's param_spec), got {spec!r:.80}")
+        raise TypeError(
+            f"spec: expected a ParamSpec dict or a converter with names/to_torch "
+            f"(SequenceModel's param_spec), got {spec!r:.80}"
+        )
     converter = None if isinstance(spec, dict) else spec  # course-layout tensors, converted inside
     if converter is not None:
         spec = {name: (name, SAME) for name in converter.names}
@@ -55,16 +60,19 @@ def module_function(make_module: Callable[[], nn.Module], spec: ParamSpec, metho
     def fn(*args: torch.Tensor, **tensors: torch.Tensor) -> torch.Tensor:
         unknown = sorted(set(tensors) - set(spec) - set(input_names))
         if unknown:
-            raise TypeError(f"{type(wrapper.inner).__name__}: unexpected arguments {unknown}; "
-                            f"parameters are {sorted(spec)}, inputs {list(input_names)}")
+            raise TypeError(
+                f"{type(wrapper.inner).__name__}: unexpected arguments {unknown}; "
+                f"parameters are {sorted(spec)}, inputs {list(input_names)}"
+            )
         missing = sorted(set(spec) - set(tensors))
         if missing:
             raise ValueError(f"params: missing {missing} for {type(wrapper.inner).__name__}")
         args = args + tuple(tensors[k] for k in input_names if k in tensors)
         params = {f"inner.{key}": tensors[name] for name, (key, _) in spec.items()}
         if converter is not None:
-            params = {f"inner.{k}": t for k, t in converter.to_torch(
-                {name: tensors[name] for name in spec}).items()}
+            params = {
+                f"inner.{k}": t for k, t in converter.to_torch({name: tensors[name] for name in spec}).items()
+            }
         return functional_call(wrapper, params, args)
 
     return fn, {name: layout for name, (_, layout) in spec.items()}

@@ -58,8 +58,9 @@ from torch_ref.layout import (
     torch_dtype,
 )
 
-ScratchStep = Callable[[dict[str, np.ndarray], np.ndarray, np.ndarray],
-                       tuple[float, Mapping[str, np.ndarray]]]
+ScratchStep = Callable[
+    [dict[str, np.ndarray], np.ndarray, np.ndarray], tuple[float, Mapping[str, np.ndarray]]
+]
 TorchLoss = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 STEP_RETURNS = ("grads", "params")
 
@@ -77,36 +78,49 @@ def _default_layouts(X: np.ndarray, Y: np.ndarray) -> tuple[Layout, Layout]:
     """Examples as columns for 2-D course batches; anything else must say its layout."""
     if np.ndim(X) == 2 and np.ndim(Y) == 2:
         return COLUMNS, COLUMNS
-    raise ValueError(f"batch_layouts: X has shape {np.shape(X)} and Y {np.shape(Y)}; only 2-D "
-                     "(n, m) batches have a default (examples as columns) — pass the layouts, "
-                     "e.g. (IMAGES, COLUMNS) or (SEQUENCE, COLUMNS) from torch_ref.layout")
+    raise ValueError(
+        f"batch_layouts: X has shape {np.shape(X)} and Y {np.shape(Y)}; only 2-D "
+        "(n, m) batches have a default (examples as columns) — pass the layouts, "
+        "e.g. (IMAGES, COLUMNS) or (SEQUENCE, COLUMNS) from torch_ref.layout"
+    )
 
 
-def _step_output(out: object, t: int, params: Mapping[str, np.ndarray], returns: str
-                 ) -> tuple[float, dict[str, np.ndarray]]:
+def _step_output(
+    out: object, t: int, params: Mapping[str, np.ndarray], returns: str
+) -> tuple[float, dict[str, np.ndarray]]:
     """``(cost, grads or new params)`` from the learner's step, or an error saying what came back."""
     what = "gradients {'d<name>': array}" if returns == "grads" else "updated parameters {name: array}"
-    shape = (f"a {type(out).__name__} of ({', '.join(type(v).__name__ for v in out)})"
-             if isinstance(out, (tuple, list)) else f"a {type(out).__name__}")
+    shape = (
+        f"a {type(out).__name__} of ({', '.join(type(v).__name__ for v in out)})"
+        if isinstance(out, (tuple, list))
+        else f"a {type(out).__name__}"
+    )
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise TypeError(f"scratch_step: at step {t} returned {shape}; expected (cost, {what})")
     cost, second = out
     if isinstance(cost, Mapping) and not isinstance(second, Mapping):
-        raise TypeError(f"scratch_step: at step {t} returned {shape}; expected (cost, {what}) — "
-                        "the two are swapped (the course's propagate returns (grads, cost))")
+        raise TypeError(
+            f"scratch_step: at step {t} returned {shape}; expected (cost, {what}) — "
+            "the two are swapped (the course's propagate returns (grads, cost))"
+        )
     if not isinstance(second, Mapping):
         raise TypeError(f"scratch_step: at step {t} returned {shape}; expected (cost, {what})")
     c = np.asarray(cost)
     if c.dtype.kind not in "fiub" or c.size != 1:
-        raise TypeError(f"scratch_step: at step {t} returned a cost of shape {c.shape} and dtype "
-                        f"{c.dtype}; expected one number")
+        raise TypeError(
+            f"scratch_step: at step {t} returned a cost of shape {c.shape} and dtype "
+            f"{c.dtype}; expected one number"
+        )
     want = ["d" + k for k in params] if returns == "grads" else list(params)
     missing = [k for k in want if k not in second]
     if missing:
-        hint = (" (it returned parameters: pass step_returns='params')"
-                if returns == "grads" and all(k in second for k in params) else
-                " (it returned gradients: pass step_returns='grads')"
-                if returns == "params" and all("d" + k in second for k in params) else "")
+        hint = (
+            " (it returned parameters: pass step_returns='params')"
+            if returns == "grads" and all(k in second for k in params)
+            else " (it returned gradients: pass step_returns='grads')"
+            if returns == "params" and all("d" + k in second for k in params)
+            else ""
+        )
         raise ValueError(f"scratch_step: at step {t} returned {sorted(second)}; missing {missing}{hint}")
     return float(c.reshape(())), dict(second)
 
@@ -115,8 +129,16 @@ class _Torch:
     """One torch side: a module, its SGD, its loss and batch layouts, trained one step at a time
     in ``dtype``; parameters go in and out in the course layout through ``param_spec``."""
 
-    def __init__(self, model: torch.nn.Module, torch_loss: TorchLoss, param_spec: ParamSpec,
-                 learning_rate: float, layouts: tuple[Layout, Layout], device: str, dtype: str) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        torch_loss: TorchLoss,
+        param_spec: ParamSpec,
+        learning_rate: float,
+        layouts: tuple[Layout, Layout],
+        device: str,
+        dtype: str,
+    ) -> None:
         self.model = model.to(device=device, dtype=torch_dtype(dtype))
         self.opt = make_optimizer(self.model.parameters(), learning_rate)
         self.torch_loss, self.param_spec, self.layouts = torch_loss, param_spec, layouts
@@ -143,16 +165,29 @@ class _Torch:
         parameters, to measure the rounding of this side's update (:func:`_compare_updates`)."""
         if torch_dtype(self.dtype) == torch.float64:
             return None
-        return _Torch(copy.deepcopy(self.model), self.torch_loss, self.param_spec,
-                      self.opt.param_groups[0]["lr"], self.layouts, self.device, "float64")
+        return _Torch(
+            copy.deepcopy(self.model),
+            self.torch_loss,
+            self.param_spec,
+            self.opt.param_groups[0]["lr"],
+            self.layouts,
+            self.device,
+            "float64",
+        )
 
 
-def torch_trajectory(torch_model: torch.nn.Module, torch_loss: TorchLoss,
-                     init_params: Mapping[str, np.ndarray],
-                     batches: Sequence[tuple[np.ndarray, np.ndarray]], *, param_spec: ParamSpec,
-                     learning_rate: float, batch_layouts: tuple[Layout, Layout] | None = None,
-                     device: str = "cpu", dtype: str = "float64",
-                     ) -> tuple[list[dict[str, np.ndarray]], list[float]]:
+def torch_trajectory(
+    torch_model: torch.nn.Module,
+    torch_loss: TorchLoss,
+    init_params: Mapping[str, np.ndarray],
+    batches: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    param_spec: ParamSpec,
+    learning_rate: float,
+    batch_layouts: tuple[Layout, Layout] | None = None,
+    device: str = "cpu",
+    dtype: str = "float64",
+) -> tuple[list[dict[str, np.ndarray]], list[float]]:
     """The reference side of :func:`check_training` alone: ``torch.optim.SGD(lr=learning_rate)``
     on ``torch_loss(model, X, Y)``, one step per batch, from ``init_params`` (loaded through
     ``param_spec``), in parity mode. The arguments are :func:`check_training`'s.
@@ -166,14 +201,24 @@ def torch_trajectory(torch_model: torch.nn.Module, torch_loss: TorchLoss,
     if not batches:
         raise ValueError("batches: empty — a trajectory of zero steps has no loss")
     np_dtype = numpy_dtype(dtype)
-    ref = _Torch(torch_model, torch_loss, param_spec, learning_rate,
-                 batch_layouts or _default_layouts(*batches[0]), device, dtype)
+    ref = _Torch(
+        torch_model,
+        torch_loss,
+        param_spec,
+        learning_rate,
+        batch_layouts or _default_layouts(*batches[0]),
+        device,
+        dtype,
+    )
     ref.load({k: _cast(f"init_params[{k!r}]", v, np_dtype) for k, v in init_params.items()})
     params, losses = [ref.params()], []
     with parity_mode():
         for t, (X, Y) in enumerate(batches):
-            losses.append(ref.step(_cast(f"batches[{t}][0] (X)", X, np_dtype),
-                                   _cast(f"batches[{t}][1] (Y)", Y, np_dtype)))
+            losses.append(
+                ref.step(
+                    _cast(f"batches[{t}][0] (X)", X, np_dtype), _cast(f"batches[{t}][1] (Y)", Y, np_dtype)
+                )
+            )
             params.append(ref.params())
     return params, losses
 
@@ -214,16 +259,19 @@ class _Reach:
             self.size = float(np.max(np.abs(moved), initial=0.0))
 
     def __str__(self) -> str:
-        return (f"{self.size:.3g}, {max(self.sensitivity, 0.0):.3g}× its tolerance ({self.tol} at "
-                f"step {self.step})")
+        return (
+            f"{self.size:.3g}, {max(self.sensitivity, 0.0):.3g}× its tolerance ({self.tol} at "
+            f"step {self.step})"
+        )
 
 
 class _Track:
     """A run's comparisons as they happen: each quantity's first failing step, else its closest
     call; each parameter's sensitivity in the distance-from-start and update comparisons."""
 
-    def __init__(self, init: Mapping[str, np.ndarray], dtype: str, learning_rate: float,
-                 lockstep: bool) -> None:
+    def __init__(
+        self, init: Mapping[str, np.ndarray], dtype: str, learning_rate: float, lockstep: bool
+    ) -> None:
         self.init, self.dtype, self.learning_rate, self.lockstep = init, dtype, learning_rate, lockstep
         self.failed: dict[str, Comparison] = {}
         self.closest: dict[str, tuple] = {}  # (ratio, step, scratch, torch, tol)
@@ -231,8 +279,16 @@ class _Track:
         self.update = {k: _Reach() for k in init}
         self.updates: dict[str, list[tuple]] = {k: [] for k in init}  # (step, Δp, Δp̂, |p̂|, noise)
 
-    def see(self, label: str, a: np.ndarray | float, e: np.ndarray | float, tol: Tolerance, t: int,
-            m: int | None = None, update: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def see(
+        self,
+        label: str,
+        a: np.ndarray | float,
+        e: np.ndarray | float,
+        tol: Tolerance,
+        t: int,
+        m: int | None = None,
+        update: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         """Compare ``a`` (scratch) with ``e`` (torch) at step ``t``: keep the first failure of
         ``label`` — its diagnosis naming that step's ``update`` on each side — or its closest call."""
         if label in self.failed:
@@ -257,8 +313,9 @@ class _Track:
         for name, seen in self.updates.items():
             noise = max((n for *_, n in seen), default=float("inf"))
             for t, m, a, e, stored, _ in seen:
-                tol = update_tolerance(self.dtype, self.learning_rate, e, stored, noise,
-                                       None if self.lockstep else t)
+                tol = update_tolerance(
+                    self.dtype, self.learning_rate, e, stored, noise, None if self.lockstep else t
+                )
                 self.update[name].see(tolerance_ratio(np.zeros_like(e), e, tol), t, e, tol)
                 self.see(f"update of {name}", a, e, tol, t, m, (a, e))
 
@@ -281,8 +338,15 @@ def _compare_free_running(track: _Track, step: _Step) -> None:
     for name, e in step.ref_after.items():
         start = track.init[name]
         track.distance[name].see(tolerance_ratio(start, e, tol), step.t, e - start, tol)
-        track.see(name, step.after[name], e, tol, step.t, infer_batch_size(step.X),
-                  (step.after[name] - step.before[name], e - step.ref_before[name]))
+        track.see(
+            name,
+            step.after[name],
+            e,
+            tol,
+            step.t,
+            infer_batch_size(step.X),
+            (step.after[name] - step.before[name], e - step.ref_before[name]),
+        )
     _compare_updates(track, step)
 
 
@@ -302,15 +366,22 @@ def _compare_updates(track: _Track, step: _Step) -> None:
     for name, ref_after in step.ref_after.items():
         e = ref_after.astype(np.float64) - step.ref_before[name]
         a = step.after[name].astype(np.float64) - step.before[name]
-        noise = (float("inf") if step.exact is None
-                 else float(np.max(np.abs(e - step.exact[name]), initial=0.0)))
+        noise = (
+            float("inf") if step.exact is None else float(np.max(np.abs(e - step.exact[name]), initial=0.0))
+        )
         stored = float(np.max(np.abs(ref_after), initial=0.0))
         track.updates[name].append((step.t, infer_batch_size(step.X), a, e, stored, noise))
 
 
-def _train(scratch_step: ScratchStep, ref: _Torch, params: dict[str, np.ndarray],
-           batches: Sequence[tuple[np.ndarray, np.ndarray]], track: _Track, step_returns: str,
-           lockstep: bool) -> tuple[dict[str, np.ndarray], list[float], list[float], str | None]:
+def _train(
+    scratch_step: ScratchStep,
+    ref: _Torch,
+    params: dict[str, np.ndarray],
+    batches: Sequence[tuple[np.ndarray, np.ndarray]],
+    track: _Track,
+    step_returns: str,
+    lockstep: bool,
+) -> tuple[dict[str, np.ndarray], list[float], list[float], str | None]:
     """Both sides through every batch, each step compared as it happens; returns the learner's
     final parameters, both loss curves, and why training stopped early (else ``None``)."""
     np_dtype, exact = numpy_dtype(ref.dtype), ref.exact()
@@ -325,8 +396,11 @@ def _train(scratch_step: ScratchStep, ref: _Torch, params: dict[str, np.ndarray]
         if not np.isfinite(cost):
             stopped = f"the scratch cost became {cost} at step {t}; training stopped there"
             break
-        after = (dict(gd_update(params, out, track.learning_rate)) if step_returns == "grads"
-                 else {k: np.asarray(out[k]) for k in params})
+        after = (
+            dict(gd_update(params, out, track.learning_rate))
+            if step_returns == "grads"
+            else {k: np.asarray(out[k]) for k in params}
+        )
         if lockstep:
             ref.load(params)
             ref_before = params
@@ -344,15 +418,26 @@ def _train(scratch_step: ScratchStep, ref: _Torch, params: dict[str, np.ndarray]
     return params, costs, losses, stopped
 
 
-def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torch_loss: TorchLoss,
-                   init_params: Mapping[str, np.ndarray],
-                   batches: Sequence[tuple[np.ndarray, np.ndarray]], *, param_spec: ParamSpec,
-                   learning_rate: float, batch_layouts: tuple[Layout, Layout] | None = None,
-                   step_returns: str = "grads", device: str = "cpu", dtype: str = "float64",
-                   concept: str = "user", case: str = "training",
-                   metrics: Metrics | None = None, lockstep: bool = False,
-                   still: Sequence[str] = (), verified_by: Mapping[str, str] | None = None,
-                   ) -> CheckResult:
+def check_training(
+    scratch_step: ScratchStep,
+    torch_model: torch.nn.Module,
+    torch_loss: TorchLoss,
+    init_params: Mapping[str, np.ndarray],
+    batches: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    param_spec: ParamSpec,
+    learning_rate: float,
+    batch_layouts: tuple[Layout, Layout] | None = None,
+    step_returns: str = "grads",
+    device: str = "cpu",
+    dtype: str = "float64",
+    concept: str = "user",
+    case: str = "training",
+    metrics: Metrics | None = None,
+    lockstep: bool = False,
+    still: Sequence[str] = (),
+    verified_by: Mapping[str, str] | None = None,
+) -> CheckResult:
     """Gradient descent on both sides, compared step by step: the loss, every parameter (at the
     trajectory tolerance) and every parameter's update (relative to its own measured rounding).
 
@@ -382,33 +467,58 @@ def check_training(scratch_step: ScratchStep, torch_model: torch.nn.Module, torc
         sensitivity rule of :mod:`parity_tests.tolerances`). ``extra``: both loss curves,
         ``first_divergence`` (``(step, name)`` or ``None``) and ``sensitivity``.
     """
-    batches, still, verified_by = _checked(step_returns, batches, init_params, still, verified_by,
-                                           dtype, device)
+    batches, still, verified_by = _checked(
+        step_returns, batches, init_params, still, verified_by, dtype, device
+    )
     dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
     params = {k: _cast(f"init_params[{k!r}]", v, numpy_dtype(dtype)) for k, v in init_params.items()}
-    ref = _Torch(torch_model, torch_loss, param_spec, learning_rate,
-                 batch_layouts or _default_layouts(*batches[0]), device, dtype)
+    ref = _Torch(
+        torch_model,
+        torch_loss,
+        param_spec,
+        learning_rate,
+        batch_layouts or _default_layouts(*batches[0]),
+        device,
+        dtype,
+    )
     ref.load(params)
     conversion = [compare(k, v, params[k], tolerance(dtype_name, "forward")) for k, v in ref.params().items()]
     if not all(r.passed for r in conversion):
-        return group_result(concept, case, "trajectory", device, dtype_name, conversion,
-                            diagnosis="the parameter converter does not round-trip: the torch "
-                                      "model does not start from the scratch parameters")
+        return group_result(
+            concept,
+            case,
+            "trajectory",
+            device,
+            dtype_name,
+            conversion,
+            diagnosis="the parameter converter does not round-trip: the torch "
+            "model does not start from the scratch parameters",
+        )
     track = _Track(params, dtype_name, learning_rate, lockstep)
     with parity_mode():
-        final, costs, losses, stopped = _train(scratch_step, ref, params, batches, track,
-                                               step_returns, lockstep)
-    extra = {"scratch_loss": costs, "torch_loss": losses, "learning_rate": learning_rate,
-             "sensitivity": {n: track.sensitivity(n) for n in params},
-             **({"metrics": metrics(final, ref.model)} if metrics is not None and stopped is None
-                else {})}
+        final, costs, losses, stopped = _train(
+            scratch_step, ref, params, batches, track, step_returns, lockstep
+        )
+    extra = {
+        "scratch_loss": costs,
+        "torch_loss": losses,
+        "learning_rate": learning_rate,
+        "sensitivity": {n: track.sensitivity(n) for n in params},
+        **({"metrics": metrics(final, ref.model)} if metrics is not None and stopped is None else {}),
+    }
     records, notes = _records(track, lockstep, still, verified_by, len(costs), stopped)
     return _result(records, notes, stopped, extra, concept, case, device, dtype_name)
 
 
-def _checked(step_returns: str, batches: Sequence, init_params: Mapping[str, np.ndarray],
-             still: Sequence[str], verified_by: Mapping[str, str] | None, dtype: str, device: str
-             ) -> tuple[list, list[str], dict[str, str]]:
+def _checked(
+    step_returns: str,
+    batches: Sequence,
+    init_params: Mapping[str, np.ndarray],
+    still: Sequence[str],
+    verified_by: Mapping[str, str] | None,
+    dtype: str,
+    device: str,
+) -> tuple[list, list[str], dict[str, str]]:
     """check_training's arguments validated: the batches as a list, ``still`` and ``verified_by``
     (each named check registered and comparing that parameter's gradient in ``dtype``)."""
     check_device(device)
@@ -424,8 +534,7 @@ def _checked(step_returns: str, batches: Sequence, init_params: Mapping[str, np.
         raise ValueError("init_params: empty — there is no parameter to train")
     for what, names in (("still", still), ("verified_by", verified_by or {})):
         if isinstance(names, str) or any(k not in init_params for k in names):
-            raise ValueError(f"{what}: expected parameter names from {sorted(init_params)}, "
-                             f"got {names!r}")
+            raise ValueError(f"{what}: expected parameter names from {sorted(init_params)}, got {names!r}")
     verified_by = dict(verified_by or {})
     if verified_by:
         dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
@@ -438,17 +547,25 @@ def _why(track: _Track, name: str, lockstep: bool, steps: int) -> str:
     """Why the run could not have caught a wrong gradient of ``name``, with the numbers."""
     seen = [] if lockstep else [f"its largest distance from the start is {track.distance[name]}"]
     seen.append(f"its largest single-step update is {track.update[name]}")
-    return (f"could not have failed: at learning_rate={track.learning_rate:g}, over {steps} "
-            f"step(s) of the reference, {'; '.join(seen)}. A learner that never updated {name} "
-            f"would pass unless one is >= 1, and catching an update wrong by 1/{MIN_SENSITIVITY:g} "
-            f"of itself needs >= {MIN_SENSITIVITY:g}× (an update below the rounding of the "
-            f"stored {name} is lost on both sides) — raise the learning rate or the number of "
-            "steps, start away from the optimum, check in float64, or name the gradient check "
-            "that proves it (verified_by)")
+    return (
+        f"could not have failed: at learning_rate={track.learning_rate:g}, over {steps} "
+        f"step(s) of the reference, {'; '.join(seen)}. A learner that never updated {name} "
+        f"would pass unless one is >= 1, and catching an update wrong by 1/{MIN_SENSITIVITY:g} "
+        f"of itself needs >= {MIN_SENSITIVITY:g}× (an update below the rounding of the "
+        f"stored {name} is lost on both sides) — raise the learning rate or the number of "
+        "steps, start away from the optimum, check in float64, or name the gradient check "
+        "that proves it (verified_by)"
+    )
 
 
-def _records(track: _Track, lockstep: bool, still: Sequence[str], verified_by: Mapping[str, str],
-             steps: int, stopped: str | None) -> tuple[list[Comparison], list[str]]:
+def _records(
+    track: _Track,
+    lockstep: bool,
+    still: Sequence[str],
+    verified_by: Mapping[str, str],
+    steps: int,
+    stopped: str | None,
+) -> tuple[list[Comparison], list[str]]:
     """The records (``loss``, the parameters unless lockstep, their updates), each blind
     parameter's INCONCLUSIVE record or its ``verified_by`` note, and the ``still`` claims held."""
     names = list(track.init)
@@ -460,29 +577,57 @@ def _records(track: _Track, lockstep: bool, still: Sequence[str], verified_by: M
         mine = [r for r in records if r.name in (n, f"update of {n}")]
         reach = max(track.distance[n], track.update[n], key=lambda r: r.sensitivity)
         if n in still and reach.sensitivity > 1:
-            records.append(Comparison(
-                f"{n} stays still", (), (), reach.size, float("inf"), None, None, None,
-                reach.tol.rtol, reach.tol.atol, False, f"declared still, but the reference moved "
-                f"it by {reach.size:.3g}, {reach.sensitivity:.3g}× the tolerance, by step "
-                f"{reach.step}", reach.step, reach.sensitivity))
+            records.append(
+                Comparison(
+                    f"{n} stays still",
+                    (),
+                    (),
+                    reach.size,
+                    float("inf"),
+                    None,
+                    None,
+                    None,
+                    reach.tol.rtol,
+                    reach.tol.atol,
+                    False,
+                    f"declared still, but the reference moved "
+                    f"it by {reach.size:.3g}, {reach.sensitivity:.3g}× the tolerance, by step "
+                    f"{reach.step}",
+                    reach.step,
+                    reach.sensitivity,
+                )
+            )
         elif n in still:
             for r in mine:
-                r.note = ("declared still: the reference keeps it within the tolerance of its "
-                          "start, so this checks that it stays, not its gradient formula")
+                r.note = (
+                    "declared still: the reference keeps it within the tolerance of its "
+                    "start, so this checks that it stays, not its gradient formula"
+                )
         elif reach.sensitivity < MIN_SENSITIVITY and n in verified_by:
-            note = (f"{n}: this run cannot see its gradient (sensitivity {max(reach.sensitivity, 0):.3g} "
-                    f"< {MIN_SENSITIVITY:g}); it is proven by check {verified_by[n]}")
+            note = (
+                f"{n}: this run cannot see its gradient (sensitivity {max(reach.sensitivity, 0):.3g} "
+                f"< {MIN_SENSITIVITY:g}); it is proven by check {verified_by[n]}"
+            )
             notes.append(note)
             for r in mine:
                 r.note = note
         elif reach.sensitivity < MIN_SENSITIVITY:
-            records.append(insensitive(f"sensitivity of {n}", _why(track, n, lockstep, steps),
-                                       reach.step, reach.tol))
+            records.append(
+                insensitive(f"sensitivity of {n}", _why(track, n, lockstep, steps), reach.step, reach.tol)
+            )
     return records, notes
 
 
-def _result(records: list[Comparison], notes: list[str], stopped: str | None, extra: dict,
-            concept: str, case: str, device: str, dtype: str) -> CheckResult:
+def _result(
+    records: list[Comparison],
+    notes: list[str],
+    stopped: str | None,
+    extra: dict,
+    concept: str,
+    case: str,
+    device: str,
+    dtype: str,
+) -> CheckResult:
     """The :class:`CheckResult` and its diagnosis: the first step that diverges and in what (an
     update counts with its parameter), else why the run is INCONCLUSIVE, else the notes."""
     failing = [r for r in records if not r.passed and not r.inconclusive]
@@ -491,11 +636,17 @@ def _result(records: list[Comparison], notes: list[str], stopped: str | None, ex
     diagnosis = stopped or (
         f"INCONCLUSIVE: the updates of {', '.join(blind)} are too small against the tolerance at "
         f"learning_rate={extra['learning_rate']:g} to reveal a gradient error (see their "
-        "sensitivity records)" if blind else "; ".join(notes) or None)
+        "sensitivity records)"
+        if blind
+        else "; ".join(notes) or None
+    )
     if first is not None:
         names = [r.name for r in failing if r.step == first.step]
-        same_step = [n for n in names  # an update that fails with its parameter counts once
-                     if not n.startswith("update of ") or n.removeprefix("update of ") not in names]
+        same_step = [
+            n
+            for n in names  # an update that fails with its parameter counts once
+            if not n.startswith("update of ") or n.removeprefix("update of ") not in names
+        ]
         diagnosis = f"first diverges at step {first.step} in {', '.join(same_step)}"
         if same_step == ["loss"]:
             diagnosis += " only: the cost formula differs while the updates agree"
@@ -504,9 +655,23 @@ def _result(records: list[Comparison], notes: list[str], stopped: str | None, ex
         if first.diagnosis:
             diagnosis += f"; {first.name} there: {first.diagnosis}"
     extra["first_divergence"] = (first.step, first.name) if first else None
-    result = group_result(concept, case, "trajectory", device, dtype, records, extra,
-                          diagnosis=diagnosis)
+    result = group_result(concept, case, "trajectory", device, dtype, records, extra, diagnosis=diagnosis)
     if stopped and not failing:
-        result.records.append(Comparison("loss", (), (), float("nan"), float("nan"), None, None,
-                                         None, 0.0, 0.0, False, stopped, len(extra["scratch_loss"])))
+        result.records.append(
+            Comparison(
+                "loss",
+                (),
+                (),
+                float("nan"),
+                float("nan"),
+                None,
+                None,
+                None,
+                0.0,
+                0.0,
+                False,
+                stopped,
+                len(extra["scratch_loss"]),
+            )
+        )
     return result

@@ -51,9 +51,7 @@ if TYPE_CHECKING:
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 """Set to 1 in a worker's environment, before it imports NumPy or torch."""
 
-SETUPS: tuple[tuple[str, str, float], ...] = (
-    ("onnx", r"-onnx-", 4.5),
-)
+SETUPS: tuple[tuple[str, str, float], ...] = (("onnx", r"-onnx-", 4.5),)
 """(key, regex on the check id, seconds): checks whose first run in a process pays an expensive
 setup — the ONNX exporter imports ``torch.onnx``, onnxscript and onnxruntime, ≈ 4.5 s here —
 form one unit, so one worker pays it once (this process takes none of them)."""
@@ -192,8 +190,9 @@ def _start(count: int) -> list[_Worker]:
         for _ in range(count):
             parent_end, child_end = ctx.Pipe()
             running = ctx.RawValue("q", -1)
-            process = ctx.Process(target=_worker_main, args=(child_end, running, blocked),
-                                  name="dlparity-worker")
+            process = ctx.Process(
+                target=_worker_main, args=(child_end, running, blocked), name="dlparity-worker"
+            )
             process.start()
             child_end.close()
             workers.append(_Worker(process, parent_end, running))
@@ -213,8 +212,9 @@ def _stop(workers: Sequence[_Worker]) -> None:
         w.conn.close()
 
 
-def run_in_workers(tasks: Sequence[Task], jobs: int, done: Callable[[int, Row], None],
-                   take_part: bool = True) -> None:
+def run_in_workers(
+    tasks: Sequence[Task], jobs: int, done: Callable[[int, Row], None], take_part: bool = True
+) -> None:
     """Run ``tasks`` — ``(plan index, check, device, dtype)``, each check either the registry's
     own or picklable — in ``jobs`` processes: this one and ``jobs − 1`` spawned workers, or
     (``take_part=False``) ``jobs`` workers while this one only hands out work; call
@@ -260,8 +260,13 @@ def run_in_workers(tasks: Sequence[Task], jobs: int, done: Callable[[int, Row], 
         _stop(workers)
 
 
-def _poll(workers: list[_Worker], pending: list[Unit], by_index: dict[int, Task],
-          done: Callable[[int, Row], None], timeout: float | None) -> list[_Worker]:
+def _poll(
+    workers: list[_Worker],
+    pending: list[Unit],
+    by_index: dict[int, Task],
+    done: Callable[[int, Row], None],
+    timeout: float | None,
+) -> list[_Worker]:
     """Take what the workers have sent (waiting up to ``timeout`` for something) and return the
     ones that have died, their unfinished work settled (:func:`_bury`)."""
     if not workers:
@@ -318,8 +323,9 @@ def _collect(w: _Worker, by_index: dict[int, Task], done: Callable[[int, Row], N
         pass  # it died; its end of the pipe is closed
 
 
-def _bury(w: _Worker, pending: list[Unit], by_index: dict[int, Task],
-          done: Callable[[int, Row], None]) -> None:
+def _bury(
+    w: _Worker, pending: list[Unit], by_index: dict[int, Task], done: Callable[[int, Row], None]
+) -> None:
     """A worker died: the check it was running is an ERROR row; the rest of its work — those it
     had not started, and those whose rows it had not sent yet — goes back to the front of the
     queue."""
@@ -336,8 +342,18 @@ def _bury(w: _Worker, pending: list[Unit], by_index: dict[int, Task],
     from parity_tests.rows import Row
 
     _, check, device, dtype = by_index[crashed]
-    done(crashed, Row(check.concept, check.case, check.level, device, dtype, "ERROR",
-                      diagnosis=f"the worker process running it died ({_exit_reason(w.process.exitcode)})"))
+    done(
+        crashed,
+        Row(
+            check.concept,
+            check.case,
+            check.level,
+            device,
+            dtype,
+            "ERROR",
+            diagnosis=f"the worker process running it died ({_exit_reason(w.process.exitcode)})",
+        ),
+    )
 
 
 def _exit_reason(code: int | None) -> str:
@@ -379,8 +395,15 @@ def _worker_main(conn: Connection, running: Any, blocked: Sequence[str]) -> None
             except BaseException as exc:  # noqa: BLE001 - a worker reports; it does not die
                 tb = traceback.extract_tb(exc.__traceback__)
                 where = f" ({os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
-                row = Row(concept, case, level, device, dtype, "ERROR",
-                          diagnosis=f"{type(exc).__name__} in the worker: {exc}{where}")
+                row = Row(
+                    concept,
+                    case,
+                    level,
+                    device,
+                    dtype,
+                    "ERROR",
+                    diagnosis=f"{type(exc).__name__} in the worker: {exc}{where}",
+                )
             outbox.put((index, row))
             running.value = -1
             sys.stdout.flush()
@@ -401,9 +424,21 @@ def _send_all(conn: Connection, outbox: queue.SimpleQueue[Any]) -> None:
             return
         except Exception as exc:  # the row's result does not pickle
             index, row = message
-            conn.send((index, Row(row.concept, row.case, row.level, row.device, row.dtype, "ERROR",
-                                  seconds=row.seconds,
-                                  diagnosis=f"its result could not be sent from the worker ({exc})")))
+            conn.send(
+                (
+                    index,
+                    Row(
+                        row.concept,
+                        row.case,
+                        row.level,
+                        row.device,
+                        row.dtype,
+                        "ERROR",
+                        seconds=row.seconds,
+                        diagnosis=f"its result could not be sent from the worker ({exc})",
+                    ),
+                )
+            )
 
 
 def _pin_threads() -> None:

@@ -71,8 +71,9 @@ def conv_output_size(n_prev: int, f: int, stride: int = 1, pad: int = 0) -> int:
     return (n_prev + 2 * pad - f) // stride + 1
 
 
-def check_images(name: str, A: object, n_C: int | None = None, dtype: np.dtype | None = None,
-                 channels_of: str = "W") -> np.ndarray:
+def check_images(
+    name: str, A: object, n_C: int | None = None, dtype: np.dtype | None = None, channels_of: str = "W"
+) -> np.ndarray:
     """A float array ``(m, n_H, n_W, n_C)`` with ``m >= 1``; with ``n_C``, its channel count.
 
     A channels-first array (torch's ``NCHW``) is named as such, with the conversion to use.
@@ -87,11 +88,13 @@ def check_images(name: str, A: object, n_C: int | None = None, dtype: np.dtype |
             raise ValueError(
                 f"{name}: expected (m, n_H, n_W, n_C) = (*, *, *, {n_C}) channels last, got "
                 f"{A.shape}; it looks channels-first (m, n_C, n_H, n_W), torch's NCHW: convert "
-                "with torch_ref.layout.images_to_course")
+                "with torch_ref.layout.images_to_course"
+            )
         raise ValueError(
             f"{channels_of}: has n_C_prev = {n_C} input channels but {name} has "
             f"{A.shape[3]} (its last axis, shape {A.shape}): the filters' channels must match "
-            "the input's")
+            "the input's"
+        )
     if A.shape[0] == 0:
         raise ValueError(f"{name}: empty batch (m = 0 examples); shape {A.shape}")
     return A
@@ -103,15 +106,18 @@ def check_filters(W: object, b: object) -> tuple[np.ndarray, np.ndarray]:
     if W.ndim != 4 or W.shape[0] != W.shape[1] or W.shape[0] < 1:
         hint = ""
         if W.ndim == 4 and W.shape[2] == W.shape[3]:
-            hint = ("; it looks like nn.Conv2d.weight (n_C, n_C_prev, f, f): convert with "
-                    "torch_ref.layout.conv_weight_to_course")
+            hint = (
+                "; it looks like nn.Conv2d.weight (n_C, n_C_prev, f, f): convert with "
+                "torch_ref.layout.conv_weight_to_course"
+            )
         raise ValueError(f"W: expected square filters (f, f, n_C_prev, n_C), got shape {W.shape}{hint}")
     n_C = W.shape[3]
     b = as_float_array("b", b, W.dtype)
     if b.shape != (1, 1, 1, n_C):
-        raise ValueError(f"b: expected shape (1, 1, 1, n_C) = (1, 1, 1, {n_C}) to match W of shape "
-                         f"{W.shape}, got {b.shape}"
-                         + ("; reshape with b.reshape(1, 1, 1, -1)" if b.size == n_C else ""))
+        raise ValueError(
+            f"b: expected shape (1, 1, 1, n_C) = (1, 1, 1, {n_C}) to match W of shape "
+            f"{W.shape}, got {b.shape}" + ("; reshape with b.reshape(1, 1, 1, -1)" if b.size == n_C else "")
+        )
     return W, b
 
 
@@ -122,12 +128,18 @@ def check_window(name: str, f: int, A_shape: tuple[int, ...], pad: int, stride: 
         raise ValueError(
             f"{name}: window size f={f} is larger than the padded input (n_H_prev + 2·pad, "
             f"n_W_prev + 2·pad) = ({n_H_prev + 2 * pad}, {n_W_prev + 2 * pad}) of images "
-            f"{A_shape} with pad={pad}")
+            f"{A_shape} with pad={pad}"
+        )
     return conv_output_size(n_H_prev, f, stride, pad), conv_output_size(n_W_prev, f, stride, pad)
 
 
-def check_conv(A_prev: object, W: object, b: object, stride: object, pad: object,
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int, int]:
+def check_conv(
+    A_prev: object,
+    W: object,
+    b: object,
+    stride: object,
+    pad: object,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int, int]:
     """Validate a convolution's operands: ``(A_prev, W, b, stride, pad, n_H, n_W)``."""
     stride, pad = check_int("stride", stride, 1), check_int("pad", pad, 0)
     W, b = check_filters(W, b)
@@ -136,8 +148,12 @@ def check_conv(A_prev: object, W: object, b: object, stride: object, pad: object
     return A_prev, W, b, stride, pad, n_H, n_W
 
 
-def check_pool(A_prev: object, f: object, stride: object, mode: object,
-               ) -> tuple[np.ndarray, int, int, str, int, int]:
+def check_pool(
+    A_prev: object,
+    f: object,
+    stride: object,
+    mode: object,
+) -> tuple[np.ndarray, int, int, str, int, int]:
     """Validate a pooling layer's operands: ``(A_prev, f, stride, mode, n_H, n_W)``."""
     f, stride = check_int("f", f, 1), check_int("stride", stride, 1)
     if mode not in POOL_MODES:
@@ -151,8 +167,9 @@ def check_upstream(name: str, dZ: object, shape: tuple[int, ...], dtype: np.dtyp
     """The upstream gradient: the forward output's shape and dtype."""
     dZ = as_float_array(name, dZ, dtype)
     if dZ.shape != shape:
-        raise ValueError(f"{name}: expected the forward output's shape (m, n_H, n_W, n_C) = {shape}, "
-                         f"got {dZ.shape}")
+        raise ValueError(
+            f"{name}: expected the forward output's shape (m, n_H, n_W, n_C) = {shape}, got {dZ.shape}"
+        )
     return dZ
 
 

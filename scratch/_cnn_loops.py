@@ -45,8 +45,9 @@ def conv_single_step(a_slice_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> 
     return np.sum(a_slice_prev * W) + b.reshape(())
 
 
-def conv_forward_loop(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1,
-                      pad: int = 0) -> tuple[np.ndarray, ConvCache]:
+def conv_forward_loop(
+    A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0
+) -> tuple[np.ndarray, ConvCache]:
     """The course's ``conv_forward``: ``Z (m, n_H, n_W, n_C)`` and the cache."""
     A_prev, W, b, stride, pad, n_H, n_W = check_conv(A_prev, W, b, stride, pad)
     m, f, n_C = A_prev.shape[0], W.shape[0], W.shape[3]
@@ -97,8 +98,9 @@ def conv_backward_loop(dZ: np.ndarray, cache: ConvCache) -> tuple[np.ndarray, np
     return np.ascontiguousarray(dA_prev), dW, db
 
 
-def pool_forward_loop(A_prev: np.ndarray, f: int, stride: int,
-                      mode: str = "max") -> tuple[np.ndarray, PoolCache]:
+def pool_forward_loop(
+    A_prev: np.ndarray, f: int, stride: int, mode: str = "max"
+) -> tuple[np.ndarray, PoolCache]:
     """The course's ``pool_forward``: ``A (m, n_H, n_W, n_C)``, each entry the max (``"max"``)
     or mean (``"avg"``) of its ``f × f`` window, channel by channel; no padding."""
     A_prev, f, stride, mode, n_H, n_W = check_pool(A_prev, f, stride, mode)
@@ -110,7 +112,7 @@ def pool_forward_loop(A_prev: np.ndarray, f: int, stride: int,
             for w in range(n_W):
                 horiz_start = w * stride
                 for c in range(n_C):
-                    a_prev_slice = A_prev[i, vert_start:vert_start + f, horiz_start:horiz_start + f, c]
+                    a_prev_slice = A_prev[i, vert_start : vert_start + f, horiz_start : horiz_start + f, c]
                     A[i, h, w, c] = np.max(a_prev_slice) if mode == "max" else np.mean(a_prev_slice)
     return A, PoolCache(A_prev, f, stride, mode)
 

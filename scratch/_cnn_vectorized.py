@@ -54,8 +54,9 @@ def im2col(A_prev_pad: np.ndarray, f: int, stride: int, n_H: int, n_W: int) -> n
     return cols.reshape(f * f * n_C_prev, m * n_H * n_W)
 
 
-def conv_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1,
-                 pad: int = 0) -> tuple[np.ndarray, ConvCache]:
+def conv_forward(
+    A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0
+) -> tuple[np.ndarray, ConvCache]:
     """``Z = colsᵀ @ W + b``: the convolution (cross-correlation, no kernel flip) of
     ``A_prev (m, n_H_prev, n_W_prev, n_C_prev)`` with ``W (f, f, n_C_prev, n_C)``.
 
@@ -108,8 +109,7 @@ def window_entries(f: int, stride: int, n_H: int, n_W: int):
             yield i * f + j, np.s_[:, i : i + stride * n_H : stride, j : j + stride * n_W : stride, :]
 
 
-def pool_forward(A_prev: np.ndarray, f: int, stride: int,
-                 mode: str = "max") -> tuple[np.ndarray, PoolCache]:
+def pool_forward(A_prev: np.ndarray, f: int, stride: int, mode: str = "max") -> tuple[np.ndarray, PoolCache]:
     """Max or average pooling over ``f × f`` windows with stride ``s`` (no padding), channel by
     channel: ``A (m, n_H, n_W, n_C)``, ``n_H = ⌊(n_H_prev − f)/s⌋ + 1``.
 

@@ -61,8 +61,7 @@ def activate(name: str, Z: np.ndarray, out: np.ndarray) -> None:
         np.copyto(out, softmax(Z) if name == "softmax" else get_activation(name)[0](Z))
 
 
-def activation_backward(name: str, dA: np.ndarray, Z: np.ndarray, A: np.ndarray,
-                        out: np.ndarray) -> None:
+def activation_backward(name: str, dA: np.ndarray, Z: np.ndarray, A: np.ndarray, out: np.ndarray) -> None:
     """``out = dA * g'(Z)``: ReLU ``1[z > 0]`` and tanh ``1 − a²`` (with ``A = g(Z)``) in
     place, the others :mod:`scratch.activations`' ``g'``."""
     if name == "relu":
@@ -99,8 +98,14 @@ class FastNetwork:
     :meth:`forward` keeps ``X`` (not copied: leave it unchanged until :meth:`backward`).
     """
 
-    def __init__(self, layer_dims: Sequence[int], m: int, dtype: np.dtype = np.float64,
-                 activation: str | Sequence[str] = "relu", output: str = "linear") -> None:
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        m: int,
+        dtype: np.dtype = np.float64,
+        activation: str | Sequence[str] = "relu",
+        output: str = "linear",
+    ) -> None:
         self.dims = n = check_layer_dims(layer_dims)
         self.L = L = len(n) - 1
         self.names = (*hidden_activations(activation, L), check_output(output))
@@ -142,8 +147,9 @@ class FastNetwork:
             grads[f"db{layer}"] = np.sum(dZ[layer], axis=1, keepdims=True, out=self.db[layer])  # 1/m Σ dZ[l]
             if layer > 1:
                 np.matmul(params[f"W{layer}"].T, dZ[layer], out=self.dA[layer - 1])  # dA[l-1] = W[l]ᵀ dZ[l]
-                activation_backward(self.names[layer - 2], self.dA[layer - 1], Z[layer - 1], A[layer - 1],
-                                    out=dZ[layer - 1])  # dZ[l-1] = dA[l-1] * g'(Z[l-1])
+                activation_backward(  # dZ[l-1] = dA[l-1] * g'(Z[l-1])
+                    self.names[layer - 2], self.dA[layer - 1], Z[layer - 1], A[layer - 1], out=dZ[layer - 1]
+                )
         return dict(sorted(grads.items()))
 
 
@@ -159,8 +165,14 @@ class TrainingStep(FastNetwork):
     dtype and the shapes of ``X``, ``Y`` (not their values: ``X`` is assumed finite).
     """
 
-    def __init__(self, layer_dims: Sequence[int], m: int, dtype: np.dtype = np.float64,
-                 activation: str | Sequence[str] = "relu", output: str = "sigmoid") -> None:
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        m: int,
+        dtype: np.dtype = np.float64,
+        activation: str | Sequence[str] = "relu",
+        output: str = "sigmoid",
+    ) -> None:
         super().__init__(layer_dims, m, dtype, activation, output)
 
     def _check(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> None:
@@ -169,11 +181,11 @@ class TrainingStep(FastNetwork):
             raise TypeError(f"params: dtype {p['W1'].dtype} differs from the step's {self.dtype}")
         for name, a, rows in (("X", X, self.dims[0]), ("Y", Y, self.dims[-1])):
             if a.shape != (rows, self.m) or a.dtype != self.dtype:
-                raise ValueError(f"{name}: expected ({rows}, {self.m}) {self.dtype}, got "
-                                 f"{a.shape} {a.dtype}")
+                raise ValueError(f"{name}: expected ({rows}, {self.m}) {self.dtype}, got {a.shape} {a.dtype}")
 
-    def _run(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-             scale: float) -> tuple[float, Params]:
+    def _run(
+        self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray, scale: float
+    ) -> tuple[float, Params]:
         """``J`` and ``scale ·`` the gradients."""
         self._check(params, X, Y)
         AL = self.forward(params, X)
@@ -182,8 +194,12 @@ class TrainingStep(FastNetwork):
         dZL *= self.dtype.type(scale)  # ... (· α in step)
         return cost, self.backward(params, dZL)
 
-    def cost_and_grads(self, params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-                       ) -> tuple[float, Params]:
+    def cost_and_grads(
+        self,
+        params: Mapping[str, np.ndarray],
+        X: np.ndarray,
+        Y: np.ndarray,
+    ) -> tuple[float, Params]:
         """``J`` and ``{"dW1": ..., "db1": ...}`` (views of the buffers, valid until the next call)."""
         return self._run(params, X, Y, 1.0)
 

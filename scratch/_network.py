@@ -43,8 +43,10 @@ def hidden_activations(activation: str | Sequence[str], L: int) -> tuple[str, ..
     """One activation name per hidden layer ``1 … L-1`` from a name or a list of ``L-1`` names."""
     names = (activation,) * (L - 1) if isinstance(activation, str) else tuple(activation)
     if len(names) != L - 1:
-        raise ValueError(f"activation: expected one name or {L - 1} names (one per hidden layer), "
-                         f"got {len(names)}: {list(names)}")
+        raise ValueError(
+            f"activation: expected one name or {L - 1} names (one per hidden layer), "
+            f"got {len(names)}: {list(names)}"
+        )
     for name in names:
         get_activation(name)
     return names
@@ -88,8 +90,10 @@ class Config:
         object.__setattr__(self, "activation", act)
         check_output(self.output)
         if self.output == "sigmoid" and dims[-1] != 1:
-            raise ValueError(f"layer_dims: a sigmoid output needs n[L] = 1, got n[L] = {dims[-1]}; "
-                             "use output='softmax' for k classes")
+            raise ValueError(
+                f"layer_dims: a sigmoid output needs n[L] = 1, got n[L] = {dims[-1]}; "
+                "use output='softmax' for k classes"
+            )
         if self.output == "softmax" and dims[-1] < 2:
             raise ValueError(f"layer_dims: a softmax output needs n[L] >= 2 classes, got {dims[-1]}")
         get_initializer(self.initializer)
@@ -98,8 +102,7 @@ class Config:
             v = getattr(self, name)
             if isinstance(v, bool) or int(v) != v or v < 0:
                 raise ValueError(f"{name}: expected a non-negative integer, got {v!r}")
-        if self.batch_size is not None and (int(self.batch_size) != self.batch_size
-                                            or self.batch_size < 1):
+        if self.batch_size is not None and (int(self.batch_size) != self.batch_size or self.batch_size < 1):
             raise ValueError(f"batch_size: expected a positive integer or None, got {self.batch_size!r}")
 
     @property

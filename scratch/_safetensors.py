@@ -55,13 +55,15 @@ def _safetensors_numpy() -> ModuleType:
     try:
         import safetensors.numpy
     except ImportError:
-        raise ImportError("safetensors is not installed: pip install 'dlparity[onnx]' "
-                          "(or pip install safetensors)") from None
+        raise ImportError(
+            "safetensors is not installed: pip install 'dlparity[onnx]' (or pip install safetensors)"
+        ) from None
     return safetensors.numpy
 
 
-def save_params(params: Mapping[str, np.ndarray], path: PathLike,
-                metadata: Mapping[str, str] | None = None) -> Path:
+def save_params(
+    params: Mapping[str, np.ndarray], path: PathLike, metadata: Mapping[str, str] | None = None
+) -> Path:
     """Write ``params`` (course layout, float32/float64, one dtype) to ``path``; returns it.
 
     Arrays are stored as they are (C order, their own dtype); ``metadata`` (``str -> str``) is
@@ -82,8 +84,9 @@ def save_params(params: Mapping[str, np.ndarray], path: PathLike,
         raise TypeError(f"params: mixed dtypes {dtypes}; a network computes in one float dtype")
     meta = {LAYOUT_KEY: COURSE, **dict(metadata or {})}
     if meta[LAYOUT_KEY] != COURSE:
-        raise ValueError(f"metadata: {LAYOUT_KEY!r} is {meta[LAYOUT_KEY]!r}; scratch files are "
-                         f"{COURSE!r} by definition")
+        raise ValueError(
+            f"metadata: {LAYOUT_KEY!r} is {meta[LAYOUT_KEY]!r}; scratch files are {COURSE!r} by definition"
+        )
     path = Path(path)
     _safetensors_numpy().save_file(arrays, path, metadata=meta)
     return path
@@ -110,11 +113,13 @@ class _opening:
             raise FileNotFoundError(f"path: no such file {str(self.path)!r}")
 
     def __exit__(self, kind: type | None, err: BaseException | None, tb: object) -> bool:
-        if err is not None and (type(err).__name__ == "SafetensorError"
-                                or isinstance(err, (struct.error, json.JSONDecodeError,
-                                                    UnicodeDecodeError))):
-            raise ValueError(f"path: {str(self.path)!r} is not a readable .safetensors file "
-                             f"({err})") from None
+        if err is not None and (
+            type(err).__name__ == "SafetensorError"
+            or isinstance(err, (struct.error, json.JSONDecodeError, UnicodeDecodeError))
+        ):
+            raise ValueError(
+                f"path: {str(self.path)!r} is not a readable .safetensors file ({err})"
+            ) from None
         return False
 
 
@@ -134,20 +139,26 @@ def check_like(params: Mapping[str, np.ndarray], like: Mapping[str, np.ndarray],
     """
     missing, unexpected = sorted(set(like) - set(params)), sorted(set(params) - set(like))
     if missing or unexpected:
-        raise ValueError(f"{source}: missing tensors {missing}, unexpected tensors {unexpected}; "
-                         f"expected {sorted(like)}")
+        raise ValueError(
+            f"{source}: missing tensors {missing}, unexpected tensors {unexpected}; expected {sorted(like)}"
+        )
     for name, want in like.items():
         got, want = np.asarray(params[name]), np.asarray(want)
         if got.dtype != want.dtype:
-            raise TypeError(f"{source}[{name!r}]: dtype {got.dtype}, expected {want.dtype}; "
-                            "cast explicitly before saving so nothing is silently converted")
+            raise TypeError(
+                f"{source}[{name!r}]: dtype {got.dtype}, expected {want.dtype}; "
+                "cast explicitly before saving so nothing is silently converted"
+            )
         if got.shape != want.shape:
             raise ValueError(f"{source}[{name!r}]: shape {got.shape}, expected {want.shape}")
 
 
-def load_params(path: PathLike, like: Mapping[str, np.ndarray] | None = None,
-                dtype: np.dtype | str | None = None,
-                allow_nonfinite: bool = False) -> dict[str, np.ndarray]:
+def load_params(
+    path: PathLike,
+    like: Mapping[str, np.ndarray] | None = None,
+    dtype: np.dtype | str | None = None,
+    allow_nonfinite: bool = False,
+) -> dict[str, np.ndarray]:
     """Read a course-layout file written by :func:`save_params` (or by
     ``torch_ref.serving.save_scratch_file``).
 
@@ -164,24 +175,29 @@ def load_params(path: PathLike, like: Mapping[str, np.ndarray] | None = None,
         meta = read_metadata(path)
         dtypes = _tensor_dtypes(path)
         if not dtypes:
-            raise ValueError(f"path: {str(path)!r} holds no tensors; expected scratch parameters "
-                             "(W1, b1, …)")
+            raise ValueError(f"path: {str(path)!r} holds no tensors; expected scratch parameters (W1, b1, …)")
         torch_keys = sorted(k for k in dtypes if _TORCH_KEY.search(k))
         layout = meta.get(LAYOUT_KEY) or ("torch" if torch_keys else COURSE)
         if layout != COURSE:
             keys = f" (keys {torch_keys[:4]}…)" if torch_keys else ""
-            raise ValueError(f"path: {str(path)!r} holds tensors in the {layout!r} layout, not the "
-                             f"course's{keys}; load it with torch_ref.serving.load_state_dict_file "
-                             "and convert with torch_ref.layout.state_dict_to_params")
+            raise ValueError(
+                f"path: {str(path)!r} holds tensors in the {layout!r} layout, not the "
+                f"course's{keys}; load it with torch_ref.serving.load_state_dict_file "
+                "and convert with torch_ref.layout.state_dict_to_params"
+            )
         for name, kind in dtypes.items():
             if kind not in _FILE_DTYPES:
-                raise TypeError(f"{path}[{name!r}]: dtype {kind}, expected float32 or float64 (F32/F64); "
-                                "NumPy has no bfloat16 or float8 — cast in torch before saving")
+                raise TypeError(
+                    f"{path}[{name!r}]: dtype {kind}, expected float32 or float64 (F32/F64); "
+                    "NumPy has no bfloat16 or float8 — cast in torch before saving"
+                )
         params = {k: np.array(v) for k, v in _safetensors_numpy().load_file(str(path)).items()}
     found = sorted({a.dtype.name for a in params.values()})
     if len(found) > 1:
-        raise TypeError(f"{path}: mixed dtypes { {k: a.dtype.name for k, a in params.items()} }; "
-                        "a network computes in one float dtype")
+        raise TypeError(
+            f"{path}: mixed dtypes { {k: a.dtype.name for k, a in params.items()} }; "
+            "a network computes in one float dtype"
+        )
     for name, a in params.items():
         if a.dtype not in FLOAT_DTYPES:
             raise TypeError(f"{path}[{name!r}]: expected float32 or float64, got dtype {a.dtype}")
@@ -190,9 +206,11 @@ def load_params(path: PathLike, like: Mapping[str, np.ndarray] | None = None,
         if not allow_nonfinite and not np.isfinite(a).all():
             bad = ~np.isfinite(a)
             first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"{path}[{name!r}]: {int(bad.sum())} non-finite value(s) (NaN or Inf), "
-                             f"the first at index {first}: {a[first]}; pass allow_nonfinite=True to "
-                             "load it anyway")
+            raise ValueError(
+                f"{path}[{name!r}]: {int(bad.sum())} non-finite value(s) (NaN or Inf), "
+                f"the first at index {first}: {a[first]}; pass allow_nonfinite=True to "
+                "load it anyway"
+            )
     if like is not None:
         check_like(params, like, str(path))
     return params

@@ -15,8 +15,7 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def as_float_array(name: str, a: Any, dtype: np.dtype | None = None,
-                   finite: bool = True) -> np.ndarray:
+def as_float_array(name: str, a: Any, dtype: np.dtype | None = None, finite: bool = True) -> np.ndarray:
     """Return ``a`` as a floating ndarray, refusing non-numeric, complex, NaN and Inf input.
 
     Integer and boolean arrays (labels, toy data) are converted to ``dtype`` (float64 when not
@@ -44,8 +43,7 @@ def as_float_array(name: str, a: Any, dtype: np.dtype | None = None,
     if finite and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
-            f"{name}: contains NaN or Inf (first at index {tuple(int(i) for i in bad)}: "
-            f"{arr[tuple(bad)]})"
+            f"{name}: contains NaN or Inf (first at index {tuple(int(i) for i in bad)}: {arr[tuple(bad)]})"
         )
     return arr
 
@@ -55,9 +53,7 @@ def check_shape(name: str, arr: np.ndarray, expected: tuple[int | None, ...], me
 
     ``meaning`` spells the expected layout in the notes' symbols, e.g. ``"(n_x, m)"``.
     """
-    ok = arr.ndim == len(expected) and all(
-        e is None or e == s for e, s in zip(expected, arr.shape)
-    )
+    ok = arr.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, arr.shape))
     if ok:
         return
     want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
@@ -73,9 +69,12 @@ def check_shape(name: str, arr: np.ndarray, expected: tuple[int | None, ...], me
     raise ValueError(f"{name}: expected shape {meaning} = {want}, got {arr.shape}{hint}")
 
 
-def check_params(params: Mapping[str, Any], num_layers: int | None = None,
-                 layer_dims: Sequence[int] | None = None, finite: bool = True,
-                 ) -> tuple[dict[str, np.ndarray], int]:
+def check_params(
+    params: Mapping[str, Any],
+    num_layers: int | None = None,
+    layer_dims: Sequence[int] | None = None,
+    finite: bool = True,
+) -> tuple[dict[str, np.ndarray], int]:
     """Validate an L-layer network's ``{"W1", "b1", …, "WL", "bL"}``: the one check of that dict.
 
     Each ``W[l]`` is 2-D and chains onto ``W[l-1]``, each ``b[l]`` is ``(n[l], 1)``, all share
@@ -100,17 +99,23 @@ def check_params(params: Mapping[str, Any], num_layers: int | None = None,
             raise ValueError(f"W[{layer}]: expected shape (n[{layer}], n[{layer - 1}]), got {W.shape}")
         if layer > 1 and W.shape[1] != out[f"W{layer - 1}"].shape[0]:
             prev = out[f"W{layer - 1}"]
-            raise ValueError(f"W[{layer}] has shape {W.shape} but A[{layer - 1}] has {prev.shape[0]} rows "
-                             f"(W[{layer - 1}] has shape {prev.shape}); expected W[{layer}] of shape "
-                             f"(n[{layer}], {prev.shape[0]})")
+            raise ValueError(
+                f"W[{layer}] has shape {W.shape} but A[{layer - 1}] has {prev.shape[0]} rows "
+                f"(W[{layer - 1}] has shape {prev.shape}); expected W[{layer}] of shape "
+                f"(n[{layer}], {prev.shape[0]})"
+            )
         if layer_dims is not None and W.shape != (layer_dims[layer], layer_dims[layer - 1]):
-            raise ValueError(f"W[{layer}]: expected shape (n[{layer}], n[{layer - 1}]) = "
-                             f"{(layer_dims[layer], layer_dims[layer - 1])} for layer_dims "
-                             f"{list(layer_dims)}, got {W.shape}")
+            raise ValueError(
+                f"W[{layer}]: expected shape (n[{layer}], n[{layer - 1}]) = "
+                f"{(layer_dims[layer], layer_dims[layer - 1])} for layer_dims "
+                f"{list(layer_dims)}, got {W.shape}"
+            )
         b = as_float_array(f"b[{layer}]", params[f"b{layer}"], dtype, finite)
         if b.shape != (W.shape[0], 1):
-            raise ValueError(f"b[{layer}]: expected shape (n[{layer}], 1) = ({W.shape[0]}, 1) to match "
-                             f"W[{layer}] of shape {W.shape}, got {b.shape}")
+            raise ValueError(
+                f"b[{layer}]: expected shape (n[{layer}], 1) = ({W.shape[0]}, 1) to match "
+                f"W[{layer}] of shape {W.shape}, got {b.shape}"
+            )
         out[f"W{layer}"], out[f"b{layer}"] = W, b
     return out, L
 
@@ -139,9 +144,7 @@ def check_binary_labels(name: str, Y: np.ndarray) -> None:
 def check_probabilities(name: str, A: np.ndarray) -> None:
     """Raise ``ValueError`` unless every entry lies in [0, 1]."""
     if np.any((A < 0) | (A > 1)):
-        raise ValueError(
-            f"{name}: probabilities must lie in [0, 1], got range [{A.min()}, {A.max()}]"
-        )
+        raise ValueError(f"{name}: probabilities must lie in [0, 1], got range [{A.min()}, {A.max()}]")
 
 
 def check_learning_rate(learning_rate: float) -> float:

@@ -63,8 +63,12 @@ DIRECTIONS = {"below": 1, "above": -1}
 
 
 # --- input checks ----------------------------------------------------------------------------
-def check_rows(name: str, X: np.ndarray, n: int | None = None, dtype: np.dtype | None = None,
-               ) -> np.ndarray:
+def check_rows(
+    name: str,
+    X: np.ndarray,
+    n: int | None = None,
+    dtype: np.dtype | None = None,
+) -> np.ndarray:
     """``X (m, n)`` as a float array with ``m >= 1`` (and ``n`` features when given)."""
     X = as_float_array(name, X, dtype)
     if X.ndim != 2 or X.shape[0] == 0 or (n is not None and X.shape[1] != n):
@@ -81,12 +85,15 @@ def check_labels(name: str, y: np.ndarray, m: int, both_classes: bool = False) -
         raise ValueError(f"{name}: expected labels of shape (m,) = ({m},), got {y.shape} {y.dtype}")
     bad = (y != 0) & (y != 1)
     if np.any(bad):
-        raise ValueError(f"{name}: labels must be 0 (normal) or 1 (anomaly), got values "
-                         f"{np.unique(y[bad])[:5].tolist()}")
+        raise ValueError(
+            f"{name}: labels must be 0 (normal) or 1 (anomaly), got values {np.unique(y[bad])[:5].tolist()}"
+        )
     y = y.astype(np.int64)
     if both_classes and y.min() == y.max():
-        raise ValueError(f"{name}: a validation set with one class only (all {int(y[0])}); choosing "
-                         "ε by F1 needs normal (0) and anomalous (1) examples")
+        raise ValueError(
+            f"{name}: a validation set with one class only (all {int(y[0])}); choosing "
+            "ε by F1 needs normal (0) and anomalous (1) examples"
+        )
     return y
 
 
@@ -104,8 +111,10 @@ def estimate_gaussian(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mu = X.mean(axis=0)  # (n,)
     var = ((X - mu) ** 2).mean(axis=0)  # (n,)
     if np.any(var <= 0):
-        raise ValueError(f"X: features {np.flatnonzero(var <= 0).tolist()} are constant (σ² = 0): "
-                         "their density is not defined; drop them")
+        raise ValueError(
+            f"X: features {np.flatnonzero(var <= 0).tolist()} are constant (σ² = 0): "
+            "their density is not defined; drop them"
+        )
     return mu, var
 
 
@@ -114,8 +123,10 @@ def gaussian_log_pdf(X: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarr
     mu = as_float_array("mu", mu)
     var = as_float_array("var", var, mu.dtype)
     if mu.ndim != 1 or var.shape != mu.shape or np.any(var <= 0):
-        raise ValueError(f"mu, var: expected two (n,) vectors with var > 0, got {mu.shape} and "
-                         f"{var.shape} (min var {var.min() if var.size else None})")
+        raise ValueError(
+            f"mu, var: expected two (n,) vectors with var > 0, got {mu.shape} and "
+            f"{var.shape} (min var {var.min() if var.size else None})"
+        )
     X = check_rows("X", X, mu.shape[0], mu.dtype)
     half_log_2pi = mu.dtype.type(0.5 * np.log(2 * np.pi))
     return np.sum(-((X - mu) ** 2) / (2 * var) - 0.5 * np.log(var) - half_log_2pi, axis=1)
@@ -131,8 +142,10 @@ def estimate_multivariate_gaussian(X: np.ndarray) -> tuple[np.ndarray, np.ndarra
     X = check_rows("X", X)
     m, n = X.shape
     if m <= n:
-        raise ValueError(f"X: m={m} examples cannot give a full covariance of n={n} features "
-                         "(it is singular unless m > n); use covariance_type='diagonal'")
+        raise ValueError(
+            f"X: m={m} examples cannot give a full covariance of n={n} features "
+            "(it is singular unless m > n); use covariance_type='diagonal'"
+        )
     mu = X.mean(axis=0)  # (n,)
     D = X - mu  # (m, n)
     return mu, D.T @ D / m  # (n,), (n, n)
@@ -150,8 +163,10 @@ def cholesky(Sigma: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.cholesky(Sigma)
     except np.linalg.LinAlgError:
-        raise ValueError("Sigma: not positive definite (a constant feature or linearly dependent "
-                         "features); drop them or use covariance_type='diagonal'") from None
+        raise ValueError(
+            "Sigma: not positive definite (a constant feature or linearly dependent "
+            "features); drop them or use covariance_type='diagonal'"
+        ) from None
 
 
 def multivariate_gaussian_log_pdf(X: np.ndarray, mu: np.ndarray, Sigma: np.ndarray) -> np.ndarray:
@@ -211,8 +226,11 @@ def precision_recall_f1(y: np.ndarray, flags: np.ndarray) -> tuple[float, float,
     y = check_labels("y", y, np.size(y))
     flags = check_labels("flags", flags, y.shape[0])
     tp, fp, fn = int(np.sum(y & flags)), int(np.sum(flags & (1 - y))), int(np.sum(y & (1 - flags)))
-    return (tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0,
-            2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    return (
+        tp / (tp + fp) if tp + fp else 0.0,
+        tp / (tp + fn) if tp + fn else 0.0,
+        2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+    )
 
 
 # --- detectors -------------------------------------------------------------------------------
@@ -285,14 +303,16 @@ def _columns(X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(X.T)
 
 
-def initialize_autoencoder(n: int, hidden: Sequence[int], rng: np.random.Generator,
-                           dtype: np.dtype = np.float64) -> Params:
+def initialize_autoencoder(
+    n: int, hidden: Sequence[int], rng: np.random.Generator, dtype: np.dtype = np.float64
+) -> Params:
     """``W[l] ~ N(0, 1/n[l-1])`` (LeCun), ``b[l] = 0`` for layer sizes ``[n, *hidden, n]``."""
     return deep.initialize_parameters_deep([n, *hidden, n], rng, "lecun", dtype)
 
 
-def autoencoder_propagate(params: Params, X: np.ndarray,
-                          activation: str = "tanh") -> tuple[np.floating, Params]:
+def autoencoder_propagate(
+    params: Params, X: np.ndarray, activation: str = "tanh"
+) -> tuple[np.floating, Params]:
     """``J = 1/m Σ_i ½‖x̂⁽ⁱ⁾ − x⁽ⁱ⁾‖²`` and every ``dW[l]``, ``db[l]``, for ``X (m, n)``.
 
     ``scratch.deep.propagate`` with a linear output and the input as its own target:
@@ -326,8 +346,14 @@ class AutoencoderDetector(_Detector):
 
     direction = "above"
 
-    def __init__(self, hidden: Sequence[int] = (3, 2, 3), activation: str = "tanh",
-                 learning_rate: float = 0.05, num_iterations: int = 400, seed: int = 0) -> None:
+    def __init__(
+        self,
+        hidden: Sequence[int] = (3, 2, 3),
+        activation: str = "tanh",
+        learning_rate: float = 0.05,
+        num_iterations: int = 400,
+        seed: int = 0,
+    ) -> None:
         self.hidden, self.activation = tuple(hidden), activation
         self.learning_rate = check_learning_rate(learning_rate)
         if isinstance(num_iterations, bool) or int(num_iterations) != num_iterations or num_iterations < 0:
@@ -338,12 +364,19 @@ class AutoencoderDetector(_Detector):
         """Train on normal examples ``X (m, n)``, from ``params`` or a seeded initialization."""
         X = check_rows("X", X)
         if params is None:
-            params = initialize_autoencoder(X.shape[1], self.hidden, np.random.default_rng(self.seed),
-                                            X.dtype)
+            params = initialize_autoencoder(
+                X.shape[1], self.hidden, np.random.default_rng(self.seed), X.dtype
+            )
         A0 = _columns(X)  # (n, m)
-        config = deep.Config(layer_dims=(X.shape[1], *self.hidden, X.shape[1]), activation=self.activation,
-                             output="linear", initializer="lecun", learning_rate=self.learning_rate,
-                             num_iterations=self.num_iterations, seed=self.seed)
+        config = deep.Config(
+            layer_dims=(X.shape[1], *self.hidden, X.shape[1]),
+            activation=self.activation,
+            output="linear",
+            initializer="lecun",
+            learning_rate=self.learning_rate,
+            num_iterations=self.num_iterations,
+            seed=self.seed,
+        )
         self.params_, self.costs_ = deep.train(config, A0, A0, params)
         self.n_features_ = X.shape[1]
         return self
@@ -355,8 +388,23 @@ class AutoencoderDetector(_Detector):
         return reconstruction_error(self.params_, check_rows("X", X, self.n_features_), self.activation)
 
 
-__all__ = ["DIRECTIONS", "check_rows", "check_labels", "estimate_gaussian", "gaussian_log_pdf",
-           "gaussian_pdf", "estimate_multivariate_gaussian", "cholesky",
-           "multivariate_gaussian_log_pdf", "Threshold", "search_threshold", "flag",
-           "precision_recall_f1", "GaussianDetector", "initialize_autoencoder",
-           "autoencoder_propagate", "reconstruction_error", "AutoencoderDetector"]
+__all__ = [
+    "DIRECTIONS",
+    "check_rows",
+    "check_labels",
+    "estimate_gaussian",
+    "gaussian_log_pdf",
+    "gaussian_pdf",
+    "estimate_multivariate_gaussian",
+    "cholesky",
+    "multivariate_gaussian_log_pdf",
+    "Threshold",
+    "search_threshold",
+    "flag",
+    "precision_recall_f1",
+    "GaussianDetector",
+    "initialize_autoencoder",
+    "autoencoder_propagate",
+    "reconstruction_error",
+    "AutoencoderDetector",
+]

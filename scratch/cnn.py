@@ -85,17 +85,38 @@ from scratch.dense import dense_backward, dense_forward
 from scratch.losses import softmax_cross_entropy
 
 __all__ = [
-    "ConvCache", "PoolCache", "POOL_MODES", "conv_output_size", "zero_pad",
-    "conv_single_step", "conv_forward_loop", "conv_backward_loop", "create_mask_from_window",
-    "distribute_value", "pool_forward_loop", "pool_backward_loop",
-    "conv_forward", "conv_backward", "pool_forward", "pool_backward",
-    "flatten", "unflatten", "ConvNetConfig", "initialize_convnet", "check_convnet_params",
-    "convnet_forward", "propagate", "predict", "FORMS",
+    "ConvCache",
+    "PoolCache",
+    "POOL_MODES",
+    "conv_output_size",
+    "zero_pad",
+    "conv_single_step",
+    "conv_forward_loop",
+    "conv_backward_loop",
+    "create_mask_from_window",
+    "distribute_value",
+    "pool_forward_loop",
+    "pool_backward_loop",
+    "conv_forward",
+    "conv_backward",
+    "pool_forward",
+    "pool_backward",
+    "flatten",
+    "unflatten",
+    "ConvNetConfig",
+    "initialize_convnet",
+    "check_convnet_params",
+    "convnet_forward",
+    "propagate",
+    "predict",
+    "FORMS",
 ]
 
 Form = Literal["vectorized", "loop"]
-FORMS = {"vectorized": (conv_forward, conv_backward, pool_forward, pool_backward),
-         "loop": (conv_forward_loop, conv_backward_loop, pool_forward_loop, pool_backward_loop)}
+FORMS = {
+    "vectorized": (conv_forward, conv_backward, pool_forward, pool_backward),
+    "loop": (conv_forward_loop, conv_backward_loop, pool_forward_loop, pool_backward_loop),
+}
 """``form -> (conv_forward, conv_backward, pool_forward, pool_backward)``."""
 
 
@@ -110,8 +131,9 @@ def unflatten(dA_flat: np.ndarray, shape: tuple[int, int, int, int]) -> np.ndarr
     """The backward of :func:`flatten`: ``(n_H·n_W·n_C, m) -> shape = (m, n_H, n_W, n_C)``."""
     m, n_H, n_W, n_C = shape
     if dA_flat.shape != (n_H * n_W * n_C, m):
-        raise ValueError(f"dA_flat: expected shape (n_H·n_W·n_C, m) = ({n_H * n_W * n_C}, {m}), "
-                         f"got {dA_flat.shape}")
+        raise ValueError(
+            f"dA_flat: expected shape (n_H·n_W·n_C, m) = ({n_H * n_W * n_C}, {m}), got {dA_flat.shape}"
+        )
     return np.ascontiguousarray(dA_flat.T.reshape(shape))
 
 
@@ -137,24 +159,35 @@ class ConvNetConfig:
 
     def __post_init__(self) -> None:
         if len(self.input_shape) != 3 or len(self.channels) != 2:
-            raise ValueError(f"input_shape, channels: expected (n_H, n_W, n_C) and (n_C1, n_C2), got "
-                             f"{self.input_shape} and {self.channels}")
+            raise ValueError(
+                f"input_shape, channels: expected (n_H, n_W, n_C) and (n_C1, n_C2), got "
+                f"{self.input_shape} and {self.channels}"
+            )
         for i, n in enumerate(self.input_shape):
             check_int(f"input_shape[{i}]", n, 1)
         for i, n in enumerate(self.channels):
             check_int(f"channels[{i}]", n, 1)
-        for name, minimum in (("f", 1), ("stride", 1), ("pad", 0), ("pool_f", 1), ("pool_stride", 1),
-                              ("n_y", 1)):
+        for name, minimum in (
+            ("f", 1),
+            ("stride", 1),
+            ("pad", 0),
+            ("pool_f", 1),
+            ("pool_stride", 1),
+            ("n_y", 1),
+        ):
             check_int(name, getattr(self, name), minimum)
         if self.pool_mode not in POOL_MODES:
             raise ValueError(f"pool_mode: expected one of {POOL_MODES}, got {self.pool_mode!r}")
         if self.initializer not in ("he", "xavier", "random", "zeros"):
-            raise ValueError(f"initializer: expected 'he', 'xavier', 'random' or 'zeros', got "
-                             f"{self.initializer!r}")
+            raise ValueError(
+                f"initializer: expected 'he', 'xavier', 'random' or 'zeros', got {self.initializer!r}"
+            )
         if min(self.flat_shape) < 1:
-            raise ValueError(f"input_shape: {self.input_shape} is too small for two blocks of "
-                             f"f={self.f}, pad={self.pad}, stride={self.stride}, pool_f={self.pool_f}; "
-                             f"the stage shapes would be {self.stage_shapes}")
+            raise ValueError(
+                f"input_shape: {self.input_shape} is too small for two blocks of "
+                f"f={self.f}, pad={self.pad}, stride={self.stride}, pool_f={self.pool_f}; "
+                f"the stage shapes would be {self.stage_shapes}"
+            )
 
     @property
     def stage_shapes(self) -> dict[str, tuple[int, int, int]]:
@@ -176,9 +209,14 @@ class ConvNetConfig:
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """``W1 (f, f, n_C0, n_C1)``, ``b1 (1, 1, 1, n_C1)``, …, ``W3 (n_y, n_F)``, ``b3 (n_y, 1)``."""
         n_C0, (n_C1, n_C2) = self.input_shape[2], self.channels
-        return {"W1": (self.f, self.f, n_C0, n_C1), "b1": (1, 1, 1, n_C1),
-                "W2": (self.f, self.f, n_C1, n_C2), "b2": (1, 1, 1, n_C2),
-                "W3": (self.n_y, math.prod(self.flat_shape)), "b3": (self.n_y, 1)}
+        return {
+            "W1": (self.f, self.f, n_C0, n_C1),
+            "b1": (1, 1, 1, n_C1),
+            "W2": (self.f, self.f, n_C1, n_C2),
+            "b2": (1, 1, 1, n_C2),
+            "W3": (self.n_y, math.prod(self.flat_shape)),
+            "b3": (self.n_y, 1),
+        }
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -188,12 +226,17 @@ def _weight_std(name: str, fan_in: int, fan_out: int) -> float:
     """``he``: ``√(2/fan_in)``; ``xavier``: ``√(2/(fan_in + fan_out))``; ``random``: 0.01.
 
     A filter's ``fan_in`` is ``f·f·n_C_prev`` and its ``fan_out`` ``f·f·n_C`` (torch's rule)."""
-    return {"he": math.sqrt(2 / fan_in), "xavier": math.sqrt(2 / (fan_in + fan_out)),
-            "random": 0.01, "zeros": 0.0}[name]
+    return {
+        "he": math.sqrt(2 / fan_in),
+        "xavier": math.sqrt(2 / (fan_in + fan_out)),
+        "random": 0.01,
+        "zeros": 0.0,
+    }[name]
 
 
-def initialize_convnet(config: ConvNetConfig, rng: np.random.Generator,
-                       dtype: np.dtype = np.float64) -> dict[str, np.ndarray]:
+def initialize_convnet(
+    config: ConvNetConfig, rng: np.random.Generator, dtype: np.dtype = np.float64
+) -> dict[str, np.ndarray]:
     """Weights ``N(0, std²)`` by ``config.initializer`` drawn from ``rng`` in ``dtype``; biases 0."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
@@ -202,8 +245,11 @@ def initialize_convnet(config: ConvNetConfig, rng: np.random.Generator,
         if name.startswith("b"):
             params[name] = np.zeros(shape, dtype=dtype)
             continue
-        fan_in, fan_out = (math.prod(shape[:3]), math.prod((*shape[:2], shape[3]))) if len(shape) == 4 \
+        fan_in, fan_out = (
+            (math.prod(shape[:3]), math.prod((*shape[:2], shape[3])))
+            if len(shape) == 4
             else (shape[1], shape[0])
+        )
         W = rng.standard_normal(shape, dtype=dtype)
         W *= W.dtype.type(_weight_std(config.initializer, fan_in, fan_out))
         params[name] = W
@@ -225,8 +271,9 @@ def check_convnet_params(params: Mapping[str, np.ndarray], config: ConvNetConfig
     return out
 
 
-def convnet_forward(X: np.ndarray, params: Mapping[str, np.ndarray], config: ConvNetConfig,
-                    form: Form = "vectorized") -> tuple[np.ndarray, list]:
+def convnet_forward(
+    X: np.ndarray, params: Mapping[str, np.ndarray], config: ConvNetConfig, form: Form = "vectorized"
+) -> tuple[np.ndarray, list]:
     """Logits ``Z3 (n_y, m)`` of images ``X (m, n_H, n_W, n_C)``, and the caches."""
     if form not in FORMS:
         raise ValueError(f"form: expected one of {sorted(FORMS)}, got {form!r}")
@@ -247,8 +294,13 @@ def convnet_forward(X: np.ndarray, params: Mapping[str, np.ndarray], config: Con
     return Z3, caches
 
 
-def propagate(params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray, config: ConvNetConfig,
-              form: Form = "vectorized") -> tuple[np.floating, dict[str, np.ndarray]]:
+def propagate(
+    params: Mapping[str, np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    config: ConvNetConfig,
+    form: Form = "vectorized",
+) -> tuple[np.floating, dict[str, np.ndarray]]:
     """``J = −1/m Σ y log softmax(Z3)`` and ``∂J/∂θ`` for every parameter (``"dW1"``, …).
 
     ``Y``: one-hot columns ``(n_y, m)`` or integer labels ``(m,)``. Backward: the notes'

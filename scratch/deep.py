@@ -58,8 +58,9 @@ from scratch.losses import (
 
 
 # --- parameters ----------------------------------------------------------------------------
-def initialize_parameters_deep(layer_dims: Sequence[int], rng: np.random.Generator,
-                               initializer: str = "he", dtype: np.dtype = np.float64) -> Params:
+def initialize_parameters_deep(
+    layer_dims: Sequence[int], rng: np.random.Generator, initializer: str = "he", dtype: np.dtype = np.float64
+) -> Params:
     """``{"W1", "b1", …, "WL", "bL"}`` for ``layer_dims = [n_x, n[1], …, n[L]]``."""
     return _initialize_layers(layer_dims, rng, initializer, dtype)
 
@@ -81,9 +82,10 @@ def prepare_labels(Y: np.ndarray, n_y: int, output: str, m: int, dtype: np.dtype
     if Y_arr.ndim == 2 and Y_arr.shape[0] == n_y and Y_arr.shape[1] != m:
         raise ValueError(f"Y: has {Y_arr.shape[1]} examples (columns) but X has {m}")
     if Y_arr.shape != (n_y, m):
-        raise ValueError(f"Y: expected shape (n[L], m) = ({n_y}, {m}), got {Y_arr.shape}"
-                         + ("; pass integer class indices or one-hot columns"
-                            if output == "softmax" else ""))
+        raise ValueError(
+            f"Y: expected shape (n[L], m) = ({n_y}, {m}), got {Y_arr.shape}"
+            + ("; pass integer class indices or one-hot columns" if output == "softmax" else "")
+        )
     if output == "sigmoid":
         check_binary_labels("Y", Y_arr)
     elif output == "softmax":
@@ -108,14 +110,17 @@ class LayerCache(NamedTuple):
     activation: str
 
 
-def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: str,
-                              layer: int = 1) -> tuple[np.ndarray, LayerCache]:
+def linear_activation_forward(
+    A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: str, layer: int = 1
+) -> tuple[np.ndarray, LayerCache]:
     """The course's layer: ``Z[l] = W[l] A[l-1] + b[l]``, ``A[l] = g(Z[l])``; ``g`` may also be
     ``"softmax"`` or ``"linear"`` (``A[l] = Z[l]``). ``layer`` = ``l``, for error messages."""
     if A_prev.shape[0] != W.shape[1]:
-        raise ValueError(f"W[{layer}] has shape {W.shape} but A[{layer - 1}]"
-                         f"{' (X)' if layer == 1 else ''} has {A_prev.shape[0]} rows; expected "
-                         f"A[{layer - 1}] of shape ({W.shape[1]}, m)")
+        raise ValueError(
+            f"W[{layer}] has shape {W.shape} but A[{layer - 1}]"
+            f"{' (X)' if layer == 1 else ''} has {A_prev.shape[0]} rows; expected "
+            f"A[{layer - 1}] of shape ({W.shape[1]}, m)"
+        )
     Z = W @ A_prev + b  # (n[l], m)
     if activation == "linear":
         A = Z  # (n[l], m), the identity
@@ -124,9 +129,12 @@ def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, 
     return A, LayerCache(A_prev, W, b, Z, activation)
 
 
-def L_model_forward(X: np.ndarray, params: Mapping[str, np.ndarray],
-                    activation: str | Sequence[str] = "relu", output: str = "sigmoid",
-                    ) -> tuple[np.ndarray, list[LayerCache]]:
+def L_model_forward(
+    X: np.ndarray,
+    params: Mapping[str, np.ndarray],
+    activation: str | Sequence[str] = "relu",
+    output: str = "sigmoid",
+) -> tuple[np.ndarray, list[LayerCache]]:
     """``A[L]`` for ``X (n_x, m)`` and the list of ``L`` layer caches."""
     p, L = check_params(params)
     names = (*hidden_activations(activation, L), check_output(output))
@@ -158,8 +166,9 @@ def compute_cost(AL: np.ndarray, Y: np.ndarray, output: str = "sigmoid") -> np.f
 def cost_from_logits(ZL: np.ndarray, Y: np.ndarray, output: str = "sigmoid") -> np.floating:
     """The same ``J`` from the logits ``Z[L]`` (finite where ``σ``/softmax saturate); ``+inf``
     once ``Z[L]`` or, for a linear output, ``(ŷ − y)²`` has overflowed (a diverging run)."""
-    fn = {"sigmoid": bce_with_logits, "softmax": softmax_cross_entropy,
-          "linear": squared_error}[check_output(output)]
+    fn = {"sigmoid": bce_with_logits, "softmax": softmax_cross_entropy, "linear": squared_error}[
+        check_output(output)
+    ]
     if not np.all(np.isfinite(ZL)):
         return ZL.dtype.type(np.inf)
     with np.errstate(over="ignore"):
@@ -188,15 +197,21 @@ def activation_backward(dA: np.ndarray, Z: np.ndarray, activation: str) -> np.nd
     return dA * get_activation(activation)[1](Z)
 
 
-def linear_activation_backward(dA: np.ndarray, cache: LayerCache, activation: str,
-                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def linear_activation_backward(
+    dA: np.ndarray,
+    cache: LayerCache,
+    activation: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The course's ``linear_activation_backward``: ``dZ[l] = dA[l] * g'(Z[l])``, then
     :func:`linear_backward`; returns ``(dA[l-1], dW[l], db[l])``."""
     return linear_backward(activation_backward(dA, cache.Z, activation), cache)
 
 
-def backward_from_output(dZL: np.ndarray, caches: Sequence[LayerCache], input_gradient: bool = True,
-                         ) -> Params:
+def backward_from_output(
+    dZL: np.ndarray,
+    caches: Sequence[LayerCache],
+    input_gradient: bool = True,
+) -> Params:
     """Backprop a per-example ``dZ[L] (n[L], m)``: every ``dW[l]``, ``db[l]`` and ``dA[l-1]``.
 
     ``input_gradient=False`` leaves out ``dA[0] = W[1]ᵀ dZ[1]``, the gradient of the input ``X``,
@@ -228,9 +243,13 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: Sequence[LayerCache]
     return backward_from_output(AL - Y, caches)  # dZ[L] = A[L] − Y
 
 
-def propagate(params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-              activation: str | Sequence[str] = "relu", output: str = "sigmoid",
-              ) -> tuple[np.floating, Params]:
+def propagate(
+    params: Mapping[str, np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    activation: str | Sequence[str] = "relu",
+    output: str = "sigmoid",
+) -> tuple[np.floating, Params]:
     """``(J, {dW1, db1, …, dWL, dbL})`` for one batch, through the reference functions.
 
     ``Y`` is ``(n[L], m)`` (0/1, one-hot or real targets), or class indices ``(m,)`` for
@@ -246,8 +265,12 @@ def propagate(params: Mapping[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
     return J, {k: v for k, v in grads.items() if not k.startswith("dA")}
 
 
-def predict(params: Mapping[str, np.ndarray], X: np.ndarray,
-            activation: str | Sequence[str] = "relu", output: str = "sigmoid") -> np.ndarray:
+def predict(
+    params: Mapping[str, np.ndarray],
+    X: np.ndarray,
+    activation: str | Sequence[str] = "relu",
+    output: str = "sigmoid",
+) -> np.ndarray:
     """Labels ``(1, m)``: ``1[A[L] > ½]`` (sigmoid) or ``argmax_k A[L]`` (softmax); for a linear
     output the predictions ``Ŷ = A[L] (n[L], m)``."""
     AL, _ = L_model_forward(X, params, activation, output)
@@ -271,8 +294,13 @@ def minibatches(m: int, batch_size: int | None, num_iterations: int) -> list[sli
     return [slice((t % per_epoch) * size, (t % per_epoch + 1) * size) for t in range(num_iterations)]
 
 
-def train(config: Config, X: np.ndarray, Y: np.ndarray, params: Mapping[str, np.ndarray] | None = None,
-          callback: Callable[[int, float, Params], None] | None = None) -> tuple[Params, list[float]]:
+def train(
+    config: Config,
+    X: np.ndarray,
+    Y: np.ndarray,
+    params: Mapping[str, np.ndarray] | None = None,
+    callback: Callable[[int, float, Params], None] | None = None,
+) -> tuple[Params, list[float]]:
     """Gradient descent on ``config``'s network; returns the parameters and ``J`` at every step.
 
     ``params`` default to ``initialize_parameters_deep`` with ``config.initializer`` and a
@@ -287,13 +315,13 @@ def train(config: Config, X: np.ndarray, Y: np.ndarray, params: Mapping[str, np.
     m = X.shape[1]
     Y = prepare_labels(Y, config.layer_dims[-1], config.output, m, X.dtype)
     if params is None:
-        params = initialize_parameters_deep(config.layer_dims, np.random.default_rng(config.seed),
-                                            config.initializer, X.dtype)
+        params = initialize_parameters_deep(
+            config.layer_dims, np.random.default_rng(config.seed), config.initializer, X.dtype
+        )
     p, L = check_params(params)
     shapes = [p[f"W{layer}"].shape for layer in range(1, L + 1)]
     if (shapes[0][1], *(s[0] for s in shapes)) != config.layer_dims:
-        raise ValueError(f"params: shapes {shapes} do not match layer_dims "
-                         f"{list(config.layer_dims)}")
+        raise ValueError(f"params: shapes {shapes} do not match layer_dims {list(config.layer_dims)}")
     if p["W1"].dtype != X.dtype:
         raise TypeError(f"X: dtype {X.dtype} differs from the parameters' {p['W1'].dtype}")
     p = {k: np.array(v, copy=True) for k, v in p.items()}  # the caller's arrays stay untouched
@@ -307,9 +335,11 @@ def train(config: Config, X: np.ndarray, Y: np.ndarray, params: Mapping[str, np.
         except ValueError as error:  # X, Y, params were checked above: a Z[l] overflowed
             cost, why = math.nan, f" ({error})"
         if not math.isfinite(cost):
-            raise FloatingPointError(f"cost became {cost} at step {t} (learning_rate="
-                                     f"{config.learning_rate}){why}; the step size is probably too "
-                                     "large; training stopped before applying that step's gradients")
+            raise FloatingPointError(
+                f"cost became {cost} at step {t} (learning_rate="
+                f"{config.learning_rate}){why}; the step size is probably too "
+                "large; training stopped before applying that step's gradients"
+            )
         p = gd_update(p, grads, config.learning_rate)  # W[l] := W[l] − α dW[l], b[l] := b[l] − α db[l]
         costs.append(cost)
         if callback is not None:
@@ -317,8 +347,25 @@ def train(config: Config, X: np.ndarray, Y: np.ndarray, params: Mapping[str, np.
     return p, costs
 
 
-__all__ = ["OUTPUTS", "Config", "initialize_parameters_deep", "check_params", "prepare_labels",
-           "LayerCache", "linear_activation_forward", "L_model_forward", "compute_cost",
-           "cost_from_logits", "linear_backward", "activation_backward",
-           "linear_activation_backward", "backward_from_output", "L_model_backward", "propagate",
-           "predict", "num_layers", "minibatches", "train"]
+__all__ = [
+    "OUTPUTS",
+    "Config",
+    "initialize_parameters_deep",
+    "check_params",
+    "prepare_labels",
+    "LayerCache",
+    "linear_activation_forward",
+    "L_model_forward",
+    "compute_cost",
+    "cost_from_logits",
+    "linear_backward",
+    "activation_backward",
+    "linear_activation_backward",
+    "backward_from_output",
+    "L_model_backward",
+    "propagate",
+    "predict",
+    "num_layers",
+    "minibatches",
+    "train",
+]

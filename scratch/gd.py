@@ -24,8 +24,9 @@ Params = dict[str, np.ndarray]
 CostAndGrads = Callable[[Params], tuple[float, Mapping[str, np.ndarray]]]
 
 
-def gd_update(params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
-              learning_rate: float) -> Params:
+def gd_update(
+    params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], learning_rate: float
+) -> Params:
     """One step ``p := p − α dp`` for each parameter ``p``; returns new arrays (same dtype)."""
     alpha = check_learning_rate(learning_rate)
     updated = {}
@@ -47,10 +48,14 @@ def gradient_norm(grads: Mapping[str, np.ndarray]) -> float:
     return float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
 
 
-def gradient_descent(params: Mapping[str, np.ndarray], cost_and_grads: CostAndGrads,
-                     learning_rate: float, num_iterations: int,
-                     callback: Callable[[int, float, Params], None] | None = None,
-                     grad_tol: float | None = None) -> tuple[Params, list[float]]:
+def gradient_descent(
+    params: Mapping[str, np.ndarray],
+    cost_and_grads: CostAndGrads,
+    learning_rate: float,
+    num_iterations: int,
+    callback: Callable[[int, float, Params], None] | None = None,
+    grad_tol: float | None = None,
+) -> tuple[Params, list[float]]:
     """Repeat ``num_iterations`` times: ``J, grads = cost_and_grads(params)``; update.
 
     Returns the final parameters and the cost at every iteration (measured *before* that
@@ -77,8 +82,9 @@ def gradient_descent(params: Mapping[str, np.ndarray], cost_and_grads: CostAndGr
         except ValueError as exc:
             if i == 0:
                 raise
-            raise FloatingPointError(f"training produced a non-finite value at iteration {i} "
-                                     f"{hint}: {exc}") from exc
+            raise FloatingPointError(
+                f"training produced a non-finite value at iteration {i} {hint}: {exc}"
+            ) from exc
         if not np.isfinite(cost):
             raise FloatingPointError(f"cost became {cost} at iteration {i} {hint}")
         costs.append(float(cost))
@@ -89,7 +95,8 @@ def gradient_descent(params: Mapping[str, np.ndarray], cost_and_grads: CostAndGr
         bad = [k for k, p in params.items() if not np.all(np.isfinite(p))]
         if bad:
             raise FloatingPointError(
-                f"parameters {bad} became NaN or Inf in the update of iteration {i} {hint}")
+                f"parameters {bad} became NaN or Inf in the update of iteration {i} {hint}"
+            )
         if callback is not None:
             callback(i, float(cost), params)
     return params, costs

@@ -61,54 +61,56 @@ def _check_dtype(dtype: object) -> np.dtype:
 
 
 def _check_shape(shape: tuple[int, int]) -> tuple[int, int]:
-    if (len(shape) != 2 or any(int(s) != s or s < 1 for s in shape)):
+    if len(shape) != 2 or any(int(s) != s or s < 1 for s in shape):
         raise ValueError(f"shape: expected (n[l], n[l-1]) of positive integers, got {shape!r}")
     return int(shape[0]), int(shape[1])
 
 
-def _normal(shape: tuple[int, int], std: float, rng: np.random.Generator,
-            dtype: np.dtype) -> np.ndarray:
+def _normal(shape: tuple[int, int], std: float, rng: np.random.Generator, dtype: np.dtype) -> np.ndarray:
     """``N(0, std²)`` drawn directly in ``dtype``."""
     W = _check_rng(rng).standard_normal(_check_shape(shape), dtype=_check_dtype(dtype))
     W *= W.dtype.type(std)
     return W
 
 
-def random_normal(shape: tuple[int, int], rng: np.random.Generator,
-                  dtype: np.dtype = np.float64, scale: float = 0.01) -> np.ndarray:
+def random_normal(
+    shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype = np.float64, scale: float = 0.01
+) -> np.ndarray:
     """The notes' ``W = np.random.randn(n[l], n[l-1]) * 0.01``: ``N(0, scale²)``."""
     return _normal(shape, scale, rng, dtype)
 
 
-def zeros(shape: tuple[int, int], rng: np.random.Generator | None = None,
-          dtype: np.dtype = np.float64) -> np.ndarray:
+def zeros(
+    shape: tuple[int, int], rng: np.random.Generator | None = None, dtype: np.dtype = np.float64
+) -> np.ndarray:
     """``W = 0``: every hidden unit starts — and stays — identical (the symmetry problem)."""
     return np.zeros(_check_shape(shape), dtype=_check_dtype(dtype))
 
 
-def xavier(shape: tuple[int, int], rng: np.random.Generator,
-           dtype: np.dtype = np.float64) -> np.ndarray:
+def xavier(shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype = np.float64) -> np.ndarray:
     """Xavier/Glorot normal: ``W ~ N(0, 2 / (n[l-1] + n[l]))`` (``shape = (n[l], n[l-1])``)."""
     n, n_prev = _check_shape(shape)
     return _normal(shape, math.sqrt(2.0 / (n_prev + n)), rng, dtype)
 
 
-def he(shape: tuple[int, int], rng: np.random.Generator,
-       dtype: np.dtype = np.float64) -> np.ndarray:
+def he(shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype = np.float64) -> np.ndarray:
     """He (Kaiming) normal for ReLU: ``W ~ N(0, 2 / n[l-1])``."""
     _, n_prev = _check_shape(shape)
     return _normal(shape, math.sqrt(2.0 / n_prev), rng, dtype)
 
 
-def lecun(shape: tuple[int, int], rng: np.random.Generator,
-          dtype: np.dtype = np.float64) -> np.ndarray:
+def lecun(shape: tuple[int, int], rng: np.random.Generator, dtype: np.dtype = np.float64) -> np.ndarray:
     """LeCun normal: ``W ~ N(0, 1 / n[l-1])`` — unit-size outputs for a linear or tanh layer."""
     _, n_prev = _check_shape(shape)
     return _normal(shape, math.sqrt(1.0 / n_prev), rng, dtype)
 
 
 INITIALIZERS: dict[str, Initializer] = {
-    "random": random_normal, "zeros": zeros, "xavier": xavier, "he": he, "lecun": lecun,
+    "random": random_normal,
+    "zeros": zeros,
+    "xavier": xavier,
+    "he": he,
+    "lecun": lecun,
 }
 """Weight initializers by name: ``name -> f(shape, rng, dtype) -> W``."""
 
@@ -117,8 +119,13 @@ def weight_std(name: str, shape: tuple[int, int]) -> float:
     """The standard deviation every entry of ``W (n[l], n[l-1])`` has under initializer ``name``."""
     get_initializer(name)
     n, n_prev = _check_shape(shape)
-    return {"random": 0.01, "zeros": 0.0, "xavier": math.sqrt(2.0 / (n_prev + n)),
-            "he": math.sqrt(2.0 / n_prev), "lecun": math.sqrt(1.0 / n_prev)}[name]
+    return {
+        "random": 0.01,
+        "zeros": 0.0,
+        "xavier": math.sqrt(2.0 / (n_prev + n)),
+        "he": math.sqrt(2.0 / n_prev),
+        "lecun": math.sqrt(1.0 / n_prev),
+    }[name]
 
 
 def get_initializer(name: str) -> Initializer:
@@ -147,9 +154,12 @@ def check_layer_dims(layer_dims: Sequence[int]) -> tuple[int, ...]:
     return tuple(int(n) for n in dims)
 
 
-def initialize_parameters(layer_dims: Sequence[int], rng: np.random.Generator,
-                          initializer: str = "random", dtype: np.dtype = np.float64,
-                          ) -> dict[str, np.ndarray]:
+def initialize_parameters(
+    layer_dims: Sequence[int],
+    rng: np.random.Generator,
+    initializer: str = "random",
+    dtype: np.dtype = np.float64,
+) -> dict[str, np.ndarray]:
     """``{"W1": (n[1], n[0]), "b1": (n[1], 1), …, "WL", "bL"}`` with ``W`` from ``initializer``.
 
     ``layer_dims = [n_x, n[1], …, n[L]]``; every bias is zeros, as in the notes.

@@ -79,24 +79,28 @@ def check_data(X: Any, k: int | None = None) -> np.ndarray:
     if X.ndim != 2 or 0 in X.shape:
         raise ValueError(f"X: expected examples as rows (m, n) with m, n >= 1, got shape {X.shape}")
     if k is not None and (isinstance(k, bool) or int(k) != k or not 1 <= k <= X.shape[0]):
-        raise ValueError(f"k: expected an integer with 1 <= k <= m = {X.shape[0]} "
-                         f"(the number of examples), got k={k!r}")
+        raise ValueError(
+            f"k: expected an integer with 1 <= k <= m = {X.shape[0]} (the number of examples), got k={k!r}"
+        )
     return X
 
 
 def _check_centroids(X: np.ndarray, centroids: Any, name: str = "centroids") -> np.ndarray:
     C = as_float_array(name, centroids)
     if C.ndim != 2 or C.shape[0] == 0 or C.shape[1] != X.shape[1]:
-        raise ValueError(f"{name}: expected (k, n) = (*, {X.shape[1]}) to match X of shape "
-                         f"{X.shape}, got {C.shape}")
+        raise ValueError(
+            f"{name}: expected (k, n) = (*, {X.shape[1]}) to match X of shape {X.shape}, got {C.shape}"
+        )
     return C
 
 
 def _check_uniforms(u: Any, size: int, what: str) -> np.ndarray:
     u = np.asarray(u, dtype=np.float64)
     if u.shape != (size,) or not np.all((u >= 0) & (u < 1)):
-        raise ValueError(f"u: expected {size} uniform numbers in [0, 1) ({what}), got shape "
-                         f"{u.shape}" + (f", range [{u.min()}, {u.max()}]" if u.size else ""))
+        raise ValueError(
+            f"u: expected {size} uniform numbers in [0, 1) ({what}), got shape "
+            f"{u.shape}" + (f", range [{u.min()}, {u.max()}]" if u.size else "")
+        )
     return u
 
 
@@ -181,10 +185,15 @@ def update(X: Any, labels: Any, centroids: Any) -> tuple[np.ndarray, np.ndarray]
     C = _check_centroids(X, centroids)
     labels = np.asarray(labels)
     k = C.shape[0]
-    if labels.shape != (X.shape[0],) or labels.dtype.kind not in "iu" or (
-            labels.size and (labels.min() < 0 or labels.max() >= k)):
-        raise ValueError(f"labels: expected {X.shape[0]} integers in [0, {k}), got shape "
-                         f"{labels.shape} dtype {labels.dtype}")
+    if (
+        labels.shape != (X.shape[0],)
+        or labels.dtype.kind not in "iu"
+        or (labels.size and (labels.min() < 0 or labels.max() >= k))
+    ):
+        raise ValueError(
+            f"labels: expected {X.shape[0]} integers in [0, {k}), got shape "
+            f"{labels.shape} dtype {labels.dtype}"
+        )
     C_new, counts = _update(X.astype(np.float64), labels, C.astype(np.float64))
     return C_new.astype(X.dtype), counts
 
@@ -236,8 +245,14 @@ class KMeans:
     ``n_iter_``, ``seed_indices_ (k,)``, ``history_`` (one :class:`Iteration` per iteration).
     """
 
-    def __init__(self, k: int, init: str = "k-means++", max_iter: int = 300, tol: float = 1e-4,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        k: int,
+        init: str = "k-means++",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         if init not in ("k-means++", "random"):
             raise ValueError(f"init: expected 'k-means++' or 'random', got {init!r}")
         self.k, self.init, self.max_iter, self.tol = k, init, max_iter, tol

@@ -122,21 +122,26 @@ def initialize_with_zeros(dim: int) -> tuple[np.ndarray, float]:
 def propagate(w: np.ndarray, b: float, X: np.ndarray, Y: np.ndarray) -> tuple[Params, float]:
     """The course's ``propagate(w, b, X, Y) -> (grads, cost)``: :func:`cost_and_grads` with the
     course's argument list and return order (``grads = {"dw": (n_x, 1), "db": float}``)."""
-    J, grads = cost_and_grads({"w": np.asarray(w), "b": np.reshape(np.asarray(b, dtype=np.asarray(w).dtype),
-                                                                    (1, 1))}, X, Y)
+    J, grads = cost_and_grads(
+        {"w": np.asarray(w), "b": np.reshape(np.asarray(b, dtype=np.asarray(w).dtype), (1, 1))}, X, Y
+    )
     return {"dw": grads["dw"], "db": float(grads["db"][0, 0])}, float(J)
 
 
 def predict(w: np.ndarray, b: float, X: np.ndarray) -> np.ndarray:
     """The course's ``predict(w, b, X)``: ``Y_prediction (1, m)`` of floats 0. and 1."""
     w = np.asarray(w)
-    return predict_labels({"w": w, "b": np.reshape(np.asarray(b, dtype=w.dtype), (1, 1))},
-                          X).astype(w.dtype)
+    return predict_labels({"w": w, "b": np.reshape(np.asarray(b, dtype=w.dtype), (1, 1))}, X).astype(w.dtype)
 
 
-def train(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,
-          learning_rate: float, form: Literal["vectorized", "loop"] = "vectorized",
-          ) -> tuple[Params, list[float]]:
+def train(
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    num_iterations: int,
+    learning_rate: float,
+    form: Literal["vectorized", "loop"] = "vectorized",
+) -> tuple[Params, list[float]]:
     """Gradient descent on ``J(w, b)``; returns the trained parameters and the cost history."""
     forms = {"vectorized": cost_and_grads, "loop": cost_and_grads_loop}
     if form not in forms:

@@ -47,12 +47,18 @@ def initialize_linear(n_x: int, n_y: int = 1, dtype: np.dtype = np.float64) -> P
     for name, n in (("n_x", n_x), ("n_y", n_y)):
         if int(n) != n or n < 1:
             raise ValueError(f"{name}: expected a positive integer, got {n!r}")
-    return {"W": np.zeros((int(n_y), int(n_x)), dtype=dtype),  # (n_y, n_x)
-            "b": np.zeros((int(n_y), 1), dtype=dtype)}  # (n_y, 1)
+    return {
+        "W": np.zeros((int(n_y), int(n_x)), dtype=dtype),  # (n_y, n_x)
+        "b": np.zeros((int(n_y), 1), dtype=dtype),  # (n_y, 1)
+    }
 
 
-def initialize_mlp(layer_dims: Sequence[int], rng: np.random.Generator,
-                   dtype: np.dtype = np.float64, initializer: str = "lecun") -> Params:
+def initialize_mlp(
+    layer_dims: Sequence[int],
+    rng: np.random.Generator,
+    dtype: np.dtype = np.float64,
+    initializer: str = "lecun",
+) -> Params:
     """``W[l] ~ N(0, 1/n[l-1]) (n[l], n[l-1])``, ``b[l] = 0 (n[l], 1)`` for ``l = 1..L``, drawn in
     ``dtype`` (:func:`scratch.init.initialize_parameters`).
 
@@ -63,8 +69,10 @@ def initialize_mlp(layer_dims: Sequence[int], rng: np.random.Generator,
     """
     dims = list(layer_dims)
     if len(dims) < 3:
-        raise ValueError(f"layer_dims: expected [n_x, n[1], ..., n_y] with at least one hidden "
-                         f"layer, got {dims!r} (no hidden layer is linear regression)")
+        raise ValueError(
+            f"layer_dims: expected [n_x, n[1], ..., n_y] with at least one hidden "
+            f"layer, got {dims!r} (no hidden layer is linear regression)"
+        )
     return initialize_parameters(dims, rng, initializer, dtype)
 
 
@@ -91,9 +99,7 @@ def _check_input(X: np.ndarray, W: np.ndarray) -> np.ndarray:
 def linear_forward(params: Params, X: np.ndarray) -> tuple[np.ndarray, DenseCache]:
     """``Ŷ = W X + b``: ``Ŷ (n_y, m)`` and the dense cache ``(X, W, b)``."""
     if set(params) != {"W", "b"}:
-        raise ValueError(
-            f"params: expected keys ['W', 'b'] of linear regression, got {sorted(params)}"
-        )
+        raise ValueError(f"params: expected keys ['W', 'b'] of linear regression, got {sorted(params)}")
     X = _check_input(X, params["W"])
     return dense_forward(X, params["W"], params["b"])
 
@@ -141,15 +147,17 @@ def least_squares(X: np.ndarray, Y: np.ndarray) -> Params:
 
 
 # --- MLP regressor: scratch.deep with a linear output ---------------------------------------
-def mlp_forward(params: Params, X: np.ndarray,
-                activation: str = "relu") -> tuple[np.ndarray, list[deep.LayerCache]]:
+def mlp_forward(
+    params: Params, X: np.ndarray, activation: str = "relu"
+) -> tuple[np.ndarray, list[deep.LayerCache]]:
     """``Ŷ (n_y, m)`` and the layer caches: :func:`scratch.deep.L_model_forward` with
     ``output="linear"`` — a regressor predicts any real number."""
     return deep.L_model_forward(X, params, activation, "linear")
 
 
-def mlp_propagate(params: Params, X: np.ndarray, Y: np.ndarray,
-                  activation: str = "relu") -> tuple[np.floating, Params]:
+def mlp_propagate(
+    params: Params, X: np.ndarray, Y: np.ndarray, activation: str = "relu"
+) -> tuple[np.floating, Params]:
     """``J = 1/m Σ ½ (ŷ − y)²`` and every ``dW[l]``, ``db[l]``, from ``dZ[L] = Ŷ − Y``
     (:func:`scratch.deep.propagate` with ``output="linear"``); the gradients are ``{}`` if ``J``
     overflowed (a diverging run; see :func:`scratch.gd.gradient_descent`)."""
@@ -180,20 +188,34 @@ def _cost(Y_hat: np.ndarray, Y: np.ndarray) -> np.floating:
     return deep.cost_from_logits(Y_hat, Y, "linear")
 
 
-def train_linear(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,
-                 learning_rate: float, grad_tol: float | None = None) -> tuple[Params, list[float]]:
+def train_linear(
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    num_iterations: int,
+    learning_rate: float,
+    grad_tol: float | None = None,
+) -> tuple[Params, list[float]]:
     """Gradient descent on linear regression's ``J(W, b)`` (see :func:`scratch.gd.gradient_descent`)."""
     check_learning_rate(learning_rate)
     linear_propagate(params, X, Y)  # validate once, with the arguments' names in any error
-    return gradient_descent(params, lambda p: linear_propagate(p, X, Y), learning_rate,
-                            num_iterations, grad_tol=grad_tol)
+    return gradient_descent(
+        params, lambda p: linear_propagate(p, X, Y), learning_rate, num_iterations, grad_tol=grad_tol
+    )
 
 
-def train_mlp(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,
-              learning_rate: float, activation: str = "relu",
-              grad_tol: float | None = None) -> tuple[Params, list[float]]:
+def train_mlp(
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    num_iterations: int,
+    learning_rate: float,
+    activation: str = "relu",
+    grad_tol: float | None = None,
+) -> tuple[Params, list[float]]:
     """Gradient descent on the MLP regressor's ``J`` (see :func:`scratch.gd.gradient_descent`)."""
     check_learning_rate(learning_rate)
     mlp_propagate(params, X, Y, activation)
-    return gradient_descent(params, lambda p: mlp_propagate(p, X, Y, activation), learning_rate,
-                            num_iterations, grad_tol=grad_tol)
+    return gradient_descent(
+        params, lambda p: mlp_propagate(p, X, Y, activation), learning_rate, num_iterations, grad_tol=grad_tol
+    )

@@ -45,8 +45,14 @@ from scratch.losses import bce_with_logits, binary_cross_entropy
 Cache = dict[str, np.ndarray]
 
 
-def initialize_parameters(n_x: int, n_h: int, n_y: int, rng: np.random.Generator,
-                          initializer: str = "random", dtype: np.dtype = np.float64) -> Params:
+def initialize_parameters(
+    n_x: int,
+    n_h: int,
+    n_y: int,
+    rng: np.random.Generator,
+    initializer: str = "random",
+    dtype: np.dtype = np.float64,
+) -> Params:
     """``W1 (n_h, n_x)``, ``b1 (n_h, 1)``, ``W2 (n_y, n_h)``, ``b2 (n_y, 1)``.
 
     The default is the notes' ``randn · 0.01`` with zero biases (see :mod:`scratch.init`).
@@ -76,8 +82,11 @@ def _check_Y(Y: np.ndarray, X: np.ndarray, p: Params) -> np.ndarray:
     return Y
 
 
-def forward_propagation(X: np.ndarray, params: Params, activation: str = "tanh",
-                        ) -> tuple[np.ndarray, Cache]:
+def forward_propagation(
+    X: np.ndarray,
+    params: Params,
+    activation: str = "tanh",
+) -> tuple[np.ndarray, Cache]:
     """``A2 = σ(W2 g1(W1 X + b1) + b2)``; returns ``A2 (n_y, m)`` and ``{Z1, A1, Z2, A2}``."""
     g1, _ = get_activation(activation)
     p = _check_params(params)
@@ -102,8 +111,9 @@ def compute_cost(A2: np.ndarray, Y: np.ndarray) -> float:
     return float(binary_cross_entropy(A2, Y))
 
 
-def backward_from_output(dZ2: np.ndarray, params: Params, cache: Cache, X: np.ndarray,
-                         activation: str = "tanh") -> Params:
+def backward_from_output(
+    dZ2: np.ndarray, params: Params, cache: Cache, X: np.ndarray, activation: str = "tanh"
+) -> Params:
     """Backprop a per-example ``dZ2 (n_y, m)`` through the network.
 
     Returns ``dW1, db1, dW2, db2`` (gradients of the cost, the ``1/m`` included) and the
@@ -125,8 +135,9 @@ def backward_from_output(dZ2: np.ndarray, params: Params, cache: Cache, X: np.nd
     return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dA1": dA1, "dX": dX}
 
 
-def backward_propagation(params: Params, cache: Cache, X: np.ndarray, Y: np.ndarray,
-                         activation: str = "tanh") -> Params:
+def backward_propagation(
+    params: Params, cache: Cache, X: np.ndarray, Y: np.ndarray, activation: str = "tanh"
+) -> Params:
     """The notes' backward prop, starting from ``dZ2 = A2 − Y``; returns ``dW1, db1, dW2, db2``."""
     p = _check_params(params)
     Y = _check_Y(Y, _check_X(X, p), p)
@@ -135,8 +146,12 @@ def backward_propagation(params: Params, cache: Cache, X: np.ndarray, Y: np.ndar
     return {k: grads[k] for k in ("dW1", "db1", "dW2", "db2")}
 
 
-def propagate(params: Params, X: np.ndarray, Y: np.ndarray, activation: str = "tanh",
-              ) -> tuple[np.floating, Params]:
+def propagate(
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    activation: str = "tanh",
+) -> tuple[np.floating, Params]:
     """Forward, cost and backward in one call: ``(J, {dW1, db1, dW2, db2})``."""
     p = _check_params(params)
     Y = _check_Y(Y, _check_X(X, p), p)
@@ -150,8 +165,14 @@ def predict(params: Params, X: np.ndarray, activation: str = "tanh") -> np.ndarr
     return (A2 > 0.5).astype(np.int64)
 
 
-def train(params: Params, X: np.ndarray, Y: np.ndarray, num_iterations: int,
-          learning_rate: float, activation: str = "tanh") -> tuple[Params, list[float]]:
+def train(
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    num_iterations: int,
+    learning_rate: float,
+    activation: str = "tanh",
+) -> tuple[Params, list[float]]:
     """Full-batch gradient descent; returns the trained parameters and the cost history.
 
     Stops with ``FloatingPointError`` naming the iteration if the cost becomes NaN/Inf.

@@ -70,15 +70,18 @@ def _rows(name: str, A: Any, dtype: np.dtype | None = None) -> np.ndarray:
     arr = as_float_array(name, A, dtype)
     if arr.ndim != 2 or 0 in arr.shape:
         hint = "; for one vector pass a.reshape(1, -1)" if arr.ndim == 1 else ""
-        raise ValueError(f"{name}: expected a matrix of row vectors (m, n) with m, n >= 1, "
-                         f"got shape {arr.shape}{hint}")
+        raise ValueError(
+            f"{name}: expected a matrix of row vectors (m, n) with m, n >= 1, got shape {arr.shape}{hint}"
+        )
     return arr
 
 
 def _same_n(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str) -> None:
     if a.shape[-1] != b.shape[-1]:
-        raise ValueError(f"{b_name}: has {b.shape[-1]} features but {a_name} has {a.shape[-1]}; "
-                         f"{a_name}.shape={a.shape}, {b_name}.shape={b.shape}")
+        raise ValueError(
+            f"{b_name}: has {b.shape[-1]} features but {a_name} has {a.shape[-1]}; "
+            f"{a_name}.shape={a.shape}, {b_name}.shape={b.shape}"
+        )
 
 
 def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -108,8 +111,9 @@ def _binary(name: str, a: Any, ndim: int) -> tuple[np.ndarray, np.dtype]:
     if arr.dtype.kind != "b":
         bad = (arr != 0) & (arr != 1)
         if np.any(bad):
-            raise ValueError(f"{name}: binary vectors hold only 0 and 1, got values "
-                             f"{np.unique(arr[bad])[:5].tolist()}")
+            raise ValueError(
+                f"{name}: binary vectors hold only 0 and 1, got values {np.unique(arr[bad])[:5].tolist()}"
+            )
     out = arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
     return arr.astype(bool), out
 
@@ -232,13 +236,16 @@ def top_k(S: Any, k: int, largest: bool = True, exclude: Any | None = None) -> n
     if S.ndim != 2:
         raise ValueError(f"S: expected a (m_q, m) matrix of scores, got shape {S.shape}")
     if isinstance(k, bool) or int(k) != k or not 1 <= k <= S.shape[1] - (exclude is not None):
-        raise ValueError(f"k: expected 1 <= k <= {S.shape[1] - (exclude is not None)} "
-                         f"(the candidates per row), got {k!r}")
+        raise ValueError(
+            f"k: expected 1 <= k <= {S.shape[1] - (exclude is not None)} (the candidates per row), got {k!r}"
+        )
     key = -S if largest else S.copy()  # ascending order of key = best first
     if exclude is not None:
         exclude = np.asarray(exclude)
         if exclude.shape != (S.shape[0],) or exclude.dtype.kind not in "iu":
-            raise ValueError(f"exclude: expected {S.shape[0]} integer column indices, got "
-                             f"shape {exclude.shape} dtype {exclude.dtype}")
+            raise ValueError(
+                f"exclude: expected {S.shape[0]} integer column indices, got "
+                f"shape {exclude.shape} dtype {exclude.dtype}"
+            )
         key[np.arange(S.shape[0]), exclude] = np.inf
     return np.argsort(key, axis=1, kind="stable")[:, : int(k)]

@@ -30,10 +30,27 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-__all__ = ["Layout", "ParamSpec", "Converter", "module_spec", "params_to_state_dict",
-           "state_dict_to_params", "load_scratch_params", "scratch_params", "weight_shape",
-           "layer_dims_of", "FromScratch", "check_param_arrays", "check_finite", "scratch_dtype",
-           "PARAM_DTYPES", "to_tensor", "to_numpy", "torch_dtype", "numpy_dtype"]
+__all__ = [
+    "Layout",
+    "ParamSpec",
+    "Converter",
+    "module_spec",
+    "params_to_state_dict",
+    "state_dict_to_params",
+    "load_scratch_params",
+    "scratch_params",
+    "weight_shape",
+    "layer_dims_of",
+    "FromScratch",
+    "check_param_arrays",
+    "check_finite",
+    "scratch_dtype",
+    "PARAM_DTYPES",
+    "to_tensor",
+    "to_numpy",
+    "torch_dtype",
+    "numpy_dtype",
+]
 
 
 @dataclass(frozen=True)
@@ -69,8 +86,10 @@ class Converter(Protocol):
 
 # --- dtypes and tensors ---------------------------------------------------------------------
 _TORCH_DTYPES = {
-    "float64": torch.float64, "float32": torch.float32,
-    "float16": torch.float16, "bfloat16": torch.bfloat16,
+    "float64": torch.float64,
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
 }
 
 
@@ -96,9 +115,12 @@ def numpy_dtype(dtype: str | np.dtype | torch.dtype) -> np.dtype:
     return np.dtype(np.float64) if t == torch.float64 else np.dtype(np.float32)
 
 
-def to_tensor(a: np.ndarray, device: str | torch.device = "cpu",
-              dtype: str | np.dtype | torch.dtype | None = None,
-              requires_grad: bool = False) -> torch.Tensor:
+def to_tensor(
+    a: np.ndarray,
+    device: str | torch.device = "cpu",
+    dtype: str | np.dtype | torch.dtype | None = None,
+    requires_grad: bool = False,
+) -> torch.Tensor:
     """A NumPy array as a fresh tensor on ``device`` (a copy, so neither side aliases the other)."""
     a = np.asarray(a)
     t = torch.tensor(a, device=device, dtype=torch_dtype(dtype) if dtype is not None else None)
@@ -121,9 +143,11 @@ PARAM_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 def _check_spec(spec: Any) -> None:
     if not isinstance(spec, (dict, Converter)):
-        raise TypeError(f"spec (param_spec): expected a ParamSpec {{scratch name: (state_dict key, "
-                        f"layout)}} or a Converter with to_state_dict/to_params, got {spec!r:.80}; "
-                        "pass the module's own: module.param_spec")
+        raise TypeError(
+            f"spec (param_spec): expected a ParamSpec {{scratch name: (state_dict key, "
+            f"layout)}} or a Converter with to_state_dict/to_params, got {spec!r:.80}; "
+            "pass the module's own: module.param_spec"
+        )
 
 
 def check_finite(name: str, a: np.ndarray | torch.Tensor) -> None:
@@ -137,13 +161,16 @@ def check_finite(name: str, a: np.ndarray | torch.Tensor) -> None:
         return
     bad = ~np.isfinite(a)
     first = tuple(int(i) for i in np.argwhere(bad)[0])
-    raise ValueError(f"{name}: {int(bad.sum())} non-finite value(s) (NaN or Inf), the first at index "
-                     f"{first}: {a[first]}; a diverged or corrupt parameter set is refused "
-                     "(pass allow_nonfinite=True to load it anyway)")
+    raise ValueError(
+        f"{name}: {int(bad.sum())} non-finite value(s) (NaN or Inf), the first at index "
+        f"{first}: {a[first]}; a diverged or corrupt parameter set is refused "
+        "(pass allow_nonfinite=True to load it anyway)"
+    )
 
 
-def check_param_arrays(params: Mapping[str, Any], what: str = "params",
-                       allow_nonfinite: bool = True) -> dict[str, np.ndarray]:
+def check_param_arrays(
+    params: Mapping[str, Any], what: str = "params", allow_nonfinite: bool = True
+) -> dict[str, np.ndarray]:
     """``params`` as ``{name: ndarray}``, checked: a non-empty dict with string names, every array
     float16/32/64 (integer, bool and complex arrays are refused — no silent cast, no dropped
     imaginary part) and non-empty, all of one dtype (a network computes in one), and — unless
@@ -151,8 +178,10 @@ def check_param_arrays(params: Mapping[str, Any], what: str = "params",
     if not isinstance(params, Mapping):
         raise TypeError(f"{what}: expected a dict of arrays {{name: ndarray}}, got {type(params).__name__}")
     if not params:
-        raise ValueError(f"{what}: an empty dict holds no parameters; expected {{name: ndarray}} "
-                         "(e.g. scratch's W1, b1, …)")
+        raise ValueError(
+            f"{what}: an empty dict holds no parameters; expected {{name: ndarray}} "
+            "(e.g. scratch's W1, b1, …)"
+        )
     arrays = {}
     for name, value in params.items():
         if not isinstance(name, str):
@@ -164,19 +193,25 @@ def check_param_arrays(params: Mapping[str, Any], what: str = "params",
         kind = {"b": "bool", "i": "integer", "u": "integer", "c": "complex"}.get(a.dtype.kind)
         if kind is not None:
             lost = "; its imaginary part would be lost" if kind == "complex" else ""
-            raise TypeError(f"{what}[{name!r}]: expected a floating array, got dtype {a.dtype} "
-                            f"({kind}){lost}; cast explicitly if that is meant")
+            raise TypeError(
+                f"{what}[{name!r}]: expected a floating array, got dtype {a.dtype} "
+                f"({kind}){lost}; cast explicitly if that is meant"
+            )
         if a.dtype not in PARAM_DTYPES:
-            raise TypeError(f"{what}[{name!r}]: dtype {a.dtype}, expected one of "
-                            f"{[d.name for d in PARAM_DTYPES]}")
+            raise TypeError(
+                f"{what}[{name!r}]: dtype {a.dtype}, expected one of {[d.name for d in PARAM_DTYPES]}"
+            )
         if a.size == 0:
-            raise ValueError(f"{what}[{name!r}]: an empty array of shape {a.shape}; every parameter "
-                             "has at least one entry")
+            raise ValueError(
+                f"{what}[{name!r}]: an empty array of shape {a.shape}; every parameter has at least one entry"
+            )
         arrays[name] = a
     dtypes = {name: a.dtype.name for name, a in arrays.items()}
     if len(set(dtypes.values())) > 1:
-        raise TypeError(f"{what}: mixed dtypes {dtypes}; a network computes in one float dtype, so "
-                        "one would be silently rounded — cast them all to one dtype first")
+        raise TypeError(
+            f"{what}: mixed dtypes {dtypes}; a network computes in one float dtype, so "
+            "one would be silently rounded — cast them all to one dtype first"
+        )
     if not allow_nonfinite:
         for name, a in arrays.items():
             check_finite(f"{what}[{name!r}]", a)
@@ -198,8 +233,10 @@ def module_spec(module: torch.nn.Module) -> ParamSpec | Converter:
     if spec is None:
         spec = getattr(sys.modules.get(type(module).__module__), "PARAM_SPEC", None)
     if not isinstance(spec, (dict, Converter)):
-        raise TypeError(f"{type(module).__name__}: declares no parameter spec (a param_spec property "
-                        "or a module-level PARAM_SPEC); pass spec= explicitly")
+        raise TypeError(
+            f"{type(module).__name__}: declares no parameter spec (a param_spec property "
+            "or a module-level PARAM_SPEC); pass spec= explicitly"
+        )
     return spec
 
 
@@ -219,12 +256,14 @@ def _unconverted(keys: Iterable[str], spec: ParamSpec) -> list[str]:
 
 def _keys_error(what: str, missing: list[str], unexpected: list[str], expected: Iterable[str]) -> None:
     if missing or unexpected:
-        raise ValueError(f"{what}: missing keys {missing}, unexpected keys {unexpected}; "
-                         f"expected {sorted(expected)}")
+        raise ValueError(
+            f"{what}: missing keys {missing}, unexpected keys {unexpected}; expected {sorted(expected)}"
+        )
 
 
-def params_to_state_dict(params: Mapping[str, np.ndarray],
-                         spec: ParamSpec | Converter) -> dict[str, torch.Tensor]:
+def params_to_state_dict(
+    params: Mapping[str, np.ndarray], spec: ParamSpec | Converter
+) -> dict[str, torch.Tensor]:
     """Scratch parameters (course layout) -> a ``state_dict`` (torch layout, CPU tensors).
 
     As strict as ``load_state_dict(strict=True)``: missing and unexpected names are listed, and a
@@ -248,8 +287,9 @@ def params_to_state_dict(params: Mapping[str, np.ndarray],
     return sd
 
 
-def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec | Converter,
-                         strict: bool = True) -> dict[str, np.ndarray]:
+def state_dict_to_params(
+    state_dict: Mapping[str, torch.Tensor], spec: ParamSpec | Converter, strict: bool = True
+) -> dict[str, np.ndarray]:
     """A ``state_dict`` (any device; half precision widened) -> scratch parameters (course layout).
 
     Missing keys are always an error; with ``strict``, so are keys inside the spec's submodules
@@ -261,8 +301,9 @@ def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec
     if isinstance(spec, Converter):
         return spec.to_params(state_dict)
     named, _ = _scope(spec)
-    _keys_error("state_dict", sorted(named - set(state_dict)),
-                _unconverted(state_dict, spec) if strict else [], named)
+    _keys_error(
+        "state_dict", sorted(named - set(state_dict)), _unconverted(state_dict, spec) if strict else [], named
+    )
     params = {}
     for name, (key, layout) in spec.items():
         t = state_dict[key]
@@ -276,8 +317,9 @@ def state_dict_to_params(state_dict: Mapping[str, torch.Tensor], spec: ParamSpec
     return params
 
 
-def load_scratch_params(module: torch.nn.Module, params: Mapping[str, np.ndarray],
-                        spec: ParamSpec | Converter | None = None) -> torch.nn.Module:
+def load_scratch_params(
+    module: torch.nn.Module, params: Mapping[str, np.ndarray], spec: ParamSpec | Converter | None = None
+) -> torch.nn.Module:
     """Copy scratch parameters into ``module`` in place (its own spec unless ``spec`` is given),
     asserting every key and shape before any copy; returns ``module``. The module's tensors must
     be floating (an integer module would truncate); the arrays are cast to its dtype."""
@@ -286,23 +328,33 @@ def load_scratch_params(module: torch.nn.Module, params: Mapping[str, np.ndarray
     own = module.state_dict()
     ints = sorted(k for k in sd if k in own and not own[k].is_floating_point())
     if ints:
-        raise TypeError(f"{type(module).__name__}: {ints} are {own[ints[0]].dtype}, but scratch "
-                        "parameters are floating and would be truncated; build the module with a "
-                        "floating dtype")
+        raise TypeError(
+            f"{type(module).__name__}: {ints} are {own[ints[0]].dtype}, but scratch "
+            "parameters are floating and would be truncated; build the module with a "
+            "floating dtype"
+        )
     if isinstance(spec, Converter):  # it writes every key: hold it to strict loading
-        _keys_error(f"{type(module).__name__} state_dict from params", sorted(set(own) - set(sd)),
-                    sorted(set(sd) - set(own)), own)
+        _keys_error(
+            f"{type(module).__name__} state_dict from params",
+            sorted(set(own) - set(sd)),
+            sorted(set(sd) - set(own)),
+            own,
+        )
         for key, t in sd.items():
             if tuple(own[key].shape) != tuple(t.shape):
-                raise ValueError(f"params: {key} converts to shape {tuple(t.shape)}, but "
-                                 f"{type(module).__name__}.{key} has shape {tuple(own[key].shape)} "
-                                 f"({type(module).__name__}({module.extra_repr()}))")
+                raise ValueError(
+                    f"params: {key} converts to shape {tuple(t.shape)}, but "
+                    f"{type(module).__name__}.{key} has shape {tuple(own[key].shape)} "
+                    f"({type(module).__name__}({module.extra_repr()}))"
+                )
         module.load_state_dict(sd)
         return module
     absent, unloaded = sorted(set(sd) - set(own)), _unconverted(own, spec)
     if absent or unloaded:
-        raise ValueError(f"{type(module).__name__}: the spec names keys it lacks {absent}, and "
-                         f"leaves its keys {unloaded} unloaded; it has {sorted(own)}")
+        raise ValueError(
+            f"{type(module).__name__}: the spec names keys it lacks {absent}, and "
+            f"leaves its keys {unloaded} unloaded; it has {sorted(own)}"
+        )
     for name, (key, _) in spec.items():
         if tuple(own[key].shape) != tuple(sd[key].shape):
             raise ValueError(
@@ -314,8 +366,9 @@ def load_scratch_params(module: torch.nn.Module, params: Mapping[str, np.ndarray
     return module
 
 
-def scratch_params(module: torch.nn.Module,
-                   spec: ParamSpec | Converter | None = None) -> dict[str, np.ndarray]:
+def scratch_params(
+    module: torch.nn.Module, spec: ParamSpec | Converter | None = None
+) -> dict[str, np.ndarray]:
     """``module``'s parameters as a scratch dict (course layout), through its own spec."""
     return state_dict_to_params(module.state_dict(), module_spec(module) if spec is None else spec)
 
@@ -333,8 +386,10 @@ def layer_dims_of(params: Mapping[str, np.ndarray]) -> list[int]:
     L = sum(1 for k in params if k[:1] == "W" and k[1:].isdigit())
     Ws = [np.shape(params.get(f"W{layer}", ())) for layer in range(1, L + 1)]
     if L == 0 or any(len(s) != 2 for s in Ws):
-        raise ValueError(f"params: expected 2-D W1, …, WL of shapes (n[l], n[l-1]), got "
-                         f"{ {f'W{i}': s for i, s in enumerate(Ws, 1)} or sorted(params)}")
+        raise ValueError(
+            f"params: expected 2-D W1, …, WL of shapes (n[l], n[l-1]), got "
+            f"{ {f'W{i}': s for i, s in enumerate(Ws, 1)} or sorted(params) }"
+        )
     return [Ws[0][1], *(s[0] for s in Ws)]
 
 
@@ -357,18 +412,24 @@ class FromScratch:
         raise NotImplementedError(f"{cls.__name__}.scratch_sizes")
 
     @classmethod
-    def from_scratch(cls, params: Mapping[str, np.ndarray], *args: Any,
-                     device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False,
-                     **kwargs: Any) -> Any:
+    def from_scratch(
+        cls,
+        params: Mapping[str, np.ndarray],
+        *args: Any,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+        allow_nonfinite: bool = False,
+        **kwargs: Any,
+    ) -> Any:
         """``cls(*sizes, *args, device=, dtype=, **kwargs)`` holding ``params``; the dtype is the
         parameters' unless given. ``Net.from_scratch(params, "tanh")`` passes ``"tanh"`` on.
 
         ``params`` must pass :func:`check_param_arrays`: floating, one dtype, and finite unless
         ``allow_nonfinite``; ``dtype`` must be floating."""
         params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
-        module = cls(*cls.scratch_sizes(params), *args, device=device,
-                     dtype=scratch_dtype(params, dtype), **kwargs)
+        module = cls(
+            *cls.scratch_sizes(params), *args, device=device, dtype=scratch_dtype(params, dtype), **kwargs
+        )
         return load_scratch_params(module, params)
 
     def scratch_params(self) -> dict[str, np.ndarray]:

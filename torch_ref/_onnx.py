@@ -45,8 +45,11 @@ OPSET = 18
 BATCH = "batch"
 """The name of the dynamic first dimension in exported graphs."""
 
-_ONNX_TYPES = {"tensor(double)": np.dtype(np.float64), "tensor(float)": np.dtype(np.float32),
-               "tensor(float16)": np.dtype(np.float16)}
+_ONNX_TYPES = {
+    "tensor(double)": np.dtype(np.float64),
+    "tensor(float)": np.dtype(np.float32),
+    "tensor(float16)": np.dtype(np.float16),
+}
 
 
 class OnnxFileError(ValueError):
@@ -60,8 +63,9 @@ def _need(package: str) -> Any:
     try:
         return importlib.import_module(package)
     except ImportError:
-        raise ImportError(f"{package} is not installed: pip install 'dlparity[onnx]' "
-                          "(onnx, onnxscript, onnxruntime)") from None
+        raise ImportError(
+            f"{package} is not installed: pip install 'dlparity[onnx]' (onnx, onnxscript, onnxruntime)"
+        ) from None
 
 
 class MethodModule(nn.Module):
@@ -77,8 +81,13 @@ class MethodModule(nn.Module):
         return getattr(self.module, self.method)(x)
 
 
-def export_onnx(module: nn.Module, example: torch.Tensor, path: str | os.PathLike,
-                method: str = "forward", opset: int = OPSET) -> Path:
+def export_onnx(
+    module: nn.Module,
+    example: torch.Tensor,
+    path: str | os.PathLike,
+    method: str = "forward",
+    opset: int = OPSET,
+) -> Path:
     """Export ``module.<method>`` on batches like ``example (m, n_x)`` to the ONNX file ``path``.
 
     The batch dimension is dynamic (:data:`BATCH`), so ``example`` needs ``m >= 2`` (an example
@@ -88,17 +97,26 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: str | os.PathLik
     _need("onnxscript")
     if not isinstance(example, torch.Tensor) or example.ndim < 1 or example.shape[0] < 2:
         shape = tuple(example.shape) if isinstance(example, torch.Tensor) else type(example).__name__
-        raise ValueError(f"example: expected a batch-first tensor with m >= 2 examples (the batch "
-                         f"dimension is exported as dynamic), got {shape}")
+        raise ValueError(
+            f"example: expected a batch-first tensor with m >= 2 examples (the batch "
+            f"dimension is exported as dynamic), got {shape}"
+        )
     wrapped = module if method == "forward" else MethodModule(module, method)
     cpu = copy.deepcopy(wrapped).to("cpu").eval()
     x = example.detach().to("cpu")
     dynamic = ({0: torch.export.Dim(BATCH, min=1)},)
     with warnings.catch_warnings():  # raised inside torch.export's pytree (torch 2.13), not here
         warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
-        program = torch.onnx.export(cpu, (x,), dynamo=True, dynamic_shapes=dynamic,
-                                    opset_version=opset, input_names=["x"], output_names=["y"],
-                                    verbose=False)
+        program = torch.onnx.export(
+            cpu,
+            (x,),
+            dynamo=True,
+            dynamic_shapes=dynamic,
+            opset_version=opset,
+            input_names=["x"],
+            output_names=["y"],
+            verbose=False,
+        )
     path = Path(path)
     program.save(str(path), external_data=False)
     return path
@@ -117,8 +135,9 @@ class OnnxModel:
     input. A file that cannot be served raises :class:`OnnxFileError` naming it.
     """
 
-    def __init__(self, path: str | os.PathLike, threads: int | None = None,
-                 allow_nonfinite: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike, threads: int | None = None, allow_nonfinite: bool = False
+    ) -> None:
         ort = _need("onnxruntime")
         self.path = Path(path)
         self.allow_nonfinite = bool(allow_nonfinite)
@@ -130,14 +149,12 @@ class OnnxModel:
             options.intra_op_num_threads = int(threads)
             options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(str(self.path), options,
-                                                providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as err:  # onnxruntime's InvalidGraph, Fail, NotImplemented, …
             raise self._error(f"ONNX Runtime cannot load its graph ({_first_line(err)})") from None
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
-            raise OnnxFileError(f"path: {self.path.name} has {len(inputs)} inputs; expected one "
-                                "batch input")
+            raise OnnxFileError(f"path: {self.path.name} has {len(inputs)} inputs; expected one batch input")
         self.input_name = inputs[0].name
         self.input_shape = tuple(d if isinstance(d, int) else str(d) for d in inputs[0].shape)
         self.input_dtype = _ONNX_TYPES.get(inputs[0].type)
@@ -158,8 +175,10 @@ class OnnxModel:
             raise self._error("not an ONNX model, or truncated (no graph, outputs or ai.onnx opset)")
         newest = onnx.defs.onnx_opset_version()
         if not 1 <= opset <= newest:
-            raise self._error(f"opset {opset} is not supported (the installed onnx knows 1 to "
-                              f"{newest}); export with opset={OPSET}")
+            raise self._error(
+                f"opset {opset} is not supported (the installed onnx knows 1 to "
+                f"{newest}); export with opset={OPSET}"
+            )
         return opset
 
     def check_input(self, X: np.ndarray) -> np.ndarray:
@@ -167,28 +186,39 @@ class OnnxModel:
         X = np.asarray(X)
         want = "(" + ", ".join(str(d) for d in self.input_shape) + ")"
         fits = X.ndim == len(self.input_shape) and all(
-            not isinstance(d, int) or d == s for d, s in zip(self.input_shape, X.shape))
+            not isinstance(d, int) or d == s for d, s in zip(self.input_shape, X.shape)
+        )
         if not fits:
             hint = ""
             if X.ndim == 2 and len(self.input_shape) == 2 and X.shape[0] == self.input_shape[1]:
-                hint = ("; it looks like the course layout (n_x, m): the graph is batch-first, "
-                        "pass X.T (torch_ref.layout.columns_to_rows)")
-            raise ValueError(f"X: expected shape {want} for input {self.input_name!r} of "
-                             f"{self.path.name}, got {X.shape}{hint}")
+                hint = (
+                    "; it looks like the course layout (n_x, m): the graph is batch-first, "
+                    "pass X.T (torch_ref.layout.columns_to_rows)"
+                )
+            raise ValueError(
+                f"X: expected shape {want} for input {self.input_name!r} of "
+                f"{self.path.name}, got {X.shape}{hint}"
+            )
         if self.input_dtype is not None and X.dtype != self.input_dtype:
-            raise TypeError(f"X: expected dtype {self.input_dtype} for input {self.input_name!r} of "
-                            f"{self.path.name}, got {X.dtype}; the model was exported in "
-                            f"{self.input_dtype}, cast explicitly")
+            raise TypeError(
+                f"X: expected dtype {self.input_dtype} for input {self.input_name!r} of "
+                f"{self.path.name}, got {X.dtype}; the model was exported in "
+                f"{self.input_dtype}, cast explicitly"
+            )
         if X.shape and X.shape[0] == 0:
             raise ValueError(f"X: empty batch, shape {X.shape}")
         if X.dtype.kind not in "fiub":
-            raise TypeError(f"X: expected a numeric array for input {self.input_name!r} of "
-                            f"{self.path.name}, got dtype {X.dtype}")
+            raise TypeError(
+                f"X: expected a numeric array for input {self.input_name!r} of "
+                f"{self.path.name}, got dtype {X.dtype}"
+            )
         if not self.allow_nonfinite and X.dtype.kind == "f" and not np.isfinite(X).all():
             first = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
-            raise ValueError(f"X: NaN or Inf in input {self.input_name!r} of {self.path.name} (first "
-                             f"at index {first}: {X[first]}); pass OnnxModel(..., "
-                             "allow_nonfinite=True) to serve it anyway")
+            raise ValueError(
+                f"X: NaN or Inf in input {self.input_name!r} of {self.path.name} (first "
+                f"at index {first}: {X[first]}); pass OnnxModel(..., "
+                "allow_nonfinite=True) to serve it anyway"
+            )
         return np.ascontiguousarray(X)
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
@@ -197,12 +227,16 @@ class OnnxModel:
         try:
             return self.session.run(None, {self.input_name: X})[0]
         except Exception as err:  # a shape the graph's declared input does not pin down
-            raise ValueError(f"X: ONNX Runtime refused input {self.input_name!r} of {self.path.name} "
-                             f"with shape {X.shape} ({_first_line(err)})") from None
+            raise ValueError(
+                f"X: ONNX Runtime refused input {self.input_name!r} of {self.path.name} "
+                f"with shape {X.shape} ({_first_line(err)})"
+            ) from None
 
     def __repr__(self) -> str:
-        return (f"OnnxModel({self.path.name!r}, input {self.input_name!r} {self.input_shape} "
-                f"{self.input_dtype}, opset {self.opset})")
+        return (
+            f"OnnxModel({self.path.name!r}, input {self.input_name!r} {self.input_shape} "
+            f"{self.input_dtype}, opset {self.opset})"
+        )
 
 
 def _first_line(err: BaseException) -> str:

@@ -76,8 +76,9 @@ def _import(framework: str) -> ModuleType:
         else:
             import safetensors.numpy as module
     except ImportError:
-        raise ImportError("safetensors is not installed: pip install 'dlparity[onnx]' "
-                          "(or pip install safetensors)") from None
+        raise ImportError(
+            "safetensors is not installed: pip install 'dlparity[onnx]' (or pip install safetensors)"
+        ) from None
     return module
 
 
@@ -113,17 +114,23 @@ def _read(path: PathLike, framework: str) -> tuple[dict, dict[str, str]]:
                         f"{path}[{name!r}]: dtype {entry.get('dtype')} in a course-layout file; "
                         f"scratch parameters are {'/'.join(NUMPY_DTYPES)} (NumPy has no bfloat16 or "
                         "float8): load the file into a module of that dtype with "
-                        "load_state_dict_file, or cast to float32 before saving")
+                        "load_state_dict_file, or cast to float32 before saving"
+                    )
         return module.load_file(str(path)), meta
     except SafetensorError as err:
         raise ValueError(f"path: {str(path)!r} is not a readable .safetensors file ({err})") from None
     except (struct.error, json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
-        raise ValueError(f"path: {str(path)!r} is not a readable .safetensors file "
-                         f"({type(err).__name__}: {err})") from None
+        raise ValueError(
+            f"path: {str(path)!r} is not a readable .safetensors file ({type(err).__name__}: {err})"
+        ) from None
 
 
-def _check_finite_tensors(tensors: Mapping[str, np.ndarray | torch.Tensor], source: str,
-                          allow_nonfinite: bool, skip_nan: Iterable[str] = ()) -> None:
+def _check_finite_tensors(
+    tensors: Mapping[str, np.ndarray | torch.Tensor],
+    source: str,
+    allow_nonfinite: bool,
+    skip_nan: Iterable[str] = (),
+) -> None:
     """Refuse NaN/±Inf in any floating tensor, naming ``source[key]`` (keys in ``skip_nan`` may be
     NaN: a detector's threshold ``epsilon`` is NaN until it is chosen)."""
     if allow_nonfinite:
@@ -140,8 +147,9 @@ _TORCH_KEY = re.compile(r"\.|^(weight|bias)$")
 names (``W1``, ``b1``, ``Wax``, ``mu``, ``centroids``) are never either."""
 
 
-def _layout_of_keys(keys: Iterable[str], module: torch.nn.Module | None = None,
-                    spec: object = None) -> str | None:
+def _layout_of_keys(
+    keys: Iterable[str], module: torch.nn.Module | None = None, spec: object = None
+) -> str | None:
     """``"torch"`` or ``"course"`` when the names alone tell (a file without metadata), else None."""
     keys = set(keys)
     own = set(module.state_dict()) if module is not None else set()
@@ -156,16 +164,21 @@ def _layout_of_keys(keys: Iterable[str], module: torch.nn.Module | None = None,
 def _state_dict(module_or_sd: torch.nn.Module | Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     sd = module_or_sd.state_dict() if isinstance(module_or_sd, torch.nn.Module) else module_or_sd
     if not isinstance(sd, Mapping) or not sd:
-        raise TypeError(f"module_or_state_dict: expected an nn.Module or a non-empty dict of tensors, "
-                        f"got {type(module_or_sd).__name__}")
+        raise TypeError(
+            f"module_or_state_dict: expected an nn.Module or a non-empty dict of tensors, "
+            f"got {type(module_or_sd).__name__}"
+        )
     bad = sorted(k for k, t in sd.items() if not isinstance(t, torch.Tensor))
     if bad:
         raise TypeError(f"state_dict: entries {bad} are not tensors")
     return dict(sd)
 
 
-def save_state_dict_file(module_or_sd: torch.nn.Module | Mapping[str, torch.Tensor], path: PathLike,
-                         metadata: Mapping[str, str] | None = None) -> Path:
+def save_state_dict_file(
+    module_or_sd: torch.nn.Module | Mapping[str, torch.Tensor],
+    path: PathLike,
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
     """Write a module's ``state_dict`` (torch layout) to ``path`` — copied to the CPU,
     contiguous, dtypes kept; ``metadata`` is added to ``{"dlparity.layout": "torch"}``."""
     sd = {k: t.detach().to("cpu").contiguous().clone() for k, t in _state_dict(module_or_sd).items()}
@@ -174,26 +187,33 @@ def save_state_dict_file(module_or_sd: torch.nn.Module | Mapping[str, torch.Tens
     return path
 
 
-def check_against(state_dict: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor],
-                  source: str) -> None:
+def check_against(
+    state_dict: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor], source: str
+) -> None:
     """Raise unless ``state_dict`` has exactly ``own``'s keys, dtypes and shapes (strict
     ``load_state_dict``, plus the dtype, which ``load_state_dict`` would silently cast)."""
     missing, unexpected = sorted(set(own) - set(state_dict)), sorted(set(state_dict) - set(own))
     if missing or unexpected:
-        raise ValueError(f"{source}: missing keys {missing}, unexpected keys {unexpected}; "
-                         f"expected {sorted(own)}")
+        raise ValueError(
+            f"{source}: missing keys {missing}, unexpected keys {unexpected}; expected {sorted(own)}"
+        )
     for key, want in own.items():
         got = state_dict[key]
         if got.dtype != want.dtype:
-            raise TypeError(f"{source}[{key!r}]: dtype {got.dtype}, but the module's {key} is "
-                            f"{want.dtype}; build the module with dtype={got.dtype} or cast the file")
+            raise TypeError(
+                f"{source}[{key!r}]: dtype {got.dtype}, but the module's {key} is "
+                f"{want.dtype}; build the module with dtype={got.dtype} or cast the file"
+            )
         if tuple(got.shape) != tuple(want.shape):
-            raise ValueError(f"{source}[{key!r}]: shape {tuple(got.shape)}, but the module's {key} "
-                             f"has shape {tuple(want.shape)}")
+            raise ValueError(
+                f"{source}[{key!r}]: shape {tuple(got.shape)}, but the module's {key} "
+                f"has shape {tuple(want.shape)}"
+            )
 
 
-def load_state_dict_file(module: torch.nn.Module, path: PathLike,
-                         allow_nonfinite: bool = False) -> torch.nn.Module:
+def load_state_dict_file(
+    module: torch.nn.Module, path: PathLike, allow_nonfinite: bool = False
+) -> torch.nn.Module:
     """Load a file written by :func:`save_state_dict_file` into ``module`` (on its device),
     every key, dtype and shape checked first, and every value finite unless ``allow_nonfinite``
     (a buffer the module lists in ``unset_buffers`` may be NaN); returns ``module``."""
@@ -201,17 +221,20 @@ def load_state_dict_file(module: torch.nn.Module, path: PathLike,
     spec = getattr(module, "param_spec", None)
     layout = meta.get(LAYOUT_KEY) or _layout_of_keys(sd, module, spec) or TORCH
     if layout != TORCH:
-        raise ValueError(f"path: {str(path)!r} holds tensors in the {layout!r} layout; load it with "
-                         f"load_scratch_file(module, path), which converts through the module's spec "
-                         f"(keys {sorted(sd)[:4]}…)")
+        raise ValueError(
+            f"path: {str(path)!r} holds tensors in the {layout!r} layout; load it with "
+            f"load_scratch_file(module, path), which converts through the module's spec "
+            f"(keys {sorted(sd)[:4]}…)"
+        )
     check_against(sd, module.state_dict(), str(path))
     _check_finite_tensors(sd, str(path), allow_nonfinite, getattr(module, "unset_buffers", ()))
     module.load_state_dict(sd, strict=True)
     return module
 
 
-def load_scratch_file(module: torch.nn.Module, path: PathLike, spec: ParamSpec | None = None,
-                      allow_nonfinite: bool = False) -> torch.nn.Module:
+def load_scratch_file(
+    module: torch.nn.Module, path: PathLike, spec: ParamSpec | None = None, allow_nonfinite: bool = False
+) -> torch.nn.Module:
     """Load scratch parameters saved by ``scratch.safetensors_io.save_params`` into ``module``.
 
     The arrays convert through ``spec`` (default: the module's own, a ``ParamSpec`` or a
@@ -224,27 +247,38 @@ def load_scratch_file(module: torch.nn.Module, path: PathLike, spec: ParamSpec |
     spec = module_spec(module) if spec is None else spec
     layout = meta.get(LAYOUT_KEY) or _layout_of_keys(params, module, spec) or COURSE
     if layout != COURSE:
-        raise ValueError(f"path: {str(path)!r} holds a torch state_dict ({layout!r} layout, keys "
-                         f"{sorted(params)[:4]}…); load it with load_state_dict_file(module, path)")
+        raise ValueError(
+            f"path: {str(path)!r} holds a torch state_dict ({layout!r} layout, keys "
+            f"{sorted(params)[:4]}…); load it with load_state_dict_file(module, path)"
+        )
     params = check_param_arrays(params, str(path), allow_nonfinite)
     own = {k: t for k, t in module.state_dict().items() if t.is_floating_point()}
     want = {_numpy_dtype(t.dtype) for t in own.values()}
     got = next(iter(params.values())).dtype
     if own and got not in want:
         key, t = next(iter(own.items()))
-        raise TypeError(f"{path}[{next(iter(params))!r}]: dtype {got}, but "
-                        f"{type(module).__name__}.{key} is {t.dtype}; build the module "
-                        f"with the file's dtype, or cast the parameters before saving")
+        raise TypeError(
+            f"{path}[{next(iter(params))!r}]: dtype {got}, but "
+            f"{type(module).__name__}.{key} is {t.dtype}; build the module "
+            f"with the file's dtype, or cast the parameters before saving"
+        )
     return load_scratch_params(module, params, spec)
 
 
 def _numpy_dtype(dtype: torch.dtype) -> np.dtype | None:
-    return {torch.float64: np.dtype(np.float64), torch.float32: np.dtype(np.float32),
-            torch.float16: np.dtype(np.float16)}.get(dtype)
+    return {
+        torch.float64: np.dtype(np.float64),
+        torch.float32: np.dtype(np.float32),
+        torch.float16: np.dtype(np.float16),
+    }.get(dtype)
 
 
-def save_scratch_file(module: torch.nn.Module, path: PathLike, spec: ParamSpec | None = None,
-                      metadata: Mapping[str, str] | None = None) -> Path:
+def save_scratch_file(
+    module: torch.nn.Module,
+    path: PathLike,
+    spec: ParamSpec | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
     """Write ``module``'s parameters as a *course-layout* file (``W1 (n[1], n_x)``, ``b1 (n[1], 1)``,
     …), readable by ``scratch.safetensors_io.load_params`` without torch: train in torch, continue in
     NumPy."""
@@ -280,13 +314,16 @@ def load_pt_state_dict(path: PathLike, allow_nonfinite: bool = False) -> dict[st
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle.UnpicklingError for anything but plain tensors
-        raise ValueError(f"path: {str(path)!r} is not a weights-only .pt state_dict "
-                         f"({_pt_reason(err)}); only plain tensors are read from .pt files, since "
-                         "unpickling anything else can run code. Convert a checkpoint you trust "
-                         "to .safetensors where it was made") from None
+        raise ValueError(
+            f"path: {str(path)!r} is not a weights-only .pt state_dict "
+            f"({_pt_reason(err)}); only plain tensors are read from .pt files, since "
+            "unpickling anything else can run code. Convert a checkpoint you trust "
+            "to .safetensors where it was made"
+        ) from None
     if not isinstance(sd, Mapping):
-        raise TypeError(f"path: {str(path)!r} holds a {type(sd).__name__}, not a state_dict "
-                        "(a dict of tensors)")
+        raise TypeError(
+            f"path: {str(path)!r} holds a {type(sd).__name__}, not a state_dict (a dict of tensors)"
+        )
     if not sd:
         raise ValueError(f"path: {str(path)!r} holds an empty state_dict (no tensors)")
     sd = _state_dict(sd)
@@ -294,5 +331,12 @@ def load_pt_state_dict(path: PathLike, allow_nonfinite: bool = False) -> dict[st
     return sd
 
 
-__all__ = ["LAYOUT_KEY", "save_state_dict_file", "load_state_dict_file", "load_scratch_file",
-           "save_scratch_file", "load_pt_state_dict", "check_against"]
+__all__ = [
+    "LAYOUT_KEY",
+    "save_state_dict_file",
+    "load_state_dict_file",
+    "load_scratch_file",
+    "save_scratch_file",
+    "load_pt_state_dict",
+    "check_against",
+]

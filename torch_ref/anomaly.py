@@ -78,8 +78,10 @@ def _check_labels(name: str, y: torch.Tensor, m: int) -> torch.Tensor:
         raise ValueError(f"{name}: labels must be 0 (normal) or 1 (anomaly)")
     y = y.long()
     if int(y.min()) == int(y.max()):
-        raise ValueError(f"{name}: a validation set with one class only (all {int(y[0])}); choosing "
-                         "ε by F1 needs normal (0) and anomalous (1) examples")
+        raise ValueError(
+            f"{name}: a validation set with one class only (all {int(y[0])}); choosing "
+            "ε by F1 needs normal (0) and anomalous (1) examples"
+        )
     return y
 
 
@@ -101,8 +103,10 @@ def estimate_multivariate_gaussian(x: torch.Tensor) -> tuple[torch.Tensor, torch
     _check_rows("x", x)
     m, n = x.shape
     if m <= n:
-        raise ValueError(f"x: m={m} examples cannot give a full covariance of n={n} features "
-                         "(it is singular unless m > n); use covariance_type='diagonal'")
+        raise ValueError(
+            f"x: m={m} examples cannot give a full covariance of n={n} features "
+            "(it is singular unless m > n); use covariance_type='diagonal'"
+        )
     return x.mean(dim=0), torch.cov(x.T, correction=0)
 
 
@@ -115,8 +119,10 @@ def cholesky(covariance: torch.Tensor) -> torch.Tensor:
     """``L`` with ``Σ = L Lᵀ``; ``ValueError`` unless ``Σ`` is positive definite."""
     L, info = torch.linalg.cholesky_ex(covariance)
     if int(info) != 0:
-        raise ValueError("covariance: not positive definite (a constant feature or linearly "
-                         "dependent features); drop them or use covariance_type='diagonal'")
+        raise ValueError(
+            "covariance: not positive definite (a constant feature or linearly "
+            "dependent features); drop them or use covariance_type='diagonal'"
+        )
     return L
 
 
@@ -161,12 +167,16 @@ def flag(scores: torch.Tensor, epsilon: torch.Tensor | float, direction: str = "
 def precision_recall_f1(y: torch.Tensor, flags: torch.Tensor) -> tuple[float, float, float]:
     """``tp/(tp+fp)``, ``tp/(tp+fn)``, ``2tp/(2tp+fp+fn)``; each 0.0 where its denominator is 0."""
     if y.shape != flags.shape or y.ndim != 1:
-        raise ValueError(f"y, flags: expected two (m,) tensors, got {tuple(y.shape)} and "
-                         f"{tuple(flags.shape)}")
+        raise ValueError(
+            f"y, flags: expected two (m,) tensors, got {tuple(y.shape)} and {tuple(flags.shape)}"
+        )
     y, flags = y.long(), flags.long()
     tp, fp, fn = (int((y * flags).sum()), int(((1 - y) * flags).sum()), int((y * (1 - flags)).sum()))
-    return (tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0,
-            2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    return (
+        tp / (tp + fp) if tp + fp else 0.0,
+        tp / (tp + fn) if tp + fn else 0.0,
+        2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+    )
 
 
 # --- detectors -------------------------------------------------------------------------------
@@ -183,8 +193,9 @@ class _Thresholded:
     def fit_threshold(self, x_val: torch.Tensor, y_val: torch.Tensor):
         """Choose ``epsilon`` by F1 on a labelled validation set; keeps ``threshold_``."""
         scores = self.score(x_val)
-        self.threshold_ = search_threshold(scores, _check_labels("y_val", y_val, scores.shape[0]),
-                                           self.direction)
+        self.threshold_ = search_threshold(
+            scores, _check_labels("y_val", y_val, scores.shape[0]), self.direction
+        )
         self.epsilon.copy_(self.threshold_.epsilon)
         return self
 
@@ -212,8 +223,13 @@ class GaussianDetector(_Thresholded, FromScratch, nn.Module):
         identity (full).  epsilon: ``()``, NaN until :meth:`fit_threshold`.
     """
 
-    def __init__(self, n_features: int, covariance_type: str = "diagonal",
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        covariance_type: str = "diagonal",
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         check_size(n_features=n_features)
         self.spec = param_spec(covariance_type)
@@ -245,8 +261,9 @@ class GaussianDetector(_Thresholded, FromScratch, nn.Module):
             mu, var = estimate_gaussian(x)
             if not bool((var > 0).all()):
                 bad = torch.nonzero(var <= 0).flatten().tolist()
-                raise ValueError(f"x: features {bad} are constant (σ² = 0): their density is not "
-                                 "defined; drop them")
+                raise ValueError(
+                    f"x: features {bad} are constant (σ² = 0): their density is not defined; drop them"
+                )
             self.mu.copy_(mu)
             self.var.copy_(var)
         else:
@@ -274,29 +291,40 @@ class GaussianDetector(_Thresholded, FromScratch, nn.Module):
         return f"n_features={self.n_features}, covariance_type={self.covariance_type!r}"
 
     @classmethod
-    def from_scratch(cls, params: Mapping[str, np.ndarray], device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False) -> "GaussianDetector":
+    def from_scratch(
+        cls,
+        params: Mapping[str, np.ndarray],
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+        allow_nonfinite: bool = False,
+    ) -> "GaussianDetector":
         """A fitted detector holding scratch ``{"mu" (n,), "var" (n,)}`` (diagonal) or
         ``{"mu" (n,), "Sigma" (n, n)}`` (full); ``σ² > 0`` and a positive definite ``Σ`` are
         required (a density is not defined otherwise). ``epsilon`` stays NaN."""
         params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
         full = "Sigma" in params
         if set(params) not in ({"mu", "var"}, {"mu", "Sigma"}):
-            raise ValueError(f"params: expected keys ['mu', 'var'] (diagonal) or ['Sigma', 'mu'] "
-                             f"(full), got {sorted(params)}")
+            raise ValueError(
+                f"params: expected keys ['mu', 'var'] (diagonal) or ['Sigma', 'mu'] "
+                f"(full), got {sorted(params)}"
+            )
         shape = np.shape(params["mu"])
         if len(shape) != 1:
-            raise ValueError(f"params['mu']: expected a mean vector (n,), got shape {shape} "
-                             f"(params {sorted(params)})")
-        module = cls(shape[0], "full" if full else "diagonal", device=device,
-                     dtype=scratch_dtype(params, dtype))
+            raise ValueError(
+                f"params['mu']: expected a mean vector (n,), got shape {shape} (params {sorted(params)})"
+            )
+        module = cls(
+            shape[0], "full" if full else "diagonal", device=device, dtype=scratch_dtype(params, dtype)
+        )
         load_scratch_params(module, params)
         if not allow_nonfinite:
             if full:
                 cholesky(module.covariance)
             elif not bool((module.var > 0).all()):
-                raise ValueError(f"params['var']: variances must be > 0 (a density is not defined "
-                                 f"otherwise), got {params['var']}")
+                raise ValueError(
+                    f"params['var']: variances must be > 0 (a density is not defined "
+                    f"otherwise), got {params['var']}"
+                )
         return module
 
 
@@ -315,13 +343,21 @@ class Autoencoder(_Thresholded, DeepNetwork):
 
     direction = "above"
 
-    def __init__(self, layer_dims: Sequence[int], activation: str = "tanh", initializer: str = "lecun",
-                 generator: torch.Generator | None = None, device: str | torch.device | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        activation: str = "tanh",
+        initializer: str = "lecun",
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         dims = list(layer_dims)
         if len(dims) < 3 or dims[0] != dims[-1]:
-            raise ValueError(f"layer_dims: an autoencoder maps n features back to n: expected "
-                             f"[n, *hidden, n] with a hidden layer, got {dims!r}")
+            raise ValueError(
+                f"layer_dims: an autoencoder maps n features back to n: expected "
+                f"[n, *hidden, n] with a hidden layer, got {dims!r}"
+            )
         super().__init__(dims, activation, "linear", initializer, generator, device=device, dtype=dtype)
         self.register_buffer("epsilon", torch.full((), math.nan, device=device, dtype=dtype))
 
@@ -342,14 +378,27 @@ class Autoencoder(_Thresholded, DeepNetwork):
         return ((self(x) - x) ** 2).sum(dim=1)
 
 
-def train_autoencoder(model: Autoencoder, x: torch.Tensor, num_iterations: int,
-                      learning_rate: float) -> list[float]:
+def train_autoencoder(
+    model: Autoencoder, x: torch.Tensor, num_iterations: int, learning_rate: float
+) -> list[float]:
     """Full-batch gradient descent on :meth:`Autoencoder.loss` over normal examples ``x (m, n)``;
     returns ``J`` at every iteration (before its update), as ``scratch.anomaly``'s ``fit``."""
     return train_deep(model, x, x, {"learning_rate": learning_rate, "num_iterations": num_iterations})
 
 
-__all__ = ["DIRECTIONS", "param_spec", "estimate_gaussian", "estimate_multivariate_gaussian",
-           "gaussian_log_prob", "cholesky", "multivariate_log_prob", "Threshold",
-           "search_threshold", "flag", "precision_recall_f1", "GaussianDetector", "Autoencoder",
-           "train_autoencoder"]
+__all__ = [
+    "DIRECTIONS",
+    "param_spec",
+    "estimate_gaussian",
+    "estimate_multivariate_gaussian",
+    "gaussian_log_prob",
+    "cholesky",
+    "multivariate_log_prob",
+    "Threshold",
+    "search_threshold",
+    "flag",
+    "precision_recall_f1",
+    "GaussianDetector",
+    "Autoencoder",
+    "train_autoencoder",
+]

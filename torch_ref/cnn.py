@@ -66,7 +66,8 @@ def flatten_weight_layout(flat_shape: tuple[int, int, int]) -> Layout:
         if weight.ndim != 2 or weight.shape[1] != n_H * n_W * n_C:
             raise ValueError(f"weight: expected (n_y, C·H·W) = (*, {n_H * n_W * n_C}), got {weight.shape}")
         return np.ascontiguousarray(
-            weight.reshape(-1, n_C, n_H, n_W).transpose(0, 2, 3, 1).reshape(weight.shape))
+            weight.reshape(-1, n_C, n_H, n_W).transpose(0, 2, 3, 1).reshape(weight.shape)
+        )
 
     return Layout(f"flatten-weight{tuple(flat_shape)}", to_torch, to_course)
 
@@ -74,9 +75,14 @@ def flatten_weight_layout(flat_shape: tuple[int, int, int]) -> Layout:
 def param_spec(flat_shape: tuple[int, int, int]) -> ParamSpec:
     """:class:`ConvNet`'s spec: ``W1, b1 -> conv1``, ``W2, b2 -> conv2``, ``W3 -> fc.weight``
     (columns permuted, see :func:`flatten_weight_layout`), ``b3 (n_y, 1) -> fc.bias``."""
-    return {"W1": ("conv1.weight", CONV_WEIGHT), "b1": ("conv1.bias", CONV_BIAS),
-            "W2": ("conv2.weight", CONV_WEIGHT), "b2": ("conv2.bias", CONV_BIAS),
-            "W3": ("fc.weight", flatten_weight_layout(flat_shape)), "b3": ("fc.bias", BIAS)}
+    return {
+        "W1": ("conv1.weight", CONV_WEIGHT),
+        "b1": ("conv1.bias", CONV_BIAS),
+        "W2": ("conv2.weight", CONV_WEIGHT),
+        "b2": ("conv2.bias", CONV_BIAS),
+        "W3": ("fc.weight", flatten_weight_layout(flat_shape)),
+        "b3": ("fc.bias", BIAS),
+    }
 
 
 def make_pool(mode: str, f: int, stride: int) -> nn.Module:
@@ -116,18 +122,41 @@ class ConvNet(FromScratch, nn.Module):
         fc.weight: ``(n_y, n_C2·H2·W2)`` = ``W3`` (columns permuted); fc.bias: ``(n_y,)``, zeros.
     """
 
-    def __init__(self, input_shape: tuple[int, int, int] = (8, 8, 1), channels: tuple[int, int] = (8, 16),
-                 f: int = 3, stride: int = 1, pad: int = 1, pool_f: int = 2, pool_stride: int = 2,
-                 pool_mode: str = "max", n_y: int = 10, initializer: str = "he",
-                 generator: torch.Generator | None = None, device: str | torch.device | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int] = (8, 8, 1),
+        channels: tuple[int, int] = (8, 16),
+        f: int = 3,
+        stride: int = 1,
+        pad: int = 1,
+        pool_f: int = 2,
+        pool_stride: int = 2,
+        pool_mode: str = "max",
+        n_y: int = 10,
+        initializer: str = "he",
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         if len(input_shape) != 3 or len(channels) != 2:
-            raise ValueError(f"input_shape, channels: expected (n_H, n_W, n_C) and (n_C1, n_C2), got "
-                             f"{input_shape} and {channels}")
+            raise ValueError(
+                f"input_shape, channels: expected (n_H, n_W, n_C) and (n_C1, n_C2), got "
+                f"{input_shape} and {channels}"
+            )
         n_H, n_W, n_C = input_shape
-        check_size(n_H=n_H, n_W=n_W, n_C=n_C, n_C1=channels[0], n_C2=channels[1], f=f, stride=stride,
-                   pool_f=pool_f, pool_stride=pool_stride, n_y=n_y)
+        check_size(
+            n_H=n_H,
+            n_W=n_W,
+            n_C=n_C,
+            n_C1=channels[0],
+            n_C2=channels[1],
+            f=f,
+            stride=stride,
+            pool_f=pool_f,
+            pool_stride=pool_stride,
+            n_y=n_y,
+        )
         if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
             raise ValueError(f"pad: expected a non-negative integer, got {pad!r}")
         factory_kwargs = {"device": device, "dtype": dtype}
@@ -142,8 +171,10 @@ class ConvNet(FromScratch, nn.Module):
         for _ in range(2):
             n_H, n_W = (_out(_out(n, f, stride, pad), pool_f, pool_stride) for n in (n_H, n_W))
         if min(n_H, n_W) < 1:
-            raise ValueError(f"input_shape: {tuple(input_shape)} is too small for two blocks of f={f}, "
-                             f"stride={stride}, pad={pad}, pool_f={pool_f}, pool_stride={pool_stride}")
+            raise ValueError(
+                f"input_shape: {tuple(input_shape)} is too small for two blocks of f={f}, "
+                f"stride={stride}, pad={pad}, pool_f={pool_f}, pool_stride={pool_stride}"
+            )
         self.flat_shape = (n_H, n_W, channels[1])
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(math.prod(self.flat_shape), n_y, **factory_kwargs)
@@ -159,8 +190,14 @@ class ConvNet(FromScratch, nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n_C = self.input_shape[2]
         if x.ndim != 4 or x.shape[1] != n_C:
-            hint = ("; it looks channels-last (the course's (m, n_H, n_W, n_C)): convert with "
-                    "torch_ref.layout.images_to_torch") if x.ndim == 4 and x.shape[-1] == n_C else ""
+            hint = (
+                (
+                    "; it looks channels-last (the course's (m, n_H, n_W, n_C)): convert with "
+                    "torch_ref.layout.images_to_torch"
+                )
+                if x.ndim == 4 and x.shape[-1] == n_C
+                else ""
+            )
             raise ValueError(f"x: expected (m, C, H, W) = (*, {n_C}, *, *), got {tuple(x.shape)}{hint}")
         a = self.pool1(F.relu(self.conv1(x)))  # (m, n_C1, H1, W1)
         a = self.pool2(F.relu(self.conv2(a)))  # (m, n_C2, H2, W2)
@@ -183,24 +220,46 @@ class ConvNet(FromScratch, nn.Module):
         return param_spec(self.flat_shape)
 
     def extra_repr(self) -> str:
-        return (f"input_shape={self.input_shape}, channels={self.channels}, f={self.f}, "
-                f"stride={self.stride}, pad={self.pad}, pool_f={self.pool_f}, "
-                f"pool_stride={self.pool_stride}, pool_mode={self.pool_mode!r}, n_y={self.n_y}, "
-                f"initializer={self.initializer!r}")
+        return (
+            f"input_shape={self.input_shape}, channels={self.channels}, f={self.f}, "
+            f"stride={self.stride}, pad={self.pad}, pool_f={self.pool_f}, "
+            f"pool_stride={self.pool_stride}, pool_mode={self.pool_mode!r}, n_y={self.n_y}, "
+            f"initializer={self.initializer!r}"
+        )
 
     @classmethod
-    def from_config(cls, config: Any, generator: torch.Generator | None = None,
-                    device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "ConvNet":
+    def from_config(
+        cls,
+        config: Any,
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> "ConvNet":
         """Build from a ``scratch.cnn.ConvNetConfig`` or a dict with its field names."""
         get = _getter(config)
-        names = ("input_shape", "channels", "f", "stride", "pad", "pool_f", "pool_stride", "pool_mode",
-                 "n_y", "initializer")
+        names = (
+            "input_shape",
+            "channels",
+            "f",
+            "stride",
+            "pad",
+            "pool_f",
+            "pool_stride",
+            "pool_mode",
+            "n_y",
+            "initializer",
+        )
         return cls(**{k: get(k) for k in names}, generator=generator, device=device, dtype=dtype)
 
     @classmethod
-    def from_scratch(cls, params: Mapping[str, np.ndarray], config: Any,
-                     device: str | torch.device | None = None, dtype: torch.dtype | None = None,
-                     allow_nonfinite: bool = False) -> "ConvNet":
+    def from_scratch(
+        cls,
+        params: Mapping[str, np.ndarray],
+        config: Any,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+        allow_nonfinite: bool = False,
+    ) -> "ConvNet":
         """A network of ``config`` holding scratch ``{"W1", "b1", …, "W3", "b3"}`` (dtype taken
         from them unless given); the arrays are checked as in ``FromScratch.from_scratch``."""
         params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)

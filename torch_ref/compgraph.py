@@ -45,6 +45,7 @@ def _transpose(x: torch.Tensor, axes: Sequence[int] | None = None) -> torch.Tens
 
 def _getitem(x: torch.Tensor, index: Any) -> torch.Tensor:
     """``x[index]`` with NumPy integer/boolean arrays moved to ``x``'s device as tensors."""
+
     def convert(i: Any) -> Any:
         return torch.as_tensor(i, device=x.device) if isinstance(i, np.ndarray) else i
 
@@ -52,11 +53,23 @@ def _getitem(x: torch.Tensor, index: Any) -> torch.Tensor:
 
 
 OPS: dict[str, Callable[..., torch.Tensor]] = {
-    "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "neg": torch.neg,
-    "pow": lambda x, p: torch.pow(x, p), "matmul": torch.matmul,
-    "exp": torch.exp, "log": torch.log, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-    "relu": torch.relu, "sum": _sum, "mean": _mean,
-    "reshape": lambda x, shape: x.reshape(shape), "transpose": _transpose, "getitem": _getitem,
+    "add": torch.add,
+    "sub": torch.sub,
+    "mul": torch.mul,
+    "div": torch.div,
+    "neg": torch.neg,
+    "pow": lambda x, p: torch.pow(x, p),
+    "matmul": torch.matmul,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "sum": _sum,
+    "mean": _mean,
+    "reshape": lambda x, shape: x.reshape(shape),
+    "transpose": _transpose,
+    "getitem": _getitem,
 }
 """``name -> torch function`` for every operation of the scratch engine (same keywords)."""
 

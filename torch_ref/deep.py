@@ -40,10 +40,12 @@ def param_spec(L: int) -> ParamSpec:
 
 def _check_dims(layer_dims: Sequence[int]) -> tuple[int, ...]:
     dims = tuple(layer_dims)
-    if len(dims) < 2 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1
-                            for n in dims):
-        raise ValueError(f"layer_dims: expected [n_x, n[1], ..., n[L]] of positive integers "
-                         f"(at least 2), got {list(dims)}")
+    if len(dims) < 2 or any(
+        isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in dims
+    ):
+        raise ValueError(
+            f"layer_dims: expected [n_x, n[1], ..., n[L]] of positive integers (at least 2), got {list(dims)}"
+        )
     return tuple(int(n) for n in dims)
 
 
@@ -73,27 +75,39 @@ class DeepNetwork(FromScratch, nn.Module):
         torch.Size([2, 3])
     """
 
-    def __init__(self, layer_dims: Sequence[int], activation: str | Sequence[str] = "relu",
-                 output: str = "sigmoid", initializer: str = "he",
-                 generator: torch.Generator | None = None,
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        activation: str | Sequence[str] = "relu",
+        output: str = "sigmoid",
+        initializer: str = "he",
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         factory_kwargs = {"device": device, "dtype": dtype}
         self.layer_dims = _check_dims(layer_dims)
         self.L = L = len(self.layer_dims) - 1
         names = (activation,) * (L - 1) if isinstance(activation, str) else tuple(activation)
         if len(names) != L - 1:
-            raise ValueError(f"activation: expected one name or {L - 1} names (one per hidden "
-                             f"layer), got {len(names)}: {list(names)}")
+            raise ValueError(
+                f"activation: expected one name or {L - 1} names (one per hidden "
+                f"layer), got {len(names)}: {list(names)}"
+            )
         if output not in OUTPUTS:
             raise ValueError(f"output: expected one of {list(OUTPUTS)}, got {output!r}")
         if output != "linear" and (output == "sigmoid") != (self.layer_dims[-1] == 1):
-            raise ValueError(f"layer_dims: output={output!r} needs n[L] "
-                             f"{'= 1' if output == 'sigmoid' else '>= 2'}, got {self.layer_dims[-1]}")
+            raise ValueError(
+                f"layer_dims: output={output!r} needs n[L] "
+                f"{'= 1' if output == 'sigmoid' else '>= 2'}, got {self.layer_dims[-1]}"
+            )
         self.activation_names, self.output = names, output
         self.initializer = check_initializer(initializer)
-        self.layers = nn.ModuleList(nn.Linear(self.layer_dims[layer - 1], self.layer_dims[layer],
-                                              **factory_kwargs) for layer in range(1, L + 1))
+        self.layers = nn.ModuleList(
+            nn.Linear(self.layer_dims[layer - 1], self.layer_dims[layer], **factory_kwargs)
+            for layer in range(1, L + 1)
+        )
         self.activations = nn.ModuleList(make_activation(n) for n in names)
         self.reset_parameters(generator)
 
@@ -111,8 +125,7 @@ class DeepNetwork(FromScratch, nn.Module):
     def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
         """``σ(z[L])`` or ``softmax(z[L])`` over classes, shape ``(m, n[L])``."""
         if self.output == "linear":
-            raise ValueError("predict_proba: a linear output predicts values, not probabilities; "
-                             "use predict")
+            raise ValueError("predict_proba: a linear output predicts values, not probabilities; use predict")
         z = self(x)
         return torch.sigmoid(z) if self.output == "sigmoid" else torch.softmax(z, dim=1)
 
@@ -139,8 +152,10 @@ class DeepNetwork(FromScratch, nn.Module):
 
     def extra_repr(self) -> str:
         act = self.activation_names[0] if len(set(self.activation_names)) == 1 else self.activation_names
-        return (f"layer_dims={list(self.layer_dims)}, activation={act!r}, output={self.output!r}, "
-                f"initializer={self.initializer!r}")
+        return (
+            f"layer_dims={list(self.layer_dims)}, activation={act!r}, output={self.output!r}, "
+            f"initializer={self.initializer!r}"
+        )
 
     @property
     def param_spec(self) -> ParamSpec:
@@ -148,9 +163,13 @@ class DeepNetwork(FromScratch, nn.Module):
         return param_spec(self.L)
 
     @classmethod
-    def from_config(cls, config: Any, generator: torch.Generator | None = None,
-                    device: str | torch.device | None = None,
-                    dtype: torch.dtype | None = None) -> "DeepNetwork":
+    def from_config(
+        cls,
+        config: Any,
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> "DeepNetwork":
         """Build from a ``scratch.deep.Config`` or a dict with its field names.
 
         With no ``generator``, one seeded with ``config.seed`` is used (its stream differs from
@@ -159,8 +178,15 @@ class DeepNetwork(FromScratch, nn.Module):
         get = _getter(config)
         if generator is None:
             generator = torch.Generator(device=device or "cpu").manual_seed(int(get("seed", 0)))
-        return cls(get("layer_dims"), get("activation", "relu"), get("output", "sigmoid"),
-                   get("initializer", "he"), generator, device=device, dtype=dtype)
+        return cls(
+            get("layer_dims"),
+            get("activation", "relu"),
+            get("output", "sigmoid"),
+            get("initializer", "he"),
+            generator,
+            device=device,
+            dtype=dtype,
+        )
 
     @classmethod
     def scratch_sizes(cls, params: Mapping[str, np.ndarray]) -> tuple[list[int]]:
@@ -181,8 +207,9 @@ def check_labels(model: DeepNetwork, Y: torch.Tensor, m: int) -> torch.Tensor:
     k = model.layer_dims[-1]
     if model.output == "linear":
         if tuple(Y.shape) != (m, k) or not Y.is_floating_point():
-            raise ValueError(f"Y: expected float targets of shape (m, n[L]) = ({m}, {k}), got "
-                             f"{tuple(Y.shape)} {Y.dtype}")
+            raise ValueError(
+                f"Y: expected float targets of shape (m, n[L]) = ({m}, {k}), got {tuple(Y.shape)} {Y.dtype}"
+            )
         return Y
     if model.output == "sigmoid":
         if tuple(Y.shape) != (m, 1):
@@ -194,8 +221,10 @@ def check_labels(model: DeepNetwork, Y: torch.Tensor, m: int) -> torch.Tensor:
         if tuple(Y.shape) != (m,):
             raise ValueError(f"Y: expected class indices of shape (m,) = ({m},), got {tuple(Y.shape)}")
         if m and (int(Y.min()) < 0 or int(Y.max()) >= k):
-            raise ValueError(f"Y: class indices must lie in [0, {k - 1}] for k={k}, got range "
-                             f"[{int(Y.min())}, {int(Y.max())}]")
+            raise ValueError(
+                f"Y: class indices must lie in [0, {k - 1}] for k={k}, got range "
+                f"[{int(Y.min())}, {int(Y.max())}]"
+            )
         return Y.long()
     if tuple(Y.shape) != (m, k):
         raise ValueError(f"Y: expected one-hot rows of shape (m, k) = ({m}, {k}), got {tuple(Y.shape)}")
@@ -226,8 +255,10 @@ def train(model: DeepNetwork, X: torch.Tensor, Y: torch.Tensor, config: Any) -> 
         J = model.loss(X[s], Y[s])
         cost = J.item()
         if not math.isfinite(cost):
-            raise FloatingPointError(f"cost became {cost} at step {t} (learning_rate={lr}); "
-                                     "training stopped before applying that step's gradients")
+            raise FloatingPointError(
+                f"cost became {cost} at step {t} (learning_rate={lr}); "
+                "training stopped before applying that step's gradients"
+            )
         J.backward()
         opt.step()
         costs.append(cost)

@@ -39,8 +39,14 @@ class Dense(FromScratch, nn.Linear):
         torch.Size([5, 4])
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         check_size(in_features=in_features, out_features=out_features)
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
 

@@ -23,12 +23,16 @@ def make_optimizer(parameters: Iterable[torch.nn.Parameter], learning_rate: floa
 
 def gradient_norm(module: torch.nn.Module) -> torch.Tensor:
     """``||∇J||₂`` over every parameter's ``.grad`` (a 0-d float64 tensor on the module's device)."""
-    return torch.sqrt(sum((p.grad.double() ** 2).sum() for p in module.parameters()
-                          if p.grad is not None))
+    return torch.sqrt(sum((p.grad.double() ** 2).sum() for p in module.parameters() if p.grad is not None))
 
 
-def gradient_descent(module: torch.nn.Module, cost: Callable[[], torch.Tensor], learning_rate: float,
-                     num_iterations: int, grad_tol: float | None = None) -> list[float]:
+def gradient_descent(
+    module: torch.nn.Module,
+    cost: Callable[[], torch.Tensor],
+    learning_rate: float,
+    num_iterations: int,
+    grad_tol: float | None = None,
+) -> list[float]:
     """Repeat: ``J = cost()``; ``J.backward()``; ``SGD.step()``. Returns ``J`` at every iteration
     (before its update), like ``scratch.gd.gradient_descent``, with the same rules: with
     ``grad_tol``, stop before updating once ``||∇J||₂ <= grad_tol``; raise
@@ -44,8 +48,10 @@ def gradient_descent(module: torch.nn.Module, cost: Callable[[], torch.Tensor], 
         opt.zero_grad(set_to_none=True)
         J = cost()
         if not torch.isfinite(J):
-            raise FloatingPointError(f"cost became {J.item()} at iteration {i} "
-                                     f"(learning_rate={learning_rate}); the step size is probably too large")
+            raise FloatingPointError(
+                f"cost became {J.item()} at iteration {i} "
+                f"(learning_rate={learning_rate}); the step size is probably too large"
+            )
         J.backward()
         costs.append(J.item())
         if grad_tol is not None and gradient_norm(module).item() <= grad_tol:

@@ -27,10 +27,8 @@ INITIALIZERS: dict[str, TensorInit] = {
     "random": lambda W, g: nn.init.normal_(W, mean=0.0, std=0.01, generator=g),
     "zeros": lambda W, g: nn.init.zeros_(W),
     "xavier": lambda W, g: nn.init.xavier_normal_(W, gain=1.0, generator=g),
-    "he": lambda W, g: nn.init.kaiming_normal_(W, a=0, mode="fan_in", nonlinearity="relu",
-                                               generator=g),
-    "lecun": lambda W, g: nn.init.kaiming_normal_(W, a=0, mode="fan_in", nonlinearity="linear",
-                                                  generator=g),
+    "he": lambda W, g: nn.init.kaiming_normal_(W, a=0, mode="fan_in", nonlinearity="relu", generator=g),
+    "lecun": lambda W, g: nn.init.kaiming_normal_(W, a=0, mode="fan_in", nonlinearity="linear", generator=g),
 }
 """Weight initializers by name: ``name -> f(W, generator)`` (in place, returns ``W``)."""
 
@@ -43,8 +41,9 @@ def check_initializer(name: str) -> str:
 
 
 @torch.no_grad()
-def init_linear_(linear: nn.Linear, initializer: str = "random",
-                 generator: torch.Generator | None = None) -> nn.Linear:
+def init_linear_(
+    linear: nn.Linear, initializer: str = "random", generator: torch.Generator | None = None
+) -> nn.Linear:
     """Re-initialize ``linear`` in place: weight by ``initializer``, bias zeros (the notes)."""
     INITIALIZERS[check_initializer(initializer)](linear.weight, generator)
     if linear.bias is not None:
@@ -52,9 +51,13 @@ def init_linear_(linear: nn.Linear, initializer: str = "random",
     return linear
 
 
-def init_weight(shape: tuple[int, int], initializer: str, generator: torch.Generator | None = None,
-                device: str | torch.device | None = None,
-                dtype: torch.dtype | None = None) -> torch.Tensor:
+def init_weight(
+    shape: tuple[int, int],
+    initializer: str,
+    generator: torch.Generator | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
     """A fresh weight ``(n[l], n[l-1])`` drawn by ``initializer`` on ``device`` in ``dtype``."""
     W = torch.empty(shape, device=device, dtype=dtype)
     with torch.no_grad():

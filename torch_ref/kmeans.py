@@ -76,14 +76,17 @@ def tie_rtol(n: int) -> float:
 
 def _check_data(X: torch.Tensor, k: int | None = None, n: int | None = None) -> torch.Tensor:
     if not isinstance(X, torch.Tensor) or not X.is_floating_point():
-        raise TypeError(f"X: expected a floating tensor (m, n), got "
-                        f"{X.dtype if isinstance(X, torch.Tensor) else type(X).__name__}")
+        raise TypeError(
+            f"X: expected a floating tensor (m, n), got "
+            f"{X.dtype if isinstance(X, torch.Tensor) else type(X).__name__}"
+        )
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0 or (n is not None and X.shape[1] != n):
         want = f"(m, {n})" if n is not None else "(m, n) with m, n >= 1"
         raise ValueError(f"X: expected examples as rows {want}, got shape {tuple(X.shape)}")
     if k is not None and (isinstance(k, bool) or int(k) != k or not 1 <= k <= X.shape[0]):
-        raise ValueError(f"k: expected an integer with 1 <= k <= m = {X.shape[0]} "
-                         f"(the number of examples), got k={k!r}")
+        raise ValueError(
+            f"k: expected an integer with 1 <= k <= m = {X.shape[0]} (the number of examples), got k={k!r}"
+        )
     if not torch.compiler.is_compiling() and not bool(torch.isfinite(X).all()):
         raise ValueError("X: contains NaN or Inf")
     return X
@@ -92,8 +95,9 @@ def _check_data(X: torch.Tensor, k: int | None = None, n: int | None = None) -> 
 def _check_centroids(X: torch.Tensor, C: torch.Tensor, name: str = "centroids") -> torch.Tensor:
     if not isinstance(C, torch.Tensor) or C.ndim != 2 or C.shape[0] == 0 or C.shape[1] != X.shape[1]:
         got = tuple(C.shape) if isinstance(C, torch.Tensor) else type(C).__name__
-        raise ValueError(f"{name}: expected (k, n) = (*, {X.shape[1]}) to match X of shape "
-                         f"{tuple(X.shape)}, got {got}")
+        raise ValueError(
+            f"{name}: expected (k, n) = (*, {X.shape[1]}) to match X of shape {tuple(X.shape)}, got {got}"
+        )
     return C
 
 
@@ -161,16 +165,22 @@ def _update(X64: torch.Tensor, labels: torch.Tensor, C64: torch.Tensor) -> tuple
     return torch.where(counts[:, None] > 0, means, C64), counts  # empty: keep the previous μ_j
 
 
-def update(X: torch.Tensor, labels: torch.Tensor,
-           centroids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def update(
+    X: torch.Tensor, labels: torch.Tensor, centroids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """New centroids ``(k, n)`` (means; an empty cluster keeps its own) and sizes ``(k,)``."""
     X = _check_data(X)
     C = _check_centroids(X, centroids)
     k = C.shape[0]
-    if (tuple(labels.shape) != (X.shape[0],) or labels.dtype != torch.int64
-            or bool((labels < 0).any() | (labels >= k).any())):
-        raise ValueError(f"labels: expected {X.shape[0]} int64 labels in [0, {k}), got shape "
-                         f"{tuple(labels.shape)} dtype {labels.dtype}")
+    if (
+        tuple(labels.shape) != (X.shape[0],)
+        or labels.dtype != torch.int64
+        or bool((labels < 0).any() | (labels >= k).any())
+    ):
+        raise ValueError(
+            f"labels: expected {X.shape[0]} int64 labels in [0, {k}), got shape "
+            f"{tuple(labels.shape)} dtype {labels.dtype}"
+        )
     C_new, counts = _update(X.to(torch.float64), labels, C.to(torch.float64))
     return C_new.to(X.dtype), counts
 
@@ -224,9 +234,17 @@ class KMeans(FromScratch, nn.Module):
         labels_, inertia_, n_iter_, seed_indices_, history_: set by :meth:`fit`.
     """
 
-    def __init__(self, k: int, n_features: int, init: str = "k-means++", max_iter: int = 300,
-                 tol: float = 1e-4, generator: torch.Generator | None = None,
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        k: int,
+        n_features: int,
+        init: str = "k-means++",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         check_size(k=k, n_features=n_features)
         if init not in ("k-means++", "random"):
@@ -266,19 +284,27 @@ class KMeans(FromScratch, nn.Module):
         return _assign(X.to(torch.float64), self.centroids.to(torch.float64))[0]
 
     def extra_repr(self) -> str:
-        return (f"k={self.k}, n_features={self.n_features}, init={self.init!r}, "
-                f"max_iter={self.max_iter}, tol={self.tol}")
+        return (
+            f"k={self.k}, n_features={self.n_features}, init={self.init!r}, "
+            f"max_iter={self.max_iter}, tol={self.tol}"
+        )
 
     @classmethod
-    def from_scratch(cls, centroids: np.ndarray | Mapping[str, np.ndarray],
-                     device: str | torch.device | None = None, dtype: torch.dtype | None = None,
-                     allow_nonfinite: bool = False, **kwargs) -> KMeans:
+    def from_scratch(
+        cls,
+        centroids: np.ndarray | Mapping[str, np.ndarray],
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+        allow_nonfinite: bool = False,
+        **kwargs,
+    ) -> KMeans:
         """A fitted module holding scratch ``centroids (k, n)`` — the array, or the dict
         ``{"centroids": ...}`` that :meth:`scratch_params` returns (dtype taken from them unless
         given; floating and finite unless ``allow_nonfinite``)."""
         params = centroids if isinstance(centroids, Mapping) else {"centroids": centroids}
-        params = check_param_arrays(params, "centroids" if params is not centroids else "params",
-                                    allow_nonfinite)
+        params = check_param_arrays(
+            params, "centroids" if params is not centroids else "params", allow_nonfinite
+        )
         shape = np.shape(params.get("centroids", ()))
         if len(shape) != 2:
             raise ValueError(f"centroids: expected (k, n), got shape {shape} (params {sorted(params)})")

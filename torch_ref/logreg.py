@@ -39,8 +39,9 @@ class LogisticRegression(FromScratch, nn.Module):
         [[0.5], [0.5]]
     """
 
-    def __init__(self, n_x: int, device: str | torch.device | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self, n_x: int, device: str | torch.device | None = None, dtype: torch.dtype | None = None
+    ) -> None:
         super().__init__()
         check_size(n_x=n_x)
         factory_kwargs = {"device": device, "dtype": dtype}
@@ -73,12 +74,14 @@ class LogisticRegression(FromScratch, nn.Module):
         return (weight_shape(params, "w", "(n_x, 1)")[0],)
 
 
-def train(model: LogisticRegression, X: torch.Tensor, Y: torch.Tensor, num_iterations: int,
-          learning_rate: float) -> list[float]:
+def train(
+    model: LogisticRegression, X: torch.Tensor, Y: torch.Tensor, num_iterations: int, learning_rate: float
+) -> list[float]:
     """Full-batch gradient descent on the cross-entropy; ``X (m, n_x)``, ``Y (m, 1)`` in {0, 1}.
 
     Returns the cost at every iteration (before its update), like ``scratch.logreg.train``.
     """
     check_batch(X, Y, model.n_x, 1, binary=True)
-    return gradient_descent(model, lambda: F.binary_cross_entropy_with_logits(model(X), Y),
-                            learning_rate, num_iterations)
+    return gradient_descent(
+        model, lambda: F.binary_cross_entropy_with_logits(model(X), Y), learning_rate, num_iterations
+    )

@@ -56,8 +56,13 @@ class LinearRegression(FromScratch, nn.Module):
         [[0.0], [0.0]]
     """
 
-    def __init__(self, n_x: int, n_y: int = 1, device: str | torch.device | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        n_x: int,
+        n_y: int = 1,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         check_size(n_x=n_x, n_y=n_y)
         factory_kwargs = {"device": device, "dtype": dtype}
@@ -118,9 +123,14 @@ class MLPRegressor(DeepNetwork):
         )
     """
 
-    def __init__(self, layer_dims: Sequence[int], activation: str = "relu",
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        layer_dims: Sequence[int],
+        activation: str = "relu",
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         dims = list(layer_dims)
         if len(dims) < 3 or any(isinstance(n, bool) or int(n) != n or n < 1 for n in dims):
             raise ValueError(
@@ -130,8 +140,14 @@ class MLPRegressor(DeepNetwork):
         super().__init__(dims, activation, "linear", "lecun", generator, device=device, dtype=dtype)
 
 
-def train(model: LinearRegression | MLPRegressor, X: torch.Tensor, Y: torch.Tensor,
-          num_iterations: int, learning_rate: float, grad_tol: float | None = None) -> list[float]:
+def train(
+    model: LinearRegression | MLPRegressor,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    num_iterations: int,
+    learning_rate: float,
+    grad_tol: float | None = None,
+) -> list[float]:
     """Full-batch gradient descent on ``J = 1/m Σ ½ (ŷ − y)²``; ``X (m, n_x)``, ``Y (m, n_y)``.
 
     Returns the cost at every iteration (before its update), like
@@ -143,5 +159,6 @@ def train(model: LinearRegression | MLPRegressor, X: torch.Tensor, Y: torch.Tens
     n_y = model.n_y if isinstance(model, LinearRegression) else model.layer_dims[-1]
     check_batch(X, Y, n_x, n_y)
     loss = SquaredErrorLoss()
-    return gradient_descent(model, lambda: loss(model(X), Y), learning_rate, num_iterations,
-                            grad_tol=grad_tol)
+    return gradient_descent(
+        model, lambda: loss(model(X), Y), learning_rate, num_iterations, grad_tol=grad_tol
+    )

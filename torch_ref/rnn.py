@@ -90,8 +90,12 @@ def course_to_torch(params: Mapping[str, torch.Tensor], cell: str) -> dict[str, 
         n_a = Wax.shape[0]
         _shape_check("Waa", Waa, (n_a, n_a))
         _shape_check("ba", ba, (n_a, 1))
-        sd = {"rnn.weight_ih_l0": Wax, "rnn.weight_hh_l0": Waa, "rnn.bias_ih_l0": ba.reshape(-1),
-              "rnn.bias_hh_l0": torch.zeros_like(ba.reshape(-1))}
+        sd = {
+            "rnn.weight_ih_l0": Wax,
+            "rnn.weight_hh_l0": Waa,
+            "rnn.bias_ih_l0": ba.reshape(-1),
+            "rnn.bias_hh_l0": torch.zeros_like(ba.reshape(-1)),
+        }
     else:
         Wf = params["Wf"]
         n_a = Wf.shape[0]
@@ -100,9 +104,12 @@ def course_to_torch(params: Mapping[str, torch.Tensor], cell: str) -> dict[str, 
             _shape_check(f"b{g}", params[f"b{g}"], (n_a, 1))
         order = TORCH_GATE_ORDER
         b_ih = torch.cat([params[f"b{g}"].reshape(-1) for g in order])  # (4 n_a,)
-        sd = {"rnn.weight_ih_l0": torch.cat([params[f"W{g}"][:, n_a:] for g in order]),
-              "rnn.weight_hh_l0": torch.cat([params[f"W{g}"][:, :n_a] for g in order]),
-              "rnn.bias_ih_l0": b_ih, "rnn.bias_hh_l0": torch.zeros_like(b_ih)}
+        sd = {
+            "rnn.weight_ih_l0": torch.cat([params[f"W{g}"][:, n_a:] for g in order]),
+            "rnn.weight_hh_l0": torch.cat([params[f"W{g}"][:, :n_a] for g in order]),
+            "rnn.bias_ih_l0": b_ih,
+            "rnn.bias_hh_l0": torch.zeros_like(b_ih),
+        }
     if wy in params:  # a layer-only call may leave out the head
         _shape_check(by, params[by], (params[wy].shape[0], 1))
         sd["head.weight"], sd["head.bias"] = params[wy], params[by].reshape(-1)
@@ -131,9 +138,11 @@ def course_to_state_dict(params: Mapping[str, np.ndarray], cell: str) -> dict[st
     """Scratch parameters (NumPy, course layout) -> a :class:`SequenceModel` ``state_dict``."""
     expected = _course_names(cell)
     if set(params) != set(expected):
-        raise ValueError(f"params: expected keys {sorted(expected)}, got {sorted(params)} (missing "
-                         f"{sorted(set(expected) - set(params))}, unexpected "
-                         f"{sorted(set(params) - set(expected))})")
+        raise ValueError(
+            f"params: expected keys {sorted(expected)}, got {sorted(params)} (missing "
+            f"{sorted(set(expected) - set(params))}, unexpected "
+            f"{sorted(set(params) - set(expected))})"
+        )
     params = check_param_arrays(params)
     wy, _ = HEAD[cell]
     weight_shape(params, wy, "(n_y, n_a)")
@@ -141,9 +150,12 @@ def course_to_state_dict(params: Mapping[str, np.ndarray], cell: str) -> dict[st
         weight_shape(params, "Wax", "(n_a, n_x)")
     else:
         weight_shape(params, "Wf", "(n_a, n_a + n_x)")
-    return {k: v.contiguous().clone() for k, v in
-            course_to_torch({k: torch.from_numpy(np.asarray(v)) for k, v in params.items()},
-                            cell).items()}
+    return {
+        k: v.contiguous().clone()
+        for k, v in course_to_torch(
+            {k: torch.from_numpy(np.asarray(v)) for k, v in params.items()}, cell
+        ).items()
+    }
 
 
 def state_dict_to_course(state_dict: Mapping[str, torch.Tensor], cell: str) -> dict[str, np.ndarray]:
@@ -175,8 +187,10 @@ class CourseConverter:
         ``parity_tests.module_function``: gradients come back per course matrix)."""
         expected = self.names
         if set(params) != set(expected):
-            raise ValueError(f"params: missing {sorted(set(expected) - set(params))}, unexpected "
-                             f"{sorted(set(params) - set(expected))}; expected {sorted(expected)}")
+            raise ValueError(
+                f"params: missing {sorted(set(expected) - set(params))}, unexpected "
+                f"{sorted(set(params) - set(expected))}; expected {sorted(expected)}"
+            )
         return course_to_torch(params, self.cell)
 
     def to_params(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
@@ -184,8 +198,10 @@ class CourseConverter:
         keys = {f"rnn.{w}_l0" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
         keys |= {"head.weight", "head.bias"}
         if set(state_dict) != keys:
-            raise ValueError(f"state_dict: missing {sorted(keys - set(state_dict))}, unexpected "
-                             f"{sorted(set(state_dict) - keys)}; a SequenceModel has {sorted(keys)}")
+            raise ValueError(
+                f"state_dict: missing {sorted(keys - set(state_dict))}, unexpected "
+                f"{sorted(set(state_dict) - keys)}; a SequenceModel has {sorted(keys)}"
+            )
         return state_dict_to_course(state_dict, self.cell)
 
     def __repr__(self) -> str:
@@ -193,8 +209,9 @@ class CourseConverter:
 
 
 def _course_names(cell: str) -> tuple[str, ...]:
-    core = ("Wax", "Waa", "ba") if _check_cell(cell) == "rnn" else tuple(
-        f"{k}{g}" for g in GATES for k in "Wb")
+    core = (
+        ("Wax", "Waa", "ba") if _check_cell(cell) == "rnn" else tuple(f"{k}{g}" for g in GATES for k in "Wb")
+    )
     return core + HEAD[cell]
 
 
@@ -229,10 +246,19 @@ class SequenceModel(FromScratch, nn.Module):
         torch.Size([5, 2])
     """
 
-    def __init__(self, n_x: int, n_a: int, n_y: int, cell: str = "rnn", many_to_one: bool = False,
-                 course_bias: bool = True, forget_bias: float = 0.0,
-                 generator: torch.Generator | None = None,
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        n_x: int,
+        n_a: int,
+        n_y: int,
+        cell: str = "rnn",
+        many_to_one: bool = False,
+        course_bias: bool = True,
+        forget_bias: float = 0.0,
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         check_size(n_x=n_x, n_a=n_a, n_y=n_y)
         factory_kwargs = {"device": device, "dtype": dtype}
@@ -262,15 +288,17 @@ class SequenceModel(FromScratch, nn.Module):
             self.rnn.bias_ih_l0.zero_()
             self.rnn.bias_hh_l0.zero_()
             if self.cell == "lstm":
-                self.rnn.bias_ih_l0[n_a:2 * n_a] = self.forget_bias  # torch's f block
+                self.rnn.bias_ih_l0[n_a : 2 * n_a] = self.forget_bias  # torch's f block
             nn.init.normal_(self.head.weight, 0.0, math.sqrt(2 / (n_a + self.n_y)), generator)
             self.head.bias.zero_()
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 3 or x.shape[2] != self.n_x:
-            raise ValueError(f"x: expected shape (T_x, m, n_x) = (*, *, {self.n_x}), got "
-                             f"{tuple(x.shape)}; course arrays (n_x, m, T_x) convert with "
-                             "torch_ref.layout.sequence_to_torch")
+            raise ValueError(
+                f"x: expected shape (T_x, m, n_x) = (*, *, {self.n_x}), got "
+                f"{tuple(x.shape)}; course arrays (n_x, m, T_x) convert with "
+                "torch_ref.layout.sequence_to_torch"
+            )
         if x.shape[0] == 0 or x.shape[1] == 0:
             raise ValueError(f"x: empty sequence or batch (T_x = {x.shape[0]}, m = {x.shape[1]})")
 
@@ -290,7 +318,7 @@ class SequenceModel(FromScratch, nn.Module):
         hs, cs = [], []
         for t in range(x.shape[0]):
             prev = None if h is None else (h[None], c[None]) if lstm else h[None]
-            _, new = self.rnn(x[t:t + 1], prev)
+            _, new = self.rnn(x[t : t + 1], prev)
             h, c = (new[0][0], new[1][0]) if lstm else (new[0], None)
             hs.append(h)
             if lstm:
@@ -330,13 +358,21 @@ class SequenceModel(FromScratch, nn.Module):
         return CourseConverter(self.cell)
 
     def extra_repr(self) -> str:
-        return (f"n_x={self.n_x}, n_a={self.n_a}, n_y={self.n_y}, cell={self.cell!r}, "
-                f"many_to_one={self.many_to_one}, course_bias={self.course_bias}")
+        return (
+            f"n_x={self.n_x}, n_a={self.n_a}, n_y={self.n_y}, cell={self.cell!r}, "
+            f"many_to_one={self.many_to_one}, course_bias={self.course_bias}"
+        )
 
     @classmethod
-    def from_scratch(cls, params: Mapping[str, np.ndarray], cell: str, many_to_one: bool = False,
-                     device: str | torch.device | None = None, dtype: torch.dtype | None = None,
-                     allow_nonfinite: bool = False) -> "SequenceModel":
+    def from_scratch(
+        cls,
+        params: Mapping[str, np.ndarray],
+        cell: str,
+        many_to_one: bool = False,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+        allow_nonfinite: bool = False,
+    ) -> "SequenceModel":
         """A model holding scratch parameters (sizes read from them; dtype theirs unless given).
 
         The names must be the cell's (``Wax, Waa, ba, Wya, by`` or ``Wf, bf, Wi, bi, Wc, bc, Wo,
@@ -344,9 +380,11 @@ class SequenceModel(FromScratch, nn.Module):
         params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)
         expected = _course_names(cell)
         if set(params) != set(expected):
-            raise ValueError(f"params: missing keys {sorted(set(expected) - set(params))}, unexpected "
-                             f"keys {sorted(set(params) - set(expected))} for cell={cell!r}; "
-                             f"expected {sorted(expected)}")
+            raise ValueError(
+                f"params: missing keys {sorted(set(expected) - set(params))}, unexpected "
+                f"keys {sorted(set(params) - set(expected))} for cell={cell!r}; "
+                f"expected {sorted(expected)}"
+            )
         wy, _ = HEAD[cell]
         n_y, n_a = weight_shape(params, wy, "(n_y, n_a)")
         if cell == "rnn":
@@ -354,8 +392,10 @@ class SequenceModel(FromScratch, nn.Module):
         else:
             n_x = weight_shape(params, "Wf", "(n_a, n_a + n_x)")[1] - n_a
         if n_x < 1:
-            raise ValueError(f"params['Wf']: expected shape (n_a, n_a + n_x) = ({n_a}, {n_a} + n_x) "
-                             f"with n_x >= 1, got {np.shape(params['Wf'])}")
+            raise ValueError(
+                f"params['Wf']: expected shape (n_a, n_a + n_x) = ({n_a}, {n_a} + n_x) "
+                f"with n_x >= 1, got {np.shape(params['Wf'])}"
+            )
         model = cls(n_x, n_a, n_y, cell, many_to_one, device=device, dtype=scratch_dtype(params, dtype))
         load_course_params(model, params)
         return model

@@ -35,6 +35,18 @@ from torch_ref._safetensors import (
     save_state_dict_file,
 )
 
-__all__ = ["OPSET", "BATCH", "MethodModule", "export_onnx", "OnnxModel", "OnnxFileError",
-           "LAYOUT_KEY", "save_state_dict_file", "load_state_dict_file", "save_scratch_file",
-           "load_scratch_file", "load_pt_state_dict", "check_against"]
+__all__ = [
+    "OPSET",
+    "BATCH",
+    "MethodModule",
+    "export_onnx",
+    "OnnxModel",
+    "OnnxFileError",
+    "LAYOUT_KEY",
+    "save_state_dict_file",
+    "load_state_dict_file",
+    "save_scratch_file",
+    "load_scratch_file",
+    "load_pt_state_dict",
+    "check_against",
+]

@@ -16,8 +16,10 @@ from torch_ref.init import check_initializer, init_linear_
 from torch_ref.layout import BIAS, SAME, FromScratch, ParamSpec, weight_shape
 
 PARAM_SPEC: ParamSpec = {
-    "W1": ("layer1.weight", SAME), "b1": ("layer1.bias", BIAS),
-    "W2": ("layer2.weight", SAME), "b2": ("layer2.bias", BIAS),
+    "W1": ("layer1.weight", SAME),
+    "b1": ("layer1.bias", BIAS),
+    "W2": ("layer2.weight", SAME),
+    "b2": ("layer2.bias", BIAS),
 }
 """``W[l]`` *is* ``layer<l>.weight``; ``b[l] (n, 1)`` is ``layer<l>.bias (n,)``."""
 
@@ -47,9 +49,17 @@ class ShallowNetwork(FromScratch, nn.Module):
         torch.Size([3, 1])
     """
 
-    def __init__(self, n_x: int, n_h: int, n_y: int = 1, activation: str = "tanh",
-                 initializer: str = "random", generator: torch.Generator | None = None,
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        n_x: int,
+        n_h: int,
+        n_y: int = 1,
+        activation: str = "tanh",
+        initializer: str = "random",
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         check_size(n_x=n_x, n_h=n_h, n_y=n_y)
         factory_kwargs = {"device": device, "dtype": dtype}
@@ -79,8 +89,10 @@ class ShallowNetwork(FromScratch, nn.Module):
         return (self.predict_proba(x) > 0.5).long()
 
     def extra_repr(self) -> str:
-        return (f"n_x={self.n_x}, n_h={self.n_h}, n_y={self.n_y}, activation={self.activation_name!r}, "
-                f"initializer={self.initializer!r}")
+        return (
+            f"n_x={self.n_x}, n_h={self.n_h}, n_y={self.n_y}, activation={self.activation_name!r}, "
+            f"initializer={self.initializer!r}"
+        )
 
     @classmethod
     def scratch_sizes(cls, params: Mapping[str, np.ndarray]) -> tuple[int, int, int]:
@@ -89,12 +101,14 @@ class ShallowNetwork(FromScratch, nn.Module):
         return n_x, n_h, weight_shape(params, "W2", "(n_y, n_h)")[0]
 
 
-def train(model: ShallowNetwork, X: torch.Tensor, Y: torch.Tensor, num_iterations: int,
-          learning_rate: float) -> list[float]:
+def train(
+    model: ShallowNetwork, X: torch.Tensor, Y: torch.Tensor, num_iterations: int, learning_rate: float
+) -> list[float]:
     """Full-batch gradient descent on the cross-entropy; ``X (m, n_x)``, ``Y (m, n_y)`` in {0, 1}.
 
     Returns ``J`` at every iteration (before its update), like ``scratch.shallow.train``.
     """
     check_batch(X, Y, model.n_x, model.n_y, binary=True)
-    return gradient_descent(model, lambda: F.binary_cross_entropy_with_logits(model(X), Y),
-                            learning_rate, num_iterations)
+    return gradient_descent(
+        model, lambda: F.binary_cross_entropy_with_logits(model(X), Y), learning_rate, num_iterations
+    )

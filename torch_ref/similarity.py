@@ -57,16 +57,19 @@ def _matrices(A: torch.Tensor, B: torch.Tensor | None) -> tuple[torch.Tensor, to
         if M.ndim != 2:
             raise ValueError(f"{name}: expected a matrix of row vectors (m, n), got shape {tuple(M.shape)}")
     if A.shape[1] != B.shape[1] or A.dtype != B.dtype:
-        raise ValueError(f"B: expected (m_b, {A.shape[1]}) {A.dtype} to match A, "
-                         f"got {tuple(B.shape)} {B.dtype}")
+        raise ValueError(
+            f"B: expected (m_b, {A.shape[1]}) {A.dtype} to match A, got {tuple(B.shape)} {B.dtype}"
+        )
     return A, B, same
 
 
 def _pair(x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     x1, x2 = _float("x1", x1), _float("x2", x2)
     if x1.shape[-1] != x2.shape[-1] or x1.dtype != x2.dtype:
-        raise ValueError(f"x2: has shape {tuple(x2.shape)} {x2.dtype} but x1 has "
-                         f"{tuple(x1.shape)} {x1.dtype}; the feature counts and dtypes must match")
+        raise ValueError(
+            f"x2: has shape {tuple(x2.shape)} {x2.dtype} but x1 has "
+            f"{tuple(x1.shape)} {x1.dtype}; the feature counts and dtypes must match"
+        )
     return x1, x2
 
 
@@ -125,8 +128,10 @@ def pearson_correlation(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
     """``r(x1, x2)`` of two vectors ``(n,)`` by ``torch.corrcoef``; 0 if either is constant."""
     x1, x2 = _pair(x1, x2)
     if x1.ndim != 1 or x2.ndim != 1:
-        raise ValueError(f"x1, x2: expected vectors (n,), got {tuple(x1.shape)} and {tuple(x2.shape)}; "
-                         "use pearson_matrix for rows")
+        raise ValueError(
+            f"x1, x2: expected vectors (n,), got {tuple(x1.shape)} and {tuple(x2.shape)}; "
+            "use pearson_matrix for rows"
+        )
     r = torch.corrcoef(_scaled(torch.stack([x1, x2])))[0, 1]
     return torch.where(_constant(x1) | _constant(x2), torch.zeros_like(r), r)
 
@@ -156,8 +161,10 @@ def jaccard_matrix(A: torch.Tensor, B: torch.Tensor | None = None) -> torch.Tens
     A_bool, dtype = _binary("A", A)
     B_bool = A_bool if B is None else _binary("B", B)[0]
     if A_bool.ndim != 2 or B_bool.ndim != 2 or A_bool.shape[1] != B_bool.shape[1]:
-        raise ValueError(f"A, B: expected binary rows (m_a, n) and (m_b, n), got "
-                         f"{tuple(A_bool.shape)} and {tuple(B_bool.shape)}")
+        raise ValueError(
+            f"A, B: expected binary rows (m_a, n) and (m_b, n), got "
+            f"{tuple(A_bool.shape)} and {tuple(B_bool.shape)}"
+        )
     A01, B01 = A_bool.double(), B_bool.double()
     inter = A01 @ B01.T  # (m_a, m_b) |a ∧ b|, exact integers
     union = A01.sum(1)[:, None] + B01.sum(1)[None, :] - inter  # (m_a, m_b) |a ∨ b|
@@ -166,8 +173,7 @@ def jaccard_matrix(A: torch.Tensor, B: torch.Tensor | None = None) -> torch.Tens
 
 
 # --- retrieval --------------------------------------------------------------------------------
-def top_k(S: torch.Tensor, k: int, largest: bool = True,
-          exclude: torch.Tensor | None = None) -> torch.Tensor:
+def top_k(S: torch.Tensor, k: int, largest: bool = True, exclude: torch.Tensor | None = None) -> torch.Tensor:
     """Indices of the ``k`` best entries per row of ``S (m_q, m)``, best first, ``(m_q, k)``;
     ties go to the lowest index (a stable sort, unlike ``torch.topk``); ``exclude (m_q,)`` skips
     one column per row."""

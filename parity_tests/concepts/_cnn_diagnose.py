@@ -28,23 +28,37 @@ from parity_tests.tolerances import Tolerance
 from torch_ref.layout import conv_weight_to_course, conv_weight_to_torch, images_to_course, images_to_torch
 
 AXES = ("m", "n_H", "n_W", "n_C")
-FLIPPED = ("the kernel is flipped: this is a true convolution (W[::-1, ::-1]), but the course's "
-           "and torch's 'convolution' is cross-correlation, Z = Σ a_slice ⊙ W + b, no flip")
-ONE_SIDE = ("padded on one side only ({side}): zero_pad must put p zeros on each side, top and "
-            "bottom, left and right (X_pad[:, p:p + n_H, p:p + n_W] = X)")
+FLIPPED = (
+    "the kernel is flipped: this is a true convolution (W[::-1, ::-1]), but the course's "
+    "and torch's 'convolution' is cross-correlation, Z = Σ a_slice ⊙ W + b, no flip"
+)
+ONE_SIDE = (
+    "padded on one side only ({side}): zero_pad must put p zeros on each side, top and "
+    "bottom, left and right (X_pad[:, p:p + n_H, p:p + n_W] = X)"
+)
 NO_BIAS = "the bias b is missing from Z"
 STRIDE_SIZE = "the output has the stride-1 size: the stride s={s} is ignored"
 CEIL_SIZE = "the output size is rounded up; the course's (and torch's) is ⌊(n + 2p − f)/s⌋ + 1"
-STRIDE_BACKWARD = ("the backward ignores the stride: dZ[h, w] goes back to the window at (h, w) "
-                   "instead of (h·s, w·s) (slices need the step s: i : i + s·n_H : s)")
-FLIPPED_BACKWARD = ("dA_prev uses the flipped kernel: the backward of cross-correlation adds "
-                    "W · dZ[h, w] onto each window as it is, unflipped")
-CROP = ("dA_prev is cropped from the wrong side of the padding: drop p rows/columns on each "
-        "side (dA_prev_pad[:, p:p + n_H_prev, p:p + n_W_prev])")
-DB_AXES = ("db sums dZ over {axes} instead of over (m, n_H, n_W): one entry per filter, "
-           "shape (1, 1, 1, n_C) (np.sum(dZ, axis=(0, 1, 2), keepdims=True))")
-ALL_TIES = ("the gradient went to every tied maximum of a window (mask = x == max(x)); torch sends "
-            "it to exactly one, the first in row-major order (np.argmax)")
+STRIDE_BACKWARD = (
+    "the backward ignores the stride: dZ[h, w] goes back to the window at (h, w) "
+    "instead of (h·s, w·s) (slices need the step s: i : i + s·n_H : s)"
+)
+FLIPPED_BACKWARD = (
+    "dA_prev uses the flipped kernel: the backward of cross-correlation adds "
+    "W · dZ[h, w] onto each window as it is, unflipped"
+)
+CROP = (
+    "dA_prev is cropped from the wrong side of the padding: drop p rows/columns on each "
+    "side (dA_prev_pad[:, p:p + n_H_prev, p:p + n_W_prev])"
+)
+DB_AXES = (
+    "db sums dZ over {axes} instead of over (m, n_H, n_W): one entry per filter, "
+    "shape (1, 1, 1, n_C) (np.sum(dZ, axis=(0, 1, 2), keepdims=True))"
+)
+ALL_TIES = (
+    "the gradient went to every tied maximum of a window (mask = x == max(x)); torch sends "
+    "it to exactly one, the first in row-major order (np.argmax)"
+)
 LAST_TIE = "on ties the gradient went to the last maximum of a window; torch's is the first (row-major)"
 
 
@@ -67,8 +81,9 @@ def _pad(A: np.ndarray, before: int, after: int) -> np.ndarray:
     return np.pad(A, ((0, 0), (before, after), (before, after), (0, 0)))
 
 
-def _conv_vjp(A: np.ndarray, W: np.ndarray, G: np.ndarray, stride: int,
-              pad: int) -> tuple[np.ndarray, np.ndarray]:
+def _conv_vjp(
+    A: np.ndarray, W: np.ndarray, G: np.ndarray, stride: int, pad: int
+) -> tuple[np.ndarray, np.ndarray]:
     """``(dA_prev_pad, dW)`` of ``Σ conv(pad(A), W) ⊙ G`` — the gradient w.r.t. the padded input."""
     x = _t(images_to_torch(_pad(A, pad, pad)), True)
     w = _t(conv_weight_to_torch(W), True)
@@ -76,8 +91,9 @@ def _conv_vjp(A: np.ndarray, W: np.ndarray, G: np.ndarray, stride: int,
     return images_to_course(x.grad.numpy()), conv_weight_to_course(w.grad.numpy())
 
 
-def conv_forward(Z: np.ndarray, A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int,
-                 pad: int, tol: Tolerance) -> str | None:
+def conv_forward(
+    Z: np.ndarray, A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int, pad: int, tol: Tolerance
+) -> str | None:
     """Which typical mistake produced the scratch ``Z``, if any."""
     f, (H, W_) = W.shape[0], A_prev.shape[1:3]
     sizes = [(n + 2 * pad - f) // stride + 1 for n in (H, W_)]
@@ -87,13 +103,17 @@ def conv_forward(Z: np.ndarray, A_prev: np.ndarray, W: np.ndarray, b: np.ndarray
         if list(Z.shape[1:3]) == [-(-(n + 2 * pad - f) // stride) + 1 for n in (H, W_)]:
             return CEIL_SIZE
         return None
-    hypotheses = {FLIPPED: lambda: _conv(A_prev, W[::-1, ::-1], b, stride, pad),
-                  NO_BIAS: lambda: _conv(A_prev, W, None, stride, pad)}
+    hypotheses = {
+        FLIPPED: lambda: _conv(A_prev, W[::-1, ::-1], b, stride, pad),
+        NO_BIAS: lambda: _conv(A_prev, W, None, stride, pad),
+    }
     if pad:
-        hypotheses[ONE_SIDE.format(side="all 2p after: bottom and right")] = \
-            lambda: _conv(_pad(A_prev, 0, 2 * pad), W, b, stride, 0)
-        hypotheses[ONE_SIDE.format(side="all 2p before: top and left")] = \
-            lambda: _conv(_pad(A_prev, 2 * pad, 0), W, b, stride, 0)
+        hypotheses[ONE_SIDE.format(side="all 2p after: bottom and right")] = lambda: _conv(
+            _pad(A_prev, 0, 2 * pad), W, b, stride, 0
+        )
+        hypotheses[ONE_SIDE.format(side="all 2p before: top and left")] = lambda: _conv(
+            _pad(A_prev, 2 * pad, 0), W, b, stride, 0
+        )
     return next((text for text, make in hypotheses.items() if _matches(Z, make(), tol)), None)
 
 
@@ -106,8 +126,15 @@ def _db_axes(db: np.ndarray, G: np.ndarray, tol: Tolerance) -> str | None:
     return None
 
 
-def conv_backward(grads: dict[str, np.ndarray], A_prev: np.ndarray, W: np.ndarray, G: np.ndarray,
-                  stride: int, pad: int, tol: Tolerance) -> str | None:
+def conv_backward(
+    grads: dict[str, np.ndarray],
+    A_prev: np.ndarray,
+    W: np.ndarray,
+    G: np.ndarray,
+    stride: int,
+    pad: int,
+    tol: Tolerance,
+) -> str | None:
     """Which typical mistakes produced the scratch ``{"A_prev", "W", "b"}`` gradients."""
     found = []
     H, W_ = A_prev.shape[1:3]
@@ -115,17 +142,17 @@ def conv_backward(grads: dict[str, np.ndarray], A_prev: np.ndarray, W: np.ndarra
         found.append(_db_axes(grads["b"], G, tol))
     dA, dW = grads.get("A_prev"), grads.get("W")
     dA_pad, dW_ref = _conv_vjp(A_prev, W, G, stride, pad)
-    crop = np.s_[:, pad:pad + H, pad:pad + W_]
+    crop = np.s_[:, pad : pad + H, pad : pad + W_]
     dA_wrong = dA is not None and not _matches(dA, dA_pad[crop], tol)
     if stride > 1 and (dA_wrong or (dW is not None and not _matches(dW, dW_ref, tol))):
         G1 = np.zeros((G.shape[0], H + 2 * pad - W.shape[0] + 1, W_ + 2 * pad - W.shape[0] + 1, G.shape[3]))
-        G1[:, :G.shape[1], :G.shape[2]] = G  # each dZ[h, w] at position (h, w) of a stride-1 output
+        G1[:, : G.shape[1], : G.shape[2]] = G  # each dZ[h, w] at position (h, w) of a stride-1 output
         dA_pad1, dW1 = _conv_vjp(A_prev, W, G1, 1, pad)
         if (dA_wrong and _matches(dA, dA_pad1[crop], tol)) or (dW is not None and _matches(dW, dW1, tol)):
             found.append(STRIDE_BACKWARD)
     if dA_wrong and _matches(dA, _conv_vjp(A_prev, W[::-1, ::-1], G, stride, pad)[0][crop], tol):
         found.append(FLIPPED_BACKWARD)
-    if dA_wrong and pad and any(_matches(dA, dA_pad[:, o:o + H, o:o + W_], tol) for o in (0, 2 * pad)):
+    if dA_wrong and pad and any(_matches(dA, dA_pad[:, o : o + H, o : o + W_], tol) for o in (0, 2 * pad)):
         found.append(CROP)
     found = [text for text in found if text]
     return "; ".join(dict.fromkeys(found)) or None
@@ -135,18 +162,19 @@ def _max_pool_vjp(A: np.ndarray, f: int, stride: int, G: np.ndarray, rule: str) 
     """``dA_prev`` of max pooling under a tie ``rule``: ``"all"`` or ``"last"`` (NumPy loops)."""
     dA = np.zeros(A.shape)
     for i, h, w, c in np.ndindex(*G.shape):
-        window = A[i, h * stride:h * stride + f, w * stride:w * stride + f, c]
+        window = A[i, h * stride : h * stride + f, w * stride : w * stride + f, c]
         mask = window == window.max()
         if rule == "last":
             last = np.flatnonzero(mask.ravel())[-1]
             mask = np.zeros(window.shape, dtype=bool)
             mask[np.unravel_index(last, window.shape)] = True
-        dA[i, h * stride:h * stride + f, w * stride:w * stride + f, c] += mask * G[i, h, w, c]
+        dA[i, h * stride : h * stride + f, w * stride : w * stride + f, c] += mask * G[i, h, w, c]
     return dA
 
 
-def max_pool_backward(dA_prev: np.ndarray, A_prev: np.ndarray, f: int, stride: int, G: np.ndarray,
-                      tol: Tolerance) -> str | None:
+def max_pool_backward(
+    dA_prev: np.ndarray, A_prev: np.ndarray, f: int, stride: int, G: np.ndarray, tol: Tolerance
+) -> str | None:
     """Which tie rule the scratch max-pool backward followed, if it is not torch's."""
     for rule, text in (("all", ALL_TIES), ("last", LAST_TIE)):
         if _matches(dA_prev, _max_pool_vjp(A_prev, f, stride, G, rule), tol):

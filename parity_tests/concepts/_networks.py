@@ -36,9 +36,14 @@ LOGREG_FORMS = {"vectorized": SL.cost_and_grads, "loop": SL.cost_and_grads_loop}
 def logreg(form: str, n_x: int) -> Model:
     """Logistic regression in one of the notes' two forms against :class:`LogisticRegression`:
     ``ŷ = σ(x wᵀ + b)`` (``predict_proba``), the cost BCE from the logits."""
-    return Model(propagate=LOGREG_FORMS[form], forward=SL.predict_proba,
-                 make_module=partial(TL.LogisticRegression, n_x), param_spec=TL.PARAM_SPEC,
-                 torch_cost=F.binary_cross_entropy_with_logits, output_method="predict_proba")
+    return Model(
+        propagate=LOGREG_FORMS[form],
+        forward=SL.predict_proba,
+        make_module=partial(TL.LogisticRegression, n_x),
+        param_spec=TL.PARAM_SPEC,
+        torch_cost=F.binary_cross_entropy_with_logits,
+        output_method="predict_proba",
+    )
 
 
 def shallow_output(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> np.ndarray:
@@ -49,11 +54,14 @@ def shallow_output(params: dict[str, np.ndarray], X: np.ndarray, activation: str
 def shallow(activation: str, n_x: int, n_h: int, n_y: int = 1) -> Model:
     """The shallow network (hidden ``activation``, sigmoid output) against
     :class:`ShallowNetwork`: ``A2`` (``predict_proba``), the cost BCE from the logits ``Z2``."""
-    return Model(propagate=partial(SS.propagate, activation=activation),
-                 forward=partial(shallow_output, activation=activation),
-                 make_module=partial(TS.ShallowNetwork, n_x, n_h, n_y, activation),
-                 param_spec=TS.PARAM_SPEC, torch_cost=F.binary_cross_entropy_with_logits,
-                 output_method="predict_proba")
+    return Model(
+        propagate=partial(SS.propagate, activation=activation),
+        forward=partial(shallow_output, activation=activation),
+        make_module=partial(TS.ShallowNetwork, n_x, n_h, n_y, activation),
+        param_spec=TS.PARAM_SPEC,
+        torch_cost=F.binary_cross_entropy_with_logits,
+        output_method="predict_proba",
+    )
 
 
 def deep_output(params: dict[str, np.ndarray], X: np.ndarray, activation: str, out: str) -> np.ndarray:
@@ -66,11 +74,14 @@ def deep(dims: tuple[int, ...], activation: str, out: str) -> Model:
     caches-and-backprop against :class:`DeepNetwork` and its own ``loss`` (BCE from logits,
     cross-entropy, or ½ squared error); the output ``predict_proba`` (``predict`` for a linear
     output)."""
-    return Model(propagate=partial(SD.propagate, activation=activation, output=out),
-                 forward=partial(deep_output, activation=activation, out=out),
-                 make_module=partial(TD.DeepNetwork, dims, activation, out),
-                 param_spec=TD.param_spec(len(dims) - 1), loss_method="loss",
-                 output_method="predict" if out == "linear" else "predict_proba")
+    return Model(
+        propagate=partial(SD.propagate, activation=activation, output=out),
+        forward=partial(deep_output, activation=activation, out=out),
+        make_module=partial(TD.DeepNetwork, dims, activation, out),
+        param_spec=TD.param_spec(len(dims) - 1),
+        loss_method="loss",
+        output_method="predict" if out == "linear" else "predict_proba",
+    )
 
 
 __all__ = ["LOGREG_FORMS", "logreg", "shallow_output", "shallow", "deep_output", "deep"]

@@ -39,27 +39,64 @@ def _apply(g: Callable[[Any], Any], Z: Any) -> Any:
     return g(Z)
 
 
-def _backward(g_prime: Callable[[np.ndarray], np.ndarray], dA: np.ndarray, Z: np.ndarray
-              ) -> dict[str, np.ndarray]:
+def _backward(
+    g_prime: Callable[[np.ndarray], np.ndarray], dA: np.ndarray, Z: np.ndarray
+) -> dict[str, np.ndarray]:
     return {"dZ": dA * g_prime(Z)}  # dZ = dA ⊙ g'(Z)
 
 
 for _name, (_g, _g_prime) in S.ACTIVATIONS.items():
     _scratch, _torch = partial(_apply, _g), partial(_apply, T.FUNCTIONS[_name])
     register_forward("activations", _name, _scratch, _torch, edge_inputs, elementwise=True, half=True)
-    register_gradient("activations", _name, partial(_backward, _g_prime), _torch, edge_inputs,
-                      wrt=["Z"], vjp=True, elementwise=True, half=True)
-    register_finite_differences("activations", _name, _scratch, partial(_backward, _g_prime),
-                                smooth_inputs, wrt=["Z"], vjp=True, elementwise=True)
+    register_gradient(
+        "activations",
+        _name,
+        partial(_backward, _g_prime),
+        _torch,
+        edge_inputs,
+        wrt=["Z"],
+        vjp=True,
+        elementwise=True,
+        half=True,
+    )
+    register_finite_differences(
+        "activations",
+        _name,
+        _scratch,
+        partial(_backward, _g_prime),
+        smooth_inputs,
+        wrt=["Z"],
+        vjp=True,
+        elementwise=True,
+    )
 
 
 def _softmax_backward(dA: np.ndarray, Z: np.ndarray) -> dict[str, np.ndarray]:
     return {"dZ": S.softmax_backward(dA, S.softmax(Z))}
 
 
-register_forward("activations", "softmax", S.softmax, T.softmax, edge_inputs,
-                 layouts={"Z": COLUMNS}, output_layout=COLUMNS, half=True)
-register_gradient("activations", "softmax", _softmax_backward, T.softmax, edge_inputs, wrt=["Z"],
-                  layouts={"Z": COLUMNS}, output_layout=COLUMNS, vjp=True, half=True)
-register_finite_differences("activations", "softmax", S.softmax, _softmax_backward, smooth_inputs,
-                            wrt=["Z"], vjp=True)
+register_forward(
+    "activations",
+    "softmax",
+    S.softmax,
+    T.softmax,
+    edge_inputs,
+    layouts={"Z": COLUMNS},
+    output_layout=COLUMNS,
+    half=True,
+)
+register_gradient(
+    "activations",
+    "softmax",
+    _softmax_backward,
+    T.softmax,
+    edge_inputs,
+    wrt=["Z"],
+    layouts={"Z": COLUMNS},
+    output_layout=COLUMNS,
+    vjp=True,
+    half=True,
+)
+register_finite_differences(
+    "activations", "softmax", S.softmax, _softmax_backward, smooth_inputs, wrt=["Z"], vjp=True
+)

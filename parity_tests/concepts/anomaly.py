@@ -65,10 +65,12 @@ EXACT = tolerance("float64", "forward")
 
 def _register(case: str, level: str, run, **kwargs: Any) -> None:
     """Register a hand-built check; its torch work runs in parity mode (TF32 off, deterministic)."""
+
     def in_parity_mode(device: str, dtype: str) -> CheckResult:
         check_device(device)
         with parity_mode():
             return run(device, dtype)
+
     register(ParityCheck(C, case, level, in_parity_mode, **kwargs))
 
 
@@ -100,19 +102,34 @@ def with_density(log_p: Any) -> dict[str, Any]:
     return {"log_p": log_p, "p": np.exp(log_p) if isinstance(log_p, np.ndarray) else log_p.exp()}
 
 
-register_forward(C, "diagonal-density", lambda X, mu, var: {
-    "log_p": S.gaussian_log_pdf(X, mu, var), "p": S.gaussian_pdf(X, mu, var)},
-    lambda X, mu, var: with_density(T.gaussian_log_prob(X, mu, var)), gaussian_inputs)
-register_forward(C, "full-density",
-                 lambda X, mu, Sigma: with_density(S.multivariate_gaussian_log_pdf(X, mu, Sigma)),
-                 lambda X, mu, Sigma: with_density(T.multivariate_log_prob(X, mu, Sigma)), full_inputs)
-register_forward(C, "diagonal-estimate", lambda X: dict(zip(("mu", "var"), S.estimate_gaussian(X))),
-                 lambda X: dict(zip(("mu", "var"), T.estimate_gaussian(X))),
-                 lambda rng: {"X": rng.normal(size=(M, N)) * 3 + 5})
-register_forward(C, "full-estimate",
-                 lambda X: dict(zip(("mu", "Sigma"), S.estimate_multivariate_gaussian(X))),
-                 lambda X: dict(zip(("mu", "Sigma"), T.estimate_multivariate_gaussian(X))),
-                 lambda rng: {"X": rng.normal(size=(M, N)) @ spd(rng, N) + 5})
+register_forward(
+    C,
+    "diagonal-density",
+    lambda X, mu, var: {"log_p": S.gaussian_log_pdf(X, mu, var), "p": S.gaussian_pdf(X, mu, var)},
+    lambda X, mu, var: with_density(T.gaussian_log_prob(X, mu, var)),
+    gaussian_inputs,
+)
+register_forward(
+    C,
+    "full-density",
+    lambda X, mu, Sigma: with_density(S.multivariate_gaussian_log_pdf(X, mu, Sigma)),
+    lambda X, mu, Sigma: with_density(T.multivariate_log_prob(X, mu, Sigma)),
+    full_inputs,
+)
+register_forward(
+    C,
+    "diagonal-estimate",
+    lambda X: dict(zip(("mu", "var"), S.estimate_gaussian(X))),
+    lambda X: dict(zip(("mu", "var"), T.estimate_gaussian(X))),
+    lambda rng: {"X": rng.normal(size=(M, N)) * 3 + 5},
+)
+register_forward(
+    C,
+    "full-estimate",
+    lambda X: dict(zip(("mu", "Sigma"), S.estimate_multivariate_gaussian(X))),
+    lambda X: dict(zip(("mu", "Sigma"), T.estimate_multivariate_gaussian(X))),
+    lambda rng: {"X": rng.normal(size=(M, N)) @ spd(rng, N) + 5},
+)
 
 
 # --- forward: the threshold step -------------------------------------------------------------
@@ -125,37 +142,62 @@ def scores_and_labels(rng: np.random.Generator, m: int = 40) -> tuple[np.ndarray
     return scores, y
 
 
-def threshold_records(s_scores: np.ndarray, t_scores: torch.Tensor, y: np.ndarray, direction: str,
-                      dtype: str, prefix: str = "") -> tuple[list, S.Threshold, T.Threshold]:
+def threshold_records(
+    s_scores: np.ndarray, t_scores: torch.Tensor, y: np.ndarray, direction: str, dtype: str, prefix: str = ""
+) -> tuple[list, S.Threshold, T.Threshold]:
     """``ε``, F1, every candidate and its F1, and the validation flags: scratch vs torch."""
     s = S.search_threshold(s_scores, y, direction)
     t = T.search_threshold(t_scores, torch.as_tensor(y, device=t_scores.device), direction)
     tol = tolerance(dtype, "forward")
-    records = [compare(f"{prefix}epsilon", s.epsilon, to_numpy(t.epsilon), tol),
-               compare(f"{prefix}f1", s.f1, t.f1, EXACT),
-               compare(f"{prefix}candidates", s.candidates, to_numpy(t.candidates), tol),
-               compare(f"{prefix}candidate_f1s", s.f1s, to_numpy(t.f1s), EXACT),
-               compare(f"{prefix}flags", S.flag(s_scores, s.epsilon, direction),
-                       to_numpy(T.flag(t_scores, t.epsilon, direction)), EXACT)]
+    records = [
+        compare(f"{prefix}epsilon", s.epsilon, to_numpy(t.epsilon), tol),
+        compare(f"{prefix}f1", s.f1, t.f1, EXACT),
+        compare(f"{prefix}candidates", s.candidates, to_numpy(t.candidates), tol),
+        compare(f"{prefix}candidate_f1s", s.f1s, to_numpy(t.f1s), EXACT),
+        compare(
+            f"{prefix}flags",
+            S.flag(s_scores, s.epsilon, direction),
+            to_numpy(T.flag(t_scores, t.epsilon, direction)),
+            EXACT,
+        ),
+    ]
     return records, s, t
 
 
 def f1_curve(title: str, curves: dict[str, S.Threshold], xlabel: str = "ε") -> dict[str, Any]:
     """The report's F1-vs-ε figure, one line per threshold search."""
-    return {"title": title, "xlabel": xlabel, "ylabel": "validation F1",
-            "series": [{"label": label, "x": [float(v) for v in t.candidates],
-                        "y": [float(v) for v in t.f1s], "kind": "line"}
-                       for label, t in curves.items()]}
+    return {
+        "title": title,
+        "xlabel": xlabel,
+        "ylabel": "validation F1",
+        "series": [
+            {
+                "label": label,
+                "x": [float(v) for v in t.candidates],
+                "y": [float(v) for v in t.f1s],
+                "kind": "line",
+            }
+            for label, t in curves.items()
+        ],
+    }
 
 
 def run_threshold(device: str, dtype: str, direction: str) -> CheckResult:
     scores, y = scores_and_labels(np.random.default_rng(seed_for(C, "threshold", direction)))
     scores = scores.astype(numpy_dtype(dtype))
     records, s, t = threshold_records(scores, to_tensor(scores, device, dtype), y, direction, dtype)
-    figure = f1_curve(f"threshold by F1 (flag score {'≤' if direction == 'below' else '≥'} ε)",
-                      {"scratch": s, "torch": t})
-    return group_result(C, f"threshold-{direction}", "forward", device, dtype, records,
-                        extra={"figure": figure, "metrics": {"f1_scratch": s.f1, "f1_torch": t.f1}})
+    figure = f1_curve(
+        f"threshold by F1 (flag score {'≤' if direction == 'below' else '≥'} ε)", {"scratch": s, "torch": t}
+    )
+    return group_result(
+        C,
+        f"threshold-{direction}",
+        "forward",
+        device,
+        dtype,
+        records,
+        extra={"figure": figure, "metrics": {"f1_scratch": s.f1, "f1_torch": t.f1}},
+    )
 
 
 for _direction in S.DIRECTIONS:
@@ -163,25 +205,35 @@ for _direction in S.DIRECTIONS:
 
 
 # --- forward: whole Gaussian detectors -------------------------------------------------------
-def detector_records(covariance_type: str, data: tuple[np.ndarray, ...], device: str,
-                     dtype: str, prefix: str = "") -> tuple[list, S.GaussianDetector, T.GaussianDetector]:
+def detector_records(
+    covariance_type: str, data: tuple[np.ndarray, ...], device: str, dtype: str, prefix: str = ""
+) -> tuple[list, S.GaussianDetector, T.GaussianDetector]:
     """Fit on ``X_train``, threshold on ``(X_val, y_val)``, flag ``X_test``: both sides."""
-    X_train, X_val, y_val, X_test = (a.astype(numpy_dtype(dtype)) if a.dtype.kind == "f" else a
-                                     for a in data[:4])
+    X_train, X_val, y_val, X_test = (
+        a.astype(numpy_dtype(dtype)) if a.dtype.kind == "f" else a for a in data[:4]
+    )
     s = S.GaussianDetector(covariance_type).fit(X_train)
     t = T.GaussianDetector(X_train.shape[1], covariance_type, device=device, dtype=torch_dtype(dtype))
     t.fit(to_tensor(X_train, device, dtype))
     tol = tolerance(dtype, "forward")
     fitted = {name: to_numpy(t.get_buffer(key)) for name, (key, _) in t.param_spec.items()}
     records = [compare(f"{prefix}{k}", v, fitted[k], tol) for k, v in s.params().items()]
-    records.append(compare(f"{prefix}log_p_test", s.scores(X_test),
-                           to_numpy(t(to_tensor(X_test, device, dtype))), tol))
-    th, _, _ = threshold_records(s.scores(X_val), t(to_tensor(X_val, device, dtype)), y_val,
-                                 "below", dtype, prefix)
+    records.append(
+        compare(f"{prefix}log_p_test", s.scores(X_test), to_numpy(t(to_tensor(X_test, device, dtype))), tol)
+    )
+    th, _, _ = threshold_records(
+        s.scores(X_val), t(to_tensor(X_val, device, dtype)), y_val, "below", dtype, prefix
+    )
     s.fit_threshold(X_val, y_val)
     t.fit_threshold(to_tensor(X_val, device, dtype), torch.as_tensor(y_val, device=device))
-    records += th + [compare(f"{prefix}flags_test", s.predict(X_test),
-                             to_numpy(t.predict(to_tensor(X_test, device, dtype))), EXACT)]
+    records += th + [
+        compare(
+            f"{prefix}flags_test",
+            s.predict(X_test),
+            to_numpy(t.predict(to_tensor(X_test, device, dtype))),
+            EXACT,
+        )
+    ]
     return records, s, t
 
 
@@ -225,7 +277,7 @@ def breast_cancer_split(seed: int = 0) -> tuple[np.ndarray, ...]:
     rng = np.random.default_rng(seed)
     benign, malignant = rng.permutation(np.flatnonzero(y == 0)), rng.permutation(np.flatnonzero(y == 1))
     b1, b2, k = int(0.6 * len(benign)), int(0.8 * len(benign)), len(malignant) // 6
-    val, test = np.r_[benign[b1:b2], malignant[:k]], np.r_[benign[b2:], malignant[k:2 * k]]
+    val, test = np.r_[benign[b1:b2], malignant[:k]], np.r_[benign[b2:], malignant[k : 2 * k]]
     return X[benign[:b1]], X[val], y[val], X[test], y[test]
 
 
@@ -241,13 +293,30 @@ def run_breast_cancer_gaussian(device: str, dtype: str) -> CheckResult:
         recs, s, t = detector_records(cov, data, device, dtype, prefix=f"{cov}_")
         records += recs
         curves[f"{cov} (scratch)"] = s.threshold_
-        metrics.update(_prf(f"{cov}_test_scratch", S.precision_recall_f1(y_test, s.predict(
-            data[3].astype(numpy_dtype(dtype))))))
-        metrics.update(_prf(f"{cov}_test_torch", T.precision_recall_f1(
-            torch.as_tensor(y_test), t.predict(to_tensor(data[3], device, dtype)).cpu())))
+        metrics.update(
+            _prf(
+                f"{cov}_test_scratch",
+                S.precision_recall_f1(y_test, s.predict(data[3].astype(numpy_dtype(dtype)))),
+            )
+        )
+        metrics.update(
+            _prf(
+                f"{cov}_test_torch",
+                T.precision_recall_f1(
+                    torch.as_tensor(y_test), t.predict(to_tensor(data[3], device, dtype)).cpu()
+                ),
+            )
+        )
     figure = f1_curve("breast cancer: validation F1 vs log ε (flag log p(x) ≤ ε)", curves, "log ε")
-    return group_result(C, "breast-cancer-gaussian", "forward", device, dtype, records,
-                        extra={"figure": figure, "metrics": metrics})
+    return group_result(
+        C,
+        "breast-cancer-gaussian",
+        "forward",
+        device,
+        dtype,
+        records,
+        extra={"figure": figure, "metrics": metrics},
+    )
 
 
 _register("breast-cancer-gaussian", "forward", run_breast_cancer_gaussian)
@@ -265,11 +334,17 @@ def autoencoder(dims: list[int]) -> Model:
     scratch ``autoencoder_propagate``/``reconstruction_error`` vs :class:`torch_ref.anomaly.Autoencoder`'s
     ``loss``/``score``, rows ``X (m, n)`` on both sides (``SAME``). Its labels are ``X`` itself
     (``inputs=("X",)``): ``propagate(params, X)``, ``loss(X)``, batches ``(X, X)``."""
-    return Model(propagate=S.autoencoder_propagate, forward=S.reconstruction_error,
-                 make_module=partial(T.Autoencoder, dims, "tanh"),
-                 param_spec=deep_param_spec(len(dims) - 1),  # Autoencoder.param_spec
-                 loss_method="loss", output_method="score", inputs=("X",),
-                 x_layout=SAME, output_layout=SAME)
+    return Model(
+        propagate=S.autoencoder_propagate,
+        forward=S.reconstruction_error,
+        make_module=partial(T.Autoencoder, dims, "tanh"),
+        param_spec=deep_param_spec(len(dims) - 1),  # Autoencoder.param_spec
+        loss_method="loss",
+        output_method="score",
+        inputs=("X",),
+        x_layout=SAME,
+        output_layout=SAME,
+    )
 
 
 register_model(C, "autoencoder", autoencoder(AE_DIMS), ae_inputs)
@@ -279,8 +354,11 @@ def toy_ae_data(rng: np.random.Generator) -> dict[str, Any]:
     """60 full-batch steps on 30 rows of rank-2 data plus noise in 5 features (bottleneck 2),
     α = 0.05, from scratch's initialization."""
     X = rng.normal(size=(30, 2)) @ rng.normal(size=(2, AE_DIMS[0])) + 0.1 * rng.normal(size=(30, 5))
-    return {"init_params": S.initialize_autoencoder(AE_DIMS[0], AE_DIMS[1:-1], rng),
-            "batches": [(X, X)] * 60, "learning_rate": 0.05}
+    return {
+        "init_params": S.initialize_autoencoder(AE_DIMS[0], AE_DIMS[1:-1], rng),
+        "batches": [(X, X)] * 60,
+        "learning_rate": 0.05,
+    }
 
 
 def ae_metrics(data: tuple[np.ndarray, ...]):
@@ -293,11 +371,16 @@ def ae_metrics(data: tuple[np.ndarray, ...]):
         flags_scratch = S.flag(S.reconstruction_error(params, X_test.astype(dt)), epsilon, "above")
         p = next(model.parameters())
         with torch.no_grad():
-            model.fit_threshold(torch.as_tensor(X_val, device=p.device, dtype=p.dtype),
-                                torch.as_tensor(y_val, device=p.device))
+            model.fit_threshold(
+                torch.as_tensor(X_val, device=p.device, dtype=p.dtype),
+                torch.as_tensor(y_val, device=p.device),
+            )
             flags = model.predict(torch.as_tensor(X_test, device=p.device, dtype=p.dtype)).cpu()
-        return {**_prf("test_scratch", S.precision_recall_f1(y_test, flags_scratch)),
-                **_prf("test_torch", T.precision_recall_f1(torch.as_tensor(y_test), flags))}
+        return {
+            **_prf("test_scratch", S.precision_recall_f1(y_test, flags_scratch)),
+            **_prf("test_torch", T.precision_recall_f1(torch.as_tensor(y_test), flags)),
+        }
+
     return metrics
 
 
@@ -305,23 +388,28 @@ def breast_cancer_ae_data(steps: int, rng: np.random.Generator) -> dict[str, Any
     """``steps`` full-batch steps on the benign training rows, α = ``BC_LEARNING_RATE``, with
     each side's test precision/recall/F1 (:func:`ae_metrics`)."""
     data = breast_cancer_split()
-    return {"init_params": S.initialize_autoencoder(4, BC_HIDDEN, rng),
-            "batches": [(data[0], data[0])] * steps, "learning_rate": BC_LEARNING_RATE,
-            "metrics": ae_metrics(data)}
+    return {
+        "init_params": S.initialize_autoencoder(4, BC_HIDDEN, rng),
+        "batches": [(data[0], data[0])] * steps,
+        "learning_rate": BC_LEARNING_RATE,
+        "metrics": ae_metrics(data),
+    }
 
 
 BC_AUTOENCODER = autoencoder([4, *BC_HIDDEN, 4])
 
 register_trajectory(C, "autoencoder-toy", model_problem(autoencoder(AE_DIMS), toy_ae_data))
-register_trajectory(C, "breast-cancer-autoencoder",
-                    model_problem(BC_AUTOENCODER, partial(breast_cancer_ae_data, BC_STEPS)))
+register_trajectory(
+    C, "breast-cancer-autoencoder", model_problem(BC_AUTOENCODER, partial(breast_cancer_ae_data, BC_STEPS))
+)
 
 
 def run_ae_detector(device: str, dtype: str) -> CheckResult:
     """The scratch detector trained on benign cases; its parameters loaded into torch; scores,
     ``ε`` and flags from the same parameters on both sides."""
-    X_train, X_val, y_val, X_test, _ = (a.astype(numpy_dtype(dtype)) if a.dtype.kind == "f" else a
-                                        for a in breast_cancer_split())
+    X_train, X_val, y_val, X_test, _ = (
+        a.astype(numpy_dtype(dtype)) if a.dtype.kind == "f" else a for a in breast_cancer_split()
+    )
     s = S.AutoencoderDetector(BC_HIDDEN, learning_rate=BC_LEARNING_RATE, num_iterations=BC_STEPS)
     s.fit(X_train).fit_threshold(X_val, y_val)
     t = T.Autoencoder.from_scratch(s.params_, "tanh", device=device, dtype=torch_dtype(dtype))
@@ -329,8 +417,9 @@ def run_ae_detector(device: str, dtype: str) -> CheckResult:
     with torch.no_grad():
         e_test = t.score(to_tensor(X_test, device, dtype))
         records = [compare("e_test", s.scores(X_test), to_numpy(e_test), tol)]
-        th, _, _ = threshold_records(s.scores(X_val), t.score(to_tensor(X_val, device, dtype)), y_val,
-                                     "above", dtype)
+        th, _, _ = threshold_records(
+            s.scores(X_val), t.score(to_tensor(X_val, device, dtype)), y_val, "above", dtype
+        )
         t.fit_threshold(to_tensor(X_val, device, dtype), torch.as_tensor(y_val, device=device))
         flags_t = to_numpy(t.predict(to_tensor(X_test, device, dtype)))
     records += th + [compare("flags_test", s.predict(X_test), flags_t, EXACT)]
@@ -350,10 +439,20 @@ def run_scipy(device: str, dtype: str) -> CheckResult:
     kw, Sigma = gaussian_inputs(rng), spd(rng, N)
     X, mu, var = kw["X"], kw["mu"], kw["var"]
     tol = tolerance("float64", "forward")
-    records = [compare("diagonal_log_p", S.gaussian_log_pdf(X, mu, var),
-                       stats.norm.logpdf(X, mu, np.sqrt(var)).sum(axis=1), tol),
-               compare("full_log_p", S.multivariate_gaussian_log_pdf(X, mu, Sigma),
-                       stats.multivariate_normal.logpdf(X, mu, Sigma), tol)]
+    records = [
+        compare(
+            "diagonal_log_p",
+            S.gaussian_log_pdf(X, mu, var),
+            stats.norm.logpdf(X, mu, np.sqrt(var)).sum(axis=1),
+            tol,
+        ),
+        compare(
+            "full_log_p",
+            S.multivariate_gaussian_log_pdf(X, mu, Sigma),
+            stats.multivariate_normal.logpdf(X, mu, Sigma),
+            tol,
+        ),
+    ]
     return group_result(C, "scipy-logpdf", "oracle", device, dtype, records)
 
 

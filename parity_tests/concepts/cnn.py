@@ -58,9 +58,22 @@ from torch_ref.layout import IMAGES, images_to_torch, to_numpy
 M, N_H, N_W, N_C = 2, 7, 10, 4  # examples, non-square images, filters: distinct sizes
 CONV_GRID = list(itertools.product((1, 2, 3, 5), (1, 2, 3), (0, 1, 2), (1, 3)))
 """Every ``(f, s, p, n_C_prev)`` of the issue: 72 configurations (all run by ``test_cnn.py``)."""
-CONV_REGISTERED = [(1, 1, 0, 1), (1, 2, 1, 3), (2, 1, 0, 3), (2, 2, 1, 1), (2, 3, 2, 3), (3, 1, 1, 3),
-                   (3, 2, 0, 1), (3, 2, 1, 3), (3, 3, 2, 1), (3, 1, 2, 1), (5, 1, 2, 3), (5, 2, 2, 1),
-                   (5, 3, 0, 3), (5, 1, 0, 1)]
+CONV_REGISTERED = [
+    (1, 1, 0, 1),
+    (1, 2, 1, 3),
+    (2, 1, 0, 3),
+    (2, 2, 1, 1),
+    (2, 3, 2, 3),
+    (3, 1, 1, 3),
+    (3, 2, 0, 1),
+    (3, 2, 1, 3),
+    (3, 3, 2, 1),
+    (3, 1, 2, 1),
+    (5, 1, 2, 3),
+    (5, 2, 2, 1),
+    (5, 3, 0, 3),
+    (5, 1, 0, 1),
+]
 """The report's sub-grid: every ``f``, ``s``, ``p`` and ``n_C_prev``; "same" padding (f1-p0,
 f3-p1, f5-p2 at s = 1); strides that do not divide ``n + 2p − f`` (e.g. f3-s2-p0: 7 − 3 = 4
 rows but 10 − 3 = 7 columns)."""
@@ -112,34 +125,42 @@ def conv_case(form: str, f: int, s: int, p: int, c: int) -> str:
     return f"conv-{form}-f{f}-s{s}-p{p}-c{c}{same}"
 
 
-def conv_inputs(f: int, c: int, rng: np.random.Generator,
-                shape: tuple[int, int, int] = (M, N_H, N_W)) -> dict[str, np.ndarray]:
+def conv_inputs(
+    f: int, c: int, rng: np.random.Generator, shape: tuple[int, int, int] = (M, N_H, N_W)
+) -> dict[str, np.ndarray]:
     """``A_prev (m, n_H_prev, n_W_prev, c)``, ``W (f, f, c, 4)``, ``b (1, 1, 1, 4)``, standard normal."""
-    return {"A_prev": rng.standard_normal((*shape, c)), "W": rng.standard_normal((f, f, c, N_C)),
-            "b": rng.standard_normal((1, 1, 1, N_C))}
+    return {
+        "A_prev": rng.standard_normal((*shape, c)),
+        "W": rng.standard_normal((f, f, c, N_C)),
+        "b": rng.standard_normal((1, 1, 1, N_C)),
+    }
 
 
 def torch_conv(c: int, f: int, s: int, p: int):
     """``nn.Conv2d`` itself as a function of ``(A_prev, W, b)`` (built when a check first calls
     it), and the inputs' layouts."""
-    fn = ModuleFunction(partial(nn.Conv2d, c, N_C, f, s, p, device="meta"), T.CONV_SPEC,
-                        inputs=("A_prev",))
+    fn = ModuleFunction(partial(nn.Conv2d, c, N_C, f, s, p, device="meta"), T.CONV_SPEC, inputs=("A_prev",))
     return fn, {**param_layouts(T.CONV_SPEC), "A_prev": IMAGES}
 
 
 def conv_explain_forward(s: int, p: int) -> Callable[[ScratchCall, str], str | None]:
     """The convolution forward's typical mistakes (:func:`_cnn_diagnose.conv_forward`)."""
+
     def explain(call: ScratchCall, dtype: str) -> str | None:
         return D.conv_forward(call.out, **call.kwargs, stride=s, pad=p, tol=tolerance(dtype, "forward"))
+
     return explain
 
 
 def conv_explain_backward(s: int, p: int) -> Callable[[ScratchCall, str], str | None]:
     """The convolution backward's typical mistakes (:func:`_cnn_diagnose.conv_backward`)."""
+
     def explain(call: ScratchCall, dtype: str) -> str | None:
         grads = {k: call.out["d" + k] for k in CONV_WRT}
-        return D.conv_backward(grads, call.kwargs["A_prev"], call.kwargs["W"], call.args[0], s, p,
-                               tolerance(dtype, "gradient"))
+        return D.conv_backward(
+            grads, call.kwargs["A_prev"], call.kwargs["W"], call.args[0], s, p, tolerance(dtype, "gradient")
+        )
+
     return explain
 
 
@@ -151,10 +172,25 @@ def conv_specs(form: str, f: int, s: int, p: int, c: int) -> tuple[str, dict[str
     hp = {"form": form, "stride": s, "pad": p}
     kw = {"layouts": layouts, "output_layout": IMAGES, "m": M}
     make_inputs = partial(conv_inputs, f, c)
-    return case, {"scratch_fn": partial(conv_z, **hp), "torch_fn": fn, "make_inputs": make_inputs,
-                  "explain": conv_explain_forward(s, p), **kw}, \
-        {"scratch_grads": partial(conv_grads, **hp), "torch_fn": fn, "make_inputs": make_inputs,
-         "wrt": CONV_WRT, "vjp": True, "explain": conv_explain_backward(s, p), **kw}
+    return (
+        case,
+        {
+            "scratch_fn": partial(conv_z, **hp),
+            "torch_fn": fn,
+            "make_inputs": make_inputs,
+            "explain": conv_explain_forward(s, p),
+            **kw,
+        },
+        {
+            "scratch_grads": partial(conv_grads, **hp),
+            "torch_fn": fn,
+            "make_inputs": make_inputs,
+            "wrt": CONV_WRT,
+            "vjp": True,
+            "explain": conv_explain_backward(s, p),
+            **kw,
+        },
+    )
 
 
 def conv_checks(form: str, f: int, s: int, p: int, c: int) -> tuple[Run, Run, str]:
@@ -164,8 +200,9 @@ def conv_checks(form: str, f: int, s: int, p: int, c: int) -> tuple[Run, Run, st
     return forward_run("cnn", case, **fw), gradient_run("cnn", case, **gr), case
 
 
-def register_conv(form: str, f: int, s: int, p: int, c: int, half: bool = False,
-                  half_gradient: bool = False) -> None:
+def register_conv(
+    form: str, f: int, s: int, p: int, c: int, half: bool = False, half_gradient: bool = False
+) -> None:
     """Register the forward and gradient checks of one convolution configuration."""
     case, fw, gr = conv_specs(form, f, s, p, c)
     register_forward("cnn", case, half=half, **fw)
@@ -177,14 +214,21 @@ for _cfg in CONV_REGISTERED:
 for _cfg in LOOP_REGISTERED:
     register_conv("loop", *_cfg)
 _hp = {"form": "vectorized", "stride": 2, "pad": 1}  # on 5 × 6 images: every entry costs two forwards
-register_finite_differences("cnn", "conv-vectorized-f3-s2-p1-c3", partial(conv_z, **_hp),
-                            partial(conv_grads, **_hp), partial(conv_inputs, 3, 3, shape=(2, 5, 6)),
-                            CONV_WRT, vjp=True)
+register_finite_differences(
+    "cnn",
+    "conv-vectorized-f3-s2-p1-c3",
+    partial(conv_z, **_hp),
+    partial(conv_grads, **_hp),
+    partial(conv_inputs, 3, 3, shape=(2, 5, 6)),
+    CONV_WRT,
+    vjp=True,
+)
 
 
 # --- pooling --------------------------------------------------------------------------------
-def pool_inputs(ties: bool, rng: np.random.Generator,
-                shape: tuple[int, int, int, int] = (M, N_H, N_W, 3)) -> dict[str, np.ndarray]:
+def pool_inputs(
+    ties: bool, rng: np.random.Generator, shape: tuple[int, int, int, int] = (M, N_H, N_W, 3)
+) -> dict[str, np.ndarray]:
     """``A_prev (m, 7, 10, 3)``; with ``ties``, integers 0..2 so that most windows hold equal maxima."""
     return {"A_prev": rng.integers(0, 3, shape).astype(float) if ties else rng.standard_normal(shape)}
 
@@ -192,31 +236,50 @@ def pool_inputs(ties: bool, rng: np.random.Generator,
 def torch_pool(mode: str, f: int, s: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """``nn.MaxPool2d``/``nn.AvgPool2d`` itself, as a function of ``A_prev`` (the module, which
     holds no parameters, is built by each call, not when a check is registered)."""
+
     def fn(A_prev: torch.Tensor) -> torch.Tensor:
         return T.make_pool(mode, f, s)(A_prev)
+
     return fn
 
 
 def max_pool_explain(f: int, s: int) -> Callable[[ScratchCall, str], str | None]:
     """The max-pool backward's tie rule, if it is not torch's (:func:`_cnn_diagnose.max_pool_backward`)."""
+
     def explain(call: ScratchCall, dtype: str) -> str | None:
-        return D.max_pool_backward(call.out["dA_prev"], call.kwargs["A_prev"], f, s, call.args[0],
-                                   tolerance(dtype, "gradient"))
+        return D.max_pool_backward(
+            call.out["dA_prev"], call.kwargs["A_prev"], f, s, call.args[0], tolerance(dtype, "gradient")
+        )
+
     return explain
 
 
-def pool_specs(form: str, mode: str, f: int, s: int,
-               ties: bool = False) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def pool_specs(
+    form: str, mode: str, f: int, s: int, ties: bool = False
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """``(case, forward, gradient)``: the keyword arguments of :func:`register_forward` and
     :func:`register_gradient` of one pooling configuration."""
     case = f"pool-{form}-{mode}-f{f}-s{s}" + ("-ties" if ties else "")
     fn = torch_pool(mode, f, s)
     hp = {"form": form, "f": f, "stride": s, "mode": mode}
-    kw = {"layouts": {"A_prev": IMAGES}, "output_layout": IMAGES, "m": M,
-          "torch_fn": fn, "make_inputs": partial(pool_inputs, ties)}
-    return case, {"scratch_fn": partial(pool_a, **hp), **kw}, \
-        {"scratch_grads": partial(pool_grads, **hp), "wrt": ["A_prev"], "vjp": True,
-         "explain": max_pool_explain(f, s) if mode == "max" else None, **kw}
+    kw = {
+        "layouts": {"A_prev": IMAGES},
+        "output_layout": IMAGES,
+        "m": M,
+        "torch_fn": fn,
+        "make_inputs": partial(pool_inputs, ties),
+    }
+    return (
+        case,
+        {"scratch_fn": partial(pool_a, **hp), **kw},
+        {
+            "scratch_grads": partial(pool_grads, **hp),
+            "wrt": ["A_prev"],
+            "vjp": True,
+            "explain": max_pool_explain(f, s) if mode == "max" else None,
+            **kw,
+        },
+    )
 
 
 def pool_checks(form: str, mode: str, f: int, s: int, ties: bool = False) -> tuple[Run, Run, str]:
@@ -240,19 +303,46 @@ for _form, (_f, _s) in itertools.product(("vectorized", "loop"), ((2, 2), (3, 1)
     register_pool(_form, "max", _f, _s, ties=True)
 for _mode, (_f, _s) in (("max", (3, 2)), ("avg", (2, 2))):
     _hp = {"form": "vectorized", "f": _f, "stride": _s, "mode": _mode}
-    register_finite_differences("cnn", f"pool-vectorized-{_mode}-f{_f}-s{_s}", partial(pool_a, **_hp),
-                                partial(pool_grads, **_hp), partial(pool_inputs, False, shape=(2, 5, 6, 2)),
-                                ["A_prev"], vjp=True)
+    register_finite_differences(
+        "cnn",
+        f"pool-vectorized-{_mode}-f{_f}-s{_s}",
+        partial(pool_a, **_hp),
+        partial(pool_grads, **_hp),
+        partial(pool_inputs, False, shape=(2, 5, 6, 2)),
+        ["A_prev"],
+        vjp=True,
+    )
 
 
 # --- the convnet ----------------------------------------------------------------------------
 NET_M = 6
-NETS = {mode: S.ConvNetConfig(input_shape=(7, 9, 2), channels=(3, 4), f=3, stride=1, pad=1, pool_f=2,
-                              pool_stride=2, pool_mode=mode, n_y=5) for mode in S.POOL_MODES}
+NETS = {
+    mode: S.ConvNetConfig(
+        input_shape=(7, 9, 2),
+        channels=(3, 4),
+        f=3,
+        stride=1,
+        pad=1,
+        pool_f=2,
+        pool_stride=2,
+        pool_mode=mode,
+        n_y=5,
+    )
+    for mode in S.POOL_MODES
+}
 """Small nets for the layer-by-layer checks: ``Z1 (7, 9, 3) → P1 (3, 4, 3) → Z2 (3, 4, 4) →
 P2 (1, 2, 4) → 8 features → 5 classes``."""
-NET_FD = S.ConvNetConfig(input_shape=(5, 6, 1), channels=(2, 3), f=3, stride=1, pad=1, pool_f=2,
-                        pool_stride=2, pool_mode="max", n_y=4)
+NET_FD = S.ConvNetConfig(
+    input_shape=(5, 6, 1),
+    channels=(2, 3),
+    f=3,
+    stride=1,
+    pad=1,
+    pool_f=2,
+    pool_stride=2,
+    pool_mode="max",
+    n_y=4,
+)
 """A smaller net for central differences (93 parameters, two forward passes each)."""
 NET_PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
 
@@ -277,8 +367,9 @@ def net_grads(*, config: S.ConvNetConfig, form: str = "vectorized", **kw) -> dic
     return S.propagate(_net_params(kw), kw["X"], kw["Y"], config, form)[1]
 
 
-def convnet_proba(params: dict[str, np.ndarray], X: np.ndarray, *, config: S.ConvNetConfig,
-                  form: str = "vectorized") -> np.ndarray:
+def convnet_proba(
+    params: dict[str, np.ndarray], X: np.ndarray, *, config: S.ConvNetConfig, form: str = "vectorized"
+) -> np.ndarray:
     """The convnet's class probabilities ``softmax(Z3)``, ``(n_y, m)``."""
     return softmax(S.convnet_forward(X, params, config, form)[0])
 
@@ -287,24 +378,42 @@ def convnet(config: S.ConvNetConfig, form: str = "vectorized") -> Model:
     """The convnet as a :class:`~parity_tests.registry.Model`: scratch's ``propagate`` (either
     form) against :class:`torch_ref.cnn.ConvNet` and its own ``loss``; images ``X`` in
     ``IMAGES`` (NHWC ⇄ NCHW), one-hot ``Y (n_y, m)`` and the probabilities in ``COLUMNS``."""
-    return Model(propagate=partial(S.propagate, config=config, form=form),
-                 forward=partial(convnet_proba, config=config, form=form),
-                 make_module=partial(T.ConvNet.from_config, config),
-                 param_spec=T.param_spec(config.flat_shape), loss_method="loss",
-                 output_method="predict_proba", x_layout=IMAGES)
+    return Model(
+        propagate=partial(S.propagate, config=config, form=form),
+        forward=partial(convnet_proba, config=config, form=form),
+        make_module=partial(T.ConvNet.from_config, config),
+        param_spec=T.param_spec(config.flat_shape),
+        loss_method="loss",
+        output_method="predict_proba",
+        x_layout=IMAGES,
+    )
 
 
 for _mode, _config in NETS.items():
     for _form in S.FORMS:
         _fd = (convnet(NET_FD), partial(net_inputs, NET_FD))  # the others: test_cnn.py
-        register_model("cnn", f"net-{_mode}-{_form}", convnet(_config, _form), partial(net_inputs, _config),
-                       output_case=f"net-{_mode}" if _form == "vectorized" else None,
-                       fd=_fd if (_mode, _form) == ("max", "vectorized") else False)
+        register_model(
+            "cnn",
+            f"net-{_mode}-{_form}",
+            convnet(_config, _form),
+            partial(net_inputs, _config),
+            output_case=f"net-{_mode}" if _form == "vectorized" else None,
+            fd=_fd if (_mode, _form) == ("max", "vectorized") else False,
+        )
 
 
 # --- trajectory on the digits ---------------------------------------------------------------
-DIGITS_CONFIG = S.ConvNetConfig(input_shape=(8, 8, 1), channels=(8, 12), f=3, stride=1, pad=1, pool_f=2,
-                                pool_stride=2, pool_mode="max", n_y=10)
+DIGITS_CONFIG = S.ConvNetConfig(
+    input_shape=(8, 8, 1),
+    channels=(8, 12),
+    f=3,
+    stride=1,
+    pad=1,
+    pool_f=2,
+    pool_stride=2,
+    pool_mode="max",
+    n_y=10,
+)
 """``(8, 8, 1) → conv 3×3 same, 8 → max pool 2 → (4, 4, 8) → conv 3×3 same, 12 → max pool 2
 → (2, 2, 12) → 48 features → 10 classes``: 1,446 parameters."""
 DIGITS_BATCH, DIGITS_LR, DIGITS_TEST = 32, 0.2, 360
@@ -341,19 +450,28 @@ def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 def heldout_accuracy(config: S.ConvNetConfig, X: np.ndarray, labels: np.ndarray):
     """``metrics(params, model)`` for :func:`~parity_tests.trajectory.check_training`: both
     sides' accuracy on images ``X`` they never trained on."""
+
     def metrics(params: dict[str, np.ndarray], model: torch.nn.Module) -> dict[str, float]:
         scratch = S.predict(params, X.astype(params["W1"].dtype), config).ravel()
         p = next(model.parameters())
         with torch.no_grad():
-            torch_pred = to_numpy(model.predict(torch.as_tensor(images_to_torch(X), device=p.device,
-                                                                dtype=p.dtype)))
-        return {"test_accuracy_scratch": float(np.mean(scratch == labels)),
-                "test_accuracy_torch": float(np.mean(torch_pred == labels))}
+            torch_pred = to_numpy(
+                model.predict(torch.as_tensor(images_to_torch(X), device=p.device, dtype=p.dtype))
+            )
+        return {
+            "test_accuracy_scratch": float(np.mean(scratch == labels)),
+            "test_accuracy_torch": float(np.mean(torch_pred == labels)),
+        }
+
     return metrics
 
 
-def digits_data(steps: int, rng: np.random.Generator, config: S.ConvNetConfig = DIGITS_CONFIG,
-                learning_rate: float = DIGITS_LR) -> dict[str, Any]:
+def digits_data(
+    steps: int,
+    rng: np.random.Generator,
+    config: S.ConvNetConfig = DIGITS_CONFIG,
+    learning_rate: float = DIGITS_LR,
+) -> dict[str, Any]:
     """Both sides from the same He parameters, on the same consecutive batches of 32."""
     X, labels, X_test, labels_test = digits_split()
     per_epoch = len(labels) // DIGITS_BATCH
@@ -361,17 +479,27 @@ def digits_data(steps: int, rng: np.random.Generator, config: S.ConvNetConfig = 
     for t in range(steps):
         s = slice((t % per_epoch) * DIGITS_BATCH, (t % per_epoch + 1) * DIGITS_BATCH)
         batches.append((X[s], one_hot(labels[s], config.n_y)))  # ((32, 8, 8, 1), (10, 32))
-    return {"init_params": S.initialize_convnet(config, rng), "batches": batches,
-            "learning_rate": learning_rate, "metrics": heldout_accuracy(config, X_test, labels_test)}
+    return {
+        "init_params": S.initialize_convnet(config, rng),
+        "batches": batches,
+        "learning_rate": learning_rate,
+        "metrics": heldout_accuracy(config, X_test, labels_test),
+    }
 
 
-def digits_problem(steps: int, rng: np.random.Generator, config: S.ConvNetConfig = DIGITS_CONFIG,
-                   learning_rate: float = DIGITS_LR) -> dict[str, Any]:
+def digits_problem(
+    steps: int,
+    rng: np.random.Generator,
+    config: S.ConvNetConfig = DIGITS_CONFIG,
+    learning_rate: float = DIGITS_LR,
+) -> dict[str, Any]:
     """The keyword arguments of ``check_training`` for ``steps`` steps on the digits (the
     registered run's, completed from :func:`convnet`; ``test_cnn.py`` trains longer)."""
-    return model_problem(convnet(config), partial(digits_data, steps, config=config,
-                                                  learning_rate=learning_rate))(rng)
+    return model_problem(
+        convnet(config), partial(digits_data, steps, config=config, learning_rate=learning_rate)
+    )(rng)
 
 
-register_trajectory("cnn", "digits-max",
-                    model_problem(convnet(DIGITS_CONFIG), partial(digits_data, DIGITS_STEPS)))
+register_trajectory(
+    "cnn", "digits-max", model_problem(convnet(DIGITS_CONFIG), partial(digits_data, DIGITS_STEPS))
+)

@@ -93,30 +93,34 @@ def make_inputs(case: OpCase):
     def inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
         draw = (lambda s: rng.uniform(0.5, 2.0, s)) if case.positive else rng.standard_normal
         return {n: np.asarray(draw(s)) for n, s in zip(NAMES, case.shapes)}
+
     return inputs
 
 
 def engine_forward(case: OpCase):
     def forward(**inputs: np.ndarray) -> np.ndarray:
-        return S.OPS[case.op](*(S.Tensor(inputs[n], n) for n in NAMES if n in inputs),
-                              **case.kwargs).data
+        return S.OPS[case.op](*(S.Tensor(inputs[n], n) for n in NAMES if n in inputs), **case.kwargs).data
+
     return forward
 
 
 def engine_grads(case: OpCase):
     """``(G, **inputs) -> {"da": …, "db": …}``: ``backward(G)`` on the engine (no ``G`` for a
     scalar output), each input's ``.grad``."""
+
     def grads(*G: np.ndarray, **inputs: np.ndarray) -> dict[str, np.ndarray]:
         tensors = {n: S.Tensor(inputs[n], n) for n in NAMES if n in inputs}
         out = S.OPS[case.op](*tensors.values(), **case.kwargs)
         out.backward(*G)
         return {f"d{n}": t.grad for n, t in tensors.items()}
+
     return grads
 
 
 def torch_op(case: OpCase):
     def fn(**tensors):
         return T.OPS[case.op](*(tensors[n] for n in NAMES if n in tensors), **case.kwargs)
+
     return fn
 
 
@@ -129,12 +133,21 @@ def has_vector_output(case: OpCase) -> bool:
 for _c in OP_CASES:
     _wrt = [n for n, _ in zip(NAMES, _c.shapes)]
     _vjp = has_vector_output(_c)
-    register_forward("compgraph", _c.case, engine_forward(_c), torch_op(_c), make_inputs(_c), half=True,
-                     constant_in=["a"] if _c.case == "pow-0" else [])  # a⁰ = 1 reads no value of a
-    register_gradient("compgraph", _c.case, engine_grads(_c), torch_op(_c), make_inputs(_c), wrt=_wrt,
-                      vjp=_vjp, half=True)
-    register_finite_differences("compgraph", _c.case, engine_forward(_c), engine_grads(_c),
-                                make_inputs(_c), wrt=_wrt, vjp=_vjp)
+    register_forward(
+        "compgraph",
+        _c.case,
+        engine_forward(_c),
+        torch_op(_c),
+        make_inputs(_c),
+        half=True,
+        constant_in=["a"] if _c.case == "pow-0" else [],
+    )  # a⁰ = 1 reads no value of a
+    register_gradient(
+        "compgraph", _c.case, engine_grads(_c), torch_op(_c), make_inputs(_c), wrt=_wrt, vjp=_vjp, half=True
+    )
+    register_finite_differences(
+        "compgraph", _c.case, engine_forward(_c), engine_grads(_c), make_inputs(_c), wrt=_wrt, vjp=_vjp
+    )
 
 
 # --- a whole expression: leaves reused by several operations, broadcasting throughout ------
@@ -159,10 +172,25 @@ def _reuse_engine_grads(G: np.ndarray, **inputs: np.ndarray) -> dict[str, np.nda
 
 
 register_forward("compgraph", "reuse-expression", _reuse_engine, reuse_expression, _reuse_inputs, half=True)
-register_gradient("compgraph", "reuse-expression", _reuse_engine_grads, reuse_expression,
-                  _reuse_inputs, wrt=["a", "b"], vjp=True, half=True)
-register_finite_differences("compgraph", "reuse-expression", _reuse_engine, _reuse_engine_grads,
-                            _reuse_inputs, wrt=["a", "b"], vjp=True)
+register_gradient(
+    "compgraph",
+    "reuse-expression",
+    _reuse_engine_grads,
+    reuse_expression,
+    _reuse_inputs,
+    wrt=["a", "b"],
+    vjp=True,
+    half=True,
+)
+register_finite_differences(
+    "compgraph",
+    "reuse-expression",
+    _reuse_engine,
+    _reuse_engine_grads,
+    _reuse_inputs,
+    wrt=["a", "b"],
+    vjp=True,
+)
 
 
 # --- models written on the engine -------------------------------------------------------
@@ -176,8 +204,12 @@ def mlp_inputs(dims: list[int]):
         for k in range(1, len(dims)):
             params[f"W{k}"] = rng.standard_normal((dims[k], dims[k - 1]))
             params[f"b{k}"] = rng.standard_normal((dims[k], 1))
-        return {**params, "X": rng.standard_normal((dims[0], M)),
-                "Y": (rng.random((1, M)) < 0.5).astype(float)}
+        return {
+            **params,
+            "X": rng.standard_normal((dims[0], M)),
+            "Y": (rng.random((1, M)) < 0.5).astype(float),
+        }
+
     return inputs
 
 
@@ -193,23 +225,35 @@ def engine_logreg_output(params: dict[str, np.ndarray], X: np.ndarray) -> np.nda
 
 def mlp_model(dims: list[int], activation: str) -> Model:
     """The engine's MLP against its reference, a sigmoid-output :class:`DeepNetwork`."""
-    return Model(propagate=partial(S.mlp_propagate, activation=activation),
-                 forward=partial(engine_mlp_output, activation=activation),
-                 make_module=partial(TD.DeepNetwork, dims, activation, "sigmoid"),
-                 param_spec=TD.param_spec(len(dims) - 1), loss_method="loss",
-                 output_method="predict_proba")
+    return Model(
+        propagate=partial(S.mlp_propagate, activation=activation),
+        forward=partial(engine_mlp_output, activation=activation),
+        make_module=partial(TD.DeepNetwork, dims, activation, "sigmoid"),
+        param_spec=TD.param_spec(len(dims) - 1),
+        loss_method="loss",
+        output_method="predict_proba",
+    )
 
 
 def logreg_model(n_x: int = N_X) -> Model:
     """Logistic regression on the engine against :class:`LogisticRegression`."""
-    return Model(propagate=S.logreg_propagate, forward=engine_logreg_output,
-                 make_module=partial(TL.LogisticRegression, n_x), param_spec=TL.PARAM_SPEC,
-                 torch_cost=F.binary_cross_entropy_with_logits, output_method="predict_proba")
+    return Model(
+        propagate=S.logreg_propagate,
+        forward=engine_logreg_output,
+        make_module=partial(TL.LogisticRegression, n_x),
+        param_spec=TL.PARAM_SPEC,
+        torch_cost=F.binary_cross_entropy_with_logits,
+        output_method="predict_proba",
+    )
 
 
 def logreg_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {"w": rng.standard_normal((N_X, 1)), "b": rng.standard_normal((1, 1)),
-            "X": rng.standard_normal((N_X, M)), "Y": (rng.random((1, M)) < 0.5).astype(float)}
+    return {
+        "w": rng.standard_normal((N_X, 1)),
+        "b": rng.standard_normal((1, 1)),
+        "X": rng.standard_normal((N_X, M)),
+        "Y": (rng.random((1, M)) < 0.5).astype(float),
+    }
 
 
 # --- trajectories: engine gradients + gradient descent vs autograd + torch.optim.SGD ------
@@ -217,8 +261,11 @@ def logreg_problem(rng: np.random.Generator) -> dict[str, Any]:
     """60 full-batch steps on 30 examples with a learnable direction, from small random ``w``."""
     X = rng.standard_normal((N_X, 30))
     Y = (rng.standard_normal((1, N_X)) @ X + 0.5 * rng.standard_normal((1, 30)) > 0).astype(float)
-    return {"init_params": {"w": rng.standard_normal((N_X, 1)) * 0.1, "b": np.zeros((1, 1))},
-            "batches": [(X, Y)] * 60, "learning_rate": 0.5}
+    return {
+        "init_params": {"w": rng.standard_normal((N_X, 1)) * 0.1, "b": np.zeros((1, 1))},
+        "batches": [(X, Y)] * 60,
+        "learning_rate": 0.5,
+    }
 
 
 def mlp_problem(rng: np.random.Generator, steps: int = 60, batch: int = 16) -> dict[str, Any]:
@@ -227,16 +274,33 @@ def mlp_problem(rng: np.random.Generator, steps: int = 60, batch: int = 16) -> d
     for _ in range(steps):
         X = rng.standard_normal((N_X, batch))
         batches.append((X, (X[0:1] * X[1:2] > 0).astype(float)))
-    init = {"W1": rng.standard_normal((N_H, N_X)) * 0.5, "b1": np.zeros((N_H, 1)),
-            "W2": rng.standard_normal((1, N_H)) * 0.5, "b2": np.zeros((1, 1))}
+    init = {
+        "W1": rng.standard_normal((N_H, N_X)) * 0.5,
+        "b1": np.zeros((N_H, 1)),
+        "W2": rng.standard_normal((1, N_H)) * 0.5,
+        "b2": np.zeros((1, 1)),
+    }
     return {"init_params": init, "batches": batches, "learning_rate": 1.0}
 
 
 for _case, (_dims, _act) in MLP_DIMS.items():
     _trajectories = {"mlp-engine": mlp_problem} if _case == "mlp-tanh" else None
-    register_model("compgraph", _case, mlp_model(_dims, _act), mlp_inputs(_dims),
-                   half=("forward", "gradient"), trajectories=_trajectories)
-register_model("compgraph", "logreg", logreg_model(), logreg_inputs, half=("forward", "gradient"),
-               trajectories={"logreg-engine": logreg_problem})
-register_served("compgraph", "engine-mlp-tanh", mlp_model(*MLP_DIMS["mlp-tanh"]),
-                mlp_inputs(MLP_DIMS["mlp-tanh"][0]))
+    register_model(
+        "compgraph",
+        _case,
+        mlp_model(_dims, _act),
+        mlp_inputs(_dims),
+        half=("forward", "gradient"),
+        trajectories=_trajectories,
+    )
+register_model(
+    "compgraph",
+    "logreg",
+    logreg_model(),
+    logreg_inputs,
+    half=("forward", "gradient"),
+    trajectories={"logreg-engine": logreg_problem},
+)
+register_served(
+    "compgraph", "engine-mlp-tanh", mlp_model(*MLP_DIMS["mlp-tanh"]), mlp_inputs(MLP_DIMS["mlp-tanh"][0])
+)

@@ -57,6 +57,7 @@ def make_inputs(output: str):
         else:
             kw["Y"] = one_hot(rng.integers(0, dims[-1], M), dims[-1])
         return kw
+
     return inputs
 
 
@@ -90,17 +91,35 @@ for _out, _dims in DIMS.items():
         _model = model(_dims, _act, _out)
         register_model("deep", f"{_act}-{_out}", _model, make_inputs(_out), half=("forward", "gradient"))
         if f"{_act}-{_out}" in SERVED:
-            register_served("deep", f"{_act}-{_out}", _model, make_inputs(_out),
-                            quick=SERVED[f"{_act}-{_out}"])
+            register_served(
+                "deep", f"{_act}-{_out}", _model, make_inputs(_out), quick=SERVED[f"{_act}-{_out}"]
+            )
         if _out != "softmax":
             continue
         _backward = partial(upstream_backward, activation=_act, out=_out)
-        register_gradient("deep", f"{_act}-upstream", _backward, _model.torch_logits, make_inputs(_out),
-                          wrt=["X", *_names], layouts=_model.input_layouts(), output_layout=COLUMNS,
-                          grad_scale=_per_example, vjp=True, half=True)
-        register_finite_differences("deep", f"{_act}-upstream", partial(upstream_ZL, _act, _out),
-                                    _backward, make_inputs(_out), wrt=["X", *_names],
-                                    grad_scale=_per_example, vjp=True)
+        register_gradient(
+            "deep",
+            f"{_act}-upstream",
+            _backward,
+            _model.torch_logits,
+            make_inputs(_out),
+            wrt=["X", *_names],
+            layouts=_model.input_layouts(),
+            output_layout=COLUMNS,
+            grad_scale=_per_example,
+            vjp=True,
+            half=True,
+        )
+        register_finite_differences(
+            "deep",
+            f"{_act}-upstream",
+            partial(upstream_ZL, _act, _out),
+            _backward,
+            make_inputs(_out),
+            wrt=["X", *_names],
+            grad_scale=_per_example,
+            vjp=True,
+        )
 
 
 # --- trajectories --------------------------------------------------------------------------
@@ -108,8 +127,9 @@ def torch_loss(model, X, Y):
     return model.loss(X, Y)
 
 
-def config_problem(config: S.Config, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator,
-                   fast: bool = False) -> dict[str, Any]:
+def config_problem(
+    config: S.Config, X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, fast: bool = False
+) -> dict[str, Any]:
     """Both sides built from ``config``: its network, initializer, α, batches and iterations.
 
     ``Y`` is ``(n[L], m)`` (0/1 or one-hot). ``fast`` uses :class:`scratch._deep_fast.TrainingStep`
@@ -124,16 +144,25 @@ def config_problem(config: S.Config, X: np.ndarray, Y: np.ndarray, rng: np.rando
         def scratch_step(p, Xb, Yb):
             key = Xb.dtype
             if key not in steps:
-                steps[key] = TrainingStep(config.layer_dims, Xb.shape[1], key, config.activation,
-                                          config.output)
+                steps[key] = TrainingStep(
+                    config.layer_dims, Xb.shape[1], key, config.activation, config.output
+                )
             cost, grads = steps[key].cost_and_grads(p, Xb, Yb)
             return cost, {k: v.copy() for k, v in grads.items()}
     else:
+
         def scratch_step(p, Xb, Yb):
             return S.propagate(p, Xb, Yb, config.activation, config.output)
-    return {"scratch_step": scratch_step, "torch_model": T.DeepNetwork.from_config(config),
-            "torch_loss": torch_loss, "init_params": init, "batches": batches,
-            "param_spec": T.param_spec(config.L), "learning_rate": config.learning_rate}
+
+    return {
+        "scratch_step": scratch_step,
+        "torch_model": T.DeepNetwork.from_config(config),
+        "torch_loss": torch_loss,
+        "init_params": init,
+        "batches": batches,
+        "param_spec": T.param_spec(config.L),
+        "learning_rate": config.learning_rate,
+    }
 
 
 def grid_problem(config: S.Config, rng: np.random.Generator, fast: bool = False) -> dict[str, Any]:
@@ -151,24 +180,44 @@ def grid_problem(config: S.Config, rng: np.random.Generator, fast: bool = False)
     return problem
 
 
-def regression_problem(config: S.Config, rng: np.random.Generator, fast: bool = False,
-                       ) -> dict[str, Any]:
+def regression_problem(
+    config: S.Config,
+    rng: np.random.Generator,
+    fast: bool = False,
+) -> dict[str, Any]:
     """A linear output fitting two smooth targets of 30 examples (batches of 10, cycled)."""
     X = rng.standard_normal((config.layer_dims[0], 30))
     Y = np.vstack([np.sin(X[0:1]) + X[1:2] * X[2:3], np.cos(X[1:2])])  # (2, 30)
     return config_problem(config, X, Y, rng, fast)
 
 
-LINEAR_CONFIG = S.Config(layer_dims=(3, 6, 4, 2), activation="tanh", output="linear",
-                         initializer="lecun", learning_rate=0.1, num_iterations=24, batch_size=10)
+LINEAR_CONFIG = S.Config(
+    layer_dims=(3, 6, 4, 2),
+    activation="tanh",
+    output="linear",
+    initializer="lecun",
+    learning_rate=0.1,
+    num_iterations=24,
+    batch_size=10,
+)
 """Regression's MLP as the deep network: tanh hidden layers, ``Ŷ = Z[L]``, LeCun init."""
 
 LEARNING_RATES = (0.05, 0.5)
 HIDDEN = {(5,): "sigmoid", (6, 4): "softmax"}  # hidden sizes -> the output used with them
-GRID = [S.Config(layer_dims=(3, *hidden, 1 if out == "sigmoid" else 3), activation=act,
-                 output=out, initializer=init, learning_rate=lr, num_iterations=15, batch_size=10)
-        for lr, (hidden, out), act, init in itertools.product(
-            LEARNING_RATES, HIDDEN.items(), ACTIVATIONS, ("random", "zeros", "xavier", "he"))]
+GRID = [
+    S.Config(
+        layer_dims=(3, *hidden, 1 if out == "sigmoid" else 3),
+        activation=act,
+        output=out,
+        initializer=init,
+        learning_rate=lr,
+        num_iterations=15,
+        batch_size=10,
+    )
+    for lr, (hidden, out), act, init in itertools.product(
+        LEARNING_RATES, HIDDEN.items(), ACTIVATIONS, ("random", "zeros", "xavier", "he")
+    )
+]
 """2 learning rates × 2 hidden-size lists × 4 activations × 4 initializers = 64 settings, 15 steps
 each (5 passes over 3 mini-batches): the grid proves parity across hyperparameters; long runs
 are the digits trajectory and ``test_deep.py``'s (the report stays under a minute)."""
@@ -181,16 +230,28 @@ def grid_case(c: S.Config) -> str:
 
 for _config in GRID:
     register_trajectory("deep", grid_case(_config), partial(grid_problem, _config))
-register_trajectory("deep", "fast-step-" + grid_case(GRID[-1]),
-                    lambda rng: grid_problem(GRID[-1], rng, fast=True))
-register_trajectory("deep", "linear-" + grid_case(LINEAR_CONFIG),
-                    lambda rng: regression_problem(LINEAR_CONFIG, rng))
-register_trajectory("deep", "fast-step-linear-" + grid_case(LINEAR_CONFIG),
-                    lambda rng: regression_problem(LINEAR_CONFIG, rng, fast=True))
+register_trajectory(
+    "deep", "fast-step-" + grid_case(GRID[-1]), lambda rng: grid_problem(GRID[-1], rng, fast=True)
+)
+register_trajectory(
+    "deep", "linear-" + grid_case(LINEAR_CONFIG), lambda rng: regression_problem(LINEAR_CONFIG, rng)
+)
+register_trajectory(
+    "deep",
+    "fast-step-linear-" + grid_case(LINEAR_CONFIG),
+    lambda rng: regression_problem(LINEAR_CONFIG, rng, fast=True),
+)
 
 
-DIGITS_CONFIG = S.Config(layer_dims=(64, 32, 10), activation="relu", output="softmax",
-                         initializer="he", learning_rate=0.5, num_iterations=200, batch_size=256)
+DIGITS_CONFIG = S.Config(
+    layer_dims=(64, 32, 10),
+    activation="relu",
+    output="softmax",
+    initializer="he",
+    learning_rate=0.5,
+    num_iterations=200,
+    batch_size=256,
+)
 """The registered digits run: 200 mini-batch steps of 256 (7 per epoch, ~28 epochs; ~0.5 s)."""
 
 
@@ -198,7 +259,8 @@ def digits_problem(config: S.Config, rng: np.random.Generator) -> dict[str, Any]
     X, labels = digits()
     problem = config_problem(config, X, one_hot(labels, 10), rng, fast=True)
     problem["metrics"] = metrics.accuracy(
-        lambda p, X: S.predict(p, X, config.activation, config.output), X, labels)
+        lambda p, X: S.predict(p, X, config.activation, config.output), X, labels
+    )
     return problem
 
 

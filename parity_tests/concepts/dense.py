@@ -31,8 +31,11 @@ LAYOUTS = {"A_prev": COLUMNS, "b": BIAS}
 
 
 def layer_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {"A_prev": rng.standard_normal((3, M)), "W": rng.standard_normal((4, 3)),
-            "b": rng.standard_normal((4, 1))}
+    return {
+        "A_prev": rng.standard_normal((3, M)),
+        "W": rng.standard_normal((4, 3)),
+        "b": rng.standard_normal((4, 1)),
+    }
 
 
 def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -50,13 +53,32 @@ def torch_forward(A_prev, W, b):
 
 PER_EXAMPLE = {"W": 1 / M, "b": 1 / M}  # the course's 1/m on parameter gradients
 
-register_forward("dense", "linear", forward, torch_forward, layer_inputs, layouts=LAYOUTS,
-                 output_layout=COLUMNS, half=True)
-register_gradient("dense", "linear", backward, torch_forward, layer_inputs,
-                  wrt=["A_prev", "W", "b"], layouts=LAYOUTS, output_layout=COLUMNS,
-                  grad_scale=PER_EXAMPLE, vjp=True, half=True)
-register_finite_differences("dense", "linear", forward, backward, layer_inputs,
-                            wrt=["A_prev", "W", "b"], grad_scale=PER_EXAMPLE, vjp=True)
+register_forward(
+    "dense", "linear", forward, torch_forward, layer_inputs, layouts=LAYOUTS, output_layout=COLUMNS, half=True
+)
+register_gradient(
+    "dense",
+    "linear",
+    backward,
+    torch_forward,
+    layer_inputs,
+    wrt=["A_prev", "W", "b"],
+    layouts=LAYOUTS,
+    output_layout=COLUMNS,
+    grad_scale=PER_EXAMPLE,
+    vjp=True,
+    half=True,
+)
+register_finite_differences(
+    "dense",
+    "linear",
+    forward,
+    backward,
+    layer_inputs,
+    wrt=["A_prev", "W", "b"],
+    grad_scale=PER_EXAMPLE,
+    vjp=True,
+)
 
 
 def layer_output(params: dict[str, np.ndarray], A_prev: np.ndarray) -> np.ndarray:
@@ -64,8 +86,9 @@ def layer_output(params: dict[str, np.ndarray], A_prev: np.ndarray) -> np.ndarra
     return dense_forward(A_prev, params["W"], params["b"])[0]
 
 
-LAYER = Model(forward=layer_output, make_module=partial(T.Dense, 3, 4), param_spec=T.PARAM_SPEC,
-              x_name="A_prev")
+LAYER = Model(
+    forward=layer_output, make_module=partial(T.Dense, 3, 4), param_spec=T.PARAM_SPEC, x_name="A_prev"
+)
 """The layer as :class:`Dense` serves it (no cost: only its output is checked, above)."""
 
 register_served("dense", "linear", LAYER, layer_inputs)

@@ -37,9 +37,15 @@ def minibatch_problem(rng: np.random.Generator) -> dict[str, Any]:
     for _ in range(STEPS):
         X = rng.standard_normal((N_X, BATCH))
         batches.append((X, W_true @ X + 0.1 * rng.standard_normal((N_Y, BATCH))))
-    return {"scratch_step": step, "torch_model": Dense(N_X, N_Y), "torch_loss": torch_loss,
-            "init_params": {"W": rng.standard_normal((N_Y, N_X)) * 0.01, "b": np.zeros((N_Y, 1))},
-            "batches": batches, "param_spec": PARAM_SPEC, "learning_rate": 0.1}
+    return {
+        "scratch_step": step,
+        "torch_model": Dense(N_X, N_Y),
+        "torch_loss": torch_loss,
+        "init_params": {"W": rng.standard_normal((N_Y, N_X)) * 0.01, "b": np.zeros((N_Y, 1))},
+        "batches": batches,
+        "param_spec": PARAM_SPEC,
+        "learning_rate": 0.1,
+    }
 
 
 register_trajectory("gd", "minibatch-linear", minibatch_problem)

@@ -56,8 +56,14 @@ def scratch_sample(name: str, dtype: str, seed: int) -> np.ndarray:
 def torch_sample(name: str, device: str, dtype: str, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(weight, bias)`` of a one-layer :class:`~torch_ref.deep.DeepNetwork` after ``reset_parameters``."""
     g = torch.Generator(device=device).manual_seed(seed)
-    net = TD.DeepNetwork([SHAPE[1], SHAPE[0]], output="softmax", initializer=name, generator=g,
-                         device=device, dtype=torch_dtype(dtype))
+    net = TD.DeepNetwork(
+        [SHAPE[1], SHAPE[0]],
+        output="softmax",
+        initializer=name,
+        generator=g,
+        device=device,
+        dtype=torch_dtype(dtype),
+    )
     return net.layers[0].weight, net.layers[0].bias
 
 
@@ -77,20 +83,34 @@ def distribution_check(name: str):
         dtype_name = str(torch_dtype(dtype)).replace("torch.", "")
         bias = compare("torch bias", to_numpy(bt), np.zeros(SHAPE[0]), EXACT)
         if name == "zeros":
-            records = [compare("scratch W", Ws, np.zeros(SHAPE), EXACT),
-                       compare("torch W", Wt, np.zeros(SHAPE), EXACT), bias]
+            records = [
+                compare("scratch W", Ws, np.zeros(SHAPE), EXACT),
+                compare("torch W", Wt, np.zeros(SHAPE), EXACT),
+                bias,
+            ]
         else:
             sigma = SI.weight_std(name, SHAPE)
             n = Ws.size
             D2 = _stats().ks_2samp(Ws.ravel().astype(np.float64), Wt.ravel().astype(np.float64)).statistic
-            records = [*distribution_records("scratch", Ws, sigma),
-                       *distribution_records("torch", Wt, sigma),
-                       compare("two-sample KS D scratch vs torch", D2, 0.0,
-                               Tolerance(0.0, ks_critical(n * n / (2 * n)))),
-                       bias]
+            records = [
+                *distribution_records("scratch", Ws, sigma),
+                *distribution_records("torch", Wt, sigma),
+                compare(
+                    "two-sample KS D scratch vs torch", D2, 0.0, Tolerance(0.0, ks_critical(n * n / (2 * n)))
+                ),
+                bias,
+            ]
         dtypes_ok = compare("dtypes", float(Ws.dtype == numpy_dtype(dtype)), 1.0, EXACT)
-        return group_result("init", name, "property", device, dtype_name, [*records, dtypes_ok],
-                            extra={"sigma": SI.weight_std(name, SHAPE), "shape": SHAPE})
+        return group_result(
+            "init",
+            name,
+            "property",
+            device,
+            dtype_name,
+            [*records, dtypes_ok],
+            extra={"sigma": SI.weight_std(name, SHAPE), "shape": SHAPE},
+        )
+
     return run
 
 
@@ -121,20 +141,43 @@ def symmetry_check(device: str, dtype: str) -> CheckResult:
         p0 = SS.initialize_parameters(3, 5, 1, np.random.default_rng(0), init, np_dtype)
         p, _ = SS.train(p0, X, Y, 50, 2.0, "sigmoid")
         net = TS.ShallowNetwork.from_scratch(p0, "sigmoid", device=device, dtype=torch_dtype(dtype))
-        TS.train(net, to_tensor(columns_to_rows(X), device, dtype),
-                 to_tensor(columns_to_rows(Y), device, dtype), 50, 2.0)
+        TS.train(
+            net,
+            to_tensor(columns_to_rows(X), device, dtype),
+            to_tensor(columns_to_rows(Y), device, dtype),
+            50,
+            2.0,
+        )
         q = net.scratch_params()
         for side, params in (("scratch", p), ("torch", q)):
             spread = hidden_unit_spread(params["W1"], params["b1"], params["W2"])
             if init == "zeros":  # identical units: equal up to rounding
-                records.append(compare(f"{side} zeros: hidden-unit spread", spread, 0.0,
-                                       tolerance(dtype_name, "forward")))
+                records.append(
+                    compare(
+                        f"{side} zeros: hidden-unit spread", spread, 0.0, tolerance(dtype_name, "forward")
+                    )
+                )
             else:  # distinct units: the spread is far above rounding
-                records.append(Comparison(f"{side} random: hidden-unit spread > 1e-3", (), (),
-                                          spread, spread, None, spread, 1e-3, 0.0, 0.0,
-                                          spread > 1e-3))
-        records.append(compare(f"{init}: W2 scratch vs torch", p["W2"], q["W2"],
-                               tolerance(dtype_name, "trajectory", step=49)))
+                records.append(
+                    Comparison(
+                        f"{side} random: hidden-unit spread > 1e-3",
+                        (),
+                        (),
+                        spread,
+                        spread,
+                        None,
+                        spread,
+                        1e-3,
+                        0.0,
+                        0.0,
+                        spread > 1e-3,
+                    )
+                )
+        records.append(
+            compare(
+                f"{init}: W2 scratch vs torch", p["W2"], q["W2"], tolerance(dtype_name, "trajectory", step=49)
+            )
+        )
     return group_result("init", "zeros-symmetry", "property", device, dtype_name, records)
 
 
@@ -148,13 +191,18 @@ def torch_loss(model, X, Y):
 def init_trajectory(init: str, rng: np.random.Generator):
     """The shallow net trained from each initializer: same trajectory on both sides."""
     X, Y = symmetry_data(rng)
-    return {"scratch_step": lambda p, X, Y: SS.propagate(p, X, Y, "sigmoid"),
-            "torch_model": TS.ShallowNetwork(3, 5, 1, "sigmoid"), "torch_loss": torch_loss,
-            "init_params": SS.initialize_parameters(3, 5, 1, rng, init),
-            "batches": [(X, Y)] * 50, "param_spec": TS.PARAM_SPEC, "learning_rate": 2.0,
-            # zeros: W2 = 0 blocks dW1, db1; the balanced labels (mean Y = σ(0) = ½) give
-            # dW2 = db2 = 0: nothing moves, and the check holds both sides to that
-            "still": ["W1", "b1", "W2", "b2"] if init == "zeros" else []}
+    return {
+        "scratch_step": lambda p, X, Y: SS.propagate(p, X, Y, "sigmoid"),
+        "torch_model": TS.ShallowNetwork(3, 5, 1, "sigmoid"),
+        "torch_loss": torch_loss,
+        "init_params": SS.initialize_parameters(3, 5, 1, rng, init),
+        "batches": [(X, Y)] * 50,
+        "param_spec": TS.PARAM_SPEC,
+        "learning_rate": 2.0,
+        # zeros: W2 = 0 blocks dW1, db1; the balanced labels (mean Y = σ(0) = ½) give
+        # dW2 = db2 = 0: nothing moves, and the check holds both sides to that
+        "still": ["W1", "b1", "W2", "b2"] if init == "zeros" else [],
+    }
 
 
 for _name in SI.INITIALIZERS:

@@ -86,7 +86,8 @@ DATA = {"iris": (iris, 3), "digits": (digits, 10)}
 def uniforms(name: str, seed: int, init: str, k: int, m: int) -> np.ndarray:
     """The seeding's uniform numbers: ``k`` for k-means++, ``m`` for random."""
     return np.random.default_rng(seed_for(CONCEPT, name, init, str(seed))).random(
-        k if init == "k-means++" else m)
+        k if init == "k-means++" else m
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -127,37 +128,58 @@ def summarize(steps: list[list[Comparison]]) -> tuple[list[Comparison], str | No
     return list(chosen.values()), first
 
 
-def compare_lloyd(s_idx: np.ndarray, s_res: S.LloydResult, t_idx: np.ndarray, t_res: T.LloydResult,
-                  tol: Tolerance) -> tuple[list[Comparison], str | None]:
+def compare_lloyd(
+    s_idx: np.ndarray, s_res: S.LloydResult, t_idx: np.ndarray, t_res: T.LloydResult, tol: Tolerance
+) -> tuple[list[Comparison], str | None]:
     """Seeds, every iteration (labels, sizes, ties, centroids, cost) and the final state."""
-    steps = [[compare("labels", a.labels, to_numpy(b.labels), EXACT, step=t),
-              compare("cluster sizes", a.counts, to_numpy(b.counts), EXACT, step=t),
-              compare("ties", a.ties, b.ties, EXACT, step=t),
-              compare("centroids", a.centroids, to_numpy(b.centroids), tol, step=t),
-              compare("cost J", a.cost, b.cost, tol, step=t)]
-             for t, (a, b) in enumerate(zip(s_res.history, t_res.history), start=1)]
+    steps = [
+        [
+            compare("labels", a.labels, to_numpy(b.labels), EXACT, step=t),
+            compare("cluster sizes", a.counts, to_numpy(b.counts), EXACT, step=t),
+            compare("ties", a.ties, b.ties, EXACT, step=t),
+            compare("centroids", a.centroids, to_numpy(b.centroids), tol, step=t),
+            compare("cost J", a.cost, b.cost, tol, step=t),
+        ]
+        for t, (a, b) in enumerate(zip(s_res.history, t_res.history), start=1)
+    ]
     per_step, diagnosis = summarize(steps)
-    records = [compare("seed indices", s_idx, t_idx, EXACT),
-               compare("iterations", s_res.n_iter, t_res.n_iter, EXACT), *per_step,
-               compare("final labels", s_res.labels, to_numpy(t_res.labels), EXACT),
-               compare("inertia", s_res.inertia, t_res.inertia, tol)]
+    records = [
+        compare("seed indices", s_idx, t_idx, EXACT),
+        compare("iterations", s_res.n_iter, t_res.n_iter, EXACT),
+        *per_step,
+        compare("final labels", s_res.labels, to_numpy(t_res.labels), EXACT),
+        compare("inertia", s_res.inertia, t_res.inertia, tol),
+    ]
     return records, diagnosis
 
 
-def projection_figure(X: np.ndarray, labels: np.ndarray, centroids: dict[str, np.ndarray],
-                      title: str) -> dict[str, Any]:
+def projection_figure(
+    X: np.ndarray, labels: np.ndarray, centroids: dict[str, np.ndarray], title: str
+) -> dict[str, Any]:
     """Clusters and centroids on the data's first two principal components."""
     mean = X.mean(axis=0)
     V = np.linalg.svd(X - mean, full_matrices=False)[2][:2].T  # (n, 2) principal directions
     P = (X - mean) @ V  # (m, 2)
-    series = [{"label": f"cluster {j}", "x": P[labels == j, 0].tolist(), "y": P[labels == j, 1].tolist(),
-               "kind": "scatter"} for j in np.unique(labels)]
+    series = [
+        {
+            "label": f"cluster {j}",
+            "x": P[labels == j, 0].tolist(),
+            "y": P[labels == j, 1].tolist(),
+            "kind": "scatter",
+        }
+        for j in np.unique(labels)
+    ]
     for side, C in centroids.items():
         Q = (np.asarray(C, dtype=np.float64) - mean) @ V
-        series.append({"label": f"centroids ({side})", "x": Q[:, 0].tolist(), "y": Q[:, 1].tolist(),
-                       "kind": "scatter"})
-    return {"title": title, "xlabel": "principal component 1", "ylabel": "principal component 2",
-            "series": series}
+        series.append(
+            {"label": f"centroids ({side})", "x": Q[:, 0].tolist(), "y": Q[:, 1].tolist(), "kind": "scatter"}
+        )
+    return {
+        "title": title,
+        "xlabel": "principal component 1",
+        "ylabel": "principal component 2",
+        "series": series,
+    }
 
 
 # --- forward: seeding and one step ------------------------------------------------------------
@@ -168,14 +190,22 @@ def seeding_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def scratch_seeding(X, u_pp, u_random):
     (C_pp, i_pp), (C_r, i_r) = S.kmeans_plusplus(X, 4, u_pp), S.random_init(X, 4, u_random)
-    return {"k-means++ indices": i_pp, "k-means++ centroids": C_pp,
-            "random indices": i_r, "random centroids": C_r}
+    return {
+        "k-means++ indices": i_pp,
+        "k-means++ centroids": C_pp,
+        "random indices": i_r,
+        "random centroids": C_r,
+    }
 
 
 def torch_seeding(X, u_pp, u_random):
     (C_pp, i_pp), (C_r, i_r) = T.kmeans_plusplus(X, 4, u_pp), T.random_init(X, 4, u_random)
-    return {"k-means++ indices": i_pp, "k-means++ centroids": C_pp,
-            "random indices": i_r, "random centroids": C_r}
+    return {
+        "k-means++ indices": i_pp,
+        "k-means++ centroids": C_pp,
+        "random indices": i_r,
+        "random centroids": C_r,
+    }
 
 
 def step_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -224,15 +254,26 @@ def data_trajectory(name: str, device: str, dtype: str) -> CheckResult:
     seed = RUN_SEEDS[name]
     (s_idx, s_res), (t_idx, t_res) = scratch_run(name, dtype, seed), torch_run(name, device, dtype, seed)
     records, diagnosis = compare_lloyd(s_idx, s_res, t_idx, t_res, tolerance(dtype, "forward"))
-    metrics = {"ARI_scratch": S.adjusted_rand_index(y, s_res.labels),
-               "ARI_torch": S.adjusted_rand_index(y, to_numpy(t_res.labels)),
-               "inertia_scratch": s_res.inertia, "inertia_torch": t_res.inertia,
-               "iterations": s_res.n_iter, "seed": seed}
-    figure = projection_figure(X, s_res.labels, {"scratch": s_res.centroids,
-                                                  "torch": to_numpy(t_res.centroids)},
-                               f"k-means on {name} (k = {DATA[name][1]}), PCA projection")
-    extra = {"scratch_loss": [h.cost for h in s_res.history],
-             "torch_loss": [h.cost for h in t_res.history], "metrics": metrics, "figure": figure}
+    metrics = {
+        "ARI_scratch": S.adjusted_rand_index(y, s_res.labels),
+        "ARI_torch": S.adjusted_rand_index(y, to_numpy(t_res.labels)),
+        "inertia_scratch": s_res.inertia,
+        "inertia_torch": t_res.inertia,
+        "iterations": s_res.n_iter,
+        "seed": seed,
+    }
+    figure = projection_figure(
+        X,
+        s_res.labels,
+        {"scratch": s_res.centroids, "torch": to_numpy(t_res.centroids)},
+        f"k-means on {name} (k = {DATA[name][1]}), PCA projection",
+    )
+    extra = {
+        "scratch_loss": [h.cost for h in s_res.history],
+        "torch_loss": [h.cost for h in t_res.history],
+        "metrics": metrics,
+        "figure": figure,
+    }
     return group_result(CONCEPT, name, "trajectory", device, dtype, records, extra, diagnosis)
 
 
@@ -261,29 +302,36 @@ def sklearn_oracle(name: str, device: str, dtype: str) -> CheckResult:
     def fit(max_iter: int):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            return SkKMeans(k, init=X64[s_idx], n_init=1, algorithm="lloyd", max_iter=max_iter,
-                            tol=1e-4).fit(X64)
+            return SkKMeans(k, init=X64[s_idx], n_init=1, algorithm="lloyd", max_iter=max_iter, tol=1e-4).fit(
+                X64
+            )
 
     steps = []
     for t in range(1, s_res.n_iter + 1):
         sk = fit(t).cluster_centers_
-        steps.append([compare("centroids (scratch) vs sklearn", s_res.history[t - 1].centroids, sk,
-                              tol, step=t),
-                      compare("centroids (torch) vs sklearn", to_numpy(t_res.history[t - 1].centroids),
-                              sk, tol, step=t)])
+        steps.append(
+            [
+                compare("centroids (scratch) vs sklearn", s_res.history[t - 1].centroids, sk, tol, step=t),
+                compare(
+                    "centroids (torch) vs sklearn", to_numpy(t_res.history[t - 1].centroids), sk, tol, step=t
+                ),
+            ]
+        )
     records, diagnosis = summarize(steps)
     full = fit(300)
     for side, res in (("scratch", s_res), ("torch", t_res)):
         labels = res.labels if side == "scratch" else to_numpy(res.labels)
-        records += [compare(f"labels ({side}) vs sklearn", labels, full.labels_, EXACT),
-                    compare(f"inertia ({side}) vs sklearn", res.inertia, full.inertia_, tol),
-                    compare(f"iterations ({side}) vs sklearn", res.n_iter, full.n_iter_, EXACT)]
+        records += [
+            compare(f"labels ({side}) vs sklearn", labels, full.labels_, EXACT),
+            compare(f"inertia ({side}) vs sklearn", res.inertia, full.inertia_, tol),
+            compare(f"iterations ({side}) vs sklearn", res.n_iter, full.n_iter_, EXACT),
+        ]
     ties = sum(h.ties for h in s_res.history)
-    records.append(compare("tied assignments (sklearn breaks ties by rounding: must be 0)", ties, 0,
-                           EXACT))
+    records.append(compare("tied assignments (sklearn breaks ties by rounding: must be 0)", ties, 0, EXACT))
     metrics = {"iterations": s_res.n_iter, "seed": seed, "inertia_sklearn": float(full.inertia_)}
-    return group_result(CONCEPT, f"{name}-sklearn", "oracle", device, dtype, records,
-                        {"metrics": metrics}, diagnosis)
+    return group_result(
+        CONCEPT, f"{name}-sklearn", "oracle", device, dtype, records, {"metrics": metrics}, diagnosis
+    )
 
 
 for _name in DATA:
@@ -297,27 +345,47 @@ def seeding_comparison(name: str, seeds: int, device: str, dtype: str) -> CheckR
     tol = tolerance(dtype, "forward")
     records, series, metrics = [], [], {}
     for init in ("k-means++", "random"):
-        runs = [(scratch_run(name, dtype, s, init), torch_run(name, device, dtype, s, init))
-                for s in range(seeds)]
+        runs = [
+            (scratch_run(name, dtype, s, init), torch_run(name, device, dtype, s, init)) for s in range(seeds)
+        ]
         s_res, t_res = [r[0][1] for r in runs], [r[1][1] for r in runs]
-        values = {"seeding cost": ([r.history[0].cost for r in s_res], [r.history[0].cost for r in t_res]),
-                  "final inertia": ([r.inertia for r in s_res], [r.inertia for r in t_res])}
-        records += [compare(f"{init} final labels", np.stack([r.labels for r in s_res]),
-                            np.stack([to_numpy(r.labels) for r in t_res]), EXACT),
-                    compare(f"{init} iterations", [r.n_iter for r in s_res], [r.n_iter for r in t_res],
-                            EXACT)]
+        values = {
+            "seeding cost": ([r.history[0].cost for r in s_res], [r.history[0].cost for r in t_res]),
+            "final inertia": ([r.inertia for r in s_res], [r.inertia for r in t_res]),
+        }
+        records += [
+            compare(
+                f"{init} final labels",
+                np.stack([r.labels for r in s_res]),
+                np.stack([to_numpy(r.labels) for r in t_res]),
+                EXACT,
+            ),
+            compare(f"{init} iterations", [r.n_iter for r in s_res], [r.n_iter for r in t_res], EXACT),
+        ]
         for quantity, (s_values, t_values) in values.items():
             records.append(compare(f"{init} {quantity}", s_values, t_values, tol))
             metrics[f"mean {quantity}, {init}"] = float(np.mean(s_values))
-            series += [{"label": f"{quantity}, {init} ({side})", "x": [float(s) for s in range(seeds)],
-                        "y": [float(v) for v in vals], "kind": "scatter"}
-                       for side, vals in (("scratch", s_values), ("torch", t_values))]
+            series += [
+                {
+                    "label": f"{quantity}, {init} ({side})",
+                    "x": [float(s) for s in range(seeds)],
+                    "y": [float(v) for v in vals],
+                    "kind": "scatter",
+                }
+                for side, vals in (("scratch", s_values), ("torch", t_values))
+            ]
         metrics[f"mean iterations, {init}"] = float(np.mean([r.n_iter for r in s_res]))
-    figure = {"title": f"k-means on {name}: k-means++ vs random seeding",
-              "xlabel": "seed", "ylabel": "cost J (seeds) and inertia (converged)", "series": series}
-    return group_result(CONCEPT, f"{name}-seeding", "property", device, dtype, records,
-                        {"metrics": metrics, "figure": figure})
+    figure = {
+        "title": f"k-means on {name}: k-means++ vs random seeding",
+        "xlabel": "seed",
+        "ylabel": "cost J (seeds) and inertia (converged)",
+        "series": series,
+    }
+    return group_result(
+        CONCEPT, f"{name}-seeding", "property", device, dtype, records, {"metrics": metrics, "figure": figure}
+    )
 
 
-register(ParityCheck(CONCEPT, "iris-seeding", "property",
-                     functools.partial(seeding_comparison, "iris", SEEDS)))
+register(
+    ParityCheck(CONCEPT, "iris-seeding", "property", functools.partial(seeding_comparison, "iris", SEEDS))
+)

@@ -33,8 +33,12 @@ N_X, M = 4, 7
 
 
 def model_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {"w": rng.standard_normal((N_X, 1)), "b": rng.standard_normal((1, 1)),
-            "X": rng.standard_normal((N_X, M)), "Y": (rng.random((1, M)) < 0.5).astype(float)}
+    return {
+        "w": rng.standard_normal((N_X, 1)),
+        "b": rng.standard_normal((1, 1)),
+        "X": rng.standard_normal((N_X, M)),
+        "Y": (rng.random((1, M)) < 0.5).astype(float),
+    }
 
 
 FORMS = networks.LOGREG_FORMS
@@ -54,25 +58,42 @@ def toy_problem(rng: np.random.Generator) -> dict[str, Any]:
     """60 full-batch steps on 30 random examples with a learnable direction, from random w."""
     X = rng.standard_normal((N_X, 30))
     Y = (rng.standard_normal((1, N_X)) @ X + 0.5 * rng.standard_normal((1, 30)) > 0).astype(float)
-    return {"init_params": {"w": rng.standard_normal((N_X, 1)) * 0.1, "b": np.zeros((1, 1))},
-            "batches": [(X, Y)] * 60, "learning_rate": 0.5}
+    return {
+        "init_params": {"w": rng.standard_normal((N_X, 1)) * 0.1, "b": np.zeros((1, 1))},
+        "batches": [(X, Y)] * 60,
+        "learning_rate": 0.5,
+    }
 
 
 def breast_cancer_problem(steps: int, rng: np.random.Generator) -> dict[str, Any]:
     """Full-batch gradient descent on the standardized breast-cancer data from zeros."""
     X, Y, _ = datasets.breast_cancer()
-    return {"init_params": S.zero_params(X.shape[0]), "batches": [(X, Y)] * steps,
-            "learning_rate": 1.0, "metrics": metrics.accuracy(S.predict_labels, X, Y)}
+    return {
+        "init_params": S.zero_params(X.shape[0]),
+        "batches": [(X, Y)] * steps,
+        "learning_rate": 1.0,
+        "metrics": metrics.accuracy(S.predict_labels, X, Y),
+    }
 
 
 for _form in FORMS:
-    register_model("logreg", _form, model(_form), model_inputs, half=("forward", "gradient"),
-                   trajectories={_form: toy_problem})
+    register_model(
+        "logreg",
+        _form,
+        model(_form),
+        model_inputs,
+        half=("forward", "gradient"),
+        trajectories={_form: toy_problem},
+    )
 register_served("logreg", "proba", model("vectorized"), model_inputs, quick=("onnx", "safetensors"))
-register_trajectory("logreg", "breast-cancer-vectorized",
-                    model_problem(model("vectorized", 4), partial(breast_cancer_problem, 300)))
-register_trajectory("logreg", "breast-cancer-loop",
-                    model_problem(model("loop", 4), partial(breast_cancer_problem, 20)))  # ~30 ms a step
+register_trajectory(
+    "logreg",
+    "breast-cancer-vectorized",
+    model_problem(model("vectorized", 4), partial(breast_cancer_problem, 300)),
+)
+register_trajectory(
+    "logreg", "breast-cancer-loop", model_problem(model("loop", 4), partial(breast_cancer_problem, 20))
+)  # ~30 ms a step
 
 
 def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
@@ -104,13 +125,20 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
         torch_params = model.scratch_params()
         torch_acc = float((model.predict(Xt) == Yt).double().mean())
     tol = tolerance(dtype, "optimum")
-    records = [compare(f"{name} ({side}) vs solver", got[name], optimum[name], tol)
-               for side, got in (("scratch", params), ("torch", torch_params)) for name in ("w", "b")]
-    scores = {"steps": steps, "train_accuracy_scratch": float(np.mean(S.predict_labels(params, Xs) == Ys)),
-              "train_accuracy_torch": torch_acc,
-              "train_accuracy_solver": float(solver.score(X_rows, Y.ravel()))}
-    return group_result("logreg", "breast-cancer", "optimum", device, dtype, records,
-                        extra={"metrics": scores})
+    records = [
+        compare(f"{name} ({side}) vs solver", got[name], optimum[name], tol)
+        for side, got in (("scratch", params), ("torch", torch_params))
+        for name in ("w", "b")
+    ]
+    scores = {
+        "steps": steps,
+        "train_accuracy_scratch": float(np.mean(S.predict_labels(params, Xs) == Ys)),
+        "train_accuracy_torch": torch_acc,
+        "train_accuracy_solver": float(solver.score(X_rows, Y.ravel())),
+    }
+    return group_result(
+        "logreg", "breast-cancer", "optimum", device, dtype, records, extra={"metrics": scores}
+    )
 
 
 register(ParityCheck("logreg", "breast-cancer", "optimum", breast_cancer_optimum))

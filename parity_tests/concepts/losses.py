@@ -51,16 +51,44 @@ def smooth_class_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 # (case, scratch cost, scratch dJ/dx, torch cost, differentiated input, inputs, smooth inputs)
 CASES = [
-    ("squared_error", S.squared_error, S.squared_error_backward,
-     lambda Y_hat, Y: T.SquaredErrorLoss()(Y_hat, Y), "Y_hat", regression_inputs, regression_inputs),
-    ("binary_cross_entropy", S.binary_cross_entropy, S.binary_cross_entropy_backward,
-     lambda A, Y: T.binary_cross_entropy(A, Y), "A", probability_inputs, probability_inputs),
-    ("bce_with_logits", S.bce_with_logits, S.bce_with_logits_backward,
-     lambda Z, Y: T.bce_with_logits(Z, Y), "Z",
-     logit_inputs, smooth_logit_inputs),
-    ("softmax_cross_entropy", S.softmax_cross_entropy, S.softmax_cross_entropy_backward,
-     lambda Z, Y: T.softmax_cross_entropy(Z, Y), "Z", class_inputs, smooth_class_inputs),
+    (
+        "squared_error",
+        S.squared_error,
+        S.squared_error_backward,
+        lambda Y_hat, Y: T.SquaredErrorLoss()(Y_hat, Y),
+        "Y_hat",
+        regression_inputs,
+        regression_inputs,
+    ),
+    (
+        "binary_cross_entropy",
+        S.binary_cross_entropy,
+        S.binary_cross_entropy_backward,
+        lambda A, Y: T.binary_cross_entropy(A, Y),
+        "A",
+        probability_inputs,
+        probability_inputs,
+    ),
+    (
+        "bce_with_logits",
+        S.bce_with_logits,
+        S.bce_with_logits_backward,
+        lambda Z, Y: T.bce_with_logits(Z, Y),
+        "Z",
+        logit_inputs,
+        smooth_logit_inputs,
+    ),
+    (
+        "softmax_cross_entropy",
+        S.softmax_cross_entropy,
+        S.softmax_cross_entropy_backward,
+        lambda Z, Y: T.softmax_cross_entropy(Z, Y),
+        "Z",
+        class_inputs,
+        smooth_class_inputs,
+    ),
 ]
+
 
 def _scratch_cost(cost: Callable[..., Any], x: str, **kw: np.ndarray) -> Any:
     """The scratch cost of the input named ``x`` (``A`` or ``Z``) and ``Y``."""
@@ -74,7 +102,6 @@ def _scratch_grad(grad: Callable[..., Any], x: str, **kw: np.ndarray) -> dict[st
 
 for _case, _cost, _grad, _torch_cost, _x, _inputs, _smooth in CASES:
     _J, _dJ = partial(_scratch_cost, _cost, _x), partial(_scratch_grad, _grad, _x)
-    register_forward("losses", _case, _J, _torch_cost, _inputs, layouts=_BATCH,
-                     output_names=["J"], half=True)
+    register_forward("losses", _case, _J, _torch_cost, _inputs, layouts=_BATCH, output_names=["J"], half=True)
     register_gradient("losses", _case, _dJ, _torch_cost, _inputs, wrt=[_x], layouts=_BATCH, half=True)
     register_finite_differences("losses", _case, _J, _dJ, _smooth, wrt=[_x])

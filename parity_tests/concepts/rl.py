@@ -73,14 +73,22 @@ def _params(dims: tuple[int, ...], rng: np.random.Generator) -> dict[str, np.nda
 
 def reinforce_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
     dims = POLICY.layer_dims
-    return {**_params(dims, rng), "S": rng.standard_normal((dims[0], T_STEPS)),
-            "actions": rng.integers(0, dims[-1], T_STEPS), "A": 2 * rng.standard_normal(T_STEPS)}
+    return {
+        **_params(dims, rng),
+        "S": rng.standard_normal((dims[0], T_STEPS)),
+        "actions": rng.integers(0, dims[-1], T_STEPS),
+        "A": 2 * rng.standard_normal(T_STEPS),
+    }
 
 
 def td_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
     dims = QNET["huber"].layer_dims
-    return {**_params(dims, rng), "S": rng.standard_normal((dims[0], M)),
-            "actions": rng.integers(0, dims[-1], M), "y": 3 * rng.standard_normal(M)}  # |δ| both sides of 1
+    return {
+        **_params(dims, rng),
+        "S": rng.standard_normal((dims[0], M)),
+        "actions": rng.integers(0, dims[-1], M),
+        "y": 3 * rng.standard_normal(M),
+    }  # |δ| both sides of 1
 
 
 def logits(params: dict[str, np.ndarray], S: np.ndarray, activation: str) -> np.ndarray:
@@ -94,23 +102,32 @@ def policy(config: SR.ReinforceConfig) -> Model:
     ``cost_and_grads``/logits vs :class:`torch_ref.rl.ReinforceAgent`'s ``loss``/``forward``.
     Its cost reads an episode, ``inputs=("S", "actions", "A")``: states, the actions taken (indices,
     integers on both sides) and their advantages."""
-    return Model(propagate=partial(SR.cost_and_grads, activation=config.activation,
-                                   beta=config.entropy_beta),
-                 forward=partial(logits, activation=config.activation),
-                 make_module=partial(T.ReinforceAgent, config), param_spec=T.PARAM_SPEC["reinforce"](2),
-                 loss_method="loss", x_name="S", inputs=("S", "actions", "A"),
-                 index_inputs=("actions",))
+    return Model(
+        propagate=partial(SR.cost_and_grads, activation=config.activation, beta=config.entropy_beta),
+        forward=partial(logits, activation=config.activation),
+        make_module=partial(T.ReinforceAgent, config),
+        param_spec=T.PARAM_SPEC["reinforce"](2),
+        loss_method="loss",
+        x_name="S",
+        inputs=("S", "actions", "A"),
+        index_inputs=("actions",),
+    )
 
 
 def q_network(config: SD.DQNConfig) -> Model:
     """DQN's Q-network declared once: scratch ``td_cost_and_grads``/``Q(s, ·)`` vs
     :class:`torch_ref.rl.DQNAgent`'s ``q_loss``/``forward``, on a minibatch
     ``inputs=("S", "actions", "y")`` (states, action indices, TD targets held constant)."""
-    return Model(propagate=partial(SD.td_cost_and_grads, activation=config.activation, loss=config.loss),
-                 forward=partial(logits, activation=config.activation),
-                 make_module=partial(T.DQNAgent, config), param_spec=T.PARAM_SPEC["dqn"](2),
-                 loss_method="q_loss", x_name="S", inputs=("S", "actions", "y"),
-                 index_inputs=("actions",))
+    return Model(
+        propagate=partial(SD.td_cost_and_grads, activation=config.activation, loss=config.loss),
+        forward=partial(logits, activation=config.activation),
+        make_module=partial(T.DQNAgent, config),
+        param_spec=T.PARAM_SPEC["dqn"](2),
+        loss_method="q_loss",
+        x_name="S",
+        inputs=("S", "actions", "y"),
+        index_inputs=("actions",),
+    )
 
 
 register_model("rl", "reinforce-logits", policy(POLICY), reinforce_inputs, cost_case="reinforce-cost")
@@ -129,32 +146,79 @@ def _env(name: str) -> Any:
 
 
 RUNS: dict[str, dict[str, Any]] = {
-    "reinforce-bandit": {"agent": "reinforce", "env": "bandit", "episodes": 40,
-                         "config": SR.ReinforceConfig(layer_dims=(1, 6, 10), learning_rate=0.05,
-                                                      normalize=False)},
-    "reinforce-cartpole": {"agent": "reinforce", "env": "cartpole", "episodes": 10,
-                           "config": SR.ReinforceConfig(layer_dims=(4, 16, 2), learning_rate=0.01)},
-    "reinforce-cartpole-sgd": {"agent": "reinforce", "env": "cartpole", "episodes": 6,
-                               "config": SR.ReinforceConfig(layer_dims=(4, 12, 2), optimizer="sgd",
-                                                            learning_rate=0.05, activation="relu",
-                                                            initializer="he")},
-    "dqn-bandit": {"agent": "dqn", "env": "bandit", "episodes": 40,
-                   "config": SD.DQNConfig(layer_dims=(1, 8, 10), batch_size=8, learn_start=8,
-                                          target_sync=10, epsilon_decay_steps=40)},
-    "dqn-cartpole": {"agent": "dqn", "env": "cartpole", "episodes": 5,
-                     "config": SD.DQNConfig(layer_dims=(4, 16, 16, 2), batch_size=16, learn_start=32,
-                                            target_sync=50, epsilon_decay_steps=150, loss="huber")},
-    "dqn-cartpole-squared-sgd": {"agent": "dqn", "env": "cartpole", "episodes": 4,
-                                 "config": SD.DQNConfig(layer_dims=(4, 10, 2), batch_size=12,
-                                                        learn_start=24, target_sync=30, loss="squared",
-                                                        optimizer="sgd", learning_rate=0.01,
-                                                        epsilon_decay_steps=100)},
-    "dqn-cartpole-double-clip-soft": {"agent": "dqn", "env": "cartpole", "episodes": 5,
-                                      "config": SD.DQNConfig(layer_dims=(4, 14, 10, 2), batch_size=16,
-                                                             learn_start=32, double=True,
-                                                             max_grad_norm=0.5, tau=0.3, target_sync=3,
-                                                             train_freq=2, learning_rate=3e-3,
-                                                             epsilon_decay_steps=120)},
+    "reinforce-bandit": {
+        "agent": "reinforce",
+        "env": "bandit",
+        "episodes": 40,
+        "config": SR.ReinforceConfig(layer_dims=(1, 6, 10), learning_rate=0.05, normalize=False),
+    },
+    "reinforce-cartpole": {
+        "agent": "reinforce",
+        "env": "cartpole",
+        "episodes": 10,
+        "config": SR.ReinforceConfig(layer_dims=(4, 16, 2), learning_rate=0.01),
+    },
+    "reinforce-cartpole-sgd": {
+        "agent": "reinforce",
+        "env": "cartpole",
+        "episodes": 6,
+        "config": SR.ReinforceConfig(
+            layer_dims=(4, 12, 2), optimizer="sgd", learning_rate=0.05, activation="relu", initializer="he"
+        ),
+    },
+    "dqn-bandit": {
+        "agent": "dqn",
+        "env": "bandit",
+        "episodes": 40,
+        "config": SD.DQNConfig(
+            layer_dims=(1, 8, 10), batch_size=8, learn_start=8, target_sync=10, epsilon_decay_steps=40
+        ),
+    },
+    "dqn-cartpole": {
+        "agent": "dqn",
+        "env": "cartpole",
+        "episodes": 5,
+        "config": SD.DQNConfig(
+            layer_dims=(4, 16, 16, 2),
+            batch_size=16,
+            learn_start=32,
+            target_sync=50,
+            epsilon_decay_steps=150,
+            loss="huber",
+        ),
+    },
+    "dqn-cartpole-squared-sgd": {
+        "agent": "dqn",
+        "env": "cartpole",
+        "episodes": 4,
+        "config": SD.DQNConfig(
+            layer_dims=(4, 10, 2),
+            batch_size=12,
+            learn_start=24,
+            target_sync=30,
+            loss="squared",
+            optimizer="sgd",
+            learning_rate=0.01,
+            epsilon_decay_steps=100,
+        ),
+    },
+    "dqn-cartpole-double-clip-soft": {
+        "agent": "dqn",
+        "env": "cartpole",
+        "episodes": 5,
+        "config": SD.DQNConfig(
+            layer_dims=(4, 14, 10, 2),
+            batch_size=16,
+            learn_start=32,
+            double=True,
+            max_grad_norm=0.5,
+            tau=0.3,
+            target_sync=3,
+            train_freq=2,
+            learning_rate=3e-3,
+            epsilon_decay_steps=120,
+        ),
+    },
 }
 """The registered runs (episodes stated per case); the slow tests train to CartPole's threshold."""
 
@@ -162,8 +226,9 @@ SCRATCH = {"reinforce": (SR.ReinforceAgent, SR.train), "dqn": (SD.DQNAgent, SD.t
 TORCH = {"reinforce": (T.ReinforceAgent, T.train_reinforce), "dqn": (T.DQNAgent, T.train_dqn)}
 
 
-def run_both(agent: str, env: str, config: Any, episodes: int, seed: int, device: str = "cpu",
-             dtype: str = "float64") -> tuple[Any, dict[str, list], dict[str, list]]:
+def run_both(
+    agent: str, env: str, config: Any, episodes: int, seed: int, device: str = "cpu", dtype: str = "float64"
+) -> tuple[Any, dict[str, list], dict[str, list]]:
     """Train ``agent`` on each side from the same parameters; returns the scratch log, the torch
     log and the torch parameters after each update converted to the course layout."""
     np_dtype = numpy_dtype(dtype)
@@ -177,10 +242,8 @@ def run_both(agent: str, env: str, config: Any, episodes: int, seed: int, device
         start = {k: np.copy(v) for k, v in s_agent.params.items()}
         if agent == "dqn":
             t_agent.sync_target()
-        s_log = train_s(s_agent, _env(env), episodes, UniformStream(seed + 1), seed=seed,
-                        record_params=True)
-        t_log = train_t(t_agent, _env(env), episodes, UniformStream(seed + 1), seed=seed,
-                        record_params=True)
+        s_log = train_s(s_agent, _env(env), episodes, UniformStream(seed + 1), seed=seed, record_params=True)
+        t_log = train_t(t_agent, _env(env), episodes, UniformStream(seed + 1), seed=seed, record_params=True)
     t_params = [state_dict_to_params(sd, spec) for sd in t_log["params"]]
     return s_log, t_log, {"params": t_params, "start": start}
 
@@ -196,9 +259,13 @@ def _episode_of(step: int, lengths: list[int]) -> int:
     return int(np.searchsorted(np.cumsum(lengths), step, side="right"))
 
 
-def compare_runs(s_log: Any, t_log: dict[str, list], t_params: list[dict[str, np.ndarray]],
-                 dtype: str, start: dict[str, np.ndarray] | None = None
-                 ) -> tuple[list[Comparison], str | None]:
+def compare_runs(
+    s_log: Any,
+    t_log: dict[str, list],
+    t_params: list[dict[str, np.ndarray]],
+    dtype: str,
+    start: dict[str, np.ndarray] | None = None,
+) -> tuple[list[Comparison], str | None]:
     """Records for actions and returns (exact: forward tolerance on integers and on the same sums
     of the same rewards), the loss and each parameter after every update (trajectory
     tolerance at that update); and a diagnosis naming the first divergence. With ``start`` (the
@@ -214,16 +281,20 @@ def compare_runs(s_log: Any, t_log: dict[str, list], t_params: list[dict[str, np
         ep = _episode_of(bad, s_log.episode_lengths)
         first.append((bad, f"the actions differ first at environment step {bad} (episode {ep})"))
     records.append(rec)
-    records.append(compare("episode_returns", np.array(s_log.episode_returns),
-                           np.array(t_log["episode_returns"]), fwd))
+    records.append(
+        compare("episode_returns", np.array(s_log.episode_returns), np.array(t_log["episode_returns"]), fwd)
+    )
     names = ["loss", *s_log.params[0]] if s_log.params else ["loss"]
     chosen: dict[str, Comparison] = {}
     worst: dict[str, tuple] = {}
     for t in range(min(len(s_log.losses), len(t_log["losses"]))):
         tol = tolerance(dtype, "trajectory", step=t)
         for name in names:
-            a, e = ((s_log.losses[t], t_log["losses"][t]) if name == "loss"
-                    else (s_log.params[t][name], t_params[t][name]))
+            a, e = (
+                (s_log.losses[t], t_log["losses"][t])
+                if name == "loss"
+                else (s_log.params[t][name], t_params[t][name])
+            )
             ratio = tolerance_ratio(a, e, tol)
             if name in chosen:
                 continue
@@ -239,9 +310,15 @@ def compare_runs(s_log: Any, t_log: dict[str, list], t_params: list[dict[str, np
         tols = [tolerance(dtype, "trajectory", step=t) for t in range(len(t_params))]
         s = max(tolerance_ratio(start[name], p[name], tol) for p, tol in zip(t_params, tols))
         if s < MIN_SENSITIVITY:
-            records.append(insensitive(f"sensitivity of {name}", (
-                f"could not have failed: over {len(t_params)} update(s) the torch agent moves "
-                f"{name} only {s:.3g}× the trajectory tolerance from its start")))
+            records.append(
+                insensitive(
+                    f"sensitivity of {name}",
+                    (
+                        f"could not have failed: over {len(t_params)} update(s) the torch agent moves "
+                        f"{name} only {s:.3g}× the trajectory tolerance from its start"
+                    ),
+                )
+            )
     diagnosis = None
     if first:
         diagnosis = "first diverges at " + first[0][1]
@@ -254,22 +331,62 @@ def trajectory_check(case: str, device: str, dtype: str) -> CheckResult:
     check_device(device)
     run = RUNS[case]
     seed = seed_for("rl", case) % 2**31
-    s_log, t_log, extra = run_both(run["agent"], run["env"], run["config"], run["episodes"], seed,
-                                   device, dtype)
+    s_log, t_log, extra = run_both(
+        run["agent"], run["env"], run["config"], run["episodes"], seed, device, dtype
+    )
     records, diagnosis = compare_runs(s_log, t_log, extra["params"], dtype, extra["start"])
     if not s_log.losses:
-        records.append(Comparison("loss", (), (), float("nan"), float("nan"), None, None, None,
-                                  0.0, 0.0, False, "no update happened: nothing was compared"))
+        records.append(
+            Comparison(
+                "loss",
+                (),
+                (),
+                float("nan"),
+                float("nan"),
+                None,
+                None,
+                None,
+                0.0,
+                0.0,
+                False,
+                "no update happened: nothing was compared",
+            )
+        )
     episodes = list(range(len(s_log.episode_returns)))
-    figure = {"title": f"{case}: return per episode", "xlabel": "episode", "ylabel": "return",
-              "series": [{"label": "scratch", "x": episodes, "y": s_log.episode_returns, "kind": "line"},
-                         {"label": "torch", "x": list(range(len(t_log["episode_returns"]))),
-                          "y": t_log["episode_returns"], "kind": "scatter"}]}
-    metrics = {"episodes": float(len(episodes)), "updates": float(len(s_log.losses)),
-               "environment steps": float(len(s_log.actions))}
-    return group_result("rl", case, "trajectory", device, dtype, records, diagnosis=diagnosis,
-                        extra={"scratch_loss": s_log.losses, "torch_loss": t_log["losses"],
-                               "figure": figure, "metrics": metrics})
+    figure = {
+        "title": f"{case}: return per episode",
+        "xlabel": "episode",
+        "ylabel": "return",
+        "series": [
+            {"label": "scratch", "x": episodes, "y": s_log.episode_returns, "kind": "line"},
+            {
+                "label": "torch",
+                "x": list(range(len(t_log["episode_returns"]))),
+                "y": t_log["episode_returns"],
+                "kind": "scatter",
+            },
+        ],
+    }
+    metrics = {
+        "episodes": float(len(episodes)),
+        "updates": float(len(s_log.losses)),
+        "environment steps": float(len(s_log.actions)),
+    }
+    return group_result(
+        "rl",
+        case,
+        "trajectory",
+        device,
+        dtype,
+        records,
+        diagnosis=diagnosis,
+        extra={
+            "scratch_loss": s_log.losses,
+            "torch_loss": t_log["losses"],
+            "figure": figure,
+            "metrics": metrics,
+        },
+    )
 
 
 for _case in RUNS:
@@ -289,8 +406,9 @@ def _constant(tol: Tolerance, t: int) -> Tolerance:
     return tol
 
 
-def _stepwise(name: str, actual: np.ndarray, expected: np.ndarray,
-              tol_at: Any) -> tuple[Comparison, int | None]:
+def _stepwise(
+    name: str, actual: np.ndarray, expected: np.ndarray, tol_at: Any
+) -> tuple[Comparison, int | None]:
     """``actual[t]`` vs ``expected[t]`` for every step ``t`` under ``tol_at(t)`` (or one
     :class:`Tolerance` for all): the record of the first failing step (and that step), else of
     the step closest to its tolerance."""
@@ -301,16 +419,19 @@ def _stepwise(name: str, actual: np.ndarray, expected: np.ndarray,
     return compare(name, actual[t], expected[t], tol_at(t), step=t), bad
 
 
-def _blind(name: str, expected: np.ndarray, unmoved: np.ndarray, tol_at: Any,
-           what: str) -> list[Comparison]:
+def _blind(name: str, expected: np.ndarray, unmoved: np.ndarray, tol_at: Any, what: str) -> list[Comparison]:
     """An INCONCLUSIVE record when an estimate that never changed from ``unmoved`` would have
     passed: the sensitivity rule of :mod:`parity_tests.tolerances`."""
     tol_at = _per_step(tol_at)
     s = max(tolerance_ratio(unmoved, expected[t], tol_at(t)) for t in range(len(expected)))
     if s >= MIN_SENSITIVITY:
         return []
-    return [insensitive(f"sensitivity of {name}", f"could not have failed: {what} move only "
-                        f"{s:.3g}× the tolerance over {len(expected)} steps")]
+    return [
+        insensitive(
+            f"sensitivity of {name}",
+            f"could not have failed: {what} move only {s:.3g}× the tolerance over {len(expected)} steps",
+        )
+    ]
 
 
 def sample_average_check(device: str, dtype: str) -> CheckResult:
@@ -319,8 +440,9 @@ def sample_average_check(device: str, dtype: str) -> CheckResult:
     arm received: ``Σ R / N`` in torch and ``np.mean`` of the list in NumPy (trajectory tolerance
     at step ``t``: the incremental mean rounds once per update)."""
     check_device(device)
-    out = bandit.epsilon_greedy(UPDATE_RUNS, UPDATE_STEPS, 0.1,
-                                np.random.default_rng(seed_for("rl", "testbed-updates")), history=True)
+    out = bandit.epsilon_greedy(
+        UPDATE_RUNS, UPDATE_STEPS, 0.1, np.random.default_rng(seed_for("rl", "testbed-updates")), history=True
+    )
     acts, R, Q = out["actions"], out["rewards"], out["Q"]
     steps, runs, k = Q.shape
     rows = torch.arange(runs)
@@ -332,8 +454,9 @@ def sample_average_check(device: str, dtype: str) -> CheckResult:
     for t in range(steps):
         a = torch.as_tensor(acts[t], device=device)
         sums.index_put_((rows.to(device), a), torch.as_tensor(R[t], device=device), accumulate=True)
-        counts.index_put_((rows.to(device), a), torch.ones(runs, dtype=torch.float64, device=device),
-                          accumulate=True)
+        counts.index_put_(
+            (rows.to(device), a), torch.ones(runs, dtype=torch.float64, device=device), accumulate=True
+        )
         torch_mean[t] = torch.where(counts > 0, sums / counts.clamp(min=1), 0.0).cpu().numpy()
         plain[t] = plain[t - 1] if t else 0.0
         for r in range(runs):
@@ -347,14 +470,20 @@ def sample_average_check(device: str, dtype: str) -> CheckResult:
         r, a = np.unravel_index(int(np.argmax(np.abs(Q[bad] - plain[bad]))), (runs, k))
         n = len([x for x in acts[: bad + 1, r] if x == a])
         x, y = Q[bad, r, a], plain[bad, r, a]
-        diagnosis = (f"the sample average first differs from the sample mean at step {bad} (run {r}, "
-                     f"arm {a}, pull {n}): scratch {x:.7g} vs mean {y:.7g}")
+        diagnosis = (
+            f"the sample average first differs from the sample mean at step {bad} (run {r}, "
+            f"arm {a}, pull {n}): scratch {x:.7g} vs mean {y:.7g}"
+        )
         if n == 1 and abs(x - y / 2) <= 1e-9 * abs(y):
             diagnosis += " — the first reward counts half: the step size is 1/(N + 1), not 1/N"
-    records = [vs_torch, vs_mean, *_blind("Q", plain, np.zeros_like(plain), lambda t: tol_at(step=t),
-                                          "the sample means")]
-    return group_result("rl", "testbed-epsilon-greedy", "trajectory", device, dtype, records,
-                        diagnosis=diagnosis)
+    records = [
+        vs_torch,
+        vs_mean,
+        *_blind("Q", plain, np.zeros_like(plain), lambda t: tol_at(step=t), "the sample means"),
+    ]
+    return group_result(
+        "rl", "testbed-epsilon-greedy", "trajectory", device, dtype, records, diagnosis=diagnosis
+    )
 
 
 def gradient_bandit_update_check(device: str, dtype: str) -> CheckResult:
@@ -367,12 +496,12 @@ def gradient_bandit_update_check(device: str, dtype: str) -> CheckResult:
     records: list[Comparison] = []
     diagnosis = None
     for baseline in (True, False):
-        out = bandit.gradient_bandit(UPDATE_RUNS, UPDATE_STEPS, alpha, rng, baseline=baseline,
-                                     history=True)
+        out = bandit.gradient_bandit(UPDATE_RUNS, UPDATE_STEPS, alpha, rng, baseline=baseline, history=True)
         acts, R, H, R_bar = out["actions"], out["rewards"], out["H"], out["R_bar"]
         steps, runs, k = H.shape
-        mean_so_far = (np.cumsum(R, axis=0) / np.arange(1, steps + 1)[:, None] if baseline
-                       else np.zeros_like(R))
+        mean_so_far = (
+            np.cumsum(R, axis=0) / np.arange(1, steps + 1)[:, None] if baseline else np.zeros_like(R)
+        )
         ref_update = np.empty_like(H)
         for t in range(steps):
             H_prev = H[t - 1] if t else np.zeros((runs, k))
@@ -386,22 +515,43 @@ def gradient_bandit_update_check(device: str, dtype: str) -> CheckResult:
         ltol = lockstep_tolerance("float64", alpha)
         rec, bad = _stepwise(f"update of H ({label} baseline)", updates, ref_update, ltol)
         records.append(rec)
-        rb, bad_rb = _stepwise(f"R̄ ({label} baseline) vs the mean of the rewards so far", R_bar,
-                               mean_so_far, lambda t: tolerance("float64", "trajectory", step=t))
+        rb, bad_rb = _stepwise(
+            f"R̄ ({label} baseline) vs the mean of the rewards so far",
+            R_bar,
+            mean_so_far,
+            lambda t: tolerance("float64", "trajectory", step=t),
+        )
         records.append(rb)
-        records += _blind(f"H ({label} baseline)", ref_update, np.zeros_like(ref_update),
-                          ltol, "the reference's preference updates")
+        records += _blind(
+            f"H ({label} baseline)",
+            ref_update,
+            np.zeros_like(ref_update),
+            ltol,
+            "the reference's preference updates",
+        )
         if diagnosis is None and (bad is not None or bad_rb is not None):
             which = min(x for x in (bad, bad_rb) if x is not None)
             diagnosis = f"{label} baseline: the gradient bandit first differs at step {which}"
-    return group_result("rl", "testbed-gradient-bandit", "trajectory", device, dtype, records,
-                        diagnosis=diagnosis)
+    return group_result(
+        "rl", "testbed-gradient-bandit", "trajectory", device, dtype, records, diagnosis=diagnosis
+    )
 
 
-register(ParityCheck("rl", "testbed-epsilon-greedy", "trajectory", sample_average_check,
-                     dtypes=("float64",), cpu_only=True))
-register(ParityCheck("rl", "testbed-gradient-bandit", "trajectory", gradient_bandit_update_check,
-                     dtypes=("float64",), cpu_only=True))
+register(
+    ParityCheck(
+        "rl", "testbed-epsilon-greedy", "trajectory", sample_average_check, dtypes=("float64",), cpu_only=True
+    )
+)
+register(
+    ParityCheck(
+        "rl",
+        "testbed-gradient-bandit",
+        "trajectory",
+        gradient_bandit_update_check,
+        dtypes=("float64",),
+        cpu_only=True,
+    )
+)
 
 
 # --- the agents learn: Sutton & Barto's testbed (NumPy, vectorized over runs) -------------------
@@ -412,14 +562,26 @@ BOOK_EPSILON_REWARD = 1.4
 ≈ 1.39 is its limit); measured 1.367 over 2000 runs here."""
 
 
-def _claim(name: str, actual: float, expected: float, bound: float, passed: bool,
-           why: str) -> Comparison:
+def _claim(name: str, actual: float, expected: float, bound: float, passed: bool, why: str) -> Comparison:
     """A hand-built record for a statistical claim: ``|actual − expected| <= bound`` or an
     ordering; the diagnosis says what the claim is."""
     err = abs(actual - expected)
-    return Comparison(name, (), (), err, err / abs(expected) if expected else float("inf"), None,
-                      float(actual), float(expected), 0.0, float(bound), bool(passed),
-                      None if passed else why, None, err / bound if bound else 0.0)
+    return Comparison(
+        name,
+        (),
+        (),
+        err,
+        err / abs(expected) if expected else float("inf"),
+        None,
+        float(actual),
+        float(expected),
+        0.0,
+        float(bound),
+        bool(passed),
+        None if passed else why,
+        None,
+        err / bound if bound else 0.0,
+    )
 
 
 def testbed_check(device: str, dtype: str) -> CheckResult:
@@ -432,50 +594,114 @@ def testbed_check(device: str, dtype: str) -> CheckResult:
     final = {eps: c["final_reward"] for eps, c in curves.items()}
     f = final[0.1]
     se = float(f.std() / np.sqrt(f.size))
-    records = [_claim("ε=0.1 final average reward", float(f.mean()), BOOK_EPSILON_REWARD,
-                      MOMENT_SE * se, abs(f.mean() - BOOK_EPSILON_REWARD) <= MOMENT_SE * se,
-                      f"more than {MOMENT_SE} standard errors ({se:.3g}) from the book's 1.4")]
-    optimal = {eps: float(c["optimal_action"][-bandit.FINAL_WINDOW:].mean()) for eps, c in curves.items()}
+    records = [
+        _claim(
+            "ε=0.1 final average reward",
+            float(f.mean()),
+            BOOK_EPSILON_REWARD,
+            MOMENT_SE * se,
+            abs(f.mean() - BOOK_EPSILON_REWARD) <= MOMENT_SE * se,
+            f"more than {MOMENT_SE} standard errors ({se:.3g}) from the book's 1.4",
+        )
+    ]
+    optimal = {eps: float(c["optimal_action"][-bandit.FINAL_WINDOW :].mean()) for eps, c in curves.items()}
     for hi, lo in ((0.1, 0.01), (0.01, 0.0)):
-        records.append(_claim(f"ε={hi} beats ε={lo} (% optimal)", optimal[hi], optimal[lo], 0.0,
-                              optimal[hi] > optimal[lo],
-                              "the exploration ordering of figure 2.2 does not hold"))
+        records.append(
+            _claim(
+                f"ε={hi} beats ε={lo} (% optimal)",
+                optimal[hi],
+                optimal[lo],
+                0.0,
+                optimal[hi] > optimal[lo],
+                "the exploration ordering of figure 2.2 does not hold",
+            )
+        )
     steps = list(range(1, TESTBED_STEPS + 1))
-    figure = {"title": f"10-armed testbed, {TESTBED_RUNS} runs: ε-greedy sample averages",
-              "xlabel": "step", "ylabel": "average reward",
-              "series": [{"label": f"ε = {eps}", "x": steps, "y": c["average_reward"].tolist(),
-                          "kind": "line"} for eps, c in curves.items()]}
+    figure = {
+        "title": f"10-armed testbed, {TESTBED_RUNS} runs: ε-greedy sample averages",
+        "xlabel": "step",
+        "ylabel": "average reward",
+        "series": [
+            {"label": f"ε = {eps}", "x": steps, "y": c["average_reward"].tolist(), "kind": "line"}
+            for eps, c in curves.items()
+        ],
+    }
     metrics = {f"ε={eps} final reward": float(v.mean()) for eps, v in final.items()}
     metrics |= {f"ε={eps} final % optimal": 100 * v for eps, v in optimal.items()}
-    return group_result("rl", "testbed-epsilon-greedy", "property", device, dtype, records,
-                        extra={"figure": figure, "metrics": metrics})
+    return group_result(
+        "rl",
+        "testbed-epsilon-greedy",
+        "property",
+        device,
+        dtype,
+        records,
+        extra={"figure": figure, "metrics": metrics},
+    )
 
 
 def gradient_bandit_check(device: str, dtype: str) -> CheckResult:
     """REINFORCE on the testbed (figure 2.5, ``q* ~ N(4, 1)``, α = 0.1): the baseline finds the
     optimal arm more often than no baseline, and more than half of the time."""
     rng = np.random.default_rng(seed_for("rl", "gradient-bandit"))
-    curves = {b: bandit.gradient_bandit(TESTBED_RUNS, TESTBED_STEPS, 0.1, rng, baseline=b)
-              for b in (True, False)}
+    curves = {
+        b: bandit.gradient_bandit(TESTBED_RUNS, TESTBED_STEPS, 0.1, rng, baseline=b) for b in (True, False)
+    }
     with_b, without = curves[True]["final_optimal"], curves[False]["final_optimal"]
-    records = [_claim("baseline beats no baseline (% optimal)", float(with_b.mean()),
-                      float(without.mean()), 0.0, with_b.mean() > without.mean(),
-                      "the baseline does not help as in figure 2.5"),
-               _claim("baseline: optimal action > 50%", float(with_b.mean()), 0.5, 0.0,
-                      with_b.mean() > 0.5, "REINFORCE with a baseline did not learn the best arm")]
+    records = [
+        _claim(
+            "baseline beats no baseline (% optimal)",
+            float(with_b.mean()),
+            float(without.mean()),
+            0.0,
+            with_b.mean() > without.mean(),
+            "the baseline does not help as in figure 2.5",
+        ),
+        _claim(
+            "baseline: optimal action > 50%",
+            float(with_b.mean()),
+            0.5,
+            0.0,
+            with_b.mean() > 0.5,
+            "REINFORCE with a baseline did not learn the best arm",
+        ),
+    ]
     steps = list(range(1, TESTBED_STEPS + 1))
-    figure = {"title": f"10-armed testbed (q* ~ N(4, 1)), {TESTBED_RUNS} runs: REINFORCE, α = 0.1",
-              "xlabel": "step", "ylabel": "% optimal action",
-              "series": [{"label": "with baseline" if b else "without baseline", "x": steps,
-                          "y": (100 * c["optimal_action"]).tolist(), "kind": "line"}
-                         for b, c in curves.items()]}
-    return group_result("rl", "testbed-gradient-bandit", "property", device, dtype, records,
-                        extra={"figure": figure, "metrics": {
-                            "% optimal with baseline": 100 * float(with_b.mean()),
-                            "% optimal without baseline": 100 * float(without.mean())}})
+    figure = {
+        "title": f"10-armed testbed (q* ~ N(4, 1)), {TESTBED_RUNS} runs: REINFORCE, α = 0.1",
+        "xlabel": "step",
+        "ylabel": "% optimal action",
+        "series": [
+            {
+                "label": "with baseline" if b else "without baseline",
+                "x": steps,
+                "y": (100 * c["optimal_action"]).tolist(),
+                "kind": "line",
+            }
+            for b, c in curves.items()
+        ],
+    }
+    return group_result(
+        "rl",
+        "testbed-gradient-bandit",
+        "property",
+        device,
+        dtype,
+        records,
+        extra={
+            "figure": figure,
+            "metrics": {
+                "% optimal with baseline": 100 * float(with_b.mean()),
+                "% optimal without baseline": 100 * float(without.mean()),
+            },
+        },
+    )
 
 
-register(ParityCheck("rl", "testbed-epsilon-greedy", "property", testbed_check, dtypes=("float64",),
-                     cpu_only=True))
-register(ParityCheck("rl", "testbed-gradient-bandit", "property", gradient_bandit_check,
-                     dtypes=("float64",), cpu_only=True))
+register(
+    ParityCheck("rl", "testbed-epsilon-greedy", "property", testbed_check, dtypes=("float64",), cpu_only=True)
+)
+register(
+    ParityCheck(
+        "rl", "testbed-gradient-bandit", "property", gradient_bandit_check, dtypes=("float64",), cpu_only=True
+    )
+)

@@ -56,6 +56,7 @@ def _fn(module: Any, metric: str, kind: str):
 def outputs(module: Any, metric: str):
     """``fn(a, b, A, B) -> {"pair", "matrix", "within A"}`` for one metric on one side (the
     functions are looked up at each call, so a test can swap one for a broken version)."""
+
     def fn(a, b, A, B):
         pair, matrix = _fn(module, metric, "pair"), _fn(module, metric, "matrix")
         return {"pair": pair(a, b), "matrix": matrix(A, B), "within A": matrix(A)}
@@ -66,8 +67,10 @@ def outputs(module: Any, metric: str):
 # --- inputs -----------------------------------------------------------------------------------
 def random_inputs(metric: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
     if metric == "jaccard":
-        return {k: (rng.random(shape) < 0.4).astype(float)
-                for k, shape in (("a", N_SETS), ("b", N_SETS), ("A", (7, N_SETS)), ("B", (4, N_SETS)))}
+        return {
+            k: (rng.random(shape) < 0.4).astype(float)
+            for k, shape in (("a", N_SETS), ("b", N_SETS), ("A", (7, N_SETS)), ("B", (4, N_SETS)))
+        }
     return {k: rng.standard_normal(shape) for k, shape in (("a", N), ("b", N), ("A", (7, N)), ("B", (4, N)))}
 
 
@@ -87,16 +90,30 @@ def degenerate_inputs(metric: str, rng: np.random.Generator) -> dict[str, np.nda
         ones, half = np.ones(N_SETS), (np.arange(N_SETS) % 2).astype(float)
         A = [np.zeros(N_SETS), np.zeros(N_SETS), ones, half, 1 - half, half]
         B, a, b = [np.zeros(N_SETS), half, ones], np.zeros(N_SETS), np.zeros(N_SETS)
-    return {"a": np.asarray(a, float), "b": np.asarray(b, float), "A": np.array(A, float),
-            "B": np.array(B, float)}
+    return {
+        "a": np.asarray(a, float),
+        "b": np.asarray(b, float),
+        "A": np.array(A, float),
+        "B": np.array(B, float),
+    }
 
 
 for _metric in METRICS:
-    register_forward(CONCEPT, f"{_metric}-random", outputs(S, _metric), outputs(T, _metric),
-                     functools.partial(random_inputs, _metric))
-    register_forward(CONCEPT, f"{_metric}-degenerate", outputs(S, _metric), outputs(T, _metric),
-                     functools.partial(degenerate_inputs, _metric),  # zero-variance vectors: r = 0
-                     constant_in=["a", "b"] if _metric == "pearson" else [])
+    register_forward(
+        CONCEPT,
+        f"{_metric}-random",
+        outputs(S, _metric),
+        outputs(T, _metric),
+        functools.partial(random_inputs, _metric),
+    )
+    register_forward(
+        CONCEPT,
+        f"{_metric}-degenerate",
+        outputs(S, _metric),
+        outputs(T, _metric),
+        functools.partial(degenerate_inputs, _metric),  # zero-variance vectors: r = 0
+        constant_in=["a", "b"] if _metric == "pearson" else [],
+    )
 
 
 # --- property: torch's own conventions --------------------------------------------------------
@@ -113,15 +130,19 @@ def cosine_eps(device: str, dtype: str) -> CheckResult:
         ours = to_numpy(T.cosine_similarity(At, bt.expand_as(At)))
         default = to_numpy(F.cosine_similarity(At, bt.expand_as(At), dim=-1))
     short = np.linalg.norm(A.astype(np.float64), axis=1) < 1e-8
-    records = [compare("documented cosine (1 for every scale)", documented, np.ones(len(A)), tol),
-               compare("torch_ref vs documented", ours, documented, tol),
-               compare("F.cosine_similarity vs documented, norms >= 1e-8", default[~short],
-                       documented[~short], tol),
-               compare("F.cosine_similarity differs for norms < 1e-8 (its eps clamp)",
-                       float(np.all(np.abs(default[short] - 1) > 1e-3)), 1.0, EXACT)]
+    records = [
+        compare("documented cosine (1 for every scale)", documented, np.ones(len(A)), tol),
+        compare("torch_ref vs documented", ours, documented, tol),
+        compare("F.cosine_similarity vs documented, norms >= 1e-8", default[~short], documented[~short], tol),
+        compare(
+            "F.cosine_similarity differs for norms < 1e-8 (its eps clamp)",
+            float(np.all(np.abs(default[short] - 1) > 1e-3)),
+            1.0,
+            EXACT,
+        ),
+    ]
     metrics = {f"F.cosine_similarity({s:g}·y, y)": float(v) for s, v in zip(scales, default)}
-    return group_result(CONCEPT, "cosine-eps", "property", device, dtype, records,
-                        {"metrics": metrics})
+    return group_result(CONCEPT, "cosine-eps", "property", device, dtype, records, {"metrics": metrics})
 
 
 def cdist_mm_mode(device: str, dtype: str) -> CheckResult:
@@ -138,15 +159,17 @@ def cdist_mm_mode(device: str, dtype: str) -> CheckResult:
         ours = to_numpy(T.euclidean_matrix(At))
         default = to_numpy(torch.cdist(At, At))
     tol = tolerance(dtype, "forward")
-    records = [compare("scratch self-distances", np.diag(scratch), np.zeros(len(A)), EXACT),
-               compare("torch_ref self-distances", np.diag(ours), np.zeros(len(A)), EXACT),
-               compare("torch_ref vs float64 direct", ours, direct64.astype(A.dtype), tol)]
-    metrics = {"cdist default: max self-distance": float(np.abs(np.diag(default)).max()),
-               "cdist default: max error": float(np.abs(default - direct64).max()),
-               "scratch expanded form: max error (data not centered)":
-                   float(np.abs(scratch - direct64).max())}
-    return group_result(CONCEPT, "cdist-mm-mode", "property", device, dtype, records,
-                        {"metrics": metrics})
+    records = [
+        compare("scratch self-distances", np.diag(scratch), np.zeros(len(A)), EXACT),
+        compare("torch_ref self-distances", np.diag(ours), np.zeros(len(A)), EXACT),
+        compare("torch_ref vs float64 direct", ours, direct64.astype(A.dtype), tol),
+    ]
+    metrics = {
+        "cdist default: max self-distance": float(np.abs(np.diag(default)).max()),
+        "cdist default: max error": float(np.abs(default - direct64).max()),
+        "scratch expanded form: max error (data not centered)": float(np.abs(scratch - direct64).max()),
+    }
+    return group_result(CONCEPT, "cdist-mm-mode", "property", device, dtype, records, {"metrics": metrics})
 
 
 register(ParityCheck(CONCEPT, "cosine-eps", "property", cosine_eps))
@@ -167,19 +190,30 @@ def scipy_oracle(device: str, dtype: str) -> CheckResult:
         inputs = {k: v.astype(np_dtype) for k, v in random_inputs(metric, rng).items()}
         if metric == "jaccard":  # an empty set in each matrix, and two in the pair
             inputs["A"][0] = inputs["B"][0] = inputs["a"][:] = inputs["b"][:] = 0
-        x = {k: v.astype(bool) if metric == "jaccard" else v.astype(np.float64)
-             for k, v in inputs.items()}
+        x = {k: v.astype(bool) if metric == "jaccard" else v.astype(np.float64) for k, v in inputs.items()}
         D_pair = getattr(distance, scipy_name)(x["a"], x["b"])
         D = distance.cdist(x["A"], x["B"], scipy_name)
-        expected = {"pair": D_pair, "matrix": D} if metric == "euclidean" else {
-            "pair": 1 - D_pair, "matrix": 1 - D}
+        expected = (
+            {"pair": D_pair, "matrix": D} if metric == "euclidean" else {"pair": 1 - D_pair, "matrix": 1 - D}
+        )
         got = {"scratch": outputs(S, metric)(**inputs)}
         with parity_mode():
-            got["torch"] = {k: to_numpy(v) for k, v in outputs(T, metric)(
-                **{k: to_tensor(v, device, dtype) for k, v in inputs.items()}).items()}
-        records += [compare(f"{metric} {kind} ({side}) vs scipy", np.asarray(got[side][kind]),
-                            np.asarray(expected[kind]), tol)
-                    for side in ("scratch", "torch") for kind in ("pair", "matrix")]
+            got["torch"] = {
+                k: to_numpy(v)
+                for k, v in outputs(T, metric)(
+                    **{k: to_tensor(v, device, dtype) for k, v in inputs.items()}
+                ).items()
+            }
+        records += [
+            compare(
+                f"{metric} {kind} ({side}) vs scipy",
+                np.asarray(got[side][kind]),
+                np.asarray(expected[kind]),
+                tol,
+            )
+            for side in ("scratch", "torch")
+            for kind in ("pair", "matrix")
+        ]
     return group_result(CONCEPT, "scipy", "oracle", device, dtype, records)
 
 
@@ -197,21 +231,25 @@ def digits_retrieval(device: str, dtype: str) -> CheckResult:
     X = columns_to_rows(X).astype(numpy_dtype(dtype))  # (1797, 64), multiples of 1/16
     q = np.arange(0, X.shape[0], QUERY_STEP)  # (200,) query indices
     binary = (X >= 0.5).astype(X.dtype)  # pixels 8..16 of 16
-    scratch = {"euclidean": S.top_k(S.euclidean_matrix(X[q], X), TOP, largest=False, exclude=q),
-               "jaccard": S.top_k(S.jaccard_matrix(binary[q], binary), TOP, exclude=q)}
+    scratch = {
+        "euclidean": S.top_k(S.euclidean_matrix(X[q], X), TOP, largest=False, exclude=q),
+        "jaccard": S.top_k(S.jaccard_matrix(binary[q], binary), TOP, exclude=q),
+    }
     with parity_mode():
         Xt, Bt = to_tensor(X, device, dtype), to_tensor(binary, device, dtype)
         qt = torch.as_tensor(q, device=device)
-        ours = {"euclidean": T.top_k(T.euclidean_matrix(Xt[qt], Xt), TOP, largest=False, exclude=qt),
-                "jaccard": T.top_k(T.jaccard_matrix(Bt[qt], Bt), TOP, exclude=qt)}
+        ours = {
+            "euclidean": T.top_k(T.euclidean_matrix(Xt[qt], Xt), TOP, largest=False, exclude=qt),
+            "jaccard": T.top_k(T.jaccard_matrix(Bt[qt], Bt), TOP, exclude=qt),
+        }
     records, metrics = [], {}
     for metric, idx in scratch.items():
         records.append(compare(f"{metric} top-{TOP} indices", idx, to_numpy(ours[metric]), EXACT))
         for side, found in (("scratch", idx), ("torch", to_numpy(ours[metric]))):
             metrics[f"{metric} precision@{TOP} ({side})"] = float(
-                np.mean(labels[found] == labels[q][:, None]))
-    return group_result(CONCEPT, "digits-retrieval", "forward", device, dtype, records,
-                        {"metrics": metrics})
+                np.mean(labels[found] == labels[q][:, None])
+            )
+    return group_result(CONCEPT, "digits-retrieval", "forward", device, dtype, records, {"metrics": metrics})
 
 
 register(ParityCheck(CONCEPT, "digits-retrieval", "forward", digits_retrieval))

@@ -35,5 +35,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["check_course", "CourseReport", "add_check_parser", "cmd_check", "load_course_file",
-           "CourseFileError"]
+__all__ = [
+    "check_course",
+    "CourseReport",
+    "add_check_parser",
+    "cmd_check",
+    "load_course_file",
+    "CourseFileError",
+]

@@ -76,8 +76,10 @@ def check_estimate_gaussian(learner: Learner, result: FunctionResult) -> None:
     X = MEANS + SCALES * rng.normal(size=(M, N))
     constant = X.copy()
     constant[:, 2] = 3.0  # a constant feature: σ² = 0 exactly (3.0 · m / m is exact)
-    result.notes.append("a constant feature's σ² = 0 is checked as the course computes it "
-                        "(dlparity's own GaussianDetector refuses one: its density is undefined)")
+    result.notes.append(
+        "a constant feature's σ² = 0 is checked as the course computes it "
+        "(dlparity's own GaussianDetector refuses one: its density is undefined)"
+    )
     for case, x in (("features", X), ("a constant feature", constant)):
         _estimate_case(learner, result, case, x)
         if not result.passed:
@@ -90,16 +92,27 @@ def _estimate_case(learner: Learner, result: FunctionResult, case: str, x: np.nd
     actual = {"mu": array(mu, "mu"), "var": array(var, "var")}
     ref = gaussian(x)
     result.add(case, "forward", records(actual, ref, "forward", m=M, inputs={"X": x.shape}))
-    name_slip(result, actual, [
-        ("σ² divides by m − 1 (ddof=1, as torch.var and pandas' var by default); the course's "
-         "var = 1/m Σ (x − μ)², np.var's default ddof=0",
-         lambda: {"var": ref["var"] * M / (M - 1), "mu": ref["mu"]}),
-        ("var is the standard deviation σ, not the variance σ² (np.std, or a √ too many)",
-         lambda: {"var": np.sqrt(ref["var"]), "mu": ref["mu"]}),
-        ("the mean over the wrong axis: one value per example (axis=1); the course's is per "
-         "feature, np.mean(X, axis=0)",
-         lambda: {"mu": x.mean(axis=1), "var": x.var(axis=1)}),
-    ], "forward")
+    name_slip(
+        result,
+        actual,
+        [
+            (
+                "σ² divides by m − 1 (ddof=1, as torch.var and pandas' var by default); the course's "
+                "var = 1/m Σ (x − μ)², np.var's default ddof=0",
+                lambda: {"var": ref["var"] * M / (M - 1), "mu": ref["mu"]},
+            ),
+            (
+                "var is the standard deviation σ, not the variance σ² (np.std, or a √ too many)",
+                lambda: {"var": np.sqrt(ref["var"]), "mu": ref["mu"]},
+            ),
+            (
+                "the mean over the wrong axis: one value per example (axis=1); the course's is per "
+                "feature, np.mean(X, axis=0)",
+                lambda: {"mu": x.mean(axis=1), "var": x.var(axis=1)},
+            ),
+        ],
+        "forward",
+    )
 
 
 # --- multivariate_gaussian -------------------------------------------------------------------
@@ -111,8 +124,9 @@ def density(X: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
         return _np(TA.multivariate_log_prob(_t(X), _t(mu), _t(var)).exp())
 
 
-def _course_formula(X: np.ndarray, mu: np.ndarray, S: np.ndarray, half: float = -0.5,
-                    normalized: bool = True) -> np.ndarray:
+def _course_formula(
+    X: np.ndarray, mu: np.ndarray, S: np.ndarray, half: float = -0.5, normalized: bool = True
+) -> np.ndarray:
     """``(2π)^(−n/2) det(Σ)^(−½) exp(half · (x − μ)ᵀ Σ⁻¹ (x − μ))`` — to name a slip."""
     D = X - mu
     q = np.sum(D @ np.linalg.inv(S) * D, axis=1)
@@ -134,20 +148,34 @@ def check_multivariate_gaussian(learner: Learner, result: FunctionResult) -> Non
             return
 
 
-def _density_case(learner: Learner, result: FunctionResult, case: str, X: np.ndarray, mu: np.ndarray,
-                  v: np.ndarray) -> None:
-    out = returned(learner.call_course("multivariate_gaussian", ["X", "mu", "var"], [X, mu, v]),
-                   "multivariate_gaussian", "p")
+def _density_case(
+    learner: Learner, result: FunctionResult, case: str, X: np.ndarray, mu: np.ndarray, v: np.ndarray
+) -> None:
+    out = returned(
+        learner.call_course("multivariate_gaussian", ["X", "mu", "var"], [X, mu, v]),
+        "multivariate_gaussian",
+        "p",
+    )
     actual = {"p": array(out, "the returned p")}
     result.add(case, "forward", records(actual, {"p": density(X, mu, v)}, "forward"))
     S = np.diag(v) if np.ndim(v) == 1 else v
-    slips = [("the exponent lacks the −½: exp(−½ (x − μ)ᵀ Σ⁻¹ (x − μ))",
-              lambda: {"p": _course_formula(X, mu, S, half=-1.0)}),
-             ("the normalizer (2π)^(−n/2) det(Σ)^(−½) is missing",
-              lambda: {"p": _course_formula(X, mu, S, normalized=False)})]
+    slips = [
+        (
+            "the exponent lacks the −½: exp(−½ (x − μ)ᵀ Σ⁻¹ (x − μ))",
+            lambda: {"p": _course_formula(X, mu, S, half=-1.0)},
+        ),
+        (
+            "the normalizer (2π)^(−n/2) det(Σ)^(−½) is missing",
+            lambda: {"p": _course_formula(X, mu, S, normalized=False)},
+        ),
+    ]
     if np.ndim(v) == 1:
-        slips.append(("var is used as the standard deviation σ: Σ = diag(var²); the course's var is σ²",
-                      lambda: {"p": _course_formula(X, mu, np.diag(v**2))}))
+        slips.append(
+            (
+                "var is used as the standard deviation σ: Σ = diag(var²); the course's var is σ²",
+                lambda: {"p": _course_formula(X, mu, np.diag(v**2))},
+            )
+        )
     name_slip(result, actual, slips, "forward")
 
 
@@ -175,8 +203,9 @@ def threshold(y_val: np.ndarray, p_val: np.ndarray) -> dict[str, float]:
     return {"best_epsilon": float(eps[best]), "best_F1": f1}
 
 
-def scan(y_val: np.ndarray, p_val: np.ndarray, flag: str = "<", f1: str = "course",
-         keep: str = "first") -> dict[str, float]:
+def scan(
+    y_val: np.ndarray, p_val: np.ndarray, flag: str = "<", f1: str = "course", keep: str = "first"
+) -> dict[str, float]:
     """The course's loop in NumPy with one thing changed — to name a slip: ``flag`` ``"<="``,
     ``f1`` ``"recall"`` (precision computed as ``tp/(tp+fn)``) or ``"precision"`` (recall as
     ``tp/(tp+fp)``), ``keep`` ``"last"`` (``F1 >= best_F1``)."""
@@ -218,33 +247,59 @@ def on_grid() -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_select_threshold(learner: Learner, result: FunctionResult) -> None:
-    result.notes.append("checked by the course's rule: a linear grid of 1000 steps from min(p_val), "
-                        "flagging p_val < ε, the first best F1 (dlparity's own select_threshold "
-                        "searches the distinct scores exactly and flags p ≤ ε)")
+    result.notes.append(
+        "checked by the course's rule: a linear grid of 1000 steps from min(p_val), "
+        "flagging p_val < ε, the first best F1 (dlparity's own select_threshold "
+        "searches the distinct scores exactly and flags p ≤ ε)"
+    )
     for case, (y_val, p_val) in (("validation set", validation_set()), ("p_val on the grid", on_grid())):
         _threshold_case(learner, result, case, y_val, p_val)
         if not result.passed:
             return
 
 
-def _threshold_case(learner: Learner, result: FunctionResult, case: str, y_val: np.ndarray,
-                    p_val: np.ndarray) -> None:
+def _threshold_case(
+    learner: Learner, result: FunctionResult, case: str, y_val: np.ndarray, p_val: np.ndarray
+) -> None:
     out = learner.call_course("select_threshold", ["y_val", "p_val"], [y_val, p_val])
     eps, f1 = unpack(out, ("best_epsilon", "best_F1"), "select_threshold")
-    actual = {"best_epsilon": number(eps, "the returned best_epsilon", result),
-              "best_F1": number(f1, "the returned best_F1", result)}
+    actual = {
+        "best_epsilon": number(eps, "the returned best_epsilon", result),
+        "best_F1": number(f1, "the returned best_F1", result),
+    }
     ref = threshold(y_val, p_val)
-    result.add(case, "forward", [compare(k, np.asarray(actual[k]), np.asarray(v), tol("forward"))
-                                 for k, v in ref.items()])
-    name_slip(result, actual, [
-        ("flags p_val ≤ ε; the course flags p_val < ε (predictions = (p_val < epsilon))",
-         lambda: scan(y_val, p_val, flag="<=")),
-        ("precision computed as tp / (tp + fn), which is the recall: the course's "
-         "prec = tp / (tp + fp), rec = tp / (tp + fn)", lambda: scan(y_val, p_val, f1="recall")),
-        ("recall computed as tp / (tp + fp), which is the precision: the course's "
-         "rec = tp / (tp + fn), prec = tp / (tp + fp)", lambda: scan(y_val, p_val, f1="precision")),
-        ("keeps the last ε with the best F1 (F1 >= best_F1); the course's F1 > best_F1 keeps the first",
-         lambda: scan(y_val, p_val, keep="last")),
-        ("returns the template's best_epsilon = 0, best_F1 = 0: not implemented yet?",
-         lambda: {"best_epsilon": 0.0, "best_F1": 0.0}),
-    ], "forward")
+    result.add(
+        case,
+        "forward",
+        [compare(k, np.asarray(actual[k]), np.asarray(v), tol("forward")) for k, v in ref.items()],
+    )
+    name_slip(
+        result,
+        actual,
+        [
+            (
+                "flags p_val ≤ ε; the course flags p_val < ε (predictions = (p_val < epsilon))",
+                lambda: scan(y_val, p_val, flag="<="),
+            ),
+            (
+                "precision computed as tp / (tp + fn), which is the recall: the course's "
+                "prec = tp / (tp + fp), rec = tp / (tp + fn)",
+                lambda: scan(y_val, p_val, f1="recall"),
+            ),
+            (
+                "recall computed as tp / (tp + fp), which is the precision: the course's "
+                "rec = tp / (tp + fn), prec = tp / (tp + fp)",
+                lambda: scan(y_val, p_val, f1="precision"),
+            ),
+            (
+                "keeps the last ε with the best F1 (F1 >= best_F1); the course's F1 > best_F1 keeps "
+                "the first",
+                lambda: scan(y_val, p_val, keep="last"),
+            ),
+            (
+                "returns the template's best_epsilon = 0, best_F1 = 0: not implemented yet?",
+                lambda: {"best_epsilon": 0.0, "best_F1": 0.0},
+            ),
+        ],
+        "forward",
+    )

@@ -65,14 +65,22 @@ def _is_z(v: Any, args: Mapping[str, Any]) -> bool:
 
 def is_course_cache(v: Any) -> bool:
     """``((A_prev, W, b), Z)``: the cache ``linear_activation_forward`` returns in the course."""
-    return (isinstance(v, (tuple, list)) and len(v) == 2 and _is_linear_cache(v[0])
-            and isinstance(v[1], np.ndarray))
+    return (
+        isinstance(v, (tuple, list))
+        and len(v) == 2
+        and _is_linear_cache(v[0])
+        and isinstance(v[1], np.ndarray)
+    )
 
 
 def is_swapped_cache(v: Any) -> bool:
     """``(Z, (A_prev, W, b))``: the course's two caches in the swapped order."""
-    return (isinstance(v, (tuple, list)) and len(v) == 2 and isinstance(v[0], np.ndarray)
-            and _is_linear_cache(v[1]))
+    return (
+        isinstance(v, (tuple, list))
+        and len(v) == 2
+        and isinstance(v[0], np.ndarray)
+        and _is_linear_cache(v[1])
+    )
 
 
 def _is_activation(v: Any, args: Mapping[str, Any]) -> bool:
@@ -90,19 +98,33 @@ _LINEAR_CACHE = "(A_prev, W, b), the tuple linear_forward(A_prev, W, b) returned
 CONTRACTS: dict[str, dict[str, Contract]] = {
     "sigmoid": {"Z": _ARRAY},
     "relu": {"Z": _ARRAY},
-    "sigmoid_backward": {"dA": _ARRAY,
-                         "cache": (_is_z, lambda a: f"Z, the {_z_shape(a)} array sigmoid(Z) returned")},
-    "relu_backward": {"dA": _ARRAY,
-                      "cache": (_is_z, lambda a: f"Z, the {_z_shape(a)} array relu(Z) returned")},
+    "sigmoid_backward": {
+        "dA": _ARRAY,
+        "cache": (_is_z, lambda a: f"Z, the {_z_shape(a)} array sigmoid(Z) returned"),
+    },
+    "relu_backward": {
+        "dA": _ARRAY,
+        "cache": (_is_z, lambda a: f"Z, the {_z_shape(a)} array relu(Z) returned"),
+    },
     "linear_forward": {"A": _ARRAY, "W": _ARRAY, "b": _ARRAY},
     "linear_backward": {"dZ": _ARRAY, "cache": (_is_linear_cache, lambda a: _LINEAR_CACHE)},
-    "linear_activation_forward": {"A_prev": _ARRAY, "W": _ARRAY, "b": _ARRAY,
-                                  "activation": (_is_activation, lambda a: "'sigmoid' or 'relu'")},
+    "linear_activation_forward": {
+        "A_prev": _ARRAY,
+        "W": _ARRAY,
+        "b": _ARRAY,
+        "activation": (_is_activation, lambda a: "'sigmoid' or 'relu'"),
+    },
     "linear_activation_backward": {
-        "dA": _ARRAY, "activation": (_is_activation, lambda a: "'sigmoid' or 'relu'"),
-        "cache": (lambda v, a: is_course_cache(v),
-                  lambda a: "(linear_cache, activation_cache) = ((A_prev, W, b), Z), the cache "
-                            "linear_activation_forward returned")},
+        "dA": _ARRAY,
+        "activation": (_is_activation, lambda a: "'sigmoid' or 'relu'"),
+        "cache": (
+            lambda v, a: is_course_cache(v),
+            lambda a: (
+                "(linear_cache, activation_cache) = ((A_prev, W, b), Z), the cache "
+                "linear_activation_forward returned"
+            ),
+        ),
+    },
 }
 """Per course function: each argument's test and its description in the course's words."""
 
@@ -126,14 +148,16 @@ def _frames(exc: BaseException, fn: Callable[..., Any]) -> list[tuple[types.Fram
 
 def _arguments(frame: types.FrameType) -> dict[str, Any]:
     code = frame.f_code
-    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     return {n: frame.f_locals[n] for n in names if n in frame.f_locals}
 
 
 def _hint(helper: str, caller: types.FrameType) -> str:
     """Where a misplaced cache usually comes from, read off the caller's own cache."""
-    if helper not in ("sigmoid_backward", "relu_backward", "linear_backward") or \
-            caller.f_code.co_name != "linear_activation_backward":
+    if (
+        helper not in ("sigmoid_backward", "relu_backward", "linear_backward")
+        or caller.f_code.co_name != "linear_activation_backward"
+    ):
         return ""
     cache = _arguments(caller).get("cache")
     if is_swapped_cache(cache):
@@ -160,9 +184,11 @@ def _broken_contract(exc: BaseException, frames: list[tuple[types.FrameType, int
         for param, (ok, what) in CONTRACTS[helper].items():
             if param in args and not ok(args[param], args):
                 inner, inner_line = frames[-1]
-                return (f"{caller.f_code.co_name} passed {helper} {kind(args[param])} as its {param}; "
-                        f"{helper}'s {param} is {what(args)}{_hint(helper, caller)} "
-                        f"({_raised(exc, inner.f_code.co_name, inner_line)})")
+                return (
+                    f"{caller.f_code.co_name} passed {helper} {kind(args[param])} as its {param}; "
+                    f"{helper}'s {param} is {what(args)}{_hint(helper, caller)} "
+                    f"({_raised(exc, inner.f_code.co_name, inner_line)})"
+                )
     return None
 
 
@@ -171,16 +197,19 @@ def _contract_of(function: str, args: Mapping[str, Any]) -> str:
     if function == "linear_backward":
         cache = args.get("cache")
         b = f" = {tuple(cache[2].shape)}" if _is_linear_cache(cache) else ""
-        return (f"the course's linear_backward returns dA_prev shaped like A_prev, dW like W and db "
-                f"like b, (n[l], 1){b}: db = 1/m · np.sum(dZ, axis=1, keepdims=True)")
+        return (
+            f"the course's linear_backward returns dA_prev shaped like A_prev, dW like W and db "
+            f"like b, (n[l], 1){b}: db = 1/m · np.sum(dZ, axis=1, keepdims=True)"
+        )
     signatures = SIGNATURES.get(function)
     if signatures:
         return "the course's contract is " + " or ".join(signatures)
     return "the check's inputs follow the course's contract"
 
 
-def _own_assert(exc: BaseException, name: str, fn: Callable[..., Any],
-                frames: list[tuple[types.FrameType, int]]) -> str | None:
+def _own_assert(
+    exc: BaseException, name: str, fn: Callable[..., Any], frames: list[tuple[types.FrameType, int]]
+) -> str | None:
     """An ``AssertionError`` raised in the learner's own code (their ``assert``), not in a library."""
     own = getattr(getattr(fn, "__code__", None), "co_filename", None)
     if not isinstance(exc, AssertionError) or own is None or not frames:
@@ -191,10 +220,15 @@ def _own_assert(exc: BaseException, name: str, fn: Callable[..., Any],
     source = (traceback.extract_tb(exc.__traceback__)[-1].line or "").strip()
     shown = f": `{source}`" if source.startswith("assert") else ""
     where = frame.f_code.co_name
-    whose = f"{name}'s own assert failed" if where == name else \
-        f"{name} raised AssertionError at an assert of your own in {where}"
-    return (f"{whose} (line {line}{shown}): that assert is yours, not the course's, and it fails on the "
-            f"course's arguments — {_contract_of(where, _arguments(frame))}")
+    whose = (
+        f"{name}'s own assert failed"
+        if where == name
+        else f"{name} raised AssertionError at an assert of your own in {where}"
+    )
+    return (
+        f"{whose} (line {line}{shown}): that assert is yours, not the course's, and it fails on the "
+        f"course's arguments — {_contract_of(where, _arguments(frame))}"
+    )
 
 
 def explain(exc: BaseException, name: str, fn: Callable[..., Any]) -> str | None:

@@ -62,114 +62,247 @@ def signature_of(e: Entry) -> str:
 
 
 def _entries(part: str, rows: list[tuple]) -> list[Entry]:
-    return [Entry(name, part, tuple(params.split(", ")) if params else (), returns, check, tuple(uses))
-            for name, params, returns, check, *uses in rows]
+    return [
+        Entry(name, part, tuple(params.split(", ")) if params else (), returns, check, tuple(uses))
+        for name, params, returns, check, *uses in rows
+    ]
 
 
 CATALOGUE: dict[str, list[Entry]] = {
-    "logreg": _entries("logreg", [
-        ("sigmoid", "z", "s", logreg.check_sigmoid),
-        ("initialize_with_zeros", "dim", "(w, b)", logreg.check_initialize_with_zeros),
-        ("propagate", "w, b, X, Y", "(grads, cost)", logreg.check_propagate),
-        ("optimize", "w, b, X, Y, num_iterations, learning_rate, print_cost", "(params, grads, costs)",
-         logreg.check_optimize),
-        ("predict", "w, b, X", "Y_prediction", logreg.check_predict),
-        ("model", "X_train, Y_train, X_test, Y_test, num_iterations, learning_rate, print_cost", "d",
-         logreg.check_model),
-    ]),
-    "shallow": _entries("shallow", [
-        ("layer_sizes", "X, Y", "(n_x, n_h, n_y)", shallow.check_layer_sizes),
-        ("initialize_parameters", "n_x, n_h, n_y", "parameters", shallow.check_initialize_parameters),
-        ("forward_propagation", "X, parameters", "(A2, cache)", shallow.check_forward_propagation),
-        ("compute_cost", "A2, Y", "cost", shallow.check_compute_cost),
-        ("backward_propagation", "parameters, cache, X, Y", "grads", shallow.check_backward_propagation,
-         "forward_propagation"),
-        ("update_parameters", "parameters, grads, learning_rate", "parameters",
-         shallow.check_update_parameters),
-        ("nn_model", "X, Y, n_h, num_iterations, print_cost", "parameters", shallow.check_nn_model),
-        ("predict", "parameters, X", "predictions", shallow.check_predict),
-    ]),
-    "deep": _entries("deep", [
-        ("sigmoid", "Z", "(A, cache)", deep.check_sigmoid),
-        ("relu", "Z", "(A, cache)", deep.check_relu),
-        ("sigmoid_backward", "dA, cache", "dZ", deep.check_sigmoid_backward, "sigmoid"),
-        ("relu_backward", "dA, cache", "dZ", deep.check_relu_backward, "relu"),
-        ("initialize_parameters", "n_x, n_h, n_y", "parameters", shallow.check_initialize_parameters),
-        ("initialize_parameters_deep", "layer_dims", "parameters", deep.check_initialize_parameters_deep),
-        ("linear_forward", "A, W, b", "(Z, cache)", deep.check_linear_forward),
-        ("linear_activation_forward", "A_prev, W, b, activation", "(A, cache)",
-         deep.check_linear_activation_forward),
-        ("L_model_forward", "X, parameters", "(AL, caches)", deep.check_L_model_forward),
-        ("compute_cost", "AL, Y", "cost", shallow.check_compute_cost),
-        ("linear_backward", "dZ, cache", "(dA_prev, dW, db)", deep_backward.check_linear_backward,
-         "linear_forward"),
-        ("linear_activation_backward", "dA, cache, activation", "(dA_prev, dW, db)",
-         deep_backward.check_linear_activation_backward, "linear_activation_forward"),
-        ("L_model_backward", "AL, Y, caches", "grads", deep_backward.check_L_model_backward,
-         "L_model_forward"),
-        ("update_parameters", "parameters, grads, learning_rate", "parameters",
-         deep_backward.check_update_parameters_deep),
-        ("two_layer_model", "X, Y, layers_dims, learning_rate, num_iterations, print_cost",
-         "(parameters, costs)", deep_backward.check_two_layer_model),
-        ("L_layer_model", "X, Y, layers_dims, learning_rate, num_iterations, print_cost",
-         "(parameters, costs)", deep_backward.check_L_layer_model),
-    ]),
-    "kmeans": _entries("kmeans", [  # course 3 (Unsupervised Learning), week 1
-        ("find_closest_centroids", "X, centroids", "idx", kmeans.check_find_closest_centroids),
-        ("compute_centroids", "X, idx, K", "centroids", kmeans.check_compute_centroids),
-        ("kMeans_init_centroids", "X, K", "centroids", kmeans.check_kMeans_init),
-        ("kMeans_init", "X, K", "centroids", kmeans.check_kMeans_init),
-        ("run_kMeans", "X, initial_centroids, max_iters, plot_progress", "(centroids, idx)",
-         kmeans.check_run_kMeans),
-    ]),
-    "anomaly": _entries("anomaly", [  # course 3 (Unsupervised Learning), week 1
-        ("estimate_gaussian", "X", "(mu, var)", anomaly.check_estimate_gaussian),
-        ("multivariate_gaussian", "X, mu, var", "p", anomaly.check_multivariate_gaussian),
-        ("select_threshold", "y_val, p_val", "(best_epsilon, best_F1)", anomaly.check_select_threshold),
-    ]),
-    "init": _entries("init", [  # course 2 (Improving Deep Neural Networks), week 1: Initialization
-        ("initialize_parameters_zeros", "layers_dims", "parameters",
-         initialization.check_initialize_parameters_zeros),
-        ("initialize_parameters_random", "layers_dims", "parameters",
-         initialization.check_initialize_parameters_random),
-        ("initialize_parameters_he", "layers_dims", "parameters",
-         initialization.check_initialize_parameters_he),
-        ("model", "X, Y, learning_rate, num_iterations, print_cost, initialization", "parameters",
-         initialization.check_model),
-    ]),
-    "conv": _entries("conv", [  # course 4 (Convolutional Neural Networks), week 1: step by step
-        ("zero_pad", "X, pad", "X_pad", conv.check_zero_pad),
-        ("conv_single_step", "a_slice_prev, W, b", "Z", conv.check_conv_single_step),
-        ("conv_forward", "A_prev, W, b, hparameters", "(Z, cache)", conv.check_conv_forward),
-        ("pool_forward", "A_prev, hparameters, mode", "(A, cache)", conv.check_pool_forward),
-        ("conv_backward", "dZ, cache", "(dA_prev, dW, db)", conv_backward.check_conv_backward,
-         "conv_forward"),
-        ("create_mask_from_window", "x", "mask", conv_backward.check_create_mask_from_window),
-        ("distribute_value", "dz, shape", "a", conv_backward.check_distribute_value),
-        ("pool_backward", "dA, cache, mode", "dA_prev", conv_backward.check_pool_backward, "pool_forward"),
-    ]),
+    "logreg": _entries(
+        "logreg",
+        [
+            ("sigmoid", "z", "s", logreg.check_sigmoid),
+            ("initialize_with_zeros", "dim", "(w, b)", logreg.check_initialize_with_zeros),
+            ("propagate", "w, b, X, Y", "(grads, cost)", logreg.check_propagate),
+            (
+                "optimize",
+                "w, b, X, Y, num_iterations, learning_rate, print_cost",
+                "(params, grads, costs)",
+                logreg.check_optimize,
+            ),
+            ("predict", "w, b, X", "Y_prediction", logreg.check_predict),
+            (
+                "model",
+                "X_train, Y_train, X_test, Y_test, num_iterations, learning_rate, print_cost",
+                "d",
+                logreg.check_model,
+            ),
+        ],
+    ),
+    "shallow": _entries(
+        "shallow",
+        [
+            ("layer_sizes", "X, Y", "(n_x, n_h, n_y)", shallow.check_layer_sizes),
+            ("initialize_parameters", "n_x, n_h, n_y", "parameters", shallow.check_initialize_parameters),
+            ("forward_propagation", "X, parameters", "(A2, cache)", shallow.check_forward_propagation),
+            ("compute_cost", "A2, Y", "cost", shallow.check_compute_cost),
+            (
+                "backward_propagation",
+                "parameters, cache, X, Y",
+                "grads",
+                shallow.check_backward_propagation,
+                "forward_propagation",
+            ),
+            (
+                "update_parameters",
+                "parameters, grads, learning_rate",
+                "parameters",
+                shallow.check_update_parameters,
+            ),
+            ("nn_model", "X, Y, n_h, num_iterations, print_cost", "parameters", shallow.check_nn_model),
+            ("predict", "parameters, X", "predictions", shallow.check_predict),
+        ],
+    ),
+    "deep": _entries(
+        "deep",
+        [
+            ("sigmoid", "Z", "(A, cache)", deep.check_sigmoid),
+            ("relu", "Z", "(A, cache)", deep.check_relu),
+            ("sigmoid_backward", "dA, cache", "dZ", deep.check_sigmoid_backward, "sigmoid"),
+            ("relu_backward", "dA, cache", "dZ", deep.check_relu_backward, "relu"),
+            ("initialize_parameters", "n_x, n_h, n_y", "parameters", shallow.check_initialize_parameters),
+            ("initialize_parameters_deep", "layer_dims", "parameters", deep.check_initialize_parameters_deep),
+            ("linear_forward", "A, W, b", "(Z, cache)", deep.check_linear_forward),
+            (
+                "linear_activation_forward",
+                "A_prev, W, b, activation",
+                "(A, cache)",
+                deep.check_linear_activation_forward,
+            ),
+            ("L_model_forward", "X, parameters", "(AL, caches)", deep.check_L_model_forward),
+            ("compute_cost", "AL, Y", "cost", shallow.check_compute_cost),
+            (
+                "linear_backward",
+                "dZ, cache",
+                "(dA_prev, dW, db)",
+                deep_backward.check_linear_backward,
+                "linear_forward",
+            ),
+            (
+                "linear_activation_backward",
+                "dA, cache, activation",
+                "(dA_prev, dW, db)",
+                deep_backward.check_linear_activation_backward,
+                "linear_activation_forward",
+            ),
+            (
+                "L_model_backward",
+                "AL, Y, caches",
+                "grads",
+                deep_backward.check_L_model_backward,
+                "L_model_forward",
+            ),
+            (
+                "update_parameters",
+                "parameters, grads, learning_rate",
+                "parameters",
+                deep_backward.check_update_parameters_deep,
+            ),
+            (
+                "two_layer_model",
+                "X, Y, layers_dims, learning_rate, num_iterations, print_cost",
+                "(parameters, costs)",
+                deep_backward.check_two_layer_model,
+            ),
+            (
+                "L_layer_model",
+                "X, Y, layers_dims, learning_rate, num_iterations, print_cost",
+                "(parameters, costs)",
+                deep_backward.check_L_layer_model,
+            ),
+        ],
+    ),
+    "kmeans": _entries(
+        "kmeans",
+        [  # course 3 (Unsupervised Learning), week 1
+            ("find_closest_centroids", "X, centroids", "idx", kmeans.check_find_closest_centroids),
+            ("compute_centroids", "X, idx, K", "centroids", kmeans.check_compute_centroids),
+            ("kMeans_init_centroids", "X, K", "centroids", kmeans.check_kMeans_init),
+            ("kMeans_init", "X, K", "centroids", kmeans.check_kMeans_init),
+            (
+                "run_kMeans",
+                "X, initial_centroids, max_iters, plot_progress",
+                "(centroids, idx)",
+                kmeans.check_run_kMeans,
+            ),
+        ],
+    ),
+    "anomaly": _entries(
+        "anomaly",
+        [  # course 3 (Unsupervised Learning), week 1
+            ("estimate_gaussian", "X", "(mu, var)", anomaly.check_estimate_gaussian),
+            ("multivariate_gaussian", "X, mu, var", "p", anomaly.check_multivariate_gaussian),
+            ("select_threshold", "y_val, p_val", "(best_epsilon, best_F1)", anomaly.check_select_threshold),
+        ],
+    ),
+    "init": _entries(
+        "init",
+        [  # course 2 (Improving Deep Neural Networks), week 1: Initialization
+            (
+                "initialize_parameters_zeros",
+                "layers_dims",
+                "parameters",
+                initialization.check_initialize_parameters_zeros,
+            ),
+            (
+                "initialize_parameters_random",
+                "layers_dims",
+                "parameters",
+                initialization.check_initialize_parameters_random,
+            ),
+            (
+                "initialize_parameters_he",
+                "layers_dims",
+                "parameters",
+                initialization.check_initialize_parameters_he,
+            ),
+            (
+                "model",
+                "X, Y, learning_rate, num_iterations, print_cost, initialization",
+                "parameters",
+                initialization.check_model,
+            ),
+        ],
+    ),
+    "conv": _entries(
+        "conv",
+        [  # course 4 (Convolutional Neural Networks), week 1: step by step
+            ("zero_pad", "X, pad", "X_pad", conv.check_zero_pad),
+            ("conv_single_step", "a_slice_prev, W, b", "Z", conv.check_conv_single_step),
+            ("conv_forward", "A_prev, W, b, hparameters", "(Z, cache)", conv.check_conv_forward),
+            ("pool_forward", "A_prev, hparameters, mode", "(A, cache)", conv.check_pool_forward),
+            (
+                "conv_backward",
+                "dZ, cache",
+                "(dA_prev, dW, db)",
+                conv_backward.check_conv_backward,
+                "conv_forward",
+            ),
+            ("create_mask_from_window", "x", "mask", conv_backward.check_create_mask_from_window),
+            ("distribute_value", "dz, shape", "a", conv_backward.check_distribute_value),
+            (
+                "pool_backward",
+                "dA, cache, mode",
+                "dA_prev",
+                conv_backward.check_pool_backward,
+                "pool_forward",
+            ),
+        ],
+    ),
 }
 
-CATALOGUE["rnn"] = _entries("rnn", [  # course 5 (Sequence Models), week 1: an RNN step by step
-    ("rnn_cell_forward", "xt, a_prev, parameters", "(a_next, yt_pred, cache)", rnn.check_rnn_cell_forward),
-    ("rnn_forward", "x, a0, parameters", "(a, y_pred, caches)", rnn.check_rnn_forward),
-    ("lstm_cell_forward", "xt, a_prev, c_prev, parameters", "(a_next, c_next, yt_pred, cache)",
-     rnn.check_lstm_cell_forward),
-    ("lstm_forward", "x, a0, parameters", "(a, y, c, caches)", rnn.check_lstm_forward),
-    ("rnn_cell_backward", "da_next, cache", "gradients", rnn.check_rnn_cell_backward, "rnn_cell_forward"),
-    ("rnn_backward", "da, caches", "gradients", rnn.check_rnn_backward, "rnn_forward"),
-    ("lstm_cell_backward", "da_next, dc_next, cache", "gradients", rnn.check_lstm_cell_backward,
-     "lstm_cell_forward"),
-    ("lstm_backward", "da, caches", "gradients", rnn.check_lstm_backward, "lstm_forward"),
-])
-CATALOGUE["charlm"] = _entries("charlm", [  # course 5, week 1: Dinosaurus Island
-    ("clip", "gradients, maxValue", "gradients", charlm.check_clip),
-    ("sample", "parameters, char_to_ix, seed", "indices", charlm.check_sample),
-    ("optimize", "X, Y, a_prev, parameters, learning_rate", "(loss, gradients, a[len(X)-1])",
-     charlm.check_optimize, "clip"),
-    ("model", "data, ix_to_char, char_to_ix, num_iterations, n_a, dino_names, vocab_size", "parameters",
-     charlm.check_model, "optimize", "sample"),
-])
+CATALOGUE["rnn"] = _entries(
+    "rnn",
+    [  # course 5 (Sequence Models), week 1: an RNN step by step
+        (
+            "rnn_cell_forward",
+            "xt, a_prev, parameters",
+            "(a_next, yt_pred, cache)",
+            rnn.check_rnn_cell_forward,
+        ),
+        ("rnn_forward", "x, a0, parameters", "(a, y_pred, caches)", rnn.check_rnn_forward),
+        (
+            "lstm_cell_forward",
+            "xt, a_prev, c_prev, parameters",
+            "(a_next, c_next, yt_pred, cache)",
+            rnn.check_lstm_cell_forward,
+        ),
+        ("lstm_forward", "x, a0, parameters", "(a, y, c, caches)", rnn.check_lstm_forward),
+        ("rnn_cell_backward", "da_next, cache", "gradients", rnn.check_rnn_cell_backward, "rnn_cell_forward"),
+        ("rnn_backward", "da, caches", "gradients", rnn.check_rnn_backward, "rnn_forward"),
+        (
+            "lstm_cell_backward",
+            "da_next, dc_next, cache",
+            "gradients",
+            rnn.check_lstm_cell_backward,
+            "lstm_cell_forward",
+        ),
+        ("lstm_backward", "da, caches", "gradients", rnn.check_lstm_backward, "lstm_forward"),
+    ],
+)
+CATALOGUE["charlm"] = _entries(
+    "charlm",
+    [  # course 5, week 1: Dinosaurus Island
+        ("clip", "gradients, maxValue", "gradients", charlm.check_clip),
+        ("sample", "parameters, char_to_ix, seed", "indices", charlm.check_sample),
+        (
+            "optimize",
+            "X, Y, a_prev, parameters, learning_rate",
+            "(loss, gradients, a[len(X)-1])",
+            charlm.check_optimize,
+            "clip",
+        ),
+        (
+            "model",
+            "data, ix_to_char, char_to_ix, num_iterations, n_a, dino_names, vocab_size",
+            "parameters",
+            charlm.check_model,
+            "optimize",
+            "sample",
+        ),
+    ],
+)
 
 for _entry in (e for part_entries in CATALOGUE.values() for e in part_entries):  # for blame's messages
     _known = blame.SIGNATURES.setdefault(_entry.name, [])
@@ -187,8 +320,11 @@ def parts_of(name: str) -> list[str]:
 
 def _params(fn: Callable[..., Any]) -> list[str]:
     try:
-        return [p.name for p in inspect.signature(fn).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         return []
 
@@ -243,7 +379,8 @@ def form_of(name: str, fn: Callable[..., Any], learner: Learner) -> tuple[str | 
         return model_form(params), f"model({', '.join(params)})"
     if name == "optimize":  # logreg's (w, b, X, Y, …); Dinosaurus Island's (X, Y, a_prev, parameters, …)
         charlm_form = params[:2] != ["w", "b"] and (
-            "a_prev" in params or "parameters" in params or len(params) <= 5)
+            "a_prev" in params or "parameters" in params or len(params) <= 5
+        )
         return ("charlm", f"optimize({', '.join(params)})") if charlm_form else ("logreg", "optimize")
     if name == "sigmoid":
         try:
@@ -340,19 +477,26 @@ def _deep_signals(functions: Mapping[str, Callable[..., Any]], learner: Learner)
     returned = deep_backward.trainer_returns(learner)
     if returned is not None:
         name, costs = returned
-        out.append((frozenset({"2021"}), f"{name} returns (parameters, costs)") if costs else
-                   (frozenset({"2017", "2018"}), f"{name} returns parameters"))
+        out.append(
+            (frozenset({"2021"}), f"{name} returns (parameters, costs)")
+            if costs
+            else (frozenset({"2017", "2018"}), f"{name} returns parameters")
+        )
     return out
 
 
 VERSIONS["charlm"] = {"2018": (2018, 2020), "2021": (2021, None)}  # see parity_tests.course.charlm
 SIGNALS: dict[str, Callable[[Mapping[str, Callable[..., Any]], Learner], list[Signal]]] = {
-    "logreg": _logreg_signals, "shallow": _shallow_signals, "deep": _deep_signals}
+    "logreg": _logreg_signals,
+    "shallow": _shallow_signals,
+    "deep": _deep_signals,
+}
 SIGNALS["charlm"] = lambda functions, learner: charlm.signals(functions)
 
 
-def course_version(part: str, functions: Mapping[str, Callable[..., Any]], learner: Learner
-                   ) -> tuple[str | None, list[str]]:
+def course_version(
+    part: str, functions: Mapping[str, Callable[..., Any]], learner: Learner
+) -> tuple[str | None, list[str]]:
     """The course version (:data:`VERSIONS`) the file's functions of ``part`` follow, and why.
 
     Each contract that differs between versions names the versions that have it

@@ -68,8 +68,17 @@ VOCAB = ["\n", *"abcdefghijklmnopqrstuvwxyz"]  # the course's 27 characters, sor
 CHAR_TO_IX = {c: i for i, c in enumerate(VOCAB)}
 IX_TO_CHAR = dict(enumerate(VOCAB))
 NEWLINE = CHAR_TO_IX["\n"]
-NAMES = ["aardonyx", "abelisaurus", "bambiraptor", "coelophysis", "diplodocus", "iguanodon", "minmi",
-         "stegosaurus", "troodon"]
+NAMES = [
+    "aardonyx",
+    "abelisaurus",
+    "bambiraptor",
+    "coelophysis",
+    "diplodocus",
+    "iguanodon",
+    "minmi",
+    "stegosaurus",
+    "troodon",
+]
 """The built-in training names (dinosaur genera) :func:`check_model` trains on."""
 KEYS = ("Wax", "Waa", "Wya", "b", "by")
 GRAD_KEYS = tuple("d" + k for k in KEYS)
@@ -89,9 +98,13 @@ def _course_params(p: Mapping[str, Any]) -> dict[str, Any]:
 
 def params(rng: np.random.Generator, n_a: int, scale: float = 0.6) -> dict[str, np.ndarray]:
     n = len(VOCAB)
-    return {"Wax": rng.normal(0.0, scale, (n_a, n)), "Waa": rng.normal(0.0, scale, (n_a, n_a)),
-            "Wya": rng.normal(0.0, scale, (n, n_a)), "b": rng.normal(0.0, 0.3, (n_a, 1)),
-            "by": rng.normal(0.0, 0.3, (n, 1))}
+    return {
+        "Wax": rng.normal(0.0, scale, (n_a, n)),
+        "Waa": rng.normal(0.0, scale, (n_a, n_a)),
+        "Wya": rng.normal(0.0, scale, (n, n_a)),
+        "b": rng.normal(0.0, 0.3, (n_a, 1)),
+        "by": rng.normal(0.0, 0.3, (n, 1)),
+    }
 
 
 def example(name: str) -> tuple[list, list]:
@@ -101,8 +114,9 @@ def example(name: str) -> tuple[list, list]:
 
 
 # --- the torch reference -----------------------------------------------------------------------------
-def step(p: Mapping[str, np.ndarray], X: list, Y: list, a_prev: np.ndarray, lr: float,
-         max_value: float = CLIP) -> dict[str, Any]:
+def step(
+    p: Mapping[str, np.ndarray], X: list, Y: list, a_prev: np.ndarray, lr: float, max_value: float = CLIP
+) -> dict[str, Any]:
     """One course iteration by torch: the summed cross-entropy of the name from ``a_prev``, its
     gradients by autograd (``grads``), clipped by ``clip_grad_value_`` (``clipped``), one SGD step
     (``params``), and the last hidden state ``a_last (n_a, 1)``."""
@@ -115,8 +129,11 @@ def step(p: Mapping[str, np.ndarray], X: list, Y: list, a_prev: np.ndarray, lr: 
         if ix is not None:
             x[t, 0, ix] = 1.0
     with parity_mode():
-        out, h = functional_call(model.rnn, {k.removeprefix("rnn."): v for k, v in sd.items()
-                                             if k.startswith("rnn.")}, (x, _t(np.asarray(a_prev).T[None])))
+        out, h = functional_call(
+            model.rnn,
+            {k.removeprefix("rnn."): v for k, v in sd.items() if k.startswith("rnn.")},
+            (x, _t(np.asarray(a_prev).T[None])),
+        )
         z = functional_call(model.head, {"weight": sd["head.weight"], "bias": sd["head.bias"]}, (out[:, 0],))
         loss = F.cross_entropy(z, torch.tensor(Y), reduction="sum")
         grads = torch.autograd.grad(loss, list(pt.values()))
@@ -124,10 +141,13 @@ def step(p: Mapping[str, np.ndarray], X: list, Y: list, a_prev: np.ndarray, lr: 
             t_.grad = g.clone()
         torch.nn.utils.clip_grad_value_(list(pt.values()), max_value)
         make_optimizer(list(pt.values()), lr).step()
-    return {"loss": loss.item(), "grads": {"d" + k: to_numpy(g) for k, g in zip(KEYS, grads)},
-            "clipped": {"d" + k: to_numpy(t_.grad) for k, t_ in pt.items()},
-            "params": {k: to_numpy(t_.detach()) for k, t_ in pt.items()},
-            "a_last": to_numpy(h[0].detach()).T}
+    return {
+        "loss": loss.item(),
+        "grads": {"d" + k: to_numpy(g) for k, g in zip(KEYS, grads)},
+        "clipped": {"d" + k: to_numpy(t_.grad) for k, t_ in pt.items()},
+        "params": {k: to_numpy(t_.detach()) for k, t_ in pt.items()},
+        "a_last": to_numpy(h[0].detach()).T,
+    }
 
 
 def clipped(grads: Mapping[str, np.ndarray], max_value: float) -> dict[str, np.ndarray]:
@@ -154,11 +174,12 @@ def sampled(p: Mapping[str, np.ndarray], seed: int, uniforms: np.ndarray | None 
     course = _course_params(p)
     course["Wax"] = np.concatenate([p["Wax"], np.zeros((n_a, 1))], axis=1)  # the zero input: symbol n_x
     with parity_mode():
-        model = T.SequenceModel.from_scratch({k: np.asarray(v, dtype=np.float64) for k, v in course.items()},
-                                             "rnn", dtype=torch.float64)
+        model = T.SequenceModel.from_scratch(
+            {k: np.asarray(v, dtype=np.float64) for k, v in course.items()}, "rnn", dtype=torch.float64
+        )
         symbols = [int(s) for s in model.sample(len(VOCAB), torch.tensor(uniforms, dtype=torch.float64))]
     if NEWLINE in symbols:
-        return symbols[:symbols.index(NEWLINE) + 1]
+        return symbols[: symbols.index(NEWLINE) + 1]
     return symbols + [NEWLINE]
 
 
@@ -181,8 +202,9 @@ def signals(functions: Mapping[str, Callable[..., Any]]) -> list[tuple[frozenset
             out.append((frozenset({"2021"}), "model(data_x, …, verbose)"))
         elif ps[:1] == ["data"]:
             out.append((frozenset({"2018"}), "model(data, …)"))
-    if "clip" in functions and "deepcopy" in names_used(getattr(functions["clip"], "__code__", None)
-                                                           or compile("", "", "exec")):
+    if "clip" in functions and "deepcopy" in names_used(
+        getattr(functions["clip"], "__code__", None) or compile("", "", "exec")
+    ):
         out.append((frozenset({"2021"}), "clip copies its input (copy.deepcopy)"))
     return out
 
@@ -208,15 +230,29 @@ def check_clip(learner: Learner, result: FunctionResult) -> None:
     actual = {k: array(entry(out, k, "the returned gradients"), f"gradients[{k!r}]") for k in shapes}
     ref = clipped(given, CLIP_MAX)
     result.add("clipped", "forward", records(actual, ref, "forward"))
-    name_slip(result, actual, [
-        ("nothing is clipped: np.clip(gradient, …) without out= returns a new array that the loop "
-         "discards; the course writes it back, np.clip(gradient, -maxValue, maxValue, out=gradient)",
-         lambda: given),
-        *[(f"clipped to ±{v:g}, not ±maxValue (= {CLIP_MAX:g}): use the argument",
-           lambda v=v: clipped(given, v)) for v in (5.0, 10.0)],
-        ("clipped to [0, maxValue]: a_min is -maxValue",
-         lambda: {k: np.clip(v, 0, CLIP_MAX) for k, v in given.items()}),
-    ], "forward")
+    name_slip(
+        result,
+        actual,
+        [
+            (
+                "nothing is clipped: np.clip(gradient, …) without out= returns a new array that the loop "
+                "discards; the course writes it back, np.clip(gradient, -maxValue, maxValue, out=gradient)",
+                lambda: given,
+            ),
+            *[
+                (
+                    f"clipped to ±{v:g}, not ±maxValue (= {CLIP_MAX:g}): use the argument",
+                    lambda v=v: clipped(given, v),
+                )
+                for v in (5.0, 10.0)
+            ],
+            (
+                "clipped to [0, maxValue]: a_min is -maxValue",
+                lambda: {k: np.clip(v, 0, CLIP_MAX) for k, v in given.items()},
+            ),
+        ],
+        "forward",
+    )
     untouched = all(np.array_equal(mine[k], given[k]) for k in shapes)
     in_place = all(isinstance(mine[k], np.ndarray) and matches(mine[k], ref[k], "forward") for k in shapes)
     which = version(learner)
@@ -224,10 +260,13 @@ def check_clip(learner: Learner, result: FunctionResult) -> None:
         result.problems.append(
             "clip leaves the gradients it was given unclipped (it clips copies): the course's clip "
             "(2018–2020) clips them in place, np.clip(gradient, -maxValue, maxValue, out=gradient); only "
-            "from 2021 does it start with gradients = copy.deepcopy(gradients)")
+            "from 2021 does it start with gradients = copy.deepcopy(gradients)"
+        )
     elif which == "2021" and not untouched:
-        result.notes.append("it clips the arrays it was given in place; the 2021 template copies them first "
-                            "(copy.deepcopy), which its tests do not require")
+        result.notes.append(
+            "it clips the arrays it was given in place; the 2021 template copies them first "
+            "(copy.deepcopy), which its tests do not require"
+        )
     elif in_place:
         result.notes.append("it clips the arrays it was given in place, as the course's clip does")
 
@@ -260,21 +299,37 @@ def check_sample(learner: Learner, result: FunctionResult) -> None:
     # the same seed argument with NumPy's global generator in two other states
     one, two = (_indices(learner.call("sample", p, CHAR_TO_IX, SAMPLE_SEEDS[0], seed=s)) for s in (1, 2))
     if not np.array_equal(one, two):
-        result.slip = ("the same seed gives different names: it does not seed NumPy's generator; the course "
-                       "calls np.random.seed(counter + seed) before each np.random.choice")
+        result.slip = (
+            "the same seed gives different names: it does not seed NumPy's generator; the course "
+            "calls np.random.seed(counter + seed) before each np.random.choice"
+        )
         return
 
     def seeding(uniforms: Callable[[int], np.ndarray]) -> Callable[[], dict[str, np.ndarray]]:
         return lambda: {f"indices (seed={s})": np.array(sampled(p, s, uniforms(s))) for s in SAMPLE_SEEDS}
 
-    name_slip(result, got, [
-        ("seeded with np.random.seed(counter) or (seed) alone: the course seeds np.random.seed(counter + "
-         "seed) and steps seed += 1 as well, so the seeds run seed, seed + 2, seed + 4, …",
-         seeding(lambda s: np.array([np.random.RandomState(s + k).random_sample()
-                                     for k in range(MAX_CHARS)]))),
-        ("seeded once: the course seeds np.random.seed(counter + seed) before every draw (and seed += 1)",
-         seeding(lambda s: np.random.RandomState(s).random_sample(MAX_CHARS))),
-    ], "forward")
+    name_slip(
+        result,
+        got,
+        [
+            (
+                "seeded with np.random.seed(counter) or (seed) alone: the course seeds "
+                "np.random.seed(counter + "
+                "seed) and steps seed += 1 as well, so the seeds run seed, seed + 2, seed + 4, …",
+                seeding(
+                    lambda s: np.array(
+                        [np.random.RandomState(s + k).random_sample() for k in range(MAX_CHARS)]
+                    )
+                ),
+            ),
+            (
+                "seeded once: the course seeds np.random.seed(counter + seed) before every draw (and "
+                "seed += 1)",
+                seeding(lambda s: np.random.RandomState(s).random_sample(MAX_CHARS)),
+            ),
+        ],
+        "forward",
+    )
 
 
 # --- optimize -------------------------------------------------------------------------------------------
@@ -287,31 +342,59 @@ def check_optimize(learner: Learner, result: FunctionResult) -> None:
     a_prev = rng.normal(0.0, 0.5, (6, 1))
     X, Y = example("velociraptor")
     mine = {k: v.copy() for k, v in p.items()}
-    out = learner.call_course("optimize", ["X", "Y", "a_prev", "parameters", "learning_rate"],
-                              [list(X), list(Y), a_prev.copy(), mine, OPT_LR], shared=True)
+    out = learner.call_course(
+        "optimize",
+        ["X", "Y", "a_prev", "parameters", "learning_rate"],
+        [list(X), list(Y), a_prev.copy(), mine, OPT_LR],
+        shared=True,
+    )
     loss, grads, a_last = unpack(out, ("loss", "gradients", "a[len(X)-1]"), "optimize")
     ref = step(p, X, Y, a_prev, OPT_LR)
     actual = {"loss": number(loss, "the returned loss", result)}
-    actual.update({k: array(entry(grads, k, "the returned gradients"), f"gradients[{k!r}]")
-                   for k in GRAD_KEYS})
+    actual.update(
+        {k: array(entry(grads, k, "the returned gradients"), f"gradients[{k!r}]") for k in GRAD_KEYS}
+    )
     actual["a[len(X)-1]"] = array(a_last, "the returned a[len(X)-1]")
-    actual.update({f"parameters[{k!r}]": array(entry(mine, k, "parameters"), f"parameters[{k!r}]")
-                   for k in KEYS})
-    expected = {"loss": ref["loss"], **ref["clipped"], "a[len(X)-1]": ref["a_last"],
-                **{f"parameters[{k!r}]": v for k, v in ref["params"].items()}}
+    actual.update(
+        {f"parameters[{k!r}]": array(entry(mine, k, "parameters"), f"parameters[{k!r}]") for k in KEYS}
+    )
+    expected = {
+        "loss": ref["loss"],
+        **ref["clipped"],
+        "a[len(X)-1]": ref["a_last"],
+        **{f"parameters[{k!r}]": v for k, v in ref["params"].items()},
+    }
     result.add("step", "gradient", records(actual, expected, "gradient"))
     if not any(np.any(np.abs(g) > CLIP) for g in ref["grads"].values()):  # the case must exercise clip
         result.notes.append("no gradient exceeded the clip bound in this case")
     unclipped = step(p, X, Y, a_prev, OPT_LR, max_value=np.inf)
     slow = step(p, X, Y, a_prev, COURSE_LR)
-    name_slip(result, actual, [
-        ("the gradients are not clipped: the course calls gradients = clip(gradients, 5) before the update",
-         lambda: {**unclipped["grads"], **{f"parameters[{k!r}]": v for k, v in unclipped["params"].items()}}),
-        (f"the update uses learning_rate 0.01, not the argument ({OPT_LR:g}): pass learning_rate on to "
-         "update_parameters", lambda: {f"parameters[{k!r}]": v for k, v in slow["params"].items()}),
-        ("the parameters are not updated: update_parameters(parameters, gradients, learning_rate) is missing",
-         lambda: {f"parameters[{k!r}]": v for k, v in p.items()}),
-    ], "gradient")
+    name_slip(
+        result,
+        actual,
+        [
+            (
+                "the gradients are not clipped: the course calls gradients = clip(gradients, 5) "
+                "before the update",
+                lambda: {
+                    **unclipped["grads"],
+                    **{f"parameters[{k!r}]": v for k, v in unclipped["params"].items()},
+                },
+            ),
+            (
+                f"the update uses learning_rate 0.01, not the argument ({OPT_LR:g}): pass "
+                "learning_rate on to "
+                "update_parameters",
+                lambda: {f"parameters[{k!r}]": v for k, v in slow["params"].items()},
+            ),
+            (
+                "the parameters are not updated: update_parameters(parameters, gradients, "
+                "learning_rate) is missing",
+                lambda: {f"parameters[{k!r}]": v for k, v in p.items()},
+            ),
+        ],
+        "gradient",
+    )
 
 
 # --- model ----------------------------------------------------------------------------------------------
@@ -353,23 +436,28 @@ def _dinos_folder() -> Iterator[None]:
 
 def _model_params(out: Any) -> Mapping[str, Any]:
     if out is None:
-        raise ContractError(not_implemented("model", "parameters (2018–2020) or (parameters, "
-                                                     "last_dino_name)"))
+        raise ContractError(
+            not_implemented("model", "parameters (2018–2020) or (parameters, last_dino_name)")
+        )
     if isinstance(out, (tuple, list)) and out and isinstance(out[0], Mapping):
         return out[0]
     if isinstance(out, Mapping):
         return out
-    raise ContractError(f"model returned {kind(out)}; the course returns parameters (2018–2020) or "
-                        "(parameters, last_dino_name) (2021 on)")
+    raise ContractError(
+        f"model returned {kind(out)}; the course returns parameters (2018–2020) or "
+        "(parameters, last_dino_name) (2021 on)"
+    )
 
 
 def check_model(learner: Learner, result: FunctionResult) -> None:
     ps = _params(learner.functions["model"])
     first = ps[0] if ps else "data"
     data: Any = list(NAMES) if first == "data_x" or "verbose" in ps else "\n".join(NAMES)
-    result.notes.append(f"trained on {len(NAMES)} built-in names for {ITERATIONS} iterations, "
-                        f"n_a={MODEL_N_A}, "
-                        f"learning_rate={COURSE_LR:g} (optimize's), clip at ±{CLIP:g}")
+    result.notes.append(
+        f"trained on {len(NAMES)} built-in names for {ITERATIONS} iterations, "
+        f"n_a={MODEL_N_A}, "
+        f"learning_rate={COURSE_LR:g} (optimize's), clip at ±{CLIP:g}"
+    )
     cache: dict[int, dict[str, np.ndarray]] = {}
 
     def after(t: int) -> dict[str, np.ndarray]:
@@ -377,15 +465,24 @@ def check_model(learner: Learner, result: FunctionResult) -> None:
             with _dinos_folder():
                 out = learner.call("model", data, IX_TO_CHAR, CHAR_TO_IX, t, MODEL_N_A, 1)
             got = _model_params(out)
-            cache[t] = {k: array(entry(got, k, "the returned parameters"), f"parameters[{k!r}]")
-                        for k in KEYS}
+            cache[t] = {
+                k: array(entry(got, k, "the returned parameters"), f"parameters[{k!r}]") for k in KEYS
+            }
         return cache[t]
 
     start = after(0)
-    shapes = {"Wax": (MODEL_N_A, len(VOCAB)), "Waa": (MODEL_N_A, MODEL_N_A), "Wya": (len(VOCAB), MODEL_N_A),
-              "b": (MODEL_N_A, 1), "by": (len(VOCAB), 1)}
-    bad = [f"{k} starts with shape {shape_str(start[k].shape)}, expected {shape_str(s)}"
-           for k, s in shapes.items() if start[k].shape != s]
+    shapes = {
+        "Wax": (MODEL_N_A, len(VOCAB)),
+        "Waa": (MODEL_N_A, MODEL_N_A),
+        "Wya": (len(VOCAB), MODEL_N_A),
+        "b": (MODEL_N_A, 1),
+        "by": (len(VOCAB), 1),
+    }
+    bad = [
+        f"{k} starts with shape {shape_str(start[k].shape)}, expected {shape_str(s)}"
+        for k, s in shapes.items()
+        if start[k].shape != s
+    ]
     if bad:
         result.problems.append("; ".join(bad) + f" — model must size the hidden layer by its n_a={MODEL_N_A}")
         return
@@ -394,8 +491,16 @@ def check_model(learner: Learner, result: FunctionResult) -> None:
     def differing(t: int) -> list[str]:
         return [k for k in KEYS if not compare(k, after(t)[k], ref[t][k], tol("trajectory", t - 1)).passed]
 
-    final = [compare(k, after(ITERATIONS)[k], ref[ITERATIONS][k], tol("trajectory", ITERATIONS - 1),
-                     step=ITERATIONS - 1) for k in KEYS]
+    final = [
+        compare(
+            k,
+            after(ITERATIONS)[k],
+            ref[ITERATIONS][k],
+            tol("trajectory", ITERATIONS - 1),
+            step=ITERATIONS - 1,
+        )
+        for k in KEYS
+    ]
     diagnosis = None
     if not all(r.passed for r in final):
         lo, hi = 0, ITERATIONS
@@ -404,12 +509,21 @@ def check_model(learner: Learner, result: FunctionResult) -> None:
             lo, hi = (lo, mid) if differing(mid) else (mid, hi)
         names = differing(hi) or [r.name for r in final if not r.passed]
         j = hi - 1
-        diagnosis = (f"first diverges at iteration {j} (of {ITERATIONS}, the name "
-                     f"{shuffled(NAMES)[j % len(NAMES)]!r}) in {', '.join(names)}"
-                     + ("; the first iteration's update already differs: check optimize, clip and the "
-                        "learning rate" if j == 0 else
-                        "; earlier iterations agree: is a_prev carried from one name to the next "
-                        "(a_prev = optimize(…)[2]) and every name visited in the course's shuffled order "
-                        "(examples[j % len(examples)])?"))
-    result.add("trajectory", "trajectory", final, diagnosis=diagnosis,
-               extra={"learning_rate": COURSE_LR, "iterations": ITERATIONS})
+        diagnosis = (
+            f"first diverges at iteration {j} (of {ITERATIONS}, the name "
+            f"{shuffled(NAMES)[j % len(NAMES)]!r}) in {', '.join(names)}"
+            + (
+                "; the first iteration's update already differs: check optimize, clip and the learning rate"
+                if j == 0
+                else "; earlier iterations agree: is a_prev carried from one name to the next "
+                "(a_prev = optimize(…)[2]) and every name visited in the course's shuffled order "
+                "(examples[j % len(examples)])?"
+            )
+        )
+    result.add(
+        "trajectory",
+        "trajectory",
+        final,
+        diagnosis=diagnosis,
+        extra={"learning_rate": COURSE_LR, "iterations": ITERATIONS},
+    )

@@ -30,6 +30,7 @@ class NotCalledAgain(Exception):
 def _refuse(name: str, why: str) -> Any:
     def refused(*args: Any, **kwargs: Any) -> Any:
         raise NotCalledAgain(f"{name} {why} earlier in this check, so it is not called again")
+
     refused.__name__ = name
     return refused
 
@@ -103,8 +104,13 @@ def child_main(fd: int) -> None:
         sys.stdout.reconfigure(line_buffering=True)  # their prints land in order with stderr
         _check(job, conn)
     except BaseException as exc:  # noqa: BLE001 — every failure of the checker itself goes to the parent
-        conn.send(("error", type(exc).__name__,
-                   str(exc) if isinstance(exc, (CourseFileError, ValueError)) else traceback.format_exc()))
+        conn.send(
+            (
+                "error",
+                type(exc).__name__,
+                str(exc) if isinstance(exc, (CourseFileError, ValueError)) else traceback.format_exc(),
+            )
+        )
     conn.close()
     sys.stdout.flush()
     os._exit(0)  # no atexit handlers of their modules
@@ -138,8 +144,7 @@ def _check(job: Job, conn: Any) -> None:
     capture = _Capture(job.capture)
     conn.send(("start", "load"))
     capture.start()
-    loaded = load_course_file(job.path, on_statement=lambda key: conn.send(("statement", key)),
-                              stop=job.stop)
+    loaded = load_course_file(job.path, on_statement=lambda key: conn.send(("statement", key)), stop=job.stop)
     loaded.output = capture.read()
     conn.send(("loaded", loaded))
     found, wanted = runner.defined_functions(loaded.module.__dict__, str(job.path), job.functions)
@@ -152,8 +157,15 @@ def _check(job: Job, conn: Any) -> None:
     capture.start()
     det, order, not_checked = runner.plan(found, wanted, learner, job.part, job.detection)
     if job.detection is None:
-        conn.send(("plan", det, [(e.name, e.part, signature_of(e)) for e in order], not_checked,
-                   {e.name: runner.uses_of(e, found[e.name]) for e in order}))
+        conn.send(
+            (
+                "plan",
+                det,
+                [(e.name, e.part, signature_of(e)) for e in order],
+                not_checked,
+                {e.name: runner.uses_of(e, found[e.name]) for e in order},
+            )
+        )
     for e in order:
         if e.name in job.done:
             continue
@@ -162,8 +174,9 @@ def _check(job: Job, conn: Any) -> None:
         try:
             result = runner._run_one(e, learner)
         except BaseException as exc:  # noqa: BLE001 — SystemExit from their object's __array__, say
-            result = FunctionResult(e.name, e.part, signature_of(e),
-                                    error=f"could not be checked: {type(exc).__name__}: {exc}")
+            result = FunctionResult(
+                e.name, e.part, signature_of(e), error=f"could not be checked: {type(exc).__name__}: {exc}"
+            )
         result.output = capture.read()
         conn.send(("result", result))
     conn.send(("done",))

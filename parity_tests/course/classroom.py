@@ -41,8 +41,13 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in SUFFIXES
+                and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -81,8 +86,9 @@ class ClassReport:
 
     def functions(self, rows: Sequence[FileRow] | None = None) -> list[str]:
         """Every function checked in any of ``rows`` (default: all), in the course's order."""
-        return list(dict.fromkeys(name for row in (self.rows if rows is None else rows)
-                                  for name in row.verdicts()))  # each report lists them in that order
+        return list(
+            dict.fromkeys(name for row in (self.rows if rows is None else rows) for name in row.verdicts())
+        )  # each report lists them in that order
 
     def _part(self, row: FileRow) -> str:
         if row.report is None:
@@ -111,8 +117,11 @@ class ClassReport:
                 score = f"{sum(r.passed for r in checked)}/{len(checked)}"
                 lines.append("  ".join([self._shown(row).ljust(width), *cells, score]))
             blocks.append("\n".join(lines))
-        refused = [f"{self._shown(row).ljust(width)}  not checked: {row.refused}"
-                   for row in self.rows if row.refused is not None]
+        refused = [
+            f"{self._shown(row).ljust(width)}  not checked: {row.refused}"
+            for row in self.rows
+            if row.refused is not None
+        ]
         if refused:
             blocks.append("\n".join(refused))
         return "\n\n".join(blocks)
@@ -139,10 +148,19 @@ class ClassReport:
         return "\n".join([self.table(), "", *self.problems(), summary])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": [{"path": row.path, "exit_status": row.exit_status, "refused": row.refused,
-                           "report": row.report.to_dict() if row.report is not None else None}
-                          for row in self.rows],
-                "functions": self.functions(), "exit_status": self.exit_status}
+        return {
+            "files": [
+                {
+                    "path": row.path,
+                    "exit_status": row.exit_status,
+                    "refused": row.refused,
+                    "report": row.report.to_dict() if row.report is not None else None,
+                }
+                for row in self.rows
+            ],
+            "functions": self.functions(),
+            "exit_status": self.exit_status,
+        }
 
     def to_csv(self) -> str:
         """One row per file: ``file, part, course_version, checked, passed, failed, not_checkable,
@@ -150,21 +168,42 @@ class ClassReport:
         names = self.functions()
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["file", "part", "course_version", "checked", "passed", "failed",
-                         "not_checkable", "status", *names])
+        writer.writerow(
+            [
+                "file",
+                "part",
+                "course_version",
+                "checked",
+                "passed",
+                "failed",
+                "not_checkable",
+                "status",
+                *names,
+            ]
+        )
         for row in self.rows:
             if row.report is None:
-                writer.writerow([row.path, "", "", 0, 0, 0, 0, f"not checked: {row.refused}",
-                                 *[""] * len(names)])
+                writer.writerow(
+                    [row.path, "", "", 0, 0, 0, 0, f"not checked: {row.refused}", *[""] * len(names)]
+                )
                 continue
             results = row.report.results
             checked = [r for r in results if r.checkable]
             passed = sum(r.passed for r in checked)
             verdicts = row.verdicts()
-            writer.writerow([row.path, self._part(row), row.report.detection.version or "", len(checked),
-                             passed, len(checked) - passed, len(results) - len(checked),
-                             "PASS" if row.exit_status == 0 else "FAIL",
-                             *[verdicts.get(n, "") for n in names]])
+            writer.writerow(
+                [
+                    row.path,
+                    self._part(row),
+                    row.report.detection.version or "",
+                    len(checked),
+                    passed,
+                    len(checked) - passed,
+                    len(results) - len(checked),
+                    "PASS" if row.exit_status == 0 else "FAIL",
+                    *[verdicts.get(n, "") for n in names],
+                ]
+            )
         return buffer.getvalue()
 
 
@@ -180,8 +219,13 @@ def check_path(path: Path, part: str | None = None, timeout: float = 60.0) -> An
     return check_course(path, part=part, timeout=timeout)
 
 
-def check_files(paths: Sequence[Path], part: str | None = None, timeout: float = 60.0,
-                jobs: int | None = None, progress: Callable[[FileRow], None] | None = None) -> ClassReport:
+def check_files(
+    paths: Sequence[Path],
+    part: str | None = None,
+    timeout: float = 60.0,
+    jobs: int | None = None,
+    progress: Callable[[FileRow], None] | None = None,
+) -> ClassReport:
     """Check every file of ``paths`` (see :func:`expand`), ``jobs`` files at a time.
 
     A file that cannot be read (:class:`CourseFileError`) or whose checker fails is a row with

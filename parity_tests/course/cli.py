@@ -18,26 +18,56 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add ``dlparity check PATH [PATH ...] [--part P] [--json FILE] [--csv FILE] [--timeout SECONDS]
     [--jobs N]`` (several files, or a folder: :mod:`parity_tests.course.classroom`)."""
     p = subparsers.add_parser(
-        "check", help="check your course code (a .py file or .ipynb notebook) against torch",
+        "check",
+        help="check your course code (a .py file or .ipynb notebook) against torch",
         description="Check the course functions a file defines (sigmoid, propagate, "
-                    "forward_propagation, L_model_backward, ...) against torch, one line per "
-                    "function. Only the file's imports, definitions and literal constants run, "
-                    "in a child process with a time limit per function. "
-                    "Exit status: 0 all passed, 1 a function failed, 2 bad usage, 130 interrupted.")
-    p.add_argument("path", type=Path, nargs="+",
-                   help="your .py file or .ipynb notebook; or several, or a folder of them (a class)")
-    p.add_argument("--part", choices=PARTS, default=None,
-                   help="which assignment the file follows (detected from the signatures otherwise)")
+        "forward_propagation, L_model_backward, ...) against torch, one line per "
+        "function. Only the file's imports, definitions and literal constants run, "
+        "in a child process with a time limit per function. "
+        "Exit status: 0 all passed, 1 a function failed, 2 bad usage, 130 interrupted.",
+    )
+    p.add_argument(
+        "path",
+        type=Path,
+        nargs="+",
+        help="your .py file or .ipynb notebook; or several, or a folder of them (a class)",
+    )
+    p.add_argument(
+        "--part",
+        choices=PARTS,
+        default=None,
+        help="which assignment the file follows (detected from the signatures otherwise)",
+    )
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the records as JSON")
-    p.add_argument("--csv", type=Path, default=None, metavar="FILE",
-                   help="several files: write one row per file (a gradebook: verdict per function)")
-    p.add_argument("--html", type=Path, default=None, metavar="FILE",
-                   help="several files: write one self-contained page of files × functions")
-    p.add_argument("--jobs", type=jobs_argument, default=None, metavar="N",
-                   help="several files: how many to check at once (default: the core count)")
-    p.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
-                   help="the time loading the file, and checking each function, may take (default 60); "
-                        "a function over it is a FAIL and the others are still checked")
+    p.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="several files: write one row per file (a gradebook: verdict per function)",
+    )
+    p.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="several files: write one self-contained page of files × functions",
+    )
+    p.add_argument(
+        "--jobs",
+        type=jobs_argument,
+        default=None,
+        metavar="N",
+        help="several files: how many to check at once (default: the core count)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="the time loading the file, and checking each function, may take (default 60); "
+        "a function over it is a FAIL and the others are still checked",
+    )
     p.set_defaults(func=cmd_check)
 
 
@@ -80,11 +110,18 @@ def cmd_class(args: argparse.Namespace, paths: list[Path]) -> int:
             print(f"\r{done[0]}/{len(files)} files checked", end="", file=sys.stderr, flush=True)
 
     try:
-        report = check_files(files, part=args.part, timeout=getattr(args, "timeout", 60.0),
-                             jobs=getattr(args, "jobs", None), progress=progress)
+        report = check_files(
+            files,
+            part=args.part,
+            timeout=getattr(args, "timeout", 60.0),
+            jobs=getattr(args, "jobs", None),
+            progress=progress,
+        )
     except KeyboardInterrupt:
-        print("\ndlparity check: interrupted" if sys.stderr.isatty() else "dlparity check: interrupted",
-              file=sys.stderr)
+        print(
+            "\ndlparity check: interrupted" if sys.stderr.isatty() else "dlparity check: interrupted",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     if sys.stderr.isatty():
         print(file=sys.stderr)

@@ -74,8 +74,12 @@ class FunctionResult:
 
     @property
     def passed(self) -> bool:
-        return (self.error is None and not self.problems and bool(self.checks)
-                and all(c.passed for c in self.checks))
+        return (
+            self.error is None
+            and not self.problems
+            and bool(self.checks)
+            and all(c.passed for c in self.checks)
+        )
 
     @property
     def checkable(self) -> bool:
@@ -130,21 +134,38 @@ class FunctionResult:
             return f"uses {names}, which fail{'s' if len(self.depends_on) == 1 else ''}: fix that first"
         return self.own_diagnosis
 
-    def add(self, case: str, level: str, records: Sequence[Comparison],
-            diagnosis: str | None = None, extra: dict | None = None) -> CheckResult:
-        result = group_result(CONCEPT, f"{self.name}/{case}", level, "cpu", DTYPE, records,
-                              extra=extra, diagnosis=diagnosis)
+    def add(
+        self,
+        case: str,
+        level: str,
+        records: Sequence[Comparison],
+        diagnosis: str | None = None,
+        extra: dict | None = None,
+    ) -> CheckResult:
+        result = group_result(
+            CONCEPT, f"{self.name}/{case}", level, "cpu", DTYPE, records, extra=extra, diagnosis=diagnosis
+        )
         self.checks.append(result)
         return result
 
     def to_dict(self) -> dict[str, Any]:
         worst = self.worst
-        return {"function": self.name, "part": self.part, "signature": self.signature,
-                "status": self.status, "diagnosis": self.diagnosis,
-                "own_diagnosis": self.own_diagnosis, "depends_on": self.depends_on,
-                "error": self.error, "problems": self.problems, "slip": self.slip,
-                "notes": self.notes, "output": self.output, "worst": worst.to_dict() if worst else None,
-                "checks": [c.to_dict() for c in self.checks]}
+        return {
+            "function": self.name,
+            "part": self.part,
+            "signature": self.signature,
+            "status": self.status,
+            "diagnosis": self.diagnosis,
+            "own_diagnosis": self.own_diagnosis,
+            "depends_on": self.depends_on,
+            "error": self.error,
+            "problems": self.problems,
+            "slip": self.slip,
+            "notes": self.notes,
+            "output": self.output,
+            "worst": worst.to_dict() if worst else None,
+            "checks": [c.to_dict() for c in self.checks],
+        }
 
 
 def _where(exc: BaseException, fn: Callable) -> str:
@@ -166,11 +187,15 @@ def _hint(exc: BaseException, fn: Callable) -> str:
     if re.search(r"only (0-dimensional|length-1|size-1) arrays can be converted", str(exc)):
         arg = re.search(r"float\((\w+)\)", where)
         x = arg.group(1) if arg else "x"
-        return (f" — NumPy 2 converts only 0-d arrays to a number: float({x}) of an array of shape "
-                f"(1, 1, 1) fails; use np.squeeze({x}) or {x}.item()")
+        return (
+            f" — NumPy 2 converts only 0-d arrays to a number: float({x}) of an array of shape "
+            f"(1, 1, 1) fails; use np.squeeze({x}) or {x}.item()"
+        )
     if "NoneType" in str(exc) or re.search(r"=\s*None`\)$", where):
-        return (" — a None where a value is expected: the template's `… = None` placeholder, or a "
-                "function that returns nothing (not implemented yet?)")
+        return (
+            " — a None where a value is expected: the template's `… = None` placeholder, or a "
+            "function that returns nothing (not implemented yet?)"
+        )
     return ""
 
 
@@ -203,8 +228,9 @@ class Learner:
     """The learner's functions, called one safe way: on copies of the inputs, with their prints
     captured, warnings recorded, and NumPy's global random state restored afterwards."""
 
-    def __init__(self, functions: Mapping[str, Callable[..., Any]],
-                 unbound: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, functions: Mapping[str, Callable[..., Any]], unbound: Mapping[str, str] | None = None
+    ) -> None:
         self.functions = dict(functions)
         self.unbound = dict(unbound or {})  # names the file binds where dlparity does not run: why
         self.warnings: list[str] = []
@@ -213,8 +239,9 @@ class Learner:
     def has(self, name: str) -> bool:
         return name in self.functions
 
-    def call(self, name: str, *args: Any, seed: int | None = None, shared: bool = False,
-             **kwargs: Any) -> Any:
+    def call(
+        self, name: str, *args: Any, seed: int | None = None, shared: bool = False, **kwargs: Any
+    ) -> Any:
         """``name(*args, **kwargs)``; raises :class:`LearnerError` naming the exception and the
         learner's line. ``seed`` seeds NumPy's global generator first (restored after).
         ``shared``: hand over the arguments themselves, not copies (a check of what the function
@@ -226,14 +253,19 @@ class Learner:
         try:
             if seed is not None:
                 np.random.seed(seed)
-            with contextlib.redirect_stdout(self.stdout or io.StringIO()), \
-                    warnings.catch_warnings(record=True) as w:
+            with (
+                contextlib.redirect_stdout(self.stdout or io.StringIO()),
+                warnings.catch_warnings(record=True) as w,
+            ):
                 warnings.simplefilter("always")
                 try:
                     return fn(*args, **kwargs)
                 finally:
-                    self.warnings += [f"{x.category.__name__}: {x.message}" for x in w
-                                      if f"{x.category.__name__}: {x.message}" not in self.warnings]
+                    self.warnings += [
+                        f"{x.category.__name__}: {x.message}"
+                        for x in w
+                        if f"{x.category.__name__}: {x.message}" not in self.warnings
+                    ]
         except SystemExit as exc:  # sys.exit() in their code must not end the check
             raise LearnerError(f"{name} called sys.exit({exc.code!r}){_where(exc, fn)}") from None
         except KeyboardInterrupt as exc:  # raised by their code (Ctrl-C never reaches a contained run)
@@ -252,13 +284,21 @@ class Learner:
             if blamed:
                 raise LearnerError(blamed) from exc
             msg = str(exc).splitlines()[0] if str(exc) else ""
-            raise LearnerError(f"{name} raised {type(exc).__name__}"
-                               f"{': ' + msg if msg else ''}{_where(exc, fn)}{_hint(exc, fn)}") from exc
+            raise LearnerError(
+                f"{name} raised {type(exc).__name__}"
+                f"{': ' + msg if msg else ''}{_where(exc, fn)}{_hint(exc, fn)}"
+            ) from exc
         finally:
             np.random.set_state(state)
 
-    def call_course(self, name: str, course_params: Sequence[str], values: Sequence[Any],
-                    seed: int | None = None, shared: bool = False) -> Any:
+    def call_course(
+        self,
+        name: str,
+        course_params: Sequence[str],
+        values: Sequence[Any],
+        seed: int | None = None,
+        shared: bool = False,
+    ) -> Any:
         """Call with the course's arguments: by keyword when the learner's parameters carry the
         course's names, else positionally (as many as the learner's function takes)."""
         fn = self.functions[name]
@@ -271,7 +311,7 @@ class Learner:
         positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         if any(p.kind is p.VAR_POSITIONAL for p in params.values()):
             return self.call(name, *values, seed=seed, shared=shared)
-        return self.call(name, *values[:len(positional)], seed=seed, shared=shared)
+        return self.call(name, *values[: len(positional)], seed=seed, shared=shared)
 
 
 def names_used(code: types.CodeType) -> set[str]:
@@ -317,8 +357,11 @@ def entry(d: Any, key: str, what: str) -> Any:
     if not isinstance(d, Mapping):
         raise ContractError(f"{what} is {kind(d)}; the course's is a dict with key {key!r}")
     if key not in d:
-        hint = (": the course's keys are W1, b1, …, dW1, db1, …, dA0, …"
-                if re.fullmatch(r"d?[WbA]\d+", key) else "")
+        hint = (
+            ": the course's keys are W1, b1, …, dW1, db1, …, dA0, …"
+            if re.fullmatch(r"d?[WbA]\d+", key)
+            else ""
+        )
         raise ContractError(f"{what} has no key {key!r} (it has {sorted(map(str, d))}){hint}")
     return d[key]
 
@@ -339,8 +382,10 @@ def number(v: Any, what: str, result: FunctionResult) -> float:
     if a.size != 1:
         raise ContractError(f"{what} has shape {a.shape}; expected one number")
     if a.ndim > 0:
-        result.problems.append(f"{what} is a {a.shape} array, not a number: the course returns "
-                               f"np.squeeze({what.split()[-1]}) (or float(...))")
+        result.problems.append(
+            f"{what} is a {a.shape} array, not a number: the course returns "
+            f"np.squeeze({what.split()[-1]}) (or float(...))"
+        )
     return float(a.reshape(()))
 
 
@@ -350,18 +395,27 @@ def float_dtype(a: np.ndarray, what: str, result: FunctionResult, course: str) -
 
 
 # --- comparing and naming slips ------------------------------------------------------------------
-def records(actual: Mapping[str, Any], expected: Mapping[str, np.ndarray], level: str, *,
-            m: int | None = None, x: Mapping[str, np.ndarray] | None = None,
-            inputs: Mapping[str, Sequence[int]] | None = None) -> list[Comparison]:
+def records(
+    actual: Mapping[str, Any],
+    expected: Mapping[str, np.ndarray],
+    level: str,
+    *,
+    m: int | None = None,
+    x: Mapping[str, np.ndarray] | None = None,
+    inputs: Mapping[str, Sequence[int]] | None = None,
+) -> list[Comparison]:
     """One :func:`compare` record per expected quantity, in ``expected``'s order. ``inputs`` (the
     shapes of the function's ``(n, m)`` inputs by name) lets a factor ``m/n`` name ``m`` taken from
     the wrong axis (:func:`~parity_tests.diagnose.diagnose`)."""
-    out = [compare(k, np.asarray(actual[k]), e, tol(level), m=m, x=(x or {}).get(k))
-           for k, e in expected.items()]
+    out = [
+        compare(k, np.asarray(actual[k]), e, tol(level), m=m, x=(x or {}).get(k)) for k, e in expected.items()
+    ]
     for r, (k, e) in zip(out, expected.items()):
         if inputs and not r.passed and np.shape(actual[k]) == np.shape(e):
-            r.diagnosis = diagnose(np.asarray(actual[k]), e, tol(level), m=m, x=(x or {}).get(k),
-                                   inputs=inputs) or r.diagnosis
+            r.diagnosis = (
+                diagnose(np.asarray(actual[k]), e, tol(level), m=m, x=(x or {}).get(k), inputs=inputs)
+                or r.diagnosis
+            )
     return out
 
 
@@ -375,8 +429,7 @@ def matches(actual: Any, expected: Any, level: str) -> bool:
 Slip = tuple[str, Callable[[], Mapping[str, np.ndarray]]]
 
 
-def name_slip(result: FunctionResult, actual: Mapping[str, Any], slips: Sequence[Slip],
-              level: str) -> None:
+def name_slip(result: FunctionResult, actual: Mapping[str, Any], slips: Sequence[Slip], level: str) -> None:
     """If the learner's failing quantities equal what a typical slip computes, name it.
 
     Each slip is ``(description, what it computes {quantity: value})``; it explains the result

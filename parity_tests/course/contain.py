@@ -129,12 +129,19 @@ class _Child:
         from multiprocessing.connection import Connection
 
         read, write = os.pipe()
-        code = ("import sys; sys.path[:] = sys.argv[2:]; "
-                "from parity_tests.course.child import child_main; child_main(int(sys.argv[1]))")
+        code = (
+            "import sys; sys.path[:] = sys.argv[2:]; "
+            "from parity_tests.course.child import child_main; child_main(int(sys.argv[1]))"
+        )
         with open(job.capture, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", code, str(write), *sys.path], stdin=subprocess.PIPE,
-                stdout=out, stderr=subprocess.STDOUT, pass_fds=(write,), start_new_session=True)
+                [sys.executable, "-c", code, str(write), *sys.path],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write,),
+                start_new_session=True,
+            )
         os.close(write)
         self.conn = Connection(read, writable=False)
         try:
@@ -202,8 +209,10 @@ def _one_child(job: Job, run: _Run, timeout: float) -> None:
                 raise KeyboardInterrupt
             if msg is None or msg[0] == "died":
                 if msg is None and phase is None:
-                    raise RuntimeError(f"dlparity check: the checker's process did not start in "
-                                       f"{max(STARTUP_S, timeout):g} s")
+                    raise RuntimeError(
+                        f"dlparity check: the checker's process did not start in "
+                        f"{max(STARTUP_S, timeout):g} s"
+                    )
                 why = f"did not finish in {timeout:g} s" if msg is None else msg[1]
                 _record(job, run, phase, statement, calls, why, _tail(job.capture))
                 return
@@ -237,8 +246,9 @@ def _one_child(job: Job, run: _Run, timeout: float) -> None:
         child.close()
 
 
-def _record(job: Job, run: _Run, phase: str | None, statement: str | None, calls: list[str],
-            why: str, output: str) -> None:
+def _record(
+    job: Job, run: _Run, phase: str | None, statement: str | None, calls: list[str], why: str, output: str
+) -> None:
     """Put a hang or death in ``phase`` against what was in flight."""
     if phase is None:
         raise RuntimeError(f"dlparity check: the checker's process could not start ({why}):\n{output}")
@@ -262,8 +272,9 @@ def _record(job: Job, run: _Run, phase: str | None, statement: str | None, calls
     job.done.add(phase)
 
 
-def check_file(path: Path, part: str | None = None, functions: Iterable[str] | None = None,
-               timeout: float = 60.0) -> Any:
+def check_file(
+    path: Path, part: str | None = None, functions: Iterable[str] | None = None, timeout: float = 60.0
+) -> Any:
     """Check ``path`` contained in child processes; a
     :class:`~parity_tests.course.report.CourseReport` like
     :func:`~parity_tests.course.runner.check_course`'s.

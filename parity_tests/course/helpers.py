@@ -99,8 +99,9 @@ def linear_forward(A: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     return Z, (A, W, b)
 
 
-def linear_activation_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: str
-                              ) -> tuple[np.ndarray, tuple]:
+def linear_activation_forward(
+    A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, activation: str
+) -> tuple[np.ndarray, tuple]:
     """``A = g(W A_prev + b)``; returns ``(A, cache)``, ``cache = (linear_cache, activation_cache)``."""
     Z, linear_cache = linear_forward(A_prev, W, b)
     A, activation_cache = (sigmoid if activation == "sigmoid" else relu)(Z)
@@ -112,8 +113,9 @@ def L_model_forward(X: np.ndarray, parameters: Mapping[str, np.ndarray]) -> tupl
     L = len(parameters) // 2
     A, caches = X, []
     for l in range(1, L + 1):  # noqa: E741
-        A, cache = linear_activation_forward(A, parameters[f"W{l}"], parameters[f"b{l}"],
-                                             "sigmoid" if l == L else "relu")
+        A, cache = linear_activation_forward(
+            A, parameters[f"W{l}"], parameters[f"b{l}"], "sigmoid" if l == L else "relu"
+        )
         caches.append(cache)
     return A, caches
 
@@ -131,8 +133,9 @@ def linear_backward(dZ: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarra
     return W.T @ dZ, dZ @ A_prev.T / m, np.sum(dZ, axis=1, keepdims=True) / m
 
 
-def linear_activation_backward(dA: np.ndarray, cache: tuple, activation: str
-                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def linear_activation_backward(
+    dA: np.ndarray, cache: tuple, activation: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``dZ = dA · g′(Z)``, then :func:`linear_backward`."""
     linear_cache, activation_cache = cache
     dZ = (sigmoid_backward if activation == "sigmoid" else relu_backward)(dA, activation_cache)
@@ -147,13 +150,15 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches: list) -> dict[str, n
     grads = {}
     for l in range(L, 0, -1):  # noqa: E741
         dA, grads[f"dW{l}"], grads[f"db{l}"] = linear_activation_backward(
-            dA, caches[l - 1], "sigmoid" if l == L else "relu")
+            dA, caches[l - 1], "sigmoid" if l == L else "relu"
+        )
         grads[f"dA{l - 1}"] = dA
     return grads
 
 
-def update_parameters(parameters: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray],
-                      learning_rate: float) -> dict[str, np.ndarray]:
+def update_parameters(
+    parameters: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], learning_rate: float
+) -> dict[str, np.ndarray]:
     """``W[l] −= α dW[l]``, ``b[l] −= α db[l]`` (on a copy)."""
     L = len(parameters) // 2
     new = dict(parameters)
@@ -230,15 +235,22 @@ def _cell_params(parameters: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"Wax": parameters["Wax"], "Waa": parameters["Waa"], "ba": parameters["b"]}
 
 
-def rnn_step_forward(parameters: Mapping[str, np.ndarray], a_prev: np.ndarray, x: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def rnn_step_forward(
+    parameters: Mapping[str, np.ndarray], a_prev: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """``a⟨t⟩ = tanh(Wax x + Waa a_prev + b)``, ``ŷ⟨t⟩ = softmax(Wya a⟨t⟩ + by)``."""
     a_next, _ = scratch_rnn.rnn_cell_forward(x, a_prev, _cell_params(parameters))
     return a_next, act.softmax(parameters["Wya"] @ a_next + parameters["by"])
 
 
-def rnn_step_backward(dy: np.ndarray, gradients: dict, parameters: Mapping[str, np.ndarray],
-                      x: np.ndarray, a: np.ndarray, a_prev: np.ndarray) -> dict:
+def rnn_step_backward(
+    dy: np.ndarray,
+    gradients: dict,
+    parameters: Mapping[str, np.ndarray],
+    x: np.ndarray,
+    a: np.ndarray,
+    a_prev: np.ndarray,
+) -> dict:
     """One step back from ``dy = ŷ⟨t⟩ − y⟨t⟩``, adding into ``gradients``: ``dWya += dy aᵀ``,
     ``dby += dy``, then the cell's backward from ``da = Wyaᵀ dy + da_next``."""
     gradients["dWya"] += dy @ a.T
@@ -260,8 +272,9 @@ def char_update_parameters(parameters: dict, gradients: Mapping[str, np.ndarray]
     return parameters
 
 
-def char_rnn_forward(X: list, Y: list, a0: np.ndarray, parameters: Mapping[str, np.ndarray],
-                     vocab_size: int = 27) -> tuple[float, tuple]:
+def char_rnn_forward(
+    X: list, Y: list, a0: np.ndarray, parameters: Mapping[str, np.ndarray], vocab_size: int = 27
+) -> tuple[float, tuple]:
     """The name ``X`` (indices, ``X[0] = None``: a zero input) one step at a time from ``a0``:
     ``loss = −Σ_t log ŷ⟨t⟩[Y[t]]`` and ``cache = (y_hat, a, x)`` (dicts by ``t``; ``a[-1] = a0``)."""
     x, a, y_hat = {}, {-1: np.copy(a0)}, {}
@@ -275,14 +288,20 @@ def char_rnn_forward(X: list, Y: list, a0: np.ndarray, parameters: Mapping[str, 
     return loss, (y_hat, a, x)
 
 
-def char_rnn_backward(X: list, Y: list, parameters: Mapping[str, np.ndarray], cache: tuple
-                      ) -> tuple[dict, dict]:
+def char_rnn_backward(
+    X: list, Y: list, parameters: Mapping[str, np.ndarray], cache: tuple
+) -> tuple[dict, dict]:
     """Backprop through time of the summed loss: ``gradients`` (``dWax, dWaa, dWya, db, dby``
     and ``da_next``) and the hidden states ``a``."""
     y_hat, a, x = cache
-    gradients = {"dWax": np.zeros_like(parameters["Wax"]), "dWaa": np.zeros_like(parameters["Waa"]),
-                 "dWya": np.zeros_like(parameters["Wya"]), "db": np.zeros_like(parameters["b"]),
-                 "dby": np.zeros_like(parameters["by"]), "da_next": np.zeros_like(a[0])}
+    gradients = {
+        "dWax": np.zeros_like(parameters["Wax"]),
+        "dWaa": np.zeros_like(parameters["Waa"]),
+        "dWya": np.zeros_like(parameters["Wya"]),
+        "db": np.zeros_like(parameters["b"]),
+        "dby": np.zeros_like(parameters["by"]),
+        "da_next": np.zeros_like(a[0]),
+    }
     for t in reversed(range(len(X))):
         dy = np.copy(y_hat[t])
         dy[Y[t]] -= 1
@@ -290,23 +309,53 @@ def char_rnn_backward(X: list, Y: list, parameters: Mapping[str, np.ndarray], ca
     return gradients, a
 
 
-_CHAR_UTILS = {"softmax": rnn_softmax, "smooth": smooth, "get_initial_loss": get_initial_loss,
-               "get_sample": get_sample, "print_sample": print_sample,
-               "initialize_parameters": char_initialize_parameters, "rnn_step_forward": rnn_step_forward,
-               "rnn_step_backward": rnn_step_backward, "update_parameters": char_update_parameters,
-               "rnn_forward": char_rnn_forward, "rnn_backward": char_rnn_backward}
+_CHAR_UTILS = {
+    "softmax": rnn_softmax,
+    "smooth": smooth,
+    "get_initial_loss": get_initial_loss,
+    "get_sample": get_sample,
+    "print_sample": print_sample,
+    "initialize_parameters": char_initialize_parameters,
+    "rnn_step_forward": rnn_step_forward,
+    "rnn_step_backward": rnn_step_backward,
+    "update_parameters": char_update_parameters,
+    "rnn_forward": char_rnn_forward,
+    "rnn_backward": char_rnn_backward,
+}
 
-_DNN_UTILS = {"sigmoid": sigmoid, "relu": relu, "sigmoid_backward": sigmoid_backward,
-              "relu_backward": relu_backward}
+_DNN_UTILS = {
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "sigmoid_backward": sigmoid_backward,
+    "relu_backward": relu_backward,
+}
 
 MODULES: dict[str, dict[str, Callable[..., Any]]] = {
     "dnn_utils": _DNN_UTILS,
     "planar_utils": {"sigmoid": planar_sigmoid},
-    "dnn_app_utils": {**_DNN_UTILS, **{f.__name__: f for f in (
-        initialize_parameters, initialize_parameters_deep, linear_forward, linear_activation_forward,
-        L_model_forward, compute_cost, linear_backward, linear_activation_backward, L_model_backward,
-        update_parameters, predict)}},
-    "testCases": {}, "public_tests": {}, "test_utils": {}, "lr_utils": {},
+    "dnn_app_utils": {
+        **_DNN_UTILS,
+        **{
+            f.__name__: f
+            for f in (
+                initialize_parameters,
+                initialize_parameters_deep,
+                linear_forward,
+                linear_activation_forward,
+                L_model_forward,
+                compute_cost,
+                linear_backward,
+                linear_activation_backward,
+                L_model_backward,
+                update_parameters,
+                predict,
+            )
+        },
+    },
+    "testCases": {},
+    "public_tests": {},
+    "test_utils": {},
+    "lr_utils": {},
 }
 """The course's helper modules by family (``dnn_utils_v2`` is ``dnn_utils`` …), and what dlparity
 supplies of each."""
@@ -380,25 +429,37 @@ def init_predict(X: np.ndarray, y: np.ndarray, parameters: Mapping[str, np.ndarr
     return p
 
 
-MODULES["init_utils"] = {"sigmoid": planar_sigmoid, "relu": init_relu,
-                         "forward_propagation": init_forward_propagation,
-                         "backward_propagation": init_backward_propagation,
-                         "update_parameters": init_update_parameters, "compute_loss": compute_loss,
-                         "predict": init_predict}
+MODULES["init_utils"] = {
+    "sigmoid": planar_sigmoid,
+    "relu": init_relu,
+    "forward_propagation": init_forward_propagation,
+    "backward_propagation": init_backward_propagation,
+    "update_parameters": init_update_parameters,
+    "compute_loss": compute_loss,
+    "predict": init_predict,
+}
 
 NOT_SUPPLIED = {
-    "load_dataset": "a data loader", "load_data": "a data loader",
-    "load_planar_dataset": "a data loader", "load_extra_datasets": "a data loader",
-    "plot_decision_boundary": "plotting", "print_mislabeled_images": "plotting",
+    "load_dataset": "a data loader",
+    "load_data": "a data loader",
+    "load_planar_dataset": "a data loader",
+    "load_extra_datasets": "a data loader",
+    "plot_decision_boundary": "plotting",
+    "print_mislabeled_images": "plotting",
     "predict_dec": "plotting",  # init_utils: plot_decision_boundary's predictor
-    "load_data_multi": "a data loader", "visualize_fit": "plotting",  # course 3, week 1's utils
-    "plot_progress_kMeans": "plotting", "plot_data_points": "plotting", "draw_line": "plotting",
+    "load_data_multi": "a data loader",
+    "visualize_fit": "plotting",  # course 3, week 1's utils
+    "plot_progress_kMeans": "plotting",
+    "plot_data_points": "plotting",
+    "draw_line": "plotting",
 }
 """Names of the course's helper modules that are never supplied, and why (not needed to check)."""
 
-_FAMILY = re.compile(r"(init_utils|"
-                     r"dnn_utils|dnn_app_utils|planar_utils|testCases|public_tests|test_utils|lr_utils|utils|rnn_utils|shakespeare_utils)"
-                     r"(_v\w*)?")
+_FAMILY = re.compile(
+    r"(init_utils|"
+    r"dnn_utils|dnn_app_utils|planar_utils|testCases|public_tests|test_utils|lr_utils|utils|rnn_utils|shakespeare_utils)"
+    r"(_v\w*)?"
+)
 
 
 def family(module: str) -> str | None:

@@ -54,8 +54,10 @@ SCALES: dict[str, Callable[[int], float]] = {
     "initialize_parameters_he": _he,
 }
 LABELS = {"initialize_parameters_random": "10", "initialize_parameters_he": "√(2/n[l−1]) (He)"}
-DRAWN = {"initialize_parameters_random": "* 10",
-         "initialize_parameters_he": "* np.sqrt(2. / layers_dims[l - 1])"}
+DRAWN = {
+    "initialize_parameters_random": "* 10",
+    "initialize_parameters_he": "* np.sqrt(2. / layers_dims[l - 1])",
+}
 
 
 NEVER = {"W1": np.full(1, np.nan)}  # draws no learner's values equal: the notebook seeds only with 3
@@ -73,8 +75,10 @@ def course_draws(name: str, dims: list[int], seed: int = SEED) -> dict[str, np.n
     state = np.random.get_state()
     np.random.seed(seed)
     try:
-        return {f"W{layer}": np.random.randn(dims[layer], dims[layer - 1]) * SCALES[name](dims[layer - 1])
-                for layer in range(1, len(dims))}
+        return {
+            f"W{layer}": np.random.randn(dims[layer], dims[layer - 1]) * SCALES[name](dims[layer - 1])
+            for layer in range(1, len(dims))
+        }
     finally:
         np.random.set_state(state)
 
@@ -85,8 +89,10 @@ def _keys(p: object, dims: list[int]) -> None:
     want = {f"{c}{layer}" for layer in range(1, L + 1) for c in "Wb"}
     if isinstance(p, Mapping) and set(p) != want:
         missing, extra = sorted(want - set(p)), sorted(set(p) - want)
-        raise ContractError(f"parameters has keys {sorted(map(str, p))}: missing {missing}, unexpected "
-                            f"{extra} — layers_dims of length {L + 1} means L = {L} layers (W1 … W{L})")
+        raise ContractError(
+            f"parameters has keys {sorted(map(str, p))}: missing {missing}, unexpected "
+            f"{extra} — layers_dims of length {L + 1} means L = {L} layers (W1 … W{L})"
+        )
 
 
 def _parameters(learner: Learner, name: str, dims: list[int], seed: int | None = None) -> Mapping:
@@ -102,8 +108,10 @@ def check_initialize_parameters_zeros(learner: Learner, result: FunctionResult) 
         W = array(entry(p, f"W{layer}", "parameters"), f"W{layer}")
         rec = compare(f"W{layer}", W, np.zeros((dims[layer], dims[layer - 1])), EXACT)
         if not rec.passed and W.shape == (dims[layer], dims[layer - 1]):
-            rec.diagnosis = ("not all zeros: initialize_parameters_zeros sets every weight to 0 — "
-                             "np.zeros((layers_dims[l], layers_dims[l - 1]))")
+            rec.diagnosis = (
+                "not all zeros: initialize_parameters_zeros sets every weight to 0 — "
+                "np.zeros((layers_dims[l], layers_dims[l - 1]))"
+            )
         result.add(f"W{layer}", "property", [rec])
         check_bias(result, f"b{layer}", entry(p, f"b{layer}", "parameters"), dims[layer])
 
@@ -113,12 +121,17 @@ def _scale_slip(W: np.ndarray, name: str, fan_in: int, fan_out: int) -> str | No
     w = np.asarray(W, dtype=np.float64).ravel()
     s = float(w.std())
     scale = DRAWN[name]
-    candidates = [(1.0, f"std {s:.4g}: the scale ({scale}) is missing"),
-                  (0.01, f"std {s:.4g}: scaled by 0.01 (the week-3/4 initialization); this notebook's "
-                         f"is {scale}")]
+    candidates = [
+        (1.0, f"std {s:.4g}: the scale ({scale}) is missing"),
+        (0.01, f"std {s:.4g}: scaled by 0.01 (the week-3/4 initialization); this notebook's is {scale}"),
+    ]
     if name == "initialize_parameters_he":
-        candidates.append((1 / math.sqrt(fan_in), "scaled by 1/√n[l−1] (Xavier); He's is √(2/n[l−1]): "
-                           "* np.sqrt(2. / layers_dims[l - 1])"))
+        candidates.append(
+            (
+                1 / math.sqrt(fan_in),
+                "scaled by 1/√n[l−1] (Xavier); He's is √(2/n[l−1]): * np.sqrt(2. / layers_dims[l - 1])",
+            )
+        )
     for sigma, text in candidates:
         if abs(s - sigma) <= MOMENT_SE * sigma / math.sqrt(2 * w.size):
             return text
@@ -134,16 +147,22 @@ def _check_random_initializer(learner: Learner, result: FunctionResult, name: st
     for layer in range(1, len(dims)):
         W = entry(p, f"W{layer}", "parameters")
         before = len(result.problems)
-        label = check_weight(result, f"W{layer}", W, (dims[layer], dims[layer - 1]),
-                             {LABELS[name]: scale(dims[layer - 1])})
+        label = check_weight(
+            result, f"W{layer}", W, (dims[layer], dims[layer - 1]), {LABELS[name]: scale(dims[layer - 1])}
+        )
         fix = f"np.random.randn(n[l], n[l-1]) {DRAWN[name]}"  # check_weight's hint names week 3's 0.01
-        result.problems[before:] = [q.replace("np.random.randn(n[l], n[l-1]) * 0.01", fix)
-                                    for q in result.problems[before:]]
+        result.problems[before:] = [
+            q.replace("np.random.randn(n[l], n[l-1]) * 0.01", fix) for q in result.problems[before:]
+        ]
         if label is not None and not result.checks[-1].passed and not result.slip:
             result.slip = _scale_slip(array(W, f"W{layer}"), name, dims[layer - 1], dims[layer])
         check_bias(result, f"b{layer}", entry(p, f"b{layer}", "parameters"), dims[layer])
-    draw_order_note(result, lambda s: learner.call_course(name, ["layers_dims"], [list(dims)], seed=s),
-                    lambda s: course_draws(name, dims) if s == SEED else NEVER, name)
+    draw_order_note(
+        result,
+        lambda s: learner.call_course(name, ["layers_dims"], [list(dims)], seed=s),
+        lambda s: course_draws(name, dims) if s == SEED else NEVER,
+        name,
+    )
 
 
 def check_initialize_parameters_random(learner: Learner, result: FunctionResult) -> None:
@@ -170,10 +189,24 @@ def check_model(learner: Learner, result: FunctionResult) -> None:
             return out[0], None  # (parameters, costs): compare the parameters
         return returned(out, "model", "parameters"), None
 
-    shapes = {f"{c}{layer}": (MODEL_DIMS[layer], MODEL_DIMS[layer - 1] if c == "W" else 1)
-              for layer in range(1, len(MODEL_DIMS)) for c in "Wb"}
-    result.notes.append("trained with initialization=\"he\"; model returns the parameters only (the "
-                        "notebook plots its costs inside), so only they are compared")
-    check_trajectory(result, run, R.deep_net, X, Y, LEARNING_RATE, ITERATIONS, shapes,
-                     shape_hint=" — model builds layers_dims = [X.shape[0], 10, 5, 1]")
+    shapes = {
+        f"{c}{layer}": (MODEL_DIMS[layer], MODEL_DIMS[layer - 1] if c == "W" else 1)
+        for layer in range(1, len(MODEL_DIMS))
+        for c in "Wb"
+    }
+    result.notes.append(
+        'trained with initialization="he"; model returns the parameters only (the '
+        "notebook plots its costs inside), so only they are compared"
+    )
+    check_trajectory(
+        result,
+        run,
+        R.deep_net,
+        X,
+        Y,
+        LEARNING_RATE,
+        ITERATIONS,
+        shapes,
+        shape_hint=" — model builds layers_dims = [X.shape[0], 10, 5, 1]",
+    )
     result.notes = [n for n in result.notes if not n.startswith("it returns no costs")]

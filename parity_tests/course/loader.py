@@ -85,6 +85,7 @@ class LoadedFile:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.module = types.ModuleType(state["module"])  # an empty stand-in
+
     unbound: dict[str, str] = field(default_factory=dict)  # names the file binds where nothing ran: why
 
 
@@ -106,7 +107,7 @@ def _is_constant_assignment(node: ast.stmt) -> bool:
 
 def _summary(source: str, node: ast.stmt, limit: int = 60) -> str:
     text = (ast.get_source_segment(source, node) or type(node).__name__).splitlines()[0].strip()
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _a(v: object) -> str:
@@ -143,8 +144,9 @@ def _code_cells(nb: object, name: str) -> list[dict]:
         if not isinstance(cell, dict):
             raise CourseFileError(f"{name}: cells[{i}] is {_a(cell)}, expected an object")
         if not isinstance(cell.get("cell_type", ""), str):
-            raise CourseFileError(f"{name}: cells[{i}].cell_type is {_a(cell['cell_type'])}, "
-                                  "expected a string")
+            raise CourseFileError(
+                f"{name}: cells[{i}].cell_type is {_a(cell['cell_type'])}, expected a string"
+            )
         if cell.get("cell_type") == "code":
             cell = dict(cell, source=_cell_source(cell, f"{name}: cells[{i}]"))
             code.append(cell)
@@ -203,9 +205,15 @@ def _unbind(loaded: LoadedFile, names: list[str], why: str) -> None:
             loaded.unbound.setdefault(name, why)
 
 
-def _run_source(loaded: LoadedFile, source: str, label: str, filename: str, *,
-                on_statement: Callable[[str], None] | None = None,
-                stop: Mapping[str, str] | None = None) -> None:
+def _run_source(
+    loaded: LoadedFile,
+    source: str,
+    label: str,
+    filename: str,
+    *,
+    on_statement: Callable[[str], None] | None = None,
+    stop: Mapping[str, str] | None = None,
+) -> None:
     stop = stop or {}
     if label != "file":  # a notebook cell: let tracebacks show its lines
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -249,15 +257,17 @@ def _run_source(loaded: LoadedFile, source: str, label: str, filename: str, *,
             is_import = isinstance(node, (ast.Import, ast.ImportFrom))
             if is_import and supply_helpers(loaded, node, namespace, exc):
                 continue
-            loaded.failed.append(f"{where} {node.lineno}: {_summary(source, node)} "
-                                 f"({type(exc).__name__}: {exc})")
+            loaded.failed.append(
+                f"{where} {node.lineno}: {_summary(source, node)} ({type(exc).__name__}: {exc})"
+            )
             _unbind(loaded, _bound_names(node), f"{where} {node.lineno} failed: {type(exc).__name__}: {exc}")
             continue
         kind.append(getattr(node, "name", None) or _summary(source, node))
 
 
-def supply_helpers(loaded: LoadedFile, node: ast.Import | ast.ImportFrom, namespace: dict,
-                   exc: Exception) -> bool:
+def supply_helpers(
+    loaded: LoadedFile, node: ast.Import | ast.ImportFrom, namespace: dict, exc: Exception
+) -> bool:
     """When ``node`` imports one of the course's helper modules that cannot be imported, put
     dlparity's implementations (:mod:`parity_tests.course.helpers`) of the names it imports in
     ``namespace`` and record them; ``False`` (nothing done) for any other failing import."""
@@ -285,8 +295,10 @@ def supply_helpers(loaded: LoadedFile, node: ast.Import | ast.ImportFrom, namesp
         else:
             why = helpers.why_not_supplied(module, alias.name)
             left.append(f"{alias.name} ({why})")
-            loaded.unbound.setdefault(alias.asname or alias.name, f"imported from {module} ({reason}), which "
-                                      f"dlparity does not supply: {why}")
+            loaded.unbound.setdefault(
+                alias.asname or alias.name,
+                f"imported from {module} ({reason}), which dlparity does not supply: {why}",
+            )
             continue
     given = [n for n in wanted if n in known]
     if given:
@@ -311,12 +323,16 @@ def read_source(path: Path) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        line = data[: exc.start].count(b"\n") + 1
         raise CourseFileError(
             f"{path}: byte {exc.start} (line {line}) is 0x{data[exc.start]:02x}, not valid {encoding}: "
             "save the file as UTF-8"
-            + (" or declare its encoding on line 1 or 2 (# -*- coding: latin-1 -*-)"
-               if path.suffix == ".py" else "")) from None
+            + (
+                " or declare its encoding on line 1 or 2 (# -*- coding: latin-1 -*-)"
+                if path.suffix == ".py"
+                else ""
+            )
+        ) from None
 
 
 def check_readable(path: str | Path) -> None:
@@ -341,8 +357,12 @@ def check_readable(path: str | Path) -> None:
         raise CourseFileError(f"{path}: {exc}") from None
 
 
-def load_course_file(path: str | Path, *, on_statement: Callable[[str], None] | None = None,
-                     stop: Mapping[str, str] | None = None) -> LoadedFile:
+def load_course_file(
+    path: str | Path,
+    *,
+    on_statement: Callable[[str], None] | None = None,
+    stop: Mapping[str, str] | None = None,
+) -> LoadedFile:
     """Load ``path`` (``.py`` or ``.ipynb``) as described in this module's docstring.
 
     Raises :class:`CourseFileError` (a ``ValueError``) when the file is missing, has another

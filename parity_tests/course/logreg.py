@@ -42,16 +42,27 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 def data(name: str) -> dict[str, np.ndarray | float]:
     rng = np.random.default_rng(seed_for("logreg", name))
-    return {"w": rng.normal(0.0, 0.5, (N_X, 1)), "b": 0.3, "X": rng.normal(0.0, 1.0, (N_X, M)),
-            "Y": Y_TRAIN.copy(), "X_test": rng.normal(0.0, 1.0, (N_X, M_TEST))}
+    return {
+        "w": rng.normal(0.0, 0.5, (N_X, 1)),
+        "b": 0.3,
+        "X": rng.normal(0.0, 1.0, (N_X, M)),
+        "Y": Y_TRAIN.copy(),
+        "X_test": rng.normal(0.0, 1.0, (N_X, M_TEST)),
+    }
 
 
 def cost_slips(A: np.ndarray, Y: np.ndarray, key: str = "cost") -> list:
     m = Y.shape[1]
-    return [("only the y·log(a) term: the (1 − y)·log(1 − a) term of the loss is missing",
-             lambda: {key: -np.sum(Y * np.log(A)) / m}),
-            ("log(1 − a) is not multiplied by (1 − y)",
-             lambda: {key: -np.sum(Y * np.log(A) + np.log(1 - A)) / m})]
+    return [
+        (
+            "only the y·log(a) term: the (1 − y)·log(1 − a) term of the loss is missing",
+            lambda: {key: -np.sum(Y * np.log(A)) / m},
+        ),
+        (
+            "log(1 − a) is not multiplied by (1 − y)",
+            lambda: {key: -np.sum(Y * np.log(A) + np.log(1 - A)) / m},
+        ),
+    ]
 
 
 def check_sigmoid(learner: Learner, result: FunctionResult) -> None:
@@ -59,12 +70,22 @@ def check_sigmoid(learner: Learner, result: FunctionResult) -> None:
     s = array(learner.call("sigmoid", z), "the returned s")
     float_dtype(s, "s", result, "1 / (1 + np.exp(-z))")
     result.add("s", "forward", records({"s": s}, {"s": R.activation(z, "sigmoid")}, "forward", x={"s": z}))
-    name_slip(result, {"s": s}, [
-        ("σ(−z): the sign in the exponent is flipped (np.exp(z) instead of np.exp(-z))",
-         lambda: {"s": 1 / (1 + np.exp(z))}),
-        ("1 / 1 + np.exp(-z) is 1 + e^(−z): put the denominator in parentheses",
-         lambda: {"s": 1 + np.exp(-z)}),
-        ("tanh(z) instead of σ(z)", lambda: {"s": np.tanh(z)})], "forward")
+    name_slip(
+        result,
+        {"s": s},
+        [
+            (
+                "σ(−z): the sign in the exponent is flipped (np.exp(z) instead of np.exp(-z))",
+                lambda: {"s": 1 / (1 + np.exp(z))},
+            ),
+            (
+                "1 / 1 + np.exp(-z) is 1 + e^(−z): put the denominator in parentheses",
+                lambda: {"s": 1 + np.exp(-z)},
+            ),
+            ("tanh(z) instead of σ(z)", lambda: {"s": np.tanh(z)}),
+        ],
+        "forward",
+    )
 
 
 def check_initialize_with_zeros(learner: Learner, result: FunctionResult) -> None:
@@ -77,11 +98,16 @@ def check_initialize_with_zeros(learner: Learner, result: FunctionResult) -> Non
     if isinstance(b, np.ndarray):
         result.problems.append(f"b is {kind(b)}; the course's b is the number 0.0 (b = 0.), a float")
     elif type(b) is int and (version is None or version[0] == "2017"):
-        result.notes.append("b = 0 is an int: the 2017–2020 version's contract (its assert took a float "
-                            "or an int); from 2021 the course asks for the float b = 0.")
+        result.notes.append(
+            "b = 0 is an int: the 2017–2020 version's contract (its assert took a float "
+            "or an int); from 2021 the course asks for the float b = 0."
+        )
     elif not isinstance(b, float):
-        why = (f" — this file's {version[1]} is the 2021 version's, whose test asks type(b) == float"
-               if version and type(b) is int else "")
+        why = (
+            f" — this file's {version[1]} is the 2021 version's, whose test asks type(b) == float"
+            if version and type(b) is int
+            else ""
+        )
         result.problems.append(f"b is {kind(b)}; the course's b is a float: b = 0. (not 0){why}")
     b_rec = compare("b", array(b, "b").reshape(-1)[:1], np.zeros(1), EXACT)
     result.add("zeros", "property", [rec, b_rec])
@@ -98,8 +124,10 @@ def optimize_version(learner: Learner) -> tuple[str, str] | None:
     except (TypeError, ValueError):
         return None
     by_name = {p.name: p for p in params}
-    found = [by_name.get(n) or (params[i] if len(params) > i else None)
-             for n, i in (("num_iterations", 4), ("learning_rate", 5))]
+    found = [
+        by_name.get(n) or (params[i] if len(params) > i else None)
+        for n, i in (("num_iterations", 4), ("learning_rate", 5))
+    ]
     if any(p is None for p in found):
         return None
     defaults = [p.default for p in found]
@@ -134,8 +162,11 @@ def check_propagate(learner: Learner, result: FunctionResult) -> None:
     ref = R.logreg_propagate(w, b, X, Y)
     actual = {"cost": number(cost, "the returned cost", result), "dw": dw, "db": db}
     result.add("cost", "forward", records(actual, {"cost": ref["cost"]}, "forward", m=M))
-    result.add("gradients", "gradient",
-               records(actual, {"dw": ref["dw"], "db": np.asarray(ref["db"])}, "gradient", m=M))
+    result.add(
+        "gradients",
+        "gradient",
+        records(actual, {"dw": ref["dw"], "db": np.asarray(ref["db"])}, "gradient", m=M),
+    )
     name_slip(result, actual, cost_slips(ref["A"], Y), "forward")
 
 
@@ -156,8 +187,17 @@ def check_optimize(learner: Learner, result: FunctionResult) -> None:
         params, _, costs = unpack(out, ("params", "grads", "costs"), "optimize")
         return _params(params, "optimize"), costs
 
-    check_trajectory(result, run, R.logreg_net, X, Y, LEARNING_RATE,
-                     ITERATIONS, {"w": (N_X, 1), "b": (1, 1)}, start={"w": w, "b": np.full((1, 1), b)})
+    check_trajectory(
+        result,
+        run,
+        R.logreg_net,
+        X,
+        Y,
+        LEARNING_RATE,
+        ITERATIONS,
+        {"w": (N_X, 1), "b": (1, 1)},
+        start={"w": w, "b": np.full((1, 1), b)},
+    )
 
 
 def check_predict(learner: Learner, result: FunctionResult) -> None:
@@ -170,10 +210,18 @@ def check_predict(learner: Learner, result: FunctionResult) -> None:
     expected = {"Y_prediction": R.predict(R.logreg_net({"w": w, "b": b}), X)}
     result.add("labels", "forward", records(actual, expected, "forward"))
     z = w.T @ X + b
-    name_slip(result, actual, [
-        ("thresholds z = wᵀX + b instead of A = σ(z) at 0.5", lambda: {"Y_prediction": 1.0 * (z > 0.5)}),
-        ("the comparison is reversed: 1 where A ≤ 0.5", lambda: {"Y_prediction": 1.0 * (_sigmoid(z) <= 0.5)}),
-    ], "forward")
+    name_slip(
+        result,
+        actual,
+        [
+            ("thresholds z = wᵀX + b instead of A = σ(z) at 0.5", lambda: {"Y_prediction": 1.0 * (z > 0.5)}),
+            (
+                "the comparison is reversed: 1 where A ≤ 0.5",
+                lambda: {"Y_prediction": 1.0 * (_sigmoid(z) <= 0.5)},
+            ),
+        ],
+        "forward",
+    )
 
 
 def check_model(learner: Learner, result: FunctionResult) -> None:
@@ -190,9 +238,17 @@ def check_model(learner: Learner, result: FunctionResult) -> None:
             last["d"] = out
         return _params(out, "model"), costs
 
-    check_trajectory(result, run, R.logreg_net, X, Y, LEARNING_RATE,
-                     ITERATIONS, {"w": (N_X, 1), "b": (1, 1)},
-                     start={"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))})
+    check_trajectory(
+        result,
+        run,
+        R.logreg_net,
+        X,
+        Y,
+        LEARNING_RATE,
+        ITERATIONS,
+        {"w": (N_X, 1), "b": (1, 1)},
+        start={"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))},
+    )
     if "d" not in last:
         return
     params = _params(last["d"], "model")
@@ -202,5 +258,14 @@ def check_model(learner: Learner, result: FunctionResult) -> None:
     for k, a in actual.items():
         float_dtype(a, f"d[{k!r}]", result, "predict's Y_prediction")
     result.add("predictions", "forward", records(actual, expected, "forward"))
-    name_slip(result, actual, [("Y_prediction_test holds the training set's predictions (predict on X_train)",
-                                lambda: {"Y_prediction_test": expected["Y_prediction_train"]})], "forward")
+    name_slip(
+        result,
+        actual,
+        [
+            (
+                "Y_prediction_test holds the training set's predictions (predict on X_train)",
+                lambda: {"Y_prediction_test": expected["Y_prediction_train"]},
+            )
+        ],
+        "forward",
+    )

@@ -73,8 +73,9 @@ def _grads(module: torch.nn.Module, spec: ParamSpec) -> dict[str, np.ndarray]:
 def _float64(params: Params, names: Sequence[str]) -> dict[str, np.ndarray]:
     """The parameters ``names`` lists, as float64 arrays (the course checks run in float64),
     held to ``check_param_arrays`` (floating, finite) before their shapes are read."""
-    return check_param_arrays({k: np.asarray(params[k], dtype=np.float64) for k in names},
-                              allow_nonfinite=False)
+    return check_param_arrays(
+        {k: np.asarray(params[k], dtype=np.float64) for k in names}, allow_nonfinite=False
+    )
 
 
 def _built(model: Model, params: Params) -> torch.nn.Module:
@@ -89,8 +90,10 @@ def declaration(net: torch.nn.Module) -> Model:
     """The :class:`~parity_tests.registry.Model` a network of this module was built from."""
     model = getattr(net, "declaration", None)
     if not isinstance(model, Model):
-        raise TypeError(f"{type(net).__name__}: not a declared network of the course checker; "
-                        "build it with logreg_net, shallow_net or deep_net")
+        raise TypeError(
+            f"{type(net).__name__}: not a declared network of the course checker; "
+            "build it with logreg_net, shallow_net or deep_net"
+        )
     return model
 
 
@@ -173,8 +176,12 @@ def logreg_propagate(w: np.ndarray, b: float, X: np.ndarray, Y: np.ndarray) -> d
     """``A = σ(wᵀX + b)``, the cost, ``dw (n_x, 1)`` and ``db`` (a number) by autograd."""
     net = logreg_net({"w": w, "b": b})
     res = cost_and_grads(net, X, Y)
-    return {"A": forward_values(net, X)["A1"], "cost": res["cost"], "dw": res["dw"],
-            "db": float(np.asarray(res["db"]).reshape(()))}
+    return {
+        "A": forward_values(net, X)["A1"],
+        "cost": res["cost"],
+        "dw": res["dw"],
+        "db": float(np.asarray(res["db"]).reshape(())),
+    }
 
 
 def predict(net: torch.nn.Module, X: np.ndarray) -> np.ndarray:
@@ -202,8 +209,9 @@ def activation_backward(dA: np.ndarray, Z: np.ndarray, name: str) -> np.ndarray:
     return to_numpy(dZ)
 
 
-def linear_activation(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, name: str | None,
-                      dA: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def linear_activation(
+    A_prev: np.ndarray, W: np.ndarray, b: np.ndarray, name: str | None, dA: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """``Z = W A_prev + b`` (``F.linear``), ``A = g(Z)``; with ``dA`` also the course's
     backward: ``dW = 1/m ∂/∂W``, ``db = 1/m ∂/∂b`` of ``Σ A ⊙ dA`` and ``dA_prev`` (no 1/m)."""
     m = np.shape(A_prev)[1]
@@ -230,8 +238,18 @@ def sgd_update(params: Params, grads: Params, learning_rate: float) -> dict[str,
 
 
 __all__: Sequence[str] = [
-    "logreg_net", "shallow_net", "deep_net", "declaration", "cross_entropy", "forward_values",
+    "logreg_net",
+    "shallow_net",
+    "deep_net",
+    "declaration",
+    "cross_entropy",
+    "forward_values",
     "cost_and_grads",
-    "logreg_propagate", "predict", "bce_cost", "activation", "activation_backward",
-    "linear_activation", "sgd_update",
+    "logreg_propagate",
+    "predict",
+    "bce_cost",
+    "activation",
+    "activation_backward",
+    "linear_activation",
+    "sgd_update",
 ]

@@ -21,8 +21,9 @@ def link_dependencies(results: list[FunctionResult], uses: Mapping[str, set[str]
     for i, res in enumerate(results):
         if res.passed:
             continue
-        res.depends_on = [o.name for o in results[:i] if o.name in uses[res.name] and not o.passed
-                          and o.checkable]
+        res.depends_on = [
+            o.name for o in results[:i] if o.name in uses[res.name] and not o.passed and o.checkable
+        ]
 
 
 def _fmt(v: float) -> str:
@@ -81,8 +82,9 @@ class CourseReport:
         ld = self.loaded
         if ld is None:
             return []
-        return ([f"syntax error: {e}" for e in ld.syntax_errors]
-                + [f"FAIL while loading: {s}" for s in ld.stopped])
+        return [f"syntax error: {e}" for e in ld.syntax_errors] + [
+            f"FAIL while loading: {s}" for s in ld.stopped
+        ]
 
     @property
     def exit_status(self) -> int:
@@ -97,18 +99,22 @@ class CourseReport:
             shown = det.reasons[:4] + ([f"… {len(det.reasons) - 4} more"] if len(det.reasons) > 4 else [])
             return f"part: {det.part} (from {', '.join(shown)}){version}"
         if det.tied:
-            return (f"part: ambiguous between {' and '.join(det.tied)}; shared names checked as "
-                    f"{det.tied[0]} — choose with --part")
+            return (
+                f"part: ambiguous between {' and '.join(det.tied)}; shared names checked as "
+                f"{det.tied[0]} — choose with --part"
+            )
         return "part: none found (no course function is defined)"
 
     def lines(self) -> list[str]:
         out = [f"dlparity check: {self.source}", self.part_line()]
         if self.loaded is not None:
             ld = self.loaded
-            out.append(f"loaded {_plural(len(ld.imports), 'import')}, "
-                       f"{_plural(len(ld.definitions), 'definition')}, "
-                       f"{_plural(len(ld.constants), 'constant')}; not run: "
-                       f"{_plural(len(ld.skipped), 'other top-level statement')}")
+            out.append(
+                f"loaded {_plural(len(ld.imports), 'import')}, "
+                f"{_plural(len(ld.definitions), 'definition')}, "
+                f"{_plural(len(ld.constants), 'constant')}; not run: "
+                f"{_plural(len(ld.skipped), 'other top-level statement')}"
+            )
             out += [f"  not loaded: {f}" for f in ld.failed]
             out += [f"  supplied by dlparity: {s}" for s in ld.supplied]
             out += [f"  not supplied (not needed to check): {s}" for s in ld.not_supplied]
@@ -132,16 +138,20 @@ class CourseReport:
         checked = [r for r in self.results if r.checkable]
         failed = [r for r in checked if not r.passed]
         blocked = [r for r in failed if r.depends_on]
-        text = (f"{_plural(len(checked), 'function')} checked: {len(checked) - len(failed)} "
-                f"passed, {len(failed)} failed")
+        text = (
+            f"{_plural(len(checked), 'function')} checked: {len(checked) - len(failed)} "
+            f"passed, {len(failed)} failed"
+        )
         if blocked:
             uses = "it uses" if len(blocked) == 1 else "they use"
             text += f" ({len(blocked)} of them because a function {uses} fails)"
         unchecked = [r for r in self.results if not r.checkable]
         if unchecked:
             needs = sorted({n for r in unchecked for n in r.needs})
-            text += (f"; {len(unchecked)} not checkable (they need {', '.join(needs)}, which the file "
-                     f"leaves undefined)")
+            text += (
+                f"; {len(unchecked)} not checkable (they need {', '.join(needs)}, which the file "
+                f"leaves undefined)"
+            )
         ld = self.loaded
         if ld is not None and ld.syntax_errors:
             text += f"; {_plural(len(ld.syntax_errors), 'notebook cell')} with a syntax error"
@@ -157,33 +167,52 @@ class CourseReport:
 
     def to_dict(self) -> dict[str, Any]:
         ld = self.loaded
-        d = {"source": self.source, "part": self.part_asked or self.detection.part,
-             "part_line": self.part_line(), "course_version": self.detection.version,
-             "course_version_from": self.detection.version_reasons, "passed": self.passed,
-             "exit_status": self.exit_status,
-             "functions": [r.to_dict() for r in self.results],
-             "not_checked": [{"function": n, "reason": why} for n, why in self.not_checked],
-             "summary": self.summary()}
+        d = {
+            "source": self.source,
+            "part": self.part_asked or self.detection.part,
+            "part_line": self.part_line(),
+            "course_version": self.detection.version,
+            "course_version_from": self.detection.version_reasons,
+            "passed": self.passed,
+            "exit_status": self.exit_status,
+            "functions": [r.to_dict() for r in self.results],
+            "not_checked": [{"function": n, "reason": why} for n, why in self.not_checked],
+            "summary": self.summary(),
+        }
         if ld is not None:
-            d["loaded"] = {"imports": ld.imports, "definitions": ld.definitions,
-                           "constants": ld.constants, "not_run": ld.skipped, "failed": ld.failed,
-                           "supplied": ld.supplied, "not_supplied": ld.not_supplied,
-                           "unbound": ld.unbound, "syntax_errors": ld.syntax_errors,
-                           "stopped": ld.stopped, "output": ld.output}
+            d["loaded"] = {
+                "imports": ld.imports,
+                "definitions": ld.definitions,
+                "constants": ld.constants,
+                "not_run": ld.skipped,
+                "failed": ld.failed,
+                "supplied": ld.supplied,
+                "not_supplied": ld.not_supplied,
+                "unbound": ld.unbound,
+                "syntax_errors": ld.syntax_errors,
+                "stopped": ld.stopped,
+                "output": ld.output,
+            }
         return json.loads(json.dumps(d, default=str))
 
     def _repr_html_(self) -> str:
         rows = []
         for r in self.results:
             color = "#1a7f37" if r.passed else "#cf222e"
-            rows.append(f"<tr><td><code>{html.escape(r.name)}</code></td>"
-                        f"<td style='color:{color};font-weight:bold'>{r.status}</td>"
-                        f"<td>{html.escape(function_worst(r))}</td>"
-                        f"<td>{html.escape(r.diagnosis or '')}</td></tr>")
+            rows.append(
+                f"<tr><td><code>{html.escape(r.name)}</code></td>"
+                f"<td style='color:{color};font-weight:bold'>{r.status}</td>"
+                f"<td>{html.escape(function_worst(r))}</td>"
+                f"<td>{html.escape(r.diagnosis or '')}</td></tr>"
+            )
         for n, why in self.not_checked:
-            rows.append(f"<tr><td><code>{html.escape(n)}</code></td><td>not checked</td><td></td>"
-                        f"<td>{html.escape(why)}</td></tr>")
-        return (f"<p><b>dlparity check</b>: {html.escape(self.source)} — {html.escape(self.part_line())}</p>"
-                "<table><thead><tr><th>function</th><th>verdict</th><th>worst error</th>"
-                f"<th>diagnosis</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-                f"<p>{html.escape(self.summary())}</p>")
+            rows.append(
+                f"<tr><td><code>{html.escape(n)}</code></td><td>not checked</td><td></td>"
+                f"<td>{html.escape(why)}</td></tr>"
+            )
+        return (
+            f"<p><b>dlparity check</b>: {html.escape(self.source)} — {html.escape(self.part_line())}</p>"
+            "<table><thead><tr><th>function</th><th>verdict</th><th>worst error</th>"
+            f"<th>diagnosis</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<p>{html.escape(self.summary())}</p>"
+        )

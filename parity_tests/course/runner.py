@@ -43,20 +43,24 @@ def _namespace(source: Any) -> tuple[dict[str, Any], str, LoadedFile | None]:
         return source.__dict__, source.__name__, None
     if isinstance(source, Mapping):
         return source, str(source.get("__name__", "namespace")), None  # type: ignore[return-value]
-    raise TypeError(f"source: expected globals() (a dict), a module or a path to a .py/.ipynb file, "
-                    f"got {type(source).__name__}")
+    raise TypeError(
+        f"source: expected globals() (a dict), a module or a path to a .py/.ipynb file, "
+        f"got {type(source).__name__}"
+    )
 
 
 def own_functions(namespace: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
     """The functions *defined* in ``namespace`` (not imported from a course helper module)."""
-    return {k: v for k, v in namespace.items() if inspect.isfunction(v) and not k.startswith("_")
-            and v.__globals__ is namespace}
+    return {
+        k: v
+        for k, v in namespace.items()
+        if inspect.isfunction(v) and not k.startswith("_") and v.__globals__ is namespace
+    }
 
 
-
-
-def _choose(functions: Mapping[str, Callable], det: Detection, part: str | None
-            ) -> tuple[dict[str, Entry], list[tuple[str, str]]]:
+def _choose(
+    functions: Mapping[str, Callable], det: Detection, part: str | None
+) -> tuple[dict[str, Entry], list[tuple[str, str]]]:
     file_part = part or det.part or (det.tied[0] if det.tied else None)
     chosen: dict[str, Entry] = {}
     not_checked: list[tuple[str, str]] = []
@@ -65,13 +69,17 @@ def _choose(functions: Mapping[str, Callable], det: Detection, part: str | None
         if not parts:
             not_checked.append((name, "not one of the course functions dlparity knows"))
             continue
-        p = (part if part in parts else det.assigned.get(name)
-             or (file_part if file_part in parts else parts[0]))
+        p = (
+            part
+            if part in parts
+            else det.assigned.get(name) or (file_part if file_part in parts else parts[0])
+        )
         e = entry_for(name, p)
         assert e is not None
         if not fits(fn, e):
-            not_checked.append((name, f"{name}{inspect.signature(fn)} does not take the course's "
-                                      f"{signature_of(e)}"))
+            not_checked.append(
+                (name, f"{name}{inspect.signature(fn)} does not take the course's {signature_of(e)}")
+            )
             continue
         chosen[name] = e
     return chosen, not_checked
@@ -95,8 +103,13 @@ def _run_one(e: Entry, learner: Learner) -> FunctionResult:
     return result
 
 
-def plan(found: Mapping[str, Callable], wanted: Iterable[str], learner: Learner, part: str | None,
-         det: Detection | None = None) -> tuple[Detection, list[Entry], list[tuple[str, str]]]:
+def plan(
+    found: Mapping[str, Callable],
+    wanted: Iterable[str],
+    learner: Learner,
+    part: str | None,
+    det: Detection | None = None,
+) -> tuple[Detection, list[Entry], list[tuple[str, str]]]:
     """The part (``det``, detected unless given), the course entries to check in the course's
     order, and the functions not checked with why."""
     det = det or detect(found, learner)
@@ -110,15 +123,17 @@ def uses_of(e: Entry, fn: Callable) -> set[str]:
     return set(e.uses) | names_used(fn.__code__)
 
 
-def learner_for(found: Mapping[str, Callable], loaded: LoadedFile | None,
-                factory: type[Learner] = Learner) -> Learner:
+def learner_for(
+    found: Mapping[str, Callable], loaded: LoadedFile | None, factory: type[Learner] = Learner
+) -> Learner:
     """The :class:`Learner` over ``found`` (every function of theirs stays callable: a backward
     runs on their forward)."""
     return factory(found, loaded.unbound if loaded else None)
 
 
-def defined_functions(namespace: Mapping[str, Any], label: str, functions: Iterable[str] | None
-                      ) -> tuple[dict[str, Callable[..., Any]], list[str]]:
+def defined_functions(
+    namespace: Mapping[str, Any], label: str, functions: Iterable[str] | None
+) -> tuple[dict[str, Callable[..., Any]], list[str]]:
     """``(own functions, the names to check)``; a ``ValueError`` for a name it does not define."""
     found = own_functions(namespace)
     wanted = list(found) if functions is None else list(functions)
@@ -128,8 +143,9 @@ def defined_functions(namespace: Mapping[str, Any], label: str, functions: Itera
     return found, wanted
 
 
-def check_course(source: Any, part: str | None = None, functions: Iterable[str] | None = None,
-                 timeout: float = 60.0) -> CourseReport:
+def check_course(
+    source: Any, part: str | None = None, functions: Iterable[str] | None = None, timeout: float = 60.0
+) -> CourseReport:
     """Check every course function defined in ``source`` against torch.
 
     Args:

@@ -76,8 +76,17 @@ def check_layer_sizes(learner: Learner, result: FunctionResult) -> None:
         elif r.name == "n_h" and not r.passed:
             r.diagnosis = "the course's layer_sizes sets the hidden layer size n_h = 4"
     result.add("sizes", "forward", recs)
-    name_slip(result, got, [("returned in the order (n_x, n_y, n_h); the course returns (n_x, n_h, n_y)",
-                             lambda: {"n_h": np.asarray(2), "n_y": np.asarray(4)})], "forward")
+    name_slip(
+        result,
+        got,
+        [
+            (
+                "returned in the order (n_x, n_y, n_h); the course returns (n_x, n_h, n_y)",
+                lambda: {"n_h": np.asarray(2), "n_y": np.asarray(4)},
+            )
+        ],
+        "forward",
+    )
 
 
 def course_draws(dims: tuple[int, ...], scale: float) -> callable:
@@ -85,10 +94,13 @@ def course_draws(dims: tuple[int, ...], scale: float) -> callable:
         state = np.random.get_state()
         np.random.seed(seed)
         try:
-            return {f"W{layer}": np.random.randn(dims[layer], dims[layer - 1]) * scale
-                    for layer in range(1, len(dims))}
+            return {
+                f"W{layer}": np.random.randn(dims[layer], dims[layer - 1]) * scale
+                for layer in range(1, len(dims))
+            }
         finally:
             np.random.set_state(state)
+
     return draw
 
 
@@ -97,18 +109,30 @@ def check_initialize_parameters(learner: Learner, result: FunctionResult) -> Non
     p = learner.call("initialize_parameters", n_x, n_h, n_y, seed=seed_for("init"))
     dims = (n_x, n_h, n_y)
     for layer in (1, 2):
-        check_weight(result, f"W{layer}", entry(p, f"W{layer}", "parameters"),
-                     (dims[layer], dims[layer - 1]), {"0.01": 0.01})
+        check_weight(
+            result,
+            f"W{layer}",
+            entry(p, f"W{layer}", "parameters"),
+            (dims[layer], dims[layer - 1]),
+            {"0.01": 0.01},
+        )
         check_bias(result, f"b{layer}", entry(p, f"b{layer}", "parameters"), dims[layer])
-    draw_order_note(result, lambda s: learner.call("initialize_parameters", n_x, n_h, n_y, seed=s),
-                    course_draws(dims, 0.01), "initialize_parameters")
+    draw_order_note(
+        result,
+        lambda s: learner.call("initialize_parameters", n_x, n_h, n_y, seed=s),
+        course_draws(dims, 0.01),
+        "initialize_parameters",
+    )
 
 
 def check_forward_propagation(learner: Learner, result: FunctionResult) -> None:
     rng, X = data("forward")
     p = params(rng, (N_X, N_H, N_Y))
-    A2, cache = unpack(learner.call_course("forward_propagation", ["X", "parameters"], [X, p]),
-                       ("A2", "cache"), "forward_propagation")
+    A2, cache = unpack(
+        learner.call_course("forward_propagation", ["X", "parameters"], [X, p]),
+        ("A2", "cache"),
+        "forward_propagation",
+    )
     ref = R.forward_values(R.shallow_net(p, "tanh"), X)
     actual = {"A2": array(A2, "A2")}
     expected = {}
@@ -128,13 +152,20 @@ def check_forward_propagation(learner: Learner, result: FunctionResult) -> None:
         Z2 = W2 @ A1 + (b2 if bias else 0)
         return {"cache['A1']": A1, "cache['Z2']": Z2, "cache['A2']": out(Z2), "A2": out(Z2)}
 
-    name_slip(result, actual, [
-        ("σ in the hidden layer; the course's is tanh (A1 = np.tanh(Z1))", lambda: hidden(_sigmoid)),
-        ("ReLU in the hidden layer; the course's is tanh (A1 = np.tanh(Z1))",
-         lambda: hidden(lambda z: np.maximum(z, 0))),
-        ("tanh at the output; the course's is σ (A2 = sigmoid(Z2))", lambda: hidden(np.tanh, np.tanh)),
-        ("Z2 = W2·A1 without + b2", lambda: hidden(np.tanh, _sigmoid, bias=False)),
-    ], "forward")
+    name_slip(
+        result,
+        actual,
+        [
+            ("σ in the hidden layer; the course's is tanh (A1 = np.tanh(Z1))", lambda: hidden(_sigmoid)),
+            (
+                "ReLU in the hidden layer; the course's is tanh (A1 = np.tanh(Z1))",
+                lambda: hidden(lambda z: np.maximum(z, 0)),
+            ),
+            ("tanh at the output; the course's is σ (A2 = sigmoid(Z2))", lambda: hidden(np.tanh, np.tanh)),
+            ("Z2 = W2·A1 without + b2", lambda: hidden(np.tanh, _sigmoid, bias=False)),
+        ],
+        "forward",
+    )
 
 
 def takes_parameters(fn: object) -> bool:
@@ -159,8 +190,9 @@ def check_compute_cost(learner: Learner, result: FunctionResult) -> None:
         result.signature = "compute_cost(A2, Y, parameters) -> cost"
     cost = number(learner.call("compute_cost", *args), "the returned cost", result)
     actual = {"cost": cost}
-    result.add("cost", "forward", records(actual, {"cost": R.bce_cost(A, Y)}, "forward", m=7,
-                                          inputs={"Y": Y.shape}))
+    result.add(
+        "cost", "forward", records(actual, {"cost": R.bce_cost(A, Y)}, "forward", m=7, inputs={"Y": Y.shape})
+    )
     name_slip(result, actual, cost_slips(A, Y), "forward")
 
 
@@ -175,8 +207,11 @@ def check_backward_propagation(learner: Learner, result: FunctionResult) -> None
     cache = None
     if learner.has("forward_propagation"):
         try:
-            cache = unpack(learner.call_course("forward_propagation", ["X", "parameters"], [X, p]),
-                           ("A2", "cache"), "forward_propagation")[1]
+            cache = unpack(
+                learner.call_course("forward_propagation", ["X", "parameters"], [X, p]),
+                ("A2", "cache"),
+                "forward_propagation",
+            )[1]
         except Exception:  # their forward is reported on its own line; use the course's cache
             cache = None
     if cache is None:
@@ -186,8 +221,11 @@ def check_backward_propagation(learner: Learner, result: FunctionResult) -> None
     ref = R.cost_and_grads(R.shallow_net(p, "tanh"), X, Y5)
     names = ["dW1", "db1", "dW2", "db2"]
     actual = {k: array(entry(grads, k, "grads"), f"grads[{k!r}]") for k in names}
-    result.add("gradients", "gradient", records(actual, {k: ref[k] for k in names}, "gradient", m=M,
-                                                inputs={"X": X.shape, "Y": Y5.shape}))
+    result.add(
+        "gradients",
+        "gradient",
+        records(actual, {k: ref[k] for k in names}, "gradient", m=M, inputs={"X": X.shape, "Y": Y5.shape}),
+    )
     Z1 = p["W1"] @ X + p["b1"]
     A1 = np.tanh(Z1)
     dZ2 = _sigmoid(p["W2"] @ A1 + p["b2"]) - Y5
@@ -196,13 +234,24 @@ def check_backward_propagation(learner: Learner, result: FunctionResult) -> None
         return {"dW1": dZ1 @ X.T / M, "db1": dZ1.sum(axis=1, keepdims=True) / M}
 
     back = p["W2"].T @ dZ2
-    name_slip(result, actual, [
-        ("tanh′ written as 1 − A1; it is 1 − A1² (np.power(A1, 2))", lambda: with_dZ1(back * (1 - A1))),
-        ("dZ1 = W2ᵀ·dZ2 without the activation's derivative (1 − A1²)", lambda: with_dZ1(back)),
-        ("σ′ = A1(1 − A1) for the hidden layer; tanh′ is 1 − A1²", lambda: with_dZ1(back * A1 * (1 - A1))),
-        ("the derivative is computed from Z instead of A: tanh′ = 1 − A1² (np.power(A1, 2)), not 1 − Z1²",
-         lambda: with_dZ1(back * (1 - Z1 ** 2))),
-    ], "gradient")
+    name_slip(
+        result,
+        actual,
+        [
+            ("tanh′ written as 1 − A1; it is 1 − A1² (np.power(A1, 2))", lambda: with_dZ1(back * (1 - A1))),
+            ("dZ1 = W2ᵀ·dZ2 without the activation's derivative (1 − A1²)", lambda: with_dZ1(back)),
+            (
+                "σ′ = A1(1 − A1) for the hidden layer; tanh′ is 1 − A1²",
+                lambda: with_dZ1(back * A1 * (1 - A1)),
+            ),
+            (
+                "the derivative is computed from Z instead of A: tanh′ = 1 − A1² (np.power(A1, 2)), "
+                "not 1 − Z1²",
+                lambda: with_dZ1(back * (1 - Z1**2)),
+            ),
+        ],
+        "gradient",
+    )
 
 
 def _broadcasts(a: np.ndarray, b: np.ndarray) -> bool:
@@ -212,8 +261,9 @@ def _broadcasts(a: np.ndarray, b: np.ndarray) -> bool:
         return False
 
 
-def updated(learner: Learner, result: FunctionResult, p: dict[str, np.ndarray], lr: float,
-            rng: np.random.Generator) -> None:
+def updated(
+    learner: Learner, result: FunctionResult, p: dict[str, np.ndarray], lr: float, rng: np.random.Generator
+) -> None:
     """Check ``update_parameters`` on the parameters ``p``: torch's SGD step; name the slip."""
     grads = {"d" + k: rng.normal(0.0, 1.0, v.shape) for k, v in p.items()}
     out = learner.call_course("update_parameters", ["parameters", "grads", "learning_rate"], [p, grads, lr])
@@ -224,15 +274,21 @@ def updated(learner: Learner, result: FunctionResult, p: dict[str, np.ndarray], 
         if r.passed:
             continue
         k = r.name
-        wrong_key = [g for g in grads if g != "d" + k and _broadcasts(p[k], grads[g])
-                     and matches(actual[k], p[k] - lr * grads[g], "forward")]
+        wrong_key = [
+            g
+            for g in grads
+            if g != "d" + k
+            and _broadcasts(p[k], grads[g])
+            and matches(actual[k], p[k] - lr * grads[g], "forward")
+        ]
         if wrong_key:
             r.diagnosis = f"{k} is updated with grads[{wrong_key[0]!r}]; its gradient is grads['d{k}']"
         elif actual[k].shape == p[k].shape and not np.any(actual[k] - p[k]):
             r.diagnosis = f"{k} is returned unchanged: its update is missing"
         elif actual[k].shape == p[k].shape:
-            r.diagnosis = "its update is " + (diagnose(actual[k] - p[k], ref[k] - p[k], tol("forward"),
-                                                       learning_rate=lr) or "not −α·d" + k)
+            r.diagnosis = "its update is " + (
+                diagnose(actual[k] - p[k], ref[k] - p[k], tol("forward"), learning_rate=lr) or "not −α·d" + k
+            )
     result.add("update", "forward", recs)
 
 
@@ -285,8 +341,17 @@ def check_nn_model(learner: Learner, result: FunctionResult) -> None:
         return parameters_and_costs(out, result)
 
     shapes = {"W1": (n_h, N_X), "b1": (n_h, 1), "W2": (1, n_h), "b2": (1, 1)}
-    check_trajectory(result, run, lambda p: R.shallow_net(p, "tanh"), X, Y, lr, ITERATIONS, shapes,
-                     shape_hint=f" — nn_model must size the hidden layer by its argument n_h={n_h}")
+    check_trajectory(
+        result,
+        run,
+        lambda p: R.shallow_net(p, "tanh"),
+        X,
+        Y,
+        lr,
+        ITERATIONS,
+        shapes,
+        shape_hint=f" — nn_model must size the hidden layer by its argument n_h={n_h}",
+    )
 
 
 def check_predict(learner: Learner, result: FunctionResult) -> None:
@@ -294,11 +359,18 @@ def check_predict(learner: Learner, result: FunctionResult) -> None:
     p = params(rng, (N_X, N_H, N_Y))
     pred = array(learner.call_course("predict", ["parameters", "X"], [p, X]), "predictions")
     if pred.size and not np.isin(pred, (0, 1)).all():
-        raise ContractError("predictions holds values other than 0 and 1 (the probabilities A2?): "
-                            "threshold them, predictions = (A2 > 0.5)")
+        raise ContractError(
+            "predictions holds values other than 0 and 1 (the probabilities A2?): "
+            "threshold them, predictions = (A2 > 0.5)"
+        )
     actual = {"predictions": pred.astype(np.float64)}
-    result.add("labels", "forward", records(actual, {"predictions": R.predict(R.shallow_net(p), X)},
-                                            "forward"))
+    result.add(
+        "labels", "forward", records(actual, {"predictions": R.predict(R.shallow_net(p), X)}, "forward")
+    )
     A2 = R.forward_values(R.shallow_net(p), X)["A2"]
-    name_slip(result, actual, [("the comparison is reversed: 1 where A2 ≤ 0.5",
-                                lambda: {"predictions": 1.0 * (A2 <= 0.5)})], "forward")
+    name_slip(
+        result,
+        actual,
+        [("the comparison is reversed: 1 where A2 ≤ 0.5", lambda: {"predictions": 1.0 * (A2 <= 0.5)})],
+        "forward",
+    )

@@ -57,21 +57,26 @@ def _update_diagnosis(mine: np.ndarray, ref: np.ndarray, m: int, lr: float) -> D
     if not np.any(mine) and np.any(ref):
         return Diagnosis("missing", f"it {NEVER_CHANGES}")
     if found is None:
-        return Diagnosis("gradients", "unlike torch's in no simple pattern: the gradients themselves differ "
-                                      "— check the forward and backward pass it calls")
+        return Diagnosis(
+            "gradients",
+            "unlike torch's in no simple pattern: the gradients themselves differ "
+            "— check the forward and backward pass it calls",
+        )
     if found.kind == "factor" and found.named is None and found.factor is not None:
-        return replace(found, text=f"{found.text} — a learning rate of {found.factor * lr:.6g} instead of "
-                                   f"α = {lr:g}?")
+        return replace(
+            found, text=f"{found.text} — a learning rate of {found.factor * lr:.6g} instead of α = {lr:g}?"
+        )
     return found
 
 
-ONLY_PARAMETERS = ("it returns parameters only, as the course's versions before 2021 did (they plotted "
-                   "the costs inside; from 2021 it returns (parameters, costs)): only the parameters "
-                   "were compared")
+ONLY_PARAMETERS = (
+    "it returns parameters only, as the course's versions before 2021 did (they plotted "
+    "the costs inside; from 2021 it returns (parameters, costs)): only the parameters "
+    "were compared"
+)
 
 
-def parameters_and_costs(out: Any, result: FunctionResult, costs_since_2021: bool = False
-                         ) -> tuple[Any, Any]:
+def parameters_and_costs(out: Any, result: FunctionResult, costs_since_2021: bool = False) -> tuple[Any, Any]:
     """A training function's return read as ``(parameters, costs)``: the pair it returned, or
     ``(parameters, None)`` when it returns the parameters alone — ``nn_model`` in every version,
     ``two_layer_model`` and ``L_layer_model`` before 2021 (``costs_since_2021``: say so in a note)."""
@@ -89,8 +94,7 @@ def _costs(costs: Any, T: int, torch_costs: list[float], result: FunctionResult)
             result.notes.append("it returns no costs; only the parameters were compared")
         return []
     try:
-        values = [float(array(c, "costs entry").reshape(-1)[0]) if np.size(c) == 1 else None
-                  for c in costs]
+        values = [float(array(c, "costs entry").reshape(-1)[0]) if np.size(c) == 1 else None for c in costs]
     except (ContractError, TypeError) as exc:
         result.problems.append(f"costs: {exc}")
         return []
@@ -106,20 +110,30 @@ def _costs(costs: Any, T: int, torch_costs: list[float], result: FunctionResult)
         result.problems.append(
             f"costs has {len(values)} entries for num_iterations={T}; the course records the cost at "
             f"i = {', '.join(map(str, every_100))} ({len(every_100)} entries: if i % 100 == 0), "
-            f"or every iteration would give {T}")
+            f"or every iteration would give {T}"
+        )
         return []
     expected = np.array([torch_costs[i] for i in index])
     rec = compare("costs", np.array(values), expected, tol("trajectory", T - 1))
     if not rec.passed and len(index) > 1 and rec.worst_index is not None:
-        rec.diagnosis = (f"the cost recorded at iteration {index[rec.worst_index[0]]} differs"
-                         + (f"; {rec.diagnosis}" if rec.diagnosis else ""))
+        rec.diagnosis = f"the cost recorded at iteration {index[rec.worst_index[0]]} differs" + (
+            f"; {rec.diagnosis}" if rec.diagnosis else ""
+        )
     return [rec]
 
 
-def check_trajectory(result: FunctionResult, run: Run, net_of: Callable[[Mapping], torch.nn.Module],
-                     X: np.ndarray, Y: np.ndarray, learning_rate: float, T: int,
-                     shapes: Mapping[str, tuple[int, ...]], shape_hint: str = "",
-                     start: Mapping[str, np.ndarray] | None = None) -> None:
+def check_trajectory(
+    result: FunctionResult,
+    run: Run,
+    net_of: Callable[[Mapping], torch.nn.Module],
+    X: np.ndarray,
+    Y: np.ndarray,
+    learning_rate: float,
+    T: int,
+    shapes: Mapping[str, tuple[int, ...]],
+    shape_hint: str = "",
+    start: Mapping[str, np.ndarray] | None = None,
+) -> None:
     """Compare the learner's training run with torch's SGD from the same start (see module doc).
 
     ``run(t)`` returns ``(params, costs)`` after ``t`` iterations, the params in the course
@@ -136,30 +150,42 @@ def check_trajectory(result: FunctionResult, run: Run, net_of: Callable[[Mapping
     def params_after(t: int) -> dict[str, np.ndarray]:
         if t not in cache:
             params, costs = run(t)
-            cache[t] = {k: array(params.get(k) if isinstance(params, Mapping) else None,
-                                 f"the returned parameters' {k!r}") for k in shapes}
+            cache[t] = {
+                k: array(
+                    params.get(k) if isinstance(params, Mapping) else None, f"the returned parameters' {k!r}"
+                )
+                for k in shapes
+            }
             if t == T:
                 costs_T.append(costs)
         return cache[t]
 
     start = params_after(0)
-    bad = [f"{k} starts with shape {shape_str(start[k].shape)}, expected {shape_str(s)}"
-           for k, s in shapes.items() if start[k].shape != tuple(s)]
+    bad = [
+        f"{k} starts with shape {shape_str(start[k].shape)}, expected {shape_str(s)}"
+        for k, s in shapes.items()
+        if start[k].shape != tuple(s)
+    ]
     if bad:
         result.problems.append("; ".join(bad) + shape_hint)
         return
     net = net_of(start)
-    torch_params, torch_costs = torch_trajectory(net, R.cross_entropy, start, [(X, Y)] * T,
-                                                 param_spec=module_spec(net),
-                                                 learning_rate=learning_rate)
+    torch_params, torch_costs = torch_trajectory(
+        net, R.cross_entropy, start, [(X, Y)] * T, param_spec=module_spec(net), learning_rate=learning_rate
+    )
     m = X.shape[1]
 
     def differing(t: int) -> list[str]:
-        return [k for k in shapes if not compare(k, params_after(t)[k], torch_params[t][k],
-                                                 tol("trajectory", t - 1)).passed]
+        return [
+            k
+            for k in shapes
+            if not compare(k, params_after(t)[k], torch_params[t][k], tol("trajectory", t - 1)).passed
+        ]
 
-    final = [compare(k, params_after(T)[k], torch_params[T][k], tol("trajectory", T - 1), step=T - 1)
-             for k in shapes]
+    final = [
+        compare(k, params_after(T)[k], torch_params[T][k], tol("trajectory", T - 1), step=T - 1)
+        for k in shapes
+    ]
     diagnosis = None
     if not all(r.passed for r in final):
         lo, hi = 0, T  # parameters agree after lo iterations and differ after hi
@@ -168,25 +194,39 @@ def check_trajectory(result: FunctionResult, run: Run, net_of: Callable[[Mapping
             lo, hi = (lo, mid) if differing(mid) else (mid, hi)
         names = differing(hi)
         before, after = params_after(hi - 1), params_after(hi)
-        updates = {k: _update_diagnosis(after[k] - before[k], torch_params[hi][k] - torch_params[hi - 1][k],
-                                        m, learning_rate) for k in names}
-        first = [compare(k, after[k], torch_params[hi][k], tol("trajectory", hi - 1), step=hi - 1)
-                 for k in names]
+        updates = {
+            k: _update_diagnosis(
+                after[k] - before[k], torch_params[hi][k] - torch_params[hi - 1][k], m, learning_rate
+            )
+            for k in names
+        }
+        first = [
+            compare(k, after[k], torch_params[hi][k], tol("trajectory", hi - 1), step=hi - 1) for k in names
+        ]
         for r in first:
             r.diagnosis = f"its update at iteration {hi - 1} is {updates[r.name].text}"
         k0 = names[0]
-        how = (f"{k0} {NEVER_CHANGES}" if updates[k0].kind == "missing"
-               else f"{k0}'s update there is {updates[k0].text}")
+        how = (
+            f"{k0} {NEVER_CHANGES}"
+            if updates[k0].kind == "missing"
+            else f"{k0}'s update there is {updates[k0].text}"
+        )
         diagnosis = f"first diverges at iteration {hi - 1} (of {T}) in {', '.join(names)}: {how}"
         final = first + [r for r in final if r.name not in names]
     recs = final + _costs(costs_T[0] if costs_T else None, T, torch_costs, result)
-    result.add("trajectory", "trajectory", recs, diagnosis=diagnosis,
-               extra={"torch_loss": torch_costs, "learning_rate": learning_rate, "iterations": T})
+    result.add(
+        "trajectory",
+        "trajectory",
+        recs,
+        diagnosis=diagnosis,
+        extra={"torch_loss": torch_costs, "learning_rate": learning_rate, "iterations": T},
+    )
 
 
 # --- initializers ---------------------------------------------------------------------------------
-def check_weight(result: FunctionResult, name: str, W: Any, shape: tuple[int, int],
-                 scales: Mapping[str, float]) -> str | None:
+def check_weight(
+    result: FunctionResult, name: str, W: Any, shape: tuple[int, int], scales: Mapping[str, float]
+) -> str | None:
     """Shape, scale and distribution of one weight; returns the name of the scale it follows."""
     W = array(W, name)
     if W.shape != tuple(shape):
@@ -196,9 +236,11 @@ def check_weight(result: FunctionResult, name: str, W: Any, shape: tuple[int, in
         result.problems.append(f"{name} has dtype {W.dtype}; expected floats (np.random.randn)")
         return None
     if not np.any(W):
-        result.problems.append(f"{name} is all zeros: every unit of the layer then computes the same "
-                               "thing and gets the same gradient (symmetry is never broken); draw "
-                               "np.random.randn(n[l], n[l-1]) * 0.01")
+        result.problems.append(
+            f"{name} is all zeros: every unit of the layer then computes the same "
+            "thing and gets the same gradient (symmetry is never broken); draw "
+            "np.random.randn(n[l], n[l-1]) * 0.01"
+        )
         return None
     w = W.astype(np.float64).ravel()
     N, s = w.size, float(w.std())
@@ -207,12 +249,17 @@ def check_weight(result: FunctionResult, name: str, W: Any, shape: tuple[int, in
     failing = [r for r in recs if not r.passed]
     if failing:
         if w.min() >= 0:
-            why = ("every value is ≥ 0: np.random.rand (uniform on [0, 1)) instead of np.random.randn "
-                   "(standard normal)")
+            why = (
+                "every value is ≥ 0: np.random.rand (uniform on [0, 1)) instead of np.random.randn "
+                "(standard normal)"
+            )
         elif not recs[1].passed:
             missing = abs(s - 1.0) <= MOMENT_SE / math.sqrt(2 * N)
-            why = (f"std {s:.4g}: the scale (* 0.01) is missing" if missing else
-                   f"std {s:.4g} where the course's is {' or '.join(scales)}")
+            why = (
+                f"std {s:.4g}: the scale (* 0.01) is missing"
+                if missing
+                else f"std {s:.4g} where the course's is {' or '.join(scales)}"
+            )
         else:
             why = "the values are not normally distributed: draw them with np.random.randn"
         failing[0].diagnosis = why
@@ -229,8 +276,12 @@ def check_bias(result: FunctionResult, name: str, b: Any, n: int) -> None:
     result.add(name, "property", [rec])
 
 
-def draw_order_note(result: FunctionResult, draw: Callable[[int], Mapping[str, np.ndarray]],
-                    course: Callable[[int], Mapping[str, np.ndarray]], function: str) -> None:
+def draw_order_note(
+    result: FunctionResult,
+    draw: Callable[[int], Mapping[str, np.ndarray]],
+    course: Callable[[int], Mapping[str, np.ndarray]],
+    function: str,
+) -> None:
     """Say whether the learner's values are the course's draws (same seed, same order)."""
     try:
         a, b = draw(11), draw(12)
@@ -241,12 +292,19 @@ def draw_order_note(result: FunctionResult, draw: Callable[[int], Mapping[str, n
     for s in dict.fromkeys(seeds):
         ref = course(s)
         if all(k in a and matches(a[k], v, "forward") for k, v in ref.items()):
-            how = (f"it seeds NumPy's global generator itself (np.random.seed({s})), and"
-                   if same else f"after np.random.seed({s}),")
-            result.notes.append(f"{how} its values equal the course's draws (np.random.randn in "
-                                f"the course's order): the course's expected outputs will match")
+            how = (
+                f"it seeds NumPy's global generator itself (np.random.seed({s})), and"
+                if same
+                else f"after np.random.seed({s}),"
+            )
+            result.notes.append(
+                f"{how} its values equal the course's draws (np.random.randn in "
+                f"the course's order): the course's expected outputs will match"
+            )
             return
     how = "it seeds NumPy's global generator itself, but" if same else "with NumPy's global generator seeded,"
-    result.notes.append(f"{how} its values are not the course's draws for {function} (another seed, "
-                        "order or generator): the distribution is right, the numbers in the course's "
-                        "expected outputs will differ")
+    result.notes.append(
+        f"{how} its values are not the course's draws for {function} (another seed, "
+        "order or generator): the distribution is right, the numbers in the course's "
+        "expected outputs will differ"
+    )

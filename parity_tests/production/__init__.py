@@ -22,5 +22,9 @@ from parity_tests.production.distributed import (
 )
 from parity_tests.production.register import register_production_checks
 
-__all__ = ["register_production_checks", "run_distributed_check", "add_distributed_option",
-           "distributed_checks"]
+__all__ = [
+    "register_production_checks",
+    "run_distributed_check",
+    "add_distributed_option",
+    "distributed_checks",
+]

@@ -60,8 +60,9 @@ def _problem(served: ServedModel, check: str, dtype: str) -> tuple[Params, list[
     params = {k: np.asarray(inputs[k]).astype(dt) for k in model.names}
     x_layout = model.layouts()[0]
     example = x_layout.to_torch(np.asarray(inputs[model.x_name]))  # torch layout, batch first
-    return params, [x_layout.to_course(rng.standard_normal((m, *example.shape[1:])).astype(dt))
-                    for m in BATCHES]
+    return params, [
+        x_layout.to_course(rng.standard_normal((m, *example.shape[1:])).astype(dt)) for m in BATCHES
+    ]
 
 
 def _module(model: Model, device: str, dtype: str, params: Params | None = None) -> torch.nn.Module:
@@ -111,8 +112,9 @@ def _run_onnx(served: ServedModel, device: str, dtype: str) -> CheckResult:
     with tempfile.TemporaryDirectory(prefix="dlparity-onnx-") as tmp:
         example = torch.tensor(_torch_batch(model, batches[0]), device=device)
         start = time.perf_counter()
-        path = export_onnx(module, example, Path(tmp) / f"{served.concept}-{served.name}.onnx",
-                           model.output_method)
+        path = export_onnx(
+            module, example, Path(tmp) / f"{served.concept}-{served.name}.onnx", model.output_method
+        )
         export_s = time.perf_counter() - start
         runtime = OnnxModel(path, threads=1)
         size = path.stat().st_size
@@ -121,13 +123,20 @@ def _run_onnx(served: ServedModel, device: str, dtype: str) -> CheckResult:
             out = runtime(x)  # (m, n_out)
             eager = to_numpy(model.module_output(module, torch.tensor(x, device=device)))
             m = x.shape[0]
-            records += [compare(f"onnxruntime vs eager torch (m={m})", out, eager, tol, m=m),
-                        compare(f"onnxruntime vs scratch (m={m})", out,
-                                _scratch_output(model, params, X), tol, m=m)]
+            records += [
+                compare(f"onnxruntime vs eager torch (m={m})", out, eager, tol, m=m),
+                compare(f"onnxruntime vs scratch (m={m})", out, _scratch_output(model, params, X), tol, m=m),
+            ]
     metrics = {"opset": float(runtime.opset or 0), "export_seconds": export_s, "onnx_bytes": float(size)}
-    return group_result(served.concept, case, "forward", device, dtype, records,
-                        {"metrics": metrics, "opset": runtime.opset,
-                         "served_method": model.output_method})
+    return group_result(
+        served.concept,
+        case,
+        "forward",
+        device,
+        dtype,
+        records,
+        {"metrics": metrics, "opset": runtime.opset, "served_method": model.output_method},
+    )
 
 
 def run_safetensors(served: ServedModel, device: str, dtype: str) -> CheckResult:
@@ -152,8 +161,9 @@ def _run_safetensors(served: ServedModel, device: str, dtype: str) -> CheckResul
     in_memory = _module(model, device, dtype, params)
     records = []
     with tempfile.TemporaryDirectory(prefix="dlparity-safetensors-") as tmp:
-        scratch_file, torch_file, course_file = (Path(tmp) / f"{n}.safetensors"
-                                                 for n in ("scratch", "state_dict", "from_torch"))
+        scratch_file, torch_file, course_file = (
+            Path(tmp) / f"{n}.safetensors" for n in ("scratch", "state_dict", "from_torch")
+        )
         save_params(params, scratch_file)
         from_file = load_scratch_file(_module(model, device, dtype), scratch_file, spec).eval()
         for X in batches:
@@ -161,16 +171,25 @@ def _run_safetensors(served: ServedModel, device: str, dtype: str) -> CheckResul
             out_file = to_numpy(model.module_output(from_file, x))
             out_memory = to_numpy(model.module_output(in_memory, x))
             m = x.shape[0]
-            records += [bitwise(f"file-loaded vs memory-loaded output (m={m})", out_file, out_memory),
-                        compare(f"file-loaded output vs scratch (m={m})", out_file,
-                                _scratch_output(model, params, X), tolerance(dtype, "forward"), m=m)]
+            records += [
+                bitwise(f"file-loaded vs memory-loaded output (m={m})", out_file, out_memory),
+                compare(
+                    f"file-loaded output vs scratch (m={m})",
+                    out_file,
+                    _scratch_output(model, params, X),
+                    tolerance(dtype, "forward"),
+                    m=m,
+                ),
+            ]
         back = load_params(scratch_file, like=params)
         records += [bitwise(f"scratch -> file -> scratch: {k}", back[k], params[k]) for k in params]
         save_state_dict_file(from_file, torch_file)
         clone = load_state_dict_file(_module(model, device, dtype), torch_file)
         sd, sd_back = from_file.state_dict(), clone.state_dict()
-        records += [bitwise(f"state_dict -> file -> state_dict: {k}", to_numpy(sd_back[k]), to_numpy(sd[k]))
-                    for k in sd]
+        records += [
+            bitwise(f"state_dict -> file -> state_dict: {k}", to_numpy(sd_back[k]), to_numpy(sd[k]))
+            for k in sd
+        ]
         save_scratch_file(from_file, course_file, spec)
         course = load_params(course_file, like=params)
         records += [bitwise(f"torch -> course file -> NumPy: {k}", course[k], params[k]) for k in params]

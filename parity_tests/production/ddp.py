@@ -125,8 +125,9 @@ class Collectives:
 
 
 @contextlib.contextmanager
-def process_group(backend: str, timeout_s: float = DEFAULT_TIMEOUT_S,
-                  **init_kwargs: Any) -> Iterator[Collectives]:
+def process_group(
+    backend: str, timeout_s: float = DEFAULT_TIMEOUT_S, **init_kwargs: Any
+) -> Iterator[Collectives]:
     """``init_process_group`` with a timeout, yielding this rank's :class:`Collectives`; on leaving,
     a final barrier (only if the body succeeded) and ``destroy_process_group`` on every rank.
 
@@ -158,8 +159,9 @@ def process_group(backend: str, timeout_s: float = DEFAULT_TIMEOUT_S,
     except RuntimeError as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         world = init_kwargs.get("world_size", os.environ.get("WORLD_SIZE", "?"))
-        raise RankTimeoutError(f"not every rank joined the process group (world_size={world}) "
-                               f"within {timeout_s:g} s: {first}") from e
+        raise RankTimeoutError(
+            f"not every rank joined the process group (world_size={world}) within {timeout_s:g} s: {first}"
+        ) from e
     try:
         collectives = Collectives(timeout_s)
         yield collectives
@@ -196,13 +198,16 @@ def check_shards(m: int, world_size: int, shards: str = "equal") -> None:
     if shards not in SHARDS:
         raise ValueError(f"shards: expected one of {list(SHARDS)}, got {shards!r}")
     if m < world_size:
-        raise ValueError(f"batch_size: {m} examples cannot give each of world_size={world_size} ranks "
-                         "a non-empty shard")
+        raise ValueError(
+            f"batch_size: {m} examples cannot give each of world_size={world_size} ranks a non-empty shard"
+        )
     if shards == "equal" and m % world_size:
-        raise ValueError(f"batch_size: {m} examples do not split into world_size={world_size} equal "
-                         f"shards ({m} % {world_size} = {m % world_size}); use a batch size divisible "
-                         f"by {world_size}, or shards='weighted' (each rank's loss W/m Σ L_i, exact "
-                         "for unequal shards)")
+        raise ValueError(
+            f"batch_size: {m} examples do not split into world_size={world_size} equal "
+            f"shards ({m} % {world_size} = {m % world_size}); use a batch size divisible "
+            f"by {world_size}, or shards='weighted' (each rank's loss W/m Σ L_i, exact "
+            "for unequal shards)"
+        )
 
 
 def shard_bounds(m: int, world_size: int, rank: int, shards: str = "equal") -> tuple[int, int]:
@@ -245,14 +250,18 @@ class DDPJob:
 
     def build(self, device: str | torch.device) -> DeepNetwork:
         """The softmax network at ``device``/``dtype``, holding :attr:`init_params`."""
-        params = {k: v.astype(np.float64 if self.dtype == "float64" else np.float32)
-                  for k, v in self.init_params.items()}
-        return DeepNetwork.from_scratch(params, self.activation, "softmax", device=device,
-                                        dtype=torch_dtype(self.dtype))
+        params = {
+            k: v.astype(np.float64 if self.dtype == "float64" else np.float32)
+            for k, v in self.init_params.items()
+        }
+        return DeepNetwork.from_scratch(
+            params, self.activation, "softmax", device=device, dtype=torch_dtype(self.dtype)
+        )
 
 
-def train_ddp(job: DDPJob, device: str | torch.device,
-              collectives: Collectives | None = None) -> tuple[list[float], list[Params], int]:
+def train_ddp(
+    job: DDPJob, device: str | torch.device, collectives: Collectives | None = None
+) -> tuple[list[float], list[Params], int]:
     """Run ``job`` on this rank of the initialized process group (``collectives`` names each
     collective for the timeout's message; :func:`process_group` yields one).
 
@@ -300,8 +309,11 @@ def train_ddp(job: DDPJob, device: str | torch.device,
 
 def backend_for(device: str, world_size: int) -> str:
     """gloo on the CPU; NCCL on CUDA with a GPU per rank, else gloo (NCCL refuses shared GPUs)."""
-    if torch.device(device).type == "cuda" and dist.is_nccl_available() \
-            and torch.cuda.device_count() >= world_size:
+    if (
+        torch.device(device).type == "cuda"
+        and dist.is_nccl_available()
+        and torch.cuda.device_count() >= world_size
+    ):
         return "nccl"
     return "gloo"
 
@@ -314,16 +326,30 @@ def rank_device(device: str, rank: int) -> str:
     return "cpu"
 
 
-def _spawned(rank: int, world_size: int, job: DDPJob, device: str, rendezvous: str, out: str,
-             timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+def _spawned(
+    rank: int,
+    world_size: int,
+    job: DDPJob,
+    device: str,
+    rendezvous: str,
+    out: str,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> None:
     """Body of each process started by :func:`spawn_ddp` (importable, as ``spawn`` needs)."""
     torch.set_num_threads(1)  # W ranks share the machine's cores
     dev = rank_device(device, rank)
     if dev.startswith("cuda"):
         torch.cuda.set_device(dev)
-    with exit_in_one_line(out, rank), process_group(backend_for(device, world_size), timeout_s,
-                                                  init_method=f"file://{rendezvous}", rank=rank,
-                                                  world_size=world_size) as collectives:
+    with (
+        exit_in_one_line(out, rank),
+        process_group(
+            backend_for(device, world_size),
+            timeout_s,
+            init_method=f"file://{rendezvous}",
+            rank=rank,
+            world_size=world_size,
+        ) as collectives,
+    ):
         with parity_mode():
             losses, params, differ = train_ddp(job, dev, collectives)
         if rank == 0:
@@ -392,8 +418,9 @@ def _kill(context: Any) -> None:
         p.join()
 
 
-def run_ranks(fn: Callable[..., None], args: tuple, world_size: int, out: str, start_method: str,
-              deadline_s: float) -> None:
+def run_ranks(
+    fn: Callable[..., None], args: tuple, world_size: int, out: str, start_method: str, deadline_s: float
+) -> None:
     """Start ``fn(rank, *args)`` in ``world_size`` processes and join them with a deadline.
 
     A rank that exits non-zero ends the others (after a 2 s grace, SIGTERM, then SIGKILL); a rank
@@ -406,9 +433,13 @@ def run_ranks(fn: Callable[..., None], args: tuple, world_size: int, out: str, s
     """
     from torch.multiprocessing import ProcessExitedException
 
-    context = torch.multiprocessing.start_processes(_rank_entry, args=(world_size, fn, out, *args),
-                                                    nprocs=world_size, join=False,
-                                                    start_method=start_method)
+    context = torch.multiprocessing.start_processes(
+        _rank_entry,
+        args=(world_size, fn, out, *args),
+        nprocs=world_size,
+        join=False,
+        start_method=start_method,
+    )
     started_at: float | None = None
     give_up = time.monotonic() + START_ALLOWANCE_S
 
@@ -425,15 +456,23 @@ def run_ranks(fn: Callable[..., None], args: tuple, world_size: int, out: str, s
                 elif now > give_up:
                     _kill(context)
                     ranks = f"rank{'s' if len(waiting) > 1 else ''} {', '.join(map(str, waiting))}"
-                    raise RankTimeoutError(f"{ranks} did not start within {START_ALLOWANCE_S:g} s; "
-                                           f"killed the {world_size} DDP ranks")
+                    raise RankTimeoutError(
+                        f"{ranks} did not start within {START_ALLOWANCE_S:g} s; "
+                        f"killed the {world_size} DDP ranks"
+                    )
             elif now > give_up:
                 _kill(context)
-                raise RankTimeoutError(f"the {world_size} DDP ranks did not finish within "
-                                       f"{deadline_s:g} s of starting; killed them", elapsed())
+                raise RankTimeoutError(
+                    f"the {world_size} DDP ranks did not finish within "
+                    f"{deadline_s:g} s of starting; killed them",
+                    elapsed(),
+                )
     except ProcessExitedException:
-        lines = [Path(f"{out}.rank{r}.err").read_text().strip() for r in range(world_size)
-                 if os.path.exists(f"{out}.rank{r}.err")]
+        lines = [
+            Path(f"{out}.rank{r}.err").read_text().strip()
+            for r in range(world_size)
+            if os.path.exists(f"{out}.rank{r}.err")
+        ]
         if not lines:
             raise
         unique = list(dict.fromkeys(lines))
@@ -448,13 +487,21 @@ def default_start_method(device: str) -> str:
     parent started — seen here with 2). The test suite and ``dlparity report`` pin one thread."""
     import multiprocessing
 
-    fork_ok = (torch.device(device).type == "cpu" and torch.get_num_threads() == 1
-               and "fork" in multiprocessing.get_all_start_methods())
+    fork_ok = (
+        torch.device(device).type == "cpu"
+        and torch.get_num_threads() == 1
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
     return "fork" if fork_ok else "spawn"
 
 
-def spawn_ddp(job: DDPJob, world_size: int, device: str = "cpu", start_method: str | None = None,
-              timeout_s: float = DEFAULT_TIMEOUT_S) -> tuple[list[float], list[Params], int]:
+def spawn_ddp(
+    job: DDPJob,
+    world_size: int,
+    device: str = "cpu",
+    start_method: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> tuple[list[float], list[Params], int]:
     """Train ``job`` with ``world_size`` processes on this machine, started by
     ``torch.multiprocessing.start_processes`` (``spawn``'s machinery; ``start_method`` defaults to
     :func:`default_start_method`); returns :func:`train_ddp`'s result, read back from rank 0.
@@ -471,8 +518,14 @@ def spawn_ddp(job: DDPJob, world_size: int, device: str = "cpu", start_method: s
     start_method = start_method or default_start_method(device)
     with tempfile.TemporaryDirectory(prefix="dlparity-ddp-") as tmp:
         rendezvous, out = os.path.join(tmp, "rendezvous"), os.path.join(tmp, "rank0.npz")
-        run_ranks(_spawned, (world_size, job, device, rendezvous, out, timeout_s), world_size, out,
-                  start_method, deadline_s=2 * timeout_s + 60)
+        run_ranks(
+            _spawned,
+            (world_size, job, device, rendezvous, out, timeout_s),
+            world_size,
+            out,
+            start_method,
+            deadline_s=2 * timeout_s + 60,
+        )
         with np.load(Path(out), allow_pickle=False) as data:
             steps = len(data["losses"])
             names = list(job.init_params)
@@ -480,6 +533,22 @@ def spawn_ddp(job: DDPJob, world_size: int, device: str = "cpu", start_method: s
             return [float(v) for v in data["losses"]], params, int(data["differ"])
 
 
-__all__ = ["SHARDS", "DEFAULT_TIMEOUT_S", "RankTimeoutError", "Collectives", "process_group",
-           "check_timeout", "check_shards", "shard_bounds", "shard_loss", "DDPJob", "train_ddp",
-           "backend_for", "rank_device", "leave", "exit_in_one_line", "run_ranks", "spawn_ddp"]
+__all__ = [
+    "SHARDS",
+    "DEFAULT_TIMEOUT_S",
+    "RankTimeoutError",
+    "Collectives",
+    "process_group",
+    "check_timeout",
+    "check_shards",
+    "shard_bounds",
+    "shard_loss",
+    "DDPJob",
+    "train_ddp",
+    "backend_for",
+    "rank_device",
+    "leave",
+    "exit_in_one_line",
+    "run_ranks",
+    "spawn_ddp",
+]

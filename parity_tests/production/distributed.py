@@ -58,8 +58,9 @@ BATCH = {"equal": 96, "weighted": 95}
 """Examples per step: 96 splits equally over 2, 3, 4, 6 or 8 ranks; 95 over none of 2 … 5."""
 
 
-def make_job(dtype: str = "float64", shards: str = "equal", steps: int = STEPS,
-             batch_size: int | None = None) -> DDPJob:
+def make_job(
+    dtype: str = "float64", shards: str = "equal", steps: int = STEPS, batch_size: int | None = None
+) -> DDPJob:
     """The digits problem: He-initialized parameters from a seeded generator, ``steps``
     consecutive batches of digits (batch-first rows, class indices)."""
     from parity_tests.datasets import digits
@@ -79,8 +80,9 @@ def scratch_trajectory(job: DDPJob) -> Trajectory:
     p = {k: v.astype(numpy_dtype(job.dtype)) for k, v in job.init_params.items()}
     losses, params = [], []
     for X, labels in job.batches:
-        J, grads = S.propagate(p, np.ascontiguousarray(X.T.astype(p["W1"].dtype)), labels,
-                               job.activation, "softmax")
+        J, grads = S.propagate(
+            p, np.ascontiguousarray(X.T.astype(p["W1"].dtype)), labels, job.activation, "softmax"
+        )
         p = gd_update(p, grads, job.learning_rate)
         losses.append(float(J))
         params.append(p)
@@ -104,18 +106,35 @@ def single_process_trajectory(job: DDPJob, device: str = "cpu") -> Trajectory:
     return losses, params
 
 
-def compare_trajectories(label: str, actual: Trajectory, expected: Trajectory,
-                         tol_at: Callable[[int], Tolerance]) -> list[Comparison]:
+def compare_trajectories(
+    label: str, actual: Trajectory, expected: Trajectory, tol_at: Callable[[int], Tolerance]
+) -> list[Comparison]:
     """One record per quantity (``loss`` and each parameter): its first failing step, else the
     step closest to its tolerance ``tol_at(step)``."""
     (la, pa), (le, pe) = actual, expected
     if len(la) != len(le) or not la:
-        return [Comparison(f"{label}: steps", (len(la),), (len(le),), float("inf"), float("inf"),
-                           None, None, None, 0.0, 0.0, False, "the trajectories differ in length")]
+        return [
+            Comparison(
+                f"{label}: steps",
+                (len(la),),
+                (len(le),),
+                float("inf"),
+                float("inf"),
+                None,
+                None,
+                None,
+                0.0,
+                0.0,
+                False,
+                "the trajectories differ in length",
+            )
+        ]
     records = []
     for name in ["loss", *pe[0]]:
+
         def value(t: int, losses: list[float], params: list[Params], n: str = name) -> Any:
             return losses[t] if n == "loss" else params[t][n]
+
         ratios = [tolerance_ratio(value(t, la, pa), value(t, le, pe), tol_at(t)) for t in range(len(le))]
         failing = [t for t, r in enumerate(ratios) if r > 1]
         t = failing[0] if failing else int(np.argmax(ratios))
@@ -123,8 +142,13 @@ def compare_trajectories(label: str, actual: Trajectory, expected: Trajectory,
     return records
 
 
-def run_distributed_check(world_size: int, device: str = "cpu", dtype: str = "float64",
-                          shards: str = "equal", timeout_s: float = DEFAULT_TIMEOUT_S) -> CheckResult:
+def run_distributed_check(
+    world_size: int,
+    device: str = "cpu",
+    dtype: str = "float64",
+    shards: str = "equal",
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> CheckResult:
     """Train the digits network with ``world_size`` DDP processes on this machine and compare it,
     step by step, with one process and with scratch (see the module docstring).
 
@@ -144,21 +168,35 @@ def run_distributed_check(world_size: int, device: str = "cpu", dtype: str = "fl
     return _result(job, world_size, device, (ddp_losses, ddp_params), single, differ)
 
 
-def _result(job: DDPJob, world_size: int, device: str, ddp: Trajectory, single: Trajectory,
-            differ: int) -> CheckResult:
+def _result(
+    job: DDPJob, world_size: int, device: str, ddp: Trajectory, single: Trajectory, differ: int
+) -> CheckResult:
     scratch = scratch_trajectory(job)
     dist_tol = functools.partial(distributed_tolerance, job.dtype)
-    records = (compare_trajectories(f"{world_size} ranks vs 1 process", ddp, single, dist_tol)
-               + compare_trajectories(f"{world_size} ranks vs scratch", ddp, scratch, dist_tol)
-               + compare_trajectories("1 process vs scratch", single, scratch,
-                                      lambda t: tolerance(job.dtype, "trajectory", step=t)))
-    records.append(compare("ranks whose final parameters differ from rank 0's", np.array([differ]),
-                           np.array([0]), EXACT))
+    records = (
+        compare_trajectories(f"{world_size} ranks vs 1 process", ddp, single, dist_tol)
+        + compare_trajectories(f"{world_size} ranks vs scratch", ddp, scratch, dist_tol)
+        + compare_trajectories(
+            "1 process vs scratch", single, scratch, lambda t: tolerance(job.dtype, "trajectory", step=t)
+        )
+    )
+    records.append(
+        compare("ranks whose final parameters differ from rank 0's", np.array([differ]), np.array([0]), EXACT)
+    )
     m = job.batches[0][0].shape[0]
-    extra = {"scratch_loss": scratch[0], "torch_loss": ddp[0], "world_size": world_size,
-             "shards": job.shards, "batch_size": m,
-             "metrics": {"world_size": float(world_size), "batch_size": float(m),
-                         "final_loss_ddp": ddp[0][-1], "final_loss_scratch": scratch[0][-1]}}
+    extra = {
+        "scratch_loss": scratch[0],
+        "torch_loss": ddp[0],
+        "world_size": world_size,
+        "shards": job.shards,
+        "batch_size": m,
+        "metrics": {
+            "world_size": float(world_size),
+            "batch_size": float(m),
+            "final_loss_ddp": ddp[0][-1],
+            "final_loss_scratch": scratch[0][-1],
+        },
+    }
     case = f"ddp-{world_size}-ranks" + ("" if job.shards == "equal" else "-unequal-shards")
     return group_result("deep", case, "trajectory", device, job.dtype, records, extra)
 
@@ -177,9 +215,13 @@ def _positive_ranks(value: str) -> int:
 def add_distributed_option(report_parser: argparse.ArgumentParser) -> None:
     """Add ``--distributed N`` to ``dlparity report``: also run :func:`distributed_checks` (N)."""
     report_parser.add_argument(
-        "--distributed", type=_positive_ranks, default=None, metavar="N",
+        "--distributed",
+        type=_positive_ranks,
+        default=None,
+        metavar="N",
         help="also prove DDP training with N processes on this machine equal to one process and "
-             "to scratch (gloo on CPU, NCCL on CUDA; deep network on digits)")
+        "to scratch (gloo on CPU, NCCL on CUDA; deep network on digits)",
+    )
 
 
 def distributed_checks(n: int) -> list[ParityCheck]:
@@ -227,9 +269,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--dtype", default="float64", choices=list(DTYPES))
     parser.add_argument("--shards", default="equal", choices=list(SHARDS))
-    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
-                        help="how long a rank waits for the others to join and at every collective "
-                             f"before the run ends with exit status 3 (default {DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="how long a rank waits for the others to join and at every collective "
+        f"before the run ends with exit status 3 (default {DEFAULT_TIMEOUT_S:g})",
+    )
     args = parser.parse_args(argv)
     if "RANK" not in os.environ:
         parser.error("run me under torchrun (it sets RANK, WORLD_SIZE and the rendezvous)")
@@ -239,8 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_device(args.device)
     except (RuntimeError, ValueError) as e:
         if local_rank == 0:
-            print(f"{parser.prog}: error: --device {args.device}: {e}; use --device cpu",
-                  file=sys.stderr)
+            print(f"{parser.prog}: error: --device {args.device}: {e}; use --device cpu", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
     job = make_job(args.dtype, args.shards)
@@ -248,14 +294,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if dev.startswith("cuda"):
         torch.cuda.set_device(dev)
     try:
-        with process_group(backend_for(args.device, world), args.timeout,
-                           init_method="env://") as collectives:
+        with process_group(
+            backend_for(args.device, world), args.timeout, init_method="env://"
+        ) as collectives:
             with parity_mode():
                 losses, params, differ = train_ddp(job, dev, collectives)
                 passed = torch.ones((), device=dev, dtype=torch.int64)
                 if rank == 0:
-                    result = _result(job, world, args.device, (losses, params),
-                                     single_process_trajectory(job, dev), differ)
+                    result = _result(
+                        job, world, args.device, (losses, params), single_process_trajectory(job, dev), differ
+                    )
                     print(result, flush=True)
                     passed.fill_(int(result.passed))
                 with collectives.reach("rank 0's verdict"):
@@ -267,8 +315,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if verdict else 1
 
 
-__all__ = ["make_job", "scratch_trajectory", "single_process_trajectory", "compare_trajectories",
-           "run_distributed_check", "add_distributed_option", "distributed_checks", "main"]
+__all__ = [
+    "make_job",
+    "scratch_trajectory",
+    "single_process_trajectory",
+    "compare_trajectories",
+    "run_distributed_check",
+    "add_distributed_option",
+    "distributed_checks",
+    "main",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -33,13 +33,32 @@ _DONE: set[tuple[str, str]] = set()
 def production_checks(served: ServedModel) -> list[ParityCheck]:
     """The ONNX Runtime and safetensors checks of one served model (not registered)."""
     concept, name = served.concept, served.name
-    return [ParityCheck(concept, f"onnx-{name}", "forward", functools.partial(run_onnx, served),
-                        dtypes=("float32",), slow="onnx" not in served.quick),
-            ParityCheck(concept, f"onnx-{name}-float64", "forward", functools.partial(run_onnx, served),
-                        dtypes=("float64",), slow=True),
-            ParityCheck(concept, f"safetensors-{name}", "forward",
-                        functools.partial(run_safetensors, served), dtypes=DTYPES,
-                        slow="safetensors" not in served.quick)]
+    return [
+        ParityCheck(
+            concept,
+            f"onnx-{name}",
+            "forward",
+            functools.partial(run_onnx, served),
+            dtypes=("float32",),
+            slow="onnx" not in served.quick,
+        ),
+        ParityCheck(
+            concept,
+            f"onnx-{name}-float64",
+            "forward",
+            functools.partial(run_onnx, served),
+            dtypes=("float64",),
+            slow=True,
+        ),
+        ParityCheck(
+            concept,
+            f"safetensors-{name}",
+            "forward",
+            functools.partial(run_safetensors, served),
+            dtypes=DTYPES,
+            slow="safetensors" not in served.quick,
+        ),
+    ]
 
 
 def register_production_checks(concepts: Iterable[str] | None = None) -> list[ParityCheck]:

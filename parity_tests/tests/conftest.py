@@ -35,9 +35,13 @@ _pin_threads()
 
 def device_params() -> list:
     """``cpu`` always; ``cuda`` marked, and skipped with a clear reason when there is no GPU."""
-    return ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda,
-                                               pytest.mark.skipif(not torch.cuda.is_available(),
-                                                                  reason=NO_CUDA)])]
+    return [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)],
+        ),
+    ]
 
 
 @pytest.fixture(params=device_params())

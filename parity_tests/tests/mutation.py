@@ -26,8 +26,18 @@ def mutated_tree(tmp: Path, file: str, old: str, new: str) -> Path:
 
 def run_in_tree(root: Path, code: str, *args: str) -> list[dict]:
     """Run ``code`` (which prints a JSON list as its last line) on the tree at ``root``, one thread."""
-    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True,
-                          timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin",
-                                            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            "PYTHONPATH": str(root),
+            "PATH": "/usr/bin:/bin",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+        },
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])

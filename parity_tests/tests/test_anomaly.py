@@ -125,8 +125,11 @@ def test_a_score_equal_to_epsilon_is_flagged(device: str) -> None:
 
 def test_precision_recall_f1_edge_cases(device: str) -> None:
     y = np.array([0, 1, 1, 0])
-    for flags, expected in [((0, 0, 0, 0), (0.0, 0.0, 0.0)), ((0, 1, 1, 0), (1.0, 1.0, 1.0)),
-                            ((1, 1, 0, 0), (0.5, 0.5, 0.5))]:
+    for flags, expected in [
+        ((0, 0, 0, 0), (0.0, 0.0, 0.0)),
+        ((0, 1, 1, 0), (1.0, 1.0, 1.0)),
+        ((1, 1, 0, 0), (0.5, 0.5, 0.5)),
+    ]:
         assert S.precision_recall_f1(y, np.array(flags)) == expected
         assert T.precision_recall_f1(t(y, device), t(np.array(flags), device)) == expected
 
@@ -144,11 +147,13 @@ def test_gaussian_detector_flags_malignant_cases(covariance_type: str) -> None:
 def test_autoencoder_training_functions_agree_and_detect(dtype: str) -> None:
     """``AutoencoderDetector.fit`` and ``train_autoencoder`` from the same start: the same costs
     and final parameters (trajectory tolerance at the last step); both find malignant cases."""
-    X_train, X_val, y_val, X_test, y_test = (a.astype(dtype) if a.dtype.kind == "f" else a
-                                             for a in breast_cancer_split())
+    X_train, X_val, y_val, X_test, y_test = (
+        a.astype(dtype) if a.dtype.kind == "f" else a for a in breast_cancer_split()
+    )
     init = S.initialize_autoencoder(4, BC_HIDDEN, np.random.default_rng(0), np.dtype(dtype))
-    det = S.AutoencoderDetector(BC_HIDDEN, learning_rate=BC_LEARNING_RATE,
-                                num_iterations=BC_TEST_STEPS).fit(X_train, init)
+    det = S.AutoencoderDetector(BC_HIDDEN, learning_rate=BC_LEARNING_RATE, num_iterations=BC_TEST_STEPS).fit(
+        X_train, init
+    )
     model = T.Autoencoder.from_scratch(init, "tanh")
     costs = T.train_autoencoder(model, t(X_train), BC_TEST_STEPS, BC_LEARNING_RATE)
     last = tolerance(dtype, "trajectory", step=BC_TEST_STEPS - 1)
@@ -203,8 +208,11 @@ Y2 = np.r_[np.zeros(8), np.ones(2)]
 def test_bad_input_is_refused_by_name(covariance_type: str) -> None:
     s = S.GaussianDetector(covariance_type).fit(X4)
     r = T.GaussianDetector(4, covariance_type, dtype=torch.float64).fit(t(X4))
-    with pytest.raises(ValueError, match=r"X: expected shape \(m, n\) = \(\*, 4\), got \(10, 3\); "
-                                         r"the detector was fit on n=4"):
+    with pytest.raises(
+        ValueError,
+        match=r"X: expected shape \(m, n\) = \(\*, 4\), got \(10, 3\); "
+        r"the detector was fit on n=4",
+    ):
         s.scores(X4[:, :3])
     with pytest.raises(ValueError, match=r"x: expected shape \(m, n\) = \(\*, 4\), got \(10, 3\)"):
         r(t(X4[:, :3]))

@@ -37,10 +37,17 @@ def test_check_gradients_with_layouts_and_upstream(device: str, dtype: str) -> N
     def my_linear_backward(dZ, A_prev, W, b):  # per-parameter gradients of Σ Z ⊙ dZ
         return {"dA_prev": W.T @ dZ, "dW": dZ @ A_prev.T, "db": dZ.sum(axis=1, keepdims=True)}
 
-    result = check_gradients(my_linear_backward, F.linear,
-                             {"A_prev": X, "W": RNG.standard_normal((4, 3)), "b": np.zeros((4, 1))},
-                             wrt=["A_prev", "W", "b"], layouts={"A_prev": COLUMNS, "b": BIAS},
-                             output_layout=COLUMNS, vjp=True, device=device, dtype=dtype)
+    result = check_gradients(
+        my_linear_backward,
+        F.linear,
+        {"A_prev": X, "W": RNG.standard_normal((4, 3)), "b": np.zeros((4, 1))},
+        wrt=["A_prev", "W", "b"],
+        layouts={"A_prev": COLUMNS, "b": BIAS},
+        output_layout=COLUMNS,
+        vjp=True,
+        device=device,
+        dtype=dtype,
+    )
     assert_parity(result)
     assert [r.name for r in result.records] == ["dA_prev", "dW", "db"]
 
@@ -49,10 +56,15 @@ def test_a_transposed_gradient_is_named() -> None:
     def wrong(dZ, A_prev, W, b):
         return {"dA_prev": W.T @ dZ, "dW": A_prev @ dZ.T, "db": dZ.sum(axis=1, keepdims=True)}
 
-    result = check_gradients(wrong, F.linear,
-                             {"A_prev": X, "W": RNG.standard_normal((4, 3)), "b": np.zeros((4, 1))},
-                             wrt=["A_prev", "W", "b"], layouts={"A_prev": COLUMNS, "b": BIAS},
-                             output_layout=COLUMNS, vjp=True)
+    result = check_gradients(
+        wrong,
+        F.linear,
+        {"A_prev": X, "W": RNG.standard_normal((4, 3)), "b": np.zeros((4, 1))},
+        wrt=["A_prev", "W", "b"],
+        layouts={"A_prev": COLUMNS, "b": BIAS},
+        output_layout=COLUMNS,
+        vjp=True,
+    )
     assert not result.passed
     assert result.records[1].diagnosis.startswith("transposed: shape (3, 4), expected (4, 3)")
     with pytest.raises(AssertionError, match="transposed"):
@@ -63,8 +75,9 @@ def test_finite_differences_catch_a_wrong_derivative() -> None:
     def tanh_backward(dA, z):
         return {"dz": dA * (1 - np.tanh(z))}  # should be 1 − tanh²
 
-    good = check_finite_differences(np.tanh, lambda dA, z: {"dz": dA * (1 - np.tanh(z) ** 2)}, {"z": X},
-                                    wrt=["z"], vjp=True)
+    good = check_finite_differences(
+        np.tanh, lambda dA, z: {"dz": dA * (1 - np.tanh(z) ** 2)}, {"z": X}, wrt=["z"], vjp=True
+    )
     bad = check_finite_differences(np.tanh, tanh_backward, {"z": X}, wrt=["z"], vjp=True)
     assert good.passed and not bad.passed
 
@@ -82,9 +95,16 @@ def test_check_training_names_first_divergence_step_and_parameter(device: str) -
         return cost, grads
 
     late_bug.calls = 0
-    result = check_training(late_bug, torch_logreg.LogisticRegression(3), _loss,
-                            logreg.zero_params(3), [(X, Y)] * 10,
-                            param_spec=torch_logreg.PARAM_SPEC, learning_rate=0.1, device=device)
+    result = check_training(
+        late_bug,
+        torch_logreg.LogisticRegression(3),
+        _loss,
+        logreg.zero_params(3),
+        [(X, Y)] * 10,
+        param_spec=torch_logreg.PARAM_SPEC,
+        learning_rate=0.1,
+        device=device,
+    )
     assert not result.passed
     assert result.extra["first_divergence"] == (5, "w")
     assert result.diagnosis.startswith("first diverges at step 5 in w (the loss still matches")
@@ -93,10 +113,17 @@ def test_check_training_names_first_divergence_step_and_parameter(device: str) -
 
 def test_check_training_passes_for_both_logreg_forms(device: str, dtype: str) -> None:
     for step in (logreg.cost_and_grads, logreg.cost_and_grads_loop):
-        result = check_training(step, torch_logreg.LogisticRegression(3), _loss,
-                                logreg.zero_params(3), [(X, Y)] * 20,
-                                param_spec=torch_logreg.PARAM_SPEC, learning_rate=0.5, device=device,
-                                dtype=dtype)
+        result = check_training(
+            step,
+            torch_logreg.LogisticRegression(3),
+            _loss,
+            logreg.zero_params(3),
+            [(X, Y)] * 20,
+            param_spec=torch_logreg.PARAM_SPEC,
+            learning_rate=0.5,
+            device=device,
+            dtype=dtype,
+        )
         assert_parity(result)
         assert len(result.extra["scratch_loss"]) == 20
 
@@ -126,10 +153,17 @@ def test_loop_equals_vectorized_directly() -> None:
 def test_check_training_reports_metrics_of_both_sides() -> None:
     from parity_tests import metrics
 
-    result = check_training(logreg.cost_and_grads, torch_logreg.LogisticRegression(3), _loss,
-                            logreg.zero_params(3), [(X, Y)] * 30,
-                            param_spec=torch_logreg.PARAM_SPEC, learning_rate=0.5, dtype="float32",
-                            metrics=metrics.accuracy(logreg.predict_labels, X, Y))
+    result = check_training(
+        logreg.cost_and_grads,
+        torch_logreg.LogisticRegression(3),
+        _loss,
+        logreg.zero_params(3),
+        [(X, Y)] * 30,
+        param_spec=torch_logreg.PARAM_SPEC,
+        learning_rate=0.5,
+        dtype="float32",
+        metrics=metrics.accuracy(logreg.predict_labels, X, Y),
+    )
     m = result.extra["metrics"]
     assert set(m) == {"train_accuracy_scratch", "train_accuracy_torch"}
     assert m["train_accuracy_scratch"] == m["train_accuracy_torch"] > 0.5
@@ -143,14 +177,31 @@ def test_gradients_against_a_torch_module_parameters() -> None:
     def my_backward(dZ2, X, W1, b1, W2, b2):  # upstream dZ2 on the logits Z2 (1, m)
         A1 = np.tanh(W1 @ X + b1)
         dZ1 = W2.T @ dZ2 * (1 - A1**2)
-        return {"dW1": dZ1 @ X.T, "db1": dZ1.sum(axis=1, keepdims=True),
-                "dW2": dZ2 @ A1.T, "db2": dZ2.sum(axis=1, keepdims=True), "dX": W1.T @ dZ1}
+        return {
+            "dW1": dZ1 @ X.T,
+            "db1": dZ1.sum(axis=1, keepdims=True),
+            "dW2": dZ2 @ A1.T,
+            "db2": dZ2.sum(axis=1, keepdims=True),
+            "dX": W1.T @ dZ1,
+        }
 
     fn, layouts = module_function(lambda: ShallowNetwork(3, 4, 1, "tanh", device="meta"), PARAM_SPEC)
-    inputs = {"X": X, "W1": RNG.standard_normal((4, 3)), "b1": RNG.standard_normal((4, 1)),
-              "W2": RNG.standard_normal((1, 4)), "b2": RNG.standard_normal((1, 1))}
-    result = check_gradients(my_backward, fn, inputs, wrt=["X", "W1", "b1", "W2", "b2"],
-                             layouts={**layouts, "X": COLUMNS}, output_layout=COLUMNS, vjp=True)
+    inputs = {
+        "X": X,
+        "W1": RNG.standard_normal((4, 3)),
+        "b1": RNG.standard_normal((4, 1)),
+        "W2": RNG.standard_normal((1, 4)),
+        "b2": RNG.standard_normal((1, 1)),
+    }
+    result = check_gradients(
+        my_backward,
+        fn,
+        inputs,
+        wrt=["X", "W1", "b1", "W2", "b2"],
+        layouts={**layouts, "X": COLUMNS},
+        output_layout=COLUMNS,
+        vjp=True,
+    )
     assert_parity(result)
     with pytest.raises(TypeError, match=r"unexpected arguments \['Q'\]"):
         fn(Q=torch.zeros(1))

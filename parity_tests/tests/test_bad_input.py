@@ -24,8 +24,11 @@ Y = np.array([[0, 1, 1, 0, 1]])
 @pytest.mark.parametrize("fn", [logreg.cost_and_grads, logreg.cost_and_grads_loop])
 class TestLogreg:
     def test_batch_first_X_is_named(self, fn) -> None:
-        with pytest.raises(ValueError, match=r"X: expected shape \(n_x, m\) = \(3, \*\), got \(5, 3\); "
-                                             r"it looks batch-first"):
+        with pytest.raises(
+            ValueError,
+            match=r"X: expected shape \(n_x, m\) = \(3, \*\), got \(5, 3\); "
+            r"it looks batch-first",
+        ):
             fn(PARAMS, columns_to_rows(X), Y)  # batch first, as torch wants it
 
     def test_mismatched_lengths(self, fn) -> None:
@@ -65,8 +68,11 @@ class TestLogreg:
 
 
 def test_dense_names_the_layer_operands() -> None:
-    with pytest.raises(ValueError, match=r"A_prev: expected shape \(n\[l-1\], m\) = \(3, \*\) to match W "
-                                         r"of shape \(4, 3\), got \(5, 3\); it looks batch-first"):
+    with pytest.raises(
+        ValueError,
+        match=r"A_prev: expected shape \(n\[l-1\], m\) = \(3, \*\) to match W "
+        r"of shape \(4, 3\), got \(5, 3\); it looks batch-first",
+    ):
         dense.dense_forward(np.zeros((5, 3)), np.zeros((4, 3)), np.zeros((4, 1)))
     with pytest.raises(ValueError, match=r"b: expected shape \(n\[l\], 1\) = \(4, 1\), got \(4,\)"):
         dense.dense_forward(np.zeros((3, 5)), np.zeros((4, 3)), np.zeros(4))
@@ -83,8 +89,9 @@ def test_losses_refuse_bad_labels_and_shapes() -> None:
         losses.binary_cross_entropy(A, np.array([[0, 1, -1]]))
     with pytest.raises(ValueError, match=r"A: probabilities must lie in \[0, 1\]"):
         losses.binary_cross_entropy(np.array([[0.5, 1.5, 0.2]]), np.array([[0, 1, 1]]))
-    with pytest.raises(ValueError,
-                       match=r"Y: expected the shape of Y_hat \(n_y, m\) = \(1, 3\), got \(3, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"Y: expected the shape of Y_hat \(n_y, m\) = \(1, 3\), got \(3, 1\)"
+    ):
         losses.squared_error(A, np.zeros((3, 1)))
     with pytest.raises(ValueError, match="Y: each column must be one-hot"):
         losses.softmax_cross_entropy(np.zeros((3, 2)), np.ones((3, 2)))
@@ -125,17 +132,21 @@ def test_gd_update_names_missing_and_misshapen_gradients() -> None:
 def test_torch_train_checks_batch_first_shapes() -> None:
     model = torch_logreg.LogisticRegression(3, dtype=torch.float64)
     with pytest.raises(ValueError, match=r"X: expected shape \(m, n_x\) = \(\*, 3\), got \(3, 5\)"):
-        torch_logreg.train(model, torch.zeros(3, 5, dtype=torch.float64),
-                           torch.zeros(5, 1, dtype=torch.float64), 1, 0.1)
+        torch_logreg.train(
+            model, torch.zeros(3, 5, dtype=torch.float64), torch.zeros(5, 1, dtype=torch.float64), 1, 0.1
+        )
 
 
-@pytest.mark.parametrize("make, name", [
-    (lambda: torch_logreg.LogisticRegression(0), "n_x"),
-    (lambda: torch_logreg.LogisticRegression(2.5), "n_x"),
-    (lambda: torch_shallow.ShallowNetwork(3, 0), "n_h"),
-    (lambda: torch_regression.LinearRegression(3, 0), "n_y"),
-    (lambda: torch_dense.Dense(0, 3), "in_features"),
-])
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda: torch_logreg.LogisticRegression(0), "n_x"),
+        (lambda: torch_logreg.LogisticRegression(2.5), "n_x"),
+        (lambda: torch_shallow.ShallowNetwork(3, 0), "n_h"),
+        (lambda: torch_regression.LinearRegression(3, 0), "n_y"),
+        (lambda: torch_dense.Dense(0, 3), "in_features"),
+    ],
+)
 def test_torch_modules_refuse_non_positive_sizes(make, name: str) -> None:
     with pytest.raises(ValueError, match=f"{name}: expected a positive integer"):
         make()

@@ -14,8 +14,17 @@ from benchmarks.__main__ import available
 
 
 def test_every_benchmark_is_listed() -> None:
-    assert set(available()) == {"logreg_vectorization", "mlp_step", "compgraph_overhead", "conv", "rnn",
-                                "rl", "inference", "ddp", "user_waits"}
+    assert set(available()) == {
+        "logreg_vectorization",
+        "mlp_step",
+        "compgraph_overhead",
+        "conv",
+        "rnn",
+        "rl",
+        "inference",
+        "ddp",
+        "user_waits",
+    }
 
 
 @pytest.mark.parametrize("name", available())
@@ -43,15 +52,36 @@ def test_numpy_ml_peer_says_what_it_is_or_why_not() -> None:
 def test_summary_lists_every_ratio_and_flags_the_ones_over_the_line(tmp_path: Path) -> None:
     from benchmarks._summary import cells, markdown
 
-    env = {"load_average_1min": 0.5, "cpu": "CPU X", "cpu_count": 2, "numpy": "2", "numpy_simd": ["X86_V4"],
-           "blas": [{"internal_api": "openblas", "version": "0", "architecture": "SkylakeX"}],
-           "torch": "2", "torch_cpu_capability": "AVX512", "torch_mkl": True, "python": "3",
-           "OPENBLAS_CORETYPE": None}
-    rows = [{"cell": "lstm", "path": p, "dtype": "float32", "threads": 2, "numpy/torch time": r,
-             "rounds": f"{r}-{r}", "load average": 1.25} for p, r in (("reference", 1.8), ("fast", 1.2))]
+    env = {
+        "load_average_1min": 0.5,
+        "cpu": "CPU X",
+        "cpu_count": 2,
+        "numpy": "2",
+        "numpy_simd": ["X86_V4"],
+        "blas": [{"internal_api": "openblas", "version": "0", "architecture": "SkylakeX"}],
+        "torch": "2",
+        "torch_cpu_capability": "AVX512",
+        "torch_mkl": True,
+        "python": "3",
+        "OPENBLAS_CORETYPE": None,
+    }
+    rows = [
+        {
+            "cell": "lstm",
+            "path": p,
+            "dtype": "float32",
+            "threads": 2,
+            "numpy/torch time": r,
+            "rounds": f"{r}-{r}",
+            "load average": 1.25,
+        }
+        for p, r in (("reference", 1.8), ("fast", 1.2))
+    ]
     (tmp_path / "rnn.json").write_text(json.dumps({"benchmark": "rnn", "environment": env, "rows": rows}))
     assert [(c["case"], c["ratio"], c["load"]) for c in cells(tmp_path)] == [
-        ("lstm, reference", 1.8, 1.25), ("lstm, fast", 1.2, 1.25)]
+        ("lstm, reference", 1.8, 1.25),
+        ("lstm, fast", 1.2, 1.25),
+    ]
     text = markdown(tmp_path)
     assert "| rnn | lstm, reference | float32 | 2 | 1.80 **over** | 1.8-1.8 | 1.2 |" in text
     assert "| rnn | lstm, fast | float32 | 2 | 1.20 | 1.2-1.2 | 1.2 |" in text

@@ -21,7 +21,7 @@ from scratch import cnn as S
 from torch_ref import cnn as T
 from torch_ref.layout import images_to_course, images_to_torch, params_to_state_dict, state_dict_to_params
 
-CONV_IDS = [C.conv_case("vectorized", *c)[len("conv-vectorized-"):] for c in C.CONV_GRID]
+CONV_IDS = [C.conv_case("vectorized", *c)[len("conv-vectorized-") :] for c in C.CONV_GRID]
 POOL_CASES = list(itertools.product(("vectorized", "loop"), S.POOL_MODES, C.POOL_GRID))
 
 
@@ -38,8 +38,9 @@ def test_conv_loop_form_matches_torch(config, device: str) -> None:
     assert_parity([forward(device, "float64"), gradient(device, "float64")])
 
 
-@pytest.mark.parametrize("form, mode, window", POOL_CASES,
-                         ids=[f"{a}-{b}-f{f}-s{s}" for a, b, (f, s) in POOL_CASES])
+@pytest.mark.parametrize(
+    "form, mode, window", POOL_CASES, ids=[f"{a}-{b}-f{f}-s{s}" for a, b, (f, s) in POOL_CASES]
+)
 def test_pool_grid_matches_torch(form: str, mode: str, window, device: str, dtype: str) -> None:
     forward, gradient, _ = C.pool_checks(form, mode, *window)
     assert_parity([forward(device, dtype), gradient(device, dtype)])
@@ -54,8 +55,9 @@ def test_conv_loop_equals_vectorized(config) -> None:
     Z_loop, cache_loop = S.conv_forward_loop(**kw, stride=s, pad=p)
     assert_close(Z_loop, Z, level="forward", name="Z")
     G = np.random.default_rng(1).standard_normal(Z.shape)
-    for name, a, e in zip(("dA_prev", "dW", "db"), S.conv_backward_loop(G, cache_loop),
-                          S.conv_backward(G, cache)):
+    for name, a, e in zip(
+        ("dA_prev", "dW", "db"), S.conv_backward_loop(G, cache_loop), S.conv_backward(G, cache)
+    ):
         assert_close(a, e, level="gradient", name=name)
 
 
@@ -93,7 +95,7 @@ def test_max_pool_tie_goes_to_exactly_one_first_maximum(form: str, window, devic
     G = np.random.default_rng(5).standard_normal(A.shape)
     expected = np.zeros_like(A_prev)
     n_H, n_W = A.shape[1:3]
-    expected[:, 0:s * n_H:s, 0:s * n_W:s, :] += G  # the first maximum of window (h, w) is (h·s, w·s)
+    expected[:, 0 : s * n_H : s, 0 : s * n_W : s, :] += G  # the first maximum of window (h, w) is (h·s, w·s)
     dA_prev = backward(G, cache)
     assert_close(dA_prev, expected, level="gradient", name="dA_prev")
     assert_close(dA_prev.sum(), G.sum(), level="gradient", name="total gradient")
@@ -117,8 +119,11 @@ def test_conv_backward_finite_differences(form: str, config) -> None:
     f, s, p, c = config
     hp = {"form": form, "stride": s, "pad": p}
     inputs = C.conv_inputs(f, c, np.random.default_rng(6), shape=(2, 5, 6))
-    assert_parity(check_finite_differences(partial(C.conv_z, **hp), partial(C.conv_grads, **hp), inputs,
-                                           C.CONV_WRT, seed=7, vjp=True))
+    assert_parity(
+        check_finite_differences(
+            partial(C.conv_z, **hp), partial(C.conv_grads, **hp), inputs, C.CONV_WRT, seed=7, vjp=True
+        )
+    )
 
 
 @pytest.mark.parametrize("form", ["vectorized", "loop"])
@@ -127,8 +132,11 @@ def test_conv_backward_finite_differences(form: str, config) -> None:
 def test_pool_backward_finite_differences(form: str, mode: str, window) -> None:
     hp = {"form": form, "f": window[0], "stride": window[1], "mode": mode}
     inputs = C.pool_inputs(False, np.random.default_rng(8), shape=(2, 5, 6, 2))
-    assert_parity(check_finite_differences(partial(C.pool_a, **hp), partial(C.pool_grads, **hp), inputs,
-                                           ["A_prev"], seed=9, vjp=True))
+    assert_parity(
+        check_finite_differences(
+            partial(C.pool_a, **hp), partial(C.pool_grads, **hp), inputs, ["A_prev"], seed=9, vjp=True
+        )
+    )
 
 
 @pytest.mark.parametrize("form", ["vectorized", "loop"])
@@ -136,9 +144,14 @@ def test_pool_backward_finite_differences(form: str, mode: str, window) -> None:
 def test_convnet_finite_differences(form: str, mode: str) -> None:
     config = S.ConvNetConfig(**{**C.NET_FD.to_dict(), "pool_mode": mode})
     inputs = C.net_inputs(config, np.random.default_rng(10))
-    assert_parity(check_finite_differences(partial(C.net_cost, config=config, form=form),
-                                           partial(C.net_grads, config=config, form=form), inputs,
-                                           list(C.NET_PARAMS)))
+    assert_parity(
+        check_finite_differences(
+            partial(C.net_cost, config=config, form=form),
+            partial(C.net_grads, config=config, form=form),
+            inputs,
+            list(C.NET_PARAMS),
+        )
+    )
 
 
 @pytest.mark.parametrize("mode", S.POOL_MODES)
@@ -198,8 +211,14 @@ def test_param_spec_round_trips_and_permutes_flatten_order() -> None:
 
 
 def test_convnet_module_surface() -> None:
-    net = T.ConvNet((7, 9, 2), (3, 4), n_y=5, pool_mode="avg", generator=torch.Generator().manual_seed(0),
-                    dtype=torch.float64)
+    net = T.ConvNet(
+        (7, 9, 2),
+        (3, 4),
+        n_y=5,
+        pool_mode="avg",
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    )
     assert "pool_mode='avg'" in repr(net) and "channels=(3, 4)" in repr(net)
     assert net.conv1.weight.dtype == torch.float64 and net.flat_shape == (1, 2, 4)
     assert all(torch.all(b == 0) for b in (net.conv1.bias, net.conv2.bias, net.fc.bias))
@@ -207,7 +226,8 @@ def test_convnet_module_surface() -> None:
     assert meta.fc.weight.device.type == "meta"
     x = torch.zeros(4, 2, 7, 9, dtype=torch.float64)
     assert net.predict(x).shape == (4,) and net.predict_proba(x).sum(dim=1).allclose(
-        torch.ones(4, dtype=torch.float64))
+        torch.ones(4, dtype=torch.float64)
+    )
 
 
 def test_he_initialization_std() -> None:

@@ -30,9 +30,12 @@ def pool(form: str):
 @pytest.mark.parametrize("form", FORMS)
 class TestConv:
     def test_nchw_images_are_named(self, form: str) -> None:
-        with pytest.raises(ValueError, match=r"A_prev: expected \(m, n_H, n_W, n_C\) = \(\*, \*, \*, 3\) "
-                                             r"channels last, got \(2, 3, 7, 10\); it looks channels-first.*"
-                                             r"images_to_course"):
+        with pytest.raises(
+            ValueError,
+            match=r"A_prev: expected \(m, n_H, n_W, n_C\) = \(\*, \*, \*, 3\) "
+            r"channels last, got \(2, 3, 7, 10\); it looks channels-first.*"
+            r"images_to_course",
+        ):
             conv(form)(images_to_torch(A), W, B, 1, 1)
 
     def test_filter_channels_must_match_the_input(self, form: str) -> None:
@@ -40,8 +43,11 @@ class TestConv:
             conv(form)(A, W[:, :, :2], B, 1, 1)
 
     def test_filter_larger_than_the_padded_input(self, form: str) -> None:
-        with pytest.raises(ValueError, match=r"W: window size f=5 is larger than the padded input "
-                                             r"\(n_H_prev \+ 2·pad, n_W_prev \+ 2·pad\) = \(3, 4\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"W: window size f=5 is larger than the padded input "
+            r"\(n_H_prev \+ 2·pad, n_W_prev \+ 2·pad\) = \(3, 4\)",
+        ):
             conv(form)(A[:, :3, :4], RNG.standard_normal((5, 5, 3, 4)), B, 1, 0)
 
     @pytest.mark.parametrize("stride", [0, -2])
@@ -59,23 +65,35 @@ class TestConv:
             conv(form)(A, W, B, stride, pad)
 
     def test_torch_weight_layout_is_named(self, form: str) -> None:
-        with pytest.raises(ValueError, match=r"W: expected square filters \(f, f, n_C_prev, n_C\), got shape "
-                                             r"\(4, 3, 3, 3\); it looks like nn.Conv2d.weight"):
+        with pytest.raises(
+            ValueError,
+            match=r"W: expected square filters \(f, f, n_C_prev, n_C\), got shape "
+            r"\(4, 3, 3, 3\); it looks like nn.Conv2d.weight",
+        ):
             conv(form)(A, conv_weight_to_torch(W), B, 1, 1)
 
     def test_torch_bias_layout_is_named(self, form: str) -> None:
-        with pytest.raises(ValueError, match=r"b: expected shape \(1, 1, 1, n_C\) = \(1, 1, 1, 4\) .*got "
-                                             r"\(4,\); reshape with b.reshape\(1, 1, 1, -1\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"b: expected shape \(1, 1, 1, n_C\) = \(1, 1, 1, 4\) .*got "
+            r"\(4,\); reshape with b.reshape\(1, 1, 1, -1\)",
+        ):
             conv(form)(A, W, np.zeros(4), 1, 1)
 
     def test_single_image_without_example_axis(self, form: str) -> None:
-        with pytest.raises(ValueError, match=r"A_prev: expected 4-D images .* got shape \(7, 10, 3\); "
-                                             r"a single image\? add the example axis"):
+        with pytest.raises(
+            ValueError,
+            match=r"A_prev: expected 4-D images .* got shape \(7, 10, 3\); "
+            r"a single image\? add the example axis",
+        ):
             conv(form)(A[0], W, B, 1, 1)
 
     def test_mixed_dtypes_are_refused(self, form: str) -> None:
-        with pytest.raises(TypeError, match=r"A_prev: dtype float32 differs from the other arguments' "
-                                            r"float64"):
+        with pytest.raises(
+            TypeError,
+            match=r"A_prev: dtype float32 differs from the other arguments' "
+            r"float64",
+        ):
             conv(form)(A.astype(np.float32), W, B, 1, 1)
 
     def test_nan_is_refused(self, form: str) -> None:
@@ -86,8 +104,11 @@ class TestConv:
 
     def test_upstream_gradient_of_the_wrong_shape(self, form: str) -> None:
         Z, cache = conv(form)(A, W, B, 2, 1)
-        with pytest.raises(ValueError, match=r"dZ: expected the forward output's shape "
-                                             r"\(m, n_H, n_W, n_C\) = \(2, 4, 5, 4\), got \(2, 7, 10, 4\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"dZ: expected the forward output's shape "
+            r"\(m, n_H, n_W, n_C\) = \(2, 4, 5, 4\), got \(2, 7, 10, 4\)",
+        ):
             S.FORMS[form][1](np.zeros((2, 7, 10, 4)), cache)
 
 
@@ -123,14 +144,20 @@ class TestConvNet:
 
     def test_nchw_images_are_named(self) -> None:
         params = S.initialize_convnet(self.config, np.random.default_rng(0))
-        with pytest.raises(ValueError, match=r"X: expected \(m, n_H, n_W, n_C\) = \(\*, \*, \*, 1\) channels "
-                                             r"last, got \(5, 1, 8, 8\); it looks channels-first"):
+        with pytest.raises(
+            ValueError,
+            match=r"X: expected \(m, n_H, n_W, n_C\) = \(\*, \*, \*, 1\) channels "
+            r"last, got \(5, 1, 8, 8\); it looks channels-first",
+        ):
             S.propagate(params, np.zeros((5, 1, 8, 8)), np.array([0, 1, 2, 0, 1]), self.config)
 
     def test_wrong_image_size(self) -> None:
         params = S.initialize_convnet(self.config, np.random.default_rng(0))
-        with pytest.raises(ValueError, match=r"X: expected images \(m, n_H, n_W, n_C\) = \(\*, 8, 8, 1\), "
-                                             r"got \(5, 9, 8, 1\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"X: expected images \(m, n_H, n_W, n_C\) = \(\*, 8, 8, 1\), "
+            r"got \(5, 9, 8, 1\)",
+        ):
             S.predict(params, np.zeros((5, 9, 8, 1)), self.config)
 
     def test_wrong_parameter_shape(self) -> None:
@@ -159,6 +186,9 @@ class TestConvNet:
 
     def test_torch_convnet_names_channels_last_input(self) -> None:
         net = T.ConvNet((8, 8, 1), (4, 6), n_y=3)
-        with pytest.raises(ValueError, match=r"x: expected \(m, C, H, W\) = \(\*, 1, \*, \*\), "
-                                             r"got \(5, 8, 8, 1\); it looks channels-last"):
+        with pytest.raises(
+            ValueError,
+            match=r"x: expected \(m, C, H, W\) = \(\*, 1, \*, \*\), "
+            r"got \(5, 8, 8, 1\); it looks channels-last",
+        ):
             net(torch.zeros(5, 8, 8, 1))

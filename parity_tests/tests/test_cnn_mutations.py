@@ -18,24 +18,54 @@ from scratch import cnn as S
 
 # (id, file, original line fragment, mutated fragment, case prefix, phrase the diagnosis must contain)
 MUTANTS = [
-    ("flipped-kernel", "scratch/_cnn_vectorized.py", "Z = cols.T @ W.reshape(-1, n_C)",
-     "Z = cols.T @ W[::-1, ::-1].reshape(-1, n_C)", "conv-vectorized", "the kernel is flipped"),
-    ("pad-on-one-side", "scratch/_cnn_common.py", "X_pad[:, pad : pad + n_H, pad : pad + n_W, :] = X",
-     "X_pad[:, :n_H, :n_W, :] = X", "conv-", "padded on one side only (all 2p after: bottom and right)"),
-    ("stride-ignored-in-backward", "scratch/_cnn_vectorized.py",
-     "rows, columns = slice(i, i + stride * n_H, stride), slice(j, j + stride * n_W, stride)",
-     "rows, columns = slice(i, i + n_H), slice(j, j + n_W)", "conv-vectorized",
-     "the backward ignores the stride"),
-    ("db-summed-over-wrong-axes", "scratch/_cnn_vectorized.py",
-     "db = (np.ones(len(dZ_rows), dtype=W.dtype) @ dZ_rows).reshape(1, 1, 1, n_C)",
-     "db = np.sum(dZ, axis=(1, 2), keepdims=True)",
-     "conv-vectorized", "db sums dZ over (n_H, n_W) instead of over (m, n_H, n_W)"),
-    ("dA_prev-cropped-from-one-side", "scratch/_cnn_loops.py",
-     "dA_prev = dA_prev_pad[:, pad : pad + n_H_prev, pad : pad + n_W_prev, :]",
-     "dA_prev = dA_prev_pad[:, :n_H_prev, :n_W_prev, :]", "conv-loop", "cropped from the wrong side"),
-    ("max-pool-gradient-to-every-tie", "scratch/_cnn_loops.py",
-     "mask[np.unravel_index(np.argmax(x), x.shape)] = True", "mask |= x == np.max(x)", "pool-loop",
-     "every tied maximum"),
+    (
+        "flipped-kernel",
+        "scratch/_cnn_vectorized.py",
+        "Z = cols.T @ W.reshape(-1, n_C)",
+        "Z = cols.T @ W[::-1, ::-1].reshape(-1, n_C)",
+        "conv-vectorized",
+        "the kernel is flipped",
+    ),
+    (
+        "pad-on-one-side",
+        "scratch/_cnn_common.py",
+        "X_pad[:, pad : pad + n_H, pad : pad + n_W, :] = X",
+        "X_pad[:, :n_H, :n_W, :] = X",
+        "conv-",
+        "padded on one side only (all 2p after: bottom and right)",
+    ),
+    (
+        "stride-ignored-in-backward",
+        "scratch/_cnn_vectorized.py",
+        "rows, columns = slice(i, i + stride * n_H, stride), slice(j, j + stride * n_W, stride)",
+        "rows, columns = slice(i, i + n_H), slice(j, j + n_W)",
+        "conv-vectorized",
+        "the backward ignores the stride",
+    ),
+    (
+        "db-summed-over-wrong-axes",
+        "scratch/_cnn_vectorized.py",
+        "db = (np.ones(len(dZ_rows), dtype=W.dtype) @ dZ_rows).reshape(1, 1, 1, n_C)",
+        "db = np.sum(dZ, axis=(1, 2), keepdims=True)",
+        "conv-vectorized",
+        "db sums dZ over (n_H, n_W) instead of over (m, n_H, n_W)",
+    ),
+    (
+        "dA_prev-cropped-from-one-side",
+        "scratch/_cnn_loops.py",
+        "dA_prev = dA_prev_pad[:, pad : pad + n_H_prev, pad : pad + n_W_prev, :]",
+        "dA_prev = dA_prev_pad[:, :n_H_prev, :n_W_prev, :]",
+        "conv-loop",
+        "cropped from the wrong side",
+    ),
+    (
+        "max-pool-gradient-to-every-tie",
+        "scratch/_cnn_loops.py",
+        "mask[np.unravel_index(np.argmax(x), x.shape)] = True",
+        "mask |= x == np.max(x)",
+        "pool-loop",
+        "every tied maximum",
+    ),
 ]
 
 RUNNER = """
@@ -58,8 +88,11 @@ print(json.dumps(out))
 FAST = ("flipped-kernel", "max-pool-gradient-to-every-tie")  # the others are marked slow (~6 s each)
 
 
-@pytest.mark.parametrize("mutant", [m if m[0] in FAST else pytest.param(m, marks=pytest.mark.slow)
-                                    for m in MUTANTS], ids=[m[0] for m in MUTANTS])
+@pytest.mark.parametrize(
+    "mutant",
+    [m if m[0] in FAST else pytest.param(m, marks=pytest.mark.slow) for m in MUTANTS],
+    ids=[m[0] for m in MUTANTS],
+)
 def test_mutant_is_caught_and_named(mutant, tmp_path: Path) -> None:
     _, file, old, new, prefix, phrase = mutant
     root = mutated_tree(tmp_path, file, old, new)

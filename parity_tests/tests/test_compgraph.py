@@ -74,7 +74,7 @@ EDGES = {
     "tanh-saturated": (Tensor.tanh, torch.tanh, [-1e4, 0.0, 1e4]),
     "exp-overflow": (Tensor.exp, torch.exp, [800.0, -800.0, 0.0]),  # inf / 0, silently
     "reciprocal-of-0": (lambda t: 1.0 / t, lambda t: 1.0 / t, [0.0, -0.0, 2.0]),
-    "sqrt-at-0": (lambda t: t ** 0.5, lambda t: t ** 0.5, [0.0, 4.0]),  # gradient inf
+    "sqrt-at-0": (lambda t: t**0.5, lambda t: t**0.5, [0.0, 4.0]),  # gradient inf
 }
 
 
@@ -207,8 +207,12 @@ def test_constants_get_no_gradient_and_are_not_traversed() -> None:
 
 def test_float32_stays_float32_everywhere() -> None:
     rng = np.random.default_rng(1)
-    params = {"W1": rng.standard_normal((4, 3)).astype(np.float32), "b1": np.zeros((4, 1), np.float32),
-              "W2": rng.standard_normal((1, 4)).astype(np.float32), "b2": np.zeros((1, 1), np.float32)}
+    params = {
+        "W1": rng.standard_normal((4, 3)).astype(np.float32),
+        "b1": np.zeros((4, 1), np.float32),
+        "W2": rng.standard_normal((1, 4)).astype(np.float32),
+        "b2": np.zeros((1, 1), np.float32),
+    }
     X = rng.standard_normal((3, 5)).astype(np.float32)
     J, grads = S.mlp_propagate(params, X, np.array([[0, 1, 1, 0, 1]]))
     assert J.dtype == np.float32 and all(g.dtype == np.float32 for g in grads.values())
@@ -248,36 +252,69 @@ BINARY = ["add", "sub", "mul", "div"]
 
 
 @settings(max_examples=30, deadline=None)
-@given(op=st.sampled_from(BINARY), dtype=st.sampled_from(["float64", "float32"]),
-       shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    op=st.sampled_from(BINARY),
+    dtype=st.sampled_from(["float64", "float32"]),
+    shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=4),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_binary_ops_broadcast_like_torch(op: str, dtype: str, shapes, seed: int) -> None:
     case = OpCase(f"{op}-{shapes.input_shapes}", op, shapes.input_shapes, positive=op == "div")
     rng = np.random.default_rng(seed)
-    inputs = {n: (rng.uniform(0.5, 2, s) if case.positive else rng.standard_normal(s))
-              for n, s in zip("ab", case.shapes)}
+    inputs = {
+        n: (rng.uniform(0.5, 2, s) if case.positive else rng.standard_normal(s))
+        for n, s in zip("ab", case.shapes)
+    }
     assert_parity(check_forward(engine_forward(case), torch_op(case), inputs, dtype=dtype))
-    assert_parity(check_gradients(engine_grads(case), torch_op(case), inputs, ["a", "b"],
-                                  dtype=dtype, seed=seed, vjp=has_vector_output(case)))
+    assert_parity(
+        check_gradients(
+            engine_grads(case),
+            torch_op(case),
+            inputs,
+            ["a", "b"],
+            dtype=dtype,
+            seed=seed,
+            vjp=has_vector_output(case),
+        )
+    )
 
 
 @settings(max_examples=30, deadline=None)
-@given(op=st.sampled_from(["sum", "mean"]), shape=array_shapes(min_dims=1, max_dims=4, max_side=4),
-       data=st.data(), keepdims=st.booleans(), dtype=st.sampled_from(["float64", "float32"]))
+@given(
+    op=st.sampled_from(["sum", "mean"]),
+    shape=array_shapes(min_dims=1, max_dims=4, max_side=4),
+    data=st.data(),
+    keepdims=st.booleans(),
+    dtype=st.sampled_from(["float64", "float32"]),
+)
 def test_reductions_over_random_axes_like_torch(op, shape, data, keepdims, dtype) -> None:
-    axes = data.draw(st.lists(st.integers(-len(shape), len(shape) - 1), unique_by=lambda a: a % len(shape),
-                              max_size=len(shape)))
+    axes = data.draw(
+        st.lists(
+            st.integers(-len(shape), len(shape) - 1), unique_by=lambda a: a % len(shape), max_size=len(shape)
+        )
+    )
     axis = None if not axes else axes[0] if len(axes) == 1 else tuple(axes)
     case = OpCase(f"{op}-{shape}", op, (shape,), {"axis": axis, "keepdims": keepdims})
     inputs = {"a": np.random.default_rng(len(shape)).standard_normal(shape)}
     assert_parity(check_forward(engine_forward(case), torch_op(case), inputs, dtype=dtype))
-    assert_parity(check_gradients(engine_grads(case), torch_op(case), inputs, ["a"], dtype=dtype,
-                                  seed=3, vjp=has_vector_output(case)))
+    assert_parity(
+        check_gradients(
+            engine_grads(case),
+            torch_op(case),
+            inputs,
+            ["a"],
+            dtype=dtype,
+            seed=3,
+            vjp=has_vector_output(case),
+        )
+    )
 
 
 @settings(max_examples=20, deadline=None)
-@given(shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_unbroadcast_sums_back_to_each_operands_shape(shapes, seed: int) -> None:
     rng = np.random.default_rng(seed)
     a, b = (Tensor(rng.standard_normal(s)) for s in shapes.input_shapes)
@@ -311,8 +348,12 @@ def test_engine_logreg_equals_handwritten_logreg(dtype) -> None:
 def test_engine_mlp_equals_handwritten_shallow(activation: str) -> None:
     shallow = pytest.importorskip("scratch.shallow")
     rng = np.random.default_rng(3)
-    params = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal((4, 1)),
-              "W2": rng.standard_normal((1, 4)), "b2": rng.standard_normal((1, 1))}
+    params = {
+        "W1": rng.standard_normal((4, 3)),
+        "b1": rng.standard_normal((4, 1)),
+        "W2": rng.standard_normal((1, 4)),
+        "b2": rng.standard_normal((1, 1)),
+    }
     X, Y = rng.standard_normal((3, 5)), _labels(rng, 5)
     J_engine, g_engine = S.mlp_propagate(params, X, Y, activation)
     J_hand, g_hand = shallow.propagate(params, X, Y, activation)
@@ -341,8 +382,12 @@ def test_engine_mlp_equals_handwritten_deep() -> None:
 def test_torch_reference_converters_round_trip() -> None:
     """The engine MLP's torch reference is the production ``DeepNetwork`` (sigmoid output)."""
     rng = np.random.default_rng(5)
-    params = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal((4, 1)),
-              "W2": rng.standard_normal((1, 4)), "b2": rng.standard_normal((1, 1))}
+    params = {
+        "W1": rng.standard_normal((4, 3)),
+        "b1": rng.standard_normal((4, 1)),
+        "W2": rng.standard_normal((1, 4)),
+        "b2": rng.standard_normal((1, 1)),
+    }
     model = TD.DeepNetwork.from_scratch(params, "relu", "sigmoid")
     assert "layer_dims=[3, 4, 1], activation='relu', output='sigmoid'" in repr(model)
     back = model.scratch_params()
@@ -357,8 +402,12 @@ def test_torch_reference_converters_round_trip() -> None:
 # --- bad input: errors name the operation, the shapes and the dtypes -----------------------
 def test_shapes_that_do_not_broadcast_name_op_and_shapes() -> None:
     a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((4,)))
-    for op, fn in [("add", lambda: a + b), ("sub", lambda: a - b), ("mul", lambda: a * b),
-                   ("div", lambda: a / b)]:
+    for op, fn in [
+        ("add", lambda: a + b),
+        ("sub", lambda: a - b),
+        ("mul", lambda: a * b),
+        ("div", lambda: a / b),
+    ]:
         with pytest.raises(ValueError, match=rf"{op}: shapes \(2, 3\) and \(4,\) do not broadcast"):
             fn()
 
@@ -394,8 +443,11 @@ def test_mixing_dtypes_is_refused() -> None:
 
 
 def test_integer_data_is_refused() -> None:
-    with pytest.raises(TypeError, match=r"Tensor 'n': expected float32 or float64 data, got int64 "
-                                        r"of shape \(2, 3\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"Tensor 'n': expected float32 or float64 data, got int64 "
+        r"of shape \(2, 3\)",
+    ):
         Tensor(np.ones((2, 3), np.int64), "n")
     with pytest.raises(TypeError, match=r"add: operand of dtype int64 and shape \(3,\)"):
         Tensor(np.ones(3)) + np.arange(3)
@@ -420,8 +472,8 @@ def test_other_bad_arguments() -> None:
     with pytest.raises(TypeError, match="getitem: index with a NumPy array"):
         x[Tensor(np.zeros(1))]
     with pytest.raises(ValueError, match="activation: expected one of"):
-        S.mlp_propagate({"W1": np.ones((1, 3)), "b1": np.ones((1, 1))}, np.ones((3, 2)),
-                        np.ones((1, 2)), "gelu")
+        S.mlp_propagate(
+            {"W1": np.ones((1, 3)), "b1": np.ones((1, 1))}, np.ones((3, 2)), np.ones((1, 2)), "gelu"
+        )
     with pytest.raises(ValueError, match=r"params: expected keys \['W1', 'b1'\], got \['W1', 'c1'\]"):
-        S.mlp_propagate({"W1": np.ones((1, 3)), "c1": np.ones((1, 1))}, np.ones((3, 2)),
-                        np.ones((1, 2)))
+        S.mlp_propagate({"W1": np.ones((1, 3)), "c1": np.ones((1, 1))}, np.ones((3, 2)), np.ones((1, 2)))

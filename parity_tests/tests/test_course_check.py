@@ -26,9 +26,14 @@ def run_cli(*argv: str) -> int:
     return args.func(args)
 
 
-@pytest.mark.parametrize("fixture, part, n", [("logreg_solution.py", "logreg", 6),
-                                               ("shallow_solution.py", "shallow", 9),
-                                               ("deep_solution.py", "deep", 16)])
+@pytest.mark.parametrize(
+    "fixture, part, n",
+    [
+        ("logreg_solution.py", "logreg", 6),
+        ("shallow_solution.py", "shallow", 9),
+        ("deep_solution.py", "deep", 16),
+    ],
+)
 def test_correct_solutions_pass(fixture: str, part: str, n: int) -> None:
     report = check_course(FIXTURES / fixture)
     assert report.passed, str(report)
@@ -43,8 +48,13 @@ def test_notebook_top_level_code_never_runs(tmp_path: Path, monkeypatch: pytest.
     assert not report.loaded.syntax_errors
     assert not (tmp_path / "NOTEBOOK_TOP_LEVEL_CODE_RAN.txt").exists()
     skipped = "\n".join(report.loaded.skipped)
-    for text in ("with open('NOTEBOOK_TOP_LEVEL_CODE_RAN.txt'", "raise SystemExit", "plt.show()",
-                 "cell magic '%%time'", "train_set_x_orig, train_set_y"):
+    for text in (
+        "with open('NOTEBOOK_TOP_LEVEL_CODE_RAN.txt'",
+        "raise SystemExit",
+        "plt.show()",
+        "cell magic '%%time'",
+        "train_set_x_orig, train_set_y",
+    ):
         assert text in skipped, (text, skipped)
     assert report.loaded.constants == ["num_px = 64", "learning_rates = [0.01, 0.001, 0.0001]"]
     assert "lr_utils: load_dataset (a data loader)" in "".join(report.loaded.not_supplied)
@@ -52,9 +62,11 @@ def test_notebook_top_level_code_never_runs(tmp_path: Path, monkeypatch: pytest.
 
 def test_loader_runs_only_definitions_and_literal_constants(tmp_path: Path) -> None:
     path = tmp_path / "mine.py"
-    path.write_text("import numpy as np\nN = 3\nM = np.zeros(2)\nhits = []\n"
-                    "def f():\n    return N\n"
-                    "hits.append(1)\nif __name__ == '__main__':\n    raise SystemExit(1)\n")
+    path.write_text(
+        "import numpy as np\nN = 3\nM = np.zeros(2)\nhits = []\n"
+        "def f():\n    return N\n"
+        "hits.append(1)\nif __name__ == '__main__':\n    raise SystemExit(1)\n"
+    )
     loaded = load_course_file(path)
     assert loaded.module.f() == 3 and loaded.module.hits == []
     assert not hasattr(loaded.module, "M")
@@ -69,15 +81,25 @@ def test_loader_runs_only_definitions_and_literal_constants(tmp_path: Path) -> N
 
 def test_check_course_on_globals_and_html() -> None:
     namespace: dict = {"__name__": "__main__"}
-    exec(compile(load_course_file(FIXTURES / "shallow_solution.py").path.read_text()
-                 .replace("from planar_utils", "# from planar_utils"), "nb", "exec"), namespace)
+    exec(
+        compile(
+            load_course_file(FIXTURES / "shallow_solution.py")
+            .path.read_text()
+            .replace("from planar_utils", "# from planar_utils"),
+            "nb",
+            "exec",
+        ),
+        namespace,
+    )
     report = check_course(namespace)
     assert report.passed and report.detection.part == "shallow", str(report)
     page = report._repr_html_()
     assert page.count("<tr>") == 1 + len(report.results) and ">PASS<" in page
     module = types.ModuleType("mine")
-    exec("import numpy as np\nfrom numpy import tanh\ndef relu(Z):\n    return np.maximum(0, Z), Z\n",
-         module.__dict__)
+    exec(
+        "import numpy as np\nfrom numpy import tanh\ndef relu(Z):\n    return np.maximum(0, Z), Z\n",
+        module.__dict__,
+    )
     report = check_course(module)  # an imported function (tanh) is not theirs: not listed
     assert [r.name for r in report.results] == ["relu"] and report.passed and not report.not_checked
 
@@ -91,8 +113,9 @@ def test_a_function_failing_because_of_one_it_uses_says_so() -> None:
         assert by[name].status == "FAIL" and by[name].depends_on
     assert by["optimize"].diagnosis == "uses propagate, which fails: fix that first"
     assert by["model"].diagnosis == "uses optimize, which fails: fix that first"
-    assert report.summary() == ("6 functions checked: 3 passed, 3 failed (2 of them because a function "
-                                "they use fails)")
+    assert report.summary() == (
+        "6 functions checked: 3 passed, 3 failed (2 of them because a function they use fails)"
+    )
     module = mutated("shallow_solution.py", "forward_propagation", "A1 = np.tanh(Z1)", "A1 = sigmoid(Z1)")
     back = check_one(module, "backward_propagation", "shallow")  # their cache holds σ(Z1)
     assert back.status == "FAIL"
@@ -102,9 +125,12 @@ def test_a_function_failing_because_of_one_it_uses_says_so() -> None:
 
 def test_the_part_is_told_from_signatures_and_settled_by_part() -> None:
     module = types.ModuleType("mine")
-    exec("import numpy as np\n"
-         "def compute_cost(A2, Y):\n    return float(-np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)))\n"
-         "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n", module.__dict__)
+    exec(
+        "import numpy as np\n"
+        "def compute_cost(A2, Y):\n    return float(-np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)))\n"
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n",
+        module.__dict__,
+    )
     report = check_course(module)
     assert report.detection.part == "logreg" and report.passed  # sigmoid(z) -> s votes logreg
     report = check_course(module, part="deep")  # the deep sigmoid returns (A, cache)
@@ -119,14 +145,18 @@ def test_the_part_is_told_from_signatures_and_settled_by_part() -> None:
 
 def test_crashes_and_unknown_functions_are_reported_per_function() -> None:
     module = types.ModuleType("mine")
-    exec("import numpy as np\ndef relu(Z):\n    return undefined_name\n"
-         "def relu_backward(dA, cache):\n    dZ = np.array(dA, copy=True)\n"
-         "    dZ[cache <= 0] = 0\n    return dZ\n"
-         "def plot(x):\n    pass\ndef sigmoid_backward(dA):\n    return dA\n", module.__dict__)
+    exec(
+        "import numpy as np\ndef relu(Z):\n    return undefined_name\n"
+        "def relu_backward(dA, cache):\n    dZ = np.array(dA, copy=True)\n"
+        "    dZ[cache <= 0] = 0\n    return dZ\n"
+        "def plot(x):\n    pass\ndef sigmoid_backward(dA):\n    return dA\n",
+        module.__dict__,
+    )
     report = check_course(module, part="deep")
     by = {r.name: r for r in report.results}
-    assert by["relu"].diagnosis == ("relu raised NameError: name 'undefined_name' is not defined "
-                                    "(in relu, line 3)")
+    assert by["relu"].diagnosis == (
+        "relu raised NameError: name 'undefined_name' is not defined (in relu, line 3)"
+    )
     assert by["relu_backward"].passed  # run on the course's cache Z since their relu fails
     assert "course's cache" in " ".join(by["relu_backward"].notes)
     assert dict(report.not_checked)["plot"] == "not one of the course functions dlparity knows"
@@ -158,8 +188,9 @@ def _block(text: str, marker: str, lang: str) -> str:
     return m.group(1)
 
 
-def test_readme_section_example_prints_what_it_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture) -> None:
+def test_readme_section_example_prints_what_it_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     text = SECTION.read_text()
     (tmp_path / "my_logreg.py").write_text(_block(text, "course-example", "python"))
     monkeypatch.chdir(tmp_path)

@@ -36,8 +36,9 @@ def classroom(tmp_path: Path) -> Path:
     assert text.count("db = 1 / m * np.sum(A - Y)") == 1
     (folder / "ben.py").write_text(text.replace("db = 1 / m * np.sum(A - Y)", "db = np.sum(A - Y)"))
     (folder / "cy.py").write_text("def sigmoid(z:\n")
-    (folder / "dee.py").write_text(text.replace("    s = 1 / (1 + np.exp(-z))",
-                                                "    while True:\n        pass", 1))
+    (folder / "dee.py").write_text(
+        text.replace("    s = 1 / (1 + np.exp(-z))", "    while True:\n        pass", 1)
+    )
     (folder / ".ipynb_checkpoints").mkdir()
     (folder / ".ipynb_checkpoints" / "ada-checkpoint.py").write_text("def f(:\n")
     return folder
@@ -51,8 +52,9 @@ def test_a_class_folder(classroom: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert "db = 1 / m * np.sum(A - Y)" in (FIXTURES / "logreg_solution.py").read_text()
     out_csv, out_json = tmp_path / "grades.csv", tmp_path / "grades.json"
     # 15 s: each correct function finishes far below it even on a loaded 2-core CI machine
-    status = run_cli(str(classroom), "--timeout", "15", "--jobs", "2", "--csv", str(out_csv),
-                     "--json", str(out_json))
+    status = run_cli(
+        str(classroom), "--timeout", "15", "--jobs", "2", "--csv", str(out_csv), "--json", str(out_json)
+    )
     out = capsys.readouterr().out
     assert status == 1, out
     lines = out.splitlines()

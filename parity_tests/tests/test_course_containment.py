@@ -25,23 +25,31 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="contained runs need 
 
 TIMEOUT = 2.0
 SIGMOID = "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n"
-PROPAGATE = ("def propagate(w, b, X, Y):\n"
-             "    m = X.shape[1]\n"
-             "    A = sigmoid(np.dot(w.T, X) + b)\n"
-             "    cost = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m\n"
-             "    dw = np.dot(X, (A - Y).T) / m\n"
-             "    db = np.sum(A - Y) / m\n"
-             "    return {'dw': dw, 'db': db}, np.squeeze(cost)\n")
+PROPAGATE = (
+    "def propagate(w, b, X, Y):\n"
+    "    m = X.shape[1]\n"
+    "    A = sigmoid(np.dot(w.T, X) + b)\n"
+    "    cost = -np.sum(Y * np.log(A) + (1 - Y) * np.log(1 - A)) / m\n"
+    "    dw = np.dot(X, (A - Y).T) / m\n"
+    "    db = np.sum(A - Y) / m\n"
+    "    return {'dw': dw, 'db': db}, np.squeeze(cost)\n"
+)
 
 
 def course_file(folder: Path, sigmoid_body: str = "", propagate_body: str = "", head: str = "") -> Path:
     """A logreg file with a correct ``sigmoid`` and ``propagate``; ``*_body`` lines run first."""
+
     def with_body(src: str, body: str) -> str:
         first, rest = src.split("\n", 1)
         return first + "\n" + "".join(f"    {ln}\n" for ln in body.splitlines()) + rest
+
     path = folder / "mine.py"
-    path.write_text("import numpy as np\n" + head + with_body(SIGMOID, sigmoid_body)
-                    + with_body(PROPAGATE, propagate_body))
+    path.write_text(
+        "import numpy as np\n"
+        + head
+        + with_body(SIGMOID, sigmoid_body)
+        + with_body(PROPAGATE, propagate_body)
+    )
     return path
 
 
@@ -84,51 +92,72 @@ def test_a_function_that_hangs_while_the_part_is_told_is_not_called_again(tmp_pa
     path = course_file(tmp_path, sigmoid_body="while True:\n    pass")  # detection calls sigmoid
     start = time.monotonic()
     by = dict(verdicts(path))
-    assert by["sigmoid"] == ("FAIL", "sigmoid did not finish in 2 s while dlparity told the part "
-                                     "(not called again)")
+    assert by["sigmoid"] == (
+        "FAIL",
+        "sigmoid did not finish in 2 s while dlparity told the part (not called again)",
+    )
     # their propagate calls their sigmoid directly: refused at once, not another hang
     assert by["propagate"] == ("FAIL", "uses sigmoid, which fails: fix that first")
     assert time.monotonic() - start < 2 * TIMEOUT + 20
 
 
 BAD = {  # a function of the logreg part: what its first lines do, and the FAIL that says so
-    "initialize_with_zeros": ("dim", "import sys\n    sys.exit(0)",
-                              "initialize_with_zeros called sys.exit(0) (in initialize_with_zeros, line 16: "
-                              "`sys.exit(0)`)"),
-    "optimize": ("w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False",
-                 "raise KeyboardInterrupt",
-                 "optimize raised KeyboardInterrupt (in optimize, line 18: `raise KeyboardInterrupt`)"),
-    "predict": ("w, b, X", "a = np.ones(10**12 // 8)",
-                "predict ran out of memory (MemoryError) (in predict, line 20: `a = np.ones(10**12 // 8)`)"),
-    "model": ("X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5, print_cost=False",
-              "import os\n    os._exit(0)",
-              "model ended the checker's process with exit status 0 (as os._exit(0) does)"),
+    "initialize_with_zeros": (
+        "dim",
+        "import sys\n    sys.exit(0)",
+        "initialize_with_zeros called sys.exit(0) (in initialize_with_zeros, line 16: `sys.exit(0)`)",
+    ),
+    "optimize": (
+        "w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False",
+        "raise KeyboardInterrupt",
+        "optimize raised KeyboardInterrupt (in optimize, line 18: `raise KeyboardInterrupt`)",
+    ),
+    "predict": (
+        "w, b, X",
+        "a = np.ones(10**12 // 8)",
+        "predict ran out of memory (MemoryError) (in predict, line 20: `a = np.ones(10**12 // 8)`)",
+    ),
+    "model": (
+        "X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0.5, print_cost=False",
+        "import os\n    os._exit(0)",
+        "model ended the checker's process with exit status 0 (as os._exit(0) does)",
+    ),
 }
 
 
 def test_exits_interrupts_memory_and_crashes_are_fails_and_the_rest_is_checked(
-        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     path = course_file(tmp_path, sigmoid_body="import ctypes\nif z.size == 2:\n    ctypes.string_at(0)")
-    path.write_text(path.read_text() + "".join(f"def {name}({params}):\n    {body}\n"
-                                               for name, (params, body, _) in BAD.items()))
+    path.write_text(
+        path.read_text()
+        + "".join(f"def {name}({params}):\n    {body}\n" for name, (params, body, _) in BAD.items())
+    )
     assert run_cli(str(path), "--timeout", "20") == 1
     out = capsys.readouterr().out
     for name, (_, _, what) in BAD.items():
         assert f"FAIL  {name:<21}  - — {what}" in out, out
     # detection calls sigmoid on a (1, 2) array: it crashes the first child; later checks refuse it
-    assert ("FAIL  sigmoid                - — sigmoid ended the checker's process with signal SIGSEGV "
-            "while dlparity told the part (not called again)") in out, out
+    assert (
+        "FAIL  sigmoid                - — sigmoid ended the checker's process with signal SIGSEGV "
+        "while dlparity told the part (not called again)"
+    ) in out, out
     assert "FAIL  propagate              - — uses sigmoid, which fails: fix that first" in out
     assert "6 functions checked: 0 passed, 6 failed" in out
 
 
-def test_local_modules_that_exit_interrupt_or_hang_fail_the_load(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture) -> None:
-    modules = {"by_sys_exit": ("import sys\nsys.exit(0)\n", "called sys.exit(0)"),
-               "by_interrupt": ("raise KeyboardInterrupt\n", "raised KeyboardInterrupt"),
-               "by_os_exit": ("import os\nos._exit(0)\n",
-                              "ended the checker's process with exit status 0 (as os._exit(0) does)"),
-               "by_hanging": ("while True:\n    pass\n", "did not finish in 2 s")}
+def test_local_modules_that_exit_interrupt_or_hang_fail_the_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    modules = {
+        "by_sys_exit": ("import sys\nsys.exit(0)\n", "called sys.exit(0)"),
+        "by_interrupt": ("raise KeyboardInterrupt\n", "raised KeyboardInterrupt"),
+        "by_os_exit": (
+            "import os\nos._exit(0)\n",
+            "ended the checker's process with exit status 0 (as os._exit(0) does)",
+        ),
+        "by_hanging": ("while True:\n    pass\n", "did not finish in 2 s"),
+    }
     for name, (code, _) in modules.items():
         (tmp_path / f"{name}.py").write_text(f"print('{name} says hi')\n" + code)
     path = course_file(tmp_path, head="".join(f"import {name}\n" for name in modules))
@@ -142,21 +171,27 @@ def test_local_modules_that_exit_interrupt_or_hang_fail_the_load(tmp_path: Path,
 
 
 def test_what_their_code_prints_is_captured_and_shown_under_a_failing_function(
-        tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
-    (tmp_path / "noisy.py").write_text("import os, sys\nprint('NOISY at import')\n"
-                                       "os.write(1, b'NOISY fd 1\\n')\nsys.stderr.write('NOISY err\\n')\n")
-    path = course_file(tmp_path, head="import noisy\n",
-                       sigmoid_body="print('SIGMOID PRINTS')",
-                       propagate_body="import os, sys\nprint('step', 1)\n"
-                                      "os.write(2, b'raw fd 2\\n')\nreturn None")
+    tmp_path: Path, capfd: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "noisy.py").write_text(
+        "import os, sys\nprint('NOISY at import')\n"
+        "os.write(1, b'NOISY fd 1\\n')\nsys.stderr.write('NOISY err\\n')\n"
+    )
+    path = course_file(
+        tmp_path,
+        head="import noisy\n",
+        sigmoid_body="print('SIGMOID PRINTS')",
+        propagate_body="import os, sys\nprint('step', 1)\nos.write(2, b'raw fd 2\\n')\nreturn None",
+    )
     out_json = tmp_path / "out.json"
     assert run_cli(str(path), "--json", str(out_json), "--timeout", "20") == 1
     out, err = capfd.readouterr()
     assert err == "" and "SIGMOID PRINTS" not in out  # sigmoid passes: its output is not shown
     assert "      propagate printed:\n        step 1\n        raw fd 2\n" in out, out
     # something failed, so what loading printed is shown, in its block and nowhere else
-    assert ("  while loading the file, it printed:\n    NOISY at import\n    NOISY fd 1\n"
-            "    NOISY err\n") in out
+    assert (
+        "  while loading the file, it printed:\n    NOISY at import\n    NOISY fd 1\n    NOISY err\n"
+    ) in out
     assert out.count("NOISY") == 3
     data = json.loads(out_json.read_text())
     funcs = {f["function"]: f for f in data["functions"]}
@@ -171,10 +206,16 @@ def test_what_their_code_prints_is_captured_and_shown_under_a_failing_function(
 
 def test_ctrl_c_kills_the_child_and_exits_130_without_a_traceback(tmp_path: Path) -> None:
     marker = tmp_path / "running.txt"
-    path = course_file(tmp_path, propagate_body=f"import os, time\nopen({str(marker)!r}, 'w')"
-                                                f".write(str(os.getpid()))\ntime.sleep(60)")
-    proc = subprocess.Popen([sys.executable, "-m", "parity_tests.cli", "check", str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    path = course_file(
+        tmp_path,
+        propagate_body=f"import os, time\nopen({str(marker)!r}, 'w').write(str(os.getpid()))\ntime.sleep(60)",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parity_tests.cli", "check", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 180  # a loaded 2-core CI machine can take long to start torch twice
     while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -195,8 +236,11 @@ def test_ctrl_c_kills_the_child_and_exits_130_without_a_traceback(tmp_path: Path
 def test_in_process_checks_turn_exits_and_interrupts_into_fails() -> None:
     module = types.ModuleType("notebook")  # check_course(globals()) runs in the notebook's process
     module.np = np
-    exec(SIGMOID.replace("    return", "    import sys\n    sys.exit(3)\n    return")
-         + PROPAGATE.replace("    m = X", "    raise KeyboardInterrupt\n    m = X"), module.__dict__)
+    exec(
+        SIGMOID.replace("    return", "    import sys\n    sys.exit(3)\n    return")
+        + PROPAGATE.replace("    m = X", "    raise KeyboardInterrupt\n    m = X"),
+        module.__dict__,
+    )
     by = {r.name: r for r in check_course(module, part="logreg").results}
     assert by["sigmoid"].diagnosis == "sigmoid called sys.exit(3) (in sigmoid, line 3)"  # no source text
     assert by["propagate"].own_diagnosis == "propagate raised KeyboardInterrupt (in propagate, line 6)"

@@ -24,8 +24,10 @@ def run_cli(*argv: str) -> int:
 
 def notebook(*sources: object, other: dict | None = None) -> dict:
     cells = [{"cell_type": "markdown", "metadata": {}, "source": ["# Logistic regression\n"]}]
-    cells += [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s}
-              for s in sources]
+    cells += [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s}
+        for s in sources
+    ]
     return {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5, **(other or {})}
 
 
@@ -50,16 +52,21 @@ def test_a_latin1_file_with_a_coding_line_loads(tmp_path: Path) -> None:
     assert loaded.module.f() == "café" and loaded.constants == ["NAME = 'café'"]
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"x = 1\ny = '\xff'\n",
-     "mine.py: byte 11 (line 2) is 0xff, not valid utf-8: save the file as UTF-8 or declare its "
-     "encoding on line 1 or 2 (# -*- coding: latin-1 -*-)"),
-    (b"# -*- coding: klingon -*-\nx = 1\n", "mine.py: unknown encoding: klingon"),
-    (b"x = 1\x00\n", "source code string cannot contain null bytes"),
-])
-def test_undecodable_bytes_are_refused_with_exit_status_2(tmp_path: Path, data: bytes, message: str,
-                                                          capsys: pytest.CaptureFixture,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (
+            b"x = 1\ny = '\xff'\n",
+            "mine.py: byte 11 (line 2) is 0xff, not valid utf-8: save the file as UTF-8 or declare its "
+            "encoding on line 1 or 2 (# -*- coding: latin-1 -*-)",
+        ),
+        (b"# -*- coding: klingon -*-\nx = 1\n", "mine.py: unknown encoding: klingon"),
+        (b"x = 1\x00\n", "source code string cannot contain null bytes"),
+    ],
+)
+def test_undecodable_bytes_are_refused_with_exit_status_2(
+    tmp_path: Path, data: bytes, message: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     Path("mine.py").write_bytes(data)
     assert run_cli("mine.py") == 2
@@ -76,20 +83,31 @@ def test_bad_bytes_in_a_notebook_name_the_byte(tmp_path: Path, capsys: pytest.Ca
     assert "mine.ipynb: byte " in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("content, message", [
-    ("[]", "the notebook is a list, expected a JSON object with 'cells'"),
-    ('{"metadata": {}}', "not a Jupyter notebook: no 'cells' (it has ['metadata'])"),
-    ('{"cells": "def f(): pass"}', "'cells' is a str, expected a list"),
-    ("{not json", "not a Jupyter notebook (not JSON: "),
-    (notebook("x = 1\n", "y = 2\n", 3), "cells[3].source is an int, expected a string or a list of strings"),
-    (notebook(["x = 1\n", None]), "cells[1].source[1] is a NoneType, expected a string"),
-    (dict(notebook(), cells=[{"cell_type": "code", "source": ""}, "x = 1"]),
-     "cells[1] is a str, expected an object"),
-    (dict(notebook(), cells=[{"cell_type": 7, "source": ""}]),
-     "cells[0].cell_type is an int, expected a string"),
-])
-def test_a_malformed_notebook_is_refused_naming_the_field(tmp_path: Path, content: object, message: str,
-                                                          capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[]", "the notebook is a list, expected a JSON object with 'cells'"),
+        ('{"metadata": {}}', "not a Jupyter notebook: no 'cells' (it has ['metadata'])"),
+        ('{"cells": "def f(): pass"}', "'cells' is a str, expected a list"),
+        ("{not json", "not a Jupyter notebook (not JSON: "),
+        (
+            notebook("x = 1\n", "y = 2\n", 3),
+            "cells[3].source is an int, expected a string or a list of strings",
+        ),
+        (notebook(["x = 1\n", None]), "cells[1].source[1] is a NoneType, expected a string"),
+        (
+            dict(notebook(), cells=[{"cell_type": "code", "source": ""}, "x = 1"]),
+            "cells[1] is a str, expected an object",
+        ),
+        (
+            dict(notebook(), cells=[{"cell_type": 7, "source": ""}]),
+            "cells[0].cell_type is an int, expected a string",
+        ),
+    ],
+)
+def test_a_malformed_notebook_is_refused_naming_the_field(
+    tmp_path: Path, content: object, message: str, capsys: pytest.CaptureFixture
+) -> None:
     path = tmp_path / "notebook.ipynb"
     path.write_text(content if isinstance(content, str) else json.dumps(content))
     assert run_cli(str(path)) == 2
@@ -97,8 +115,9 @@ def test_a_malformed_notebook_is_refused_naming_the_field(tmp_path: Path, conten
     assert err.startswith(f"dlparity check: {path}: {message}") and "Traceback" not in err, err
 
 
-def test_syntax_error_cells_are_listed_and_fail_the_check(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture) -> None:
+def test_syntax_error_cells_are_listed_and_fail_the_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     path = tmp_path / "mine.ipynb"
     path.write_text(json.dumps(notebook(SIGMOID, "x = 1\ny = 2\nfor\n", "%matplotlib inline\nz = (1 +\n")))
     out_json = tmp_path / "out.json"
@@ -107,9 +126,12 @@ def test_syntax_error_cells_are_listed_and_fail_the_check(tmp_path: Path,
     assert "  syntax error: cell 2, line 3: invalid syntax\n" in out
     assert "  syntax error: cell 3, line 2: '(' was never closed\n" in out
     assert "PASS  sigmoid" in out
-    assert out.rstrip().endswith("1 function checked: 1 passed, 0 failed; "
-                                 "2 notebook cells with a syntax error")
+    assert out.rstrip().endswith(
+        "1 function checked: 1 passed, 0 failed; 2 notebook cells with a syntax error"
+    )
     data = json.loads(out_json.read_text())
-    assert data["loaded"]["syntax_errors"] == ["cell 2, line 3: invalid syntax",
-                                               "cell 3, line 2: '(' was never closed"]
+    assert data["loaded"]["syntax_errors"] == [
+        "cell 2, line 3: invalid syntax",
+        "cell 3, line 2: '(' was never closed",
+    ]
     assert data["exit_status"] == 1 and data["passed"] is True  # every function passed; the file did not

@@ -20,8 +20,16 @@ from parity_tests.course.runner import own_functions
 from parity_tests.tests.test_course_check_mutations import FIXTURES, check_one, function_source
 
 RNN, D18, D21 = "rnn_solution.py", "dinos_2018.py", "dinos_2021.py"
-RNN_FUNCTIONS = ["rnn_cell_forward", "rnn_forward", "lstm_cell_forward", "lstm_forward", "rnn_cell_backward",
-                 "rnn_backward", "lstm_cell_backward", "lstm_backward"]
+RNN_FUNCTIONS = [
+    "rnn_cell_forward",
+    "rnn_forward",
+    "lstm_cell_forward",
+    "lstm_forward",
+    "rnn_cell_backward",
+    "rnn_backward",
+    "lstm_cell_backward",
+    "lstm_backward",
+]
 CHARLM_FUNCTIONS = ["clip", "sample", "optimize", "model"]
 
 
@@ -37,8 +45,10 @@ def mutated(fixture: str, function: str, *edits: tuple[str, str]) -> types.Modul
     return module
 
 
-@pytest.mark.parametrize(("fixture", "part", "names"), [
-    (RNN, "rnn", RNN_FUNCTIONS), (D18, "charlm", CHARLM_FUNCTIONS), (D21, "charlm", CHARLM_FUNCTIONS)])
+@pytest.mark.parametrize(
+    ("fixture", "part", "names"),
+    [(RNN, "rnn", RNN_FUNCTIONS), (D18, "charlm", CHARLM_FUNCTIONS), (D21, "charlm", CHARLM_FUNCTIONS)],
+)
 def test_correct_files_pass(fixture: str, part: str, names: list[str]) -> None:
     report = check_course(load_course_file(FIXTURES / fixture).module)
     assert report.detection.part == part
@@ -68,48 +78,126 @@ def test_model_and_optimize_alone_are_dinosaur_island_not_logistic_regression() 
 
 # (fixture, function, edits, phrase the diagnosis must contain)
 MUTANTS = [
-    (RNN, "lstm_cell_forward", [("c_next = ft * c_prev + it * cct", "c_next = it * c_prev + ft * cct")],
-     "forget and update gates are swapped"),
-    (RNN, "rnn_cell_forward", [("yt_pred = softmax(np.dot(Wya, a_next) + by)",
-                                "z = np.dot(Wya, a_next) + by\n    "
-                                "yt_pred = np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True)")],
-     "softmax over the wrong axis"),
+    (
+        RNN,
+        "lstm_cell_forward",
+        [("c_next = ft * c_prev + it * cct", "c_next = it * c_prev + ft * cct")],
+        "forget and update gates are swapped",
+    ),
+    (
+        RNN,
+        "rnn_cell_forward",
+        [
+            (
+                "yt_pred = softmax(np.dot(Wya, a_next) + by)",
+                "z = np.dot(Wya, a_next) + by\n    "
+                "yt_pred = np.exp(z) / np.sum(np.exp(z), axis=1, keepdims=True)",
+            )
+        ],
+        "softmax over the wrong axis",
+    ),
     (RNN, "rnn_forward", [("a_next = a0", "a_next = np.zeros((n_a, m))")], "starts from zeros instead of a0"),
-    (RNN, "rnn_cell_backward", [("dtanh = (1 - a_next ** 2) * da_next",
-                                 "dtanh = (1 - a_prev ** 2) * da_next")],
-     "tanh′ from the wrong array: 1 − a_prev²"),
-    (RNN, "rnn_cell_backward", [("dtanh = (1 - a_next ** 2) * da_next", "dtanh = (1 - a_next) * da_next")],
-     "tanh′ written as 1 − a_next"),
-    (RNN, "rnn_backward", [("rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])",
-                            "rnn_cell_backward(da[:, :, t], caches[t])")], "da_prev is not carried back"),
-    (RNN, "lstm_backward", [("lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, caches[t])",
-                             "lstm_cell_backward(da[:, :, t], dc_prevt, caches[t])")],
-     "da_prev is not carried back"),
-    (RNN, "lstm_backward", [('da_prevt, dc_prevt = gradients["da_prev"], gradients["dc_prev"]',
-                             'da_prevt = gradients["da_prev"]')], "dc_prev is not carried back"),
-    (RNN, "rnn_cell_backward", [('return {"dxt"', 'return None and {"dxt"')],
-     "returns None — not implemented yet?"),
-    (RNN, "rnn_cell_forward", [("return a_next, yt_pred, cache", "return None")],
-     "returns None — not implemented yet?"),
-    (D18, "clip", [("np.clip(gradient, -maxValue, maxValue, out=gradient)",
-                    "np.clip(gradient, -maxValue, maxValue)")], "nothing is clipped"),
-    (D18, "clip", [("np.clip(gradient, -maxValue, maxValue, out=gradient)", "pass"),
-                   ('gradients = {"dWaa": dWaa, "dWax": dWax, "dWya": dWya, "db": db, "dby": dby}',
-                    "gradients = {k: np.clip(v, -maxValue, maxValue) for k, v in gradients.items()}")],
-     "clips them in place"),
+    (
+        RNN,
+        "rnn_cell_backward",
+        [("dtanh = (1 - a_next ** 2) * da_next", "dtanh = (1 - a_prev ** 2) * da_next")],
+        "tanh′ from the wrong array: 1 − a_prev²",
+    ),
+    (
+        RNN,
+        "rnn_cell_backward",
+        [("dtanh = (1 - a_next ** 2) * da_next", "dtanh = (1 - a_next) * da_next")],
+        "tanh′ written as 1 − a_next",
+    ),
+    (
+        RNN,
+        "rnn_backward",
+        [
+            (
+                "rnn_cell_backward(da[:, :, t] + da_prevt, caches[t])",
+                "rnn_cell_backward(da[:, :, t], caches[t])",
+            )
+        ],
+        "da_prev is not carried back",
+    ),
+    (
+        RNN,
+        "lstm_backward",
+        [
+            (
+                "lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, caches[t])",
+                "lstm_cell_backward(da[:, :, t], dc_prevt, caches[t])",
+            )
+        ],
+        "da_prev is not carried back",
+    ),
+    (
+        RNN,
+        "lstm_backward",
+        [
+            (
+                'da_prevt, dc_prevt = gradients["da_prev"], gradients["dc_prev"]',
+                'da_prevt = gradients["da_prev"]',
+            )
+        ],
+        "dc_prev is not carried back",
+    ),
+    (
+        RNN,
+        "rnn_cell_backward",
+        [('return {"dxt"', 'return None and {"dxt"')],
+        "returns None — not implemented yet?",
+    ),
+    (
+        RNN,
+        "rnn_cell_forward",
+        [("return a_next, yt_pred, cache", "return None")],
+        "returns None — not implemented yet?",
+    ),
+    (
+        D18,
+        "clip",
+        [("np.clip(gradient, -maxValue, maxValue, out=gradient)", "np.clip(gradient, -maxValue, maxValue)")],
+        "nothing is clipped",
+    ),
+    (
+        D18,
+        "clip",
+        [
+            ("np.clip(gradient, -maxValue, maxValue, out=gradient)", "pass"),
+            (
+                'gradients = {"dWaa": dWaa, "dWax": dWax, "dWya": dWya, "db": db, "dby": dby}',
+                "gradients = {k: np.clip(v, -maxValue, maxValue) for k, v in gradients.items()}",
+            ),
+        ],
+        "clips them in place",
+    ),
     (D18, "sample", [("np.random.seed(counter + seed)", "pass")], "does not seed"),
     (D18, "sample", [("        seed += 1\n", "")], "seed, seed + 2, seed + 4"),
     (D18, "optimize", [("gradients = clip(gradients, 5)", "pass")], "the gradients are not clipped"),
-    (D18, "optimize", [("update_parameters(parameters, gradients, learning_rate)",
-                        "update_parameters(parameters, gradients, 0.01)")],
-     "learning_rate 0.01, not the argument"),
-    (D18, "model", [("curr_loss, gradients, a_prev = optimize(", "curr_loss, gradients, _ = optimize(")],
-     "is a_prev carried from one name to the next"),
+    (
+        D18,
+        "optimize",
+        [
+            (
+                "update_parameters(parameters, gradients, learning_rate)",
+                "update_parameters(parameters, gradients, 0.01)",
+            )
+        ],
+        "learning_rate 0.01, not the argument",
+    ),
+    (
+        D18,
+        "model",
+        [("curr_loss, gradients, a_prev = optimize(", "curr_loss, gradients, _ = optimize(")],
+        "is a_prev carried from one name to the next",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("fixture", "function", "edits", "phrase"), MUTANTS,
-                         ids=[f"{m[1]}-{m[3][:24]}" for m in MUTANTS])
+@pytest.mark.parametrize(
+    ("fixture", "function", "edits", "phrase"), MUTANTS, ids=[f"{m[1]}-{m[3][:24]}" for m in MUTANTS]
+)
 def test_mutant_fails_with_its_diagnosis(fixture: str, function: str, edits: list, phrase: str) -> None:
     part = "rnn" if fixture == RNN else "charlm"
     result = check_one(mutated(fixture, function, *edits), function, part)
@@ -118,9 +206,15 @@ def test_mutant_fails_with_its_diagnosis(fixture: str, function: str, edits: lis
 
 
 def test_a_copying_clip_passes_in_the_2021_version() -> None:
-    module = mutated(D21, "clip", ("np.clip(gradient, -maxValue, maxValue, out=gradient)", "pass"),
-                     ('gradients = {"dWaa": dWaa, "dWax": dWax, "dWya": dWya, "db": db, "dby": dby}',
-                      "gradients = {k: np.clip(v, -maxValue, maxValue) for k, v in gradients.items()}"))
+    module = mutated(
+        D21,
+        "clip",
+        ("np.clip(gradient, -maxValue, maxValue, out=gradient)", "pass"),
+        (
+            'gradients = {"dWaa": dWaa, "dWax": dWax, "dWya": dWya, "db": db, "dby": dby}',
+            "gradients = {k: np.clip(v, -maxValue, maxValue) for k, v in gradients.items()}",
+        ),
+    )
     assert check_one(module, "clip", "charlm").passed
 
 
@@ -134,24 +228,33 @@ def _course_rnn_draws(steps: int | None) -> tuple[np.ndarray, np.ndarray, dict]:
     np.random.seed(1)
     x = np.random.randn(3, 10, steps) if steps else np.random.randn(3, 10)[:, :, None]
     a0 = np.random.randn(5, 10)
-    p = {"Waa": np.random.randn(5, 5), "Wax": np.random.randn(5, 3), "Wya": np.random.randn(2, 5),
-         "ba": np.random.randn(5, 1), "by": np.random.randn(2, 1)}
+    p = {
+        "Waa": np.random.randn(5, 5),
+        "Wax": np.random.randn(5, 3),
+        "Wya": np.random.randn(2, 5),
+        "ba": np.random.randn(5, 1),
+        "by": np.random.randn(2, 1),
+    }
     return x, a0, p
 
 
 def test_rnn_cell_forward_and_rnn_forward_published_values() -> None:
     x, a_prev, p = _course_rnn_draws(None)
     ref = course_rnn.reference("rnn", x, a_prev, p)
-    np.testing.assert_allclose(ref["a"][4, :4, 0], [0.59584544, 0.18141802, 0.61311866, 0.99808218], rtol=0,
-                               atol=PRINTED)
-    np.testing.assert_allclose(ref["y"][1, :4, 0], [0.9888161, 0.01682021, 0.21140899, 0.36817467], rtol=0,
-                               atol=PRINTED)
+    np.testing.assert_allclose(
+        ref["a"][4, :4, 0], [0.59584544, 0.18141802, 0.61311866, 0.99808218], rtol=0, atol=PRINTED
+    )
+    np.testing.assert_allclose(
+        ref["y"][1, :4, 0], [0.9888161, 0.01682021, 0.21140899, 0.36817467], rtol=0, atol=PRINTED
+    )
     x, a0, p = _course_rnn_draws(4)
     ref = course_rnn.reference("rnn", x, a0, p)
-    np.testing.assert_allclose(ref["a"][4][1], [-0.99999375, 0.77911235, -0.99861469, -0.99833267], rtol=0,
-                               atol=PRINTED)
-    np.testing.assert_allclose(ref["y"][1][3], [0.79560373, 0.86224861, 0.11118257, 0.81515947], rtol=0,
-                               atol=PRINTED)
+    np.testing.assert_allclose(
+        ref["a"][4][1], [-0.99999375, 0.77911235, -0.99861469, -0.99833267], rtol=0, atol=PRINTED
+    )
+    np.testing.assert_allclose(
+        ref["y"][1][3], [0.79560373, 0.86224861, 0.11118257, 0.81515947], rtol=0, atol=PRINTED
+    )
 
 
 def test_lstm_forward_published_values() -> None:
@@ -169,24 +272,35 @@ def test_lstm_forward_published_values() -> None:
 
 def test_clip_published_values() -> None:
     np.random.seed(3)
-    grads = {"dWax": np.random.randn(5, 3) * 10, "dWaa": np.random.randn(5, 5) * 10,
-             "dWya": np.random.randn(2, 5) * 10, "db": np.random.randn(5, 1) * 10,
-             "dby": np.random.randn(2, 1) * 10}
+    grads = {
+        "dWax": np.random.randn(5, 3) * 10,
+        "dWaa": np.random.randn(5, 5) * 10,
+        "dWya": np.random.randn(2, 5) * 10,
+        "db": np.random.randn(5, 1) * 10,
+        "dby": np.random.randn(2, 1) * 10,
+    }
     out = charlm.clipped(grads, 10)
-    np.testing.assert_allclose([out["dWaa"][1][2], out["dWax"][3][1], out["db"][4][0]],
-                               [10.0, -10.0, 10.0], rtol=1e-12)
+    np.testing.assert_allclose(
+        [out["dWaa"][1][2], out["dWax"][3][1], out["db"][4][0]], [10.0, -10.0, 10.0], rtol=1e-12
+    )
     np.testing.assert_allclose(out["dWya"][1][2], 0.2971381536101662, rtol=1e-12)
     np.testing.assert_allclose(out["dby"][1][0], 8.45833407, rtol=0, atol=PRINTED)
     out = charlm.clipped(grads, 5)
-    np.testing.assert_allclose([out["dWaa"][1][2], out["dWax"][3][1], out["dby"][1][0]], [5.0, -5.0, 5.0],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        [out["dWaa"][1][2], out["dWax"][3][1], out["dby"][1][0]], [5.0, -5.0, 5.0], rtol=1e-12
+    )
 
 
 def test_sample_published_indices_2021() -> None:
     np.random.seed(24)
     n_a, vocab = 100, 27
-    p = {"Wax": np.random.randn(n_a, vocab), "Waa": np.random.randn(n_a, n_a),
-         "Wya": np.random.randn(vocab, n_a), "b": np.random.randn(n_a, 1), "by": np.random.randn(vocab, 1)}
+    p = {
+        "Wax": np.random.randn(n_a, vocab),
+        "Waa": np.random.randn(n_a, n_a),
+        "Wya": np.random.randn(vocab, n_a),
+        "b": np.random.randn(n_a, 1),
+        "by": np.random.randn(vocab, 1),
+    }
     published = [23, 16, 26, 26, 24, 3, 21, 1, 7, 24, 15, 3, 25, 20, 6, 13, 10, 8, 20, 12, 2, 0]
     assert charlm.sampled(p, 0) == published
 

@@ -25,11 +25,28 @@ from parity_tests.course.report import CourseReport
 VERSIONS = Path(__file__).resolve().parent / "fixtures" / "course" / "versions"
 
 LOGREG = ["sigmoid", "initialize_with_zeros", "propagate", "optimize", "predict", "model"]
-SHALLOW = ["layer_sizes", "initialize_parameters", "forward_propagation", "compute_cost",
-           "backward_propagation", "update_parameters", "nn_model", "predict"]
-STEPS = ["initialize_parameters", "initialize_parameters_deep", "linear_forward", "linear_activation_forward",
-         "L_model_forward", "compute_cost", "linear_backward", "linear_activation_backward",
-         "L_model_backward", "update_parameters"]
+SHALLOW = [
+    "layer_sizes",
+    "initialize_parameters",
+    "forward_propagation",
+    "compute_cost",
+    "backward_propagation",
+    "update_parameters",
+    "nn_model",
+    "predict",
+]
+STEPS = [
+    "initialize_parameters",
+    "initialize_parameters_deep",
+    "linear_forward",
+    "linear_activation_forward",
+    "L_model_forward",
+    "compute_cost",
+    "linear_backward",
+    "linear_activation_backward",
+    "L_model_backward",
+    "update_parameters",
+]
 APP = ["two_layer_model", "L_layer_model"]
 
 # (learner file, part, the version's years as the header shows them, the functions checked)
@@ -47,7 +64,7 @@ CASES = [
 IDS = [c[0] for c in CASES]
 
 # --- the course's helper modules, as small correct stand-ins with the course's contracts ----------
-_ACTIVATIONS = '''import numpy as np
+_ACTIVATIONS = """import numpy as np
 
 
 def sigmoid(Z):
@@ -68,8 +85,10 @@ def relu_backward(dA, cache):
     dZ = np.array(dA, copy=True)
     dZ[cache <= 0] = 0
     return dZ
-'''
-_LAYERS = _ACTIVATIONS + '''
+"""
+_LAYERS = (
+    _ACTIVATIONS
+    + """
 
 def load_data():
     raise OSError("datasets/train_catvnoncat.h5: not in the tests")
@@ -149,8 +168,9 @@ def update_parameters(parameters, grads, learning_rate):
 def predict(X, y, parameters):
     AL, _ = L_model_forward(X, parameters)
     return (AL > 0.5).astype(float)
-'''
-_PLANAR = '''import numpy as np
+"""
+)
+_PLANAR = """import numpy as np
 
 
 def sigmoid(x):
@@ -164,23 +184,34 @@ def load_planar_dataset():
 
 def plot_decision_boundary(model, X, y):
     raise RuntimeError("no plotting in the tests")
-'''
-_LR_UTILS = '''def load_dataset():
+"""
+_LR_UTILS = """def load_dataset():
     raise OSError("datasets/train_catvnoncat.h5: not in the tests")
-'''
+"""
 _TESTS = '"""The course\'s test cases: the learner files import them; the checks need none."""\n'
-STUBS = {"dnn_utils_v2.py": _ACTIVATIONS, "dnn_utils.py": _ACTIVATIONS, "dnn_app_utils_v2.py": _LAYERS,
-         "dnn_app_utils_v3.py": _LAYERS, "planar_utils.py": _PLANAR, "lr_utils.py": _LR_UTILS,
-         "testCases_v2.py": _TESTS, "testCases_v3.py": _TESTS, "testCases_v4a.py": _TESTS,
-         "testCases.py": _TESTS, "public_tests.py": _TESTS}
+STUBS = {
+    "dnn_utils_v2.py": _ACTIVATIONS,
+    "dnn_utils.py": _ACTIVATIONS,
+    "dnn_app_utils_v2.py": _LAYERS,
+    "dnn_app_utils_v3.py": _LAYERS,
+    "planar_utils.py": _PLANAR,
+    "lr_utils.py": _LR_UTILS,
+    "testCases_v2.py": _TESTS,
+    "testCases_v3.py": _TESTS,
+    "testCases_v4a.py": _TESTS,
+    "testCases.py": _TESTS,
+    "public_tests.py": _TESTS,
+}
 
 
 @pytest.fixture(autouse=True)
 def _fresh_helper_modules() -> Iterator[None]:
     """A helper module imported from one tmp folder must not answer the next file's import."""
+
     def forget() -> None:
         for name in STUBS:
             sys.modules.pop(name[:-3], None)
+
     forget()
     yield
     forget()
@@ -207,8 +238,9 @@ def assert_passes_as(report: CourseReport, part: str, years: str, functions: lis
 
 
 @pytest.mark.parametrize("name, part, years, functions", CASES, ids=IDS)
-def test_each_version_passes_beside_the_course_helpers(tmp_path: Path, name: str, part: str, years: str,
-                                                       functions: list[str]) -> None:
+def test_each_version_passes_beside_the_course_helpers(
+    tmp_path: Path, name: str, part: str, years: str, functions: list[str]
+) -> None:
     report = check_course(beside_stubs(tmp_path, name))
     assert_passes_as(report, part, years, functions)
     helpers = [f for f in report.loaded.failed if any(f" {stub[:-3]} " in f for stub in STUBS)]
@@ -216,8 +248,9 @@ def test_each_version_passes_beside_the_course_helpers(tmp_path: Path, name: str
 
 
 @pytest.mark.parametrize("name, part, years, functions", CASES, ids=IDS)
-def test_each_version_passes_alone_in_an_empty_folder(tmp_path: Path, name: str, part: str, years: str,
-                                                      functions: list[str]) -> None:
+def test_each_version_passes_alone_in_an_empty_folder(
+    tmp_path: Path, name: str, part: str, years: str, functions: list[str]
+) -> None:
     """Expects the helper supply (parity_tests/course/helpers.py, wired into the loader by the
     "helper supply" work): with no helper module beside the file, dlparity puts the course's
     helpers (dnn_utils' sigmoid(Z) -> (A, cache), planar_utils' sigmoid, dnn_app_utils' layers …)
@@ -241,20 +274,31 @@ def _shallow(tmp_path: Path, base: str, *edits: tuple[str, str]) -> Path:
 NN_CALL = "parameters = update_parameters(parameters, grads)"
 
 
-@pytest.mark.parametrize("signature, update", [
-    ("def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=False):",
-     "parameters = update_parameters(parameters, grads, learning_rate)"),
-    ("def nn_model(X, Y, n_h, num_iterations=10000, print_cost=False, learning_rate=0.5):",
-     "parameters = update_parameters(parameters, grads, learning_rate=learning_rate)"),
-    ("def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=0.5, print_cost=False):", NN_CALL),
-], ids=["passes it on", "passes it on by keyword, another default", "ignores it"])
+@pytest.mark.parametrize(
+    "signature, update",
+    [
+        (
+            "def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=False):",
+            "parameters = update_parameters(parameters, grads, learning_rate)",
+        ),
+        (
+            "def nn_model(X, Y, n_h, num_iterations=10000, print_cost=False, learning_rate=0.5):",
+            "parameters = update_parameters(parameters, grads, learning_rate=learning_rate)",
+        ),
+        ("def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=0.5, print_cost=False):", NN_CALL),
+    ],
+    ids=["passes it on", "passes it on by keyword, another default", "ignores it"],
+)
 def test_nn_model_is_trained_at_the_rate_it_really_uses(tmp_path: Path, signature: str, update: str) -> None:
     """nn_model with a learning_rate argument gets the rate passed in; one without trains at
     update_parameters' default (the course's 1.2): every variant is compared with torch at the
     rate it trains with."""
-    path = _shallow(tmp_path, "shallow_2021.py",
-                    ("def nn_model(X, Y, n_h, num_iterations=10000, print_cost=False):", signature),
-                    (NN_CALL, update))
+    path = _shallow(
+        tmp_path,
+        "shallow_2021.py",
+        ("def nn_model(X, Y, n_h, num_iterations=10000, print_cost=False):", signature),
+        (NN_CALL, update),
+    )
     (result,) = check_course(path, functions=["nn_model"]).results
     assert result.passed, result.to_dict()
     assert any("learning_rate=1.2" in n for n in result.notes), result.notes
@@ -263,15 +307,25 @@ def test_nn_model_is_trained_at_the_rate_it_really_uses(tmp_path: Path, signatur
 def test_nn_model_rate_fixed_in_its_call_and_a_wrong_rate(tmp_path: Path) -> None:
     """update_parameters without a default, the course's 1.2 written in nn_model's call: passes.
     A learning_rate argument divided on its way fails and says by how much."""
-    path = _shallow(tmp_path, "shallow_2017.py",
-                    ("def update_parameters(parameters, grads, learning_rate=1.2):",
-                     "def update_parameters(parameters, grads, learning_rate):"),
-                    (NN_CALL, "parameters = update_parameters(parameters, grads, learning_rate=1.2)"))
+    path = _shallow(
+        tmp_path,
+        "shallow_2017.py",
+        (
+            "def update_parameters(parameters, grads, learning_rate=1.2):",
+            "def update_parameters(parameters, grads, learning_rate):",
+        ),
+        (NN_CALL, "parameters = update_parameters(parameters, grads, learning_rate=1.2)"),
+    )
     assert check_course(path, functions=["nn_model"]).passed
-    path = _shallow(tmp_path, "shallow_2021.py",
-                    ("def nn_model(X, Y, n_h, num_iterations=10000, print_cost=False):",
-                     "def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=False):"),
-                    (NN_CALL, "parameters = update_parameters(parameters, grads, learning_rate / 10)"))
+    path = _shallow(
+        tmp_path,
+        "shallow_2021.py",
+        (
+            "def nn_model(X, Y, n_h, num_iterations=10000, print_cost=False):",
+            "def nn_model(X, Y, n_h, num_iterations=10000, learning_rate=1.2, print_cost=False):",
+        ),
+        (NN_CALL, "parameters = update_parameters(parameters, grads, learning_rate / 10)"),
+    )
     (result,) = check_course(path, functions=["nn_model"]).results
     assert result.status == "FAIL" and "a learning rate of 0.12 instead of α = 1.2" in result.diagnosis
 
@@ -290,12 +344,20 @@ def test_b_zero_as_an_int_follows_the_files_version(tmp_path: Path) -> None:
     old = beside_stubs(tmp_path, "logreg_2017.py")
     (result,) = check_course(old, functions=["initialize_with_zeros"]).results
     assert result.passed and "2017–2020 version's contract" in " ".join(result.notes)
-    alone = beside_stubs(tmp_path, "alone.py", "import numpy as np\n\n\ndef initialize_with_zeros(dim):\n"
-                                               "    return np.zeros((dim, 1)), 0\n")
+    alone = beside_stubs(
+        tmp_path,
+        "alone.py",
+        "import numpy as np\n\n\ndef initialize_with_zeros(dim):\n    return np.zeros((dim, 1)), 0\n",
+    )
     assert check_course(alone).passed
-    text = (VERSIONS / "logreg_2017.py").read_text().replace(
-        "def optimize(w, b, X, Y, num_iterations, learning_rate, print_cost=False):",
-        "def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):")
+    text = (
+        (VERSIONS / "logreg_2017.py")
+        .read_text()
+        .replace(
+            "def optimize(w, b, X, Y, num_iterations, learning_rate, print_cost=False):",
+            "def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=False):",
+        )
+    )
     report = check_course(beside_stubs(tmp_path, "mixed.py", text))
     by = {r.name: r for r in report.results}
     assert by["initialize_with_zeros"].status == "FAIL"
@@ -304,11 +366,11 @@ def test_b_zero_as_an_int_follows_the_files_version(tmp_path: Path) -> None:
     assert "but initialize_with_zeros' b = 0 an int" in report.detection.version
 
 
-BACKWARD_OLD = '''    for l in reversed(range(L - 1)):
+BACKWARD_OLD = """    for l in reversed(range(L - 1)):
         current_cache = caches[l]
         dA_prev_temp, dW_temp, db_temp = linear_activation_backward(grads["dA" + str(l + 2)], current_cache,
                                                                     activation="relu")
-        grads["dA" + str(l + 1)] = dA_prev_temp'''
+        grads["dA" + str(l + 1)] = dA_prev_temp"""
 
 
 def test_L_model_backward_keys_each_indexing_its_own_way_a_mix_fails(tmp_path: Path) -> None:
@@ -317,19 +379,25 @@ def test_L_model_backward_keys_each_indexing_its_own_way_a_mix_fails(tmp_path: P
     assert result.passed and "2017–2018 indexing" in " ".join(result.notes)
     assert {r.name for r in result.records} >= {"dA1", "dA2", "dA3", "dW1", "db3"}
     # the output layer keyed the newer way (dA2), the hidden layers the older way (dA{l + 1})
-    mixed = (VERSIONS / "deep_2017.py").read_text().replace('grads["dA" + str(L)], grads["dW"',
-                                                            'grads["dA" + str(L - 1)], grads["dW"')
+    mixed = (
+        (VERSIONS / "deep_2017.py")
+        .read_text()
+        .replace('grads["dA" + str(L)], grads["dW"', 'grads["dA" + str(L - 1)], grads["dW"')
+    )
     report = check_course(beside_stubs(tmp_path, "raising.py", mixed), functions=["L_model_backward"])
     (result,) = report.results
     assert result.status == "FAIL" and "raised KeyError: 'dA3'" in result.diagnosis
     assert "mix two indexings" in result.diagnosis
     # a mix that runs: the hidden layers chain a local dA and store it under dA{l + 1}
-    chained = mixed.replace(BACKWARD_OLD, '''    dA = grads["dA" + str(L - 1)]
+    chained = mixed.replace(
+        BACKWARD_OLD,
+        """    dA = grads["dA" + str(L - 1)]
     for l in reversed(range(L - 1)):
         current_cache = caches[l]
         dA_prev_temp, dW_temp, db_temp = linear_activation_backward(dA, current_cache, activation="relu")
         dA = dA_prev_temp
-        grads["dA" + str(l + 1)] = dA_prev_temp''')
+        grads["dA" + str(l + 1)] = dA_prev_temp""",
+    )
     assert chained != mixed
     report = check_course(beside_stubs(tmp_path, "chained.py", chained), functions=["L_model_backward"])
     (result,) = report.results
@@ -337,8 +405,11 @@ def test_L_model_backward_keys_each_indexing_its_own_way_a_mix_fails(tmp_path: P
 
 
 def test_an_older_indexing_still_names_the_slip(tmp_path: Path) -> None:
-    text = (VERSIONS / "deep_2017.py").read_text().replace('(dAL, current_cache, activation="sigmoid")',
-                                                           '(dAL, current_cache, activation="relu")')
+    text = (
+        (VERSIONS / "deep_2017.py")
+        .read_text()
+        .replace('(dAL, current_cache, activation="sigmoid")', '(dAL, current_cache, activation="relu")')
+    )
     (result,) = check_course(beside_stubs(tmp_path, "mine.py", text), functions=["L_model_backward"]).results
     assert result.status == "FAIL" and "ReLU′ at the output layer" in result.diagnosis
 
@@ -348,9 +419,11 @@ def test_trainers_returning_parameters_only_are_still_compared(tmp_path: Path) -
     assert report.passed, str(report)
     assert all("versions before 2021" in " ".join(r.notes) for r in report.results)
     text = (VERSIONS / "deep_app_2017.py").read_text()
-    step = "        if print_cost and i % 100 == 0:\n            print(\"Cost after iteration %i"
-    text = text.replace("        parameters = update_parameters(parameters, grads, learning_rate)\n" + step,
-                        "        parameters = update_parameters(parameters, grads, 0.5)\n" + step)
+    step = '        if print_cost and i % 100 == 0:\n            print("Cost after iteration %i'
+    text = text.replace(
+        "        parameters = update_parameters(parameters, grads, learning_rate)\n" + step,
+        "        parameters = update_parameters(parameters, grads, 0.5)\n" + step,
+    )
     assert "grads, 0.5)" in text
     (result,) = check_course(beside_stubs(tmp_path, "mine.py", text), functions=["L_layer_model"]).results
     assert result.status == "FAIL" and "a learning rate of 0.5 instead of α = 0.05" in result.diagnosis

@@ -19,22 +19,34 @@ CONCEPTS = Path(__file__).resolve().parents[1] / "concepts"
 
 ALLOWED: dict[tuple[str, str, str], str] = {
     # (module, case as written, level as written): why no declaration derives it
-    ("logreg.py", '"breast-cancer"', '"optimum"'):
-        "the optimum of a convex fit held against scikit-learn: no gradient-descent model check",
-    ("kmeans.py", '"blobs"', '"trajectory"'):
-        "Lloyd's iterations (assignments, centroids): an algorithm's own steps, not gradient descent",
+    (
+        "logreg.py",
+        '"breast-cancer"',
+        '"optimum"',
+    ): "the optimum of a convex fit held against scikit-learn: no gradient-descent model check",
+    (
+        "kmeans.py",
+        '"blobs"',
+        '"trajectory"',
+    ): "Lloyd's iterations (assignments, centroids): an algorithm's own steps, not gradient descent",
     ("kmeans.py", "_name", '"trajectory"'): "the same, on the bundled data sets",
     ("kmeans.py", 'f"{_name}-sklearn"', '"oracle"'): "held against scikit-learn's KMeans",
     ("kmeans.py", '"iris-seeding"', '"property"'): "k-means++ seeding's distribution, no model",
-    ("rl.py", "_case", '"trajectory"'):
-        "agent-environment runs: episodes, replay and target networks step both sides (not SGD "
-        "on fixed batches); the networks' costs and gradients are declared checks",
+    (
+        "rl.py",
+        "_case",
+        '"trajectory"',
+    ): "agent-environment runs: episodes, replay and target networks step both sides (not SGD "
+    "on fixed batches); the networks' costs and gradients are declared checks",
     ("rl.py", '"testbed-epsilon-greedy"', '"trajectory"'): "a bandit's sample averages, no model",
     ("rl.py", '"testbed-gradient-bandit"', '"trajectory"'): "the gradient bandit's preferences, no model",
     ("rl.py", '"testbed-epsilon-greedy"', '"property"'): "the 10-armed testbed's statistics",
     ("rl.py", '"testbed-gradient-bandit"', '"property"'): "the same, for the gradient bandit",
-    ("rnn/cudnn.py", 'f"{_cell}-cudnn"', '"forward"'):
-        "cuDNN's own kernels (CUDA only) at their kernel tolerance (policy: 'kernels')",
+    (
+        "rnn/cudnn.py",
+        'f"{_cell}-cudnn"',
+        '"forward"',
+    ): "cuDNN's own kernels (CUDA only) at their kernel tolerance (policy: 'kernels')",
     ("rnn/cudnn.py", 'f"{_cell}-cudnn"', '"gradient"'): "the same, backprop through time",
     ("rnn/long_range.py", '"long-range"', '"property"'): "T = 200 gradient norms per step, no cost",
     ("rnn/checks.py", '"clipping"', '"forward"'): "gradient clipping vs torch.nn.utils, no model",
@@ -43,10 +55,13 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("similarity.py", '"cdist-mm-mode"', '"property"'): "torch.cdist's matrix-multiply mode",
     ("similarity.py", '"scipy"', '"oracle"'): "held against SciPy's distances",
     ("similarity.py", '"digits-retrieval"', '"forward"'): "nearest-neighbour retrieval, no parameters",
-    ("anomaly.py", "case", "level"):
-        "anomaly's _register: Gaussian detectors, thresholds, the trained autoencoder's detector "
-        "(scores, epsilon, flags) and oracles run in parity mode; the autoencoder's own checks "
-        "are declared (registry.Model, inputs=('X',))",
+    (
+        "anomaly.py",
+        "case",
+        "level",
+    ): "anomaly's _register: Gaussian detectors, thresholds, the trained autoencoder's detector "
+    "(scores, epsilon, flags) and oracles run in parity mode; the autoencoder's own checks "
+    "are declared (registry.Model, inputs=('X',))",
 }
 """Every hand-built check of the concept modules. Keep it short: a model goes through
 ``register_model``; an operation through ``register_forward``/``register_gradient``/…"""
@@ -74,16 +89,20 @@ def _hand_built() -> list[tuple[str, str, str]]:
 
 def _allowed() -> set[tuple[str, str, str]]:
     """:data:`ALLOWED`'s keys as ``ast.unparse`` writes them (its quotes)."""
+
     def norm(src: str) -> str:
         return ast.unparse(ast.parse(src, mode="eval").body)
+
     return {(module, norm(case), norm(level)) for module, case, level in ALLOWED}
 
 
 def test_no_hand_built_check_a_declaration_would_derive() -> None:
     extra = sorted(set(_hand_built()) - _allowed())
-    assert not extra, (f"{extra}: hand-built register(ParityCheck(...)); declare the model once "
-                       "(registry.Model + register_model, CONTRIBUTING.md) or, for an operation, use "
-                       "register_forward/register_gradient/register_finite_differences")
+    assert not extra, (
+        f"{extra}: hand-built register(ParityCheck(...)); declare the model once "
+        "(registry.Model + register_model, CONTRIBUTING.md) or, for an operation, use "
+        "register_forward/register_gradient/register_finite_differences"
+    )
 
 
 def test_allow_list_is_not_stale() -> None:
@@ -99,8 +118,11 @@ def test_no_default_argument_closures(module: str) -> None:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Lambda, ast.FunctionDef)):
             defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
-            bad += [f"line {node.lineno}: {ast.unparse(d)}" for d in defaults
-                    if isinstance(d, ast.Name) and d.id.startswith("_")]
+            bad += [
+                f"line {node.lineno}: {ast.unparse(d)}"
+                for d in defaults
+                if isinstance(d, ast.Name) and d.id.startswith("_")
+            ]
     assert not bad, f"{module}: default-argument closures {bad}; bind with functools.partial"
 
 
@@ -116,17 +138,43 @@ def test_convnet_checks_are_derived_from_its_declaration() -> None:
     assert {"cnn-net-max-vectorized-cost-finite-difference", "cnn-digits-max-trajectory"} <= ids
 
 
-@pytest.mark.parametrize("concept, declared", [
-    ("rnn", [f"rnn-{cell}-{what}-{labels}-{level}" for cell in ("rnn", "lstm")
-             for labels in ("steps", "last")
-             for what, level in (("output", "forward"), ("cost", "forward"), ("cost", "gradient"),
-                                 ("cost", "finite-difference"))]),
-    ("anomaly", ["anomaly-autoencoder-forward", "anomaly-autoencoder-cost-forward",
-                 "anomaly-autoencoder-cost-gradient", "anomaly-autoencoder-cost-finite-difference"]),
-    ("rl", [f"rl-{case}-{level}" for case in ("reinforce-cost", "td-huber", "td-squared")
-            for level in ("forward", "gradient", "finite-difference")]
-     + ["rl-reinforce-logits-forward", "rl-td-huber-q-forward", "rl-td-squared-q-forward"]),
-])
+@pytest.mark.parametrize(
+    "concept, declared",
+    [
+        (
+            "rnn",
+            [
+                f"rnn-{cell}-{what}-{labels}-{level}"
+                for cell in ("rnn", "lstm")
+                for labels in ("steps", "last")
+                for what, level in (
+                    ("output", "forward"),
+                    ("cost", "forward"),
+                    ("cost", "gradient"),
+                    ("cost", "finite-difference"),
+                )
+            ],
+        ),
+        (
+            "anomaly",
+            [
+                "anomaly-autoencoder-forward",
+                "anomaly-autoencoder-cost-forward",
+                "anomaly-autoencoder-cost-gradient",
+                "anomaly-autoencoder-cost-finite-difference",
+            ],
+        ),
+        (
+            "rl",
+            [
+                f"rl-{case}-{level}"
+                for case in ("reinforce-cost", "td-huber", "td-squared")
+                for level in ("forward", "gradient", "finite-difference")
+            ]
+            + ["rl-reinforce-logits-forward", "rl-td-huber-q-forward", "rl-td-squared-q-forward"],
+        ),
+    ],
+)
 def test_networks_checks_are_derived_from_their_declarations(concept: str, declared: list[str]) -> None:
     """rnn's sequence models, anomaly's autoencoder and rl's policy and Q-networks are declared
     (``register_model``); their cost checks keep the ids they had when built by hand."""
@@ -143,8 +191,11 @@ def test_production_checks_are_derived_from_served_declarations() -> None:
     from parity_tests import registry as R
 
     ids = {c.id for c in R.all_checks()}
-    derived = {f"{s.concept}-{case}-forward" for s in R.served_models()
-               for case in (f"onnx-{s.name}", f"onnx-{s.name}-float64", f"safetensors-{s.name}")}
+    derived = {
+        f"{s.concept}-{case}-forward"
+        for s in R.served_models()
+        for case in (f"onnx-{s.name}", f"onnx-{s.name}-float64", f"safetensors-{s.name}")
+    }
     production = {i for i in ids if "-onnx-" in i or "-safetensors-" in i}
     assert derived <= ids, sorted(derived - ids)
     assert production == derived, sorted(production - derived)
@@ -168,8 +219,12 @@ def test_the_course_builds_its_networks_from_the_declarations(monkeypatch: pytes
     from parity_tests.course import references as R
 
     rng = np.random.default_rng(0)
-    p = {"W1": rng.standard_normal((4, 3)), "b1": rng.standard_normal((4, 1)),
-         "W2": rng.standard_normal((1, 4)), "b2": rng.standard_normal((1, 1))}
+    p = {
+        "W1": rng.standard_normal((4, 3)),
+        "b1": rng.standard_normal((4, 1)),
+        "W2": rng.standard_normal((1, 4)),
+        "b2": rng.standard_normal((1, 1)),
+    }
     X, Y = rng.standard_normal((3, 5)), (rng.random((1, 5)) < 0.5).astype(float)
     for net in (R.deep_net(p), R.shallow_net(p, "relu")):
         assert R.declaration(net).names == ("W1", "b1", "W2", "b2")
@@ -180,8 +235,12 @@ def test_the_course_builds_its_networks_from_the_declarations(monkeypatch: pytes
     declared = _networks.deep
 
     def changed(dims: tuple[int, ...], activation: str, out: str):
-        return dataclasses.replace(declared(dims, activation, out), output_method="forward", loss_method=None,
-                                   torch_cost=lambda z, y: 0.5 * F.binary_cross_entropy_with_logits(z, y))
+        return dataclasses.replace(
+            declared(dims, activation, out),
+            output_method="forward",
+            loss_method=None,
+            torch_cost=lambda z, y: 0.5 * F.binary_cross_entropy_with_logits(z, y),
+        )
 
     monkeypatch.setattr(_networks, "deep", changed)
     assert R.cost_and_grads(R.deep_net(p), X, Y)["cost"] == pytest.approx(0.5 * ref["cost"], rel=1e-12)

@@ -8,8 +8,11 @@ from parity_tests.devices import available_devices, cudnn_enabled, parity_mode
 
 
 def test_parity_mode_sets_and_restores() -> None:
-    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.allow_tf32,
-              torch.backends.cuda.matmul.fp32_precision)
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cuda.matmul.fp32_precision,
+    )
     with parity_mode():
         assert torch.are_deterministic_algorithms_enabled()
         assert torch.backends.cuda.matmul.fp32_precision == "ieee"
@@ -19,8 +22,11 @@ def test_parity_mode_sets_and_restores() -> None:
         with parity_mode():  # nested: still off, and the outer state comes back
             pass
         assert torch.backends.cudnn.allow_tf32 is False
-    assert (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.allow_tf32,
-            torch.backends.cuda.matmul.fp32_precision) == before
+    assert (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.allow_tf32,
+        torch.backends.cuda.matmul.fp32_precision,
+    ) == before
 
 
 def test_torch_export_works_inside_parity_mode() -> None:

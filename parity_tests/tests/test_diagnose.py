@@ -14,14 +14,17 @@ RNG = np.random.default_rng(0)
 E = RNG.standard_normal((4, 3))
 
 
-@pytest.mark.parametrize("factor, phrase", [
-    (5.0, "factor of m (m=5): the 1/m of the cost"),
-    (1 / 5, "factor of 1/m (m=5): divided by m once too often"),
-    (-1.0, "factor of −1: the sign is flipped"),
-    (2.0, "factor of 2"),
-    (0.5, "factor of ½"),
-    (3.7, "constant factor of 3.7"),
-])
+@pytest.mark.parametrize(
+    "factor, phrase",
+    [
+        (5.0, "factor of m (m=5): the 1/m of the cost"),
+        (1 / 5, "factor of 1/m (m=5): divided by m once too often"),
+        (-1.0, "factor of −1: the sign is flipped"),
+        (2.0, "factor of 2"),
+        (0.5, "factor of ½"),
+        (3.7, "constant factor of 3.7"),
+    ],
+)
 def test_constant_factors_are_named(factor: float, phrase: str) -> None:
     rec = compare("dW", E * factor, E, TOL, m=5)
     assert not rec.passed and phrase in rec.diagnosis
@@ -106,16 +109,26 @@ def test_region_rule_is_applied_only_to_checks_declared_elementwise() -> None:
     from parity_tests.api import check_gradients
 
     rng = np.random.default_rng(1)
-    inputs = {"A_prev": rng.standard_normal((3, 5)), "W": rng.standard_normal((4, 3)),
-              "b": rng.standard_normal((4, 1))}
+    inputs = {
+        "A_prev": rng.standard_normal((3, 5)),
+        "W": rng.standard_normal((4, 3)),
+        "b": rng.standard_normal((4, 1)),
+    }
 
     def wrong_db(dZ, A_prev, W, b):
         return {"dW": dZ @ A_prev.T, "db": np.where(b < 0, 1.4, 1.0) * dZ.sum(axis=1, keepdims=True)}
 
     from torch_ref.layout import BIAS, COLUMNS
 
-    result = check_gradients(wrong_db, F.linear, inputs, ["W", "b"], vjp=True, output_layout=COLUMNS,
-                             layouts={"A_prev": COLUMNS, "b": BIAS})
+    result = check_gradients(
+        wrong_db,
+        F.linear,
+        inputs,
+        ["W", "b"],
+        vjp=True,
+        output_layout=COLUMNS,
+        layouts={"A_prev": COLUMNS, "b": BIAS},
+    )
     assert not result.passed
     assert "branch of the derivative" not in str(result) and "negative inputs" not in str(result)
 
@@ -129,7 +142,8 @@ def test_bias_only_group_diagnosis() -> None:
     msg = diagnose_group(["dA_prev", "dW", "db"], [True, True, False])
     assert msg.startswith("wrong only in the bias (db; dA_prev, dW match)")
     assert diagnose_group(["dW1", "db1", "dW2", "db2"], [True, False, True, False]).startswith(
-        "wrong only in the bias (db1, db2")
+        "wrong only in the bias (db1, db2"
+    )
 
 
 def test_records_carry_both_values_of_the_worst_element() -> None:
@@ -165,8 +179,10 @@ def test_compare_and_tolerance_ratio_agree_at_a_zero_tolerance() -> None:
     """One implementation: an exact check (rtol = atol = 0) passes on equal values with ratio 0
     and fails with ratio inf on different ones, without a RuntimeWarning (errors in this suite)."""
     zero = Tolerance(0.0, 0.0)
-    for a, e in ((np.array([1.0, 0.0]), np.array([1.0, 0.0])),
-                 (np.array([1.0, 0.0]), np.array([1.0, 1e-300]))):
+    for a, e in (
+        (np.array([1.0, 0.0]), np.array([1.0, 0.0])),
+        (np.array([1.0, 0.0]), np.array([1.0, 1e-300])),
+    ):
         rec = compare("x", a, e, zero)
         assert rec.ratio == tolerance_ratio(a, e, zero)
         assert rec.passed == (tolerance_ratio(a, e, zero) <= 1)

@@ -76,31 +76,44 @@ def test_weighting_keeps_the_gradient_exact() -> None:
     full = grad(F.cross_entropy(net(x), y))
     for W in (2, 3, 4):
         parts = [ddp.shard_bounds(11, W, r, "weighted") for r in range(W)]
-        weighted = sum(grad(ddp.shard_loss(net(x[lo:hi]), y[lo:hi], 11, W, "weighted"))
-                       for lo, hi in parts) / W
+        weighted = (
+            sum(grad(ddp.shard_loss(net(x[lo:hi]), y[lo:hi], 11, W, "weighted")) for lo, hi in parts) / W
+        )
         assert_close(weighted, full, level="gradient", name=f"weighted, W={W}")
         mean = sum(grad(F.cross_entropy(net(x[lo:hi]), y[lo:hi])) for lo, hi in parts) / W
         assert not compare("mean", mean, full, distributed_tolerance("float64")).passed
 
 
-@pytest.mark.parametrize("m, W, rank, shards, bounds", [
-    (96, 4, 3, "equal", (72, 96)), (95, 4, 0, "weighted", (0, 24)), (95, 4, 3, "weighted", (72, 95)),
-    (95, 2, 1, "weighted", (48, 95)), (4, 4, 2, "weighted", (2, 3)),
-])
+@pytest.mark.parametrize(
+    "m, W, rank, shards, bounds",
+    [
+        (96, 4, 3, "equal", (72, 96)),
+        (95, 4, 0, "weighted", (0, 24)),
+        (95, 4, 3, "weighted", (72, 95)),
+        (95, 2, 1, "weighted", (48, 95)),
+        (4, 4, 2, "weighted", (2, 3)),
+    ],
+)
 def test_shard_bounds(m: int, W: int, rank: int, shards: str, bounds: tuple[int, int]) -> None:
     assert ddp.shard_bounds(m, W, rank, shards) == bounds
     sizes = [hi - lo for lo, hi in (ddp.shard_bounds(m, W, r, shards) for r in range(W))]
     assert sum(sizes) == m and max(sizes) - min(sizes) <= 1
 
 
-@pytest.mark.parametrize("args, match", [
-    ((95, 4, 0, "equal"), r"batch_size: 95 examples do not split into world_size=4 equal shards "
-                          r"\(95 % 4 = 3\).*shards='weighted'"),
-    ((3, 4, 0, "weighted"), r"batch_size: 3 examples cannot give each of world_size=4 ranks"),
-    ((8, 0, 0, "equal"), r"world_size: expected a positive integer, got 0"),
-    ((8, 2, 2, "equal"), r"rank: expected 0 <= rank < world_size=2, got 2"),
-    ((8, 2, 0, "mean"), r"shards: expected one of \['equal', 'weighted'\], got 'mean'"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (
+            (95, 4, 0, "equal"),
+            r"batch_size: 95 examples do not split into world_size=4 equal shards "
+            r"\(95 % 4 = 3\).*shards='weighted'",
+        ),
+        ((3, 4, 0, "weighted"), r"batch_size: 3 examples cannot give each of world_size=4 ranks"),
+        ((8, 0, 0, "equal"), r"world_size: expected a positive integer, got 0"),
+        ((8, 2, 2, "equal"), r"rank: expected 0 <= rank < world_size=2, got 2"),
+        ((8, 2, 0, "mean"), r"shards: expected one of \['equal', 'weighted'\], got 'mean'"),
+    ],
+)
 def test_bad_splits_are_refused(args: tuple, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         ddp.shard_bounds(*args)
@@ -121,23 +134,38 @@ def test_the_report_hook() -> None:
     for bad in ("1", "two"):
         with pytest.raises(SystemExit):
             parser.parse_args(["--distributed", bad])
-    assert [c.id for c in distributed_checks(4)] == ["deep-ddp-4-ranks-trajectory",
-                                                      "deep-ddp-4-ranks-unequal-shards-trajectory"]
+    assert [c.id for c in distributed_checks(4)] == [
+        "deep-ddp-4-ranks-trajectory",
+        "deep-ddp-4-ranks-unequal-shards-trajectory",
+    ]
     assert [c.case for c in distributed_checks(5)] == ["ddp-5-ranks-unequal-shards"]
     with pytest.raises(ValueError, match="n: expected a number of ranks >= 2"):
         distributed_checks(1)
     assert_parity(distributed_checks(2)[0].run("cpu", "float32"))
 
 
-def _torchrun(*args: str, env: dict[str, str] | None = None,
-              timeout: float = 300) -> subprocess.CompletedProcess:
+def _torchrun(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
     if torchrun is None:
         pytest.skip("torchrun is not on PATH")
-    return subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2", "-m",
-                           "parity_tests.production.distributed", *args], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
-                          timeout=timeout)
+    return subprocess.run(
+        [
+            torchrun,
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "parity_tests.production.distributed",
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
+        timeout=timeout,
+    )
 
 
 @pytest.mark.slow
@@ -198,11 +226,18 @@ def test_a_frozen_rank_ends_the_spawned_run_in_one_line() -> None:
     suite on 2 cores) is not the run's time and is not timed (``after_start_s``). Run from a fresh
     process, as ``dlparity report`` is (not from a test worker whose earlier tests' threads and
     imports are not a user's)."""
-    proc = subprocess.run([sys.executable, "-c", _FROZEN_SPAWN], capture_output=True, text=True,
-                          timeout=ddp.START_ALLOWANCE_S + 120, env={**os.environ, ddp.STALL_ENV: "1:600"})
+    proc = subprocess.run(
+        [sys.executable, "-c", _FROZEN_SPAWN],
+        capture_output=True,
+        text=True,
+        timeout=ddp.START_ALLOWANCE_S + 120,
+        env={**os.environ, ddp.STALL_ENV: "1:600"},
+    )
     lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if " " in line)
     assert lines.get("LINE") == "rank 1 did not reach step 0's gradient all-reduce within 5 s", (
-        proc.stdout, proc.stderr[-3000:])
+        proc.stdout,
+        proc.stderr[-3000:],
+    )
     assert float(lines["AFTER_START"]) < 5 + 45, lines
 
 
@@ -248,30 +283,42 @@ def test_the_process_group_is_really_destroyed() -> None:
                 print("inside", sum("gloo" in t for t in threads()))
         print("after", sum("gloo" in t for t in threads()))
     """
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     inside, after = (int(line.split()[1]) for line in out.stdout.splitlines()[-2:])
     assert inside >= 2 and after == 0, out.stdout
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="tests the machine without a GPU")
-def test_cuda_without_a_gpu_is_a_clear_error_before_spawning(monkeypatch: pytest.MonkeyPatch,
-                                                              capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.setattr(torch.multiprocessing, "start_processes",
-                        lambda *a, **k: pytest.fail("started processes"))
-    for run in (lambda: ddp.spawn_ddp(make_job(), 2, "cuda"),
-                lambda: run_distributed_check(2, "cuda"),
-                lambda: ddp.rank_device("cuda", 1)):
+def test_cuda_without_a_gpu_is_a_clear_error_before_spawning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(
+        torch.multiprocessing, "start_processes", lambda *a, **k: pytest.fail("started processes")
+    )
+    for run in (
+        lambda: ddp.spawn_ddp(make_job(), 2, "cuda"),
+        lambda: run_distributed_check(2, "cuda"),
+        lambda: ddp.rank_device("cuda", 1),
+    ):
         with pytest.raises(RuntimeError, match="'cuda' requested but no CUDA GPU is available"):
             run()
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("LOCAL_RANK", "0")
     assert main(["--device", "cuda"]) == 2
-    assert capsys.readouterr().err == ("python -m parity_tests.production.distributed: error: --device "
-                                       "cuda: device: 'cuda' requested but no CUDA GPU is available; "
-                                       "use --device cpu\n")
+    assert capsys.readouterr().err == (
+        "python -m parity_tests.production.distributed: error: --device "
+        "cuda: device: 'cuda' requested but no CUDA GPU is available; "
+        "use --device cpu\n"
+    )
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "inf", "nan", "soon"])
@@ -291,6 +338,7 @@ def test_the_policy_levels_for_production() -> None:
     for dtype in ("float32", "float64"):
         for t in (0, 5):
             assert distributed_tolerance(dtype, t).rtol == pytest.approx(
-                tolerance(dtype, "trajectory", t).rtol * np.sqrt(2))
+                tolerance(dtype, "trajectory", t).rtol * np.sqrt(2)
+            )
         assert runtime_tolerance(dtype) == tolerance(dtype, "forward")
     assert (EXACT.rtol, EXACT.atol) == (0.0, 0.0)

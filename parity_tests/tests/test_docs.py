@@ -57,12 +57,20 @@ def blocks(page: Path) -> list[Block]:
     text = page.read_text(encoding="utf-8")
     out = []
     for m in _FENCE.finditer(text):
-        before = text[:m.start()]
+        before = text[: m.start()]
         lead = re.search(r"(?:\s*<!--(?:(?!-->).)*-->)*\s*$", before, re.S)
         comments = [c.strip() for c in _COMMENT.findall(lead.group(0))] if lead else []
         reasons = [c.split(":", 1)[1].strip() for c in comments if c.startswith("not-run")]
-        out.append(Block(page, m.group(1), m.group(2), before.count("\n") + 1,
-                         reasons[0] if reasons else None, any(c.startswith("continues") for c in comments)))
+        out.append(
+            Block(
+                page,
+                m.group(1),
+                m.group(2),
+                before.count("\n") + 1,
+                reasons[0] if reasons else None,
+                any(c.startswith("continues") for c in comments),
+            )
+        )
     return out
 
 
@@ -91,8 +99,10 @@ def test_the_docs_have_runnable_blocks_and_few_justified_exceptions() -> None:
 
 def test_the_marker_is_read_only_before_its_block(tmp_path: Path) -> None:
     page = tmp_path / "p.md"
-    page.write_text("<!-- not-run: needs two machines here -->\n<!-- x:start -->\n```bash\ntrue\n```\n"
-                    "<!-- x:end -->\n\ntext\n\n```python\nprint(1)\n```\n")
+    page.write_text(
+        "<!-- not-run: needs two machines here -->\n<!-- x:start -->\n```bash\ntrue\n```\n"
+        "<!-- x:end -->\n\ntext\n\n```python\nprint(1)\n```\n"
+    )
     first, second = blocks(page)
     assert first.not_run == "needs two machines here" and second.not_run is None and second.line == 10
 
@@ -113,10 +123,19 @@ def _course_files(folder: Path) -> None:
     text = (DOCS / "course-checker.md").read_text(encoding="utf-8")
     code = re.search(r"<!-- course-example:start -->\s*```python\n(.*?)```", text, re.S).group(1)
     (folder / "my_logreg.py").write_text(code)
-    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-              "source": part.splitlines(keepends=True)} for part in code.split("\n\n\n")]
-    (folder / "my_notebook.ipynb").write_text(json.dumps(
-        {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": part.splitlines(keepends=True),
+        }
+        for part in code.split("\n\n\n")
+    ]
+    (folder / "my_notebook.ipynb").write_text(
+        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
     (folder / "submissions").mkdir()
     shutil.copy(folder / "my_logreg.py", folder / "submissions" / "ada.py")
     fixed = code.replace("db = np.sum(A - Y)", "db = np.sum(A - Y) / m")
@@ -128,13 +147,19 @@ def test_bash_block_runs(block: Block, tmp_path: Path) -> None:
     """Every command exits 0 or 1 (1: dlparity found a failing check, as a learner's file with a
     mistake should); 2 and above — bad usage, a missing file, a crash — fail the test."""
     _course_files(tmp_path)
-    script = ("set -E\ntrap 'rc=$?; if [ $rc -ge 2 ]; then echo \"DOCS-BLOCK-FAILED status $rc: "
-              "$BASH_COMMAND\" >&2; fi' ERR\n" + block.code)
+    script = (
+        "set -E\ntrap 'rc=$?; if [ $rc -ge 2 ]; then echo \"DOCS-BLOCK-FAILED status $rc: "
+        "$BASH_COMMAND\" >&2; fi' ERR\n" + block.code
+    )
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert "DOCS-BLOCK-FAILED" not in proc.stderr and proc.returncode in (0, 1), (
-        proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
+        proc.returncode,
+        proc.stdout[-3000:],
+        proc.stderr[-3000:],
+    )
 
 
 def test_every_page_is_in_the_nav_and_the_reference_is_generated() -> None:
@@ -147,8 +172,13 @@ def test_every_page_is_in_the_nav_and_the_reference_is_generated() -> None:
 
 
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert (tmp_path / "reference" / "index.html").read_text().count("check_gradients") > 0

@@ -70,14 +70,26 @@ def _models() -> list[tuple[str, Callable[[], torch.nn.Module], Callable[..., to
     km.centroids.copy_(torch.randn(3, 4, generator=g, dtype=F64))
     det = GaussianDetector(4, dtype=F64).fit(torch.randn(30, 4, generator=g, dtype=F64))
     return [
-        ("deep", lambda: DeepNetwork([3, 4, 2], "tanh", "softmax", "xavier", g, dtype=F64),
-         lambda p, **kw: DeepNetwork.from_scratch(p, "tanh", "softmax", **kw)),
-        ("rnn", lambda: SequenceModel(3, 4, 2, "rnn", generator=g, dtype=F64),
-         lambda p, **kw: SequenceModel.from_scratch(p, "rnn", **kw)),
-        ("lstm", lambda: SequenceModel(3, 4, 2, "lstm", generator=g, dtype=F64),
-         lambda p, **kw: SequenceModel.from_scratch(p, "lstm", **kw)),
-        ("convnet", lambda: ConvNet.from_config(CONV, g, dtype=F64),
-         lambda p, **kw: ConvNet.from_scratch(p, CONV, **kw)),
+        (
+            "deep",
+            lambda: DeepNetwork([3, 4, 2], "tanh", "softmax", "xavier", g, dtype=F64),
+            lambda p, **kw: DeepNetwork.from_scratch(p, "tanh", "softmax", **kw),
+        ),
+        (
+            "rnn",
+            lambda: SequenceModel(3, 4, 2, "rnn", generator=g, dtype=F64),
+            lambda p, **kw: SequenceModel.from_scratch(p, "rnn", **kw),
+        ),
+        (
+            "lstm",
+            lambda: SequenceModel(3, 4, 2, "lstm", generator=g, dtype=F64),
+            lambda p, **kw: SequenceModel.from_scratch(p, "lstm", **kw),
+        ),
+        (
+            "convnet",
+            lambda: ConvNet.from_config(CONV, g, dtype=F64),
+            lambda p, **kw: ConvNet.from_scratch(p, CONV, **kw),
+        ),
         ("kmeans", lambda: km, KMeans.from_scratch),
         ("gaussian", lambda: det, GaussianDetector.from_scratch),
     ]
@@ -92,8 +104,10 @@ def _check_params(got: dict[str, np.ndarray], like: dict[str, np.ndarray], what:
         raise Unhandled(f"{what}: loaded names {sorted(got)} != {sorted(like)}")
     for k, a in got.items():
         if a.shape != like[k].shape or a.dtype != like[k].dtype or not np.isfinite(a).all():
-            raise Unhandled(f"{what}: {k} loaded as {a.shape} {a.dtype} (finite: "
-                            f"{bool(np.isfinite(a).all())}), expected {like[k].shape} {like[k].dtype}")
+            raise Unhandled(
+                f"{what}: {k} loaded as {a.shape} {a.dtype} (finite: "
+                f"{bool(np.isfinite(a).all())}), expected {like[k].shape} {like[k].dtype}"
+            )
 
 
 # --- mutations -------------------------------------------------------------------------------
@@ -218,16 +232,21 @@ def _trial_file(rng: np.random.Generator, tmp: Path, i: int) -> None:
                 save_file({}, str(path))
             else:
                 path.write_bytes(b"")
-            loader = [load_params, lambda p: load_scratch_file(make(), p),
-                      lambda p: load_state_dict_file(make(), p)][rng.integers(3)]
+            loader = [
+                load_params,
+                lambda p: load_scratch_file(make(), p),
+                lambda p: load_state_dict_file(make(), p),
+            ][rng.integers(3)]
             loader(path)
             raise Unhandled(f"{name}: a file without tensors loaded")
     except Unhandled:
         raise
     except Exception as err:
         if not _own_error(err, names):
-            raise Unhandled(f"{name} file surface {surface}: {type(err).__name__} from "
-                            f"{traceback.extract_tb(err.__traceback__)[-1].filename}: {err}") from err
+            raise Unhandled(
+                f"{name} file surface {surface}: {type(err).__name__} from "
+                f"{traceback.extract_tb(err.__traceback__)[-1].filename}: {err}"
+            ) from err
 
 
 def _trial_convert(rng: np.random.Generator) -> None:
@@ -242,20 +261,24 @@ def _trial_convert(rng: np.random.Generator) -> None:
         # exactly what went in (float16 comes back widened to float32, as documented)
         widened = {np.dtype(np.float16): np.dtype(np.float32)}
         if sorted(back) != sorted(given) or any(
-                back[k].dtype != widened.get(given[k].dtype, given[k].dtype)
-                or back[k].astype(given[k].dtype).tobytes() != np.ascontiguousarray(given[k]).tobytes()
-                for k in back):
+            back[k].dtype != widened.get(given[k].dtype, given[k].dtype)
+            or back[k].astype(given[k].dtype).tobytes() != np.ascontiguousarray(given[k]).tobytes()
+            for k in back
+        ):
             raise Unhandled(f"{name}: from_scratch accepted {sorted(given)} but scratch_params() differ")
     except Unhandled:
         raise
     except Exception as err:
         if not _own_error(err, names):
-            raise Unhandled(f"{name} from_scratch: {type(err).__name__} from "
-                            f"{traceback.extract_tb(err.__traceback__)[-1].filename}: {err}") from err
+            raise Unhandled(
+                f"{name} from_scratch: {type(err).__name__} from "
+                f"{traceback.extract_tb(err.__traceback__)[-1].filename}: {err}"
+            ) from err
 
 
-def _trial_onnx(rng: np.random.Generator, tmp: Path, i: int, onnx_file: Path, reference: np.ndarray,
-                X: np.ndarray) -> None:
+def _trial_onnx(
+    rng: np.random.Generator, tmp: Path, i: int, onnx_file: Path, reference: np.ndarray, X: np.ndarray
+) -> None:
     from torch_ref._onnx import OnnxModel
 
     path = tmp / f"t{i}.onnx"
@@ -265,8 +288,15 @@ def _trial_onnx(rng: np.random.Generator, tmp: Path, i: int, onnx_file: Path, re
         if corrupt:
             raw = onnx_file.read_bytes()
             kind = rng.integers(4)
-            data = (raw[: rng.integers(len(raw))] if kind == 0 else rng.bytes(rng.integers(1, 300))
-                    if kind == 1 else raw + rng.bytes(rng.integers(1, 30)) if kind == 2 else raw)
+            data = (
+                raw[: rng.integers(len(raw))]
+                if kind == 0
+                else rng.bytes(rng.integers(1, 300))
+                if kind == 1
+                else raw + rng.bytes(rng.integers(1, 30))
+                if kind == 2
+                else raw
+            )
             if kind == 3:
                 import onnx
 
@@ -306,8 +336,10 @@ def _trial_onnx(rng: np.random.Generator, tmp: Path, i: int, onnx_file: Path, re
         raise
     except Exception as err:
         if not _own_error(err, names):
-            raise Unhandled(f"onnx ({'file' if corrupt else 'input'}): {type(err).__name__} from "
-                            f"{traceback.extract_tb(err.__traceback__)[-1].filename}: {err}") from err
+            raise Unhandled(
+                f"onnx ({'file' if corrupt else 'input'}): {type(err).__name__} from "
+                f"{traceback.extract_tb(err.__traceback__)[-1].filename}: {err}"
+            ) from err
 
 
 def test_every_malformed_weight_input_is_handled(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -27,8 +27,12 @@ N_X, M = 3, 8
 
 def lr_inputs(**over: np.ndarray) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
-    inputs = {"w": rng.normal(size=(N_X, 1)), "b": np.zeros((1, 1)), "X": rng.normal(size=(N_X, M)),
-              "Y": rng.integers(0, 2, size=(1, M)).astype(float)}
+    inputs = {
+        "w": rng.normal(size=(N_X, 1)),
+        "b": np.zeros((1, 1)),
+        "X": rng.normal(size=(N_X, M)),
+        "Y": rng.integers(0, 2, size=(1, M)).astype(float),
+    }
     return {**inputs, **over}
 
 
@@ -60,8 +64,10 @@ def course_torch_cost(w, b, X, Y):
 def test_non_finite_inputs_are_refused_with_the_argument_and_index(bad: float) -> None:
     X = lr_inputs()["X"].copy()
     X[1, 4] = bad
-    for call in (lambda: check_gradients(grads_only, torch_cost, lr_inputs(X=X), wrt=["w", "b"]),
-                 lambda: check_forward(np.tanh, torch.tanh, {"X": X})):
+    for call in (
+        lambda: check_gradients(grads_only, torch_cost, lr_inputs(X=X), wrt=["w", "b"]),
+        lambda: check_forward(np.tanh, torch.tanh, {"X": X}),
+    ):
         with pytest.raises(ValueError, match=r"inputs\['X'\]: contains (NaN|Inf) at index \(1, 4\)"):
             call()
 
@@ -77,9 +83,12 @@ def test_nan_outputs_on_both_sides_fail() -> None:
 
 def test_declared_non_finite_answers_pass_and_say_so() -> None:
     Z = np.array([[0.0, 0.5, 2.0]])
-    result = check_forward(lambda Z: np.log(Z) if Z.all() else np.where(Z > 0, np.log(np.where(Z > 0, Z, 1)),
-                                                                         -np.inf),
-                           torch.log, {"Z": Z}, allow_nonfinite=True)
+    result = check_forward(
+        lambda Z: np.log(Z) if Z.all() else np.where(Z > 0, np.log(np.where(Z > 0, Z, 1)), -np.inf),
+        torch.log,
+        {"Z": Z},
+        allow_nonfinite=True,
+    )
     assert result.passed and "declared the expected answer" in str(result)
 
 
@@ -92,10 +101,15 @@ def test_a_check_without_records_never_passes() -> None:
 
 def test_training_on_no_batches_is_an_error() -> None:
     with pytest.raises(ValueError, match="batches: empty"):
-        check_training(lambda p, X, Y: logreg_propagate(p, X, Y), LogisticRegression(N_X),
-                       lambda model, X, Y: F.binary_cross_entropy_with_logits(model(X), Y),
-                       {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))}, batches=[],
-                       param_spec=PARAM_SPEC, learning_rate=0.1)
+        check_training(
+            lambda p, X, Y: logreg_propagate(p, X, Y),
+            LogisticRegression(N_X),
+            lambda model, X, Y: F.binary_cross_entropy_with_logits(model(X), Y),
+            {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))},
+            batches=[],
+            param_spec=PARAM_SPEC,
+            learning_rate=0.1,
+        )
 
 
 # --- 3. clear errors for the course's own code --------------------------------------------
@@ -119,30 +133,38 @@ def test_a_gradient_that_is_not_an_array_is_named() -> None:
         check_gradients(lambda w, b, X, Y: {"dw": "oops", "db": b}, torch_cost, lr_inputs(), wrt=["w", "b"])
 
 
-@pytest.mark.parametrize("wrt, error, message", [
-    ("wb", TypeError, r"got the string 'wb' \(did you mean \['w', 'b'\]\?\)"),
-    ("W1", TypeError, r"such as \['W1'\], got the string 'W1'"),
-    ([], ValueError, r"wrt: empty"),
-    (["q"], ValueError, r"wrt: \['q'\] are not among the inputs"),
-])
+@pytest.mark.parametrize(
+    "wrt, error, message",
+    [
+        ("wb", TypeError, r"got the string 'wb' \(did you mean \['w', 'b'\]\?\)"),
+        ("W1", TypeError, r"such as \['W1'\], got the string 'W1'"),
+        ([], ValueError, r"wrt: empty"),
+        (["q"], ValueError, r"wrt: \['q'\] are not among the inputs"),
+    ],
+)
 def test_wrt_is_a_list_of_input_names(wrt, error, message) -> None:
     with pytest.raises(error, match=message):
         check_gradients(grads_only, torch_cost, lr_inputs(), wrt=wrt)
     with pytest.raises(error, match=message):
-        check_finite_differences(lambda w, b, X, Y: course_propagate(w, b, X, Y)[1], grads_only,
-                                 lr_inputs(), wrt=wrt)
+        check_finite_differences(
+            lambda w, b, X, Y: course_propagate(w, b, X, Y)[1], grads_only, lr_inputs(), wrt=wrt
+        )
 
 
-@pytest.mark.parametrize("returns, message", [
-    (lambda J: J.item(), r"returned a float; autograd needs a torch.Tensor"),
-    (lambda J: {"J": J}, r"returned a dict; a gradient check needs one tensor"),
-    (lambda J: J.detach().numpy(), r"returned a ndarray; autograd needs a torch.Tensor"),
-    (lambda J: J.detach(), r"not attached to the inputs' autograd graph"),
-])
+@pytest.mark.parametrize(
+    "returns, message",
+    [
+        (lambda J: J.item(), r"returned a float; autograd needs a torch.Tensor"),
+        (lambda J: {"J": J}, r"returned a dict; a gradient check needs one tensor"),
+        (lambda J: J.detach().numpy(), r"returned a ndarray; autograd needs a torch.Tensor"),
+        (lambda J: J.detach(), r"not attached to the inputs' autograd graph"),
+    ],
+)
 def test_torch_references_that_autograd_cannot_use_are_named(returns, message) -> None:
     with pytest.raises(TypeError, match=message):
-        check_gradients(grads_only, lambda w, b, X, Y: returns(torch_cost(w, b, X, Y)), lr_inputs(),
-                        wrt=["w", "b"])
+        check_gradients(
+            grads_only, lambda w, b, X, Y: returns(torch_cost(w, b, X, Y)), lr_inputs(), wrt=["w", "b"]
+        )
 
 
 def test_forward_references_may_return_numbers_and_arrays() -> None:
@@ -152,8 +174,10 @@ def test_forward_references_may_return_numbers_and_arrays() -> None:
 
 
 def test_integer_labels_and_data_are_cast_to_the_run_dtype() -> None:
-    inputs = lr_inputs(Y=np.random.default_rng(1).integers(0, 2, (1, M)),
-                       X=np.random.default_rng(2).integers(-3, 4, (N_X, M)))
+    inputs = lr_inputs(
+        Y=np.random.default_rng(1).integers(0, 2, (1, M)),
+        X=np.random.default_rng(2).integers(-3, 4, (N_X, M)),
+    )
     for dtype in ("float64", "float32"):
         assert_parity(check_gradients(grads_only, torch_cost, inputs, wrt=["w", "b"], dtype=dtype))
 
@@ -202,16 +226,24 @@ def bce_loss(model, X, Y):
 def _training(step, step_returns: str, lr: float = 0.1, lockstep: bool = False):
     rng = np.random.default_rng(3)
     X, Y = rng.standard_normal((N_X, 20)), (rng.random((1, 20)) < 0.5).astype(float)
-    return check_training(step, LogisticRegression(N_X), bce_loss,
-                          {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))}, [(X, Y)] * 5,
-                          param_spec=PARAM_SPEC, learning_rate=lr, step_returns=step_returns,
-                          lockstep=lockstep)
+    return check_training(
+        step,
+        LogisticRegression(N_X),
+        bce_loss,
+        {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))},
+        [(X, Y)] * 5,
+        param_spec=PARAM_SPEC,
+        learning_rate=lr,
+        step_returns=step_returns,
+        lockstep=lockstep,
+    )
 
 
 def _learner_iteration(alpha_factor: float):
     def step(p, X, Y):
         J, g = logreg_propagate(p, X, Y)
         return J, {"w": p["w"] - alpha_factor * g["dw"], "b": p["b"] - alpha_factor * g["db"]}
+
     return step
 
 
@@ -235,12 +267,17 @@ def test_a_learning_rate_applied_twice_is_named() -> None:
     assert "the update is 0.1 × the reference's — is α = 0.1 applied twice?" in result.diagnosis
 
 
-@pytest.mark.parametrize("step, message", [
-    (lambda p, X, Y: logreg_propagate(p, X, Y)[::-1],
-     r"swapped \(the course's propagate returns \(grads, cost\)\)"),
-    (lambda p, X, Y: logreg_propagate(p, X, Y)[1], r"returned a dict; expected \(cost, gradients"),
-    (lambda p, X, Y: (np.zeros((2, 2)), logreg_propagate(p, X, Y)[1]), r"cost of shape \(2, 2\)"),
-])
+@pytest.mark.parametrize(
+    "step, message",
+    [
+        (
+            lambda p, X, Y: logreg_propagate(p, X, Y)[::-1],
+            r"swapped \(the course's propagate returns \(grads, cost\)\)",
+        ),
+        (lambda p, X, Y: logreg_propagate(p, X, Y)[1], r"returned a dict; expected \(cost, gradients"),
+        (lambda p, X, Y: (np.zeros((2, 2)), logreg_propagate(p, X, Y)[1]), r"cost of shape \(2, 2\)"),
+    ],
+)
 def test_a_step_returning_the_wrong_things_is_named(step, message) -> None:
     with pytest.raises(TypeError, match=message):
         _training(step, "grads")
@@ -258,17 +295,28 @@ def test_training_refuses_non_finite_batches() -> None:
     X = np.ones((N_X, 4))
     X[2, 1] = np.nan
     with pytest.raises(ValueError, match=r"batches\[0\]\[0\] \(X\): contains NaN at index \(2, 1\)"):
-        check_training(step, LogisticRegression(N_X), bce_loss,
-                       {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))}, [(X, np.ones((1, 4)))],
-                       param_spec=PARAM_SPEC, learning_rate=0.1)
+        check_training(
+            step,
+            LogisticRegression(N_X),
+            bce_loss,
+            {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))},
+            [(X, np.ones((1, 4)))],
+            param_spec=PARAM_SPEC,
+            learning_rate=0.1,
+        )
 
 
 def test_nd_batches_must_name_their_layout() -> None:
     with pytest.raises(ValueError, match=r"batch_layouts: X has shape \(4, 2, 2, 1\)"):
-        check_training(lambda p, X, Y: (0.0, {}), LogisticRegression(N_X), lambda m, X, Y: X.sum(),
-                       {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))},
-                       [(np.zeros((4, 2, 2, 1)), np.zeros((1, 4)))], param_spec=PARAM_SPEC,
-                       learning_rate=0.1)
+        check_training(
+            lambda p, X, Y: (0.0, {}),
+            LogisticRegression(N_X),
+            lambda m, X, Y: X.sum(),
+            {"w": np.zeros((N_X, 1)), "b": np.zeros((1, 1))},
+            [(np.zeros((4, 2, 2, 1)), np.zeros((1, 4)))],
+            param_spec=PARAM_SPEC,
+            learning_rate=0.1,
+        )
 
 
 def test_the_harness_handles_a_4d_image_input() -> None:
@@ -287,13 +335,22 @@ def test_the_harness_handles_a_4d_image_input() -> None:
 
     inputs = {"A": A, "w": w}
     assert_parity(check_forward(scale, torch_scale, inputs, layouts={"A": IMAGES}, output_layout=IMAGES))
+
     def backward(G, A, w):
         return {"dA": G * w, "dw": np.sum(G * A, axis=(0, 1, 2), keepdims=True)}
 
-    assert_parity(check_gradients(backward, torch_scale, inputs, ["A", "w"], layouts={"A": IMAGES},
-                                  output_layout=IMAGES, vjp=True))
-    wrong = check_forward(lambda A, w: (A * w).transpose(0, 3, 1, 2), torch_scale, inputs,
-                          layouts={"A": IMAGES}, output_layout=IMAGES)
+    assert_parity(
+        check_gradients(
+            backward, torch_scale, inputs, ["A", "w"], layouts={"A": IMAGES}, output_layout=IMAGES, vjp=True
+        )
+    )
+    wrong = check_forward(
+        lambda A, w: (A * w).transpose(0, 3, 1, 2),
+        torch_scale,
+        inputs,
+        layouts={"A": IMAGES},
+        output_layout=IMAGES,
+    )
     assert not wrong.passed and "with axes (0, 3, 1, 2)" in str(wrong)
 
 

@@ -29,17 +29,26 @@ SCREENSHOT = Path(__file__).parent / "output" / "report-browser.png"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 # Chromium on a closed network: no sandbox (root in a container), no GPU, and nothing that phones
 # home (QUIC, background networking, component updates, sync) — those attempts fail and stall it.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1280,1000")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1000",
+)
 
 
 def _learner_propagate(w, b, X, Y):
     """The README's learner: logistic regression's backward with ``dw`` missing its ``1/m``."""
-    A = 1 / (1 + np.exp(-(w.T @ X + b)))                   # (1, m)
-    dZ = A - Y                                             # (1, m)
-    dw = X @ dZ.T                                          # (n_x, 1)  <- forgot the 1/m
-    db = np.sum(dZ, axis=1, keepdims=True) / X.shape[1]    # (1, 1)
+    A = 1 / (1 + np.exp(-(w.T @ X + b)))  # (1, m)
+    dZ = A - Y  # (1, m)
+    dw = X @ dZ.T  # (n_x, 1)  <- forgot the 1/m
+    db = np.sum(dZ, axis=1, keepdims=True) / X.shape[1]  # (1, 1)
     return {"dw": dw, "db": db}
 
 
@@ -49,14 +58,26 @@ def _torch_cost(w, b, X, Y):
 
 def _learner_inputs() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
-    return {"w": rng.normal(size=(3, 1)), "b": np.zeros((1, 1)),
-            "X": rng.normal(size=(3, 8)), "Y": rng.integers(0, 2, size=(1, 8))}
+    return {
+        "w": rng.normal(size=(3, 1)),
+        "b": np.zeros((1, 1)),
+        "X": rng.normal(size=(3, 8)),
+        "Y": rng.integers(0, 2, size=(1, 8)),
+    }
 
 
 def _learner_check(device: str, dtype: str):
     inputs = _learner_inputs()
-    return check_gradients(_learner_propagate, _torch_cost, inputs, wrt=["w", "b"], device=device,
-                           dtype=dtype, concept="logreg", case="learner-propagate")
+    return check_gradients(
+        _learner_propagate,
+        _torch_cost,
+        inputs,
+        wrt=["w", "b"],
+        device=device,
+        dtype=dtype,
+        concept="logreg",
+        case="learner-propagate",
+    )
 
 
 LEARNER = ParityCheck("logreg", "learner-propagate", "gradient", _learner_check)
@@ -65,15 +86,21 @@ FAILING_ID = "check-logreg-learner-propagate-gradient-cpu-float64"
 
 def _browser_paths() -> tuple[str, str]:
     """Chromium and chromedriver on PATH, or skip saying what is missing."""
-    pytest.importorskip("selenium", reason="selenium is not installed (it is in the `test` extra: "
-                                           "pip install -e '.[test]')")
+    pytest.importorskip(
+        "selenium", reason="selenium is not installed (it is in the `test` extra: pip install -e '.[test]')"
+    )
     browser = next((p for p in map(shutil.which, BROWSERS) if p), None)
     driver = shutil.which("chromedriver")
-    missing = [what for what, path in ((f"a Chromium browser ({', '.join(BROWSERS)})", browser),
-                                       ("chromedriver", driver)) if not path]
+    missing = [
+        what
+        for what, path in ((f"a Chromium browser ({', '.join(BROWSERS)})", browser), ("chromedriver", driver))
+        if not path
+    ]
     if missing:
-        pytest.skip(f"no browser to open report.html: {' and '.join(missing)} not found on PATH "
-                    f"(install Debian's: apt-get install -y chromium chromium-driver)")
+        pytest.skip(
+            f"no browser to open report.html: {' and '.join(missing)} not found on PATH "
+            f"(install Debian's: apt-get install -y chromium chromium-driver)"
+        )
     return browser, driver
 
 
@@ -104,16 +131,29 @@ def browser(tmp_path: Path):
 @pytest.fixture()
 def report_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``report.html`` of a real run: every activations and gd check, and the learner's."""
-    monkeypatch.setattr("parity_tests.registry.all_checks",
-                        lambda *a, **k: [*all_checks(*a, **k), LEARNER])
-    status = cli.main(["report", "--concepts", "activations,gd", "--devices", "cpu", "--dtypes", "float64",
-                       "--jobs", "1", "--out", str(tmp_path / "report")])  # one process: it sees LEARNER
+    monkeypatch.setattr("parity_tests.registry.all_checks", lambda *a, **k: [*all_checks(*a, **k), LEARNER])
+    status = cli.main(
+        [
+            "report",
+            "--concepts",
+            "activations,gd",
+            "--devices",
+            "cpu",
+            "--dtypes",
+            "float64",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path / "report"),
+        ]
+    )  # one process: it sees LEARNER
     assert status == 1  # the learner's check fails
     return tmp_path / "report" / "report.html"
 
 
 def test_report_html_in_a_browser_filters_and_expands_the_failing_check(
-        browser, report_file: Path, tmp_path: Path) -> None:
+    browser, report_file: Path, tmp_path: Path
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -145,16 +185,20 @@ def test_report_html_in_a_browser_filters_and_expands_the_failing_check(
     # the learner's dw is m = 8 times the true one, so the worst entry is the largest |dw|
     dw = _learner_propagate(**_learner_inputs())["dw"]
     worst = dw.flat[np.argmax(np.abs(dw))]
-    numbers = [float(t) for t in rows[1].replace("(", " ").replace(")", " ").replace(",", " ").split()
-               if _is_number(t)]
+    numbers = [
+        float(t)
+        for t in rows[1].replace("(", " ").replace(")", " ").replace(",", " ").split()
+        if _is_number(t)
+    ]
     assert any(np.isclose(v, worst, rtol=1e-5) for v in numbers), (rows[1], worst)
     assert any(np.isclose(v, worst / 8, rtol=1e-5) for v in numbers), (rows[1], worst / 8)
     assert "off by a constant factor of m (m=8): the 1/m of the cost J = 1/m Σ L is missing" in rows[1]
     assert rows[2].startswith("PASS db")
     assert "only dw is wrong" in failing.text
 
-    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(
-        By.XPATH, "//h2[starts-with(., 'Checks')]"))
+    browser.execute_script(
+        "arguments[0].scrollIntoView()", browser.find_element(By.XPATH, "//h2[starts-with(., 'Checks')]")
+    )
     png = browser.get_screenshot_as_png()
     assert png.startswith(b"\x89PNG")
     (tmp_path / "report-browser.png").write_bytes(png)

@@ -25,6 +25,7 @@ def _check(case: str, fail: bool = False, concept: str = "dense") -> ParityCheck
     def run(device: str, dtype: str):
         rec = compare("Z", np.ones(3) * (2 if fail else 1), np.ones(3), tolerance(dtype, "forward"))
         return group_result(concept, case, "forward", device, dtype, [rec])
+
     return ParityCheck(concept, case, "forward", run)
 
 
@@ -63,8 +64,18 @@ def assert_self_contained(page: str) -> None:
 def report_page(tmp_path: Path, monkeypatch) -> str:
     checks = [_check("good"), _check("bad", fail=True), _check("fine", concept="gd")]
     monkeypatch.setattr("parity_tests.registry.all_checks", lambda *a, **k: checks)
-    status = cli.main(["report", "--devices", "cpu", "--dtypes", "float64,float32", "--no-plots",
-                       "--out", str(tmp_path / "out")])
+    status = cli.main(
+        [
+            "report",
+            "--devices",
+            "cpu",
+            "--dtypes",
+            "float64,float32",
+            "--no-plots",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert status == 1
     return (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
 
@@ -96,11 +107,21 @@ def test_report_html_has_the_filters_summary_records_and_environment(report_page
 
 
 def test_report_html_embeds_plots_and_escapes_everything() -> None:
-    row = {"concept": "dense", "case": "<script>alert(1)</script>", "level": "forward", "device": "cpu",
-           "dtype": "float64", "verdict": "FAIL", "diagnosis": "a < b & \"c\"", "plot": "curve.png",
-           "records": []}
-    page = render_report_html({"environment": {"torch": "x"}, "counts": {"FAIL": 1}, "rows": [row]},
-                              {"curve.png": b"\x89PNG\r\n\x1a\nfake"})
+    row = {
+        "concept": "dense",
+        "case": "<script>alert(1)</script>",
+        "level": "forward",
+        "device": "cpu",
+        "dtype": "float64",
+        "verdict": "FAIL",
+        "diagnosis": 'a < b & "c"',
+        "plot": "curve.png",
+        "records": [],
+    }
+    page = render_report_html(
+        {"environment": {"torch": "x"}, "counts": {"FAIL": 1}, "rows": [row]},
+        {"curve.png": b"\x89PNG\r\n\x1a\nfake"},
+    )
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert "a &lt; b &amp; &quot;c&quot;" in page
     assert 'src="data:image/png;base64,iVBORw0KGgpmYWtl"' in page and 'href="#plot-curve.png"' in page

@@ -50,7 +50,8 @@ def module_files(root: Path = ROOT, packages: Iterable[str] = PACKAGES) -> dict[
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _module_level(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -81,13 +82,13 @@ def import_graph(files: Mapping[str, Path], lazy: bool = False) -> Graph:
         tree = ast.parse(path.read_text(), str(path))
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         targets: set[str] = set()
-        for node in (_all_imports(tree) if lazy else _module_level(tree.body)):
+        for node in _all_imports(tree) if lazy else _module_level(tree.body):
             if isinstance(node, ast.Import):
                 named = [alias.name for alias in node.names]
             else:
                 base = node.module or ""
                 if node.level:
-                    up = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+                    up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                     base = ".".join([*up, *([node.module] if node.module else [])])
                 named = [f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names]
             for target in named:
@@ -173,7 +174,8 @@ def test_only_module_level_imports_count(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from pkg.high import y\n"
         "def lazy():\n    from pkg import high\n"
-        "x = 1\n")
+        "x = 1\n"
+    )
     (pkg / "high.py").write_text("try:\n    from . import low\nexcept ImportError:\n    pass\ny = 2\n")
     files = module_files(tmp_path, ["pkg"])
     assert import_graph(files) == {"pkg": {"pkg.low"}, "pkg.low": set(), "pkg.high": {"pkg.low"}}

@@ -47,15 +47,23 @@ def test_notes_default_is_randn_times_0_01():
     np.testing.assert_array_equal(SI.random_normal((2, 2), rng_a), rng_b.standard_normal((2, 2)) * 0.01)
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    ({"initializer": "orthogonal"}, ValueError, "initializer: unknown name 'orthogonal'"),
-    ({"dtype": np.float16}, TypeError, "dtype: expected float32 or float64"),
-    ({"layer_dims": [3, 0, 1]}, ValueError, r"n\[1\] must be a positive integer"),
-    ({"layer_dims": [3]}, ValueError, "expected at least"),
-])
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        ({"initializer": "orthogonal"}, ValueError, "initializer: unknown name 'orthogonal'"),
+        ({"dtype": np.float16}, TypeError, "dtype: expected float32 or float64"),
+        ({"layer_dims": [3, 0, 1]}, ValueError, r"n\[1\] must be a positive integer"),
+        ({"layer_dims": [3]}, ValueError, "expected at least"),
+    ],
+)
 def test_bad_arguments(bad, error, match):
-    kw = {"layer_dims": [3, 4, 1], "rng": np.random.default_rng(0), "initializer": "he",
-          "dtype": np.float64, **bad}
+    kw = {
+        "layer_dims": [3, 4, 1],
+        "rng": np.random.default_rng(0),
+        "initializer": "he",
+        "dtype": np.float64,
+        **bad,
+    }
     with pytest.raises(error, match=match):
         SI.initialize_parameters(**kw)
     if "initializer" in bad:
@@ -65,8 +73,10 @@ def test_bad_arguments(bad, error, match):
 
 @pytest.mark.parametrize("name", ["random", "xavier", "he"])
 def test_torch_reset_parameters_is_reproducible_with_a_generator(name):
-    nets = [TS.ShallowNetwork(3, 4, initializer=name, generator=torch.Generator().manual_seed(1))
-            for _ in range(2)]
+    nets = [
+        TS.ShallowNetwork(3, 4, initializer=name, generator=torch.Generator().manual_seed(1))
+        for _ in range(2)
+    ]
     torch.testing.assert_close(nets[0].layer1.weight, nets[1].layer1.weight, rtol=0, atol=0)
     nets[0].reset_parameters(torch.Generator().manual_seed(2))
     assert not torch.equal(nets[0].layer1.weight, nets[1].layer1.weight)
@@ -76,8 +86,14 @@ def test_torch_reset_parameters_is_reproducible_with_a_generator(name):
 def test_the_distribution_check_has_power():
     """A He sample drawn with fan-out instead of fan-in (σ 18% too small) fails the check."""
     W = scratch_sample("he", "float64", 1) * np.sqrt(SHAPE[1] / SHAPE[0])
-    result = group_result("init", "wrong-fan", "property", "cpu", "float64",
-                          distribution_records("scratch", W, SI.weight_std("he", SHAPE)))
+    result = group_result(
+        "init",
+        "wrong-fan",
+        "property",
+        "cpu",
+        "float64",
+        distribution_records("scratch", W, SI.weight_std("he", SHAPE)),
+    )
     assert not result.passed
     failed = {r.name for r in result.records if not r.passed}
     assert {"scratch std", "scratch KS D vs N(0, σ²)"} <= failed
@@ -111,18 +127,31 @@ def test_zero_init_keeps_hidden_units_identical_on_both_sides(activation):
     for init in ("zeros", "random"):
         p0 = SS.initialize_parameters(3, 5, 1, np.random.default_rng(0), init)
         p, costs = SS.train(p0, X, Y, 100, 2.0, activation)
-        net = TS.ShallowNetwork(3, 5, 1, activation, initializer=init,
-                                generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        net = TS.ShallowNetwork(
+            3,
+            5,
+            1,
+            activation,
+            initializer=init,
+            generator=torch.Generator().manual_seed(0),
+            dtype=torch.float64,
+        )
         TS.train(net, to_tensor(columns_to_rows(X)), to_tensor(columns_to_rows(Y)), 100, 2.0)
         q = net.scratch_params()
-        results[init] = (hidden_unit_spread(p["W1"], p["b1"], p["W2"]),
-                         hidden_unit_spread(q["W1"], q["b1"], q["W2"]), costs)
+        results[init] = (
+            hidden_unit_spread(p["W1"], p["b1"], p["W2"]),
+            hidden_unit_spread(q["W1"], q["b1"], q["W2"]),
+            costs,
+        )
     assert results["zeros"][0] <= 1e-12 and results["zeros"][1] <= 1e-12
     assert results["random"][0] > 1e-3 and results["random"][1] > 1e-3
     if activation == "tanh":  # tanh(0) = 0: with zeros only b2 can move, W1 and W2 stay 0
-        np.testing.assert_array_equal(p0["W1"] * 0, SS.train(
-            SS.initialize_parameters(3, 5, 1, np.random.default_rng(0), "zeros"), X, Y, 20, 2.0,
-            "tanh")[0]["W1"])
+        np.testing.assert_array_equal(
+            p0["W1"] * 0,
+            SS.train(
+                SS.initialize_parameters(3, 5, 1, np.random.default_rng(0), "zeros"), X, Y, 20, 2.0, "tanh"
+            )[0]["W1"],
+        )
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

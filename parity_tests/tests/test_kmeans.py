@@ -28,8 +28,10 @@ def test_kmeans_plusplus_follows_the_prefix_sum_rule(device: str) -> None:
     X = np.array([[0.0], [1.0], [3.0], [0.0]])  # row 3 duplicates row 0: weight 0 once 0 is chosen
     # first: ⌊0.1 · 4⌋ = 0; D² = [0, 1, 9, 0], prefix sums [0, 1, 10, 10]
     for u1, expected in ((0.0, 1), (0.0999, 1), (0.1, 2), (0.99, 2)):  # u1 · 10 vs the sums
-        for idx in (S.kmeans_plusplus(X, 2, [0.1, u1])[1],
-                    to_numpy(T.kmeans_plusplus(torch_of(X, device), 2, [0.1, u1])[1])):
+        for idx in (
+            S.kmeans_plusplus(X, 2, [0.1, u1])[1],
+            to_numpy(T.kmeans_plusplus(torch_of(X, device), 2, [0.1, u1])[1]),
+        ):
             assert idx.tolist() == [0, expected], (u1, idx)
 
 
@@ -165,8 +167,11 @@ def test_bad_data_is_named_on_both_sides() -> None:
         S.KMeans(2).fit(bad)
     with pytest.raises(ValueError, match="X: contains NaN or Inf"):
         T.KMeans(2, 2).fit(torch_of(bad))
-    with pytest.raises(ValueError, match=r"centroids: expected \(k, n\) = \(\*, 2\) to match X of "
-                                         r"shape \(5, 2\), got \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"centroids: expected \(k, n\) = \(\*, 2\) to match X of "
+        r"shape \(5, 2\), got \(2, 3\)",
+    ):
         S.assign(X_SMALL, np.zeros((2, 3)))
     with pytest.raises(ValueError, match=r"centroids: expected \(k, n\) = \(\*, 2\)"):
         T.assign(torch_of(X_SMALL), torch.zeros(2, 3, dtype=torch.float64))

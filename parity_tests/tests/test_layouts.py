@@ -87,8 +87,11 @@ def test_logreg_converter_round_trip() -> None:
 
 def test_load_scratch_params_asserts_shapes_before_copying() -> None:
     model = TL.LogisticRegression(3)
-    with pytest.raises(ValueError, match=r"params\['w'\]: shape \(4, 1\) converts to \(1, 4\), "
-                                         r"but LogisticRegression.linear.weight has shape \(1, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"params\['w'\]: shape \(4, 1\) converts to \(1, 4\), "
+        r"but LogisticRegression.linear.weight has shape \(1, 3\)",
+    ):
         load_scratch_params(model, {"w": np.zeros((4, 1)), "b": np.zeros((1, 1))})
     assert not torch.any(model.linear.weight)  # nothing was copied
 
@@ -120,7 +123,8 @@ def test_state_dict_to_params_names_missing_and_unexpected_keys() -> None:
         state_dict_to_params(sd, TDeep.param_spec(3))  # a ValueError naming it, not a KeyError
     # not strict: the extra layer is left out on purpose
     assert sorted(state_dict_to_params(deeper, TDeep.param_spec(3), strict=False)) == sorted(
-        TDeep.param_spec(3))
+        TDeep.param_spec(3)
+    )
 
 
 def test_entries_outside_the_specs_submodules_are_not_parameters() -> None:
@@ -135,23 +139,36 @@ def test_dtype_and_shape_errors_name_the_parameter() -> None:
     spec = TDeep.param_spec(3)
     with pytest.raises(TypeError, match=r"params\['W2'\]: expected a floating array, got dtype int64"):
         params_to_state_dict({**p, "W2": np.zeros((4, 5), dtype=np.int64)}, spec)
-    with pytest.raises(ValueError, match=r"params\['b3'\] \(for 'layers.2.bias'\): b: expected a "
-                                         r"course bias of shape \(n, 1\), got \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"params\['b3'\] \(for 'layers.2.bias'\): b: expected a "
+        r"course bias of shape \(n, 1\), got \(2,\)",
+    ):
         params_to_state_dict({**p, "b3": np.zeros(2)}, spec)
     sd = params_to_state_dict(p, spec)
-    with pytest.raises(TypeError, match=r"state_dict\['layers.0.weight'\] \(scratch 'W1'\): expected "
-                                        r"a floating tensor, got dtype torch.int64"):
+    with pytest.raises(
+        TypeError,
+        match=r"state_dict\['layers.0.weight'\] \(scratch 'W1'\): expected "
+        r"a floating tensor, got dtype torch.int64",
+    ):
         state_dict_to_params({**sd, "layers.0.weight": torch.zeros(5, 3, dtype=torch.int64)}, spec)
-    with pytest.raises(ValueError, match=r"state_dict\['layers.1.bias'\] \(scratch 'b2'\): bias: "
-                                         r"expected a 1-D array"):
+    with pytest.raises(
+        ValueError,
+        match=r"state_dict\['layers.1.bias'\] \(scratch 'b2'\): bias: "
+        r"expected a 1-D array",
+    ):
         state_dict_to_params({**sd, "layers.1.bias": torch.zeros(4, 1)}, spec)
     net = TDeep.DeepNetwork([3, 5, 2], "tanh", "linear")
-    with pytest.raises(ValueError, match=r"DeepNetwork: the spec names keys it lacks "
-                                         r"\['layers.2.bias', 'layers.2.weight'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"DeepNetwork: the spec names keys it lacks "
+        r"\['layers.2.bias', 'layers.2.weight'\]",
+    ):
         load_scratch_params(net, p, spec)
     with pytest.raises(ValueError, match=r"params: missing keys \['W3', 'b3'\]"):
-        load_scratch_params(TDeep.DeepNetwork(DEEP, "tanh", "linear"), {
-            k: v for k, v in p.items() if k[1] != "3"})
+        load_scratch_params(
+            TDeep.DeepNetwork(DEEP, "tanh", "linear"), {k: v for k, v in p.items() if k[1] != "3"}
+        )
 
 
 def test_from_scratch_is_one_generic_constructor() -> None:

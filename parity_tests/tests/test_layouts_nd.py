@@ -50,11 +50,14 @@ def test_images_and_filters_agree_with_conv2d() -> None:
     A = RNG.standard_normal((2, 5, 6, 3))  # (m, n_H, n_W, n_C_prev)
     W = RNG.standard_normal((3, 3, 3, 4))  # (f, f, n_C_prev, n_C)
     b = RNG.standard_normal((1, 1, 1, 4))
-    Z = F.conv2d(torch.from_numpy(IMAGES.to_torch(A)), torch.from_numpy(CONV_WEIGHT.to_torch(W)),
-                 torch.from_numpy(CONV_BIAS.to_torch(b)))
+    Z = F.conv2d(
+        torch.from_numpy(IMAGES.to_torch(A)),
+        torch.from_numpy(CONV_WEIGHT.to_torch(W)),
+        torch.from_numpy(CONV_BIAS.to_torch(b)),
+    )
     Z = IMAGES.to_course(Z.numpy())  # (m, 3, 4, n_C)
     i, h, w, c = 1, 2, 3, 2
-    expected = np.sum(A[i, h:h + 3, w:w + 3, :] * W[..., c]) + b[0, 0, 0, c]
+    expected = np.sum(A[i, h : h + 3, w : w + 3, :] * W[..., c]) + b[0, 0, 0, c]
     assert Z.shape == (2, 3, 4, 4) and abs(Z[i, h, w, c] - expected) < 1e-12
 
 

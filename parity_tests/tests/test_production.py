@@ -21,8 +21,12 @@ MODULES = [
     ("DeepNetwork-softmax", lambda **kw: deep.DeepNetwork([3, 5, 4], "tanh", "softmax", **kw), 3, deep),
     ("LinearRegression", lambda **kw: regression.LinearRegression(3, 2, **kw), 3, regression),
     ("MLPRegressor", lambda **kw: regression.MLPRegressor([3, 6, 2], "relu", **kw), 3, regression),
-    ("DeepNetwork-linear", lambda **kw: deep.DeepNetwork([3, 5, 2], "tanh", "linear", "lecun", **kw),
-     3, deep),
+    (
+        "DeepNetwork-linear",
+        lambda **kw: deep.DeepNetwork([3, 5, 2], "tanh", "linear", "lecun", **kw),
+        3,
+        deep,
+    ),
 ]
 IDS = [m[0] for m in MODULES]
 
@@ -58,8 +62,16 @@ def test_export_matches_eager(name, make, n_x, source, device: str, dtype: str) 
     module = make(device=device, dtype=getattr(torch, dtype))
     x = torch.randn(7, n_x, dtype=getattr(torch, dtype), device=device)
     eager, exported = _eager_and(module, x, lambda m: torch.export.export(m, (x,)).module())
-    assert_parity(group_result(name, "export", "forward", device, dtype,
-                               [compare("export", exported, eager, tolerance(dtype, "forward"))]))
+    assert_parity(
+        group_result(
+            name,
+            "export",
+            "forward",
+            device,
+            dtype,
+            [compare("export", exported, eager, tolerance(dtype, "forward"))],
+        )
+    )
 
 
 @pytest.mark.parametrize("name, make, n_x, source", MODULES, ids=IDS)
@@ -67,15 +79,25 @@ def test_compile_matches_eager(name, make, n_x, source, device: str) -> None:
     module = make(device=device, dtype=torch.float32)
     x = torch.randn(7, n_x, dtype=torch.float32, device=device)
     eager, compiled = _eager_and(module, x, torch.compile)
-    assert_parity(group_result(name, "compile", "forward", device, "float32",
-                               [compare("compile", compiled, eager, tolerance("float32", "forward"))]))
+    assert_parity(
+        group_result(
+            name,
+            "compile",
+            "forward",
+            device,
+            "float32",
+            [compare("compile", compiled, eager, tolerance("float32", "forward"))],
+        )
+    )
 
 
 def test_binary_predictions_have_one_shape_across_modules() -> None:
     """Sigmoid-output modules all predict ``(m, n_y)`` labels; softmax predicts ``(m,)``."""
     x = torch.randn(6, 3, dtype=torch.float64)
-    binary = [logreg.LogisticRegression(3, dtype=torch.float64),
-              shallow.ShallowNetwork(3, 4, 2, "tanh", dtype=torch.float64),
-              deep.DeepNetwork([3, 5, 1], "relu", "sigmoid", dtype=torch.float64)]
+    binary = [
+        logreg.LogisticRegression(3, dtype=torch.float64),
+        shallow.ShallowNetwork(3, 4, 2, "tanh", dtype=torch.float64),
+        deep.DeepNetwork([3, 5, 1], "relu", "sigmoid", dtype=torch.float64),
+    ]
     assert [tuple(m.predict(x).shape) for m in binary] == [(6, 1), (6, 2), (6, 1)]
     assert tuple(deep.DeepNetwork([3, 5, 4], "relu", "softmax", dtype=torch.float64).predict(x).shape) == (6,)

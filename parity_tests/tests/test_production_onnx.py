@@ -38,10 +38,15 @@ def _id(served: registry.ServedModel) -> str:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[OnnxModel, DeepNetwork]:
     """One exported float64 softmax network (5 -> 7 -> 3), shared by the input checks."""
-    net = DeepNetwork([5, 7, 3], "relu", "softmax", generator=torch.Generator().manual_seed(0),
-                      dtype=torch.float64)
-    path = export_onnx(net, torch.zeros(4, 5, dtype=torch.float64),
-                       tmp_path_factory.mktemp("onnx") / "deep.onnx", method="predict_proba")
+    net = DeepNetwork(
+        [5, 7, 3], "relu", "softmax", generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
+    path = export_onnx(
+        net,
+        torch.zeros(4, 5, dtype=torch.float64),
+        tmp_path_factory.mktemp("onnx") / "deep.onnx",
+        method="predict_proba",
+    )
     return OnnxModel(path, threads=1), net
 
 
@@ -76,13 +81,16 @@ def test_served_probabilities_equal_eager(served) -> None:
     assert_close(model(x), eager, level="forward", name="onnxruntime vs eager")
 
 
-@pytest.mark.parametrize("shape, match", [
-    ((3, 4), r"X: expected shape \(batch, 5\) for input 'x' of deep.onnx, got \(3, 4\)"),
-    ((5, 3), r"looks like the course layout \(n_x, m\).*pass X.T"),
-    ((2, 3, 5), r"expected shape \(batch, 5\).*got \(2, 3, 5\)"),
-    ((5,), r"got \(5,\)"),
-    ((0, 5), r"X: empty batch"),
-])
+@pytest.mark.parametrize(
+    "shape, match",
+    [
+        ((3, 4), r"X: expected shape \(batch, 5\) for input 'x' of deep.onnx, got \(3, 4\)"),
+        ((5, 3), r"looks like the course layout \(n_x, m\).*pass X.T"),
+        ((2, 3, 5), r"expected shape \(batch, 5\).*got \(2, 3, 5\)"),
+        ((5,), r"got \(5,\)"),
+        ((0, 5), r"X: empty batch"),
+    ],
+)
 def test_input_of_the_wrong_shape_is_refused(served, shape, match) -> None:
     with pytest.raises(ValueError, match=match):
         served[0](np.zeros(shape))
@@ -95,12 +103,16 @@ def test_input_of_the_wrong_dtype_is_refused(served) -> None:
 
 def test_export_needs_a_batch_of_two_and_an_existing_method(tmp_path: Path) -> None:
     net = DeepNetwork([3, 4, 1], dtype=torch.float64)
-    with pytest.raises(ValueError, match=r"example: expected a batch-first tensor with m >= 2 .* "
-                                         r"got \(1, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"example: expected a batch-first tensor with m >= 2 .* "
+        r"got \(1, 3\)",
+    ):
         export_onnx(net, torch.zeros(1, 3, dtype=torch.float64), tmp_path / "x.onnx")
     with pytest.raises(ValueError, match="method: DeepNetwork has no method 'predict_probability'"):
-        export_onnx(net, torch.zeros(2, 3, dtype=torch.float64), tmp_path / "x.onnx",
-                    method="predict_probability")
+        export_onnx(
+            net, torch.zeros(2, 3, dtype=torch.float64), tmp_path / "x.onnx", method="predict_probability"
+        )
     with pytest.raises(FileNotFoundError, match="no such file"):
         OnnxModel(tmp_path / "missing.onnx")
 
@@ -108,8 +120,9 @@ def test_export_needs_a_batch_of_two_and_an_existing_method(tmp_path: Path) -> N
 def test_leaky_relu_slope_is_a_float32_attribute_in_onnx(tmp_path: Path) -> None:
     """The trap the runtime tolerance does *not* cover: ONNX's LeakyRelu stores ``alpha`` as a
     float, so a float64 graph uses ``α = float32(0.01)``; with that slope eager agrees again."""
-    net = DeepNetwork([3, 6, 2], "leaky_relu", "linear", generator=torch.Generator().manual_seed(3),
-                      dtype=torch.float64)
+    net = DeepNetwork(
+        [3, 6, 2], "leaky_relu", "linear", generator=torch.Generator().manual_seed(3), dtype=torch.float64
+    )
     x = np.random.default_rng(2).standard_normal((40, 3)) * 3
     out = OnnxModel(export_onnx(net, torch.from_numpy(x[:4]), tmp_path / "leaky.onnx"))(x)
     with torch.no_grad():

@@ -44,8 +44,7 @@ print(json.dumps({"dynamo": "torch._dynamo" in sys.modules, "built": sorted(set(
 
 
 def test_registration_builds_no_module_and_imports_no_dynamo() -> None:
-    proc = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True)
     found = json.loads(proc.stdout.strip().splitlines()[-1])
     assert found["declared_only"] == 0, "importing concepts/_networks registered checks"
     assert found["checks"] > 100, found

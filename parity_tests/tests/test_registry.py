@@ -64,7 +64,10 @@ def test_a_model_without_a_cost_is_not_given_cost_checks(monkeypatch: pytest.Mon
     from parity_tests.concepts.dense import LAYER, layer_inputs
 
     monkeypatch.setattr(registry, "_REGISTRY", {})
-    with pytest.raises(ValueError, match=r"register_model\('dense', 'layer'\): the model declares "
-                                         r"no propagate"):
+    with pytest.raises(
+        ValueError,
+        match=r"register_model\('dense', 'layer'\): the model declares "
+        r"no propagate",
+    ):
         registry.register_model("dense", "layer", LAYER, layer_inputs)
     assert registry._REGISTRY == {}

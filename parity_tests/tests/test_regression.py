@@ -87,12 +87,19 @@ def train_to_tolerance(side: str, X: np.ndarray, Y: np.ndarray, lr: float) -> tu
     """Gradient descent from zeros until ``||∇J|| <= GRAD_TOL``; returns params and iterations."""
     n_x, n_y = X.shape[0], Y.shape[0]
     if side == "scratch":
-        params, costs = S.train_linear(S.initialize_linear(n_x, n_y), X, Y, MAX_ITERATIONS, lr,
-                                       grad_tol=GRAD_TOL)
+        params, costs = S.train_linear(
+            S.initialize_linear(n_x, n_y), X, Y, MAX_ITERATIONS, lr, grad_tol=GRAD_TOL
+        )
         return params, len(costs)
     model = T.LinearRegression(n_x, n_y, dtype=torch.float64)
-    costs = T.train(model, to_tensor(COLUMNS.to_torch(X)), to_tensor(COLUMNS.to_torch(Y)),
-                    MAX_ITERATIONS, lr, grad_tol=GRAD_TOL)
+    costs = T.train(
+        model,
+        to_tensor(COLUMNS.to_torch(X)),
+        to_tensor(COLUMNS.to_torch(Y)),
+        MAX_ITERATIONS,
+        lr,
+        grad_tol=GRAD_TOL,
+    )
     return model.scratch_params(), len(costs)
 
 
@@ -142,7 +149,8 @@ MLP_STEPS, MLP_LR = 400, 0.1
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_mlp_on_diabetes_identical_trajectories_and_beats_the_mean(
-        dtype: str, record_property: pytest.RecordProperty) -> None:
+    dtype: str, record_property: pytest.RecordProperty
+) -> None:
     """``train_mlp`` and ``torch_ref.regression.train`` from the same weights: same cost at
     every step, same final weights; both predict held-out patients better than the mean."""
     np_dtype = np.dtype(dtype)
@@ -152,18 +160,27 @@ def test_mlp_on_diabetes_identical_trajectories_and_beats_the_mean(
 
     params, costs = S.train_mlp(init, X_tr, Y_tr, MLP_STEPS, MLP_LR, activation="tanh")
     model = T.MLPRegressor.from_scratch(init, "tanh")
-    torch_costs = T.train(model, to_tensor(COLUMNS.to_torch(X_tr)),
-                          to_tensor(COLUMNS.to_torch(Y_tr)), MLP_STEPS, MLP_LR)
+    torch_costs = T.train(
+        model, to_tensor(COLUMNS.to_torch(X_tr)), to_tensor(COLUMNS.to_torch(Y_tr)), MLP_STEPS, MLP_LR
+    )
 
     assert len(costs) == len(torch_costs) == MLP_STEPS
     last = MLP_STEPS - 1
-    records = [compare("loss", np.array(costs), np.array(torch_costs),
-                       tolerance(dtype, "trajectory", step=last), step=last)]
+    records = [
+        compare(
+            "loss",
+            np.array(costs),
+            np.array(torch_costs),
+            tolerance(dtype, "trajectory", step=last),
+            step=last,
+        )
+    ]
     torch_params = model.scratch_params()
-    records += [compare(k, params[k], torch_params[k], tolerance(dtype, "trajectory", step=last),
-                        step=last) for k in params]
-    assert_parity(group_result("regression", "diabetes-mlp-train", "trajectory", "cpu", dtype,
-                               records))
+    records += [
+        compare(k, params[k], torch_params[k], tolerance(dtype, "trajectory", step=last), step=last)
+        for k in params
+    ]
+    assert_parity(group_result("regression", "diabetes-mlp-train", "trajectory", "cpu", dtype, records))
 
     baseline = S.rmse(np.full_like(Y_te, Y_tr.mean()), Y_te)  # predict the training mean
     rmse_scratch = S.rmse(S.predict(params, X_te, "tanh"), Y_te)
@@ -173,8 +190,10 @@ def test_mlp_on_diabetes_identical_trajectories_and_beats_the_mean(
     record_property("rmse_mean_baseline", baseline)
     record_property("rmse_scratch", rmse_scratch)
     record_property("rmse_torch", rmse_torch)
-    print(f"diabetes test RMSE ({dtype}, in standard deviations of y): mean {baseline:.3f}, "
-          f"scratch MLP {rmse_scratch:.3f}, torch MLP {rmse_torch:.3f}")
+    print(
+        f"diabetes test RMSE ({dtype}, in standard deviations of y): mean {baseline:.3f}, "
+        f"scratch MLP {rmse_scratch:.3f}, torch MLP {rmse_torch:.3f}"
+    )
     assert costs[-1] < 0.5 * costs[0]  # it learned
     # better than the mean by a clear margin (the linear model reaches ≈ 0.7 here)
     assert rmse_scratch < 0.85 * baseline
@@ -207,9 +226,16 @@ def test_trained_in_numpy_loads_into_torch_and_back(kind: str, dtype: str) -> No
     assert all(torch.equal(sd[k], model.state_dict()[k]) for k in sd)
     # both predict the same
     Y_hat = S.predict(params, X, "relu")
-    assert_parity(group_result("regression", f"{kind}-numpy-to-torch", "forward", "cpu", dtype,
-                               [compare("Y_hat", Y_hat, _predict_torch(model, X),
-                                        tolerance(dtype, "forward"))]))
+    assert_parity(
+        group_result(
+            "regression",
+            f"{kind}-numpy-to-torch",
+            "forward",
+            "cpu",
+            dtype,
+            [compare("Y_hat", Y_hat, _predict_torch(model, X), tolerance(dtype, "forward"))],
+        )
+    )
     # and back: bit-identical parameters
     back = model.scratch_params()
     assert back.keys() == params.keys()
@@ -224,14 +250,15 @@ def test_trained_in_torch_loads_into_numpy(kind: str) -> None:
     if kind == "linear":
         model = T.LinearRegression(10, dtype=torch.float64)
     else:
-        model = T.MLPRegressor([10, 6, 4, 1], "tanh", dtype=torch.float64,
-                               generator=torch.Generator().manual_seed(0))
+        model = T.MLPRegressor(
+            [10, 6, 4, 1], "tanh", dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+        )
     T.train(model, Xt, Yt, 50, 0.1)
     params = model.scratch_params()
-    record = compare("Y_hat", S.predict(params, X, "tanh"), _predict_torch(model, X),
-                     tolerance("float64", "forward"))
-    assert_parity(group_result("regression", f"{kind}-torch-to-numpy", "forward", "cpu",
-                               "float64", [record]))
+    record = compare(
+        "Y_hat", S.predict(params, X, "tanh"), _predict_torch(model, X), tolerance("float64", "forward")
+    )
+    assert_parity(group_result("regression", f"{kind}-torch-to-numpy", "forward", "cpu", "float64", [record]))
     sd = params_to_state_dict(params, model.param_spec)
     assert all(torch.equal(sd[k], v) for k, v in model.state_dict().items())
 
@@ -268,15 +295,15 @@ def test_wrong_shapes(toy) -> None:
         S.linear_propagate(lin, COLUMNS.to_torch(X), Y)
     with pytest.raises(ValueError, match=r"W\[1\] has shape \(4, 3\) but A\[0\] \(X\) has 2 rows"):
         S.mlp_forward(mlp, X[:2])
-    with pytest.raises(ValueError,
-                       match=r"Y: expected shape \(n_y, m\) = \(2, \*\), got \(6,\).*1-D"):
+    with pytest.raises(ValueError, match=r"Y: expected shape \(n_y, m\) = \(2, \*\), got \(6,\).*1-D"):
         S.linear_propagate(lin, X, Y[0])
     with pytest.raises(ValueError, match=r"Y: expected shape \(n\[L\], m\) = \(2, 6\), got \(1, 6\)"):
         S.mlp_propagate(mlp, X, Y[:1])
     with pytest.raises(ValueError, match=r"b\[2\]: expected shape"):
         S.mlp_forward({**mlp, "b2": np.zeros((3, 1))}, X)
-    with pytest.raises(ValueError,
-                       match=r"params: expected keys \['W1', 'b1', 'W2', 'b2'\], got \['W1', 'W2', 'b1'\]"):
+    with pytest.raises(
+        ValueError, match=r"params: expected keys \['W1', 'b1', 'W2', 'b2'\], got \['W1', 'W2', 'b1'\]"
+    ):
         S.mlp_forward({k: v for k, v in mlp.items() if k != "b2"}, X)
     with pytest.raises(ValueError, match=r"params: expected keys \['W', 'b'\]"):
         S.linear_propagate(mlp, X, Y)
@@ -319,6 +346,7 @@ def test_diverging_training_stops_with_an_error_naming_the_step(kind: str) -> No
     Xt, Yt = to_tensor(COLUMNS.to_torch(X)), to_tensor(COLUMNS.to_torch(Y))
     lr = 5.0
     if kind == "linear":
+
         def scratch_train(n):
             return S.train_linear(S.initialize_linear(10), X, Y, n, lr)
 

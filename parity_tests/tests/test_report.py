@@ -41,8 +41,9 @@ def test_failing_check_gives_exit_1_and_a_diagnosis(tmp_path: Path, monkeypatch,
 
     broken = ParityCheck("dense", "broken", "gradient", run)
     monkeypatch.setattr("parity_tests.registry.all_checks", lambda *a, **k: [broken])
-    status = cli.main(["report", "--devices", "cpu", "--dtypes", "float64", "--out", str(tmp_path),
-                       "--no-plots"])
+    status = cli.main(
+        ["report", "--devices", "cpu", "--dtypes", "float64", "--out", str(tmp_path), "--no-plots"]
+    )
     out = capsys.readouterr().out
     assert status == 1
     assert "FAIL" in out and "factor of m (m=3)" in out
@@ -58,20 +59,29 @@ def test_crashing_and_unavailable_checks_are_reported_not_raised() -> None:
     def unavailable(device, dtype):
         raise CheckUnavailable("scikit-learn is not installed")
 
-    rows = run_checks([ParityCheck("dense", "crash", "forward", crash),
-                       ParityCheck("dense", "data", "trajectory", unavailable)], ["cpu"], ["float64"],
-                      progress=False)
+    rows = run_checks(
+        [
+            ParityCheck("dense", "crash", "forward", crash),
+            ParityCheck("dense", "data", "trajectory", unavailable),
+        ],
+        ["cpu"],
+        ["float64"],
+        progress=False,
+    )
     assert [r.verdict for r in rows] == ["ERROR", "UNAVAILABLE"]
     assert "ZeroDivisionError: boom" in rows[0].diagnosis
     assert "ERROR" in format_table(rows)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--concepts", "nope"], "['nope'] are not concept ids"),
-    (["--concepts", ""], "expected one or more concept ids"),
-    (["--devices", "tpu"], "--devices ['tpu'] not available"),
-    (["--dtypes", "int8"], "--dtypes ['int8'] unknown"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--concepts", "nope"], "['nope'] are not concept ids"),
+        (["--concepts", ""], "expected one or more concept ids"),
+        (["--devices", "tpu"], "--devices ['tpu'] not available"),
+        (["--dtypes", "int8"], "--dtypes ['int8'] unknown"),
+    ],
+)
 def test_bad_options_exit_2(args, message, capsys, tmp_path: Path) -> None:
     assert cli.main(["report", "--out", str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
@@ -86,19 +96,27 @@ def test_summary_table_one_line_per_concept() -> None:
     from parity_tests.report import summary_table
 
     def run(device, dtype):
-        return group_result("dense", "exact", "forward", device, dtype,
-                            [compare("Z", np.ones(3), np.ones(3), tolerance(dtype, "forward"))])
+        return group_result(
+            "dense",
+            "exact",
+            "forward",
+            device,
+            dtype,
+            [compare("Z", np.ones(3), np.ones(3), tolerance(dtype, "forward"))],
+        )
 
-    rows = run_checks([ParityCheck("dense", "exact", "forward", run)], ["cpu"], ["float32", "float64"],
-                      progress=False)
+    rows = run_checks(
+        [ParityCheck("dense", "exact", "forward", run)], ["cpu"], ["float32", "float64"], progress=False
+    )
     table = summary_table(rows)
     assert table.splitlines()[2].split()[:4] == ["dense", "2", "2", "0"]
     assert "0 of tol" in table  # an exact match is not 'inf of tol'
 
 
 # --- the CLI behaves like a well-kept tool ---------------------------------------------------
-def _fake(case: str, level: str = "forward", figure: bool = False, fail: bool = False,
-          interrupt: bool = False) -> ParityCheck:
+def _fake(
+    case: str, level: str = "forward", figure: bool = False, fail: bool = False, interrupt: bool = False
+) -> ParityCheck:
     def run(device: str, dtype: str):
         if interrupt:
             raise KeyboardInterrupt
@@ -106,6 +124,7 @@ def _fake(case: str, level: str = "forward", figure: bool = False, fail: bool = 
         series = [{"label": "a", "x": [0, 1], "y": [1, 0], "kind": "line"}]
         extra = {"figure": {"title": "t", "xlabel": "x", "ylabel": "y", "series": series}} if figure else {}
         return group_result("dense", case, level, device, dtype, [rec], extra)
+
     return ParityCheck("dense", case, level, run)
 
 
@@ -149,8 +168,9 @@ def test_ctrl_c_exits_130_with_a_count_and_writes_nothing(tmp_path: Path, monkey
 
 
 def test_header_counts_what_runs(tmp_path: Path, monkeypatch, capsys) -> None:
-    cpu_only = ParityCheck("dense", "fd", "finite-difference", _fake("x").run, dtypes=("float64",),
-                           cpu_only=True)
+    cpu_only = ParityCheck(
+        "dense", "fd", "finite-difference", _fake("x").run, dtypes=("float64",), cpu_only=True
+    )
     _report(monkeypatch, [_fake("a"), cpu_only], tmp_path, "--no-plots")
     err = capsys.readouterr().err
     assert err.startswith("dlparity report: 2 checks") and err.count("] PASS") == 2
@@ -166,8 +186,9 @@ def test_plan_runs_cpu_only_and_cuda_only_checks_where_they_belong() -> None:
 
 
 def test_a_check_that_compared_nothing_is_an_error_in_the_report(tmp_path: Path, monkeypatch, capsys) -> None:
-    empty = ParityCheck("dense", "empty", "forward",
-                        lambda d, t: group_result("dense", "empty", "forward", d, t, []))
+    empty = ParityCheck(
+        "dense", "empty", "forward", lambda d, t: group_result("dense", "empty", "forward", d, t, [])
+    )
     assert _report(monkeypatch, [empty], tmp_path, "--no-plots") == 1
     assert "nothing was compared" in capsys.readouterr().out
 
@@ -176,8 +197,11 @@ def test_planned_concepts_are_told_apart_from_unknown_ones(monkeypatch) -> None:
     from parity_tests import checks, registry
 
     monkeypatch.setattr(checks, "_concept_modules", lambda: ["dense"])
-    with pytest.raises(ValueError, match=r"\['rl'\] are planned in the README's concept table but not "
-                                         r"implemented yet"):
+    with pytest.raises(
+        ValueError,
+        match=r"\['rl'\] are planned in the README's concept table but not "
+        r"implemented yet",
+    ):
         registry.check_concepts(["rl"])
     with pytest.raises(ValueError, match=r"are not concept ids"):
         registry.check_concepts(["nope"])
@@ -193,8 +217,12 @@ def test_version_and_help(capsys) -> None:
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     assert "``" not in capsys.readouterr().out
-    proc = subprocess.run([sys.executable, "-m", "parity_tests.cli", "list", "--concepts", "dense"],
-                          capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    proc = subprocess.run(
+        [sys.executable, "-m", "parity_tests.cli", "list", "--concepts", "dense"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     assert proc.returncode == 0 and "dense-linear-forward" in proc.stdout
 
 
@@ -216,17 +244,24 @@ def test_optional_dependencies_are_not_needed_to_list_or_run_other_concepts(tmp_
     import subprocess
     import sys
 
-    code = ("import sys\n"
-            "for m in ('scipy', 'sklearn', 'gymnasium'): sys.modules[m] = None\n"
-            "from parity_tests.cli import main\n"
-            "assert main(['list']) == 0\n"
-            "raise SystemExit(main(['report', '--concepts', 'init', '--devices', 'cpu', '--dtypes',"
-            " 'float64', '--no-plots', '--out', sys.argv[1]]))\n")
-    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
-                          cwd=Path(__file__).parents[2])
+    code = (
+        "import sys\n"
+        "for m in ('scipy', 'sklearn', 'gymnasium'): sys.modules[m] = None\n"
+        "from parity_tests.cli import main\n"
+        "assert main(['list']) == 0\n"
+        "raise SystemExit(main(['report', '--concepts', 'init', '--devices', 'cpu', '--dtypes',"
+        " 'float64', '--no-plots', '--out', sys.argv[1]]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads((tmp_path / "report.json").read_text())
     unavailable = [r for r in data["rows"] if r["verdict"] == "UNAVAILABLE"]
-    assert unavailable and all("SciPy is not installed" in r["diagnosis"] or "scikit-learn" in r["diagnosis"]
-                               for r in unavailable)
+    assert unavailable and all(
+        "SciPy is not installed" in r["diagnosis"] or "scikit-learn" in r["diagnosis"] for r in unavailable
+    )
     assert data["counts"]["PASS"] > 0

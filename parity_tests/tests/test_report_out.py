@@ -30,13 +30,15 @@ def _check(case: str, fail: bool = False, ran: list[str] | None = None) -> Parit
             ran.append(case)
         rec = compare("Z", np.ones(3) * (2 if fail else 1), np.ones(3), tolerance(dtype, "forward"))
         return group_result("dense", case, "forward", device, dtype, [rec])
+
     return ParityCheck("dense", case, "forward", run)
 
 
 def _report(monkeypatch, checks, out: Path, *extra: str) -> int:
     monkeypatch.setattr("parity_tests.registry.all_checks", lambda *a, **k: checks)
-    return cli.main(["report", "--devices", "cpu", "--dtypes", "float64", "--no-plots", "--out", str(out),
-                     *extra])
+    return cli.main(
+        ["report", "--devices", "cpu", "--dtypes", "float64", "--no-plots", "--out", str(out), *extra]
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -94,15 +96,20 @@ def _sha(data: bytes) -> dict[str, object]:
     return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-@pytest.mark.parametrize("files", [
-    ["../outside.txt", "inside.png"],  # an older manifest: no checksums
-    {"../outside.txt": _sha(b"outside"), "inside.png": _sha(b"inside")},
-    {"OUTSIDE": _sha(b"outside"), "inside.png": _sha(b"inside")},  # an absolute path
-    {"inside.png": _sha(b"inside"), "notes.txt": _sha(b"notes")},  # a name dlparity never writes
-    {"inside.png": {"size": 6}},  # no checksum
-], ids=["v1-list", "dotdot", "absolute", "foreign-name", "no-hash"])
+@pytest.mark.parametrize(
+    "files",
+    [
+        ["../outside.txt", "inside.png"],  # an older manifest: no checksums
+        {"../outside.txt": _sha(b"outside"), "inside.png": _sha(b"inside")},
+        {"OUTSIDE": _sha(b"outside"), "inside.png": _sha(b"inside")},  # an absolute path
+        {"inside.png": _sha(b"inside"), "notes.txt": _sha(b"notes")},  # a name dlparity never writes
+        {"inside.png": {"size": 6}},  # no checksum
+    ],
+    ids=["v1-list", "dotdot", "absolute", "foreign-name", "no-hash"],
+)
 def test_a_forged_manifest_is_ignored_with_a_warning_and_deletes_nothing(
-        tmp_path: Path, monkeypatch, capsys, files) -> None:
+    tmp_path: Path, monkeypatch, capsys, files
+) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_bytes(b"outside")
     out = tmp_path / "out"
@@ -149,19 +156,32 @@ def test_a_link_named_in_the_manifest_is_not_followed_or_deleted(tmp_path: Path,
     out = tmp_path / "out"
     out.mkdir()
     (out / "link.png").symlink_to(target)
-    (out / MANIFEST).write_text(json.dumps({"tool": "dlparity", "version": 2,
-                                            "files": {"link.png": _sha(b"precious")}}))
+    (out / MANIFEST).write_text(
+        json.dumps({"tool": "dlparity", "version": 2, "files": {"link.png": _sha(b"precious")}})
+    )
     assert outdir.read_manifest(out) == (set(), None)  # a valid manifest, but the link is not its file
     assert _report(monkeypatch, [_check("a")], out) == 2
     assert _report(monkeypatch, [_check("a")], out, "--force") == 0
     assert (out / "link.png").is_symlink() and target.read_bytes() == b"precious"
 
 
-@pytest.mark.parametrize("name, ok", [
-    ("report.md", True), ("report.json", True), ("dense-a-cpu.png", True), ("report.txt", False),
-    ("../x.png", False), ("/tmp/x.png", False), ("sub/x.png", False), (".hidden.png", False),
-    ("..", False), ("", False), ("a\\b.png", False), (3, False),
-])
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("report.md", True),
+        ("report.json", True),
+        ("dense-a-cpu.png", True),
+        ("report.txt", False),
+        ("../x.png", False),
+        ("/tmp/x.png", False),
+        ("sub/x.png", False),
+        (".hidden.png", False),
+        ("..", False),
+        ("", False),
+        ("a\\b.png", False),
+        (3, False),
+    ],
+)
 def test_the_names_a_manifest_may_hold(name, ok) -> None:
     assert is_output_name(name) is ok
 
@@ -255,16 +275,25 @@ raise SystemExit(cli.main(['report', '--devices', 'cpu', '--dtypes', 'float64', 
 """
 
 
-@pytest.mark.parametrize("sig, to_group, status", [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
-                         ids=["ctrl-c-in-a-terminal", "sigterm"])
+@pytest.mark.parametrize(
+    "sig, to_group, status",
+    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
+    ids=["ctrl-c-in-a-terminal", "sigterm"],
+)
 def test_a_signal_stops_a_real_run_in_one_line(tmp_path: Path, sig, to_group, status) -> None:
     """Real activations checks, one that draws a figure (the drawing process is then starting or
     drawing), then one that would take two minutes: the signal arrives during it. Ctrl-C in a
     terminal reaches the whole process group, drawing process included; SIGTERM only the parent."""
     pytest.importorskip("matplotlib")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", _SLOW_RUN, str(out)], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_RUN, str(out)],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         lines = []
         while not any(line.startswith("[  3/4]") for line in lines):
@@ -284,15 +313,18 @@ def test_a_signal_stops_a_real_run_in_one_line(tmp_path: Path, sig, to_group, st
 
 
 # --- --distributed N ---------------------------------------------------------------------
-def test_distributed_ranks_beyond_the_machine_are_refused_before_running(tmp_path: Path, monkeypatch,
-                                                                          capsys) -> None:
+def test_distributed_ranks_beyond_the_machine_are_refused_before_running(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
     ran: list[str] = []
     too_many = cli._max_ranks() + 1
     for n in (1000, too_many):
         assert _report(monkeypatch, [_check("a", ran=ran)], tmp_path, "--distributed", str(n)) == 2
         err = capsys.readouterr().err
-        assert err == (f"dlparity: --distributed {n}: expected 2 to {too_many - 1} ranks here "
-                       f"(two per usable CPU core; each rank is a process)\n")
+        assert err == (
+            f"dlparity: --distributed {n}: expected 2 to {too_many - 1} ranks here "
+            f"(two per usable CPU core; each rank is a process)\n"
+        )
     with pytest.raises(SystemExit) as exc:
         _report(monkeypatch, [_check("a", ran=ran)], tmp_path, "--distributed", "1")
     assert exc.value.code == 2 and "expected a number of ranks >= 2" in capsys.readouterr().err
@@ -303,6 +335,14 @@ def _figure_check(case: str) -> ParityCheck:
     def run(device: str, dtype: str):
         rec = compare("Z", np.ones(3), np.ones(3), tolerance(dtype, "forward"))
         series = [{"label": "a", "x": [0, 1], "y": [1, 0], "kind": "line"}]
-        return group_result("dense", case, "forward", device, dtype, [rec],
-                            {"figure": {"title": "t", "xlabel": "x", "ylabel": "y", "series": series}})
+        return group_result(
+            "dense",
+            case,
+            "forward",
+            device,
+            dtype,
+            [rec],
+            {"figure": {"title": "t", "xlabel": "x", "ylabel": "y", "series": series}},
+        )
+
     return ParityCheck("dense", case, "forward", run)

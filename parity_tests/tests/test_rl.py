@@ -65,8 +65,10 @@ def test_inverse_cdf_sampling_agrees_at_the_edges(dtype: str) -> None:
 @pytest.mark.parametrize("dims", [(3, 6, 4), (3, 6, 5, 4)])
 def test_fast_logits_and_fast_net_equal_the_reference_network(activation: str, dims: tuple) -> None:
     rng = np.random.default_rng(1)
-    params = {k: v + rng.standard_normal(v.shape) * 0.3  # non-zero biases too
-              for k, v in common.starting_params(dims, "xavier", 1, None, np.float64).items()}
+    params = {
+        k: v + rng.standard_normal(v.shape) * 0.3  # non-zero biases too
+        for k, v in common.starting_params(dims, "xavier", 1, None, np.float64).items()
+    }
     S = rng.standard_normal((3, 5))
     ZL, caches = common.forward(params, S, activation)
     assert_close(common.fast_logits(params, S, activation), ZL, level="forward")
@@ -119,8 +121,9 @@ def test_a_continuous_action_space_is_refused_by_name(check) -> None:
 
 @pytest.mark.parametrize("train", [SR.train, T.train_reinforce])
 def test_training_on_a_continuous_env_is_refused(train) -> None:
-    agent = (SR.ReinforceAgent(C.POLICY) if train is SR.train
-             else T.ReinforceAgent(C.POLICY, dtype=torch.float64))
+    agent = (
+        SR.ReinforceAgent(C.POLICY) if train is SR.train else T.ReinforceAgent(C.POLICY, dtype=torch.float64)
+    )
     with pytest.raises(TypeError, match="env.action_space"):
         train(agent, _ContinuousEnv(), 1, UniformStream(0))
 
@@ -185,8 +188,14 @@ def test_bandit_refuses_bad_arms_and_actions() -> None:
 def test_a_run_on_other_uniforms_fails_naming_the_first_divergent_action() -> None:
     run = C.RUNS["reinforce-cartpole"]
     s_log, t_log, extra = C.run_both("reinforce", "cartpole", run["config"], 4, seed=3)
-    other = SR.train(SR.ReinforceAgent(run["config"], seed=3), C._env("cartpole"), 4,
-                     UniformStream(99), seed=3, record_params=True)
+    other = SR.train(
+        SR.ReinforceAgent(run["config"], seed=3),
+        C._env("cartpole"),
+        4,
+        UniformStream(99),
+        seed=3,
+        record_params=True,
+    )
     records, diagnosis = C.compare_runs(other, t_log, extra["params"], "float64")
     assert not all(r.passed for r in records)
     assert diagnosis.startswith("first diverges at the actions differ first at environment step")
@@ -215,8 +224,11 @@ def test_testbed_curves_have_the_book_shape() -> None:
 @pytest.mark.parametrize("max_norm", [0.3, 1e3])  # clips / leaves alone (coefficient 1)
 def test_clip_grad_norm_is_torchs(dtype: str, max_norm: float) -> None:
     rng = np.random.default_rng(4)
-    grads = {"dW1": rng.standard_normal((5, 3)), "db1": rng.standard_normal((5, 1)),
-             "dW2": rng.standard_normal((2, 5))}
+    grads = {
+        "dW1": rng.standard_normal((5, 3)),
+        "db1": rng.standard_normal((5, 1)),
+        "dW2": rng.standard_normal((2, 5)),
+    }
     grads = {k: v.astype(dtype) for k, v in grads.items()}
     ps = [torch.nn.Parameter(torch.zeros(g.shape, dtype=getattr(torch, dtype))) for g in grads.values()]
     for p, g in zip(ps, grads.values()):
@@ -237,9 +249,9 @@ def test_double_dqn_target_lets_the_online_network_pick_and_the_target_value() -
     y = SD.td_targets(Q_target, R, term, 0.5, Q_online)
     assert y.tolist() == [1.0 + 0.5 * 1.0, 2.0 + 0.5 * 4.0, 3.0]
     assert SD.td_targets(Q_target, R, term, 0.5).tolist() == [2.5, 4.5, 3.0]  # max: 3, 5
-    agent = T.DQNAgent({**C.QNET["huber"].to_dict(), "layer_dims": (2, 2), "double": True,
-                        "gamma": 0.5},
-                       dtype=torch.float64)
+    agent = T.DQNAgent(
+        {**C.QNET["huber"].to_dict(), "layer_dims": (2, 2), "double": True, "gamma": 0.5}, dtype=torch.float64
+    )
     with torch.no_grad():  # the torch side: Q(s) = W s with s' = e_i, so Q(s', ·) = W's column i
         agent.q.layers[0].weight.copy_(torch.from_numpy(Q_online[:, :2]))
         agent.target.layers[0].weight.copy_(torch.from_numpy(Q_target[:, :2]))
@@ -265,8 +277,10 @@ def test_soft_target_sync_is_torch_lerp(tau: float) -> None:
     load_scratch_params(t_agent, new, spec)
     s_agent.sync_target(tau)
     t_agent.sync_target(tau)
-    t_target = state_dict_to_params({k.replace("target.", "q."): v for k, v in t_agent.state_dict().items()
-                                     if k.startswith("target.")}, spec)
+    t_target = state_dict_to_params(
+        {k.replace("target.", "q."): v for k, v in t_agent.state_dict().items() if k.startswith("target.")},
+        spec,
+    )
     for k, v in s_agent.target.items():
         assert_close(v, t_target[k], level="forward", name=k)
     if tau == 1.0:
@@ -303,14 +317,17 @@ def test_truncation_still_bootstraps_only_termination_stops_it(side: str) -> Non
     assert terminated == [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
 
 
-@pytest.mark.parametrize(("field", "value", "error", "match"), [
-    ("tau", 0.0, ValueError, r"tau: expected a number in \(0, 1\]"),
-    ("tau", 1.5, ValueError, r"tau: expected a number in \(0, 1\]"),
-    ("max_grad_norm", -1.0, ValueError, "max_grad_norm: expected a positive finite number or None"),
-    ("max_grad_norm", float("inf"), ValueError, "max_grad_norm: expected a positive finite"),
-    ("train_freq", 0, ValueError, "train_freq: expected a positive integer"),
-    ("double", "yes", TypeError, "double: expected a bool, got 'yes'"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "error", "match"),
+    [
+        ("tau", 0.0, ValueError, r"tau: expected a number in \(0, 1\]"),
+        ("tau", 1.5, ValueError, r"tau: expected a number in \(0, 1\]"),
+        ("max_grad_norm", -1.0, ValueError, "max_grad_norm: expected a positive finite number or None"),
+        ("max_grad_norm", float("inf"), ValueError, "max_grad_norm: expected a positive finite"),
+        ("train_freq", 0, ValueError, "train_freq: expected a positive integer"),
+        ("double", "yes", TypeError, "double: expected a bool, got 'yes'"),
+    ],
+)
 def test_dqn_stabilizer_settings_are_checked_by_name(field: str, value, error, match: str) -> None:
     with pytest.raises(error, match=match):
         SD.DQNConfig(layer_dims=(4, 8, 2), **{field: value})

@@ -35,16 +35,20 @@ def test_testbed_at_the_books_size_reproduces_figures_2_2_and_2_5() -> None:
     assert optimal[0] > optimal[1] > optimal[2] and optimal[0] > 0.75
     rewards = [eps[e]["final_reward"].mean() for e in (0.1, 0.01, 0.0)]
     assert rewards[0] > rewards[1] > rewards[2]
-    grad = {b: bandit.gradient_bandit(2000, 1000, 0.1, rng, baseline=b)["final_optimal"].mean()
-            for b in (True, False)}
+    grad = {
+        b: bandit.gradient_bandit(2000, 1000, 0.1, rng, baseline=b)["final_optimal"].mean()
+        for b in (True, False)
+    }
     assert grad[True] > 0.75 and grad[True] > grad[False] + 0.2
 
 
 @pytest.mark.parametrize("side", ["numpy", "torch"])
 def test_reinforce_solves_cartpole(side: str) -> None:
     result = B.solve("reinforce", B.SOLVE_REINFORCE, seed=0, side=side)
-    assert result["solved"], (f"{side}: mean of the last 100 returns "
-                              f"{np.mean(result['returns'][-100:]):.1f} after {result['episodes']}")
+    assert result["solved"], (
+        f"{side}: mean of the last 100 returns "
+        f"{np.mean(result['returns'][-100:]):.1f} after {result['episodes']}"
+    )
 
 
 @pytest.mark.parametrize("side", ["numpy", "torch"])
@@ -53,9 +57,11 @@ def test_dqn_solves_cartpole_judged_on_100_greedy_episodes(side: str) -> None:
     evaluation episodes after ε-greedy training that stops once the last
     :data:`~benchmarks.rl.DQN_READY` training episodes average 475."""
     result = B.solve_dqn(B.SOLVE_DQN, seed=B.DQN_SEED, side=side)
-    assert result["solved"], (f"{side}: {result['episodes']} training episodes (last "
-                              f"{B.DQN_READY}: {np.mean(result['returns'][-B.DQN_READY:]):.1f}); "
-                              f"greedy mean {result['greedy mean']:.1f}, min {result['greedy min']:.0f}")
+    assert result["solved"], (
+        f"{side}: {result['episodes']} training episodes (last "
+        f"{B.DQN_READY}: {np.mean(result['returns'][-B.DQN_READY :]):.1f}); "
+        f"greedy mean {result['greedy mean']:.1f}, min {result['greedy min']:.0f}"
+    )
     assert len(result["greedy"]) == 100
 
 

@@ -93,7 +93,7 @@ def test_lstm_gate_order_is_torchs_i_f_g_o() -> None:
     p["bf"][:] = 1.0
     sd = T.course_to_state_dict(p, "lstm")
     expected = np.zeros(4 * N_A)
-    expected[N_A:2 * N_A] = 1.0
+    expected[N_A : 2 * N_A] = 1.0
     np.testing.assert_array_equal(sd["rnn.bias_ih_l0"].numpy(), expected)
 
 
@@ -151,11 +151,16 @@ def test_parameter_shapes_must_match_n_a_and_n_x() -> None:
         S.rnn_forward(np.zeros((N_X + 2, M, T_X)), np.zeros((N_A, M)), p)
     q = _params("lstm", np.random.default_rng(5))
     with pytest.raises(ValueError, match=r"Wo: expected shape \(n_a, n_a \+ n_x\)"):
-        S.lstm_forward(np.zeros((N_X, M, T_X)), np.zeros((N_A, M)), np.zeros((N_A, M)),
-                       {**q, "Wo": np.zeros((N_A, N_X))})
+        S.lstm_forward(
+            np.zeros((N_X, M, T_X)), np.zeros((N_A, M)), np.zeros((N_A, M)), {**q, "Wo": np.zeros((N_A, N_X))}
+        )
     with pytest.raises(ValueError, match="params: missing 'Wc'"):
-        S.propagate({k: v for k, v in q.items() if k != "Wc"}, np.zeros((N_X, M, T_X)),
-                    np.eye(N_Y)[:, [0] * M], "lstm")
+        S.propagate(
+            {k: v for k, v in q.items() if k != "Wc"},
+            np.zeros((N_X, M, T_X)),
+            np.eye(N_Y)[:, [0] * M],
+            "lstm",
+        )
     with pytest.raises(ValueError, match=r"Y: expected shape \(n_y, m, T_x\)"):
         S.propagate(q, np.zeros((N_X, M, T_X)), np.zeros((N_Y, M, T_X + 1)), "lstm")
 
@@ -208,11 +213,29 @@ def test_layer_parity_for_random_sizes(cell: str, sizes: tuple[int, int, int, in
         inputs["c0"] = rng.standard_normal((n_a, m))
     states = ["a0", "c0"] if cell == "lstm" else ["a0"]
     for dtype in ("float64", "float32"):
-        assert_parity(check_forward(C.layer_hidden(cell), torch_layer(cell, "a", n_x, n_a), inputs,
-                                    layouts=layer_layouts(cell), output_layout=SEQUENCE, dtype=dtype))
-        assert_parity(check_gradients(C.layer_vjp(cell), torch_layer(cell, "a", n_x, n_a), inputs,
-                                      ["x", *states, *core_names(cell)], layouts=layer_layouts(cell),
-                                      output_layout=SEQUENCE, dtype=dtype, vjp=True, seed=seed))
+        assert_parity(
+            check_forward(
+                C.layer_hidden(cell),
+                torch_layer(cell, "a", n_x, n_a),
+                inputs,
+                layouts=layer_layouts(cell),
+                output_layout=SEQUENCE,
+                dtype=dtype,
+            )
+        )
+        assert_parity(
+            check_gradients(
+                C.layer_vjp(cell),
+                torch_layer(cell, "a", n_x, n_a),
+                inputs,
+                ["x", *states, *core_names(cell)],
+                layouts=layer_layouts(cell),
+                output_layout=SEQUENCE,
+                dtype=dtype,
+                vjp=True,
+                seed=seed,
+            )
+        )
 
 
 # --- the torch module on every device ------------------------------------------------------------
@@ -227,11 +250,16 @@ def test_module_forward_states_and_sampling_on_device(cell: str, device: str, dt
     with torch.no_grad():
         out, _ = model.rnn(xt)
     assert_close(np.stack([to_numpy(h) for h in hs]), to_numpy(out), level="forward", name="states")
-    assert_close(S.predict_proba(p, x, cell, last_only=False),
-                 SEQUENCE.to_course(to_numpy(model.predict_proba(xt))), level="forward", name="ŷ")
+    assert_close(
+        S.predict_proba(p, x, cell, last_only=False),
+        SEQUENCE.to_course(to_numpy(model.predict_proba(xt))),
+        level="forward",
+        name="ŷ",
+    )
     uniforms = rng.random(40)
-    np.testing.assert_array_equal(S.sample(p, 1, uniforms.astype(dtype), cell),
-                                  to_numpy(model.sample(1, torch.as_tensor(uniforms))))
+    np.testing.assert_array_equal(
+        S.sample(p, 1, uniforms.astype(dtype), cell), to_numpy(model.sample(1, torch.as_tensor(uniforms)))
+    )
     assert sequence_to_batch_first(x).shape == (M, T_X, N_X) and set(all_names(cell)) == set(p)
 
 
@@ -269,9 +297,11 @@ def test_ordinary_checks_leave_cudnn_off_and_restore_it(cell: str) -> None:
     cls.forward = spy
     try:
         n_x, n_a, m, T_x = 3, 4, 2, 5
-        params = {k: torch.as_tensor(v) for k, v in
-                  S.initialize_parameters(n_x, n_a, 2, cell, np.random.default_rng(0)).items()
-                  if k in core_names(cell)}
+        params = {
+            k: torch.as_tensor(v)
+            for k, v in S.initialize_parameters(n_x, n_a, 2, cell, np.random.default_rng(0)).items()
+            if k in core_names(cell)
+        }
         a0 = torch.zeros(1, m, n_a, dtype=torch.float64)
         state = {"a0": a0, "c0": a0} if cell == "lstm" else {"a0": a0}
         fn(torch.zeros(T_x, m, n_x, dtype=torch.float64), **state, **params)

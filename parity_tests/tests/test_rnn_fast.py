@@ -26,9 +26,11 @@ SIZES = [  # (n_x, n_a, m, T_x): pairwise distinct, odd, and the degenerate ones
 
 def _case(n_x: int, n_a: int, m: int, T_x: int, dtype: type, seed: int = 0, scale: float = 1.0):
     rng = np.random.default_rng(seed)
-    p = {k: (scale * (v + rng.standard_normal(v.shape) * 0.3)).astype(dtype)
-         for k, v in S.initialize_parameters(n_x, n_a, 2, "lstm", rng, dtype).items()
-         if k not in S.HEAD["lstm"]}
+    p = {
+        k: (scale * (v + rng.standard_normal(v.shape) * 0.3)).astype(dtype)
+        for k, v in S.initialize_parameters(n_x, n_a, 2, "lstm", rng, dtype).items()
+        if k not in S.HEAD["lstm"]
+    }
     x = rng.standard_normal((n_x, m, T_x)).astype(dtype)
     a0, c0, dc_last = (rng.standard_normal((n_a, m)).astype(dtype) for _ in range(3))
     da = rng.standard_normal((n_a, m, T_x)).astype(dtype)  # a random upstream gradient, not .sum()
@@ -73,8 +75,11 @@ def test_fast_lstm_equals_the_reference_with_saturated_gates(dtype: type) -> Non
     p.update({f"b{g}": (20 * signs * (k + 1) / 2).astype(dtype) for k, g in enumerate(S.GATES)})
     a, c, cache = lstm_forward_fast(x, a0, c0, p)
     assert np.isclose(np.abs(cache.G).max(), 1) and np.abs(cache.G).min() < 1e-8  # saturated both ways
-    _assert_same((a, c, lstm_backward_fast(da, cache, dc_last)), _reference(p, x, a0, c0, da, dc_last),
-                 f"saturated {np.dtype(dtype).name}")
+    _assert_same(
+        (a, c, lstm_backward_fast(da, cache, dc_last)),
+        _reference(p, x, a0, c0, da, dc_last),
+        f"saturated {np.dtype(dtype).name}",
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -34,8 +34,7 @@ RECALL_STEPS = 600  # the LSTM escapes its plateau near step 70-320 depending on
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
 def test_recall_trajectories_agree(cell: str, device: str, dtype: str) -> None:
     problem = K.recall(cell, RECALL_PARITY_STEPS, K.RECALL_LR[cell])(np.random.default_rng(11))
-    assert_parity(check_training(device=device, dtype=dtype, concept="rnn", case=f"recall-{cell}",
-                                 **problem))
+    assert_parity(check_training(device=device, dtype=dtype, concept="rnn", case=f"recall-{cell}", **problem))
 
 
 def _recall_outcome(cell: str, accuracy: float, side: str) -> None:
@@ -52,8 +51,9 @@ def test_recall_whole_run_is_equal_step_for_step_in_lockstep(cell: str, device: 
     in float32 the LSTM's plateau escape comes later (75% held-out at step 600 on CPU, where
     float64 reaches 100%): when it escapes depends on rounding, not on the implementation."""
     problem = K.recall(cell, RECALL_STEPS, K.RECALL_LR[cell])(np.random.default_rng(11))
-    locked = check_training(device=device, dtype=dtype, concept="rnn", case=f"recall-{cell}",
-                            lockstep=True, **problem)
+    locked = check_training(
+        device=device, dtype=dtype, concept="rnn", case=f"recall-{cell}", lockstep=True, **problem
+    )
     assert_parity(locked)
     assert len(locked.extra["scratch_loss"]) == RECALL_STEPS
     if dtype == "float64":
@@ -65,8 +65,9 @@ def test_recall_lstm_learns_and_vanilla_rnn_does_not(cell: str) -> None:
     """Each side running free on the same batches (they part ways after the first steps, see
     below): the outcome is asserted per side."""
     problem = K.recall(cell, RECALL_STEPS, K.RECALL_LR[cell])(np.random.default_rng(11))
-    free = check_training(device="cpu", dtype="float64", concept="rnn", case=f"recall-{cell}",
-                          **problem).extra["metrics"]
+    free = check_training(
+        device="cpu", dtype="float64", concept="rnn", case=f"recall-{cell}", **problem
+    ).extra["metrics"]
     for side in ("scratch", "torch"):
         _recall_outcome(cell, free[f"test_accuracy_{side}"], side)
 
@@ -82,8 +83,10 @@ def test_recall_runs_part_ways_whatever_the_implementation() -> None:
     runs = []
     for nudge in (0.0, 1e-15):
         model = copy.deepcopy(problem["torch_model"]).double()
-        load_scratch_params(model, {k: v * (1 + nudge * rng.standard_normal(v.shape))
-                                    for k, v in problem["init_params"].items()})
+        load_scratch_params(
+            model,
+            {k: v * (1 + nudge * rng.standard_normal(v.shape)) for k, v in problem["init_params"].items()},
+        )
         runs.append((model, torch.optim.SGD(model.parameters(), lr=K.RECALL_LR["lstm"])))
     apart = []
     for X, Y in problem["batches"]:

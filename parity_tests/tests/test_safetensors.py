@@ -57,18 +57,28 @@ def trained() -> tuple[dict[str, np.ndarray], np.ndarray]:
     rng = np.random.default_rng(5)
     X = rng.standard_normal((4, 40))
     labels = (X[0] > 0).astype(np.int64) + (X[1] > 0)
-    config = S.Config(layer_dims=(4, 6, 3), activation="tanh", output="softmax", initializer="xavier",
-                      learning_rate=0.3, num_iterations=30, batch_size=None, seed=5)
+    config = S.Config(
+        layer_dims=(4, 6, 3),
+        activation="tanh",
+        output="softmax",
+        initializer="xavier",
+        learning_rate=0.3,
+        num_iterations=30,
+        batch_size=None,
+        seed=5,
+    )
     params, _ = S.train(config, X, labels)
     return params, X
 
 
-def test_numpy_trained_network_served_from_a_file_is_bit_identical(trained, tmp_path: Path,
-                                                                   device: str) -> None:
+def test_numpy_trained_network_served_from_a_file_is_bit_identical(
+    trained, tmp_path: Path, device: str
+) -> None:
     params, X = trained
     path = save_params(params, tmp_path / "net.safetensors")
-    from_file = load_scratch_file(DeepNetwork([4, 6, 3], "tanh", "softmax", device=device,
-                                              dtype=torch.float64), path)
+    from_file = load_scratch_file(
+        DeepNetwork([4, 6, 3], "tanh", "softmax", device=device, dtype=torch.float64), path
+    )
     in_memory = DeepNetwork.from_scratch(params, "tanh", "softmax", device=device)
     x = torch.tensor(columns_to_rows(X), device=device)
     with torch.no_grad():
@@ -88,13 +98,14 @@ def test_a_safetensors_file_holds_no_pickle(tmp_path: Path) -> None:
     path = save_params({"W": np.ones((2, 3))}, tmp_path / "p.safetensors")
     raw = path.read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header = json.loads(raw[8 : 8 + n])
     assert header["W"] == {"dtype": "F64", "shape": [2, 3], "data_offsets": [0, 48]}
 
 
 def test_torch_trained_weights_continue_in_numpy(tmp_path: Path) -> None:
-    net = DeepNetwork([3, 5, 2], "relu", "softmax", generator=torch.Generator().manual_seed(1),
-                      dtype=torch.float32)
+    net = DeepNetwork(
+        [3, 5, 2], "relu", "softmax", generator=torch.Generator().manual_seed(1), dtype=torch.float32
+    )
     params = load_params(save_scratch_file(net, tmp_path / "c.safetensors"), dtype=np.float32)
     assert params["b1"].shape == (5, 1) and params["W2"].shape == (2, 5)
     x = np.random.default_rng(0).standard_normal((3, 7)).astype(np.float32)
@@ -115,15 +126,24 @@ def _save(tmp: Path, params: dict[str, np.ndarray]) -> Path:
     return save_params(params, tmp / "bad.safetensors")
 
 
-@pytest.mark.parametrize("change, error, match", [
-    (lambda p: p.pop("b2"), ValueError, r"missing keys \['b2'\]"),
-    (lambda p: p.update(W3=np.ones((2, 2))), ValueError, r"unexpected keys \['W3'\]"),
-    (lambda p: p.update(W2=np.ones((2, 4))), ValueError,
-     r"params\['W2'\]: shape \(2, 4\) converts to \(2, 4\), "
-     r"but DeepNetwork.layers.1.weight has shape \(2, 5\)"),
-    (lambda p: p.update({k: v.astype(np.float32) for k, v in p.items()}), TypeError,
-     r"\['W1'\]: dtype float32, but DeepNetwork.layers.0.weight is torch.float64"),
-])
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda p: p.pop("b2"), ValueError, r"missing keys \['b2'\]"),
+        (lambda p: p.update(W3=np.ones((2, 2))), ValueError, r"unexpected keys \['W3'\]"),
+        (
+            lambda p: p.update(W2=np.ones((2, 4))),
+            ValueError,
+            r"params\['W2'\]: shape \(2, 4\) converts to \(2, 4\), "
+            r"but DeepNetwork.layers.1.weight has shape \(2, 5\)",
+        ),
+        (
+            lambda p: p.update({k: v.astype(np.float32) for k, v in p.items()}),
+            TypeError,
+            r"\['W1'\]: dtype float32, but DeepNetwork.layers.0.weight is torch.float64",
+        ),
+    ],
+)
 def test_bad_scratch_file_into_torch_is_refused(net_file, change, error, match) -> None:
     params, tmp = net_file
     change(params)
@@ -131,13 +151,19 @@ def test_bad_scratch_file_into_torch_is_refused(net_file, change, error, match) 
         load_scratch_file(DeepNetwork([3, 5, 2], "relu", "softmax", dtype=torch.float64), _save(tmp, params))
 
 
-@pytest.mark.parametrize("change, error, match", [
-    (lambda p: p.pop("W1"), ValueError, r"missing tensors \['W1'\], unexpected tensors \[\]"),
-    (lambda p: p.update(extra=np.ones(1)), ValueError, r"unexpected tensors \['extra'\]"),
-    (lambda p: p.update(b1=np.zeros((5,))), ValueError, r"\['b1'\]: shape \(5,\), expected \(5, 1\)"),
-    (lambda p: p.update({k: v.astype(np.float32) for k, v in p.items()}), TypeError,
-     r"\['W1'\]: dtype float32, expected float64"),
-])
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda p: p.pop("W1"), ValueError, r"missing tensors \['W1'\], unexpected tensors \[\]"),
+        (lambda p: p.update(extra=np.ones(1)), ValueError, r"unexpected tensors \['extra'\]"),
+        (lambda p: p.update(b1=np.zeros((5,))), ValueError, r"\['b1'\]: shape \(5,\), expected \(5, 1\)"),
+        (
+            lambda p: p.update({k: v.astype(np.float32) for k, v in p.items()}),
+            TypeError,
+            r"\['W1'\]: dtype float32, expected float64",
+        ),
+    ],
+)
 def test_bad_scratch_file_into_numpy_is_refused(net_file, change, error, match) -> None:
     params, tmp = net_file
     like = dict(params)
@@ -181,11 +207,14 @@ def test_not_a_safetensors_file(tmp_path: Path) -> None:
         load_params(tmp_path / "absent.safetensors")
 
 
-@pytest.mark.parametrize("params, error, match", [
-    ({}, TypeError, "non-empty dict"),
-    ({"W": np.ones((2, 2), dtype=np.int64)}, TypeError, r"params\['W'\]: expected float32 or float64"),
-    ({"W": np.ones(2), "b": np.ones(2, np.float32)}, TypeError, r"mixed dtypes \['float32', 'float64'\]"),
-])
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({}, TypeError, "non-empty dict"),
+        ({"W": np.ones((2, 2), dtype=np.int64)}, TypeError, r"params\['W'\]: expected float32 or float64"),
+        ({"W": np.ones(2), "b": np.ones(2, np.float32)}, TypeError, r"mixed dtypes \['float32', 'float64'\]"),
+    ],
+)
 def test_saving_bad_params_is_refused(tmp_path: Path, params, error, match) -> None:
     with pytest.raises(error, match=match):
         save_params(params, tmp_path / "x.safetensors")
@@ -208,9 +237,11 @@ def test_missing_safetensors_makes_the_check_unavailable(monkeypatch: pytest.Mon
 
 
 def test_scratch_files_need_no_torch(tmp_path: Path) -> None:
-    code = ("import sys, numpy as np\nfrom scratch._safetensors import save_params, load_params\n"
-            f"p = save_params({{'W': np.ones((2, 3))}}, {str(tmp_path / 'n.safetensors')!r})\n"
-            "assert load_params(p)['W'].shape == (2, 3)\nprint('torch' in sys.modules)")
+    code = (
+        "import sys, numpy as np\nfrom scratch._safetensors import save_params, load_params\n"
+        f"p = save_params({{'W': np.ones((2, 3))}}, {str(tmp_path / 'n.safetensors')!r})\n"
+        "assert load_params(p)['W'].shape == (2, 3)\nprint('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
 

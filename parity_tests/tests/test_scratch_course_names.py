@@ -29,10 +29,11 @@ def test_shared_names_take_the_course_arguments(part, entry, fn) -> None:
     params = [p for p in inspect.signature(fn).parameters.values() if p.default is p.empty]
     names = [SAME_MEANING.get(p.name, p.name).lower() for p in params]
     want = [SAME_MEANING.get(p, p).lower() for p in entry.params if p not in ("print_cost",)]
-    extra = names[len(want):]
-    assert names[:len(want)] == want[:len(names)] and extra in ([], ["rng"]), (
+    extra = names[len(want) :]
+    assert names[: len(want)] == want[: len(names)] and extra in ([], ["rng"]), (
         f"scratch.{part}.{entry.name}{inspect.signature(fn)} shares the course's name but not its "
-        f"signature {entry.name}({', '.join(entry.params)})")
+        f"signature {entry.name}({', '.join(entry.params)})"
+    )
 
 
 def test_the_course_checker_passes_scratch_logreg_under_the_course_names() -> None:

@@ -36,22 +36,37 @@ def test_planar_flower_needs_a_hidden_layer():
     scratch_acc = float(np.mean(S.predict(p, X, "tanh") == Y))
 
     net = T.ShallowNetwork.from_scratch(p0, "tanh")
-    torch_costs = T.train(net, torch.tensor(columns_to_rows(X)), torch.tensor(columns_to_rows(Y)),
-                          steps, 1.2)
-    torch_acc = float((net.predict(torch.tensor(columns_to_rows(X))).numpy()
-                       == columns_to_rows(Y)).mean())
+    torch_costs = T.train(net, torch.tensor(columns_to_rows(X)), torch.tensor(columns_to_rows(Y)), steps, 1.2)
+    torch_acc = float((net.predict(torch.tensor(columns_to_rows(X))).numpy() == columns_to_rows(Y)).mean())
     q, _ = logreg.train(logreg.zero_params(2), X, Y, 2000, 0.1)
     logreg_acc = float(np.mean(logreg.predict_labels(q, X) == Y))
-    print(f"planar flower: shallow scratch {scratch_acc:.3f}, torch {torch_acc:.3f}; "
-          f"logistic regression {logreg_acc:.3f}")
+    print(
+        f"planar flower: shallow scratch {scratch_acc:.3f}, torch {torch_acc:.3f}; "
+        f"logistic regression {logreg_acc:.3f}"
+    )
     assert scratch_acc >= 0.88 and torch_acc == scratch_acc
     assert 0.40 <= logreg_acc <= 0.55
     tol = tolerance("float64", "trajectory", step=steps - 1)
-    assert_parity(group_result("shallow", "flower-costs", "trajectory", "cpu", "float64",
-                               [compare("loss", costs, torch_costs, tol)]))
-    assert_parity(group_result("shallow", "flower-params", "trajectory", "cpu", "float64",
-                               [compare(k, p[k], v, tol) for k, v in
-                                net.scratch_params().items()]))
+    assert_parity(
+        group_result(
+            "shallow",
+            "flower-costs",
+            "trajectory",
+            "cpu",
+            "float64",
+            [compare("loss", costs, torch_costs, tol)],
+        )
+    )
+    assert_parity(
+        group_result(
+            "shallow",
+            "flower-params",
+            "trajectory",
+            "cpu",
+            "float64",
+            [compare(k, p[k], v, tol) for k, v in net.scratch_params().items()],
+        )
+    )
 
 
 # --- converters ----------------------------------------------------------------------------
@@ -75,15 +90,25 @@ def test_trained_in_numpy_predicts_identically_in_torch_and_back(dtype):
     assert net.layer1.weight.dtype == getattr(torch, dtype)
     A2_torch = rows_to_columns(to_numpy(net.predict_proba(torch.from_numpy(columns_to_rows(X)))))
     A2, _ = S.forward_propagation(X, p, "tanh")
-    assert_parity(group_result("shallow", "numpy->torch", "forward", "cpu", dtype,
-                               [compare("A2", A2, A2_torch, tolerance(dtype, "forward"))]))
-    np.testing.assert_array_equal(S.predict(p, X, "tanh"),
-                                  rows_to_columns(to_numpy(net.predict(torch.from_numpy(columns_to_rows(X))))))
+    assert_parity(
+        group_result(
+            "shallow",
+            "numpy->torch",
+            "forward",
+            "cpu",
+            dtype,
+            [compare("A2", A2, A2_torch, tolerance(dtype, "forward"))],
+        )
+    )
+    np.testing.assert_array_equal(
+        S.predict(p, X, "tanh"), rows_to_columns(to_numpy(net.predict(torch.from_numpy(columns_to_rows(X)))))
+    )
     # and back: a torch-trained network predicts identically in NumPy
     T.train(net, torch.from_numpy(columns_to_rows(X)), torch.from_numpy(columns_to_rows(Y)), 50, 1.0)
     q = net.scratch_params()
-    np.testing.assert_array_equal(S.predict(q, X, "tanh"),
-                                  rows_to_columns(to_numpy(net.predict(torch.from_numpy(columns_to_rows(X))))))
+    np.testing.assert_array_equal(
+        S.predict(q, X, "tanh"), rows_to_columns(to_numpy(net.predict(torch.from_numpy(columns_to_rows(X)))))
+    )
 
 
 def test_module_repr_and_factory_kwargs():
@@ -100,9 +125,16 @@ def test_export_matches_eager():
     exported = torch.export.export(net, (x,))
     with torch.no_grad():
         eager, out = net(x), exported.module()(x)
-    assert_parity(group_result("shallow", "export", "forward", "cpu", "float64",
-                               [compare("z2", to_numpy(out), to_numpy(eager),
-                                        tolerance("float64", "forward"))]))
+    assert_parity(
+        group_result(
+            "shallow",
+            "export",
+            "forward",
+            "cpu",
+            "float64",
+            [compare("z2", to_numpy(out), to_numpy(eager), tolerance("float64", "forward"))],
+        )
+    )
 
 
 # --- bad input -----------------------------------------------------------------------------
@@ -129,11 +161,14 @@ def test_sizes_that_do_not_chain(data):
         S.forward_propagation(X[:2], data[0])
 
 
-@pytest.mark.parametrize("Y, message", [
-    (np.array([[0, 1, 1, 0]]), "Y: has 4 examples"),
-    (np.array([0, 1, 1, 0, 1]), "got a 1-D array"),
-    (np.array([[0, 1, 2, 0, 1]]), r"binary labels must be 0 or 1, got values \[2.0\]"),
-])
+@pytest.mark.parametrize(
+    "Y, message",
+    [
+        (np.array([[0, 1, 1, 0]]), "Y: has 4 examples"),
+        (np.array([0, 1, 1, 0, 1]), "got a 1-D array"),
+        (np.array([[0, 1, 2, 0, 1]]), r"binary labels must be 0 or 1, got values \[2.0\]"),
+    ],
+)
 def test_bad_labels(data, Y, message):
     p, X, _ = data
     with pytest.raises(ValueError, match=message):
@@ -147,8 +182,13 @@ def test_learning_rate_must_be_positive_finite(data, lr):
         S.train(p, X, Y, 3, lr)
     net = T.ShallowNetwork.from_scratch(p)
     with pytest.raises(ValueError, match="learning_rate: expected a positive finite number"):
-        T.train(net, torch.from_numpy(columns_to_rows(X)),
-                torch.from_numpy(columns_to_rows(Y.astype(float))), 3, lr)
+        T.train(
+            net,
+            torch.from_numpy(columns_to_rows(X)),
+            torch.from_numpy(columns_to_rows(Y.astype(float))),
+            3,
+            lr,
+        )
 
 
 def test_blow_up_stops_naming_the_iteration(data):
@@ -157,5 +197,6 @@ def test_blow_up_stops_naming_the_iteration(data):
         S.train({**p, "W1": p["W1"] * 1e3}, X * 1e100, Y, 20, 1e200, "relu")
     net = T.ShallowNetwork.from_scratch({**p, "W1": p["W1"] * 1e3}, "relu")
     with pytest.raises(FloatingPointError, match="at iteration [0-9]+"):
-        T.train(net, to_tensor(columns_to_rows(X * 1e100)), to_tensor(columns_to_rows(Y.astype(float))),
-                20, 1e200)
+        T.train(
+            net, to_tensor(columns_to_rows(X * 1e100)), to_tensor(columns_to_rows(Y.astype(float))), 20, 1e200
+        )

@@ -146,8 +146,9 @@ def test_top_k_breaks_ties_by_the_lowest_index_on_both_sides(device: str) -> Non
     assert S.top_k(S_, 3).tolist() == expected
     assert T.top_k(torch.tensor(S_, device=device), 3).tolist() == expected
     assert S.top_k(S_, 2, largest=False, exclude=np.array([4, 3])).tolist() == [[0, 2], [0, 1]]
-    got = T.top_k(torch.tensor(S_, device=device), 2, largest=False,
-                  exclude=torch.tensor([4, 3], device=device))
+    got = T.top_k(
+        torch.tensor(S_, device=device), 2, largest=False, exclude=torch.tensor([4, 3], device=device)
+    )
     assert got.tolist() == [[0, 2], [0, 1]]
 
 
@@ -191,12 +192,18 @@ def _no_refinement(A, B=None):
 
 
 MUTANTS = [  # (case, scratch attribute, broken replacement)
-    ("cosine-degenerate", "_unit",  # torch's eps clamp instead of scaling first
-     lambda A: A / np.maximum(np.sqrt(np.sum(A * A, axis=-1, keepdims=True)), 1e-8)),
+    (
+        "cosine-degenerate",
+        "_unit",  # torch's eps clamp instead of scaling first
+        lambda A: A / np.maximum(np.sqrt(np.sum(A * A, axis=-1, keepdims=True)), 1e-8),
+    ),
     ("cdist-mm-mode", "euclidean_matrix", _no_refinement),
     ("pearson-degenerate", "_centered", lambda A: A - np.mean(A, axis=-1, keepdims=True)),
-    ("jaccard-degenerate", "jaccard_matrix",  # empty sets given 0
-     lambda A, B=None: JACCARD(A, B) * (np.asarray(A).sum(1) > 0)[:, None]),
+    (
+        "jaccard-degenerate",
+        "jaccard_matrix",  # empty sets given 0
+        lambda A, B=None: JACCARD(A, B) * (np.asarray(A).sum(1) > 0)[:, None],
+    ),
 ]
 
 

@@ -29,25 +29,29 @@ def test_scratch_sources_never_import_torch() -> None:
     offenders = []
     for path in (ROOT / "scratch").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "torch"]
     assert not offenders, f"scratch/ imports torch: {offenders}"
 
 
 def test_importing_every_scratch_module_loads_no_torch() -> None:
     mods = sorted(_modules("scratch"))
-    code = ("import sys\n" + "".join(f"import scratch.{m}\n" for m in mods)
-            + "print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    code = "import sys\n" + "".join(f"import scratch.{m}\n" for m in mods) + "print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", f"importing scratch pulled in torch: {out.stderr}"
 
 
 def test_scratch_and_torch_ref_mirror_each_other() -> None:
     scratch, torch_ref = _modules("scratch") - SCRATCH_HELPERS, _modules("torch_ref") - TORCH_REF_HELPERS
-    assert scratch == torch_ref, (f"only in scratch: {sorted(scratch - torch_ref)}; "
-                                  f"only in torch_ref: {sorted(torch_ref - scratch)}")
+    assert scratch == torch_ref, (
+        f"only in scratch: {sorted(scratch - torch_ref)}; only in torch_ref: {sorted(torch_ref - scratch)}"
+    )
     assert scratch <= set(CONCEPT_IDS), f"not concept ids: {sorted(scratch - set(CONCEPT_IDS))}"
 
 
@@ -60,8 +64,7 @@ def test_every_concept_module_registers_checks() -> None:
 def test_readme_concept_table_tells_the_truth() -> None:
     text = (ROOT / "README.md").read_text()
     table = text.split("<!-- concept-table:start -->")[1].split("<!-- concept-table:end -->")[0]
-    rows = {m.group(1): line for line in table.splitlines()
-            if (m := re.match(r"\| `(\w+)` \|", line))}
+    rows = {m.group(1): line for line in table.splitlines() if (m := re.match(r"\| `(\w+)` \|", line))}
     assert set(rows) == set(CONCEPT_IDS)
     built = set(registered_concepts())
     for cid, line in rows.items():

@@ -1,5 +1,5 @@
-"""The project's own checks, run by the test suite (and so by ``.ci/run``): ``ruff check`` over
-the repository, and ``mypy`` on the public API (the files ``[tool.mypy]`` in ``pyproject.toml``
+"""The project's own checks, run by the test suite (and so by ``.ci/run``): ``ruff check`` and
+``ruff format --check`` over the repository, and ``mypy`` on the public API (the files ``[tool.mypy]`` in ``pyproject.toml``
 names). Both tools are in the ``test`` extra; without them these tests are skipped, saying so."""
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess:
 def test_ruff_finds_nothing() -> None:
     out = _run([*_tool("ruff"), "check", "--no-cache", "."])
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_the_code_is_formatted() -> None:
+    """``ruff format`` (configured in ``pyproject.toml``) leaves every file as it is."""
+    out = _run([*_tool("ruff"), "format", "--check", "--no-cache", "."])
+    assert out.returncode == 0, "run `ruff format .`:\n" + out.stdout[-4000:] + out.stderr[-2000:]
 
 
 def test_the_public_api_type_checks() -> None:

@@ -27,9 +27,18 @@ def _loss(model, Xt, Yt):
 
 
 def _train(step, init, lr: float, dtype: str, lockstep: bool = False, steps: int = 20, **kw):
-    return check_training(step, torch_logreg.LogisticRegression(3), _loss, init, [(X, Y)] * steps,
-                          param_spec=torch_logreg.PARAM_SPEC, learning_rate=lr, dtype=dtype,
-                          lockstep=lockstep, **kw)
+    return check_training(
+        step,
+        torch_logreg.LogisticRegression(3),
+        _loss,
+        init,
+        [(X, Y)] * steps,
+        param_spec=torch_logreg.PARAM_SPEC,
+        learning_rate=lr,
+        dtype=dtype,
+        lockstep=lockstep,
+        **kw,
+    )
 
 
 def _times7(params, X, Y):
@@ -100,6 +109,7 @@ def _deep_grid_run(times_db1: float = 1.0, lockstep: bool = False):
     def scaled(params, X, Y):
         cost, grads = step(params, X, Y)
         return cost, {**grads, "db1": grads["db1"] * times_db1}
+
     return check_training(scaled, dtype="float32", lockstep=lockstep, **problem)
 
 
@@ -128,13 +138,16 @@ def test_the_same_learner_at_a_usable_learning_rate_fails() -> None:
     assert result.status == "FAIL" and result.extra["first_divergence"][0] == 0
 
 
-@pytest.mark.parametrize("trained_for, lockstep, status", [
-    (3000, False, "FAIL"), (3000, True, "FAIL"),  # |db| ~ 2e-4: the flip is caught at step 0
-    (20000, False, "INCONCLUSIVE"),  # |db| ~ 3e-6, a sum of 40 terms that cancel: see below
-    (20000, True, "FAIL"),  # from the same point, without drift, the flip still shows
-])
-def test_flipped_db_from_trained_weights_never_passes(trained_for: int, lockstep: bool,
-                                                      status: str) -> None:
+@pytest.mark.parametrize(
+    "trained_for, lockstep, status",
+    [
+        (3000, False, "FAIL"),
+        (3000, True, "FAIL"),  # |db| ~ 2e-4: the flip is caught at step 0
+        (20000, False, "INCONCLUSIVE"),  # |db| ~ 3e-6, a sum of 40 terms that cancel: see below
+        (20000, True, "FAIL"),  # from the same point, without drift, the flip still shows
+    ],
+)
+def test_flipped_db_from_trained_weights_never_passes(trained_for: int, lockstep: bool, status: str) -> None:
     """Logistic regression from trained weights, float32, α = 0.5, db's sign flipped: it failed
     to fail before (issue 20). After 20000 steps ``db`` is a sum of 40 terms that cancel to
     ~3e-6, computed in float32 to within about itself: running free (the update tolerance widens
@@ -176,19 +189,23 @@ def test_verified_by_names_the_gradient_check_instead_of_claiming_the_parameter(
     assert "it is proven by check logreg-vectorized-cost-gradient" in result.diagnosis
     assert "b: this run cannot see its gradient" in result.diagnosis
     assert all("proven by check" in r.note for r in result.records if r.name.endswith("w"))
-    sensitive = _train(logreg.cost_and_grads, logreg.zero_params(3), 0.5, "float32",
-                       verified_by=proof)  # where the run does see it, it is checked, not noted
+    sensitive = _train(
+        logreg.cost_and_grads, logreg.zero_params(3), 0.5, "float32", verified_by=proof
+    )  # where the run does see it, it is checked, not noted
     assert_parity(sensitive)
     assert sensitive.diagnosis is None and not any(r.note for r in sensitive.records)
 
 
-@pytest.mark.parametrize("proof, message", [
-    ({"w": "logreg-nowhere-gradient"}, "names check 'logreg-nowhere-gradient', which is not registered"),
-    ({"w": "logreg-vectorized-forward"}, "does not compare the gradient of 'w'"),
-    ({"w": "deep-sigmoid-sigmoid-cost-gradient"}, "does not compare the gradient of 'w'"),
-    ({"w": "logreg-vectorized-cost-finite-difference"}, r"runs in \['float64'\], not float32"),
-    ({"q": "logreg-vectorized-cost-gradient"}, "verified_by: expected parameter names"),
-])
+@pytest.mark.parametrize(
+    "proof, message",
+    [
+        ({"w": "logreg-nowhere-gradient"}, "names check 'logreg-nowhere-gradient', which is not registered"),
+        ({"w": "logreg-vectorized-forward"}, "does not compare the gradient of 'w'"),
+        ({"w": "deep-sigmoid-sigmoid-cost-gradient"}, "does not compare the gradient of 'w'"),
+        ({"w": "logreg-vectorized-cost-finite-difference"}, r"runs in \['float64'\], not float32"),
+        ({"q": "logreg-vectorized-cost-gradient"}, "verified_by: expected parameter names"),
+    ],
+)
 def test_verified_by_is_validated(proof: dict, message: str) -> None:
     from parity_tests.registry import all_checks
 
@@ -204,8 +221,12 @@ def test_the_report_counts_inconclusive_apart_and_never_as_a_pass() -> None:
     def blind(device: str, dtype: str):
         return _train(logreg.cost_and_grads, _ONES, 1e-9, dtype, steps=2)
 
-    rows = run_checks([ParityCheck("logreg", "blind", "trajectory", blind, dtypes=("float32",))],
-                      ["cpu"], ["float32"], progress=False)
+    rows = run_checks(
+        [ParityCheck("logreg", "blind", "trajectory", blind, dtypes=("float32",))],
+        ["cpu"],
+        ["float32"],
+        progress=False,
+    )
     assert [r.verdict for r in rows] == ["INCONCLUSIVE"]
     assert "too small against the tolerance" in rows[0].diagnosis
     head, _, line = summary_table(rows).splitlines()
@@ -214,9 +235,15 @@ def test_the_report_counts_inconclusive_apart_and_never_as_a_pass() -> None:
 
 
 # --- 2. a tolerance that cannot mean anything -------------------------------------------------
-@pytest.mark.parametrize("rtol, atol, bad", [
-    (-1e-9, -1e-12, "rtol=-1e-09"), (1e-9, -1e-12, "atol=-1e-12"), (float("nan"), 0.0, "rtol=nan"),
-    (0.0, float("inf"), "atol=inf")])
+@pytest.mark.parametrize(
+    "rtol, atol, bad",
+    [
+        (-1e-9, -1e-12, "rtol=-1e-09"),
+        (1e-9, -1e-12, "atol=-1e-12"),
+        (float("nan"), 0.0, "rtol=nan"),
+        (0.0, float("inf"), "atol=inf"),
+    ],
+)
 def test_negative_nan_and_infinite_tolerances_are_refused(rtol: float, atol: float, bad: str) -> None:
     with pytest.raises(ValueError, match=f"Tolerance: {bad} must be a finite number >= 0"):
         Tolerance(rtol, atol)
@@ -226,8 +253,13 @@ def test_the_hostile_negative_tolerance_case_is_refused() -> None:
     with pytest.raises(ValueError, match=r"rtol=-1e-09"):
         check_forward(lambda x: 2 * np.tanh(x), torch.tanh, {"x": X}, tol=Tolerance(-1e-9, -1e-12))
     with pytest.raises(TypeError, match=r"tol: expected a parity_tests.tolerances.Tolerance"):
-        check_gradients(lambda x: {"dx": 2 * (1 - np.tanh(x) ** 2)}, lambda x: torch.tanh(x).sum(),
-                        {"x": X}, wrt=["x"], tol=(-1e-9, -1e-12))
+        check_gradients(
+            lambda x: {"dx": 2 * (1 - np.tanh(x) ** 2)},
+            lambda x: torch.tanh(x).sum(),
+            {"x": X},
+            wrt=["x"],
+            tol=(-1e-9, -1e-12),
+        )
 
 
 # --- 8. inputs nobody reads, hidden broadcasts, failing references ------------------------------
@@ -240,33 +272,54 @@ def test_an_input_that_neither_side_reads_is_reported() -> None:
 
 
 def test_inputs_read_by_either_side_are_not_reported() -> None:
-    relu_prime = check_forward(lambda Z: (Z > 0).astype(Z.dtype), lambda Z: (Z > 0).to(Z.dtype),
-                               {"Z": X})  # a step function: a small change would not show
+    relu_prime = check_forward(
+        lambda Z: (Z > 0).astype(Z.dtype), lambda Z: (Z > 0).to(Z.dtype), {"Z": X}
+    )  # a step function: a small change would not show
     assert_parity(relu_prime)
-    squared = check_forward(lambda Z: Z ** 2, lambda Z: Z ** 2, {"Z": X})  # even in Z
+    squared = check_forward(lambda Z: Z**2, lambda Z: Z**2, {"Z": X})  # even in Z
     assert_parity(squared)
-    one_side = check_forward(lambda X, Y: np.tanh(X) + 0 * Y, lambda X, Y: torch.tanh(X) + Y,
-                             {"X": X, "Y": Y})
+    one_side = check_forward(
+        lambda X, Y: np.tanh(X) + 0 * Y, lambda X, Y: torch.tanh(X) + Y, {"X": X, "Y": Y}
+    )
     assert one_side.status == "FAIL"  # torch reads Y, scratch does not: the values differ
 
 
 def test_a_mis_shaped_input_for_its_layout_names_the_input() -> None:
     W, b = RNG.standard_normal((4, 3)), np.zeros((4, 1))
-    with pytest.raises(ValueError, match=r"inputs\['A_prev'\]: shape \(2, 3, 40\) does not fit "
-                                         r"layouts\['A_prev'\] = columns"):
-        check_forward(lambda A_prev, W, b: W @ A_prev + b, F.linear,
-                      {"A_prev": np.stack([X, X]), "W": W, "b": b},
-                      layouts={"A_prev": COLUMNS, "b": BIAS}, output_layout=COLUMNS)
+    with pytest.raises(
+        ValueError,
+        match=r"inputs\['A_prev'\]: shape \(2, 3, 40\) does not fit "
+        r"layouts\['A_prev'\] = columns",
+    ):
+        check_forward(
+            lambda A_prev, W, b: W @ A_prev + b,
+            F.linear,
+            {"A_prev": np.stack([X, X]), "W": W, "b": b},
+            layouts={"A_prev": COLUMNS, "b": BIAS},
+            output_layout=COLUMNS,
+        )
 
 
 def test_an_error_inside_the_torch_reference_names_the_input_shapes() -> None:
     W, b = RNG.standard_normal((4, 2)), np.zeros((4, 1))  # W should be (4, 3)
-    with pytest.raises(ReferenceCallError, match=r"torch_fn: linear raised RuntimeError: .* on the inputs "
-                                                 r"A_prev \(3, 40\) -> torch \(40, 3\), W \(4, 2\), "
-                                                 r"b \(4, 1\) -> torch \(4,\)"):
-        check_forward(lambda A_prev, W, b: W @ A_prev + b, F.linear, {"A_prev": X, "W": W, "b": b},
-                      layouts={"A_prev": COLUMNS, "b": BIAS}, output_layout=COLUMNS)
+    with pytest.raises(
+        ReferenceCallError,
+        match=r"torch_fn: linear raised RuntimeError: .* on the inputs "
+        r"A_prev \(3, 40\) -> torch \(40, 3\), W \(4, 2\), "
+        r"b \(4, 1\) -> torch \(4,\)",
+    ):
+        check_forward(
+            lambda A_prev, W, b: W @ A_prev + b,
+            F.linear,
+            {"A_prev": X, "W": W, "b": b},
+            layouts={"A_prev": COLUMNS, "b": BIAS},
+            output_layout=COLUMNS,
+        )
     with pytest.raises(ReferenceCallError, match=r"W \(4, 2\)"):
-        check_gradients(lambda A_prev, W, b: {}, lambda A_prev, W, b: F.linear(A_prev, W, b).sum(),
-                        {"A_prev": X, "W": W, "b": b}, wrt=["W"],
-                        layouts={"A_prev": COLUMNS, "b": BIAS})
+        check_gradients(
+            lambda A_prev, W, b: {},
+            lambda A_prev, W, b: F.linear(A_prev, W, b).sum(),
+            {"A_prev": X, "W": W, "b": b},
+            wrt=["W"],
+            layouts={"A_prev": COLUMNS, "b": BIAS},
+        )

@@ -48,9 +48,17 @@ from torch_ref._safetensors import (  # noqa: E402
 F64 = torch.float64
 CONV = ConvNetConfig(input_shape=(6, 5, 2), channels=(3, 4), n_y=3)
 DQN = DQNConfig(layer_dims=(4, 5, 2))
-REINFORCE = {"layer_dims": (4, 5, 2), "activation": "tanh", "initializer": "xavier", "gamma": 0.99,
-             "learning_rate": 0.01, "optimizer": "adam", "entropy_beta": 0.01,
-             "baseline_rate": 0.05, "normalize": True}
+REINFORCE = {
+    "layer_dims": (4, 5, 2),
+    "activation": "tanh",
+    "initializer": "xavier",
+    "gamma": 0.99,
+    "learning_rate": 0.01,
+    "optimizer": "adam",
+    "entropy_beta": 0.01,
+    "baseline_rate": 0.05,
+    "normalize": True,
+}
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -75,6 +83,7 @@ def _gaussian(covariance_type: str) -> Callable[[int], GaussianDetector]:
     def make(seed: int) -> GaussianDetector:
         x = torch.randn(30, 4, generator=_gen(seed), dtype=F64)
         return GaussianDetector(4, covariance_type, dtype=F64).fit(x)
+
     return make
 
 
@@ -95,29 +104,68 @@ def _rows(m: int, n: int) -> Callable[[], torch.Tensor]:
 MODELS = [
     Model("dense", _dense, Dense.from_scratch, _rows(5, 3)),
     Model("logreg", lambda s: LogisticRegression(3, dtype=F64), LogisticRegression.from_scratch, _rows(5, 3)),
-    Model("shallow", lambda s: ShallowNetwork(3, 4, 2, generator=_gen(s), dtype=F64),
-          ShallowNetwork.from_scratch, _rows(5, 3)),
-    Model("deep", lambda s: DeepNetwork([3, 4, 2], "tanh", "softmax", "xavier", _gen(s), dtype=F64),
-          lambda p: DeepNetwork.from_scratch(p, "tanh", "softmax"), _rows(5, 3)),
-    Model("linear-regression", lambda s: LinearRegression(3, 2, dtype=F64), LinearRegression.from_scratch,
-          _rows(5, 3)),
-    Model("mlp-regressor", lambda s: MLPRegressor([3, 4, 2], "tanh", dtype=F64, generator=_gen(s)),
-          lambda p: MLPRegressor.from_scratch(p, "tanh"), _rows(5, 3)),
-    Model("autoencoder", lambda s: Autoencoder([4, 2, 4], generator=_gen(s), dtype=F64),
-          Autoencoder.from_scratch, _rows(5, 4)),
-    Model("convnet", lambda s: ConvNet.from_config(CONV, _gen(s), dtype=F64),
-          lambda p: ConvNet.from_scratch(p, CONV),
-          lambda: torch.randn(2, 2, 6, 5, generator=_gen(9), dtype=F64)),
-    *(Model(f"sequence-{cell}", lambda s, c=cell: SequenceModel(3, 4, 2, c, generator=_gen(s), dtype=F64),
+    Model(
+        "shallow",
+        lambda s: ShallowNetwork(3, 4, 2, generator=_gen(s), dtype=F64),
+        ShallowNetwork.from_scratch,
+        _rows(5, 3),
+    ),
+    Model(
+        "deep",
+        lambda s: DeepNetwork([3, 4, 2], "tanh", "softmax", "xavier", _gen(s), dtype=F64),
+        lambda p: DeepNetwork.from_scratch(p, "tanh", "softmax"),
+        _rows(5, 3),
+    ),
+    Model(
+        "linear-regression",
+        lambda s: LinearRegression(3, 2, dtype=F64),
+        LinearRegression.from_scratch,
+        _rows(5, 3),
+    ),
+    Model(
+        "mlp-regressor",
+        lambda s: MLPRegressor([3, 4, 2], "tanh", dtype=F64, generator=_gen(s)),
+        lambda p: MLPRegressor.from_scratch(p, "tanh"),
+        _rows(5, 3),
+    ),
+    Model(
+        "autoencoder",
+        lambda s: Autoencoder([4, 2, 4], generator=_gen(s), dtype=F64),
+        Autoencoder.from_scratch,
+        _rows(5, 4),
+    ),
+    Model(
+        "convnet",
+        lambda s: ConvNet.from_config(CONV, _gen(s), dtype=F64),
+        lambda p: ConvNet.from_scratch(p, CONV),
+        lambda: torch.randn(2, 2, 6, 5, generator=_gen(9), dtype=F64),
+    ),
+    *(
+        Model(
+            f"sequence-{cell}",
+            lambda s, c=cell: SequenceModel(3, 4, 2, c, generator=_gen(s), dtype=F64),
             lambda p, c=cell: SequenceModel.from_scratch(p, c),
-            lambda: torch.randn(6, 5, 3, generator=_gen(9), dtype=F64)) for cell in ("rnn", "lstm")),
+            lambda: torch.randn(6, 5, 3, generator=_gen(9), dtype=F64),
+        )
+        for cell in ("rnn", "lstm")
+    ),
     Model("kmeans", _kmeans, KMeans.from_scratch, _rows(7, 4)),
-    *(Model(f"gaussian-{kind}", _gaussian(kind), GaussianDetector.from_scratch, _rows(5, 4))
-      for kind in ("diagonal", "full")),
-    Model("dqn", lambda s: DQNAgent(DQN, _gen(s), dtype=F64), lambda p: DQNAgent.from_scratch(p, DQN),
-          _rows(5, 4)),
-    Model("reinforce", lambda s: ReinforceAgent(REINFORCE, _gen(s), dtype=F64),
-          lambda p: ReinforceAgent.from_scratch(p, REINFORCE), _rows(5, 4)),
+    *(
+        Model(f"gaussian-{kind}", _gaussian(kind), GaussianDetector.from_scratch, _rows(5, 4))
+        for kind in ("diagonal", "full")
+    ),
+    Model(
+        "dqn",
+        lambda s: DQNAgent(DQN, _gen(s), dtype=F64),
+        lambda p: DQNAgent.from_scratch(p, DQN),
+        _rows(5, 4),
+    ),
+    Model(
+        "reinforce",
+        lambda s: ReinforceAgent(REINFORCE, _gen(s), dtype=F64),
+        lambda p: ReinforceAgent.from_scratch(p, REINFORCE),
+        _rows(5, 4),
+    ),
 ]
 IDS = [m.name for m in MODELS]
 
@@ -194,8 +242,12 @@ def _deep() -> DeepNetwork:
 
 
 def _deep_params(dtype=np.float64) -> dict[str, np.ndarray]:
-    return {k: v.astype(dtype) for k, v in
-            DeepNetwork([3, 4, 2], "tanh", "softmax", "xavier", _gen(0), dtype=F64).scratch_params().items()}
+    return {
+        k: v.astype(dtype)
+        for k, v in DeepNetwork([3, 4, 2], "tanh", "softmax", "xavier", _gen(0), dtype=F64)
+        .scratch_params()
+        .items()
+    }
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -269,8 +321,11 @@ def test_a_file_without_tensors_is_refused(tmp_path: Path) -> None:
     from safetensors.numpy import save_file
 
     save_file({}, str(tmp_path / "empty.safetensors"))
-    for load in (load_params, lambda p: load_scratch_file(Dense(3, 4), p),
-                 lambda p: load_state_dict_file(Dense(3, 4), p)):
+    for load in (
+        load_params,
+        lambda p: load_scratch_file(Dense(3, 4), p),
+        lambda p: load_state_dict_file(Dense(3, 4), p),
+    ):
         with pytest.raises(ValueError, match=r"empty.safetensors' holds no tensors"):
             load(tmp_path / "empty.safetensors")
     torch.save({}, tmp_path / "empty.pt")
@@ -278,14 +333,18 @@ def test_a_file_without_tensors_is_refused(tmp_path: Path) -> None:
         load_pt_state_dict(tmp_path / "empty.pt")
 
 
-@pytest.mark.parametrize("dtype, name", [(torch.bfloat16, "BF16"), (torch.float8_e4m3fn, "F8_E4M3"),
-                                         (torch.float8_e5m2, "F8_E5M2")])
-def test_bf16_and_f8_tensors_are_named_not_a_numpy_crash(dtype: torch.dtype, name: str,
-                                                         tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "dtype, name",
+    [(torch.bfloat16, "BF16"), (torch.float8_e4m3fn, "F8_E4M3"), (torch.float8_e5m2, "F8_E5M2")],
+)
+def test_bf16_and_f8_tensors_are_named_not_a_numpy_crash(
+    dtype: torch.dtype, name: str, tmp_path: Path
+) -> None:
     from safetensors.torch import save_file
 
-    save_file({"W": torch.ones(4, 3).to(dtype), "b": torch.zeros(4, 1).to(dtype)},
-              str(tmp_path / "h.safetensors"))
+    save_file(
+        {"W": torch.ones(4, 3).to(dtype), "b": torch.zeros(4, 1).to(dtype)}, str(tmp_path / "h.safetensors")
+    )
     with pytest.raises(TypeError, match=rf"h.safetensors\['[Wb]'\]: dtype {name}, expected float32 or "):
         load_params(tmp_path / "h.safetensors")
     with pytest.raises(TypeError, match=rf"\['[Wb]'\]: dtype {name} in a course-layout file"):
@@ -295,15 +354,20 @@ def test_bf16_and_f8_tensors_are_named_not_a_numpy_crash(dtype: torch.dtype, nam
 FLOATING = r"params\['W1'\]: expected a floating array, got dtype "
 
 
-@pytest.mark.parametrize("change, error, match", [
-    (lambda p: p.update(b2=p["b2"].astype(np.float32)), TypeError,
-     r"mixed dtypes \{.*'b2': 'float32'"),
-    (lambda p: p.update(W1=p["W1"].astype(np.int64)), TypeError, FLOATING + r"int64 \(integer\)"),
-    (lambda p: p.update(W1=p["W1"] > 0), TypeError, FLOATING + "bool"),
-    (lambda p: p.update(W1=p["W1"] + 1j), TypeError,
-     FLOATING + r"complex128 \(complex\); its imaginary part"),
-    (lambda p: p.clear(), ValueError, r"params: an empty dict holds no parameters"),
-])
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda p: p.update(b2=p["b2"].astype(np.float32)), TypeError, r"mixed dtypes \{.*'b2': 'float32'"),
+        (lambda p: p.update(W1=p["W1"].astype(np.int64)), TypeError, FLOATING + r"int64 \(integer\)"),
+        (lambda p: p.update(W1=p["W1"] > 0), TypeError, FLOATING + "bool"),
+        (
+            lambda p: p.update(W1=p["W1"] + 1j),
+            TypeError,
+            FLOATING + r"complex128 \(complex\); its imaginary part",
+        ),
+        (lambda p: p.clear(), ValueError, r"params: an empty dict holds no parameters"),
+    ],
+)
 def test_from_scratch_refuses_dtypes_it_would_cast(change, error, match) -> None:
     params = _deep_params()
     change(params)
@@ -315,9 +379,11 @@ def test_from_scratch_refuses_dtypes_it_would_cast(change, error, match) -> None
 
 def test_sequence_models_refuse_what_they_would_cast_or_drop() -> None:
     params = SequenceModel(3, 4, 2, "rnn", dtype=F64).scratch_params()
-    for bad, match in [(params["Wax"].astype(np.int32), r"got dtype int32 \(integer\)"),
-                       (params["Wax"] > 0, "got dtype bool"),
-                       (params["Wax"] * (1 + 1j), "got dtype complex128.*imaginary part would be lost")]:
+    for bad, match in [
+        (params["Wax"].astype(np.int32), r"got dtype int32 \(integer\)"),
+        (params["Wax"] > 0, "got dtype bool"),
+        (params["Wax"] * (1 + 1j), "got dtype complex128.*imaginary part would be lost"),
+    ]:
         with pytest.raises(TypeError, match=rf"params\['Wax'\]: expected a floating array, {match}"):
             SequenceModel.from_scratch({**params, "Wax": bad}, "rnn")
     with pytest.raises(ValueError, match=r"missing keys \['Wax'\].*cell='rnn'"):
@@ -363,8 +429,9 @@ def onnx_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from torch_ref._onnx import export_onnx
 
     net = DeepNetwork([4, 5, 3], "tanh", "softmax", generator=_gen(0))
-    return export_onnx(net, torch.zeros(2, 4), tmp_path_factory.mktemp("onnx") / "net.onnx",
-                       method="predict_proba")
+    return export_onnx(
+        net, torch.zeros(2, 4), tmp_path_factory.mktemp("onnx") / "net.onnx", method="predict_proba"
+    )
 
 
 def test_broken_onnx_files_are_named(onnx_file: Path, tmp_path: Path) -> None:
@@ -380,8 +447,11 @@ def test_broken_onnx_files_are_named(onnx_file: Path, tmp_path: Path) -> None:
         if opset.domain in ("", "ai.onnx"):
             opset.version = 99
     onnx.save(model, str(tmp_path / "future.onnx"))
-    for name, reason in [("junk.onnx", "not an ONNX model"), ("cut.onnx", "not an ONNX model, or truncated"),
-                         ("future.onnx", "opset 99 is not supported")]:
+    for name, reason in [
+        ("junk.onnx", "not an ONNX model"),
+        ("cut.onnx", "not an ONNX model, or truncated"),
+        ("future.onnx", "opset 99 is not supported"),
+    ]:
         with pytest.raises(OnnxFileError, match=rf"{name}' cannot be served: {reason}"):
             OnnxModel(tmp_path / name)
     assert issubclass(OnnxFileError, ValueError)

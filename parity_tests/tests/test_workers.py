@@ -63,11 +63,26 @@ def test_a_failing_run_has_the_same_exit_status_for_any_jobs(tmp_path: Path, mon
     for jobs in ("1", "2"):
         monkeypatch.setattr("parity_tests.registry.all_checks", lambda *a, **k: checks)
         monkeypatch.setattr("parity_tests.report._registered", lambda check: True)  # send them over
-        monkeypatch.setattr(workers, "run_in_workers",
-                            functools.partial(_real_run_in_workers, take_part=False))
+        monkeypatch.setattr(
+            workers, "run_in_workers", functools.partial(_real_run_in_workers, take_part=False)
+        )
         out = tmp_path / jobs
-        statuses.append(cli.main(["report", "--devices", "cpu", "--dtypes", "float64", "--no-plots",
-                                  "--jobs", jobs, "--out", str(out)]))
+        statuses.append(
+            cli.main(
+                [
+                    "report",
+                    "--devices",
+                    "cpu",
+                    "--dtypes",
+                    "float64",
+                    "--no-plots",
+                    "--jobs",
+                    jobs,
+                    "--out",
+                    str(out),
+                ]
+            )
+        )
         rows.append(_rows(out))
     capsys.readouterr()
     assert statuses == [1, 1]
@@ -99,8 +114,9 @@ def _dies_in_a_worker(device: str, dtype: str):
 
 def _concept_modules_loaded(device: str, dtype: str):
     loaded = sorted(m for m in sys.modules if m.startswith("parity_tests.concepts."))
-    return _result("modules", device, dtype, extra={"modules": loaded,
-                                                    "course": "parity_tests.course" in sys.modules})
+    return _result(
+        "modules", device, dtype, extra={"modules": loaded, "course": "parity_tests.course" in sys.modules}
+    )
 
 
 def _registered_like(run, case: str | None = None) -> ParityCheck:
@@ -109,14 +125,23 @@ def _registered_like(run, case: str | None = None) -> ParityCheck:
 
 def _run(tasks, jobs: int = 1, take_part: bool = False) -> dict:
     rows: dict = {}
-    workers.run_in_workers([(i, c, "cpu", "float64") for i, c in enumerate(tasks)], jobs,
-                           lambda i, row: rows.__setitem__(i, row), take_part=take_part)
+    workers.run_in_workers(
+        [(i, c, "cpu", "float64") for i, c in enumerate(tasks)],
+        jobs,
+        lambda i, row: rows.__setitem__(i, row),
+        take_part=take_part,
+    )
     return rows
 
 
 def test_a_worker_that_dies_costs_its_check_alone() -> None:
-    rows = _run([_registered_like(_passing, "a"), _registered_like(_dies_in_a_worker),
-                 _registered_like(_passing, "b")])
+    rows = _run(
+        [
+            _registered_like(_passing, "a"),
+            _registered_like(_dies_in_a_worker),
+            _registered_like(_passing, "b"),
+        ]
+    )
     assert [rows[i].verdict for i in range(3)] == ["PASS", "ERROR", "PASS"]
     assert rows[1].diagnosis == "the worker process running it died (killed by SIGKILL)"
 
@@ -137,8 +162,9 @@ def test_rows_come_back_in_plan_order_whatever_the_schedule(monkeypatch) -> None
 
     checks = [_registered_like(_passing, c) for c in "abcd"]
     monkeypatch.setattr(workers, "COST_HINTS", ((r"-d-forward$", 5.0),))
-    assert [u.indices for u in workers.schedule([(i, c, "cpu", "float64") for i, c in enumerate(checks)])
-            ] == [[3], [0], [1], [2]]
+    assert [
+        u.indices for u in workers.schedule([(i, c, "cpu", "float64") for i, c in enumerate(checks)])
+    ] == [[3], [0], [1], [2]]
     monkeypatch.setattr(report, "_registered", lambda check: True)
     seen = []
     rows = report.run_checks(checks, ["cpu"], ["float64"], progress=False, on_row=seen.append, jobs=2)
@@ -152,7 +178,7 @@ def test_onnx_checks_share_one_unit_and_the_costly_ones_go_first() -> None:
     assert len(onnx) == 1 and len(onnx[0].indices) >= 2 and units[0] is onnx[0]
     seconds = [u.seconds for u in units]
     hoisted = [s for s in seconds if s >= workers.HOIST]
-    assert hoisted == sorted(hoisted, reverse=True) and seconds[:len(hoisted)] == hoisted
+    assert hoisted == sorted(hoisted, reverse=True) and seconds[: len(hoisted)] == hoisted
     assert sorted(i for u in units for i in u.indices) == list(range(len(planned)))  # each once
 
 
@@ -194,17 +220,28 @@ def _group_is_gone(pgid: int, within: float = 10.0) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc to find the workers")
-@pytest.mark.parametrize("sig, to_group, status", [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
-                         ids=["ctrl-c-in-a-terminal", "sigterm-to-the-parent"])
+@pytest.mark.parametrize(
+    "sig, to_group, status",
+    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
+    ids=["ctrl-c-in-a-terminal", "sigterm-to-the-parent"],
+)
 def test_a_signal_stops_a_run_with_workers_in_one_line(tmp_path: Path, sig, to_group, status) -> None:
     """Ctrl-C reaches the workers too (they ignore it: no traceback); SIGTERM reaches the parent
     alone, which terminates them. Either way one line, the exit status, and no process left."""
     out = tmp_path / "out"
-    code = ("import sys\nfrom parity_tests.cli import main\n"
-            "raise SystemExit(main(['report', '--concepts', 'logreg,deep', '--devices', 'cpu', "
-            "'--no-plots', '--jobs', '2', '--out', sys.argv[1]]))\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    code = (
+        "import sys\nfrom parity_tests.cli import main\n"
+        "raise SystemExit(main(['report', '--concepts', 'logreg,deep', '--devices', 'cpu', "
+        "'--no-plots', '--jobs', '2', '--out', sys.argv[1]]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(out)],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         assert proc.stderr.readline().startswith("dlparity report: ")  # the plan: workers start next
         deadline = time.monotonic() + 120
@@ -222,15 +259,17 @@ def test_a_signal_stops_a_run_with_workers_in_one_line(tmp_path: Path, sig, to_g
     by = "" if sig == signal.SIGINT else " by SIGTERM"
     last = err.splitlines()[-1]
     assert last.startswith(f"dlparity report: interrupted{by} after ") and last.endswith(
-        "checks; nothing was written"), err[-3000:]
+        "checks; nothing was written"
+    ), err[-3000:]
     assert _group_is_gone(proc.pid), "a worker outlived the run"
     assert not (out / "report.json").exists()
 
 
 # --- cheap imports -----------------------------------------------------------------------------
 def _python(code: str) -> str:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 HEAVY = ("torch", "torch._dynamo", "parity_tests.course", "parity_tests.production", "parity_tests.api")
@@ -258,9 +297,11 @@ def test_every_public_name_imports_as_before() -> None:
 
 
 def test_help_loads_neither_torch_nor_the_checkers_and_matches_the_full_parser(capsys) -> None:
-    code = ("import sys\nfrom parity_tests.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            f"print([m for m in {HEAVY} if m in sys.modules], file=sys.stderr)")
+    code = (
+        "import sys\nfrom parity_tests.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {HEAVY} if m in sys.modules], file=sys.stderr)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert proc.stderr.strip() == "[]" and "report" in proc.stdout
     assert cli.build_parser(set()).format_help() == cli.build_parser().format_help()
@@ -270,9 +311,23 @@ def test_help_loads_neither_torch_nor_the_checkers_and_matches_the_full_parser(c
 def test_ctrl_c_while_torch_is_still_loading_prints_one_line(tmp_path: Path) -> None:
     """The entry module is light, so the signal handling is in place before the heavy imports:
     a Ctrl-C while torch loads ends in one line and exit 130, not a traceback."""
-    proc = subprocess.Popen([sys.executable, "-m", "parity_tests.cli", "report", "--concepts", "dense",
-                             "--no-plots", "--out", str(tmp_path / "out")], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "parity_tests.cli",
+            "report",
+            "--concepts",
+            "dense",
+            "--no-plots",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while "libtorch" not in Path(f"/proc/{proc.pid}/maps").read_text():

@@ -31,6 +31,18 @@ from scratch.compgraph.models import (
     mlp_propagate,
 )
 
-__all__ = ["Tensor", "Backward", "no_grad", "is_grad_enabled", "topological_order", "OPS",
-           "to_text", "to_dot", "ACTIVATIONS", "binary_cross_entropy", "mlp_forward",
-           "mlp_propagate", "logreg_propagate"]
+__all__ = [
+    "Tensor",
+    "Backward",
+    "no_grad",
+    "is_grad_enabled",
+    "topological_order",
+    "OPS",
+    "to_text",
+    "to_dot",
+    "ACTIVATIONS",
+    "binary_cross_entropy",
+    "mlp_forward",
+    "mlp_propagate",
+    "logreg_propagate",
+]

@@ -31,17 +31,23 @@ def to_text(root: Tensor, max_entries: int = 6) -> str:
     name = {id(n): f"n{i}" for i, n in enumerate(order)}
     lines = []
     for n in order:
-        rhs = f"{n.op}({', '.join(name[id(p)] for p in n._parents)})" if n._parents else (
-            "leaf" if n.requires_grad else "const")
+        rhs = (
+            f"{n.op}({', '.join(name[id(p)] for p in n._parents)})"
+            if n._parents
+            else ("leaf" if n.requires_grad else "const")
+        )
         label = f" {n.label!r}" if n.label else ""
-        lines.append(f"{name[id(n)]} = {rhs}{label} {n.shape}  data={_fmt(n.data, max_entries)}  "
-                     f"grad={_fmt(n.grad, max_entries)}")
+        lines.append(
+            f"{name[id(n)]} = {rhs}{label} {n.shape}  data={_fmt(n.data, max_entries)}  "
+            f"grad={_fmt(n.grad, max_entries)}"
+        )
     return "\n".join(lines)
 
 
 def to_dot(root: Tensor, max_entries: int = 6) -> str:
     """The graph in Graphviz DOT (text; render with ``dot -Tsvg`` if you have Graphviz): a box
     per tensor (label, shape, data, grad) and an ellipse per operation, edges input → output."""
+
     def esc(s: str) -> str:
         return s.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -50,8 +56,11 @@ def to_dot(root: Tensor, max_entries: int = 6) -> str:
     name = {id(n): f"n{i}" for i, n in enumerate(order)}
     lines = ["digraph compgraph {", "  rankdir=LR;", "  node [fontname=monospace];"]
     for n in order:
-        parts = [f"{n.label + ' ' if n.label else ''}{n.shape}", f"data {_fmt(n.data, max_entries)}",
-                 f"grad {_fmt(n.grad, max_entries)}"]
+        parts = [
+            f"{n.label + ' ' if n.label else ''}{n.shape}",
+            f"data {_fmt(n.data, max_entries)}",
+            f"grad {_fmt(n.grad, max_entries)}",
+        ]
         lines.append(f'  {name[id(n)]} [shape=box, label="{newline.join(map(esc, parts))}"];')
         if n._parents:
             lines.append(f'  {name[id(n)]}_op [shape=ellipse, label="{esc(n.op)}"];')

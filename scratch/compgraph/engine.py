@@ -91,7 +91,8 @@ class Tensor:
             raise TypeError(
                 f"Tensor{f' {label!r}' if label else ''}: expected float32 or float64 data, got "
                 f"{arr.dtype} of shape {arr.shape}; the engine differentiates floats only, cast "
-                "with .astype(np.float64)")
+                "with .astype(np.float64)"
+            )
         self.data = arr
         self.requires_grad = bool(requires_grad)
         self.grad: np.ndarray | None = np.zeros_like(arr) if requires_grad else None
@@ -127,23 +128,28 @@ class Tensor:
         if not isinstance(other, Tensor):
             arr = np.asarray(other)
             if arr.dtype not in _FLOATS:
-                raise TypeError(f"{op}: operand of dtype {arr.dtype} and shape {arr.shape} is not "
-                                f"a float array; the other operand is {self.dtype} {self.shape}")
+                raise TypeError(
+                    f"{op}: operand of dtype {arr.dtype} and shape {arr.shape} is not "
+                    f"a float array; the other operand is {self.dtype} {self.shape}"
+                )
             other = Tensor(arr, requires_grad=False)
         if other.dtype != self.dtype:
-            raise TypeError(f"{op}: dtypes differ, {self.dtype} {self.shape} and {other.dtype} "
-                            f"{other.shape}; cast one side explicitly (the engine never upcasts)")
+            raise TypeError(
+                f"{op}: dtypes differ, {self.dtype} {self.shape} and {other.dtype} "
+                f"{other.shape}; cast one side explicitly (the engine never upcasts)"
+            )
         return other
 
     def _broadcast(self, other: Tensor, op: str) -> None:
         try:
             np.broadcast_shapes(self.shape, other.shape)
         except ValueError:
-            raise ValueError(f"{op}: shapes {self.shape} and {other.shape} do not broadcast "
-                             "(trailing dimensions must be equal or 1)") from None
+            raise ValueError(
+                f"{op}: shapes {self.shape} and {other.shape} do not broadcast "
+                "(trailing dimensions must be equal or 1)"
+            ) from None
 
-    def _make(self, data: np.ndarray, parents: tuple[Tensor, ...], op: str,
-              backward: Backward) -> Tensor:
+    def _make(self, data: np.ndarray, parents: tuple[Tensor, ...], op: str, backward: Backward) -> Tensor:
         """The result node: records ``parents`` and the local rule unless under :func:`no_grad`."""
         out = Tensor(data, requires_grad=False)
         out.op = op
@@ -176,21 +182,29 @@ class Tensor:
         def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             with np.errstate(**_IEEE):  # ∂/∂x = g / y,  ∂/∂y = −g · (x / y) / y  (torch's form)
                 return g / y.data, -g * (q / y.data)
+
         return self._make(q, (self, y), "div", backward)
 
     def __matmul__(self, other: Any) -> Tensor:
         y = self._lift(other, "matmul")
         if self.ndim < 2 or y.ndim < 2 or self.shape[-1] != y.shape[-2]:
-            raise ValueError(f"matmul: expected (…, n, k) @ (…, k, p) with at least 2-D operands, "
-                             f"got shapes {self.shape} and {y.shape}")
+            raise ValueError(
+                f"matmul: expected (…, n, k) @ (…, k, p) with at least 2-D operands, "
+                f"got shapes {self.shape} and {y.shape}"
+            )
         try:
             np.broadcast_shapes(self.shape[:-2], y.shape[:-2])
         except ValueError:
-            raise ValueError(f"matmul: batch dimensions of {self.shape} and {y.shape} do not "
-                             "broadcast") from None
+            raise ValueError(
+                f"matmul: batch dimensions of {self.shape} and {y.shape} do not broadcast"
+            ) from None
         # out = X Y;  ∂/∂X = g Yᵀ,  ∂/∂Y = Xᵀ g  (batch axes summed back by the engine)
-        return self._make(self.data @ y.data, (self, y), "matmul",
-                          lambda g: (g @ y.data.swapaxes(-1, -2), self.data.swapaxes(-1, -2) @ g))
+        return self._make(
+            self.data @ y.data,
+            (self, y),
+            "matmul",
+            lambda g: (g @ y.data.swapaxes(-1, -2), self.data.swapaxes(-1, -2) @ g),
+        )
 
     def __radd__(self, other: Any) -> Tensor:
         return self + other
@@ -214,16 +228,19 @@ class Tensor:
     def __pow__(self, p: float) -> Tensor:
         """``x ** p`` for a constant exponent ``p``; ``∂/∂x = g · p · x^(p−1)`` (0 when p = 0)."""
         if isinstance(p, Tensor) or not isinstance(p, (int, float)) or isinstance(p, bool):
-            raise TypeError(f"pow: the exponent must be a Python int or float constant, got "
-                            f"{type(p).__name__} (base {self.dtype} {self.shape})")
+            raise TypeError(
+                f"pow: the exponent must be a Python int or float constant, got "
+                f"{type(p).__name__} (base {self.dtype} {self.shape})"
+            )
         with np.errstate(**_IEEE):
-            out = self.data ** p
+            out = self.data**p
 
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             if p == 0:
                 return (np.zeros_like(g),)
             with np.errstate(**_IEEE):
                 return (g * p * self.data ** (p - 1),)
+
         return self._make(out, (self,), f"pow {p}", backward)
 
     def exp(self) -> Tensor:
@@ -240,6 +257,7 @@ class Tensor:
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             with np.errstate(**_IEEE):
                 return (g / self.data,)
+
         return self._make(out, (self,), "log", backward)
 
     def sigmoid(self) -> Tensor:
@@ -274,6 +292,7 @@ class Tensor:
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             g = g if keepdims else np.expand_dims(g, axes)
             return (np.broadcast_to(g, shape),)
+
         return self._make(np.sum(self.data, axis=axes, keepdims=keepdims), (self,), "sum", backward)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
@@ -285,6 +304,7 @@ class Tensor:
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             g = g if keepdims else np.expand_dims(g, axes)
             return (np.broadcast_to(g / n, shape),)
+
         with np.errstate(**_IEEE):  # the mean of nothing is nan, as torch
             out = np.mean(self.data, axis=axes, keepdims=keepdims)
         return self._make(out, (self,), "mean", backward)
@@ -295,8 +315,9 @@ class Tensor:
         try:
             out = self.data.reshape(new)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape shape {self.shape} ({self.data.size} "
-                             f"entries) into {new}") from None
+            raise ValueError(
+                f"reshape: cannot reshape shape {self.shape} ({self.data.size} entries) into {new}"
+            ) from None
         return self._make(out, (self,), "reshape", lambda g: (g.reshape(self.shape),))
 
     def transpose(self, *axes: int) -> Tensor:
@@ -304,11 +325,11 @@ class Tensor:
         perm = tuple(axes[0]) if len(axes) == 1 and not np.isscalar(axes[0]) else axes
         perm = perm or tuple(reversed(range(self.ndim)))
         if sorted(perm) != list(range(self.ndim)):
-            raise ValueError(f"transpose: axes {perm} are not a permutation of the {self.ndim} "
-                             f"axes of shape {self.shape}")
+            raise ValueError(
+                f"transpose: axes {perm} are not a permutation of the {self.ndim} axes of shape {self.shape}"
+            )
         inverse = tuple(np.argsort(perm))
-        return self._make(self.data.transpose(perm), (self,), "transpose",
-                          lambda g: (g.transpose(inverse),))
+        return self._make(self.data.transpose(perm), (self,), "transpose", lambda g: (g.transpose(inverse),))
 
     T = property(lambda self: self.transpose())
 
@@ -326,6 +347,7 @@ class Tensor:
             dx = np.zeros_like(self.data)
             np.add.at(dx, index, g)
             return (dx,)
+
         return self._make(out, (self,), "getitem", backward)
 
     # --- reverse mode -------------------------------------------------------------------
@@ -336,19 +358,25 @@ class Tensor:
         single-element tensor, where it is 1.
         """
         if not self.requires_grad:
-            raise RuntimeError(f"backward: this {self.dtype} {self.shape} tensor does not require "
-                               "grad (made from constants or under no_grad)")
+            raise RuntimeError(
+                f"backward: this {self.dtype} {self.shape} tensor does not require "
+                "grad (made from constants or under no_grad)"
+            )
         if gradient is None:
             if self.data.size != 1:
-                raise ValueError(f"backward: called on a non-scalar of shape {self.shape} without an"
-                                 " upstream gradient; pass gradient= of that shape, or reduce first"
-                                 " (e.g. .sum().backward())")
+                raise ValueError(
+                    f"backward: called on a non-scalar of shape {self.shape} without an"
+                    " upstream gradient; pass gradient= of that shape, or reduce first"
+                    " (e.g. .sum().backward())"
+                )
             G = np.ones_like(self.data)
         else:
             G = np.array(gradient, copy=True) if isinstance(gradient, np.ndarray) else np.asarray(gradient)
             if G.shape != self.shape or G.dtype != self.dtype:
-                raise ValueError(f"backward: gradient must match the tensor's shape {self.shape} "
-                                 f"and dtype {self.dtype}, got {G.shape} {G.dtype}")
+                raise ValueError(
+                    f"backward: gradient must match the tensor's shape {self.shape} "
+                    f"and dtype {self.dtype}, got {G.shape} {G.dtype}"
+                )
         order = topological_order(self)
         for node in order:
             if node._parents:
@@ -391,16 +419,28 @@ def topological_order(root: Tensor, all_nodes: bool = False) -> list[Tensor]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        stack.extend((p, False) for p in node._parents
-                     if (all_nodes or p.requires_grad) and id(p) not in seen)
+        stack.extend(
+            (p, False) for p in node._parents if (all_nodes or p.requires_grad) and id(p) not in seen
+        )
     return order
 
 
 OPS: dict[str, Callable[..., Tensor]] = {
-    "add": Tensor.__add__, "sub": Tensor.__sub__, "mul": Tensor.__mul__, "div": Tensor.__truediv__,
-    "neg": Tensor.__neg__, "pow": Tensor.__pow__, "matmul": Tensor.__matmul__, "exp": Tensor.exp,
-    "log": Tensor.log, "sigmoid": Tensor.sigmoid, "tanh": Tensor.tanh, "relu": Tensor.relu,
-    "sum": Tensor.sum, "mean": Tensor.mean, "reshape": lambda x, shape: x.reshape(shape),
+    "add": Tensor.__add__,
+    "sub": Tensor.__sub__,
+    "mul": Tensor.__mul__,
+    "div": Tensor.__truediv__,
+    "neg": Tensor.__neg__,
+    "pow": Tensor.__pow__,
+    "matmul": Tensor.__matmul__,
+    "exp": Tensor.exp,
+    "log": Tensor.log,
+    "sigmoid": Tensor.sigmoid,
+    "tanh": Tensor.tanh,
+    "relu": Tensor.relu,
+    "sum": Tensor.sum,
+    "mean": Tensor.mean,
+    "reshape": lambda x, shape: x.reshape(shape),
     "transpose": lambda x, axes=None: x.transpose(*(axes or ())),
     "getitem": lambda x, index: x[index],
 }

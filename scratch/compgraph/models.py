@@ -45,8 +45,12 @@ def mlp_forward(params: dict[str, Tensor], X: Tensor, activation: str = "tanh") 
     return A  # (n[L], m)
 
 
-def _propagate(forward: Callable[[dict[str, Tensor], Tensor], Tensor], params: dict[str, np.ndarray],
-               X: np.ndarray, Y: np.ndarray) -> tuple[np.floating, dict[str, np.ndarray]]:
+def _propagate(
+    forward: Callable[[dict[str, Tensor], Tensor], Tensor],
+    params: dict[str, np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+) -> tuple[np.floating, dict[str, np.ndarray]]:
     tensors = {k: Tensor(v, k) for k, v in params.items()}
     dtype = next(iter(tensors.values())).dtype
     Xt = Tensor(X, "X", requires_grad=False)
@@ -56,14 +60,18 @@ def _propagate(forward: Callable[[dict[str, Tensor], Tensor], Tensor], params: d
     return J.data[()], {f"d{k}": t.grad for k, t in tensors.items()}
 
 
-def mlp_propagate(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-                  activation: str = "tanh") -> tuple[np.floating, dict[str, np.ndarray]]:
+def mlp_propagate(
+    params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray, activation: str = "tanh"
+) -> tuple[np.floating, dict[str, np.ndarray]]:
     """Cost and ``{"dW1": …, "db1": …}`` of an L-layer sigmoid-output MLP, by the engine."""
     return _propagate(lambda p, X_: mlp_forward(p, X_, activation), params, X, Y)
 
 
-def logreg_propagate(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
-                     ) -> tuple[np.floating, dict[str, np.ndarray]]:
+def logreg_propagate(
+    params: dict[str, np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+) -> tuple[np.floating, dict[str, np.ndarray]]:
     """Logistic regression ``A = σ(wᵀX + b)`` on the engine: ``J`` and ``{"dw", "db"}`` — the
     same contract as :func:`scratch.logreg.cost_and_grads`, with no hand-written derivative."""
     return _propagate(lambda p, X_: (p["w"].T @ X_ + p["b"]).sigmoid(), params, X, Y)

@@ -27,7 +27,22 @@ from scratch.rl.envs import BanditEnv, UniformStream, check_gamma, make_cartpole
 from scratch.rl.reinforce import ReinforceAgent, ReinforceConfig, TrainingLog
 from scratch.rl.reinforce import train as train_reinforce
 
-__all__ = ["BanditEnv", "UniformStream", "check_gamma", "make_cartpole", "num_actions",
-           "Optimizer", "discounted_returns", "linear_epsilon", "sample_action",
-           "ReinforceAgent", "ReinforceConfig", "TrainingLog", "train_reinforce",
-           "DQNAgent", "DQNConfig", "ReplayBuffer", "train_dqn"]
+__all__ = [
+    "BanditEnv",
+    "UniformStream",
+    "check_gamma",
+    "make_cartpole",
+    "num_actions",
+    "Optimizer",
+    "discounted_returns",
+    "linear_epsilon",
+    "sample_action",
+    "ReinforceAgent",
+    "ReinforceConfig",
+    "TrainingLog",
+    "train_reinforce",
+    "DQNAgent",
+    "DQNConfig",
+    "ReplayBuffer",
+    "train_dqn",
+]

@@ -37,8 +37,15 @@ def _testbed(runs: int, k: int, mean: float, rng: np.random.Generator) -> tuple[
     return q_star, q_star.argmax(axis=1)  # the optimal arm of each run, (runs,)
 
 
-def epsilon_greedy(runs: int, steps: int, epsilon: float, rng: np.random.Generator, k: int = 10,
-                   mean: float = 0.0, history: bool = False) -> dict[str, np.ndarray]:
+def epsilon_greedy(
+    runs: int,
+    steps: int,
+    epsilon: float,
+    rng: np.random.Generator,
+    k: int = 10,
+    mean: float = 0.0,
+    history: bool = False,
+) -> dict[str, np.ndarray]:
     """Average reward and fraction of optimal actions at every step, over ``runs`` runs.
 
     Returns ``{"average_reward": (steps,), "optimal_action": (steps,), "final_reward": (runs,)}``,
@@ -69,9 +76,16 @@ def epsilon_greedy(runs: int, steps: int, epsilon: float, rng: np.random.Generat
     return {"average_reward": reward, "optimal_action": optimal, "final_reward": final, **hist}
 
 
-def gradient_bandit(runs: int, steps: int, alpha: float, rng: np.random.Generator,
-                    baseline: bool = True, k: int = 10, mean: float = 4.0,
-                    history: bool = False) -> dict[str, np.ndarray]:
+def gradient_bandit(
+    runs: int,
+    steps: int,
+    alpha: float,
+    rng: np.random.Generator,
+    baseline: bool = True,
+    k: int = 10,
+    mean: float = 4.0,
+    history: bool = False,
+) -> dict[str, np.ndarray]:
     """REINFORCE on the testbed; ``R̄`` is the mean of the rewards so far (this one included).
 
     Actions are drawn by inverse CDF of ``u ~ U[0, 1)``, as the agents do. Returns the curves
@@ -113,8 +127,11 @@ def _history(wanted: bool, steps: int, runs: int, k: int, estimates: str) -> dic
     """Per-step records of a run (empty unless ``wanted``): actions, rewards, estimates."""
     if not wanted:
         return {}
-    return {"actions": np.empty((steps, runs), dtype=np.int64), "rewards": np.empty((steps, runs)),
-            estimates: np.empty((steps, runs, k))}
+    return {
+        "actions": np.empty((steps, runs), dtype=np.int64),
+        "rewards": np.empty((steps, runs)),
+        estimates: np.empty((steps, runs, k)),
+    }
 
 
 __all__ = ["epsilon_greedy", "gradient_bandit", "FINAL_WINDOW"]

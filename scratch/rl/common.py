@@ -82,8 +82,9 @@ def check_positive_int(**values: int) -> None:
 
 
 # --- the network: scratch.deep read at its logits ----------------------------------------------
-def forward(params: Mapping[str, np.ndarray], S: np.ndarray,
-            activation: str) -> tuple[np.ndarray, list[LayerCache]]:
+def forward(
+    params: Mapping[str, np.ndarray], S: np.ndarray, activation: str
+) -> tuple[np.ndarray, list[LayerCache]]:
     """``Z[L] (k, m)`` for states ``S (n_x, m)`` and the caches for :func:`backward`."""
     _, caches = L_model_forward(S, params, activation, "softmax")
     return caches[-1].Z, caches
@@ -151,8 +152,9 @@ class Optimizer:
     in the order torch evaluates it. Updates ``params`` in place.
     """
 
-    def __init__(self, name: str, learning_rate: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self, name: str, learning_rate: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    ) -> None:
         if name not in OPTIMIZERS:
             raise ValueError(f"optimizer: expected one of {list(OPTIMIZERS)}, got {name!r}")
         lr = float(learning_rate)
@@ -178,20 +180,36 @@ class Optimizer:
             m += ty(1 - b1) * (dp - m)  # torch's lerp: m + (1 − β₁)(dp − m)
             v *= ty(b2)
             v += ty(1 - b2) * dp * dp
-            denom = np.sqrt(v) / ty(math.sqrt(1 - b2 ** self.t)) + ty(self.eps)
-            p -= ty(self.lr / (1 - b1 ** self.t)) * (m / denom)
+            denom = np.sqrt(v) / ty(math.sqrt(1 - b2**self.t)) + ty(self.eps)
+            p -= ty(self.lr / (1 - b1**self.t)) * (m / denom)
 
 
-__all__ = ["discounted_returns", "sample_action", "linear_epsilon", "forward", "backward",
-           "fast_logits", "FastNet", "softmax_column", "clip_grad_norm", "Optimizer", "OPTIMIZERS",
-           "check_probability", "check_positive_int"]
+__all__ = [
+    "discounted_returns",
+    "sample_action",
+    "linear_epsilon",
+    "forward",
+    "backward",
+    "fast_logits",
+    "FastNet",
+    "softmax_column",
+    "clip_grad_norm",
+    "Optimizer",
+    "OPTIMIZERS",
+    "check_probability",
+    "check_positive_int",
+]
 
 
-def starting_params(layer_dims: Sequence[int], initializer: str, seed: int,
-                    params: Mapping[str, np.ndarray] | None, dtype: np.dtype) -> Params:
+def starting_params(
+    layer_dims: Sequence[int],
+    initializer: str,
+    seed: int,
+    params: Mapping[str, np.ndarray] | None,
+    dtype: np.dtype,
+) -> Params:
     """An agent's network parameters: a copy of ``params``, or drawn by ``initializer`` from
     ``np.random.default_rng(seed)`` in ``dtype``."""
     if params is None:
         params = initialize_parameters_deep(layer_dims, np.random.default_rng(seed), initializer, dtype)
     return {k: np.array(v, copy=True) for k, v in params.items()}
-

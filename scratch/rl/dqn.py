@@ -103,21 +103,28 @@ class DQNConfig:
         check_gamma(self.gamma)
         if self.loss not in LOSSES:
             raise ValueError(f"loss: expected one of {list(LOSSES)}, got {self.loss!r}")
-        check_positive_int(buffer_size=self.buffer_size, batch_size=self.batch_size,
-                           learn_start=self.learn_start, target_sync=self.target_sync)
+        check_positive_int(
+            buffer_size=self.buffer_size,
+            batch_size=self.batch_size,
+            learn_start=self.learn_start,
+            target_sync=self.target_sync,
+        )
         check_probability("epsilon_start", self.epsilon_start)
         check_probability("epsilon_end", self.epsilon_end)
         if isinstance(self.epsilon_decay_steps, bool) or self.epsilon_decay_steps < 0:
-            raise ValueError(f"epsilon_decay_steps: expected a non-negative integer, got "
-                             f"{self.epsilon_decay_steps!r}")
+            raise ValueError(
+                f"epsilon_decay_steps: expected a non-negative integer, got {self.epsilon_decay_steps!r}"
+            )
         Optimizer(self.optimizer, self.learning_rate)
         check_positive_int(train_freq=self.train_freq)
         if not isinstance(self.double, bool):
             raise TypeError(f"double: expected a bool, got {self.double!r}")
         if self.max_grad_norm is not None and not (
-                isinstance(self.max_grad_norm, (int, float)) and 0 < self.max_grad_norm < float("inf")):
-            raise ValueError(f"max_grad_norm: expected a positive finite number or None, got "
-                             f"{self.max_grad_norm!r}")
+            isinstance(self.max_grad_norm, (int, float)) and 0 < self.max_grad_norm < float("inf")
+        ):
+            raise ValueError(
+                f"max_grad_norm: expected a positive finite number or None, got {self.max_grad_norm!r}"
+            )
         if not (isinstance(self.tau, (int, float)) and 0 < self.tau <= 1):
             raise ValueError(f"tau: expected a number in (0, 1], got {self.tau!r}")
 
@@ -147,8 +154,10 @@ class ReplayBuffer:
     def indices(self, u: np.ndarray) -> np.ndarray:
         """Replay indices ``⌊u_i · size⌋`` for uniforms ``u (m,)`` (sampling with replacement)."""
         if self.size == 0:
-            raise ValueError("replay buffer: cannot sample from an empty buffer (size 0); "
-                             "push transitions first (see learn_start)")
+            raise ValueError(
+                "replay buffer: cannot sample from an empty buffer (size 0); "
+                "push transitions first (see learn_start)"
+            )
         return np.minimum((np.asarray(u) * self.size).astype(np.int64), self.size - 1)
 
     def sample(self, u: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -157,8 +166,13 @@ class ReplayBuffer:
         return self.S[:, idx], self.A[idx], self.R[idx], self.S2[:, idx], self.terminated[idx]
 
 
-def td_targets(Q_next: np.ndarray, R: np.ndarray, terminated: np.ndarray, gamma: float,
-               Q_online_next: np.ndarray | None = None) -> np.ndarray:
+def td_targets(
+    Q_next: np.ndarray,
+    R: np.ndarray,
+    terminated: np.ndarray,
+    gamma: float,
+    Q_online_next: np.ndarray | None = None,
+) -> np.ndarray:
     """``y = R + γ (1 − terminated) max_a' Q_target(s', a')`` from ``Q_next (k, m)``; with
     ``Q_online_next (k, m)`` the double DQN target ``Q_target(s', argmax_a' Q(s', a'))``."""
     ty = Q_next.dtype.type
@@ -177,8 +191,14 @@ def td_loss(delta: np.ndarray, loss: str) -> tuple[float, np.ndarray]:
     return float(np.mean(0.5 * delta * delta)), delta
 
 
-def td_cost_and_grads(params: Mapping[str, np.ndarray], S: np.ndarray, A: np.ndarray,
-                      y: np.ndarray, activation: str, loss: str = "huber") -> tuple[float, Params]:
+def td_cost_and_grads(
+    params: Mapping[str, np.ndarray],
+    S: np.ndarray,
+    A: np.ndarray,
+    y: np.ndarray,
+    activation: str,
+    loss: str = "huber",
+) -> tuple[float, Params]:
     """``J = 1/m Σ ℓ(Q(s_i, a_i) − y_i)`` and ``{dW1, db1, …}`` (``y`` held constant)."""
     ZL, caches = forward(params, S, activation)  # Q(s, ·), (k, m)
     m = S.shape[1]
@@ -197,8 +217,13 @@ class DQNAgent:
         dtype: float32 or float64 (taken from ``params`` when given).
     """
 
-    def __init__(self, config: DQNConfig, seed: int = 0, params: Mapping[str, np.ndarray] | None = None,
-                 dtype: np.dtype = np.float64) -> None:
+    def __init__(
+        self,
+        config: DQNConfig,
+        seed: int = 0,
+        params: Mapping[str, np.ndarray] | None = None,
+        dtype: np.dtype = np.float64,
+    ) -> None:
         if not isinstance(config, DQNConfig):
             raise TypeError(f"config: expected DQNConfig, got {type(config).__name__}")
         self.config = c = config
@@ -226,8 +251,7 @@ class DQNAgent:
         c = self.config
         S, A, R, S2, term = self.buffer.sample(u)
         Q_online_next = fast_logits(self.params, S2, c.activation) if c.double else None
-        y = td_targets(fast_logits(self.target, S2, c.activation), R, term, c.gamma,
-                       Q_online_next)  # (m,)
+        y = td_targets(fast_logits(self.target, S2, c.activation), R, term, c.gamma, Q_online_next)  # (m,)
         ZL = self.net.forward(self.params, S)  # Q(s, ·), (k, m); as td_cost_and_grads, fast
         cols = np.arange(c.batch_size)
         J, d_delta = td_loss(ZL[A, cols] - y, c.loss)
@@ -252,9 +276,15 @@ class DQNAgent:
                 t[...] = v - (v - t) * t.dtype.type(1 - tau)
 
 
-def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any], seed: int = 0,
-          record_params: bool = False,
-          stop: Callable[[list[float]], bool] | None = None) -> TrainingLog:
+def train(
+    agent: DQNAgent,
+    env: Any,
+    episodes: int,
+    uniforms: Callable[..., Any],
+    seed: int = 0,
+    record_params: bool = False,
+    stop: Callable[[list[float]], bool] | None = None,
+) -> TrainingLog:
     """Play ``episodes`` episodes: act, store, learn every step after ``learn_start``, sync
     the target every ``target_sync`` steps. ``uniforms()``/``uniforms(m)`` as
     :class:`~scratch.rl.envs.UniformStream`; the rest as ``scratch.rl.reinforce.train``."""
@@ -307,5 +337,14 @@ def evaluate(agent: DQNAgent, env: Any, episodes: int, seed: int = 0) -> list[fl
     return returns
 
 
-__all__ = ["DQNConfig", "DQNAgent", "ReplayBuffer", "td_targets", "td_loss", "td_cost_and_grads", "train",
-           "evaluate", "LOSSES"]
+__all__ = [
+    "DQNConfig",
+    "DQNAgent",
+    "ReplayBuffer",
+    "td_targets",
+    "td_loss",
+    "td_cost_and_grads",
+    "train",
+    "evaluate",
+    "LOSSES",
+]

@@ -49,8 +49,10 @@ def num_actions(env: Any) -> int:
     space = getattr(env, "action_space", None)
     n = getattr(space, "n", None)
     if space is None or n is None or isinstance(n, bool) or int(n) != n or int(n) < 2:
-        raise TypeError(f"env.action_space: expected a discrete space with n >= 2 actions "
-                        f"(gymnasium.spaces.Discrete), got {space!r}")
+        raise TypeError(
+            f"env.action_space: expected a discrete space with n >= 2 actions "
+            f"(gymnasium.spaces.Discrete), got {space!r}"
+        )
     return int(n)
 
 
@@ -58,8 +60,10 @@ def observation_size(env: Any) -> int:
     """``n_x``: the length of the (1-D) observation vector."""
     shape = getattr(getattr(env, "observation_space", None), "shape", None)
     if not shape or len(shape) != 1:
-        raise TypeError(f"env.observation_space: expected a 1-D Box observation, got "
-                        f"{getattr(env, 'observation_space', None)!r}")
+        raise TypeError(
+            f"env.observation_space: expected a 1-D Box observation, got "
+            f"{getattr(env, 'observation_space', None)!r}"
+        )
     return int(shape[0])
 
 
@@ -115,8 +119,9 @@ def make_cartpole(render_mode: str | None = None) -> Any:
     try:
         import gymnasium
     except ImportError as exc:  # pragma: no cover - exercised where gymnasium is missing
-        raise ImportError("CartPole-v1 needs gymnasium: pip install 'dlparity[rl]' "
-                          "(or pip install gymnasium)") from exc
+        raise ImportError(
+            "CartPole-v1 needs gymnasium: pip install 'dlparity[rl]' (or pip install gymnasium)"
+        ) from exc
     return gymnasium.make("CartPole-v1", render_mode=render_mode)
 
 
@@ -162,8 +167,16 @@ def as_observation(obs: Any, n_x: int, dtype: np.dtype) -> np.ndarray:
     return s.reshape(n_x, 1)
 
 
-__all__ = ["Discrete", "BanditEnv", "make_cartpole", "UniformStream", "num_actions",
-           "observation_size", "check_gamma", "as_observation"]
+__all__ = [
+    "Discrete",
+    "BanditEnv",
+    "make_cartpole",
+    "UniformStream",
+    "num_actions",
+    "observation_size",
+    "check_gamma",
+    "as_observation",
+]
 
 
 def check_env_fits(env: Any, layer_dims: Sequence[int]) -> tuple[int, int]:
@@ -171,7 +184,7 @@ def check_env_fits(env: Any, layer_dims: Sequence[int]) -> tuple[int, int]:
     observations and scores ``k`` actions."""
     k, n_x = num_actions(env), observation_size(env)
     if (n_x, k) != (layer_dims[0], layer_dims[-1]):
-        raise ValueError(f"env: observations of size {n_x} and {k} actions do not fit layer_dims "
-                         f"{list(layer_dims)}")
+        raise ValueError(
+            f"env: observations of size {n_x} and {k} actions do not fit layer_dims {list(layer_dims)}"
+        )
     return n_x, k
-

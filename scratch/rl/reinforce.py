@@ -120,8 +120,14 @@ def policy_dZ(ZL: np.ndarray, actions: np.ndarray, A: np.ndarray, beta: float) -
     return A.astype(ZL.dtype) * (pi - onehot) + ZL.dtype.type(beta) * pi * (logp + H)
 
 
-def cost_and_grads(params: Mapping[str, np.ndarray], S: np.ndarray, actions: np.ndarray,
-                   A: np.ndarray, activation: str, beta: float) -> tuple[float, Params]:
+def cost_and_grads(
+    params: Mapping[str, np.ndarray],
+    S: np.ndarray,
+    actions: np.ndarray,
+    A: np.ndarray,
+    activation: str,
+    beta: float,
+) -> tuple[float, Params]:
     """``J`` and ``{dW1, db1, …}`` for one episode: states ``S (n_x, T)``, actions ``(T,)``,
     advantages ``A (T,)``."""
     ZL, caches = forward(params, S, activation)
@@ -143,8 +149,13 @@ class ReinforceAgent:
         baseline: ``b``, the running mean of the returns.
     """
 
-    def __init__(self, config: ReinforceConfig, seed: int = 0, params: Mapping[str, np.ndarray] | None = None,
-                 dtype: np.dtype = np.float64) -> None:
+    def __init__(
+        self,
+        config: ReinforceConfig,
+        seed: int = 0,
+        params: Mapping[str, np.ndarray] | None = None,
+        dtype: np.dtype = np.float64,
+    ) -> None:
         if not isinstance(config, ReinforceConfig):
             raise TypeError(f"config: expected ReinforceConfig, got {type(config).__name__}")
         self.config = c = config
@@ -167,8 +178,7 @@ class ReinforceAgent:
         G = discounted_returns(rewards, c.gamma)  # (T,)
         A = advantages(G, self.baseline, c.normalize)
         S = np.concatenate(states, axis=1)  # (n_x, T)
-        J, grads = cost_and_grads(self.params, S, np.asarray(actions), A, c.activation,
-                                  c.entropy_beta)
+        J, grads = cost_and_grads(self.params, S, np.asarray(actions), A, c.activation, c.entropy_beta)
         self.optimizer.step(self.params, grads)
         self.baseline += c.baseline_rate * (float(G.mean()) - self.baseline)
         return J
@@ -186,9 +196,15 @@ class TrainingLog:
     episode_of_update: list[int] = field(default_factory=list)
 
 
-def train(agent: ReinforceAgent, env: Any, episodes: int, uniforms: Callable[[], float],
-          seed: int = 0, record_params: bool = False,
-          stop: Callable[[list[float]], bool] | None = None) -> TrainingLog:
+def train(
+    agent: ReinforceAgent,
+    env: Any,
+    episodes: int,
+    uniforms: Callable[[], float],
+    seed: int = 0,
+    record_params: bool = False,
+    stop: Callable[[list[float]], bool] | None = None,
+) -> TrainingLog:
     """Play ``episodes`` episodes, updating after each; ``env.reset(seed=seed)`` once at the start.
 
     ``uniforms()`` supplies one ``U[0, 1)`` per action. ``record_params`` keeps a copy of the
@@ -222,5 +238,14 @@ def train(agent: ReinforceAgent, env: Any, episodes: int, uniforms: Callable[[],
     return log
 
 
-__all__ = ["ReinforceConfig", "ReinforceAgent", "advantages", "policy_cost", "policy_dZ",
-           "cost_and_grads", "train", "TrainingLog", "ADVANTAGE_EPS"]
+__all__ = [
+    "ReinforceConfig",
+    "ReinforceAgent",
+    "advantages",
+    "policy_cost",
+    "policy_dZ",
+    "cost_and_grads",
+    "train",
+    "TrainingLog",
+    "ADVANTAGE_EPS",
+]

@@ -90,32 +90,42 @@ class FastLSTM:
         self.da_prev, self.dc, self.tmp = (np.empty((n_a, m), dt) for _ in range(3))
         self.ds, self.fic = np.empty((3 * n_a, m), dt), np.empty((3, n_a, m), dt)
 
-    def forward(self, x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def forward(
+        self,
+        x: np.ndarray,
+        a0: np.ndarray,
+        c0: np.ndarray,
+        params: Params,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``a, c (n_a, m, T_x)`` from ``x (n_x, m, T_x)``, ``a0``, ``c0 (n_a, m)``: read-only
         views of the buffers."""
         p, n_a, n_x = check_lstm_params(params)
         x = check_sequence(x, n_x, p["Wf"].dtype, np.shape(a0)[1] if np.ndim(a0) == 2 else None)
         expected = (self.n_x, self.n_a, self.m, self.T_x, self.dtype)
         if (n_x, n_a, x.shape[1], x.shape[2], x.dtype) != expected:
-            raise ValueError(f"FastLSTM built for (n_x, n_a, m, T_x, dtype) = {expected}, got "
-                             f"{(n_x, n_a, x.shape[1], x.shape[2], x.dtype)}")
+            raise ValueError(
+                f"FastLSTM built for (n_x, n_a, m, T_x, dtype) = {expected}, got "
+                f"{(n_x, n_a, x.shape[1], x.shape[2], x.dtype)}"
+            )
         m, T_x, H, C, G = self.m, self.T_x, self.H, self.C, self.G
         H[:n_a, 0] = check_state("a0", a0, n_a, m, x.dtype)
         C[0] = check_state("c0", c0, n_a, m, x.dtype)
         H[n_a:-1, :T_x] = x.transpose(0, 2, 1)
         for k, g in enumerate(ORDER):
-            self.W[k * n_a:(k + 1) * n_a, :-1], self.W[k * n_a:(k + 1) * n_a, -1:] = p[f"W{g}"], p[f"b{g}"]
+            self.W[k * n_a : (k + 1) * n_a, :-1], self.W[k * n_a : (k + 1) * n_a, -1:] = (
+                p[f"W{g}"],
+                p[f"b{g}"],
+            )
         np.copyto(self.W_half, self.W)
-        self.W_half[:3 * n_a] *= 0.5  # the sigmoid gates' rows: σ(z) = ½ + ½ tanh(z/2)
+        self.W_half[: 3 * n_a] *= 0.5  # the sigmoid gates' rows: σ(z) = ½ + ½ tanh(z/2)
         for t in range(T_x):  # step t + 1
             g = G[t]
             np.matmul(self.W_half, H[:, t], out=g)  # [z/2 of o, f, i; z of c̃] (4 n_a, m): one GEMM
             np.tanh(g, out=g)
-            s = g[:3 * n_a]
+            s = g[: 3 * n_a]
             s *= 0.5
             s += 0.5  # Γo, Γf, Γi = ½ + ½ tanh(z/2)
-            o, f, i, cc = g[:n_a], g[n_a:2 * n_a], g[2 * n_a:3 * n_a], g[3 * n_a:]
+            o, f, i, cc = g[:n_a], g[n_a : 2 * n_a], g[2 * n_a : 3 * n_a], g[3 * n_a :]
             np.multiply(f, C[t], out=C[t + 1])
             np.multiply(i, cc, out=self.ic)
             C[t + 1] += self.ic  # c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃⟨t⟩
@@ -153,10 +163,10 @@ class FastLSTM:
         self.WaT[...] = self.W[:, :n_a].T
         for t in range(T_x - 1, -1, -1):  # step t + 1
             g, tc, C_prev = self.G[t], self.tanh_C[t], self.C[t]
-            o, f, i, cc = g[:n_a], g[n_a:2 * n_a], g[2 * n_a:3 * n_a], g[3 * n_a:]
+            o, f, i, cc = g[:n_a], g[n_a : 2 * n_a], g[2 * n_a : 3 * n_a], g[3 * n_a :]
             dat = np.add(self.das[t], da_prev, out=self.da_totals[t])  # da_total⟨t⟩
-            np.subtract(1, g[:3 * n_a], out=ds)
-            ds *= g[:3 * n_a]  # Γ(1 − Γ) of o, f, i
+            np.subtract(1, g[: 3 * n_a], out=ds)
+            ds *= g[: 3 * n_a]  # Γ(1 − Γ) of o, f, i
             np.multiply(dat, tc, out=tmp)
             np.multiply(tmp, ds[:n_a], out=dZ[:n_a, t])  # dz_o
             np.multiply(tc, tc, out=tmp)
@@ -164,8 +174,8 @@ class FastLSTM:
             tmp *= o
             tmp *= dat
             dc += tmp  # ∂J/∂c⟨t⟩, through a⟨t⟩ too
-            np.multiply(C_prev, ds[n_a:2 * n_a], out=fic[0])  # c⟨t−1⟩ ⊙ Γf(1 − Γf)
-            np.multiply(cc, ds[2 * n_a:], out=fic[1])  # c̃ ⊙ Γi(1 − Γi)
+            np.multiply(C_prev, ds[n_a : 2 * n_a], out=fic[0])  # c⟨t−1⟩ ⊙ Γf(1 − Γf)
+            np.multiply(cc, ds[2 * n_a :], out=fic[1])  # c̃ ⊙ Γi(1 − Γi)
             np.multiply(cc, cc, out=fic[2])
             np.subtract(1, fic[2], out=fic[2])
             fic[2] *= i  # Γi ⊙ (1 − c̃²)
@@ -178,14 +188,23 @@ class FastLSTM:
         np.matmul(self.W[:, n_a:-1].T, dZ2, out=self.dxs)  # dx⟨t⟩ = Wxᵀ dz⟨t⟩, every t
         grads = {}
         for k, gate in enumerate(ORDER):
-            rows = self.dWb[k * n_a:(k + 1) * n_a]
+            rows = self.dWb[k * n_a : (k + 1) * n_a]
             grads[f"dW{gate}"], grads[f"db{gate}"] = rows[:, :-1], rows[:, -1:]
-        return {**grads, "dx": self.dxs.reshape(self.n_x, T_x, m).transpose(0, 2, 1),
-                "da0": da_prev, "dc0": dc, "da_total": self.da_totals.transpose(1, 2, 0)}
+        return {
+            **grads,
+            "dx": self.dxs.reshape(self.n_x, T_x, m).transpose(0, 2, 1),
+            "da0": da_prev,
+            "dc0": dc,
+            "da_total": self.da_totals.transpose(1, 2, 0),
+        }
 
 
-def lstm_forward_fast(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
-                      ) -> tuple[np.ndarray, np.ndarray, FastLSTM]:
+def lstm_forward_fast(
+    x: np.ndarray,
+    a0: np.ndarray,
+    c0: np.ndarray,
+    params: Params,
+) -> tuple[np.ndarray, np.ndarray, FastLSTM]:
     """:func:`scratch.rnn.lstm.lstm_forward` through a fresh :class:`FastLSTM` (its cache)."""
     p, n_a, n_x = check_lstm_params(params)
     x = check_sequence(x, n_x, p["Wf"].dtype, np.shape(a0)[1] if np.ndim(a0) == 2 else None)
@@ -193,7 +212,10 @@ def lstm_forward_fast(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Par
     return (*lstm.forward(x, a0, c0, p), lstm)
 
 
-def lstm_backward_fast(da: np.ndarray, cache: FastLSTM, dc_last: np.ndarray | None = None,
-                       ) -> dict[str, np.ndarray]:
+def lstm_backward_fast(
+    da: np.ndarray,
+    cache: FastLSTM,
+    dc_last: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """:func:`scratch.rnn.lstm.lstm_backward` from :func:`lstm_forward_fast`'s cache."""
     return cache.backward(da, dc_last)

@@ -85,23 +85,32 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 # --- one step, forward and back -------------------------------------------------------------------
-def lstm_step(xt: np.ndarray, a_prev: np.ndarray, c_prev: np.ndarray, W: np.ndarray, b: np.ndarray,
-              ) -> tuple[np.ndarray, np.ndarray, tuple]:
+def lstm_step(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    c_prev: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     """One step (no checks), ``W``, ``b`` from :func:`stack_gates`: ``xt (n_x, m)``,
     ``a_prev, c_prev (n_a, m)`` -> ``a_next, c_next (n_a, m)`` and what the step back needs."""
     n_a = a_prev.shape[0]
     concat = np.concatenate([a_prev, xt])  # [a⟨t−1⟩; x⟨t⟩] (n_a + n_x, m)
     gates = W @ concat + b  # (4 n_a, m): the four gates' pre-activations, blocks f, i, o, c̃
-    ft, it, ot = np.split(sigmoid(gates[:3 * n_a]), 3)  # Γf, Γi, Γo = σ(W· [a⟨t−1⟩; x⟨t⟩] + b·)
-    cct = np.tanh(gates[3 * n_a:])  # c̃⟨t⟩ = tanh(Wc [a⟨t−1⟩; x⟨t⟩] + bc)
+    ft, it, ot = np.split(sigmoid(gates[: 3 * n_a]), 3)  # Γf, Γi, Γo = σ(W· [a⟨t−1⟩; x⟨t⟩] + b·)
+    cct = np.tanh(gates[3 * n_a :])  # c̃⟨t⟩ = tanh(Wc [a⟨t−1⟩; x⟨t⟩] + bc)
     c_next = ft * c_prev + it * cct  # c⟨t⟩ = Γf ⊙ c⟨t−1⟩ + Γi ⊙ c̃⟨t⟩
     tanh_c = np.tanh(c_next)
     a_next = ot * tanh_c  # a⟨t⟩ = Γo ⊙ tanh(c⟨t⟩)
     return a_next, c_next, (concat, ft, it, cct, ot, c_prev, tanh_c)
 
 
-def lstm_step_backward(da_next: np.ndarray, dc_next: np.ndarray, step: tuple, W: np.ndarray,
-                       ) -> dict[str, np.ndarray]:
+def lstm_step_backward(
+    da_next: np.ndarray,
+    dc_next: np.ndarray,
+    step: tuple,
+    W: np.ndarray,
+) -> dict[str, np.ndarray]:
     """The step back (no checks) from ``da_next = ∂J/∂a⟨t⟩`` and ``dc_next = ∂J/∂c⟨t⟩`` (everything
     that reaches them; ``step`` is :func:`lstm_step`'s third result)::
 
@@ -120,8 +129,14 @@ def lstm_step_backward(da_next: np.ndarray, dc_next: np.ndarray, step: tuple, W:
     dot = da_next * tanh_c  # dΓo
     dc = dc_next + da_next * ot * (1 - tanh_c * tanh_c)  # ∂J/∂c⟨t⟩, through a⟨t⟩ too
     dft, dit, dcct = dc * c_prev, dc * cct, dc * it  # dΓf, dΓi, dc̃
-    dz = np.concatenate([dft * ft * (1 - ft), dit * it * (1 - it), dot * ot * (1 - ot),  # σ' = σ(1 − σ)
-                         dcct * (1 - cct * cct)])  # tanh' = 1 − tanh²
+    dz = np.concatenate(
+        [
+            dft * ft * (1 - ft),
+            dit * it * (1 - it),
+            dot * ot * (1 - ot),  # σ' = σ(1 − σ)
+            dcct * (1 - cct * cct),  # tanh' = 1 − tanh²
+        ]
+    )
     return {"dz": dz, "da_prev": W[:, :n_a].T @ dz, "dc_prev": dc * ft}
 
 
@@ -130,13 +145,17 @@ def unstack_gates(dW: np.ndarray, db: np.ndarray) -> dict[str, np.ndarray]:
     n_a = dW.shape[0] // 4
     out = {}
     for k, g in enumerate(STACK):
-        out[f"dW{g}"], out[f"db{g}"] = dW[k * n_a:(k + 1) * n_a], db[k * n_a:(k + 1) * n_a]
+        out[f"dW{g}"], out[f"db{g}"] = dW[k * n_a : (k + 1) * n_a], db[k * n_a : (k + 1) * n_a]
     return out
 
 
 # --- the cell: the step with its inputs checked (the course's functions) ---------------------------
-def lstm_cell_forward(xt: np.ndarray, a_prev: np.ndarray, c_prev: np.ndarray, params: Params,
-                      ) -> tuple[np.ndarray, np.ndarray, tuple]:
+def lstm_cell_forward(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    c_prev: np.ndarray,
+    params: Params,
+) -> tuple[np.ndarray, np.ndarray, tuple]:
     """One step: returns ``a_next (n_a, m)``, ``c_next (n_a, m)`` and the cache."""
     p, n_a, n_x = check_lstm_params(params)
     xt = as_float_array("xt", xt, p["Wf"].dtype)
@@ -148,8 +167,11 @@ def lstm_cell_forward(xt: np.ndarray, a_prev: np.ndarray, c_prev: np.ndarray, pa
     return a_next, c_next, (a_next, c_next, step, W)
 
 
-def lstm_cell_backward(da_next: np.ndarray, dc_next: np.ndarray, cache: tuple,
-                       ) -> dict[str, np.ndarray]:
+def lstm_cell_backward(
+    da_next: np.ndarray,
+    dc_next: np.ndarray,
+    cache: tuple,
+) -> dict[str, np.ndarray]:
     """One step back from ``∂J/∂a⟨t⟩`` and ``∂J/∂c⟨t⟩`` (:func:`lstm_step_backward`): returns
     ``da_prev``, ``dxt``, ``dc_prev`` and ``dW·``, ``db·`` of the four gates."""
     a_next, c_next, step, W = cache
@@ -159,13 +181,20 @@ def lstm_cell_backward(da_next: np.ndarray, dc_next: np.ndarray, cache: tuple,
     check_shape("dc_next", dc_next, a_next.shape, "(n_a, m)")
     grads = lstm_step_backward(da_next, dc_next, step, W)
     dz, concat, n_a = grads.pop("dz"), step[0], a_next.shape[0]
-    return {**unstack_gates(dz @ concat.T, np.sum(dz, axis=1, keepdims=True)),
-            "dxt": W[:, n_a:].T @ dz, **grads}
+    return {
+        **unstack_gates(dz @ concat.T, np.sum(dz, axis=1, keepdims=True)),
+        "dxt": W[:, n_a:].T @ dz,
+        **grads,
+    }
 
 
 # --- the layer: the step looped over t --------------------------------------------------------------
-def lstm_forward(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
-                 ) -> tuple[np.ndarray, np.ndarray, dict]:
+def lstm_forward(
+    x: np.ndarray,
+    a0: np.ndarray,
+    c0: np.ndarray,
+    params: Params,
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """Hidden and cell states ``a, c (n_a, m, T_x)`` from ``x (n_x, m, T_x)``, ``a0``, ``c0``;
     both are read-only views of the cache's states (``.copy()`` to change them)."""
     p, n_a, n_x = check_lstm_params(params)
@@ -174,8 +203,11 @@ def lstm_forward(x: np.ndarray, a0: np.ndarray, c0: np.ndarray, params: Params,
     a0 = check_state("a0", a0, n_a, m, x.dtype)
     c0 = check_state("c0", c0, n_a, m, x.dtype)
     cache = lstm_forward_steps(to_steps(x), a0, c0, p)
-    return (from_steps(cache["a"][:, 1:], writeable=False),
-            from_steps(cache["c"][:, 1:], writeable=False), cache)
+    return (
+        from_steps(cache["a"][:, 1:], writeable=False),
+        from_steps(cache["c"][:, 1:], writeable=False),
+        cache,
+    )
 
 
 def lstm_forward_steps(xs: np.ndarray, a0: np.ndarray, c0: np.ndarray, p: Params) -> dict[str, Any]:
@@ -192,8 +224,11 @@ def lstm_forward_steps(xs: np.ndarray, a0: np.ndarray, c0: np.ndarray, p: Params
     return {"xs": xs, "a": a, "c": c, "steps": steps, "W": W}
 
 
-def lstm_backward(da: np.ndarray, cache: dict, dc_last: np.ndarray | None = None,
-                  ) -> dict[str, np.ndarray]:
+def lstm_backward(
+    da: np.ndarray,
+    cache: dict,
+    dc_last: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Backprop through time from ``da = ∂J/∂a (n_a, m, T_x)`` (and ``dc_last = ∂J/∂c⟨T_x⟩``,
     default 0): :func:`lstm_step_backward` at every step, going back from ``t = T_x``, with
     ``da_total⟨t⟩ = da⟨t⟩ + da_prev⟨t+1⟩`` and ``dc_prev⟨t+1⟩`` flowing into step ``t``; then,
@@ -216,8 +251,11 @@ def lstm_backward(da: np.ndarray, cache: dict, dc_last: np.ndarray | None = None
     return grads
 
 
-def lstm_backward_steps(das: np.ndarray, cache: dict, dc_last: np.ndarray | None = None,
-                        ) -> dict[str, np.ndarray]:
+def lstm_backward_steps(
+    das: np.ndarray,
+    cache: dict,
+    dc_last: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """BPTT on steps side by side: ``das (n_a, T_x, m)`` = ``∂J/∂a⟨t⟩`` from outside the layer
     (step ``t`` in ``das[:, t − 1]``)."""
     xs, a, steps, W = cache["xs"], cache["a"], cache["steps"], cache["W"]
@@ -233,5 +271,4 @@ def lstm_backward_steps(das: np.ndarray, cache: dict, dc_last: np.ndarray | None
     concats = np.concatenate([a[:, :-1], xs])  # [a⟨t−1⟩; x⟨t⟩] of every step, (n_a + n_x, T_x, m)
     dW, db = sum_over_steps(dzs, concats), np.sum(dzs, axis=(1, 2))[:, None]
     dxs = (W[:, n_a:].T @ dzs.reshape(len(W), -1)).reshape(xs.shape)  # dx⟨t⟩ = Wxᵀ dz⟨t⟩, every t
-    return {**unstack_gates(dW, db), "dxs": dxs, "da0": da_prev, "dc0": dc_prev,
-            "da_totals": da_totals}
+    return {**unstack_gates(dW, db), "dxs": dxs, "da0": da_prev, "dc0": dc_prev, "da_totals": da_totals}

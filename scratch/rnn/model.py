@@ -64,8 +64,15 @@ def _check_cell(cell: str) -> str:
     return cell
 
 
-def initialize_parameters(n_x: int, n_a: int, n_y: int, cell: str, rng: np.random.Generator,
-                          dtype: np.dtype = np.float64, forget_bias: float = 0.0) -> dict[str, np.ndarray]:
+def initialize_parameters(
+    n_x: int,
+    n_a: int,
+    n_y: int,
+    cell: str,
+    rng: np.random.Generator,
+    dtype: np.dtype = np.float64,
+    forget_bias: float = 0.0,
+) -> dict[str, np.ndarray]:
     """Xavier-normal weights, zero biases (``bf = forget_bias``, a common LSTM choice of 1).
 
     ``"rnn"``: ``Wax (n_a, n_x)``, ``Waa (n_a, n_a)``, ``ba``, ``Wya (n_y, n_a)``, ``by``.
@@ -77,8 +84,7 @@ def initialize_parameters(n_x: int, n_a: int, n_y: int, cell: str, rng: np.rando
             raise ValueError(f"{name}: expected a positive integer, got {n!r}")
     zeros = lambda n: np.zeros((n, 1), dtype=dtype)  # noqa: E731
     if cell == "rnn":
-        p = {"Wax": xavier((n_a, n_x), rng, dtype), "Waa": xavier((n_a, n_a), rng, dtype),
-             "ba": zeros(n_a)}
+        p = {"Wax": xavier((n_a, n_x), rng, dtype), "Waa": xavier((n_a, n_a), rng, dtype), "ba": zeros(n_a)}
     else:
         p = {}
         for g in GATES:
@@ -111,8 +117,9 @@ def _layer_forward(params: Params, x: np.ndarray, cell: str):
     Wy, by = _head(params, cell, n_a, dtype)
     zeros = np.zeros((n_a, x.shape[1]), dtype=dtype)
     xs = to_steps(x)  # (n_x, T_x, m)
-    cache = (forward_steps(xs, zeros, Wax, Waa, ba) if cell == "rnn"
-             else lstm_forward_steps(xs, zeros, zeros, p))
+    cache = (
+        forward_steps(xs, zeros, Wax, Waa, ba) if cell == "rnn" else lstm_forward_steps(xs, zeros, zeros, p)
+    )
     return cache, Wy, by, x.shape
 
 
@@ -122,8 +129,12 @@ def _log_softmax(Z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))
 
 
-def propagate(params: Params, x: np.ndarray, Y: np.ndarray, cell: str = "rnn",
-              ) -> tuple[np.floating, dict[str, np.ndarray]]:
+def propagate(
+    params: Params,
+    x: np.ndarray,
+    Y: np.ndarray,
+    cell: str = "rnn",
+) -> tuple[np.floating, dict[str, np.ndarray]]:
     """Cost ``J`` and ``∂J/∂θ`` of every parameter (keyed ``"d<name>"``), through time.
 
     ``Y (n_y, m, T_x)`` one-hot: a prediction at every step; ``Y (n_y, m)``: classification
@@ -145,10 +156,12 @@ def propagate(params: Params, x: np.ndarray, Y: np.ndarray, cell: str = "rnn",
     Z = (Wy @ A_out.reshape(n_a, -1) + by).reshape(n_y, steps, m)  # logits; ŷ = softmax down each column
     J = -np.sum(Ys * _log_softmax(Z)) / count
     dZ = (softmax(Z) - Ys) / count  # dz_y = (ŷ − y)/count, (n_y, steps, m)
-    grads = {f"d{HEAD[cell][0]}": sum_over_steps(dZ, A_out),  # Σ_t dz_y⟨t⟩ a⟨t⟩ᵀ
-             f"d{HEAD[cell][1]}": np.sum(dZ, axis=(1, 2))[:, None]}
+    grads = {
+        f"d{HEAD[cell][0]}": sum_over_steps(dZ, A_out),  # Σ_t dz_y⟨t⟩ a⟨t⟩ᵀ
+        f"d{HEAD[cell][1]}": np.sum(dZ, axis=(1, 2))[:, None],
+    }
     das = np.zeros_like(a)  # ∂J/∂a⟨t⟩ through the output layer, (n_a, T_x, m)
-    das[:, T_x - steps:] = (Wy.T @ dZ.reshape(n_y, -1)).reshape(n_a, steps, m)  # the last step, or all
+    das[:, T_x - steps :] = (Wy.T @ dZ.reshape(n_y, -1)).reshape(n_a, steps, m)  # the last step, or all
     layer = backward_steps(das, cache) if cell == "rnn" else lstm_backward_steps(das, cache)
     for k, v in layer.items():
         if k not in ("dxs", "da0", "dc0", "da_totals"):
@@ -156,8 +169,12 @@ def propagate(params: Params, x: np.ndarray, Y: np.ndarray, cell: str = "rnn",
     return J, grads
 
 
-def predict_proba(params: Params, x: np.ndarray, cell: str = "rnn", last_only: bool = True,
-                  ) -> np.ndarray:
+def predict_proba(
+    params: Params,
+    x: np.ndarray,
+    cell: str = "rnn",
+    last_only: bool = True,
+) -> np.ndarray:
     """``ŷ`` at the last step ``(n_y, m)``, or at every step ``(n_y, m, T_x)``."""
     cache, Wy, by, (_, m, T_x) = _layer_forward(params, x, cell)
     if last_only:
@@ -214,8 +231,10 @@ def clip_by_value(grads: Mapping[str, np.ndarray], max_value: float) -> dict[str
     return {k: np.clip(g, -max_value, max_value) for k, g in grads.items()}
 
 
-def clip_by_global_norm(grads: Mapping[str, np.ndarray], max_norm: float,
-                        ) -> tuple[dict[str, np.ndarray], float]:
+def clip_by_global_norm(
+    grads: Mapping[str, np.ndarray],
+    max_norm: float,
+) -> tuple[dict[str, np.ndarray], float]:
     """Rescale all gradients together when ``‖g‖ = √(Σ_p Σ dp²) > max_norm``::
 
         g := g · min(1, max_norm / (‖g‖ + 1e-6))

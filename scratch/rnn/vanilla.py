@@ -70,11 +70,15 @@ def check_sequence(x: Any, n_x: int, dtype: np.dtype, m_hint: int | None = None)
         hint = ""
         if x.ndim == 3 and x.shape[2] == n_x:
             if m_hint is not None and x.shape[1] == m_hint and x.shape[0] != m_hint:
-                hint = ("; it looks time-first (T_x, m, n_x), nn.RNN's default: convert with "
-                        "torch_ref.layout.sequence_to_course")
+                hint = (
+                    "; it looks time-first (T_x, m, n_x), nn.RNN's default: convert with "
+                    "torch_ref.layout.sequence_to_course"
+                )
             else:
-                hint = ("; it looks batch-first (m, T_x, n_x): convert with "
-                        "torch_ref.layout.batch_first_to_sequence")
+                hint = (
+                    "; it looks batch-first (m, T_x, n_x): convert with "
+                    "torch_ref.layout.batch_first_to_sequence"
+                )
         elif x.ndim == 2:
             hint = "; got one time step (n_x, m): add the time axis, x[..., None]"
         raise ValueError(f"x: expected shape (n_x, m, T_x) = ({n_x}, *, T_x), got {x.shape}{hint}")
@@ -117,16 +121,20 @@ def sum_over_steps(dzs: np.ndarray, inputs: np.ndarray) -> np.ndarray:
 
 
 # --- one step, forward and back ----------------------------------------------------------------
-def rnn_step(xt: np.ndarray, a_prev: np.ndarray, Wax: np.ndarray, Waa: np.ndarray,
-             ba: np.ndarray) -> np.ndarray:
+def rnn_step(
+    xt: np.ndarray, a_prev: np.ndarray, Wax: np.ndarray, Waa: np.ndarray, ba: np.ndarray
+) -> np.ndarray:
     """``a⟨t⟩ = tanh(Waa a⟨t−1⟩ + Wax x⟨t⟩ + ba)`` (no checks): ``xt (n_x, m)``,
     ``a_prev (n_a, m)`` -> ``a_next (n_a, m)``. The sum is taken in torch's order (``Wax x⟨t⟩ +
     ba`` first), so that float32 rounds the same on both sides and long trajectories agree."""
     return np.tanh(Waa @ a_prev + (Wax @ xt + ba))  # (n_a, m); x⟨t⟩'s term and ba first, as torch
 
 
-def rnn_step_backward(da_next: np.ndarray, a_next: np.ndarray, Waa: np.ndarray,
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def rnn_step_backward(
+    da_next: np.ndarray,
+    a_next: np.ndarray,
+    Waa: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """The step back through time (no checks), from ``da_next = ∂J/∂a⟨t⟩`` (everything that
     reaches it): ``dz = da⟨t⟩ ⊙ (1 − a⟨t⟩²)`` (tanh' = 1 − tanh²) and ``da_prev = Waaᵀ dz``,
     both ``(n_a, m)``. The rest of the step's gradients follow from ``dz``: ``dxt = Waxᵀ dz``,
@@ -136,8 +144,11 @@ def rnn_step_backward(da_next: np.ndarray, a_next: np.ndarray, Waa: np.ndarray,
 
 
 # --- the cell: the step with its inputs checked (the course's functions) -----------------------
-def rnn_cell_forward(xt: np.ndarray, a_prev: np.ndarray, params: Params,
-                     ) -> tuple[np.ndarray, tuple]:
+def rnn_cell_forward(
+    xt: np.ndarray,
+    a_prev: np.ndarray,
+    params: Params,
+) -> tuple[np.ndarray, tuple]:
     """``a⟨t⟩ = tanh(Waa a⟨t−1⟩ + Wax x⟨t⟩ + ba)``; ``xt (n_x, m)``, ``a_prev (n_a, m)``.
 
     Returns ``a_next (n_a, m)`` and the cache ``(a_next, a_prev, xt, Wax, Waa)``.
@@ -157,8 +168,13 @@ def rnn_cell_backward(da_next: np.ndarray, cache: tuple) -> dict[str, np.ndarray
     da_next = as_float_array("da_next", da_next, Wax.dtype)
     check_shape("da_next", da_next, a_next.shape, "(n_a, m)")
     dz, da_prev = rnn_step_backward(da_next, a_next, Waa)  # (n_a, m)
-    return {"dxt": Wax.T @ dz, "da_prev": da_prev, "dWax": dz @ xt.T, "dWaa": dz @ a_prev.T,
-            "dba": np.sum(dz, axis=1, keepdims=True)}
+    return {
+        "dxt": Wax.T @ dz,
+        "da_prev": da_prev,
+        "dWax": dz @ xt.T,
+        "dWaa": dz @ a_prev.T,
+        "dba": np.sum(dz, axis=1, keepdims=True),
+    }
 
 
 # --- the layer: the step looped over t ----------------------------------------------------------
@@ -173,8 +189,9 @@ def rnn_forward(x: np.ndarray, a0: np.ndarray, params: Params) -> tuple[np.ndarr
     return from_steps(cache["a"][:, 1:], writeable=False), cache
 
 
-def forward_steps(xs: np.ndarray, a0: np.ndarray, Wax: np.ndarray, Waa: np.ndarray,
-                  ba: np.ndarray) -> dict[str, Any]:
+def forward_steps(
+    xs: np.ndarray, a0: np.ndarray, Wax: np.ndarray, Waa: np.ndarray, ba: np.ndarray
+) -> dict[str, Any]:
     """The layer on steps side by side (checked inputs): ``xs (n_x, T_x, m)`` -> the cache,
     whose ``a (n_a, T_x + 1, m)`` holds ``a⟨t⟩ = a[:, t]`` for ``t = 0 … T_x``."""
     T_x, (n_a, m) = xs.shape[1], a0.shape
@@ -221,5 +238,11 @@ def backward_steps(das: np.ndarray, cache: dict) -> dict[str, np.ndarray]:
         da_totals[:, t - 1] = das[:, t - 1] + da_prev  # da_total⟨t⟩
         dzs[:, t - 1], da_prev = rnn_step_backward(da_totals[:, t - 1], a[:, t], Waa)
     dxs = (Wax.T @ dzs.reshape(n_a, -1)).reshape(xs.shape)  # dx⟨t⟩ = Waxᵀ dz⟨t⟩, every t
-    return {"dWax": sum_over_steps(dzs, xs), "dWaa": sum_over_steps(dzs, a[:, :-1]),  # a⟨t−1⟩
-            "dba": np.sum(dzs, axis=(1, 2))[:, None], "dxs": dxs, "da0": da_prev, "da_totals": da_totals}
+    return {
+        "dWax": sum_over_steps(dzs, xs),
+        "dWaa": sum_over_steps(dzs, a[:, :-1]),  # a⟨t−1⟩
+        "dba": np.sum(dzs, axis=(1, 2))[:, None],
+        "dxs": dxs,
+        "da0": da_prev,
+        "da_totals": da_totals,
+    }

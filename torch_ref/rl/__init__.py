@@ -25,9 +25,18 @@ from torch_ref.rl.dqn import train as train_dqn
 from torch_ref.rl.reinforce import ReinforceAgent
 from torch_ref.rl.reinforce import train as train_reinforce
 
-PARAM_SPEC = {"reinforce": partial(param_spec, network="policy"),
-              "dqn": partial(param_spec, network="q")}
+PARAM_SPEC = {"reinforce": partial(param_spec, network="policy"), "dqn": partial(param_spec, network="q")}
 """``PARAM_SPEC[agent](L)``: the ``ParamSpec`` of an agent with ``L`` layers."""
 
-__all__ = ["ReinforceAgent", "DQNAgent", "ReplayBuffer", "TorchUniforms", "train_reinforce",
-           "train_dqn", "discounted_returns", "sample_action", "param_spec", "PARAM_SPEC"]
+__all__ = [
+    "ReinforceAgent",
+    "DQNAgent",
+    "ReplayBuffer",
+    "TorchUniforms",
+    "train_reinforce",
+    "train_dqn",
+    "discounted_returns",
+    "sample_action",
+    "param_spec",
+    "PARAM_SPEC",
+]

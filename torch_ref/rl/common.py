@@ -38,8 +38,10 @@ def num_actions(env: Any) -> int:
     space = getattr(env, "action_space", None)
     n = getattr(space, "n", None)
     if space is None or n is None or isinstance(n, bool) or int(n) != n or int(n) < 2:
-        raise TypeError(f"env.action_space: expected a discrete space with n >= 2 actions "
-                        f"(gymnasium.spaces.Discrete), got {space!r}")
+        raise TypeError(
+            f"env.action_space: expected a discrete space with n >= 2 actions "
+            f"(gymnasium.spaces.Discrete), got {space!r}"
+        )
     return int(n)
 
 
@@ -47,8 +49,9 @@ def check_env_fits(env: Any, layer_dims: Sequence[int]) -> tuple[int, int]:
     """``(n_x, k)`` of ``env``, refused unless ``layer_dims`` reads ``n_x`` and scores ``k``."""
     k, n_x = num_actions(env), observation_size(env)
     if (n_x, k) != (layer_dims[0], layer_dims[-1]):
-        raise ValueError(f"env: observations of size {n_x} and {k} actions do not fit layer_dims "
-                         f"{list(layer_dims)}")
+        raise ValueError(
+            f"env: observations of size {n_x} and {k} actions do not fit layer_dims {list(layer_dims)}"
+        )
     return n_x, k
 
 
@@ -56,8 +59,10 @@ def observation_size(env: Any) -> int:
     """``n_x``, the length of the 1-D observation."""
     shape = getattr(getattr(env, "observation_space", None), "shape", None)
     if not shape or len(shape) != 1:
-        raise TypeError(f"env.observation_space: expected a 1-D Box observation, got "
-                        f"{getattr(env, 'observation_space', None)!r}")
+        raise TypeError(
+            f"env.observation_space: expected a 1-D Box observation, got "
+            f"{getattr(env, 'observation_space', None)!r}"
+        )
     return int(shape[0])
 
 
@@ -72,8 +77,12 @@ def check_gamma(gamma: float) -> float:
     return g
 
 
-def discounted_returns(rewards: Sequence[float], gamma: float, dtype: torch.dtype = torch.float64,
-                       device: str | torch.device | None = None) -> torch.Tensor:
+def discounted_returns(
+    rewards: Sequence[float],
+    gamma: float,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = None,
+) -> torch.Tensor:
     """``G_t = R_{t+1} + γ G_{t+1}`` from the end of the episode (on the host, float64: the
     rewards come from the environment there), as a ``(T,)`` tensor."""
     g = check_gamma(gamma)
@@ -99,8 +108,9 @@ def linear_epsilon(step: int, start: float, end: float, decay_steps: int) -> flo
     return float(start + min(1.0, step / decay_steps) * (end - start))
 
 
-def make_optimizer(name: str, parameters: Iterable[torch.nn.Parameter],
-                   learning_rate: float) -> torch.optim.Optimizer:
+def make_optimizer(
+    name: str, parameters: Iterable[torch.nn.Parameter], learning_rate: float
+) -> torch.optim.Optimizer:
     """``torch.optim.SGD`` (plain ``p := p − α dp``) or ``torch.optim.Adam`` (defaults)."""
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {list(OPTIMIZERS)}, got {name!r}")
@@ -137,18 +147,34 @@ def getter(config: Any):
     return lambda name: getattr(config, name)
 
 
-__all__ = ["num_actions", "observation_size", "check_gamma", "discounted_returns",
-           "sample_action", "linear_epsilon", "make_optimizer", "param_spec", "TorchUniforms",
-           "OPTIMIZERS", "getter"]
+__all__ = [
+    "num_actions",
+    "observation_size",
+    "check_gamma",
+    "discounted_returns",
+    "sample_action",
+    "linear_epsilon",
+    "make_optimizer",
+    "param_spec",
+    "TorchUniforms",
+    "OPTIMIZERS",
+    "getter",
+]
 
 
 class ScratchAgent(FromScratch):
     """An agent whose network converts from scratch ``W1, b1, …, WL, bL`` (see :meth:`from_scratch`)."""
 
     @classmethod
-    def from_scratch(cls, params: Mapping[str, np.ndarray], config: Any,  # type: ignore[override]
-                     generator: torch.Generator | None = None, device: str | torch.device | None = None,
-                     dtype: torch.dtype | None = None, allow_nonfinite: bool = False) -> Any:
+    def from_scratch(
+        cls,
+        params: Mapping[str, np.ndarray],
+        config: Any,  # type: ignore[override]
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+        allow_nonfinite: bool = False,
+    ) -> Any:
         """An agent of ``config`` whose network holds scratch ``W1, b1, …, WL, bL`` (dtype theirs
         unless given; floating, one dtype, finite unless ``allow_nonfinite``)."""
         params = check_param_arrays(params, allow_nonfinite=allow_nonfinite)

@@ -47,8 +47,13 @@ def td_loss(q: torch.Tensor, y: torch.Tensor, loss: str = "huber") -> torch.Tens
 class ReplayBuffer:
     """The last ``capacity`` transitions as batch-first tensors ``S (capacity, n_x)``."""
 
-    def __init__(self, capacity: int, n_x: int, device: str | torch.device | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        n_x: int,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         if isinstance(capacity, bool) or int(capacity) != capacity or capacity < 1:
             raise ValueError(f"capacity: expected a positive integer, got {capacity!r}")
         kw = {"device": device, "dtype": dtype}
@@ -69,8 +74,10 @@ class ReplayBuffer:
     def sample(self, u: Any) -> tuple[torch.Tensor, ...]:
         """``(S, A, R, S2, terminated)`` at indices ``⌊u_i · size⌋`` for uniforms ``u (m,)``."""
         if self.size == 0:
-            raise ValueError("replay buffer: cannot sample from an empty buffer (size 0); "
-                             "push transitions first (see learn_start)")
+            raise ValueError(
+                "replay buffer: cannot sample from an empty buffer (size 0); "
+                "push transitions first (see learn_start)"
+            )
         u = torch.as_tensor(u, dtype=torch.float64)
         idx = (u * self.size).long().clamp_(max=self.size - 1).to(self.S.device)
         return self.S[idx], self.A[idx], self.R[idx], self.S2[idx], self.terminated[idx]
@@ -94,8 +101,13 @@ class DQNAgent(ScratchAgent, nn.Module):
         torch.Size([5, 2])
     """
 
-    def __init__(self, config: Any, generator: torch.Generator | None = None,
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        config: Any,
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         factory_kwargs = {"device": device, "dtype": dtype}
         get = getter(config)
@@ -110,8 +122,9 @@ class DQNAgent(ScratchAgent, nn.Module):
         self.double, self.tau = bool(get("double")), float(get("tau"))
         self.max_grad_norm = get("max_grad_norm")
         self.schedule = (get("epsilon_start"), get("epsilon_end"), get("epsilon_decay_steps"))
-        self.q = DeepNetwork(self.layer_dims, get("activation"), "softmax", get("initializer"),
-                             generator, **factory_kwargs)
+        self.q = DeepNetwork(
+            self.layer_dims, get("activation"), "softmax", get("initializer"), generator, **factory_kwargs
+        )
         self.target = copy.deepcopy(self.q).requires_grad_(False)
         self.buffer = ReplayBuffer(get("buffer_size"), self.layer_dims[0], **factory_kwargs)
         self.optimizer = make_optimizer(get("optimizer"), self.q.parameters(), get("learning_rate"))
@@ -135,8 +148,9 @@ class DQNAgent(ScratchAgent, nn.Module):
             return min(int(u_action * k), k - 1)
         return int(self(s).argmax(dim=1))
 
-    def td_loss(self, S: torch.Tensor, A: torch.Tensor, R: torch.Tensor, S2: torch.Tensor,
-                terminated: torch.Tensor) -> torch.Tensor:
+    def td_loss(
+        self, S: torch.Tensor, A: torch.Tensor, R: torch.Tensor, S2: torch.Tensor, terminated: torch.Tensor
+    ) -> torch.Tensor:
         """``J = mean_i ℓ(Q(s_i, a_i) − y_i)``, ``y`` from the target network, no gradient."""
         with torch.no_grad():
             Q_next = self.target(S2)  # (m, k)
@@ -176,26 +190,39 @@ class DQNAgent(ScratchAgent, nn.Module):
             t.lerp_(p, tau)
 
     def extra_repr(self) -> str:
-        return (f"gamma={self.gamma}, loss={self.loss_name!r}, double={self.double}, "
-                f"batch_size={self.batch_size}, train_freq={self.train_freq}, "
-                f"target_sync={self.target_sync}, tau={self.tau}, "
-                f"max_grad_norm={self.max_grad_norm}, epsilon={self.schedule}")
+        return (
+            f"gamma={self.gamma}, loss={self.loss_name!r}, double={self.double}, "
+            f"batch_size={self.batch_size}, train_freq={self.train_freq}, "
+            f"target_sync={self.target_sync}, tau={self.tau}, "
+            f"max_grad_norm={self.max_grad_norm}, epsilon={self.schedule}"
+        )
 
     @property
     def param_spec(self) -> ParamSpec:
         return param_spec(len(self.layer_dims) - 1, "q")
 
 
-
-def train(agent: DQNAgent, env: Any, episodes: int, uniforms: Callable[..., Any], seed: int = 0,
-          record_params: bool = False,
-          stop: Callable[[list[float]], bool] | None = None) -> dict[str, list]:
+def train(
+    agent: DQNAgent,
+    env: Any,
+    episodes: int,
+    uniforms: Callable[..., Any],
+    seed: int = 0,
+    record_params: bool = False,
+    stop: Callable[[list[float]], bool] | None = None,
+) -> dict[str, list]:
     """As ``scratch.rl.dqn.train``: act, store, learn every step once ``learn_start``
     transitions are stored, sync the target every ``target_sync`` steps."""
     n_x, k = check_env_fits(env, agent.layer_dims)
     like = agent.q.layers[0].weight
-    log: dict[str, list] = {"actions": [], "episode_returns": [], "episode_lengths": [],
-                            "losses": [], "params": [], "episode_of_update": []}
+    log: dict[str, list] = {
+        "actions": [],
+        "episode_returns": [],
+        "episode_lengths": [],
+        "losses": [],
+        "params": [],
+        "episode_of_update": [],
+    }
     obs, _ = env.reset(seed=seed)
     for episode in range(int(episodes)):
         if episode:

@@ -65,8 +65,13 @@ class ReinforceAgent(ScratchAgent, nn.Module):
         torch.Size([3, 2])
     """
 
-    def __init__(self, config: Any, generator: torch.Generator | None = None,
-                 device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        config: Any,
+        generator: torch.Generator | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         factory_kwargs = {"device": device, "dtype": dtype}
         get = getter(config)
@@ -76,8 +81,9 @@ class ReinforceAgent(ScratchAgent, nn.Module):
         self.entropy_beta = float(get("entropy_beta"))
         self.baseline_rate = float(get("baseline_rate"))
         self.normalize = bool(get("normalize"))
-        self.policy = DeepNetwork(self.layer_dims, self.activation, "softmax", get("initializer"),
-                                  generator, **factory_kwargs)
+        self.policy = DeepNetwork(
+            self.layer_dims, self.activation, "softmax", get("initializer"), generator, **factory_kwargs
+        )
         self.optimizer = make_optimizer(get("optimizer"), self.parameters(), get("learning_rate"))
         self.baseline = 0.0
 
@@ -117,13 +123,14 @@ class ReinforceAgent(ScratchAgent, nn.Module):
         return J.item()
 
     def extra_repr(self) -> str:
-        return (f"gamma={self.gamma}, entropy_beta={self.entropy_beta}, "
-                f"baseline_rate={self.baseline_rate}, normalize={self.normalize}")
+        return (
+            f"gamma={self.gamma}, entropy_beta={self.entropy_beta}, "
+            f"baseline_rate={self.baseline_rate}, normalize={self.normalize}"
+        )
 
     @property
     def param_spec(self) -> ParamSpec:
         return param_spec(len(self.layer_dims) - 1, "policy")
-
 
 
 def state_of(obs: Any, n_x: int, like: torch.Tensor) -> torch.Tensor:
@@ -134,9 +141,15 @@ def state_of(obs: Any, n_x: int, like: torch.Tensor) -> torch.Tensor:
     return s.reshape(1, n_x)
 
 
-def train(agent: ReinforceAgent, env: Any, episodes: int, uniforms: Callable[[], float],
-          seed: int = 0, record_params: bool = False,
-          stop: Callable[[list[float]], bool] | None = None) -> dict[str, list]:
+def train(
+    agent: ReinforceAgent,
+    env: Any,
+    episodes: int,
+    uniforms: Callable[[], float],
+    seed: int = 0,
+    record_params: bool = False,
+    stop: Callable[[list[float]], bool] | None = None,
+) -> dict[str, list]:
     """Play ``episodes`` episodes, one update after each (as ``scratch.rl.reinforce.train``).
 
     Returns ``{"actions", "episode_returns", "episode_lengths", "losses", "params",
@@ -145,8 +158,14 @@ def train(agent: ReinforceAgent, env: Any, episodes: int, uniforms: Callable[[],
     """
     n_x, k = check_env_fits(env, agent.layer_dims)
     like = agent.policy.layers[0].weight
-    log: dict[str, list] = {"actions": [], "episode_returns": [], "episode_lengths": [],
-                            "losses": [], "params": [], "episode_of_update": []}
+    log: dict[str, list] = {
+        "actions": [],
+        "episode_returns": [],
+        "episode_lengths": [],
+        "losses": [],
+        "params": [],
+        "episode_of_update": [],
+    }
     obs, _ = env.reset(seed=seed)
     for episode in range(int(episodes)):
         if episode:

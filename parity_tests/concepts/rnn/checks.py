@@ -44,21 +44,25 @@ from .common import (
 
 def layer_forward(cell: str):
     """Scratch: ``{a, a_last[, c, c_last]}`` of the layer, course layout."""
+
     def fn(x, a0, c0=None, **params):
         if cell == "rnn":
             a, _ = S.rnn_forward(x, a0, params)
             return {"a": a, "a_last": a[:, :, -1]}
         a, c, _ = S.lstm_forward(x, a0, c0, params)
         return {"a": a, "a_last": a[:, :, -1], "c": c, "c_last": c[:, :, -1]}
+
     return fn
 
 
 def layer_vjp(cell: str):
     """Scratch BPTT from a random ``G = ∂J/∂a`` on every hidden state."""
+
     def fn(G, x, a0, c0=None, **params):
         if cell == "rnn":
             return S.rnn_backward(G, S.rnn_forward(x, a0, params)[1])
         return S.lstm_backward(G, S.lstm_forward(x, a0, c0, params)[2])
+
     return fn
 
 
@@ -78,16 +82,37 @@ def bptt_wrt(cell: str) -> list[str]:
 
 for _cell in S.CELLS:
     _wrt = bptt_wrt(_cell)
-    register_forward("rnn", f"{_cell}-layer", layer_forward(_cell), torch_layer(_cell, "all"),
-                     make_inputs(_cell), layouts=layer_layouts(_cell), output_layout=LAYER_OUTPUTS)
-    register_gradient("rnn", f"{_cell}-bptt", layer_vjp(_cell), torch_layer(_cell), make_inputs(_cell),
-                      wrt=_wrt, layouts=layer_layouts(_cell), output_layout=SEQUENCE, vjp=True)
-    register_finite_differences("rnn", f"{_cell}-bptt", layer_hidden(_cell), layer_vjp(_cell),
-                                make_inputs(_cell), wrt=_wrt, vjp=True)
+    register_forward(
+        "rnn",
+        f"{_cell}-layer",
+        layer_forward(_cell),
+        torch_layer(_cell, "all"),
+        make_inputs(_cell),
+        layouts=layer_layouts(_cell),
+        output_layout=LAYER_OUTPUTS,
+    )
+    register_gradient(
+        "rnn",
+        f"{_cell}-bptt",
+        layer_vjp(_cell),
+        torch_layer(_cell),
+        make_inputs(_cell),
+        wrt=_wrt,
+        layouts=layer_layouts(_cell),
+        output_layout=SEQUENCE,
+        vjp=True,
+    )
+    register_finite_differences(
+        "rnn", f"{_cell}-bptt", layer_hidden(_cell), layer_vjp(_cell), make_inputs(_cell), wrt=_wrt, vjp=True
+    )
     for _labels in ("steps", "last"):  # the model: one declaration per cell and label kind
-        register_model("rnn", f"{_cell}-output-{_labels}",
-                       sequence_model(_cell, many_to_one=_labels == "last"),
-                       make_inputs(_cell, _labels), cost_case=f"{_cell}-cost-{_labels}")
+        register_model(
+            "rnn",
+            f"{_cell}-output-{_labels}",
+            sequence_model(_cell, many_to_one=_labels == "last"),
+            make_inputs(_cell, _labels),
+            cost_case=f"{_cell}-cost-{_labels}",
+        )
 
 
 # --- gradient clipping ---------------------------------------------------------------------------
@@ -99,8 +124,10 @@ def clipping_check(device: str, dtype: str):
     rng = np.random.default_rng(seed_for("rnn", "clipping"))
     records = []
     for scale, label in ((3.0, "above"), (0.05, "below")):
-        grads = {k: (rng.standard_normal(s) * scale).astype(np_dtype)
-                 for k, s in (("dWax", (4, 3)), ("dWaa", (4, 4)), ("dba", (4, 1)))}
+        grads = {
+            k: (rng.standard_normal(s) * scale).astype(np_dtype)
+            for k, s in (("dWax", (4, 3)), ("dWaa", (4, 4)), ("dba", (4, 1)))
+        }
         max_norm, max_value = 2.5, 0.7
         by_norm, total = S.clip_by_global_norm(grads, max_norm)
         by_value = S.clip_by_value(grads, max_value)

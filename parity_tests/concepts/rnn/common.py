@@ -47,10 +47,12 @@ def all_names(cell: str) -> tuple[str, ...]:
 def make_inputs(cell: str, labels: str | None = None, T_x: int = T_X, scale: float = 1.0):
     """``make_inputs(rng)``: parameters (Xavier × ``scale``, biases random), ``x``, ``a0``
     (``c0``), and one-hot ``Y`` per step (``labels="steps"``) or per sequence (``"last"``)."""
+
     def make(rng: np.random.Generator) -> dict[str, np.ndarray]:
         p = S.initialize_parameters(N_X, N_A, N_Y, cell, rng)
-        out = {k: v * scale if k.startswith("W") else rng.standard_normal(v.shape) * 0.5
-               for k, v in p.items()}
+        out = {
+            k: v * scale if k.startswith("W") else rng.standard_normal(v.shape) * 0.5 for k, v in p.items()
+        }
         if labels is None:
             out = {k: out[k] for k in core_names(cell)}
             out["a0"] = rng.standard_normal((N_A, M)) * 0.5
@@ -62,6 +64,7 @@ def make_inputs(cell: str, labels: str | None = None, T_x: int = T_X, scale: flo
         elif labels == "last":
             out["Y"] = np.eye(N_Y)[:, rng.integers(0, N_Y, M)]  # (n_y, m)
         return out
+
     return make
 
 
@@ -91,6 +94,7 @@ def torch_layer(cell: str, output: str = "a", n_x: int = N_X, n_a: int = N_A, cu
     ``(T_x, m, n_a)`` (``output="a"``) or all forward quantities (``"all"``). On CUDA it runs
     torch's own kernels, or cuDNN's with ``cudnn=True``. The layer is built when ``fn`` first
     runs (:func:`_skeleton`), not when a check is registered."""
+
     def fn(x, a0, c0=None, **params):
         with cudnn_enabled(cudnn):
             return _run(x, a0, c0, params)
@@ -107,12 +111,13 @@ def torch_layer(cell: str, output: str = "a", n_x: int = N_X, n_a: int = N_A, cu
             result["a_last"], result["c_last"] = final
             cs = []
             for t in range(x.shape[0]):  # the cell state of every step: one step at a time
-                _, state = functional_call(module, sd, (x[t:t + 1], state))
+                _, state = functional_call(module, sd, (x[t : t + 1], state))
                 cs.append(state[1][0])
             result["c"] = torch.stack(cs)  # (T_x, m, n_a)
         else:
             result["a_last"] = final
         return result
+
     return fn
 
 
@@ -122,18 +127,24 @@ def sequence_cost(logits: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1, Y.shape[-1]))
 
 
-def sequence_model(cell: str, n_x: int = N_X, n_a: int = N_A, n_y: int = N_Y,
-                   many_to_one: bool = False) -> Model:
+def sequence_model(
+    cell: str, n_x: int = N_X, n_a: int = N_A, n_y: int = N_Y, many_to_one: bool = False
+) -> Model:
     """The course's sequence model of ``cell`` declared once (:class:`~parity_tests.registry.Model`):
     scratch ``propagate``/``predict_proba`` vs :class:`~torch_ref.rnn.SequenceModel` through its
     :class:`~torch_ref.rnn.CourseConverter`, on torch's own RNN kernels (:func:`native_kernels`).
     ``many_to_one``: one label per sequence, ``Y (n_y, m)``, from the last hidden state; else one
     per step, ``Y (n_y, m, T_x)``."""
-    return Model(propagate=partial(S.propagate, cell=cell),
-                 forward=partial(S.predict_proba, cell=cell, last_only=many_to_one),
-                 make_module=partial(T.SequenceModel, n_x, n_a, n_y, cell, many_to_one),
-                 param_spec=T.CourseConverter(cell), torch_cost=sequence_cost,
-                 output_method="predict_proba", x_name="x", x_layout=SEQUENCE,
-                 y_layout=COLUMNS if many_to_one else SEQUENCE,
-                 output_layout=COLUMNS if many_to_one else SEQUENCE,
-                 torch_context=native_kernels)
+    return Model(
+        propagate=partial(S.propagate, cell=cell),
+        forward=partial(S.predict_proba, cell=cell, last_only=many_to_one),
+        make_module=partial(T.SequenceModel, n_x, n_a, n_y, cell, many_to_one),
+        param_spec=T.CourseConverter(cell),
+        torch_cost=sequence_cost,
+        output_method="predict_proba",
+        x_name="x",
+        x_layout=SEQUENCE,
+        y_layout=COLUMNS if many_to_one else SEQUENCE,
+        output_layout=COLUMNS if many_to_one else SEQUENCE,
+        torch_context=native_kernels,
+    )

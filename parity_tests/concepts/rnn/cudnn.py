@@ -35,10 +35,19 @@ def cudnn_forward(cell: str):
         _require_cudnn(device)
         case = f"{cell}-cudnn"
         inputs = make_inputs(cell)(np.random.default_rng(seed_for("rnn", case)))
-        return check_forward(layer_forward(cell), torch_layer(cell, "all", cudnn=True), inputs,
-                             layouts=layer_layouts(cell), output_layout=LAYER_OUTPUTS, device=device,
-                             dtype=dtype, concept="rnn", case=case,
-                             tol=kernel_tolerance("cudnn-rnn", dtype, "forward"))
+        return check_forward(
+            layer_forward(cell),
+            torch_layer(cell, "all", cudnn=True),
+            inputs,
+            layouts=layer_layouts(cell),
+            output_layout=LAYER_OUTPUTS,
+            device=device,
+            dtype=dtype,
+            concept="rnn",
+            case=case,
+            tol=kernel_tolerance("cudnn-rnn", dtype, "forward"),
+        )
+
     return run
 
 
@@ -47,11 +56,22 @@ def cudnn_gradient(cell: str):
         _require_cudnn(device)
         case = f"{cell}-cudnn"
         inputs = make_inputs(cell)(np.random.default_rng(seed_for("rnn", case)))
-        return check_gradients(layer_vjp(cell), torch_layer(cell, cudnn=True), inputs,
-                               bptt_wrt(cell), layouts=layer_layouts(cell),
-                               output_layout=SEQUENCE, device=device, dtype=dtype,
-                               seed=seed_for("rnn", case, "G"), vjp=True, concept="rnn", case=case,
-                               tol=kernel_tolerance("cudnn-rnn", dtype, "gradient"))
+        return check_gradients(
+            layer_vjp(cell),
+            torch_layer(cell, cudnn=True),
+            inputs,
+            bptt_wrt(cell),
+            layouts=layer_layouts(cell),
+            output_layout=SEQUENCE,
+            device=device,
+            dtype=dtype,
+            seed=seed_for("rnn", case, "G"),
+            vjp=True,
+            concept="rnn",
+            case=case,
+            tol=kernel_tolerance("cudnn-rnn", dtype, "gradient"),
+        )
+
     return run
 
 

@@ -61,8 +61,7 @@ def _scratch(cell: str, p: dict, x: np.ndarray, G: np.ndarray):
     return a, S.lstm_backward(da, cache)["da_total"]
 
 
-def _torch(cell: str, p: dict, x: np.ndarray, G: np.ndarray, device: str, dtype: str,
-           cudnn: bool = False):
+def _torch(cell: str, p: dict, x: np.ndarray, G: np.ndarray, device: str, dtype: str, cudnn: bool = False):
     model = T.SequenceModel.from_scratch(p, cell, device=device, dtype=torch.float64)
     model.to(dtype=getattr(torch, dtype))
     with cudnn_enabled(cudnn):
@@ -91,25 +90,46 @@ def long_range_check(device: str, dtype: str):
             a_t, da_t = _torch(cell, p, x, G, device, dtype)
             if device.startswith("cuda") and torch.backends.cudnn.is_available():
                 a_c, _ = _torch(cell, p, x, G, device, dtype, cudnn=True)
-                records.append(compare(f"{label}: a (cuDNN)", a_s, a_c,
-                                       kernel_tolerance("cudnn-rnn", dtype, "forward")))
-        finite = bool(np.isfinite(a_s).all() and np.isfinite(da_s).all()
-                      and np.isfinite(a_t).all() and np.isfinite(da_t).all())
+                records.append(
+                    compare(f"{label}: a (cuDNN)", a_s, a_c, kernel_tolerance("cudnn-rnn", dtype, "forward"))
+                )
+        finite = bool(
+            np.isfinite(a_s).all()
+            and np.isfinite(da_s).all()
+            and np.isfinite(a_t).all()
+            and np.isfinite(da_t).all()
+        )
         rec = compare(f"{label}: a", a_s, a_t, tolerance(dtype, "forward"))
         if not finite:
             rec.passed, rec.diagnosis = False, "a non-finite value on a side (T = 200 must stay finite)"
-        norms = {side: np.linalg.norm(da.reshape(-1, T_LONG).astype(np.float64), axis=0)
-                 for side, da in (("scratch", da_s), ("torch", da_t))}
-        records += [rec, compare(f"{label}: |dJ/da<t>|", norms["scratch"], norms["torch"],
-                                 tolerance(dtype, "gradient"))]
+        norms = {
+            side: np.linalg.norm(da.reshape(-1, T_LONG).astype(np.float64), axis=0)
+            for side, da in (("scratch", da_s), ("torch", da_t))
+        }
+        records += [
+            rec,
+            compare(f"{label}: |dJ/da<t>|", norms["scratch"], norms["torch"], tolerance(dtype, "gradient")),
+        ]
         for side, n in norms.items():
-            series.append({"label": f"{label}, {side}", "x": steps, "kind": "line",
-                           "y": np.log10(np.maximum(n, tiny)).tolist()})
+            series.append(
+                {
+                    "label": f"{label}, {side}",
+                    "x": steps,
+                    "kind": "line",
+                    "y": np.log10(np.maximum(n, tiny)).tolist(),
+                }
+            )
         log_ratio = np.log10(max(norms["scratch"][0], tiny) / norms["scratch"][-1])
         metrics[f"{label}: log10 |dJ/da<1>|/|dJ/da<T>|"] = float(log_ratio)
-    extra = {"figure": {"title": "‖∂J/∂a⟨t⟩‖ for a cost on step T = 200 (both sides)",
-                        "xlabel": "t", "ylabel": "log10 ‖∂J/∂a⟨t⟩‖", "series": series},
-             "metrics": metrics}
+    extra = {
+        "figure": {
+            "title": "‖∂J/∂a⟨t⟩‖ for a cost on step T = 200 (both sides)",
+            "xlabel": "t",
+            "ylabel": "log10 ‖∂J/∂a⟨t⟩‖",
+            "series": series,
+        },
+        "metrics": metrics,
+    }
     return group_result("rnn", "long-range", "property", device, dtype, records, extra)
 
 

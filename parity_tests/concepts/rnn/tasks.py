@@ -52,14 +52,19 @@ TEXT_PATH = Path(__file__).resolve().parents[2] / "data" / "alice.txt"
 
 def held_out_accuracy(cell: str, x: np.ndarray, labels: np.ndarray):
     """``metrics(params, model)``: accuracy of both sides on held-out ``x (n_x, m, T_x)``."""
+
     def metrics(params: dict[str, np.ndarray], model: T.SequenceModel) -> dict[str, float]:
         xs = x.astype(next(iter(params.values())).dtype)
         p0 = next(model.parameters())
         with torch.no_grad(), native_kernels():
-            pred = to_numpy(model.predict(torch.as_tensor(SEQUENCE.to_torch(xs), device=p0.device,
-                                                          dtype=p0.dtype)))
-        return {"test_accuracy_scratch": float(np.mean(S.predict(params, xs, cell) == labels)),
-                "test_accuracy_torch": float(np.mean(pred == labels))}
+            pred = to_numpy(
+                model.predict(torch.as_tensor(SEQUENCE.to_torch(xs), device=p0.device, dtype=p0.dtype))
+            )
+        return {
+            "test_accuracy_scratch": float(np.mean(S.predict(params, xs, cell) == labels)),
+            "test_accuracy_torch": float(np.mean(pred == labels)),
+        }
+
     return metrics
 
 
@@ -87,16 +92,21 @@ def recall_data(cell: str, steps: int, lr: float, rng: np.random.Generator) -> d
     ~0.5: the gradient to step 1 vanishes like 0.5^40 — with Xavier's ~1 it explodes on some
     seeds, and exploding gradients amplify rounding differences, so no two implementations
     can then agree step for step), and zero bias."""
-    init = S.initialize_parameters(RECALL_K, RECALL_N_A, RECALL_K, cell, rng,
-                                   forget_bias=5.0 if cell == "lstm" else 0.0)
+    init = S.initialize_parameters(
+        RECALL_K, RECALL_N_A, RECALL_K, cell, rng, forget_bias=5.0 if cell == "lstm" else 0.0
+    )
     if cell == "lstm":
         init["bi"][:] = -3.0
     else:
         init["Waa"] *= 0.5  # contractive: its gradient vanishes (Xavier's ~1 explodes at times)
     batches = [recall_batch(rng) for _ in range(steps)]
     x_test, Y_test = recall_batch(np.random.default_rng(99), 500)
-    problem = {"init_params": init, "batches": batches, "learning_rate": lr,
-               "metrics": held_out_accuracy(cell, x_test, Y_test.argmax(axis=0))}
+    problem = {
+        "init_params": init,
+        "batches": batches,
+        "learning_rate": lr,
+        "metrics": held_out_accuracy(cell, x_test, Y_test.argmax(axis=0)),
+    }
     if cell == "rnn":
         problem["verified_by"] = RECALL_RNN_VERIFIED_BY
     return problem
@@ -105,8 +115,10 @@ def recall_data(cell: str, steps: int, lr: float, rng: np.random.Generator) -> d
 def recall(cell: str, steps: int, lr: float) -> MakeProblem:
     """The recall task's ``make_problem(rng)``: the many-to-one model of ``cell`` with
     ``RECALL_N_A`` units over ``RECALL_K`` symbols, on :func:`recall_data`."""
-    return model_problem(sequence_model(cell, RECALL_K, RECALL_N_A, RECALL_K, many_to_one=True),
-                         partial(recall_data, cell, steps, lr))
+    return model_problem(
+        sequence_model(cell, RECALL_K, RECALL_N_A, RECALL_K, many_to_one=True),
+        partial(recall_data, cell, steps, lr),
+    )
 
 
 RECALL_RNN_VERIFIED_BY = {"Wax": "rnn-rnn-cost-last-gradient"}
@@ -143,17 +155,21 @@ def digits_data(cell: str, steps: int, lr: float, rng: np.random.Generator) -> d
     for _ in range(steps):
         idx = rng.choice(train, DIGITS_BATCH, replace=False)
         batches.append((x[:, idx], Y[:, idx]))
-    init = S.initialize_parameters(8, DIGITS_N_A, 10, cell, rng,
-                                   forget_bias=1.0 if cell == "lstm" else 0.0)
-    return {"init_params": init, "batches": batches, "learning_rate": lr,
-            "metrics": held_out_accuracy(cell, x[:, test], labels[test])}
+    init = S.initialize_parameters(8, DIGITS_N_A, 10, cell, rng, forget_bias=1.0 if cell == "lstm" else 0.0)
+    return {
+        "init_params": init,
+        "batches": batches,
+        "learning_rate": lr,
+        "metrics": held_out_accuracy(cell, x[:, test], labels[test]),
+    }
 
 
 def digits(cell: str, steps: int, lr: float) -> MakeProblem:
     """The digits task's ``make_problem(rng)``: 8 pixels per step, ``DIGITS_N_A`` units, 10
     classes from the last hidden state, on :func:`digits_data`."""
-    return model_problem(sequence_model(cell, 8, DIGITS_N_A, 10, many_to_one=True),
-                         partial(digits_data, cell, steps, lr))
+    return model_problem(
+        sequence_model(cell, 8, DIGITS_N_A, 10, many_to_one=True), partial(digits_data, cell, steps, lr)
+    )
 
 
 # --- 3. a character language model ------------------------------------------------------------
@@ -163,8 +179,9 @@ def load_text() -> tuple[str, list[str]]:
     return text, sorted(set(text))
 
 
-def char_batch(rng: np.random.Generator, text: str, alphabet: list[str], m: int = 16,
-               T_x: int = 25) -> tuple[np.ndarray, np.ndarray]:
+def char_batch(
+    rng: np.random.Generator, text: str, alphabet: list[str], m: int = 16, T_x: int = 25
+) -> tuple[np.ndarray, np.ndarray]:
     """``m`` random windows: ``x⟨t⟩`` one-hot of character ``t``, ``y⟨t⟩`` of character ``t+1``."""
     index = {c: i for i, c in enumerate(alphabet)}
     codes = np.array([index[c] for c in text])
@@ -219,9 +236,15 @@ def sampling_check(device: str, dtype: str):
         theirs = to_numpy(model.sample(first, to_tensor(uniforms, device, dtype)))
     record = compare("sampled symbols", ours, theirs, tolerance(dtype, "forward"))
     text = "A" + "".join(alphabet[i] for i in ours)
-    return group_result("rnn", "charlm-sampling", "forward", device, dtype, [record],
-                        {"sample_scratch": text,
-                         "metrics": {"same_symbols": float(np.mean(ours == theirs))}})
+    return group_result(
+        "rnn",
+        "charlm-sampling",
+        "forward",
+        device,
+        dtype,
+        [record],
+        {"sample_scratch": text, "metrics": {"same_symbols": float(np.mean(ours == theirs))}},
+    )
 
 
 RECALL_STEPS, DIGITS_STEPS, CHARLM_STEPS = 10, 10, 10  # short registered runs; tests train longer
