@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from parity_tests import checks as check_store
 from parity_tests import registry
 from parity_tests.compare import assert_close, assert_parity, compare
 from parity_tests.production import register as production_register
@@ -141,7 +142,7 @@ def test_missing_onnxruntime_makes_the_check_unavailable(monkeypatch: pytest.Mon
 def test_registration_derives_each_served_model_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Three checks per served declaration of the loaded concepts; ``quick`` says which are slow."""
     registry.load_concepts(["deep", "dense", "gd"])  # their modules declare, into the real registry
-    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(check_store, "_REGISTRY", {})  # the store the registry registers into
     monkeypatch.setattr(production_register, "_DONE", set())
     checks = production_register.register_production_checks(["deep", "dense", "gd"])
     ids = {c.id: c.slow for c in checks}

@@ -60,14 +60,14 @@ def test_served_models_are_declared_once_and_validated(monkeypatch: pytest.Monke
 
 def test_a_model_without_a_cost_is_not_given_cost_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     """dense's layer declares no ``propagate``: it is served, and ``register_model`` says why not."""
-    from parity_tests import registry
+    from parity_tests import checks, registry
     from parity_tests.concepts.dense import LAYER, layer_inputs
 
-    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(checks, "_REGISTRY", {})  # the store the registry registers into
     with pytest.raises(
         ValueError,
         match=r"register_model\('dense', 'layer'\): the model declares "
         r"no propagate",
     ):
         registry.register_model("dense", "layer", LAYER, layer_inputs)
-    assert registry._REGISTRY == {}
+    assert checks._REGISTRY == {}

@@ -1,6 +1,7 @@
 """The project's own checks, run by the test suite (and so by ``.ci/run``): ``ruff check`` and
-``ruff format --check`` over the repository, and ``mypy`` on the public API (the files ``[tool.mypy]`` in ``pyproject.toml``
-names). Both tools are in the ``test`` extra; without them these tests are skipped, saying so."""
+``ruff format --check`` over the repository, and ``mypy`` on the public API (the files
+``[tool.mypy]`` in ``pyproject.toml`` names). Both tools are in the ``test`` extra; without
+them these tests are skipped, saying so."""
 
 from __future__ import annotations
 
