@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import torch
@@ -51,7 +51,10 @@ from torch.nn.parallel import DistributedDataParallel
 from parity_tests.devices import check_device, parity_mode
 from torch_ref.deep import DeepNetwork
 from torch_ref.gd import make_optimizer
-from torch_ref.layout import state_dict_to_params, torch_dtype
+from torch_ref.layout import numpy_dtype, state_dict_to_params, torch_dtype
+
+if TYPE_CHECKING:
+    from parity_tests.registry import Model
 
 SHARDS = ("equal", "weighted")
 Params = dict[str, np.ndarray]
@@ -248,15 +251,21 @@ class DDPJob:
     shards: str = "equal"
     extra: dict = field(default_factory=dict)
 
+    @property
+    def model(self) -> Model:
+        """The network's declaration: the ``deep`` concept's L-layer network with a softmax
+        output (:func:`parity_tests.concepts._networks.deep`), the one every checker uses
+        (imported here: a report worker that imports this package for another plug-in loads no
+        concept's declarations it does not run)."""
+        from parity_tests.concepts._networks import deep as deep_network
+
+        return deep_network(self.layer_dims, self.activation, "softmax")
+
     def build(self, device: str | torch.device) -> DeepNetwork:
-        """The softmax network at ``device``/``dtype``, holding :attr:`init_params`."""
-        params = {
-            k: v.astype(np.float64 if self.dtype == "float64" else np.float32)
-            for k, v in self.init_params.items()
-        }
-        return DeepNetwork.from_scratch(
-            params, self.activation, "softmax", device=device, dtype=torch_dtype(self.dtype)
-        )
+        """The softmax network at ``device``/``dtype``, holding :attr:`init_params`
+        (:meth:`Model.build <parity_tests.registry.Model.build>` of :attr:`model`)."""
+        params = {k: v.astype(numpy_dtype(self.dtype)) for k, v in self.init_params.items()}
+        return self.model.build(params, device=device, dtype=torch_dtype(self.dtype))
 
 
 def train_ddp(

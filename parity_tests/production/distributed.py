@@ -46,10 +46,10 @@ from parity_tests.production.ddp import (
 )
 from parity_tests.registry import ParityCheck, seed_for
 from parity_tests.tolerances import EXACT, Tolerance, distributed_tolerance, tolerance
+from parity_tests.trajectory import torch_trajectory
 from scratch import deep as S
 from scratch.gd import gd_update
-from torch_ref.gd import make_optimizer
-from torch_ref.layout import numpy_dtype, state_dict_to_params, torch_dtype
+from torch_ref.layout import SAME, numpy_dtype, torch_dtype
 
 Params = dict[str, np.ndarray]
 Trajectory = tuple[list[float], list[Params]]
@@ -78,32 +78,37 @@ def make_job(
 def scratch_trajectory(job: DDPJob) -> Trajectory:
     """Full-batch gradient descent in NumPy (course layout ``X (n_x, m)``)."""
     p = {k: v.astype(numpy_dtype(job.dtype)) for k, v in job.init_params.items()}
+    propagate = job.model.propagate  # the declared scratch side: (J, grads) of the course's network
     losses, params = [], []
     for X, labels in job.batches:
-        J, grads = S.propagate(
-            p, np.ascontiguousarray(X.T.astype(p["W1"].dtype)), labels, job.activation, "softmax"
-        )
+        J, grads = propagate(p, np.ascontiguousarray(X.T.astype(p["W1"].dtype)), labels)
         p = gd_update(p, grads, job.learning_rate)
         losses.append(float(J))
         params.append(p)
     return losses, params
 
 
+def _whole_batch_loss(model: torch.nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The mean cross-entropy over the batch (labels arrive as floats from the runner)."""
+    return shard_loss(model(x), labels.long(), x.shape[0], 1, "equal")
+
+
 def single_process_trajectory(job: DDPJob, device: str = "cpu") -> Trajectory:
-    """Full-batch ``torch.optim.SGD`` on one process (the mean cross-entropy over the batch)."""
-    model = job.build(device)
-    opt = make_optimizer(model.parameters(), job.learning_rate)
-    losses, params = [], []
-    for X, labels in job.batches:
-        x = torch.tensor(X, device=device, dtype=torch_dtype(job.dtype))
-        y = torch.tensor(labels, device=device, dtype=torch.long)
-        opt.zero_grad(set_to_none=True)
-        J = shard_loss(model(x), y, X.shape[0], 1, "equal")
-        J.backward()
-        opt.step()
-        losses.append(J.item())
-        params.append(state_dict_to_params(model.state_dict(), model.param_spec))
-    return losses, params
+    """Full-batch ``torch.optim.SGD`` on one process (the mean cross-entropy over the batch): the
+    harness's torch trajectory runner (:func:`~parity_tests.trajectory.torch_trajectory`) on the
+    declared network, its batches batch-first as the ranks see them."""
+    params, losses = torch_trajectory(
+        job.build(device),
+        _whole_batch_loss,
+        job.init_params,
+        job.batches,
+        param_spec=job.model.spec(),
+        learning_rate=job.learning_rate,
+        batch_layouts=(SAME, SAME),
+        device=device,
+        dtype=job.dtype,
+    )
+    return losses, params[1:]
 
 
 def compare_trajectories(
