@@ -37,6 +37,7 @@ Example:
 from __future__ import annotations
 
 import ast
+import importlib.util
 import io
 import json
 import linecache
@@ -47,6 +48,7 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from parity_tests.course import helpers
 
@@ -357,6 +359,49 @@ def check_readable(path: str | Path) -> None:
         raise CourseFileError(f"{path}: {exc}") from None
 
 
+DEFERRED_MODULES = ("matplotlib.pyplot",)
+"""Modules the course's files import for plotting only, loaded when first used rather than by
+the ``import`` line: ``import matplotlib.pyplot as plt`` costs about a second here (a third of a
+``dlparity check``), and no check looks at a plot. A learner function that does plot (the
+course's ``model`` draws its costs) loads the real module at its first ``plt.…``."""
+
+
+class _Deferred(types.ModuleType):
+    """Stands in for a module of :data:`DEFERRED_MODULES` in ``sys.modules`` until code reads an
+    attribute it lacks: then the real module is imported (the stand-in leaves ``sys.modules``
+    first) and the stand-in takes its namespace, so a learner's ``plt`` works as the real one.
+    (Not :class:`importlib.util.LazyLoader`: on Python 3.11 the ``import`` statement itself
+    reads the module's ``__spec__``, which makes a lazy module load at once.)"""
+
+    def __getattr__(self, attr: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        real = importlib.import_module(name)
+        vars(self).update(vars(real))
+        return getattr(real, attr)
+
+
+def defer_plotting_imports() -> None:
+    """Put a :class:`_Deferred` stand-in for each of :data:`DEFERRED_MODULES` in ``sys.modules``
+    (and on its parent package) unless it is imported already or not installed."""
+    for name in DEFERRED_MODULES:
+        if name in sys.modules:
+            continue
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):  # not installed: the learner's import fails as it would
+            continue
+        if spec is None:
+            continue
+        module = _Deferred(name)
+        module.__spec__ = spec
+        sys.modules[name] = module
+        parent, _, child = name.rpartition(".")
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, module)
+
+
 def load_course_file(
     path: str | Path,
     *,
@@ -380,6 +425,7 @@ def load_course_file(
     if not path.is_file():
         raise CourseFileError(f"path: no such file: {str(path)!r}")
     text = read_source(path)
+    defer_plotting_imports()
     module = types.ModuleType(f"dlparity_course_{path.stem}")
     module.__file__ = str(path)
     loaded = LoadedFile(path, module)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +138,30 @@ def test_syntax_error_cells_are_listed_and_fail_the_check(
         "cell 3, line 2: '(' was never closed",
     ]
     assert data["exit_status"] == 1 and data["passed"] is True  # every function passed; the file did not
+
+
+def test_a_plotting_import_is_loaded_only_when_used(tmp_path: Path) -> None:
+    """``import matplotlib.pyplot as plt`` binds a stand-in (``loader.DEFERRED_MODULES``):
+    a file that only imports it never pays pyplot's import, and one that plots gets the real
+    module at its first ``plt.…``. In a fresh process (a test worker may have pyplot already)."""
+    pytest.importorskip("matplotlib")
+    learner = tmp_path / "plots.py"
+    learner.write_text(
+        "import matplotlib.pyplot as plt\nfrom matplotlib import pyplot\n\n"
+        "def draw():\n    plt.figure()\n    return pyplot.get_fignums()\n"
+    )
+    code = (
+        "import sys\nfrom parity_tests.course.loader import load_course_file\n"
+        f"loaded = load_course_file({str(learner)!r})\n"
+        "lazy = type(sys.modules['matplotlib.pyplot']).__name__\n"
+        "print(lazy, loaded.module.plt is loaded.module.pyplot, loaded.module.draw())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["_Deferred", "True", "[1]"], out.stdout
