@@ -120,29 +120,44 @@ def tolerance_ratio(actual: Any, expected: Any, tol: Tolerance, allow_nonfinite:
     return float(_errors(a, e, tol, allow_nonfinite)[1].max())
 
 
+def _without_values(
+    name: str, why: str, step: int | None, tol: Tolerance | None, inconclusive: bool
+) -> Comparison:
+    """A record with no values to show (no shapes, NaN errors) that never passes."""
+    rtol, atol = (tol.rtol, tol.atol) if tol else (0.0, 0.0)
+    nan = float("nan")
+    return Comparison(
+        name,
+        (),
+        (),
+        nan,
+        nan,
+        None,
+        None,
+        None,
+        rtol,
+        atol,
+        False,
+        why,
+        step,
+        float("inf") if inconclusive else 0.0,
+        None,
+        inconclusive,
+    )
+
+
 def insensitive(name: str, why: str, step: int | None = None, tol: Tolerance | None = None) -> Comparison:
     """A record saying that a check *could not have failed* for ``name`` (an update below the
     tolerance, an input that neither side reads), ``why`` saying so with the numbers: it never
     passes, and it makes the check's :attr:`CheckResult.status` ``INCONCLUSIVE`` unless another
     record fails outright."""
-    return Comparison(
-        name,
-        (),
-        (),
-        float("nan"),
-        float("nan"),
-        None,
-        None,
-        None,
-        tol.rtol if tol else 0.0,
-        tol.atol if tol else 0.0,
-        False,
-        why,
-        step,
-        float("inf"),
-        None,
-        True,
-    )
+    return _without_values(name, why, step, tol, inconclusive=True)
+
+
+def not_compared(name: str, why: str, step: int | None = None) -> Comparison:
+    """A failing record for ``name`` when there was nothing to compare (no update happened, a
+    run stopped early), ``why`` saying so: a check that compared nothing never passes."""
+    return _without_values(name, why, step, None, inconclusive=False)
 
 
 def compare(

@@ -36,6 +36,7 @@ from parity_tests.compare import (
     compare,
     group_result,
     insensitive,
+    not_compared,
     tolerance_ratio,
 )
 from parity_tests.devices import check_device, parity_mode
@@ -336,22 +337,7 @@ def trajectory_check(case: str, device: str, dtype: str) -> CheckResult:
     )
     records, diagnosis = compare_runs(s_log, t_log, extra["params"], dtype, extra["start"])
     if not s_log.losses:
-        records.append(
-            Comparison(
-                "loss",
-                (),
-                (),
-                float("nan"),
-                float("nan"),
-                None,
-                None,
-                None,
-                0.0,
-                0.0,
-                False,
-                "no update happened: nothing was compared",
-            )
-        )
+        records.append(not_compared("loss", "no update happened: nothing was compared"))
     episodes = list(range(len(s_log.episode_returns)))
     figure = {
         "title": f"{case}: return per episode",
