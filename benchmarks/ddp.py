@@ -36,7 +36,7 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from benchmarks._common import machine_loaded, table, threads, write_json
-from parity_tests.production.ddp import DEFAULT_TIMEOUT_S, exit_in_one_line, process_group, run_ranks
+from parity_tests.production.ddp import DEFAULT_TIMEOUT_S, process_group, run_ranks
 from torch_ref.deep import DeepNetwork
 from torch_ref.gd import make_optimizer
 
@@ -86,12 +86,11 @@ def single_process(n_threads: int, steps: int) -> float:
 
 def _rank(rank: int, world: int, steps: int, rendezvous: str, out: str) -> None:
     torch.set_num_threads(1)
-    # process_group: a timeout on every collective, and the group destroyed after a final barrier
-    # (the shutdown that keeps gloo's threads from aborting the rank at exit: see its docstring)
-    with (
-        exit_in_one_line(out, rank),
-        process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=world) as collectives,
-    ):
+    # process_group: a timeout on every collective and a final barrier; the group is not destroyed
+    # (run_ranks ends this process through ddp.leave, the end that cannot hang: see process_group)
+    with process_group(
+        "gloo", destroy=False, init_method=f"file://{rendezvous}", rank=rank, world_size=world
+    ) as collectives:
         x, y = _data()
         lo, hi = rank * BATCH // world, (rank + 1) * BATCH // world
         x, y = x[lo:hi], y[lo:hi]

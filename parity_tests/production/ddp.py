@@ -37,6 +37,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,10 +130,11 @@ class Collectives:
 
 @contextlib.contextmanager
 def process_group(
-    backend: str, timeout_s: float = DEFAULT_TIMEOUT_S, **init_kwargs: Any
+    backend: str, timeout_s: float = DEFAULT_TIMEOUT_S, destroy: bool = True, **init_kwargs: Any
 ) -> Iterator[Collectives]:
     """``init_process_group`` with a timeout, yielding this rank's :class:`Collectives`; on leaving,
-    a final barrier (only if the body succeeded) and ``destroy_process_group`` on every rank.
+    a final barrier (only if the body succeeded) and ``destroy_process_group`` on every rank
+    (unless ``destroy=False``).
 
     Why the order matters (a SIGABRT, "terminate called without an active exception", after
     PASS in ~1 run in 8 on a loaded machine): ``torch.distributed.nn.functional`` binds
@@ -145,9 +147,21 @@ def process_group(
     the group exists binds ``None`` instead, so ``destroy_process_group`` frees the group and
     joins its threads while the interpreter is alive.
 
+    Freeing the group can still hang (seen 1 run in 16 on a loaded machine, in the DDP benchmark):
+    the group's destructor joins gloo's worker threads while this thread holds the GIL, and a
+    worker that is still releasing its last finished work needs the GIL when that work holds a
+    tensor whose Python object Python already dropped (``TensorImpl::decref_pyobject`` waiting in
+    ``gil_scoped_acquire`` against ``~ProcessGroupGloo`` in ``std::thread::join``, seen with
+    py-spy). A process that exists only to be this rank does not need the group freed: it passes
+    ``destroy=False`` and ends through :func:`leave` (as every rank of :func:`run_ranks` and of
+    ``python -m parity_tests.production.distributed`` does), so no destructor runs.
+
     Args:
         backend: ``"gloo"`` or ``"nccl"`` (:func:`backend_for`).
         timeout_s: seconds to wait for every rank to join and at every collective.
+        destroy: ``destroy_process_group`` on leaving; ``False`` leaves the group to the end of
+            the process, which must then end through :func:`leave` (Python's own finalization with
+            a live gloo group can abort: see above).
         init_kwargs: ``init_method``, ``rank``, ``world_size`` as ``init_process_group`` takes them.
 
     Raises:
@@ -171,7 +185,8 @@ def process_group(
         with collectives.reach("the final barrier"):  # skipped when the body raised
             dist.barrier()
     finally:
-        dist.destroy_process_group()
+        if destroy:
+            dist.destroy_process_group()
 
 
 def check_timeout(timeout_s: float) -> float:
@@ -349,16 +364,14 @@ def _spawned(
     dev = rank_device(device, rank)
     if dev.startswith("cuda"):
         torch.cuda.set_device(dev)
-    with (
-        exit_in_one_line(out, rank),
-        process_group(
-            backend_for(device, world_size),
-            timeout_s,
-            init_method=f"file://{rendezvous}",
-            rank=rank,
-            world_size=world_size,
-        ) as collectives,
-    ):
+    with process_group(
+        backend_for(device, world_size),
+        timeout_s,
+        destroy=False,  # run_ranks ends this process through leave(): see process_group
+        init_method=f"file://{rendezvous}",
+        rank=rank,
+        world_size=world_size,
+    ) as collectives:
         with parity_mode():
             losses, params, differ = train_ddp(job, dev, collectives)
         if rank == 0:
@@ -370,32 +383,21 @@ def leave(status: int) -> NoReturn:
     """End this rank now with ``status``, after flushing stdout and stderr, without running
     Python's finalization.
 
-    Why (a rank that timed out hung instead of exiting, ~1 run in 3 under load): the failed
-    collective's traceback still holds DDP's ``Reducer``, which holds the gloo group. When Python
-    frees it (at the end of the ``except`` block, or at interpreter exit), the group's destructor
-    joins gloo's worker threads *while holding the GIL*, and a worker that is still destroying
-    the timed-out all-reduce's work needs the GIL to release a Python object kept in that work's
-    thread-local state: each waits for the other, forever (seen with py-spy:
-    ``~ProcessGroupGloo`` in ``std::thread::join`` against ``gil_scoped_acquire`` in
-    ``~AsyncWork``). The rank's outcome is already written; nothing is left to clean up that the
-    operating system does not free.
+    Every rank that joined a gloo group ends here, whether it succeeded or not. Why (a rank that
+    timed out hung instead of exiting, ~1 run in 3 under load; a rank that succeeded, ~1 in 16):
+    the failed collective's traceback, or DDP itself, still holds DDP's ``Reducer``, which holds
+    the gloo group. When Python frees it (at the end of the ``except`` block, when the rank's
+    function returns, or at interpreter exit), the group's destructor joins gloo's worker
+    threads *while holding the GIL*, and a worker that is still destroying its last work needs the
+    GIL to release a tensor whose Python object Python already dropped: each waits for the other,
+    forever (seen with py-spy: ``~ProcessGroupGloo`` in ``std::thread::join`` against
+    ``gil_scoped_acquire`` in ``~AsyncWork``). The rank's outcome is already written; nothing is
+    left to clean up that the operating system does not free.
     """
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(status)
-
-
-@contextlib.contextmanager
-def exit_in_one_line(out: str, rank: int) -> Iterator[None]:
-    """Wrap the body of a rank of :func:`run_ranks` (outside :func:`process_group`, so the group
-    is destroyed first): a :class:`RankTimeoutError` becomes one line in ``<out>.rank<r>.err``
-    and exit status :data:`EXIT_INCOMPLETE` (no traceback; through :func:`leave`)."""
-    try:
-        yield
-    except RankTimeoutError as e:
-        Path(f"{out}.rank{rank}.err").write_text(f"{e}\n")
-        leave(EXIT_INCOMPLETE)
 
 
 START_ALLOWANCE_S = 300.0
@@ -409,15 +411,33 @@ def _started(out: str, world_size: int) -> list[int]:
     return [r for r in range(world_size) if not os.path.exists(f"{out}.rank{r}.started")]
 
 
-def _rank_entry(rank: int, world_size: int, fn: Callable[..., None], out: str, *args: Any) -> None:
+def _rank_entry(rank: int, world_size: int, fn: Callable[..., None], out: str, *args: Any) -> NoReturn:
     """A rank of :func:`run_ranks`: mark it started (its imports are done once it runs), wait
     until every rank has (so the rendezvous's timeout measures a frozen rank, not how long another
-    took to import torch), then ``fn(rank, *args)``."""
+    took to import torch), run ``fn(rank, *args)``, and end the process through :func:`leave`
+    whatever happened — never through Python's finalization, which can hang or abort on a live
+    gloo group (:func:`leave`, :func:`process_group`):
+
+    - ``fn`` returned: status 0;
+    - :class:`RankTimeoutError`: its one line in ``<out>.rank<r>.err``, status
+      :data:`EXIT_INCOMPLETE` (no traceback);
+    - any other exception: its traceback on stderr and in ``<out>.rank<r>.traceback``, status 1.
+    """
     Path(f"{out}.rank{rank}.started").touch()
     give_up = time.monotonic() + START_ALLOWANCE_S
     while _started(out, world_size) and time.monotonic() < give_up:
         time.sleep(0.05)
-    fn(rank, *args)
+    try:
+        fn(rank, *args)
+    except RankTimeoutError as e:
+        Path(f"{out}.rank{rank}.err").write_text(f"{e}\n")
+        leave(EXIT_INCOMPLETE)
+    except BaseException:
+        text = traceback.format_exc()
+        sys.stderr.write(text)
+        Path(f"{out}.rank{rank}.traceback").write_text(text)
+        leave(1)
+    leave(0)
 
 
 def _kill(context: Any) -> None:
@@ -432,10 +452,12 @@ def run_ranks(
 ) -> None:
     """Start ``fn(rank, *args)`` in ``world_size`` processes and join them with a deadline.
 
-    A rank that exits non-zero ends the others (after a 2 s grace, SIGTERM, then SIGKILL); a rank
-    that ended through :func:`exit_in_one_line` left its line in ``<out>.rank<r>.err`` and that
-    line is raised as :class:`RankTimeoutError`; other failures raise torch's
-    ``ProcessRaisedException``/``ProcessExitedException`` unchanged. ``deadline_s`` counts from
+    Every rank ends through :func:`leave` (see :func:`_rank_entry`), so a rank that needs a process
+    group passes ``destroy=False`` to :func:`process_group`. A rank that exits non-zero ends the
+    others (after a 2 s grace, SIGTERM, then SIGKILL): a :class:`RankTimeoutError` in a rank is
+    raised here with its line (the lines of all ranks that wrote one, joined by ``; ``); any other
+    exception in a rank is raised here as ``RuntimeError`` carrying that rank's traceback; a rank
+    that died without either (a signal) raises torch's ``ProcessExitedException``. ``deadline_s`` counts from
     the moment every rank has started (a loaded machine can take a minute to import torch in a
     spawned process; that is not the run's time): past it, or past :data:`START_ALLOWANCE_S`
     with a rank not yet started, every rank is killed and :class:`RankTimeoutError` says so.
@@ -482,10 +504,13 @@ def run_ranks(
             for r in range(world_size)
             if os.path.exists(f"{out}.rank{r}.err")
         ]
-        if not lines:
-            raise
-        unique = list(dict.fromkeys(lines))
-        raise RankTimeoutError("; ".join(unique), elapsed()) from None
+        if lines:
+            raise RankTimeoutError("; ".join(dict.fromkeys(lines)), elapsed()) from None
+        for r in range(world_size):
+            if os.path.exists(f"{out}.rank{r}.traceback"):
+                text = Path(f"{out}.rank{r}.traceback").read_text()
+                raise RuntimeError(f"DDP rank {r} of {world_size} raised:\n{text}") from None
+        raise
 
 
 def default_start_method(device: str) -> str:
@@ -557,7 +582,6 @@ __all__ = [
     "backend_for",
     "rank_device",
     "leave",
-    "exit_in_one_line",
     "run_ranks",
     "spawn_ddp",
 ]

@@ -264,7 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     2 a usage error (``--device cuda`` without a GPU, not under torchrun), 3 the run did not
     complete — a rank did not join or reach a collective within ``--timeout`` seconds, reported
     in one line on stderr (``[rank 0] rank 1 did not reach step 0's gradient all-reduce within
-    30 s``). The group is always destroyed, after a final barrier when the run succeeded.
+    30 s``). A rank that joined the group ends the process through
+    :func:`~parity_tests.production.ddp.leave` (after a final barrier when the run succeeded),
+    without freeing the group: freeing a gloo group can hang, and Python's own finalization with
+    one alive can abort (:func:`~parity_tests.production.ddp.process_group`).
     """
     import torch.distributed as dist
 
@@ -300,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.cuda.set_device(dev)
     try:
         with process_group(
-            backend_for(args.device, world), args.timeout, init_method="env://"
+            backend_for(args.device, world), args.timeout, destroy=False, init_method="env://"
         ) as collectives:
             with parity_mode():
                 losses, params, differ = train_ddp(job, dev, collectives)
@@ -317,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RankTimeoutError as e:
         print(f"[rank {rank}] {e}", file=sys.stderr, flush=True)
         leave(EXIT_INCOMPLETE)  # not `return`: freeing the failed DDP can deadlock (ddp.leave)
-    return 0 if verdict else 1
+    leave(0 if verdict else 1)  # the group is alive: ends without Python's finalization
 
 
 __all__ = [
