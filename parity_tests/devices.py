@@ -104,6 +104,15 @@ def parity_mode() -> Iterator[None]:
         _set_tf32(*old_tf32)
 
 
+def kernel_unavailable(kernel: str, device: str) -> str | None:
+    """Why ``kernel`` (one of :data:`parity_tests.tolerances.KERNELS`) cannot run on ``device``,
+    or ``None`` where it can (on the CPU a GPU library's kernel is never used, so nothing is
+    missing there)."""
+    if kernel == "cudnn-rnn" and device.startswith("cuda") and not torch.backends.cudnn.is_available():
+        return "this torch build has no cuDNN"
+    return None
+
+
 @contextlib.contextmanager
 def cudnn_enabled(enabled: bool) -> Iterator[None]:
     """Run the block with cuDNN on or off (``torch.backends.cudnn.enabled``), restored on exit.

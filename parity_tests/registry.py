@@ -39,7 +39,8 @@ from parity_tests.checks import (  # noqa: F401  (re-exported: the registry's AP
     seed_for,
 )
 from parity_tests.compare import CheckResult
-from parity_tests.devices import DTYPES, HALF_DTYPES
+from parity_tests.devices import DTYPES, HALF_DTYPES, kernel_unavailable
+from parity_tests.tolerances import kernel_tolerance
 from parity_tests.trajectory import check_training
 
 SERVING_FORMATS = ("onnx", "safetensors")
@@ -102,6 +103,18 @@ def _explained(
     return result
 
 
+def _kernel_tolerance(kernel: str | None, device: str, dtype: str, level: str) -> dict[str, Any]:
+    """``{"tol": ...}`` of a check whose torch side runs the named vendor ``kernel`` (the policy's
+    :func:`~parity_tests.tolerances.kernel_tolerance`), ``{}`` for the policy's own; raises
+    :class:`CheckUnavailable` where ``device`` lacks that kernel."""
+    if kernel is None:
+        return {}
+    reason = kernel_unavailable(kernel, device)
+    if reason:
+        raise CheckUnavailable(reason)
+    return {"tol": kernel_tolerance(kernel, dtype, level)}
+
+
 def forward_run(
     concept: str,
     case: str,
@@ -109,6 +122,7 @@ def forward_run(
     torch_fn: Callable[..., Any],
     make_inputs: MakeInputs,
     explain: Explain | None = None,
+    kernel: str | None = None,
     **kwargs: Any,
 ) -> Callable[[str, str], CheckResult]:
     """The ``run(device, dtype)`` that :func:`register_forward` registers (a test may run it on
@@ -116,6 +130,7 @@ def forward_run(
     :func:`~parity_tests.api.check_forward`."""
 
     def run(device: str, dtype: str) -> CheckResult:
+        tol = _kernel_tolerance(kernel, device, dtype, "forward")
         return _explained(
             scratch_fn,
             explain,
@@ -128,6 +143,7 @@ def forward_run(
                 dtype=dtype,
                 concept=concept,
                 case=case,
+                **tol,
                 **kwargs,
             ),
         )
@@ -143,6 +159,7 @@ def gradient_run(
     make_inputs: MakeInputs,
     wrt: Sequence[str],
     explain: Explain | None = None,
+    kernel: str | None = None,
     **kwargs: Any,
 ) -> Callable[[str, str], CheckResult]:
     """The ``run(device, dtype)`` that :func:`register_gradient` registers; ``kwargs`` go to
@@ -150,6 +167,7 @@ def gradient_run(
     ``vjp=True``)."""
 
     def run(device: str, dtype: str) -> CheckResult:
+        tol = _kernel_tolerance(kernel, device, dtype, "gradient")
         return _explained(
             scratch_grads,
             explain,
@@ -164,6 +182,7 @@ def gradient_run(
                 seed=seed_for(concept, case, "G"),
                 concept=concept,
                 case=case,
+                **tol,
                 **kwargs,
             ),
         )
@@ -179,15 +198,20 @@ def register_forward(
     make_inputs: MakeInputs,
     half: bool = False,
     explain: Explain | None = None,
+    kernel: str | None = None,
+    cuda_only: bool = False,
     **kwargs: Any,
 ) -> ParityCheck:
     """Register a forward check; ``kwargs`` go to :func:`~parity_tests.api.check_forward`.
 
     ``half=True`` also runs it in float16 and bfloat16 (against a float32 scratch reference);
-    ``explain`` (:data:`Explain`) names a concept's typical mistake when it fails.
+    ``explain`` (:data:`Explain`) names a concept's typical mistake when it fails. ``kernel``
+    (one of :data:`~parity_tests.tolerances.KERNELS`) says that ``torch_fn`` runs that vendor
+    kernel: the check is held to its kernel tolerance, and is unavailable on a device that lacks
+    it; ``cuda_only=True`` runs it on CUDA devices only (a GPU library's kernel).
     """
-    run = forward_run(concept, case, scratch_fn, torch_fn, make_inputs, explain, **kwargs)
-    return register(ParityCheck(concept, case, "forward", run, dtypes=_dtypes(half)))
+    run = forward_run(concept, case, scratch_fn, torch_fn, make_inputs, explain, kernel, **kwargs)
+    return register(ParityCheck(concept, case, "forward", run, dtypes=_dtypes(half), cuda_only=cuda_only))
 
 
 def register_gradient(
@@ -199,11 +223,18 @@ def register_gradient(
     wrt: Sequence[str],
     half: bool = False,
     explain: Explain | None = None,
+    kernel: str | None = None,
+    cuda_only: bool = False,
     **kwargs: Any,
 ) -> ParityCheck:
-    """Register a gradient check; ``kwargs`` go to :func:`~parity_tests.api.check_gradients`."""
-    run = gradient_run(concept, case, scratch_grads, torch_fn, make_inputs, wrt, explain, **kwargs)
-    return register(ParityCheck(concept, case, "gradient", run, dtypes=_dtypes(half), covers=tuple(wrt)))
+    """Register a gradient check; ``kwargs`` go to :func:`~parity_tests.api.check_gradients`;
+    ``half``, ``explain``, ``kernel`` and ``cuda_only`` as in :func:`register_forward`."""
+    run = gradient_run(concept, case, scratch_grads, torch_fn, make_inputs, wrt, explain, kernel, **kwargs)
+    return register(
+        ParityCheck(
+            concept, case, "gradient", run, dtypes=_dtypes(half), covers=tuple(wrt), cuda_only=cuda_only
+        )
+    )
 
 
 def register_finite_differences(

@@ -42,12 +42,6 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("rl.py", '"testbed-gradient-bandit"', '"trajectory"'): "the gradient bandit's preferences, no model",
     ("rl.py", '"testbed-epsilon-greedy"', '"property"'): "the 10-armed testbed's statistics",
     ("rl.py", '"testbed-gradient-bandit"', '"property"'): "the same, for the gradient bandit",
-    (
-        "rnn/cudnn.py",
-        'f"{_cell}-cudnn"',
-        '"forward"',
-    ): "cuDNN's own kernels (CUDA only) at their kernel tolerance (policy: 'kernels')",
-    ("rnn/cudnn.py", 'f"{_cell}-cudnn"', '"gradient"'): "the same, backprop through time",
     ("rnn/long_range.py", '"long-range"', '"property"'): "T = 200 gradient norms per step, no cost",
     ("rnn/checks.py", '"clipping"', '"forward"'): "gradient clipping vs torch.nn.utils, no model",
     ("rnn/tasks.py", '"charlm-sampling"', '"forward"'): "sampling from a character model's softmax",

@@ -71,3 +71,53 @@ def test_a_model_without_a_cost_is_not_given_cost_checks(monkeypatch: pytest.Mon
     ):
         registry.register_model("dense", "layer", LAYER, layer_inputs)
     assert checks._REGISTRY == {}
+
+
+@pytest.mark.parametrize("level", ["forward", "gradient"])
+def test_a_declared_kernel_check_takes_its_tolerance_and_needs_its_kernel(
+    level: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kernel=`` on a forward/gradient declaration: the check is held to the policy's kernel
+    tolerance (not the level's), and where the device lacks the kernel it is unavailable (a
+    skip, with the reason), never run against the wrong kernel."""
+    import numpy as np
+    import torch
+
+    from parity_tests import registry
+    from parity_tests.tolerances import kernel_tolerance, tolerance
+
+    def inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return {"x": rng.standard_normal((3, 4))}
+
+    if level == "forward":
+        run = registry.forward_run("rnn", "kernel-probe", np.tanh, torch.tanh, inputs, kernel="cudnn-rnn")
+    else:
+        run = registry.gradient_run(
+            "rnn",
+            "kernel-probe",
+            lambda x: {"x": 1 - np.tanh(x) ** 2},
+            lambda x: torch.tanh(x).sum(),
+            inputs,
+            ["x"],
+            kernel="cudnn-rnn",
+        )
+    result = run("cpu", "float32")
+    kernel = kernel_tolerance("cudnn-rnn", "float32", level)
+    assert kernel != tolerance("float32", level)
+    assert result.passed and result.records
+    assert all((r.rtol, r.atol) == (kernel.rtol, kernel.atol) for r in result.records)
+    monkeypatch.setattr(registry, "kernel_unavailable", lambda kernel, device: "no cuDNN in this build")
+    with pytest.raises(CheckUnavailable, match="no cuDNN"):
+        run("cpu", "float32")
+
+
+def test_cudnn_is_missing_only_on_cuda_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from parity_tests.devices import kernel_unavailable
+
+    monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: False)
+    assert kernel_unavailable("cudnn-rnn", "cpu") is None
+    assert kernel_unavailable("cudnn-rnn", "cuda:0") == "this torch build has no cuDNN"
+    monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
+    assert kernel_unavailable("cudnn-rnn", "cuda") is None
