@@ -38,10 +38,10 @@ from parity_tests.checks import (  # noqa: F401  (re-exported: the registry's AP
     registered_concepts,
     seed_for,
 )
-from parity_tests.compare import CheckResult
+from parity_tests.compare import CheckResult, compare, group_result
 from parity_tests.devices import DTYPES, HALF_DTYPES, kernel_unavailable
-from parity_tests.tolerances import kernel_tolerance
-from parity_tests.trajectory import check_training
+from parity_tests.tolerances import OPTIMUM_GRAD_TOL, kernel_tolerance, tolerance
+from parity_tests.trajectory import check_training, torch_trajectory
 
 SERVING_FORMATS = ("onnx", "safetensors")
 """How a served model ships (:func:`register_served`): exported to ONNX Runtime, and its weights
@@ -652,6 +652,95 @@ class _ModelProblem:
             "batch_layouts": self.model.batch_layouts(),
             **self.make_problem(rng),
         }
+
+
+def register_optimum(concept: str, case: str, model: Model, make_problem: MakeProblem) -> ParityCheck:
+    """Derive an ``optimum`` check from a model's declaration: both sides trained to convergence by
+    full-batch gradient descent, each held to an independent solver's optimum (a convex cost).
+
+    ``make_problem(rng)`` returns ``X``, ``Y`` (course layout), ``init_params``,
+    ``learning_rate``, ``max_steps``, ``optimum`` (the solver's parameters, course layout), and
+    optionally ``metrics`` (a :mod:`parity_tests.metrics` factory's function) and
+    ``solver_metrics`` (``{name: value}`` of the solver). The scratch side steps
+    ``p := p − α dp`` with the declared ``propagate`` until ``max |dp| <``
+    :data:`~parity_tests.tolerances.OPTIMUM_GRAD_TOL` ``[dtype]`` (the policy's stopping rule) or
+    ``max_steps``; the torch side takes as many steps with the trajectories' runner
+    (:func:`~parity_tests.trajectory.torch_trajectory`: ``torch.optim.SGD`` on the declared
+    module and loss). Both final parameters are compared with ``optimum`` at the policy's
+    ``optimum`` tolerance; ``extra["metrics"]`` has the step count and the metrics.
+    """
+    if model.propagate is None:
+        raise ValueError(
+            f"register_optimum({concept!r}, {case!r}): the model declares no propagate (no cost)"
+        )
+    return register(ParityCheck(concept, case, "optimum", _Optimum(concept, case, model, make_problem)))
+
+
+@dataclass(frozen=True)
+class _Optimum:
+    """The ``run(device, dtype)`` of :func:`register_optimum`."""
+
+    concept: str
+    case: str
+    model: Model
+    make_problem: MakeProblem
+
+    def __call__(self, device: str, dtype: str) -> CheckResult:
+        from torch_ref.layout import numpy_dtype
+
+        problem = dict(self.make_problem(_rng(self.concept, self.case)))
+        np_dtype = numpy_dtype(dtype)
+        X, Y = (np.asarray(problem[k]).astype(np_dtype) for k in ("X", "Y"))
+        init = {k: np.asarray(v).astype(np_dtype) for k, v in problem["init_params"].items()}
+        lr = problem["learning_rate"]
+        params, steps = self._descend(init, X, Y, lr, problem["max_steps"], OPTIMUM_GRAD_TOL[dtype])
+        final = init
+        if steps:
+            trajectory, _ = torch_trajectory(
+                self.model.make_module(),
+                self.model.torch_loss,
+                init,
+                [(X, Y)] * steps,
+                param_spec=self.model.spec(),
+                learning_rate=lr,
+                batch_layouts=self.model.batch_layouts(),
+                device=device,
+                dtype=dtype,
+            )
+            final = trajectory[-1]
+        tol = tolerance(dtype, "optimum")
+        records = [
+            compare(f"{name} ({side}) vs solver", got[name], problem["optimum"][name], tol)
+            for side, got in (("scratch", params), ("torch", final))
+            for name in self.model.names
+        ]
+        scores: dict[str, Any] = {"steps": steps}
+        if problem.get("metrics") is not None:
+            scores.update(problem["metrics"](params, self.model.build(final, device=device)))
+        scores.update(problem.get("solver_metrics", {}))
+        return group_result(
+            self.concept, self.case, "optimum", device, dtype, records, extra={"metrics": scores}
+        )
+
+    def _descend(
+        self,
+        params: dict[str, np.ndarray],
+        X: np.ndarray,
+        Y: np.ndarray,
+        lr: float,
+        max_steps: int,
+        grad_tol: float,
+    ) -> tuple[dict[str, np.ndarray], int]:
+        """Scratch gradient descent with the declared step until ``max |dp| < grad_tol``;
+        returns the parameters and the number of updates made."""
+        steps = 0
+        while steps < max_steps:
+            _, grads = self.model.step(params, X, Y)
+            if max(float(np.abs(grads[f"d{k}"]).max()) for k in params) < grad_tol:
+                break
+            params = {k: p - lr * grads[f"d{k}"] for k, p in params.items()}
+            steps += 1
+        return params, steps
 
 
 @dataclass(frozen=True)

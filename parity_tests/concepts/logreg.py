@@ -10,24 +10,18 @@ from typing import Any
 import numpy as np
 
 from parity_tests import datasets, metrics
-from parity_tests.compare import CheckResult, compare, group_result
 from parity_tests.concepts import _networks as networks
-from parity_tests.devices import parity_mode
 from parity_tests.registry import (
     CheckUnavailable,
     Model,
-    ParityCheck,
     model_problem,
-    register,
     register_model,
+    register_optimum,
     register_served,
     register_trajectory,
 )
-from parity_tests.tolerances import OPTIMUM_GRAD_TOL, tolerance
 from scratch import logreg as S
-from scratch.gd import gd_update
-from torch_ref import logreg as T
-from torch_ref.layout import COLUMNS, numpy_dtype, to_tensor, torch_dtype
+from torch_ref.layout import COLUMNS
 
 N_X, M = 4, 7
 
@@ -96,9 +90,10 @@ register_trajectory(
 )  # ~30 ms a step
 
 
-def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
-    """Scratch (vectorized) and torch, trained to convergence, against scikit-learn's
-    unpenalized L-BFGS optimum; accuracies go into ``extra["metrics"]``."""
+def breast_cancer_optimum(rng: np.random.Generator) -> dict[str, Any]:
+    """The optimum problem (:func:`~parity_tests.registry.register_optimum`): from zeros, full-batch
+    gradient descent on the standardized breast-cancer data, against scikit-learn's unpenalized
+    L-BFGS optimum."""
     try:
         from sklearn.linear_model import LogisticRegression as SkLogisticRegression
     except ImportError:
@@ -106,39 +101,16 @@ def breast_cancer_optimum(device: str, dtype: str) -> CheckResult:
     X, Y, _ = datasets.breast_cancer()
     X_rows = COLUMNS.to_torch(X)  # scikit-learn, like torch, wants examples as rows
     solver = SkLogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X_rows, Y.ravel())
-    optimum = {"w": solver.coef_.reshape(-1, 1), "b": solver.intercept_.reshape(1, 1)}
-    np_dtype, lr = numpy_dtype(dtype), 4.0  # 4 < 2 / λ_max(H) at w = 0 for these features
-    Xs, Ys = X.astype(np_dtype), Y.astype(np_dtype)
-    params = {k: v.astype(np_dtype) for k, v in S.zero_params(X.shape[0]).items()}
-    steps = 0  # the number of updates made, so that torch makes exactly as many
-    while steps < 20_000:
-        _, grads = S.cost_and_grads(params, Xs, Ys)
-        if max(float(np.abs(g).max()) for g in grads.values()) < OPTIMUM_GRAD_TOL[dtype]:
-            break
-        params = gd_update(params, grads, lr)
-        steps += 1
-    model = T.LogisticRegression(X.shape[0], device=device, dtype=torch_dtype(dtype))
-    with parity_mode():
-        Xt = to_tensor(COLUMNS.to_torch(Xs), device, dtype)
-        Yt = to_tensor(COLUMNS.to_torch(Ys), device, dtype)
-        T.train(model, Xt, Yt, steps, lr)
-        torch_params = model.scratch_params()
-        torch_acc = float((model.predict(Xt) == Yt).double().mean())
-    tol = tolerance(dtype, "optimum")
-    records = [
-        compare(f"{name} ({side}) vs solver", got[name], optimum[name], tol)
-        for side, got in (("scratch", params), ("torch", torch_params))
-        for name in ("w", "b")
-    ]
-    scores = {
-        "steps": steps,
-        "train_accuracy_scratch": float(np.mean(S.predict_labels(params, Xs) == Ys)),
-        "train_accuracy_torch": torch_acc,
-        "train_accuracy_solver": float(solver.score(X_rows, Y.ravel())),
+    return {
+        "X": X,
+        "Y": Y,
+        "init_params": S.zero_params(X.shape[0]),
+        "learning_rate": 4.0,  # 4 < 2 / λ_max(H) at w = 0 for these features
+        "max_steps": 20_000,
+        "optimum": {"w": solver.coef_.reshape(-1, 1), "b": solver.intercept_.reshape(1, 1)},
+        "metrics": metrics.accuracy(S.predict_labels, X, Y),
+        "solver_metrics": {"train_accuracy_solver": float(solver.score(X_rows, Y.ravel()))},
     }
-    return group_result(
-        "logreg", "breast-cancer", "optimum", device, dtype, records, extra={"metrics": scores}
-    )
 
 
-register(ParityCheck("logreg", "breast-cancer", "optimum", breast_cancer_optimum))
+register_optimum("logreg", "breast-cancer", model("vectorized", 4), breast_cancer_optimum)

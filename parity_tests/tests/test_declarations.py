@@ -20,11 +20,6 @@ CONCEPTS = Path(__file__).resolve().parents[1] / "concepts"
 ALLOWED: dict[tuple[str, str, str], str] = {
     # (module, case as written, level as written): why no declaration derives it
     (
-        "logreg.py",
-        '"breast-cancer"',
-        '"optimum"',
-    ): "the optimum of a convex fit held against scikit-learn: no gradient-descent model check",
-    (
         "kmeans.py",
         '"blobs"',
         '"trajectory"',

@@ -5,6 +5,8 @@ A concept plugs in by registering in ``parity_tests/concepts/<id>.py``; nothing 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from parity_tests.compare import assert_parity
@@ -121,3 +123,78 @@ def test_cudnn_is_missing_only_on_cuda_without_it(monkeypatch: pytest.MonkeyPatc
     assert kernel_unavailable("cudnn-rnn", "cuda:0") == "this torch build has no cuDNN"
     monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
     assert kernel_unavailable("cudnn-rnn", "cuda") is None
+
+
+def _capped(max_steps, rng):
+    from parity_tests.concepts import logreg
+
+    return {**logreg.breast_cancer_optimum(rng), "max_steps": max_steps}
+
+
+def _flip_db(propagate, params, X, Y):
+    J, grads = propagate(params, X, Y)
+    return J, {**grads, "db": -grads["db"]}
+
+
+def test_an_optimum_check_fails_a_wrong_gradient_and_runs_the_declared_torch_side() -> None:
+    """``register_optimum`` on the logreg declaration: it passes as registered, and a scratch side
+    whose ``db`` has the wrong sign (descent on ``b`` becomes ascent) misses the solver's optimum
+    and fails, while the torch side — the declared module trained by the trajectories' runner —
+    still reaches it."""
+    from functools import partial
+
+    from parity_tests import registry
+    from parity_tests.concepts import logreg
+
+    declared = logreg.model("vectorized", 4)
+    good = registry._Optimum("logreg", "breast-cancer", declared, logreg.breast_cancer_optimum)
+    result = good("cpu", "float64")
+    assert result.passed and len(result.records) == 4
+    assert result.extra["metrics"]["steps"] > 100
+    bad = registry._Optimum(
+        "logreg",
+        "breast-cancer",
+        dataclasses.replace(declared, propagate=partial(_flip_db, declared.propagate)),
+        partial(_capped, 5000),  # the good run converges in 3603 steps
+    )
+    result = bad("cpu", "float64")
+    verdicts = {r.name: r.passed for r in result.records}
+    assert not result.passed and result.extra["metrics"]["steps"] == 5000  # never converged
+    assert verdicts == {
+        "w (scratch) vs solver": False,
+        "b (scratch) vs solver": False,
+        "w (torch) vs solver": True,
+        "b (torch) vs solver": True,
+    }
+
+
+def test_torch_refs_logreg_train_takes_the_declared_trajectory() -> None:
+    """``torch_ref.logreg.train`` (the production training loop) and the declared model's torch
+    trajectory (what the optimum and trajectory checks run) give the same parameters."""
+    import numpy as np
+    import torch
+
+    from parity_tests import datasets
+    from parity_tests.concepts import logreg
+    from parity_tests.tolerances import tolerance
+    from parity_tests.trajectory import torch_trajectory
+    from torch_ref import logreg as T
+    from torch_ref.layout import COLUMNS
+
+    X, Y, _ = datasets.breast_cancer()
+    declared = logreg.model("vectorized", 4)
+    init = {"w": np.zeros((4, 1)), "b": np.zeros((1, 1))}
+    params, _ = torch_trajectory(
+        declared.make_module(),
+        declared.torch_loss,
+        init,
+        [(X, Y)] * 50,
+        param_spec=declared.spec(),
+        learning_rate=1.0,
+        batch_layouts=declared.batch_layouts(),
+    )
+    model = declared.build(init)
+    T.train(model, torch.from_numpy(COLUMNS.to_torch(X)), torch.from_numpy(COLUMNS.to_torch(Y)), 50, 1.0)
+    tol = tolerance("float64", "trajectory", 50)
+    for name, value in model.scratch_params().items():
+        np.testing.assert_allclose(value, params[-1][name], rtol=tol.rtol, atol=tol.atol)
